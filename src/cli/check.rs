@@ -1,0 +1,107 @@
+//! `clanc check [DIR]`: load the clan, run every check, print the report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use crate::check;
+use crate::db::Database;
+use crate::diagnostics::{
+    ColorChoice, Report, Severity, Sources, render_github, render_human, render_json,
+};
+use crate::loader;
+
+use super::exit;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The clan directory (the one holding flake.nix)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Fail (exit 1) on warnings too
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// rustc-style reports with source snippets
+    Human,
+    /// One JSON document (version 1)
+    Json,
+    /// GitHub Actions workflow commands
+    Github,
+}
+
+pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
+    let mut db = Database::default();
+    let loaded = match loader::load_clan(&mut db, &args.dir) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let workspace = loaded.workspace;
+    let mut diagnostics = check::check_workspace(&db, workspace);
+    for file in &loaded.not_utf8 {
+        let text = workspace
+            .files(&db)
+            .iter()
+            .find(|f| f.path(&db) == &file.path)
+            .map(|f| f.text(&db).clone())
+            .unwrap_or_default();
+        diagnostics.push(check::not_utf8_diagnostic(file, &text));
+    }
+    let report = Report::new(diagnostics, workspace.files(&db).len());
+
+    let mut sources = Sources::new();
+    for file in workspace.files(&db) {
+        let path = file.path(&db);
+        if report
+            .diagnostics
+            .iter()
+            .any(|d| &d.span.file == path || d.labels.iter().any(|l| &l.span.file == path))
+        {
+            sources.insert(path.clone(), file.text(&db).clone());
+        }
+    }
+
+    let stdout = std::io::stdout();
+    let output = match args.format {
+        Format::Human => {
+            let width = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(100);
+            render_human(
+                &report,
+                &sources,
+                color.enabled(stdout.is_terminal()),
+                width,
+            )
+        }
+        Format::Json => render_json(&report, &sources),
+        Format::Github => render_github(&report, &sources),
+    };
+    let mut lock = stdout.lock();
+    if lock
+        .write_all(output.as_bytes())
+        .and_then(|()| lock.flush())
+        .is_err()
+    {
+        // A closed pipe (`clanc check | head`) is not worth a panic; the status still says.
+    }
+
+    let errors = report.count(Severity::Error);
+    let warnings = report.count(Severity::Warning);
+    if errors > 0 || (args.deny_warnings && warnings > 0) {
+        exit::FOUND_ERRORS
+    } else {
+        exit::OK
+    }
+}

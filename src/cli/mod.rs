@@ -1,0 +1,53 @@
+//! The command line: argument types (clap) and one module per subcommand.
+
+mod check;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::diagnostics::ColorChoice;
+
+pub use check::{CheckArgs, Format};
+
+/// clanc: check, plan and deploy clan fleets without evaluating Nix.
+#[derive(Debug, Parser)]
+#[command(name = "clanc", version, about, propagate_version = true)]
+pub struct Cli {
+    /// When to colour output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a clan: syntax, evaluation and inventory mistakes
+    Check(CheckArgs),
+    /// Print a shell completion script
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Exit status: 0 fine, 1 the check found errors, 2 usage or I/O problems.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const FOUND_ERRORS: u8 = 1;
+    pub const USAGE: u8 = 2;
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let code = match cli.command {
+        Command::Check(args) => check::run(&args, cli.color),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "clanc", &mut std::io::stdout());
+            exit::OK
+        }
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,94 @@
+//! The salsa database: inputs are the clan's files (path and text) and directory listings;
+//! derived data (parse trees, later evaluation and checks) are tracked queries over them.
+//! The database never does I/O: `loader` reads the disk and sets the inputs.
+
+use std::sync::Arc;
+
+use crate::syntax::{self, Parse};
+
+/// One file of the clan. `path` is relative to the clan directory, with `/` separators.
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub text: Arc<str>,
+}
+
+/// What kind of thing a directory entry is, as `builtins.readDir` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EntryKind {
+    Regular,
+    Directory,
+    Symlink,
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DirEntry {
+    pub name: String,
+    pub kind: EntryKind,
+}
+
+/// The entries of one directory of the clan, sorted by name. `path` is relative ("" for the
+/// clan directory itself).
+#[salsa::input(debug)]
+pub struct DirListing {
+    #[returns(ref)]
+    pub path: String,
+    #[returns(ref)]
+    pub entries: Vec<DirEntry>,
+}
+
+/// The clan as loaded: every file and directory listing, sorted by path.
+#[salsa::input(debug)]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+    #[returns(ref)]
+    pub dirs: Vec<DirListing>,
+}
+
+#[salsa::db]
+pub trait Db: salsa::Database {}
+
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {}
+
+/// The syntax tree and syntax errors of a file. Stores the green tree, which is `Send` and
+/// comparable, so an edit that reparses to the same tree does not invalidate what follows.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn Db, file: SourceFile) -> Parse {
+    syntax::parse(file.text(db))
+}
+
+/// Whether a file of the workspace is Nix source (as opposed to `flake.lock`, JSON, ...).
+pub fn is_nix(path: &str) -> bool {
+    path.ends_with(".nix")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use salsa::Setter;
+
+    #[test]
+    fn parse_follows_edits_to_the_text() {
+        let mut db = Database::default();
+        let file = SourceFile::new(&db, "a.nix".to_string(), Arc::from("{ a = 1; }"));
+        assert!(parse(&db, file).errors.is_empty());
+        file.set_text(&mut db).to(Arc::from("{ a = 1 }"));
+        assert!(!parse(&db, file).errors.is_empty());
+        file.set_text(&mut db).to(Arc::from("{ a = 2; }"));
+        assert!(parse(&db, file).errors.is_empty());
+    }
+}

@@ -1,0 +1,133 @@
+//! The `Diagnostic` every layer reports (a stable code, a severity, a message, a primary span,
+//! secondary labels, optional help) and its renderers: human (miette), JSON and GitHub.
+
+mod github;
+mod human;
+mod json;
+mod sources;
+
+pub use github::render_github;
+pub use human::{ColorChoice, render_human};
+pub use json::render_json;
+pub use sources::Sources;
+
+use rnix::TextRange;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// A place in a file of the checked clan: the file's path relative to the clan directory
+/// (always with `/`) and a byte range in its text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub file: String,
+    pub range: TextRange,
+}
+
+impl Span {
+    pub fn new(file: impl Into<String>, range: TextRange) -> Span {
+        Span {
+            file: file.into(),
+            range,
+        }
+    }
+}
+
+/// A secondary place that explains the diagnostic ("previously defined here").
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    /// Stable code, documented in `docs/diagnostics.md` (`N001`, `C002`, ...).
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub span: Span,
+    pub labels: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(
+        code: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        span: Span,
+    ) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            span,
+            labels: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic::new(code, Severity::Error, message, span)
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+        Diagnostic::new(code, Severity::Warning, message, span)
+    }
+
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// The outcome of one check: its diagnostics in a stable order and how many files were read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+}
+
+impl Report {
+    pub fn new(mut diagnostics: Vec<Diagnostic>, files: usize) -> Report {
+        diagnostics.sort_by(|a, b| {
+            (&a.span.file, a.span.range.start(), a.code, &a.message).cmp(&(
+                &b.span.file,
+                b.span.range.start(),
+                b.code,
+                &b.message,
+            ))
+        });
+        Report { diagnostics, files }
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    }
+}
