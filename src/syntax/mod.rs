@@ -3,6 +3,7 @@
 
 mod line_index;
 mod syntax_error;
+mod validate;
 
 pub use line_index::{LineCol, LineIndex};
 pub use rnix::{SyntaxKind, SyntaxNode, TextRange, TextSize};
@@ -30,9 +31,10 @@ impl Parse {
     }
 }
 
-/// How deeply brackets (`(`, `[`, `{`, `${`) may nest. rnix limits expression depth itself but
-/// not list nesting, which recurses without bound; real code stays far below this.
-const MAX_NESTING: usize = 1000;
+/// How deeply brackets (`(`, `[`, `{`, `${`) may nest. rnix limits expression depth itself (to
+/// 512, where Nix's parser allows about 2,500 nested sets) but not list nesting, which recurses
+/// without bound. Nix 2.8 rejects lists nested 5,000 deep ("memory exhausted"); so does clanc.
+const MAX_NESTING: usize = 5000;
 
 /// Parses Nix source text. Errors without a position in rnix (unexpected end of file, nesting
 /// too deep) are placed at the end of the text.
@@ -53,8 +55,11 @@ pub fn parse(text: &str) -> Parse {
             None => errors.push(error),
         }
     }
+    let root = parsed.syntax();
+    validate::validate(&root, &mut errors);
+    errors.sort_by_key(|e| e.range.start());
     Parse {
-        green: parsed.syntax().green().to_owned(),
+        green: root.green().to_owned(),
         errors,
     }
 }
@@ -124,6 +129,20 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_formals_are_errors_at_the_second_name() {
+        let p = parse("{ lib, config, lib, ... }: 1");
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].range, TextRange::new(15.into(), 18.into()));
+        assert_eq!(
+            p.errors[0].message,
+            "duplicate formal function argument `lib`"
+        );
+        let p = parse("a@{ a, ... }: 1");
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(parse("a@{ b, ... }: { c, d }: 1").errors.is_empty());
+    }
+
+    #[test]
     fn eof_errors_sit_at_the_end_of_the_file() {
         let text = "{ a = ";
         let p = parse(text);
@@ -147,7 +166,7 @@ mod tests {
         assert_eq!(lists.errors.len(), 1);
         assert_eq!(
             lists.errors[0].range,
-            TextRange::new(1000.into(), 1001.into())
+            TextRange::new(5000.into(), 5001.into())
         );
         assert_eq!(lists.syntax().to_string().len(), 100_000);
         assert!(

@@ -1,0 +1,151 @@
+//! End-to-end behaviour of the `clanc` binary: the seed fleet, exit codes, formats, colour,
+//! completions, and agreement of clanc's parser with the real Nix parser.
+
+mod common;
+
+use common::{clanc, nix_files, nix_parses, repo};
+
+#[test]
+fn seed_fleet_checks_clean_as_version_1_json() {
+    let dir = repo().join("fixtures/seed-fleet");
+    let out = clanc(&["check", dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["diagnostics"], serde_json::json!([]));
+    assert_eq!(json["summary"]["errors"], 0);
+    // every .nix file plus flake.lock
+    let expected_files = nix_files(&dir).len() + 1;
+    assert_eq!(json["summary"]["files"], expected_files);
+}
+
+#[test]
+fn check_defaults_to_the_current_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; ").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .arg("check")
+        .args(["--format", "github"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("::error file=flake.nix,line=1,col=21,title=N001::"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn git_directories_and_result_links_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join(".git/hooks")).unwrap();
+    std::fs::write(root.join(".git/hooks/broken.nix"), "{").unwrap();
+    std::fs::create_dir_all(root.join("build/out")).unwrap();
+    std::fs::write(root.join("build/out/broken.nix"), "{").unwrap();
+    std::os::unix::fs::symlink(root.join("build"), root.join("result")).unwrap();
+    std::os::unix::fs::symlink(root.join("build"), root.join("result-1")).unwrap();
+    std::fs::write(root.join(".gitignore"), "build/\n").unwrap();
+    std::fs::write(root.join("flake.nix"), "{ }").unwrap();
+    let out = clanc(&["check", root.to_str().unwrap(), "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["files"], 1, "{json}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn fifo_named_like_a_nix_file_is_an_io_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.nix");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = clanc(&["check", dir.path().to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a FIFO is not a file to read: it is skipped"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = clanc(&["check", "--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = clanc(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let dir = repo().join("tests/golden/missing-semicolon/input");
+    let dir = dir.to_str().unwrap();
+    let always = clanc(&["check", dir, "--color", "always"]);
+    assert!(always.stdout.contains(&0x1b), "--color always colours");
+    let never = clanc(&["check", dir, "--color", "never"]);
+    assert!(!never.stdout.contains(&0x1b));
+    // auto: stdout is a pipe here, so no colour, and NO_COLOR is honoured either way
+    let auto = clanc(&["check", dir]);
+    assert!(!auto.stdout.contains(&0x1b));
+    let no_color = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["check", dir, "--color", "auto"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!no_color.stdout.contains(&0x1b));
+    assert_eq!(always.status.code(), Some(1));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = clanc(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("check"),
+            "{shell} completion mentions `check`"
+        );
+    }
+}
+
+/// clanc reports N001 for a file exactly when the real Nix parser rejects it, over every Nix
+/// file in the fixtures, the golden cases and clanc's own flake.nix.
+#[test]
+fn parser_agrees_with_nix_on_every_fixture_and_golden_file() {
+    let mut files = nix_files(&repo().join("fixtures"));
+    files.extend(nix_files(&repo().join("tests/golden")));
+    files.push(repo().join("flake.nix"));
+    assert!(files.len() > 40);
+    let mut disagreements = Vec::new();
+    for file in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned();
+        let clanc_ok = clanc::syntax::parse(&text).errors.is_empty();
+        if clanc_ok != nix_parses(file) {
+            disagreements.push(format!(
+                "{}: clanc {}, nix {}",
+                file.display(),
+                if clanc_ok { "accepts" } else { "rejects" },
+                if clanc_ok { "rejects" } else { "accepts" }
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+#[test]
+fn flake_nix_of_clanc_parses_with_clanc_and_nix() {
+    let flake = repo().join("flake.nix");
+    let text = std::fs::read_to_string(&flake).unwrap();
+    assert!(clanc::syntax::parse(&text).errors.is_empty());
+    assert!(nix_parses(&flake));
+}

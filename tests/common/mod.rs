@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests: running clanc and the real Nix.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn clanc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env_remove("COLUMNS")
+        .output()
+        .expect("clanc runs")
+}
+
+/// The real `nix-instantiate`, offline. The test command installs Debian's nix-bin; a
+/// missing binary is a failed test, not a skipped one.
+pub fn nix_instantiate() -> Command {
+    let mut cmd = Command::new("nix-instantiate");
+    cmd.env(
+        "NIX_CONFIG",
+        "substituters =\nexperimental-features = nix-command flakes",
+    );
+    cmd
+}
+
+/// Whether real Nix accepts the syntax of `file`.
+pub fn nix_parses(file: &Path) -> bool {
+    let out = nix_instantiate()
+        .arg("--parse")
+        .arg(file)
+        .output()
+        .expect("nix-instantiate is installed (scripts/test installs nix-bin)");
+    out.status.success()
+}
+
+/// Every `.nix` file below `dir` (following no links).
+pub fn nix_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "nix") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

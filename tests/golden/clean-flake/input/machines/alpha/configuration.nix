@@ -1,0 +1,6 @@
+{ pkgs, ... }:
+{
+  networking.hostName = "alpha";
+  environment.systemPackages = [ pkgs.git ];
+  system.stateVersion = "24.11";
+}

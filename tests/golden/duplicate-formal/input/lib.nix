@@ -1,0 +1,4 @@
+{ lib, config, lib, ... }:
+{
+  options = { };
+}

@@ -1,0 +1,1 @@
+{ kept = "a file named result* is read; only result links are skipped"; }

@@ -1,0 +1,8 @@
+{
+  outputs = { self, ... }: {
+    clan = {
+      meta.name = "demo"
+      inventory = { };
+    };
+  };
+}

@@ -1,0 +1,1 @@
+{ flake.modules.homeManager.shell = { programs.zsh.enable = true; }; }

@@ -1,0 +1,5 @@
+{
+  flake.modules.darwin."machines/darwin/stibnite" = { ... }: {
+    networking.hostName = = "stibnite";
+  };
+}

@@ -1,0 +1,5 @@
+{
+  flake.modules.nixos."machines/nixos/cinnabar" = { ... }: {
+    networking.hostName = "cinnabar";
+  };
+}

@@ -1,0 +1,4 @@
+{
+  # café in Latin-1
+  outputs = _: { };
+}

@@ -1,0 +1,4 @@
+{ ... }:
+{
+  clan.inventory.instances.sshd = {
+    roles.server.tags.all = { };

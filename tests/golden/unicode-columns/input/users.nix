@@ -1,0 +1,3 @@
+{
+  users.cameron.description = "Cámeron ✓ Ωmega"; home = ;
+}

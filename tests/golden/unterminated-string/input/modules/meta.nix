@@ -1,0 +1,4 @@
+{
+  clan.meta.name = "fleet;
+  clan.meta.description = "x";
+}
