@@ -7,6 +7,7 @@ pub mod db;
 pub mod diagnostics;
 pub mod loader;
 pub mod syntax;
+pub mod vars;
 
 /// Stack size of the thread clanc does its work on. Parsing and evaluation recurse with the
 /// depth of the user's code; their own limits keep the depth bounded well inside this.
