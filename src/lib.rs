@@ -6,6 +6,8 @@ pub mod cli;
 pub mod db;
 pub mod diagnostics;
 pub mod loader;
+pub mod model;
+pub mod modules;
 pub mod syntax;
 pub mod vars;
 
