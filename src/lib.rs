@@ -8,6 +8,7 @@ pub mod diagnostics;
 pub mod loader;
 pub mod model;
 pub mod modules;
+pub mod services;
 pub mod syntax;
 pub mod vars;
 

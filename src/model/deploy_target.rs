@@ -1,4 +1,4 @@
-//! Deploy targets (`grammar/deploy-target.ebnf`): `deploy.targetHost`/`buildHost` and
+//! Deploy targets (`grammar/target.ebnf`): `deploy.targetHost`/`buildHost` and
 //! `--target-host`, written `[user@]host[:port]`, with `[v6-address]` for IPv6 with a port.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Machine selectors (`grammar/machine-selector.ebnf`): `web-*,@gpu,!galena` picks machines by
+//! Machine selectors (`grammar/selector.ebnf`): `web-*,@gpu,!galena` picks machines by
 //! name, glob and tag. Positive terms add what they match, negated terms remove it, left to
 //! right; a selector of only negated terms starts from every machine.
 

@@ -3,3 +3,4 @@
 
 pub mod flake_lock;
 pub mod import_tree;
+pub mod option_type;
