@@ -1,6 +1,7 @@
 //! The command line: argument types (clap) and one module per subcommand.
 
 mod check;
+mod vars;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,11 @@ pub struct Cli {
 pub enum Command {
     /// Check a clan: syntax, evaluation and inventory mistakes
     Check(CheckArgs),
+    /// Work with the clan's vars and secrets
+    Vars {
+        #[command(subcommand)]
+        command: vars::VarsCommand,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -43,6 +49,7 @@ pub mod exit {
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args, cli.color),
+        Command::Vars { command } => vars::run(&command),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "clanc", &mut std::io::stdout());

@@ -86,6 +86,31 @@ pub fn parse_key_json(text: &str) -> Result<Vec<x25519::Recipient>, KeyError> {
         .collect()
 }
 
+/// Where the admin's age identities come from, in sops's order of preference.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminKeySource {
+    /// `SOPS_AGE_KEY`: the key file's content itself.
+    Inline(String),
+    /// `SOPS_AGE_KEY_FILE`, else `$XDG_CONFIG_HOME/sops/age/keys.txt` or
+    /// `~/.config/sops/age/keys.txt`.
+    File(std::path::PathBuf),
+}
+
+/// Picks the admin key source from an environment lookup (`std::env::var` in practice).
+pub fn admin_key_source(env: impl Fn(&str) -> Option<String>) -> Option<AdminKeySource> {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(inline) = set("SOPS_AGE_KEY") {
+        return Some(AdminKeySource::Inline(inline));
+    }
+    if let Some(file) = set("SOPS_AGE_KEY_FILE") {
+        return Some(AdminKeySource::File(file.into()));
+    }
+    let config = set("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| set("HOME").map(|home| std::path::Path::new(&home).join(".config")))?;
+    Some(AdminKeySource::File(config.join("sops/age/keys.txt")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +146,45 @@ mod tests {
             parse_identities("# nothing\n"),
             Err(KeyError::NoIdentity)
         ));
+    }
+
+    #[test]
+    fn admin_key_sources_in_sops_order() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let all = env(&[
+            ("SOPS_AGE_KEY", "AGE-SECRET-KEY-1X"),
+            ("SOPS_AGE_KEY_FILE", "/k"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(
+            admin_key_source(all),
+            Some(AdminKeySource::Inline("AGE-SECRET-KEY-1X".into()))
+        );
+        let file = env(&[
+            ("SOPS_AGE_KEY", ""),
+            ("SOPS_AGE_KEY_FILE", "/k"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(
+            admin_key_source(file),
+            Some(AdminKeySource::File("/k".into()))
+        );
+        let xdg = env(&[("XDG_CONFIG_HOME", "/x"), ("HOME", "/h")]);
+        assert_eq!(
+            admin_key_source(xdg),
+            Some(AdminKeySource::File("/x/sops/age/keys.txt".into()))
+        );
+        let home = env(&[("HOME", "/h")]);
+        assert_eq!(
+            admin_key_source(home),
+            Some(AdminKeySource::File("/h/.config/sops/age/keys.txt".into()))
+        );
+        assert_eq!(admin_key_source(env(&[])), None);
     }
 }

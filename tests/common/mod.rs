@@ -62,3 +62,10 @@ pub fn nix_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// What every secret of the seed fleet decrypts to (`fixtures/seed-fleet-plaintexts.json`).
+pub fn read_plaintexts() -> serde_json::Map<String, serde_json::Value> {
+    let text = std::fs::read_to_string(repo().join("fixtures/seed-fleet-plaintexts.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["files"].as_object().cloned().unwrap_or_default()
+}
