@@ -84,6 +84,86 @@ impl VarsTree {
     }
 }
 
+/// `vars/per-machine/<m>/<gen>` for a machine's generator, `vars/shared/<gen>` for a shared one.
+pub fn generator_dir(clan: &Path, machine: Option<&str>, generator: &str) -> PathBuf {
+    match machine {
+        Some(machine) => clan.join("vars/per-machine").join(machine).join(generator),
+        None => clan.join("vars/shared").join(generator),
+    }
+}
+
+/// Stores a public file: `<file_dir>/value`, replacing a secret that was there.
+pub fn write_public(file_dir: &Path, content: &[u8]) -> io::Result<()> {
+    std::fs::create_dir_all(file_dir)?;
+    write_atomically(&file_dir.join("value"), content)?;
+    remove_if_present(&file_dir.join("secret"))?;
+    for links in ["machines", "users", "groups"] {
+        remove_dir_if_present(&file_dir.join(links))?;
+    }
+    Ok(())
+}
+
+/// Stores a secret: `<file_dir>/secret` (the sops file) and the recipient links clan puts beside
+/// it, `machines/<m> -> ../../../../../../sops/machines/<m>` and `users/<u> -> .../sops/users/<u>`
+/// (one `../` fewer for shared generators, whose directory is one level higher).
+pub fn write_secret(
+    file_dir: &Path,
+    sops_text: &str,
+    recipients: &Recipients,
+    shared: bool,
+) -> io::Result<()> {
+    std::fs::create_dir_all(file_dir)?;
+    write_atomically(&file_dir.join("secret"), sops_text.as_bytes())?;
+    remove_if_present(&file_dir.join("value"))?;
+    let up = if shared {
+        "../../../../../"
+    } else {
+        "../../../../../../"
+    };
+    for (kind, names) in [
+        ("machines", &recipients.machines),
+        ("users", &recipients.users),
+        ("groups", &recipients.groups),
+    ] {
+        let dir = file_dir.join(kind);
+        remove_dir_if_present(&dir)?;
+        if names.is_empty() {
+            continue;
+        }
+        std::fs::create_dir(&dir)?;
+        for name in names {
+            std::os::unix::fs::symlink(format!("{up}sops/{kind}/{name}"), dir.join(name))?;
+        }
+    }
+    Ok(())
+}
+
+/// Write to a temporary sibling, then rename over the target: readers see the old file or the
+/// new one, never half of one.
+fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(content)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn remove_dir_if_present(path: &Path) -> io::Result<()> {
+    match std::fs::remove_dir_all(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 fn read_generator(dir: &Path) -> io::Result<Generator> {
     let mut files = BTreeMap::new();
     for name in subdirs(dir)? {
@@ -178,5 +258,47 @@ mod tests {
     fn a_clan_without_vars_has_an_empty_tree() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(VarsTree::read(dir.path()).unwrap(), VarsTree::default());
+    }
+
+    #[test]
+    fn written_files_read_back_with_clans_link_layout() {
+        let clan = tempfile::tempdir().unwrap();
+        let recipients = Recipients {
+            machines: vec!["peer1".into()],
+            users: vec!["admin".into()],
+            groups: vec![],
+        };
+        let own = generator_dir(clan.path(), Some("peer1"), "svc");
+        write_secret(&own.join("a-secret"), "{}", &recipients, false).unwrap();
+        write_public(&own.join("not-a-secret"), b"hello").unwrap();
+        let shared = generator_dir(clan.path(), None, "token");
+        write_secret(&shared.join("t"), "{}", &recipients, true).unwrap();
+
+        let link = std::fs::read_link(own.join("a-secret/machines/peer1")).unwrap();
+        assert_eq!(link, Path::new("../../../../../../sops/machines/peer1"));
+        let link = std::fs::read_link(shared.join("t/users/admin")).unwrap();
+        assert_eq!(link, Path::new("../../../../../sops/users/admin"));
+
+        let tree = VarsTree::read(clan.path()).unwrap();
+        assert_eq!(
+            tree.find("peer1", "svc", "a-secret").unwrap().kind,
+            StoredKind::Secret(recipients)
+        );
+        assert_eq!(
+            tree.find("peer1", "svc", "not-a-secret").unwrap().kind,
+            StoredKind::Public
+        );
+        assert!(tree.find("peer1", "token", "t").is_some());
+
+        // a secret that becomes public loses its secret file and links
+        write_public(&own.join("a-secret"), b"now public").unwrap();
+        assert!(!own.join("a-secret/secret").exists() && !own.join("a-secret/machines").exists());
+        // no temporary files are left beside the targets
+        let names: Vec<_> = std::fs::read_dir(own.join("a-secret"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names, ["value"]);
     }
 }

@@ -1,0 +1,421 @@
+//! Runs one vars generator: a private temporary directory (mode 0700) with `in/` (the files of
+//! its dependencies), `out/` and `prompts/`, the variables `in`, `out` and `prompts`, and the
+//! script under `bash -eu -o pipefail`, inside bubblewrap when it works here. Every declared file
+//! must appear in `$out`. The directory is removed on every exit path: success, failure, and
+//! cancellation (the caller sets `cancel`, e.g. from a Ctrl-C handler; the script is killed).
+//! Outputs are returned in memory (zeroized on drop); nothing here prints or logs them.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::generator::GeneratorSpec;
+
+/// Secret bytes that are wiped when dropped.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
+/// How the script is isolated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sandbox {
+    /// bubblewrap: only the temporary directory, `/nix/store` and (for host tools) `/usr`.
+    Bubblewrap(PathBuf),
+    /// No isolation (bubblewrap missing or not usable here); callers warn.
+    None,
+}
+
+impl Sandbox {
+    /// bubblewrap when it is installed and can start a sandbox on this machine.
+    pub fn detect() -> Sandbox {
+        let Some(bwrap) = find_in_path("bwrap") else {
+            return Sandbox::None;
+        };
+        let works = Command::new(&bwrap)
+            .args([
+                "--unshare-all",
+                "--die-with-parent",
+                "--ro-bind",
+                "/",
+                "/",
+                "true",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if works {
+            Sandbox::Bubblewrap(bwrap)
+        } else {
+            Sandbox::None
+        }
+    }
+}
+
+/// Everything a run needs besides the spec.
+pub struct RunInputs<'a> {
+    /// Files of the dependencies: generator -> file -> content.
+    pub dependencies: &'a BTreeMap<String, BTreeMap<String, SecretBytes>>,
+    /// Prompt answers: prompt name -> value.
+    pub prompts: &'a BTreeMap<String, Zeroizing<String>>,
+    /// `PATH` inside the script: the runtime inputs' `bin/`, else the host's.
+    pub path: OsString,
+}
+
+#[derive(Debug)]
+pub enum RunError {
+    Io(String),
+    /// The script exited unsuccessfully; the last lines it wrote to stderr.
+    Failed {
+        status: String,
+        stderr_tail: String,
+    },
+    /// A declared file was not generated (clan: "did not generate a file for '<f>'").
+    MissingFile(String),
+    Cancelled,
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Io(e) => write!(f, "{e}"),
+            RunError::Failed {
+                status,
+                stderr_tail,
+            } => {
+                write!(f, "the script failed ({status})")?;
+                if !stderr_tail.is_empty() {
+                    write!(f, ":\n{stderr_tail}")?;
+                }
+                Ok(())
+            }
+            RunError::MissingFile(name) => write!(f, "did not generate a file for '{name}'"),
+            RunError::Cancelled => write!(f, "cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+fn io(context: &str) -> impl Fn(std::io::Error) -> RunError + '_ {
+    move |e| RunError::Io(format!("{context}: {e}"))
+}
+
+/// Runs `spec` and returns its files (declared names only).
+pub fn run_generator(
+    spec: &GeneratorSpec,
+    inputs: &RunInputs<'_>,
+    sandbox: &Sandbox,
+    cancel: &AtomicBool,
+) -> Result<BTreeMap<String, SecretBytes>, RunError> {
+    let names = spec
+        .files
+        .keys()
+        .chain(inputs.prompts.keys())
+        .chain(inputs.dependencies.keys())
+        .chain(inputs.dependencies.values().flat_map(|files| files.keys()));
+    for name in names {
+        if !is_plain_name(name) {
+            return Err(RunError::Io(format!(
+                "`{name}` cannot be a file name (no `/`, `.` or `..`)"
+            )));
+        }
+    }
+    // Mode 0700, removed when `work` drops (tempfile's default mode follows the umask).
+    let work = tempfile::Builder::new()
+        .prefix("clanc-vars-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .map_err(io("cannot create a temporary directory"))?;
+    let root = work.path();
+    let (dir_in, dir_out, dir_prompts) = (root.join("in"), root.join("out"), root.join("prompts"));
+    for dir in [&dir_in, &dir_out, &dir_prompts] {
+        std::fs::create_dir(dir).map_err(io("cannot prepare the temporary directory"))?;
+    }
+    for (generator, files) in inputs.dependencies {
+        let dir = dir_in.join(generator);
+        std::fs::create_dir_all(&dir).map_err(io("cannot write inputs"))?;
+        for (name, content) in files {
+            write_private(&dir.join(name), content)?;
+        }
+    }
+    for (name, value) in inputs.prompts {
+        write_private(&dir_prompts.join(name), value.as_bytes())?;
+    }
+
+    let mut command = match sandbox {
+        Sandbox::Bubblewrap(bwrap) => {
+            let mut c = Command::new(bwrap);
+            c.args(["--unshare-all", "--die-with-parent", "--clearenv"])
+                .args(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"])
+                .arg("--bind")
+                .arg(root)
+                .arg(root)
+                .args(["--ro-bind-try", "/nix/store", "/nix/store"])
+                // Host tools (bash among them) when no runtime inputs are realised.
+                .args(["--ro-bind", "/usr", "/usr"])
+                .args([
+                    "--symlink",
+                    "usr/bin",
+                    "/bin",
+                    "--symlink",
+                    "usr/lib",
+                    "/lib",
+                ])
+                .args([
+                    "--symlink",
+                    "usr/lib64",
+                    "/lib64",
+                    "--symlink",
+                    "usr/sbin",
+                    "/sbin",
+                ])
+                .arg("--setenv")
+                .arg("in")
+                .arg(&dir_in)
+                .arg("--setenv")
+                .arg("out")
+                .arg(&dir_out)
+                .arg("--setenv")
+                .arg("prompts")
+                .arg(&dir_prompts)
+                .arg("--setenv")
+                .arg("PATH")
+                .arg(&inputs.path)
+                .arg("--setenv")
+                .arg("HOME")
+                .arg(root)
+                .arg("--chdir")
+                .arg(root)
+                .arg("--")
+                .arg("bash");
+            c
+        }
+        Sandbox::None => {
+            let mut c = Command::new("bash");
+            c.env_clear()
+                .env("in", &dir_in)
+                .env("out", &dir_out)
+                .env("prompts", &dir_prompts)
+                .env("PATH", &inputs.path)
+                .env("HOME", root)
+                .current_dir(root);
+            c
+        }
+    };
+    command
+        .args(["-eu", "-o", "pipefail", "-c", &spec.script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(io("cannot start bash"))?;
+    let mut stderr = child.stderr.take();
+    // Read stderr on a thread so a chatty script cannot block on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(stderr) = stderr.as_mut() {
+            let _ = stderr.take(1 << 20).read_to_end(&mut text);
+        }
+        text
+    });
+    let status = loop {
+        if cancel.load(Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(RunError::Cancelled);
+        }
+        match child.try_wait().map_err(io("cannot wait for the script"))? {
+            Some(status) => break status,
+            None => std::thread::sleep(Duration::from_millis(10)),
+        }
+    };
+    let stderr_text = reader.join().unwrap_or_default();
+    if !status.success() {
+        let text = String::from_utf8_lossy(&stderr_text);
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+        return Err(RunError::Failed {
+            status: status.to_string(),
+            stderr_tail: tail,
+        });
+    }
+
+    let mut outputs = BTreeMap::new();
+    for name in spec.files.keys() {
+        let path = dir_out.join(name);
+        if !path.is_file() {
+            return Err(RunError::MissingFile(name.clone()));
+        }
+        let content = std::fs::read(&path).map_err(io("cannot read an output"))?;
+        outputs.insert(name.clone(), Zeroizing::new(content));
+    }
+    Ok(outputs)
+}
+
+/// A single path component that stays inside the directory it is joined to.
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+}
+
+/// Writes a file only its owner can read.
+fn write_private(path: &Path, content: &[u8]) -> Result<(), RunError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(io("cannot write an input"))?;
+    file.write_all(content).map_err(io("cannot write an input"))
+}
+
+fn find_in_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vars::generator::FileSpec;
+
+    fn spec(files: &[&str], script: &str) -> GeneratorSpec {
+        GeneratorSpec {
+            name: "test".to_string(),
+            share: false,
+            files: files
+                .iter()
+                .map(|f| (f.to_string(), FileSpec::default()))
+                .collect(),
+            prompts: BTreeMap::new(),
+            dependencies: Vec::new(),
+            runtime_inputs: Vec::new(),
+            script: script.to_string(),
+        }
+    }
+
+    fn run(
+        spec: &GeneratorSpec,
+        sandbox: &Sandbox,
+    ) -> Result<BTreeMap<String, SecretBytes>, RunError> {
+        let mut deps = BTreeMap::new();
+        deps.insert(
+            "ca".to_string(),
+            BTreeMap::from([("key".to_string(), Zeroizing::new(b"CA-KEY".to_vec()))]),
+        );
+        let prompts = BTreeMap::from([("name".to_string(), Zeroizing::new("alice".to_string()))]);
+        let inputs = RunInputs {
+            dependencies: &deps,
+            prompts: &prompts,
+            path: std::env::var_os("PATH").unwrap_or_default(),
+        };
+        run_generator(spec, &inputs, sandbox, &AtomicBool::new(false))
+    }
+
+    fn sandboxes() -> Vec<Sandbox> {
+        let mut all = vec![Sandbox::None];
+        if let detected @ Sandbox::Bubblewrap(_) = Sandbox::detect() {
+            all.push(detected);
+        }
+        all
+    }
+
+    #[test]
+    fn inputs_prompts_and_outputs() {
+        let script = r#"cat "$in/ca/key" > "$out/copy"; printf 'hi %s' "$(cat "$prompts/name")" > "$out/greeting"; [ "$(stat -c %a "$(dirname "$out")")" = 700 ]"#;
+        for sandbox in sandboxes() {
+            let out = run(&spec(&["copy", "greeting"], script), &sandbox).unwrap();
+            assert_eq!(out["copy"].as_slice(), b"CA-KEY", "{sandbox:?}");
+            assert_eq!(out["greeting"].as_slice(), b"hi alice");
+        }
+    }
+
+    #[test]
+    fn failures_and_missing_files_are_errors() {
+        for sandbox in sandboxes() {
+            let err = run(&spec(&["a"], "echo oops >&2; exit 3"), &sandbox).unwrap_err();
+            let RunError::Failed { stderr_tail, .. } = &err else {
+                panic!("{err}")
+            };
+            assert_eq!(stderr_tail, "oops");
+            let err = run(&spec(&["a", "b"], "touch $out/a"), &sandbox).unwrap_err();
+            assert_eq!(err.to_string(), "did not generate a file for 'b'");
+            // an unset variable fails the script (bash -u)
+            assert!(run(&spec(&["a"], "echo $nope > $out/a"), &sandbox).is_err());
+        }
+    }
+
+    #[test]
+    fn file_names_cannot_escape_the_directory() {
+        let err = run(&spec(&["../../etc/evil"], "true"), &Sandbox::None).unwrap_err();
+        assert!(err.to_string().contains("cannot be a file name"));
+        assert!(!is_plain_name("..") && !is_plain_name("a/b") && is_plain_name("ssh.id_ed25519"));
+    }
+
+    #[test]
+    fn the_sandbox_hides_the_host() {
+        if let sandbox @ Sandbox::Bubblewrap(_) = Sandbox::detect() {
+            let out = run(
+                &spec(
+                    &["seen"],
+                    "ls / > $out/seen; [ ! -e /root ] && [ ! -e /etc/passwd ]",
+                ),
+                &sandbox,
+            );
+            assert!(out.is_ok(), "{:?}", out.err());
+        }
+    }
+
+    #[test]
+    fn cancellation_kills_the_script_and_removes_the_directory() {
+        let cancel = AtomicBool::new(false);
+        let spec = spec(
+            &["a"],
+            "echo \"$out\" > /tmp/clanc-cancel-test-$$; sleep 30",
+        );
+        let empty = BTreeMap::new();
+        let prompts = BTreeMap::new();
+        let inputs = RunInputs {
+            dependencies: &empty,
+            prompts: &prompts,
+            path: std::env::var_os("PATH").unwrap_or_default(),
+        };
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(300));
+                cancel.store(true, Ordering::SeqCst);
+            });
+            let err = run_generator(&spec, &inputs, &Sandbox::None, &cancel).unwrap_err();
+            assert!(matches!(err, RunError::Cancelled));
+        });
+        assert!(started.elapsed() < Duration::from_secs(10));
+        let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("clanc-cancel-test-")
+            })
+            .collect();
+        for marker in leftovers {
+            let out_dir = std::fs::read_to_string(marker.path()).unwrap();
+            let _ = std::fs::remove_file(marker.path());
+            assert!(
+                !Path::new(out_dir.trim()).exists(),
+                "temporary directory left behind"
+            );
+        }
+    }
+}
