@@ -379,10 +379,10 @@ mod tests {
     #[test]
     fn cancellation_kills_the_script_and_removes_the_directory() {
         let cancel = AtomicBool::new(false);
-        let spec = spec(
-            &["a"],
-            "echo \"$out\" > /tmp/clanc-cancel-test-$$; sleep 30",
-        );
+        let marker_dir = tempfile::tempdir().unwrap();
+        let marker = marker_dir.path().join("out-dir");
+        let script = format!("echo \"$out\" > '{}'; sleep 30", marker.display());
+        let spec = spec(&["a"], &script);
         let empty = BTreeMap::new();
         let prompts = BTreeMap::new();
         let inputs = RunInputs {
@@ -393,29 +393,21 @@ mod tests {
         let started = std::time::Instant::now();
         std::thread::scope(|scope| {
             scope.spawn(|| {
-                std::thread::sleep(Duration::from_millis(300));
+                // cancel once the script is surely running
+                while !marker.exists() && started.elapsed() < Duration::from_secs(10) {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
                 cancel.store(true, Ordering::SeqCst);
             });
             let err = run_generator(&spec, &inputs, &Sandbox::None, &cancel).unwrap_err();
             assert!(matches!(err, RunError::Cancelled));
         });
-        assert!(started.elapsed() < Duration::from_secs(10));
-        let leftovers: Vec<_> = std::fs::read_dir(std::env::temp_dir())
-            .unwrap()
-            .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with("clanc-cancel-test-")
-            })
-            .collect();
-        for marker in leftovers {
-            let out_dir = std::fs::read_to_string(marker.path()).unwrap();
-            let _ = std::fs::remove_file(marker.path());
-            assert!(
-                !Path::new(out_dir.trim()).exists(),
-                "temporary directory left behind"
-            );
-        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the script was not killed"
+        );
+        let out_dir = std::fs::read_to_string(&marker).expect("the script ran");
+        let work_dir = Path::new(out_dir.trim()).parent().unwrap();
+        assert!(!work_dir.exists(), "temporary directory left behind");
     }
 }
