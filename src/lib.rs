@@ -6,6 +6,7 @@ pub mod cli;
 pub mod db;
 pub mod diagnostics;
 pub mod loader;
+pub mod lsp;
 pub mod model;
 pub mod modules;
 pub mod services;

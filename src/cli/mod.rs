@@ -31,6 +31,8 @@ pub enum Command {
         #[command(subcommand)]
         command: vars::VarsCommand,
     },
+    /// Run the language server on stdin/stdout
+    Lsp,
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -50,6 +52,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args, cli.color),
         Command::Vars { command } => vars::run(&command),
+        Command::Lsp => crate::lsp::run_stdio(),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "clanc", &mut std::io::stdout());

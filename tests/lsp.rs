@@ -1,0 +1,245 @@
+//! `clanc lsp` spoken to over JSON-RPC like an editor does: diagnostics for unsaved text,
+//! published for the right files, cleared when fixed, newest text only; unknown requests get an
+//! error, and shutdown/exit end the process cleanly.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    messages: Receiver<Value>,
+    next_id: i64,
+}
+
+impl Client {
+    fn start(root: &std::path::Path) -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clanc"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, messages) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some(n) = line.strip_prefix("Content-Length: ") {
+                        length = n.parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    return;
+                }
+                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut client = Client {
+            child,
+            stdin,
+            messages,
+            next_id: 1,
+        };
+        let root_uri = format!("file://{}", root.display());
+        let init = client.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": root_uri,
+                "capabilities": { "general": { "positionEncodings": ["utf-16"] } },
+            }),
+        );
+        assert_eq!(
+            init["result"]["capabilities"]["textDocumentSync"], 2,
+            "{init}"
+        );
+        assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-16");
+        client.notify("initialized", json!({}));
+        client
+    }
+
+    fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        self.wait_for(|m| m["id"] == id)
+    }
+
+    fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.messages.recv_timeout(left) {
+                Ok(message) if wanted(&message) => return message,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!("no expected message within 20 s"),
+                Err(RecvTimeoutError::Disconnected) => panic!("the server closed its output"),
+            }
+        }
+    }
+
+    /// The next diagnostics published for `uri`.
+    fn diagnostics_for(&mut self, uri: &str) -> Vec<Value> {
+        let message = self.wait_for(|m| {
+            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
+        });
+        message["params"]["diagnostics"].as_array().unwrap().clone()
+    }
+}
+
+#[test]
+fn diagnostics_follow_unsaved_edits_and_clear_when_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    std::fs::create_dir(root.join("modules")).unwrap();
+    std::fs::write(root.join("modules/broken.nix"), "{ a = 1; } }\n").unwrap();
+    std::fs::write(root.join("modules/fine.nix"), "{ }\n").unwrap();
+    let mut client = Client::start(root);
+
+    // the broken file on disk is reported right after start, without opening it
+    let broken = format!("file://{}/modules/broken.nix", root.display());
+    let diagnostics = client.diagnostics_for(&broken);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0]["code"], "N001");
+    assert_eq!(
+        diagnostics[0]["range"]["start"],
+        json!({"line": 0, "character": 11})
+    );
+
+    // an unsaved edit in another file with a non-ASCII string: UTF-16 columns
+    let fine = format!("file://{}/modules/fine.nix", root.display());
+    client.notify(
+        "textDocument/didOpen",
+        json!({
+            "textDocument": { "uri": fine, "languageId": "nix", "version": 1, "text": "{ }\n" }
+        }),
+    );
+    client.notify("textDocument/didChange", json!({
+        "textDocument": { "uri": fine, "version": 2 },
+        "contentChanges": [{ "range": { "start": {"line": 0, "character": 2}, "end": {"line": 0, "character": 2} },
+                             "text": "x = \"𝄞\" = 1; " }]
+    }));
+    let diagnostics = client.diagnostics_for(&fine);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    // `{ x = "𝄞" = 1; }`: the second `=` is at UTF-16 column 11 (𝄞 takes two units)
+    assert_eq!(
+        diagnostics[0]["range"]["start"]["character"], 11,
+        "{diagnostics:?}"
+    );
+    assert_eq!(diagnostics[0]["severity"], 1);
+    assert_eq!(diagnostics[0]["source"], "clanc");
+
+    // fixing the broken file (unsaved) clears its diagnostics
+    client.notify("textDocument/didOpen", json!({
+        "textDocument": { "uri": broken, "languageId": "nix", "version": 1, "text": "{ a = 1; } }\n" }
+    }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": broken, "version": 2 },
+            "contentChanges": [{ "text": "{ a = 1; }\n" }]
+        }),
+    );
+    client.wait_for(|m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == broken
+            && m["params"]["diagnostics"] == json!([])
+    });
+
+    // closing the document falls back to the file on disk, which is still broken
+    client.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": broken } }),
+    );
+    assert_eq!(client.diagnostics_for(&broken).len(), 1);
+
+    // requests it does not handle get an error, not silence
+    let hover = client.request(
+        "textDocument/hover",
+        json!({
+            "textDocument": { "uri": fine }, "position": { "line": 0, "character": 0 }
+        }),
+    );
+    assert!(hover["error"]["code"].is_i64(), "{hover}");
+
+    let shutdown = client.request("shutdown", Value::Null);
+    assert!(shutdown.get("error").is_none());
+    client.notify("exit", Value::Null);
+    let status = client.child.wait().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn rapid_edits_publish_only_the_newest_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // broken on disk, so the start publishes an error that the final edit must clear
+    std::fs::write(root.join("flake.nix"), "{ a = }\n").unwrap();
+    let mut client = Client::start(root);
+    let uri = format!("file://{}/flake.nix", root.display());
+    assert!(!client.diagnostics_for(&uri).is_empty());
+    client.notify(
+        "textDocument/didOpen",
+        json!({
+            "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": "{ a = }\n" }
+        }),
+    );
+    // many edits, alternating broken and fixed, ending fixed
+    for version in 2..=60 {
+        let text = if version % 2 == 1 {
+            "{ a = }\n"
+        } else {
+            "{ a = 1; }\n"
+        };
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": uri, "version": version },
+                "contentChanges": [{ "text": text }]
+            }),
+        );
+    }
+    // the last thing published for the file, once the server has gone quiet, is "nothing"
+    let mut last = None;
+    while let Ok(message) = client.messages.recv_timeout(Duration::from_millis(1000)) {
+        if message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == uri
+        {
+            last = Some(message["params"]["diagnostics"].as_array().unwrap().len());
+        }
+    }
+    assert_eq!(last, Some(0), "the final, fixed text must clear the error");
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
