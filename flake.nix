@@ -6,6 +6,7 @@
   outputs =
     { self, nixpkgs }:
     let
+      clancPackages = self.packages;
       systems = [
         "x86_64-linux"
         "aarch64-linux"
@@ -38,6 +39,39 @@
           program = "${self.packages.${pkgs.stdenv.hostPlatform.system}.clanc}/bin/clanc";
         };
       });
+
+      # A git-hooks.nix (cachix/git-hooks.nix) hook: `hooks.clanc = clanc.gitHooks.${system}.clanc;`
+      gitHooks = forAllSystems (pkgs: {
+        clanc = {
+          enable = true;
+          name = "clanc check";
+          entry = "${self.packages.${pkgs.stdenv.hostPlatform.system}.clanc}/bin/clanc check";
+          files = "\\.nix$|^vars/|^sops/|inventory\\.json$|flake\\.lock$";
+          pass_filenames = false;
+          language = "system";
+        };
+      });
+
+      # A flake-parts module for a clan's flake: `imports = [ inputs.clanc.flakeModules.default ];`
+      # adds `checks.<system>.clanc`, which runs `clanc check` on the flake's source.
+      flakeModules.default =
+        { self, ... }:
+        let
+          userFlake = self;
+        in
+        {
+          perSystem =
+            { pkgs, system, ... }:
+            {
+              checks.clanc =
+                pkgs.runCommand "clanc-check"
+                  { nativeBuildInputs = [ clancPackages.${system}.clanc ]; }
+                  ''
+                    clanc check --color never ${userFlake}
+                    touch $out
+                  '';
+            };
+        };
 
       devShells = forAllSystems (pkgs: {
         default = pkgs.mkShell {

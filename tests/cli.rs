@@ -149,3 +149,58 @@ fn flake_nix_of_clanc_parses_with_clanc_and_nix() {
     assert!(clanc::syntax::parse(&text).errors.is_empty());
     assert!(nix_parses(&flake));
 }
+
+#[test]
+fn watch_mode_checks_again_after_a_change() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flake.nix"), "{ }\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["check", "--watch", "--format", "github"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let tx_out = tx.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx_out.send(format!("out: {line}"));
+        }
+    });
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(format!("err: {line}"));
+        }
+    });
+    let wait_for_run = |seen: &mut Vec<String>| loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("watch mode reported a run");
+        let done = line.starts_with("err: [clanc] checked in");
+        seen.push(line);
+        if done {
+            return;
+        }
+    };
+    let mut seen = Vec::new();
+    wait_for_run(&mut seen);
+    assert!(
+        !seen.iter().any(|l| l.starts_with("out: ::error")),
+        "{seen:?}"
+    );
+    std::fs::write(dir.path().join("bad.nix"), "{ a = ; }\n").unwrap();
+    let mut second = Vec::new();
+    wait_for_run(&mut second);
+    assert!(
+        second
+            .iter()
+            .any(|l| l.starts_with("out: ::error file=bad.nix,line=1,col=7,title=N001")),
+        "{second:?}"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}

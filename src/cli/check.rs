@@ -25,6 +25,9 @@ pub struct CheckArgs {
     /// Fail (exit 1) on warnings too
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Check again whenever a file of the clan changes (until interrupted)
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -38,6 +41,14 @@ pub enum Format {
 }
 
 pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
+    if args.watch {
+        return super::watch::run(args, color);
+    }
+    check_once(args, color)
+}
+
+/// Loads the clan, checks it, prints the report; returns the exit status.
+pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     let mut db = Database::default();
     let loaded = match loader::load_clan(&mut db, &args.dir) {
         Ok(loaded) => loaded,

@@ -2,6 +2,7 @@
 
 mod check;
 mod vars;
+mod watch;
 
 use std::process::ExitCode;
 
