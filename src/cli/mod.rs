@@ -1,6 +1,7 @@
 //! The command line: argument types (clap) and one module per subcommand.
 
 mod check;
+mod eval;
 
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::diagnostics::ColorChoice;
 
 pub use check::{CheckArgs, Format};
+pub use eval::{DiskFiles, EvalArgs, EvalOutput, evaluate};
 
 /// clanc: check, plan and deploy clan fleets without evaluating Nix.
 #[derive(Debug, Parser)]
@@ -25,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a clan: syntax, evaluation and inventory mistakes
     Check(CheckArgs),
+    /// Evaluate a Nix file or expression with clanc's own evaluator
+    Eval(EvalArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -33,7 +37,8 @@ pub enum Command {
     },
 }
 
-/// Exit status: 0 fine, 1 the check found errors, 2 usage or I/O problems.
+/// Exit status: 0 fine, 1 the check found errors (or evaluation failed), 2 usage or I/O
+/// problems, 3 (`eval`) the value contains unknowns.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FOUND_ERRORS: u8 = 1;
@@ -43,6 +48,7 @@ pub mod exit {
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args, cli.color),
+        Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "clanc", &mut std::io::stdout());

@@ -1,0 +1,169 @@
+//! The differential suite: every case under `tests/eval/*.cases` is evaluated by clanc
+//! (`clanc eval --strict --json --expr`) and by the real Nix (`nix-instantiate --eval
+//! --strict --json -E`), both from `tests/eval/`; their outputs must be identical, and where
+//! one fails the other must fail too. A case is a `#== name` line followed by the
+//! expression. Real Nix is required (Debian: `apt-get install nix-bin`); set
+//! `CLANC_SKIP_NIX=1` to skip the suite on a machine without it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Case {
+    file: String,
+    name: String,
+    expr: String,
+}
+
+fn cases(dir: &Path) -> Vec<Case> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("tests/eval exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "cases"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("case file is readable");
+        let file_name = file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut current: Option<Case> = None;
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("#== ") {
+                out.extend(current.take());
+                current = Some(Case {
+                    file: file_name.clone(),
+                    name: name.trim().to_string(),
+                    expr: String::new(),
+                });
+            } else if let Some(case) = current.as_mut() {
+                case.expr.push_str(line);
+                case.expr.push('\n');
+            }
+        }
+        out.extend(current);
+    }
+    out
+}
+
+fn nix(dir: &Path, home: &Path, expr: &str) -> Output {
+    Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expr])
+        .current_dir(dir)
+        .env("NIX_CONFIG", "substituters =\nexperimental-features =\n")
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("NIX_PATH", "")
+        .output()
+        .expect("nix-instantiate runs")
+}
+
+fn clanc(dir: &Path, expr: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args([
+            "eval", "--strict", "--json", "--color", "never", "--expr", expr,
+        ])
+        .current_dir(dir)
+        .env("NIX_PATH", "")
+        .output()
+        .expect("clanc runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn first_lines(s: &str, n: usize) -> String {
+    s.lines().take(n).collect::<Vec<_>>().join("\n      ")
+}
+
+#[test]
+fn clanc_agrees_with_nix() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/eval");
+    let cases = cases(&dir);
+    assert!(cases.len() >= 200, "the suite has {} cases", cases.len());
+    if Command::new("nix-instantiate")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        if std::env::var_os("CLANC_SKIP_NIX").is_some() {
+            eprintln!("nix-instantiate not found; CLANC_SKIP_NIX is set, skipping");
+            return;
+        }
+        panic!(
+            "nix-instantiate not found: install Nix (Debian: apt-get install nix-bin) or set CLANC_SKIP_NIX=1"
+        );
+    }
+    let home = tempfile::tempdir().expect("temp dir");
+
+    // Two workers: the machine has two cores.
+    let results: Vec<(usize, Option<String>, bool)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let (cases, dir, home) = (&cases, &dir, home.path());
+                scope.spawn(move || {
+                    let mut out = Vec::new();
+                    for (i, case) in cases.iter().enumerate().filter(|(i, _)| i % 2 == w) {
+                        let n = nix(dir, home, &case.expr);
+                        let c = clanc(dir, &case.expr);
+                        let (n_ok, c_ok) = (n.status.success(), c.status.success());
+                        let agree = match (n_ok, c_ok) {
+                            (true, true) => n.stdout == c.stdout,
+                            (false, false) => true,
+                            _ => false,
+                        };
+                        let report = (!agree).then(|| {
+                            format!(
+                                "--- {} :: {}\n  expr: {}\n  nix   (exit {:?}): {}\n      {}\n  clanc (exit {:?}): {}\n      {}",
+                                case.file,
+                                case.name,
+                                first_lines(case.expr.trim(), 6),
+                                n.status.code(),
+                                text(&n.stdout),
+                                first_lines(&text(&n.stderr), 4),
+                                c.status.code(),
+                                text(&c.stdout),
+                                first_lines(&text(&c.stderr), 6),
+                            )
+                        });
+                        out.push((i, report, n_ok && c_ok));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker finished"))
+            .collect()
+    });
+
+    let both_values = results
+        .iter()
+        .filter(|(_, r, ok)| r.is_none() && *ok)
+        .count();
+    let mut failures: Vec<(usize, String)> = results
+        .into_iter()
+        .filter_map(|(i, r, _)| r.map(|r| (i, r)))
+        .collect();
+    failures.sort();
+    for (_, report) in &failures {
+        println!("{report}");
+    }
+    println!(
+        "differential: {} passed ({} same value, {} both failed), {} failed",
+        cases.len() - failures.len(),
+        both_values,
+        cases.len() - failures.len() - both_values,
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases disagree with Nix",
+        failures.len(),
+        cases.len()
+    );
+}
