@@ -167,6 +167,7 @@ pub fn evaluate(args: &EvalArgs, color: bool) -> EvalOutput {
     let limits = Limits {
         max_depth: args.max_depth,
         max_steps: args.max_steps,
+        ..Limits::default()
     };
     let mut ev = Evaluator::new(&db, &files, limits);
     let result = (|| {

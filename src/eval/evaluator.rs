@@ -49,6 +49,7 @@ pub struct Evaluator<'a> {
     globals: HashMap<Rc<str>, Thunk>,
     limits: Limits,
     depth: usize,
+    stack_base: usize,
     steps: u64,
     /// Messages of `builtins.trace` and `warn`, in order.
     pub trace_output: Vec<String>,
@@ -76,6 +77,7 @@ impl<'a> Evaluator<'a> {
             globals,
             limits,
             depth: 0,
+            stack_base: 0,
             steps: 0,
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
@@ -107,7 +109,36 @@ impl<'a> Evaluator<'a> {
         FileId(self.file_table.len() as u32 - 1)
     }
 
+    fn tick(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        self.steps += 1;
+        if self.steps > self.limits.max_steps {
+            return Err(EvalError::new(
+                ErrorKind::Limit,
+                format!(
+                    "evaluation exceeded the step budget of {}",
+                    self.limits.max_steps
+                ),
+                pos,
+            ));
+        }
+        Ok(())
+    }
+
     fn enter(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        // The stack grows down on every platform clanc runs on: measure how much of it this
+        // evaluation has used, so that no input can overflow it, whatever the frame sizes.
+        let marker = 0u8;
+        let here = std::ptr::addr_of!(marker) as usize;
+        if self.depth == 0 {
+            self.stack_base = here;
+        }
+        if self.stack_base.saturating_sub(here) > self.limits.max_stack {
+            return Err(EvalError::new(
+                ErrorKind::Limit,
+                "stack overflow (possible infinite recursion)",
+                pos,
+            ));
+        }
         self.steps += 1;
         if self.steps > self.limits.max_steps {
             return Err(EvalError::new(
@@ -311,12 +342,128 @@ impl<'a> Evaluator<'a> {
         env: &Rc<Env>,
         pos: Pos,
     ) -> EvalResult<Value> {
+        // Tail positions (`if` branches, `let`/`with`/`assert` bodies) loop here instead of
+        // recursing, and big cases live in their own functions: both keep the stack used
+        // per level of Nix recursion small.
+        let mut expr = expr;
+        let mut env = env.clone();
+        let mut pos = pos;
+        loop {
+            match module.expr(expr) {
+                Expr::Int(i) => return Ok(Value::Int(*i)),
+                Expr::Float(f) => return Ok(Value::Float(*f)),
+                Expr::Str(s) => return Ok(Value::string(&**s)),
+                Expr::Var(var) => return self.lookup(var, &env, pos),
+                Expr::Error => {
+                    return Err(EvalError::new(ErrorKind::Syntax, "syntax error", Some(pos)));
+                }
+                Expr::SearchPath(name) => {
+                    return Ok(Value::Unknown(Rc::new(Unknown::new(
+                        format!("the search path <{name}> (NIX_PATH is not modelled)"),
+                        Some(pos),
+                    ))));
+                }
+                Expr::Interp(_) => return self.eval_interp(module, expr, &env, pos),
+                Expr::Path { .. } => return self.eval_path(module, expr, &env, pos),
+                Expr::Select { .. } => return self.eval_select(module, expr, &env, pos),
+                Expr::HasAttr { .. } => return self.eval_has_attr(module, expr, &env, pos),
+                Expr::Attrs(_) => return self.eval_attrs(module, expr, &env, pos),
+                Expr::Unary(..) => return self.eval_unary(module, expr, &env, pos),
+                Expr::List(items) => {
+                    let items: Vec<Thunk> = items
+                        .iter()
+                        .map(|i| self.thunk_of(module, *i, &env))
+                        .collect();
+                    return Ok(Value::list(items));
+                }
+                Expr::Lambda(lambda) => {
+                    return Ok(Value::Lambda(Rc::new(Closure {
+                        module: module.clone(),
+                        lambda: lambda.clone(),
+                        id: expr,
+                        env: env.clone(),
+                    })));
+                }
+                Expr::Apply { func, arg } => {
+                    let f = self.eval(module, *func, &env)?;
+                    let arg = self.thunk_of(module, *arg, &env);
+                    return self.apply(f, arg, Some(pos));
+                }
+                Expr::Binary(op, lhs, rhs) => {
+                    return self.binary(module, *op, *lhs, *rhs, &env, pos);
+                }
+                Expr::Let { bindings, body } => {
+                    let slots: Vec<Thunk> = bindings.iter().map(|_| Thunk::blank()).collect();
+                    let new_env = Env::child(&env, slots, false);
+                    for (slot, b) in new_env.slots.iter().zip(bindings.iter()) {
+                        slot.set(ThunkState::Code(module.clone(), *b, new_env.clone()));
+                    }
+                    env = new_env;
+                    expr = *body;
+                }
+                Expr::With { namespace, body } => {
+                    let ns = self.thunk_of(module, *namespace, &env);
+                    env = Env::child(&env, vec![ns], true);
+                    expr = *body;
+                }
+                Expr::If { cond, then, else_ } => match self.eval_condition(module, *cond, &env)? {
+                    Ok(true) => expr = *then,
+                    Ok(false) => expr = *else_,
+                    Err(u) => return Ok(Value::Unknown(u)),
+                },
+                Expr::Assert { cond, body } => match self.eval_condition(module, *cond, &env)? {
+                    Ok(true) => expr = *body,
+                    Ok(false) => return Err(self.assertion_failed(module, *cond, pos)),
+                    Err(u) => return Ok(Value::Unknown(u)),
+                },
+            }
+            pos = Self::pos(module, expr);
+            self.tick(Some(pos))?;
+        }
+    }
+
+    #[inline(never)]
+    fn eval_condition(
+        &mut self,
+        module: &Rc<Module>,
+        cond: ExprId,
+        env: &Rc<Env>,
+    ) -> EvalResult<Result<bool, Rc<Unknown>>> {
+        match self.eval(module, cond, env)? {
+            Value::Bool(b) => Ok(Ok(b)),
+            Value::Unknown(u) => Ok(Err(u)),
+            other => Err(EvalError::eval(
+                format!("value is {} while a Boolean was expected", other.describe()),
+                Some(Self::pos(module, cond)),
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn assertion_failed(&self, module: &Rc<Module>, cond: ExprId, pos: Pos) -> Box<EvalError> {
+        let text = self.file_text(module.file);
+        let range = module.source_map.range(cond);
+        let shown = text
+            .get(std::ops::Range::<usize>::from(range))
+            .unwrap_or("");
+        EvalError::new(
+            ErrorKind::Assert,
+            format!("assertion '{shown}' failed"),
+            Some(pos),
+        )
+    }
+
+    #[inline(never)]
+    fn eval_interp(
+        &mut self,
+        module: &Rc<Module>,
+        expr: ExprId,
+        env: &Rc<Env>,
+        pos: Pos,
+    ) -> EvalResult<Value> {
         let pos_of = |e: ExprId| Self::pos(module, e);
+        let _ = &pos_of;
         match module.expr(expr) {
-            Expr::Error => Err(EvalError::new(ErrorKind::Syntax, "syntax error", Some(pos))),
-            Expr::Int(i) => Ok(Value::Int(*i)),
-            Expr::Float(f) => Ok(Value::Float(*f)),
-            Expr::Str(s) => Ok(Value::string(&**s)),
             Expr::Interp(parts) => {
                 let mut out = String::new();
                 let mut context = false;
@@ -337,6 +484,24 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(Value::string_with(out, context))
             }
+            _ => Err(EvalError::eval(
+                "internal error: wrong expression kind",
+                Some(pos),
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_path(
+        &mut self,
+        module: &Rc<Module>,
+        expr: ExprId,
+        env: &Rc<Env>,
+        pos: Pos,
+    ) -> EvalResult<Value> {
+        let pos_of = |e: ExprId| Self::pos(module, e);
+        let _ = &pos_of;
+        match module.expr(expr) {
             Expr::Path { home, parts } => {
                 let mut out = String::new();
                 if *home {
@@ -364,11 +529,24 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(Value::Path(canon_path(&out).into()))
             }
-            Expr::SearchPath(name) => Ok(Value::Unknown(Rc::new(Unknown::new(
-                format!("the search path <{name}> (NIX_PATH is not modelled)"),
+            _ => Err(EvalError::eval(
+                "internal error: wrong expression kind",
                 Some(pos),
-            )))),
-            Expr::Var(var) => self.lookup(var, env, pos),
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_select(
+        &mut self,
+        module: &Rc<Module>,
+        expr: ExprId,
+        env: &Rc<Env>,
+        pos: Pos,
+    ) -> EvalResult<Value> {
+        let pos_of = |e: ExprId| Self::pos(module, e);
+        let _ = &pos_of;
+        match module.expr(expr) {
             Expr::Select {
                 expr: inner,
                 path,
@@ -411,6 +589,24 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(value)
             }
+            _ => Err(EvalError::eval(
+                "internal error: wrong expression kind",
+                Some(pos),
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_has_attr(
+        &mut self,
+        module: &Rc<Module>,
+        expr: ExprId,
+        env: &Rc<Env>,
+        pos: Pos,
+    ) -> EvalResult<Value> {
+        let pos_of = |e: ExprId| Self::pos(module, e);
+        let _ = &pos_of;
+        match module.expr(expr) {
             Expr::HasAttr { expr: inner, path } => {
                 let mut value = self.eval(module, *inner, env)?;
                 for key in path {
@@ -432,6 +628,24 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(Value::Bool(true))
             }
+            _ => Err(EvalError::eval(
+                "internal error: wrong expression kind",
+                Some(pos),
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_attrs(
+        &mut self,
+        module: &Rc<Module>,
+        expr: ExprId,
+        env: &Rc<Env>,
+        pos: Pos,
+    ) -> EvalResult<Value> {
+        let pos_of = |e: ExprId| Self::pos(module, e);
+        let _ = &pos_of;
+        match module.expr(expr) {
             Expr::Attrs(set) => {
                 let set = set.clone();
                 let scope = if set.rec {
@@ -493,66 +707,24 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(Value::attrs(attrs))
             }
-            Expr::List(items) => {
-                let items: Vec<Thunk> = items
-                    .iter()
-                    .map(|i| self.thunk_of(module, *i, env))
-                    .collect();
-                Ok(Value::list(items))
-            }
-            Expr::Lambda(lambda) => Ok(Value::Lambda(Rc::new(Closure {
-                module: module.clone(),
-                lambda: lambda.clone(),
-                id: expr,
-                env: env.clone(),
-            }))),
-            Expr::Apply { func, arg } => {
-                let f = self.eval(module, *func, env)?;
-                let arg = self.thunk_of(module, *arg, env);
-                self.apply(f, arg, Some(pos))
-            }
-            Expr::Let { bindings, body } => {
-                let slots: Vec<Thunk> = bindings.iter().map(|_| Thunk::blank()).collect();
-                let new_env = Env::child(env, slots, false);
-                for (slot, b) in new_env.slots.iter().zip(bindings.iter()) {
-                    slot.set(ThunkState::Code(module.clone(), *b, new_env.clone()));
-                }
-                self.eval(module, *body, &new_env)
-            }
-            Expr::With { namespace, body } => {
-                let ns = self.thunk_of(module, *namespace, env);
-                let new_env = Env::child(env, vec![ns], true);
-                self.eval(module, *body, &new_env)
-            }
-            Expr::If { cond, then, else_ } => match self.eval(module, *cond, env)? {
-                Value::Bool(true) => self.eval(module, *then, env),
-                Value::Bool(false) => self.eval(module, *else_, env),
-                Value::Unknown(u) => Ok(Value::Unknown(u)),
-                other => Err(EvalError::eval(
-                    format!("value is {} while a Boolean was expected", other.describe()),
-                    Some(pos_of(*cond)),
-                )),
-            },
-            Expr::Assert { cond, body } => match self.eval(module, *cond, env)? {
-                Value::Bool(true) => self.eval(module, *body, env),
-                Value::Bool(false) => {
-                    let text = self.file_text(module.file);
-                    let range = module.source_map.range(*cond);
-                    let shown = text
-                        .get(std::ops::Range::<usize>::from(range))
-                        .unwrap_or("");
-                    Err(EvalError::new(
-                        ErrorKind::Assert,
-                        format!("assertion '{shown}' failed"),
-                        Some(pos),
-                    ))
-                }
-                Value::Unknown(u) => Ok(Value::Unknown(u)),
-                other => Err(EvalError::eval(
-                    format!("value is {} while a Boolean was expected", other.describe()),
-                    Some(pos_of(*cond)),
-                )),
-            },
+            _ => Err(EvalError::eval(
+                "internal error: wrong expression kind",
+                Some(pos),
+            )),
+        }
+    }
+
+    #[inline(never)]
+    fn eval_unary(
+        &mut self,
+        module: &Rc<Module>,
+        expr: ExprId,
+        env: &Rc<Env>,
+        pos: Pos,
+    ) -> EvalResult<Value> {
+        let pos_of = |e: ExprId| Self::pos(module, e);
+        let _ = &pos_of;
+        match module.expr(expr) {
             Expr::Unary(op, inner) => {
                 let v = self.eval(module, *inner, env)?;
                 match (op, v) {
@@ -573,7 +745,10 @@ impl<'a> Evaluator<'a> {
                     )),
                 }
             }
-            Expr::Binary(op, lhs, rhs) => self.binary(module, *op, *lhs, *rhs, env, pos),
+            _ => Err(EvalError::eval(
+                "internal error: wrong expression kind",
+                Some(pos),
+            )),
         }
     }
 

@@ -85,3 +85,47 @@ impl Env {
         Some(env)
     }
 }
+
+thread_local! {
+    /// States of thunks being dropped, drained by the outermost drop (see `Drop for Thunk`).
+    static DROPPING: RefCell<Vec<ThunkState>> = const { RefCell::new(Vec::new()) };
+    static DRAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Dropping a long chain of values (a list built by a million `foldl'` steps) would recurse
+/// once per link and overflow the stack. The last reference to a thunk instead hands its
+/// state to a queue that the outermost drop empties in a loop.
+impl Drop for Thunk {
+    fn drop(&mut self) {
+        if Rc::strong_count(&self.0) != 1 {
+            return;
+        }
+        let Ok(mut cell) = self.0.try_borrow_mut() else {
+            return;
+        };
+        let state = std::mem::replace(&mut *cell, ThunkState::Blackhole);
+        drop(cell);
+        if matches!(
+            state,
+            ThunkState::Done(Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))
+                | ThunkState::Blackhole
+        ) {
+            return;
+        }
+        let _ = DROPPING.try_with(|queue| queue.borrow_mut().push(state));
+        if DRAINING.try_with(|d| d.replace(true)).unwrap_or(true) {
+            return;
+        }
+        loop {
+            let next = DROPPING
+                .try_with(|queue| queue.borrow_mut().pop())
+                .ok()
+                .flatten();
+            match next {
+                Some(state) => drop(state),
+                None => break,
+            }
+        }
+        let _ = DRAINING.try_with(|d| d.set(false));
+    }
+}
