@@ -1,7 +1,8 @@
 //! The differential suite: every case under `tests/eval/*.cases` is evaluated by clanc
 //! (`clanc eval --strict --json --expr`) and by the real Nix (`nix-instantiate --eval
 //! --strict --json -E`), both from `tests/eval/`; their outputs must be identical, and where
-//! one fails the other must fail too. A case is a `#== name` line followed by the
+//! one fails the other must fail too. Cases that agree on a value are run again without
+//! `--json`, and the Nix-syntax output must be identical as well. A case is a `#== name` line followed by the
 //! expression. Real Nix is required (Debian: `apt-get install nix-bin`); set
 //! `CLANC_SKIP_NIX=1` to skip the suite on a machine without it.
 
@@ -48,9 +49,14 @@ fn cases(dir: &Path) -> Vec<Case> {
     out
 }
 
-fn nix(dir: &Path, home: &Path, expr: &str) -> Output {
+fn nix(dir: &Path, home: &Path, expr: &str, json: bool) -> Output {
+    let mut args = vec!["--eval", "--strict"];
+    if json {
+        args.push("--json");
+    }
     Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expr])
+        .args(args)
+        .args(["-E", expr])
         .current_dir(dir)
         .env("NIX_CONFIG", "substituters =\nexperimental-features =\n")
         .env("HOME", home)
@@ -60,11 +66,14 @@ fn nix(dir: &Path, home: &Path, expr: &str) -> Output {
         .expect("nix-instantiate runs")
 }
 
-fn clanc(dir: &Path, expr: &str) -> Output {
+fn clanc(dir: &Path, expr: &str, json: bool) -> Output {
+    let mut args = vec!["eval", "--strict", "--color", "never"];
+    if json {
+        args.push("--json");
+    }
     Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .args([
-            "eval", "--strict", "--json", "--color", "never", "--expr", expr,
-        ])
+        .args(args)
+        .args(["--expr", expr])
         .current_dir(dir)
         .env("NIX_PATH", "")
         .output()
@@ -107,13 +116,23 @@ fn clanc_agrees_with_nix() {
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     for (i, case) in cases.iter().enumerate().filter(|(i, _)| i % 2 == w) {
-                        let n = nix(dir, home, &case.expr);
-                        let c = clanc(dir, &case.expr);
+                        let n = nix(dir, home, &case.expr, true);
+                        let c = clanc(dir, &case.expr, true);
                         let (n_ok, c_ok) = (n.status.success(), c.status.success());
-                        let agree = match (n_ok, c_ok) {
+                        let mut agree = match (n_ok, c_ok) {
                             (true, true) => n.stdout == c.stdout,
                             (false, false) => true,
                             _ => false,
+                        };
+                        // Where the JSON agrees on a value, Nix syntax output must agree too.
+                        let (n, c) = if agree && n_ok {
+                            let n2 = nix(dir, home, &case.expr, false);
+                            let c2 = clanc(dir, &case.expr, false);
+                            agree = n2.status.success() == c2.status.success()
+                                && (!n2.status.success() || n2.stdout == c2.stdout);
+                            if agree { (n, c) } else { (n2, c2) }
+                        } else {
+                            (n, c)
                         };
                         let report = (!agree).then(|| {
                             format!(

@@ -206,8 +206,10 @@ pub fn evaluate(args: &EvalArgs, color: bool) -> EvalOutput {
             } else {
                 UNKNOWN
             };
+            // Like nix-instantiate: a newline after Nix syntax, none after JSON.
+            let newline = if args.json { "" } else { "\n" };
             EvalOutput {
-                stdout: printed.text,
+                stdout: format!("{}{newline}", printed.text),
                 stderr,
                 code,
             }
