@@ -13,6 +13,8 @@ struct Case {
     file: String,
     name: String,
     expr: String,
+    /// `--attr` to select (from a `#== name @attr a.b` header).
+    attr: Option<String>,
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
@@ -32,12 +34,17 @@ fn cases(dir: &Path) -> Vec<Case> {
             .unwrap_or_default();
         let mut current: Option<Case> = None;
         for line in text.lines() {
-            if let Some(name) = line.strip_prefix("#== ") {
+            if let Some(header) = line.strip_prefix("#== ") {
                 out.extend(current.take());
+                let (name, attr) = match header.split_once(" @attr ") {
+                    Some((name, attr)) => (name, Some(attr.trim().to_string())),
+                    None => (header, None),
+                };
                 current = Some(Case {
                     file: file_name.clone(),
                     name: name.trim().to_string(),
                     expr: String::new(),
+                    attr,
                 });
             } else if let Some(case) = current.as_mut() {
                 case.expr.push_str(line);
@@ -49,10 +56,14 @@ fn cases(dir: &Path) -> Vec<Case> {
     out
 }
 
-fn nix(dir: &Path, home: &Path, expr: &str, json: bool) -> Output {
+fn nix(dir: &Path, home: &Path, case: &Case, json: bool) -> Output {
+    let expr = case.expr.as_str();
     let mut args = vec!["--eval", "--strict"];
     if json {
         args.push("--json");
+    }
+    if let Some(attr) = &case.attr {
+        args.extend(["--attr", attr.as_str()]);
     }
     Command::new("nix-instantiate")
         .args(args)
@@ -66,10 +77,14 @@ fn nix(dir: &Path, home: &Path, expr: &str, json: bool) -> Output {
         .expect("nix-instantiate runs")
 }
 
-fn clanc(dir: &Path, expr: &str, json: bool) -> Output {
+fn clanc(dir: &Path, case: &Case, json: bool) -> Output {
+    let expr = case.expr.as_str();
     let mut args = vec!["eval", "--strict", "--color", "never"];
     if json {
         args.push("--json");
+    }
+    if let Some(attr) = &case.attr {
+        args.extend(["--attr", attr.as_str()]);
     }
     Command::new(env!("CARGO_BIN_EXE_clanc"))
         .args(args)
@@ -116,8 +131,8 @@ fn clanc_agrees_with_nix() {
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     for (i, case) in cases.iter().enumerate().filter(|(i, _)| i % 2 == w) {
-                        let n = nix(dir, home, &case.expr, true);
-                        let c = clanc(dir, &case.expr, true);
+                        let n = nix(dir, home, case, true);
+                        let c = clanc(dir, case, true);
                         let (n_ok, c_ok) = (n.status.success(), c.status.success());
                         let mut agree = match (n_ok, c_ok) {
                             (true, true) => n.stdout == c.stdout,
@@ -126,8 +141,8 @@ fn clanc_agrees_with_nix() {
                         };
                         // Where the JSON agrees on a value, Nix syntax output must agree too.
                         let (n, c) = if agree && n_ok {
-                            let n2 = nix(dir, home, &case.expr, false);
-                            let c2 = clanc(dir, &case.expr, false);
+                            let n2 = nix(dir, home, case, false);
+                            let c2 = clanc(dir, case, false);
                             agree = n2.status.success() == c2.status.success()
                                 && (!n2.status.success() || n2.stdout == c2.stdout);
                             if agree { (n, c) } else { (n2, c2) }

@@ -120,6 +120,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 fn select(ev: &mut Evaluator, mut v: Value, attr: &str) -> Result<Value, Box<EvalError>> {
     for part in attr.split('.').filter(|p| !p.is_empty()) {
+        v = ev.auto_call(v)?;
         v = match v {
             Value::Attrs(a) => match a.get(part) {
                 Some(t) => {

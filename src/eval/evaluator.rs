@@ -970,6 +970,42 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Calls a function the way `nix-instantiate` does along an `--attr` path: a function
+    /// with formals gets `{ }` (each formal needs a default), a functor set is called
+    /// through `__functor`; anything else is returned as it is.
+    pub fn auto_call(&mut self, v: Value) -> EvalResult<Value> {
+        match &v {
+            Value::Lambda(closure) => match &closure.lambda.param {
+                Param::Formals { formals, .. } => {
+                    if let Some(f) = formals.iter().find(|f| f.default.is_none()) {
+                        return Err(EvalError::eval(
+                            format!(
+                                "cannot evaluate a function that has an argument without a value ('{}')",
+                                f.name
+                            ),
+                            Some(Self::pos(&closure.module, closure.id)),
+                        ));
+                    }
+                    self.apply(
+                        v.clone(),
+                        Thunk::value(Value::attrs(Attrs::default())),
+                        None,
+                    )
+                }
+                Param::Ident(_) => Ok(v),
+            },
+            Value::Attrs(a) => match a.get("__functor").cloned() {
+                Some(functor) => {
+                    let functor = self.force(&functor, None)?;
+                    let inner = self.apply(functor, Thunk::value(v.clone()), None)?;
+                    self.auto_call(inner)
+                }
+                None => Ok(v),
+            },
+            _ => Ok(v),
+        }
+    }
+
     /// `file:line:column` of a position, as Nix shows it in messages.
     pub fn describe_pos(&self, pos: Pos) -> String {
         let text = self.file_text(pos.file);
