@@ -207,6 +207,22 @@ pub fn evaluate(args: &EvalArgs, color: bool) -> EvalOutput {
             } else {
                 UNKNOWN
             };
+            // Say why each distinct unknown could not be known, and where it came from.
+            let mut seen = Vec::new();
+            for unknown in &printed.unknowns {
+                if seen.contains(&unknown) {
+                    continue;
+                }
+                seen.push(unknown);
+                match unknown.origin {
+                    Some(pos) => stderr.push_str(&format!(
+                        "note: unknown: {} (from {})\n",
+                        unknown.reason,
+                        ev.describe_pos(pos)
+                    )),
+                    None => stderr.push_str(&format!("note: unknown: {}\n", unknown.reason)),
+                }
+            }
             // Like nix-instantiate: a newline after Nix syntax, none after JSON.
             let newline = if args.json { "" } else { "\n" };
             EvalOutput {

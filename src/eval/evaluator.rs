@@ -124,6 +124,16 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
+    /// Counts one level of recursion of code outside this file (the printer); pair with
+    /// `leave`.
+    pub(super) fn enter_nested(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        self.enter(pos)
+    }
+
+    pub(super) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
     fn enter(&mut self, pos: Option<Pos>) -> EvalResult<()> {
         // The stack grows down on every platform clanc runs on: measure how much of it this
         // evaluation has used, so that no input can overflow it, whatever the frame sizes.

@@ -108,6 +108,19 @@ impl Printer {
         if depth > MAX_PRINT_DEPTH {
             return Err(too_deep(pos));
         }
+        ev.enter_nested(pos)?;
+        let result = self.json_inner(ev, v, pos, depth);
+        ev.leave();
+        result
+    }
+
+    fn json_inner(
+        &mut self,
+        ev: &mut Evaluator,
+        v: &Value,
+        pos: Option<Pos>,
+        depth: usize,
+    ) -> EvalResult<()> {
         if self.stopped() {
             return Ok(());
         }
@@ -188,6 +201,19 @@ impl Printer {
         if depth > MAX_PRINT_DEPTH {
             return Err(too_deep(pos));
         }
+        ev.enter_nested(pos)?;
+        let result = self.nix_inner(ev, v, pos, depth);
+        ev.leave();
+        result
+    }
+
+    fn nix_inner(
+        &mut self,
+        ev: &mut Evaluator,
+        v: &Value,
+        pos: Option<Pos>,
+        depth: usize,
+    ) -> EvalResult<()> {
         match v {
             Value::Null => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
