@@ -373,6 +373,7 @@ impl<'a> Evaluator<'a> {
                         Some(pos),
                     ))));
                 }
+                Expr::CurPos => return Ok(self.position_attrs(pos)),
                 Expr::Interp(_) => return self.eval_interp(module, expr, &env, pos),
                 Expr::Path { .. } => return self.eval_path(module, expr, &env, pos),
                 Expr::Select { .. } => return self.eval_select(module, expr, &env, pos),
@@ -1014,6 +1015,32 @@ impl<'a> Evaluator<'a> {
             },
             _ => Ok(v),
         }
+    }
+
+    /// `{ file, line, column }` for a position, as `__curPos` and `unsafeGetAttrPos` give it.
+    /// Like Nix, an expression given on the command line names its own text as the file.
+    pub fn position_attrs(&self, pos: Pos) -> Value {
+        let text = self.file_text(pos.file);
+        let index = crate::syntax::LineIndex::new(&text);
+        let lc = index.line_col(&text, pos.range.start());
+        let path = self.file_path(pos.file);
+        let file = if path == "«string»" {
+            text.to_string()
+        } else {
+            path
+        };
+        let entry = |name: &str, v: Value| Attr {
+            name: name.into(),
+            value: Thunk::value(v),
+            pos: None,
+        };
+        Value::attrs(Attrs {
+            entries: vec![
+                entry("column", Value::Int(i64::from(lc.column))),
+                entry("file", Value::string(file)),
+                entry("line", Value::Int(i64::from(lc.line))),
+            ],
+        })
     }
 
     /// `file:line:column` of a position, as Nix shows it in messages.

@@ -160,6 +160,8 @@ pub enum Expr {
         parts: Vec<Part>,
     },
     SearchPath(Rc<str>),
+    /// `__curPos`: the position of this expression as a set.
+    CurPos,
     Var(Var),
     Select {
         expr: ExprId,

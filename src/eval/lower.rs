@@ -284,7 +284,7 @@ impl Lowerer<'_> {
                     range,
                 )
             }
-            ast::Expr::CurPos(_) => self.error("__curPos is not supported by clanc", range),
+            ast::Expr::CurPos(_) => self.alloc(Expr::CurPos, range),
         }
     }
 

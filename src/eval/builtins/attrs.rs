@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::{PrimOp, known, make_attrs};
+use super::{PrimOp, known};
 use crate::eval::Pos;
 use crate::eval::error::{EvalError, EvalResult};
 use crate::eval::evaluator::Evaluator;
@@ -233,12 +233,5 @@ fn unsafe_get_attr_pos(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> 
     let Some(attr_pos) = a.find(&name).and_then(|e| e.pos) else {
         return Ok(Value::Null);
     };
-    let text = ev.file_text(attr_pos.file);
-    let index = crate::syntax::LineIndex::new(&text);
-    let lc = index.line_col(&text, attr_pos.range.start());
-    Ok(make_attrs(vec![
-        ("file", Value::string(ev.file_path(attr_pos.file))),
-        ("line", Value::Int(i64::from(lc.line))),
-        ("column", Value::Int(i64::from(lc.column))),
-    ]))
+    Ok(ev.position_attrs(attr_pos))
 }

@@ -54,6 +54,16 @@ pub static PRIMOPS: &[PrimOp] = &[
         func: discard_context,
     },
     PrimOp {
+        name: "hasContext",
+        arity: 1,
+        func: has_context,
+    },
+    PrimOp {
+        name: "getContext",
+        arity: 1,
+        func: get_context,
+    },
+    PrimOp {
         name: "toPath",
         arity: 1,
         func: to_path,
@@ -262,4 +272,22 @@ fn placeholder(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResu
     let (output, _) = known!(ev.want_string(&args[0], pos)?);
     let digest = sha2::Sha256::digest(format!("nix-output:{output}").as_bytes());
     Ok(Value::string(format!("/{}", nix_base32(&digest))))
+}
+
+fn has_context(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
+    let (_, ctx) = known!(ev.want_string(&args[0], pos)?);
+    Ok(Value::Bool(ctx))
+}
+
+/// clanc knows whether a string has context but not which store paths it names.
+fn get_context(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
+    let (_, ctx) = known!(ev.want_string(&args[0], pos)?);
+    if ctx {
+        Ok(ev.unknown(
+            "the store paths a string refers to (clanc tracks only that there are some)",
+            pos,
+        ))
+    } else {
+        Ok(Value::attrs(crate::eval::value::Attrs::default()))
+    }
 }
