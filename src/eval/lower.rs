@@ -142,16 +142,16 @@ impl Lowerer<'_> {
                 self.string_expr(parts, range)
             }
             ast::Expr::PathAbs(p) => {
-                let parts = p.parts();
+                let parts = path_pieces(p.syntax());
                 self.path(parts, range, "")
             }
             ast::Expr::PathRel(p) => {
-                let parts = p.parts();
+                let parts = path_pieces(p.syntax());
                 let dir = format!("{}/", self.dir);
                 self.path(parts, range, &dir)
             }
             ast::Expr::PathHome(p) => {
-                let parts = p.parts();
+                let parts = path_pieces(p.syntax());
                 let expr = self.path_parts(parts, range, "");
                 match expr {
                     Expr::Path { parts, .. } => self.alloc(Expr::Path { home: true, parts }, range),
@@ -467,28 +467,18 @@ impl Lowerer<'_> {
 
     // ---- paths ---------------------------------------------------------------------------
 
-    fn path(
-        &mut self,
-        parts: Vec<ast::InterpolPart<ast::PathContent>>,
-        range: TextRange,
-        prefix: &str,
-    ) -> ExprId {
+    fn path(&mut self, parts: Vec<RawPiece>, range: TextRange, prefix: &str) -> ExprId {
         let expr = self.path_parts(parts, range, prefix);
         self.alloc(expr, range)
     }
 
-    fn path_parts(
-        &mut self,
-        parts: Vec<ast::InterpolPart<ast::PathContent>>,
-        _range: TextRange,
-        prefix: &str,
-    ) -> Expr {
+    fn path_parts(&mut self, parts: Vec<RawPiece>, _range: TextRange, prefix: &str) -> Expr {
         let mut out: Vec<Part> = Vec::new();
         let mut first = true;
         for part in parts {
             match part {
-                ast::InterpolPart::Literal(content) => {
-                    let mut text = content.syntax().text().to_string();
+                RawPiece::Text(content) => {
+                    let mut text = content;
                     if first {
                         if let Some(rest) = text.strip_prefix('~') {
                             text = rest.to_string();
@@ -497,7 +487,7 @@ impl Lowerer<'_> {
                     }
                     out.push(Part::Lit(text.into()));
                 }
-                ast::InterpolPart::Interpolation(i) => {
+                RawPiece::Interpol(i) => {
                     if first && !prefix.is_empty() {
                         out.push(Part::Lit(prefix.into()));
                     }
@@ -858,6 +848,22 @@ impl Lowerer<'_> {
             range,
         )
     }
+}
+
+/// The literal pieces and interpolations of a path literal. (rnix's own `parts()` unwraps
+/// on trees it does not expect; this skips whatever it does not recognise.)
+fn path_pieces(node: &rnix::SyntaxNode) -> Vec<RawPiece> {
+    node.children_with_tokens()
+        .filter_map(|child| match child {
+            NodeOrToken::Token(t) => match t.kind() {
+                SyntaxKind::TOKEN_PATH_ABS
+                | SyntaxKind::TOKEN_PATH_REL
+                | SyntaxKind::TOKEN_PATH_HOME => Some(RawPiece::Text(t.text().to_string())),
+                _ => None,
+            },
+            NodeOrToken::Node(n) => ast::Interpol::cast(n).map(RawPiece::Interpol),
+        })
+        .collect()
 }
 
 fn ident_name(id: &ast::Ident) -> String {
