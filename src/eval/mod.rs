@@ -26,8 +26,9 @@ pub use evaluator::{Evaluator, FileError, Files, canon_path};
 pub use limits::Limits;
 pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};
+pub use thunk::Thunk;
 pub use unknown::Unknown;
-pub use value::{Attrs, NixString, Value};
+pub use value::{Attr, Attrs, NixString, Value};
 
 use rnix::TextRange;
 

@@ -170,16 +170,9 @@ impl Printer {
                     json_string(&mut self.out, &attr.name);
                     self.out.push(':');
                     let at = attr.pos.or(pos);
-                    let v = ev.force(&attr.value, at)?;
-                    self.json(ev, &v, at, depth + 1).map_err(|mut e| {
-                        if let Some(p) = attr.pos {
-                            e.push_trace(
-                                p,
-                                format!("while evaluating the attribute '{}'", attr.name),
-                            );
-                        }
-                        e
-                    })?;
+                    ev.force(&attr.value, at)
+                        .and_then(|v| self.json(ev, &v, at, depth + 1))
+                        .map_err(|e| attribute_trace(e, attr))?;
                 }
                 self.out.push('}');
             }
@@ -243,8 +236,9 @@ impl Printer {
                     }
                     self.out.push_str(" = ");
                     let at = attr.pos.or(pos);
-                    let v = ev.force(&attr.value, at)?;
-                    self.nix(ev, &v, at, depth + 1)?;
+                    ev.force(&attr.value, at)
+                        .and_then(|v| self.nix(ev, &v, at, depth + 1))
+                        .map_err(|e| attribute_trace(e, attr))?;
                     self.out.push(';');
                 }
                 self.out.push_str(" }");
@@ -264,6 +258,14 @@ impl Printer {
         }
         Ok(())
     }
+}
+
+/// Adds "while evaluating the attribute" to an error met inside an attribute's value.
+fn attribute_trace(mut e: Box<EvalError>, attr: &super::Attr) -> Box<EvalError> {
+    if let Some(p) = attr.pos {
+        e.push_trace(p, format!("while evaluating the attribute '{}'", attr.name));
+    }
+    e
 }
 
 const KEYWORDS: &[&str] = &[
