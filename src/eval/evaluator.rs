@@ -186,8 +186,22 @@ impl<'a> Evaluator<'a> {
         let file = self.add_file(path, text);
         let globals = &self.globals;
         let is_global = |name: &str| globals.contains_key(name);
-        let module =
-            super::lower::lower(parse.root().and_then(|r| r.expr()), file, dir, &is_global);
+        // Lowering gets what is left of the evaluation's stack budget.
+        let marker = 0u8;
+        let here = std::ptr::addr_of!(marker) as usize;
+        let used = if self.depth == 0 {
+            0
+        } else {
+            self.stack_base.saturating_sub(here)
+        };
+        let budget = self.limits.max_stack.saturating_sub(used);
+        let module = super::lower::lower(
+            parse.root().and_then(|r| r.expr()),
+            file,
+            dir,
+            &is_global,
+            budget,
+        );
         if let Some(e) = parse.errors.first() {
             return Err(EvalError::new(
                 ErrorKind::Syntax,

@@ -21,7 +21,10 @@ pub fn lower(
     file: FileId,
     dir: Rc<str>,
     is_global: &dyn Fn(&str) -> bool,
+    stack_budget: usize,
 ) -> Module {
+    let marker = 0u8;
+    let here = std::ptr::addr_of!(marker) as usize;
     let mut lower = Lowerer {
         exprs: Vec::new(),
         ranges: Vec::new(),
@@ -29,6 +32,8 @@ pub fn lower(
         scopes: Vec::new(),
         dir: dir.clone(),
         is_global,
+        stack_floor: here.saturating_sub(stack_budget),
+        too_deep: false,
     };
     let root = match root {
         Some(e) => lower.expr(e),
@@ -58,6 +63,10 @@ struct Lowerer<'a> {
     scopes: Vec<Scope>,
     dir: Rc<str>,
     is_global: &'a dyn Fn(&str) -> bool,
+    /// Lowering recurses with the depth of the tree; below this stack address it stops
+    /// (`1 + 1 + ... + 1` a hundred thousand times is a valid, very deep tree).
+    stack_floor: usize,
+    too_deep: bool,
 }
 
 /// An attribute set under construction: built from the syntax first, lowered afterwards.
@@ -131,8 +140,29 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Whether the stack is nearly used up; reports it once.
+    fn out_of_stack(&mut self, range: TextRange) -> bool {
+        let marker = 0u8;
+        let here = std::ptr::addr_of!(marker) as usize;
+        if here >= self.stack_floor {
+            return false;
+        }
+        if !self.too_deep {
+            self.too_deep = true;
+            self.errors.push(LowerError {
+                message: "expression nested too deeply (stack overflow)".to_string(),
+                range,
+                previous: None,
+            });
+        }
+        true
+    }
+
     fn expr(&mut self, expr: ast::Expr) -> ExprId {
         let range = range_of(&expr);
+        if self.out_of_stack(range) {
+            return self.alloc(Expr::Error, range);
+        }
         match expr {
             ast::Expr::Error(_) | ast::Expr::Root(_) => self.alloc(Expr::Error, range),
             ast::Expr::Paren(p) => self.expr_opt(p.expr(), range),
@@ -770,6 +800,9 @@ impl Lowerer<'_> {
         _range: TextRange,
         in_rec_frame: bool,
     ) -> ExprId {
+        if self.out_of_stack(_range) {
+            return self.alloc(Expr::Error, _range);
+        }
         match value {
             PendingValue::Syntax(e) => self.expr(e),
             PendingValue::Set(set, r) => self.lower_set(set, r),
