@@ -54,6 +54,24 @@ pub struct Evaluator<'a> {
     /// Messages of `builtins.trace` and `warn`, in order.
     pub trace_output: Vec<String>,
     pub(super) regex_cache: HashMap<String, Rc<regex::Regex>>,
+    /// Frames whose slots may refer back to them (`let`, `rec`, formals with defaults):
+    /// reference cycles that `Drop` breaks. Dead entries are pruned as the list grows.
+    cyclic_envs: Vec<std::rc::Weak<Env>>,
+    prune_at: usize,
+}
+
+/// Values must not outlive their evaluator: dropping it clears the slots of every frame that
+/// may be part of a reference cycle, so that the memory is freed (Rc cannot collect cycles).
+impl Drop for Evaluator<'_> {
+    fn drop(&mut self) {
+        for env in self.cyclic_envs.drain(..) {
+            if let Some(env) = env.upgrade() {
+                for slot in &env.slots {
+                    slot.set(ThunkState::Blackhole);
+                }
+            }
+        }
+    }
 }
 
 /// Counts one level of evaluator recursion; `leave` must follow every successful `enter`.
@@ -81,7 +99,20 @@ impl<'a> Evaluator<'a> {
             steps: 0,
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
+            cyclic_envs: Vec::new(),
+            prune_at: 1024,
         }
+    }
+
+    /// A frame whose slots are thunks that may refer to the frame itself.
+    fn self_referential_env(&mut self, parent: &Rc<Env>, slots: Vec<Thunk>) -> Rc<Env> {
+        let env = Env::child(parent, slots, false);
+        self.cyclic_envs.push(Rc::downgrade(&env));
+        if self.cyclic_envs.len() >= self.prune_at {
+            self.cyclic_envs.retain(|e| e.strong_count() > 0);
+            self.prune_at = (self.cyclic_envs.len() * 2).max(1024);
+        }
+        env
     }
 
     /// The path of a file id, as diagnostics show it.
@@ -419,7 +450,7 @@ impl<'a> Evaluator<'a> {
                 }
                 Expr::Let { bindings, body } => {
                     let slots: Vec<Thunk> = bindings.iter().map(|_| Thunk::blank()).collect();
-                    let new_env = Env::child(&env, slots, false);
+                    let new_env = self.self_referential_env(&env, slots);
                     for (slot, b) in new_env.slots.iter().zip(bindings.iter()) {
                         slot.set(ThunkState::Code(module.clone(), *b, new_env.clone()));
                     }
@@ -675,7 +706,7 @@ impl<'a> Evaluator<'a> {
                 let set = set.clone();
                 let scope = if set.rec {
                     let slots: Vec<Thunk> = set.attrs.iter().map(|_| Thunk::blank()).collect();
-                    let new_env = Env::child(env, slots, false);
+                    let new_env = self.self_referential_env(env, slots);
                     for (slot, def) in new_env.slots.iter().zip(set.attrs.iter()) {
                         slot.set(ThunkState::Code(module.clone(), def.value, new_env.clone()));
                     }
@@ -937,7 +968,7 @@ impl<'a> Evaluator<'a> {
                         if bind.is_some() {
                             slots.push(arg);
                         }
-                        let new_env = Env::child(&closure.env, slots, false);
+                        let new_env = self.self_referential_env(&closure.env, slots);
                         for (slot, d) in defaults {
                             new_env.slots[slot].set(ThunkState::Code(
                                 closure.module.clone(),

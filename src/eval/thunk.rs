@@ -39,8 +39,14 @@ impl Thunk {
         Thunk(Rc::new(RefCell::new(ThunkState::Blackhole)))
     }
 
+    /// Replaces the state. The old state is dropped after the borrow ends, since dropping
+    /// it may drop other thunks.
     pub fn set(&self, state: ThunkState) {
-        *self.0.borrow_mut() = state;
+        let old = match self.0.try_borrow_mut() {
+            Ok(mut cell) => std::mem::replace(&mut *cell, state),
+            Err(_) => return,
+        };
+        drop(old);
     }
 
     /// The value if already computed.
