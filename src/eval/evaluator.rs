@@ -64,6 +64,10 @@ pub struct Evaluator<'a> {
 /// may be part of a reference cycle, so that the memory is freed (Rc cannot collect cycles).
 impl Drop for Evaluator<'_> {
     fn drop(&mut self) {
+        // `builtins.builtins` is the set itself.
+        if let Some(builtins) = self.globals.get("builtins") {
+            builtins.set(ThunkState::Blackhole);
+        }
         for env in self.cyclic_envs.drain(..) {
             if let Some(env) = env.upgrade() {
                 for slot in &env.slots {
