@@ -11,7 +11,7 @@ use super::builtins;
 use super::error::{ErrorKind, EvalError, EvalResult};
 use super::ir::{AttrKey, BinOp, Expr, ExprId, Module, Param, Part, UnOp, Var};
 use super::limits::Limits;
-use super::thunk::{Env, Thunk, ThunkState};
+use super::thunk::{Env, Slots, Thunk, ThunkState};
 use super::unknown::Unknown;
 use super::value::{Attr, Attrs, Closure, PrimOpApp, Value};
 use super::{FileId, Pos};
@@ -109,7 +109,7 @@ impl<'a> Evaluator<'a> {
     }
 
     /// A frame whose slots are thunks that may refer to the frame itself.
-    fn self_referential_env(&mut self, parent: &Rc<Env>, slots: Vec<Thunk>) -> Rc<Env> {
+    fn self_referential_env(&mut self, parent: &Rc<Env>, slots: Slots) -> Rc<Env> {
         let env = Env::child(parent, slots, false);
         self.cyclic_envs.push(Rc::downgrade(&env));
         if self.cyclic_envs.len() >= self.prune_at {
@@ -453,7 +453,7 @@ impl<'a> Evaluator<'a> {
                     return self.binary(module, *op, *lhs, *rhs, &env, pos);
                 }
                 Expr::Let { bindings, body } => {
-                    let slots: Vec<Thunk> = bindings.iter().map(|_| Thunk::blank()).collect();
+                    let slots: Slots = bindings.iter().map(|_| Thunk::blank()).collect();
                     let new_env = self.self_referential_env(&env, slots);
                     for (slot, b) in new_env.slots.iter().zip(bindings.iter()) {
                         slot.set(ThunkState::Code(module.clone(), *b, new_env.clone()));
@@ -463,7 +463,7 @@ impl<'a> Evaluator<'a> {
                 }
                 Expr::With { namespace, body } => {
                     let ns = self.thunk_of(module, *namespace, &env);
-                    env = Env::child(&env, vec![ns], true);
+                    env = Env::child(&env, smallvec::smallvec![ns], true);
                     expr = *body;
                 }
                 Expr::If { cond, then, else_ } => match self.eval_condition(module, *cond, &env)? {
@@ -709,7 +709,7 @@ impl<'a> Evaluator<'a> {
             Expr::Attrs(set) => {
                 let set = set.clone();
                 let scope = if set.rec {
-                    let slots: Vec<Thunk> = set.attrs.iter().map(|_| Thunk::blank()).collect();
+                    let slots: Slots = set.attrs.iter().map(|_| Thunk::blank()).collect();
                     let new_env = self.self_referential_env(env, slots);
                     for (slot, def) in new_env.slots.iter().zip(set.attrs.iter()) {
                         slot.set(ThunkState::Code(module.clone(), def.value, new_env.clone()));
@@ -908,7 +908,7 @@ impl<'a> Evaluator<'a> {
         match f {
             Value::Lambda(closure) => {
                 let new_env = match &closure.lambda.param {
-                    Param::Ident(_) => Env::child(&closure.env, vec![arg], false),
+                    Param::Ident(_) => Env::child(&closure.env, smallvec::smallvec![arg], false),
                     Param::Formals {
                         formals,
                         ellipsis,
@@ -928,7 +928,7 @@ impl<'a> Evaluator<'a> {
                                 ));
                             }
                         };
-                        let mut slots: Vec<Thunk> = Vec::with_capacity(formals.len() + 1);
+                        let mut slots = Slots::with_capacity(formals.len() + 1);
                         let mut defaults = Vec::new();
                         for formal in formals {
                             match attrs.get(&formal.name) {

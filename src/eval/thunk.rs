@@ -58,9 +58,13 @@ impl Thunk {
     }
 }
 
+/// A frame's slots; most frames (a lambda's argument, a small `let`) fit inline, which
+/// saves an allocation per function call.
+pub type Slots = smallvec::SmallVec<[Thunk; 2]>;
+
 #[derive(Debug)]
 pub struct Env {
-    pub slots: Vec<Thunk>,
+    pub slots: Slots,
     pub parent: Option<Rc<Env>>,
     /// A `with` frame: its one slot is the namespace.
     pub is_with: bool,
@@ -69,13 +73,13 @@ pub struct Env {
 impl Env {
     pub fn root() -> Rc<Env> {
         Rc::new(Env {
-            slots: Vec::new(),
+            slots: Slots::new(),
             parent: None,
             is_with: false,
         })
     }
 
-    pub fn child(parent: &Rc<Env>, slots: Vec<Thunk>, is_with: bool) -> Rc<Env> {
+    pub fn child(parent: &Rc<Env>, slots: Slots, is_with: bool) -> Rc<Env> {
         Rc::new(Env {
             slots,
             parent: Some(parent.clone()),
