@@ -797,11 +797,11 @@ impl Lowerer<'_> {
     fn lower_pending(
         &mut self,
         value: PendingValue,
-        _range: TextRange,
+        range: TextRange,
         in_rec_frame: bool,
     ) -> ExprId {
-        if self.out_of_stack(_range) {
-            return self.alloc(Expr::Error, _range);
+        if self.out_of_stack(range) {
+            return self.alloc(Expr::Error, range);
         }
         match value {
             PendingValue::Syntax(e) => self.expr(e),
