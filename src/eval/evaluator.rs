@@ -1500,7 +1500,15 @@ impl<'a> Evaluator<'a> {
             }
             Value::Unknown(u) => Ok(Coerced::Unknown(u)),
             Value::Int(i) if more => Ok(Coerced::Str(i.to_string(), false)),
-            Value::Float(f) if more => Ok(Coerced::Str(format!("{f:.6}"), false)),
+            Value::Float(f) if more => {
+                // C's `%f`, as `std::to_string` prints it (NaN keeps its sign).
+                let text = if f.is_nan() {
+                    if f.is_sign_negative() { "-nan" } else { "nan" }.to_string()
+                } else {
+                    format!("{f:.6}")
+                };
+                Ok(Coerced::Str(text, false))
+            }
             Value::Bool(b) if more => Ok(Coerced::Str(
                 if b { "1".into() } else { String::new() },
                 false,
