@@ -9,7 +9,7 @@ use rnix::TextRange;
 
 use super::builtins;
 use super::error::{ErrorKind, EvalError, EvalResult};
-use super::ir::{AttrKey, BinOp, Expr, ExprId, Module, Param, Part, UnOp, Var};
+use super::ir::{AttrKey, BinOp, Expr, ExprId, Lowered, Module, Param, Part, UnOp, Var};
 use super::limits::Limits;
 use super::thunk::{Env, Slots, Thunk, ThunkState};
 use super::unknown::Unknown;
@@ -211,33 +211,27 @@ impl<'a> Evaluator<'a> {
 
     // ---- entry points --------------------------------------------------------------------
 
-    fn lower_text(
-        &mut self,
-        path: String,
-        text: Arc<str>,
-        parse: &crate::syntax::Parse,
-        dir: Rc<str>,
-    ) -> EvalResult<Rc<Module>> {
-        let file = self.add_file(path, text);
-        let globals = &self.globals;
-        let is_global = |name: &str| globals.contains_key(name);
-        // Lowering gets what is left of the evaluation's stack budget.
+    /// Stack the evaluation has used so far.
+    fn stack_used(&self) -> usize {
         let marker = 0u8;
         let here = std::ptr::addr_of!(marker) as usize;
-        let used = if self.depth == 0 {
+        if self.depth == 0 {
             0
         } else {
             self.stack_base.saturating_sub(here)
-        };
-        let budget = self.limits.max_stack.saturating_sub(used);
-        let module = super::lower::lower(
-            parse.root().and_then(|r| r.expr()),
-            file,
-            dir,
-            &is_global,
-            budget,
-        );
-        if let Some(e) = parse.errors.first() {
+        }
+    }
+
+    /// Registers a lowered file and turns its syntax and lowering errors into one error.
+    fn load_module(
+        &mut self,
+        path: String,
+        text: Arc<str>,
+        syntax_errors: &[crate::syntax::SyntaxError],
+        lowered: Arc<Lowered>,
+    ) -> EvalResult<Rc<Module>> {
+        let file = self.add_file(path, text);
+        if let Some(e) = syntax_errors.first() {
             return Err(EvalError::new(
                 ErrorKind::Syntax,
                 e.message.clone(),
@@ -247,7 +241,7 @@ impl<'a> Evaluator<'a> {
                 }),
             ));
         }
-        if let Some(e) = module.errors.first() {
+        if let Some(e) = lowered.errors.first() {
             let mut err = EvalError::new(
                 ErrorKind::Syntax,
                 e.message.clone(),
@@ -261,15 +255,27 @@ impl<'a> Evaluator<'a> {
             }
             return Err(err);
         }
-        Ok(Rc::new(module))
+        Ok(Rc::new(Module { lowered, file }))
     }
 
     /// Evaluates an expression given as text (`clanc eval --expr`), with relative paths
     /// resolved against `dir`. The file is named `«string»` in diagnostics.
     pub fn eval_text(&mut self, text: &str, dir: &str) -> EvalResult<Value> {
         let parse = crate::syntax::parse(text);
-        let module =
-            self.lower_text("«string»".to_string(), Arc::from(text), &parse, dir.into())?;
+        // Lowering gets what is left of the evaluation's stack budget.
+        let budget = self.limits.max_stack.saturating_sub(self.stack_used());
+        let lowered = super::lower::lower(
+            parse.root().and_then(|r| r.expr()),
+            dir.into(),
+            &builtins::is_global,
+            budget,
+        );
+        let module = self.load_module(
+            "«string»".to_string(),
+            Arc::from(text),
+            &parse.errors,
+            Arc::new(lowered),
+        )?;
         let root = module.root;
         self.eval(&module, root, &Env::root())
     }
@@ -306,14 +312,19 @@ impl<'a> Evaluator<'a> {
                 return Err(EvalError::eval(format!("cannot read '{path}': {e}"), pos));
             }
         };
+        // A quarter of the stack budget for lowering the file (memoised per budget).
+        let lower_budget = self.limits.max_stack / 4;
+        if self.stack_used() + lower_budget > self.limits.max_stack {
+            return Err(EvalError::new(
+                ErrorKind::Limit,
+                format!("too little stack left to import '{path}' (possible infinite recursion)"),
+                pos,
+            ));
+        }
         let text = source.text(self.db).clone();
-        let parse = db::parse(self.db, source).clone();
-        let dir = match path.rfind('/') {
-            Some(0) => "/".to_string(),
-            Some(i) => path[..i].to_string(),
-            None => ".".to_string(),
-        };
-        let module = self.lower_text(path.clone(), text, &parse, dir.into())?;
+        let syntax_errors = db::parse(self.db, source).errors.clone();
+        let lowered = super::lower::lower_file(self.db, source, lower_budget).clone();
+        let module = self.load_module(path.clone(), text, &syntax_errors, lowered)?;
         let thunk = Thunk::code(module.clone(), module.root, Env::root());
         self.imports.insert(path, thunk.clone());
         self.force(&thunk, pos)
@@ -824,7 +835,7 @@ impl<'a> Evaluator<'a> {
                     })?;
                 self.force(&thunk, Some(pos))
             }
-            Var::Global(name) => match self.globals.get(name).cloned() {
+            Var::Global(name) => match self.globals.get(&**name).cloned() {
                 Some(t) => self.force(&t, Some(pos)),
                 None => Err(EvalError::eval(
                     format!("undefined variable '{name}'"),
@@ -872,7 +883,7 @@ impl<'a> Evaluator<'a> {
         module: &Rc<Module>,
         key: &AttrKey,
         env: &Rc<Env>,
-    ) -> EvalResult<Result<Rc<str>, Rc<Unknown>>> {
+    ) -> EvalResult<Result<super::value::Name, Rc<Unknown>>> {
         match key {
             AttrKey::Static(s) => Ok(Ok(s.clone())),
             AttrKey::Dynamic(e) => {

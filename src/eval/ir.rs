@@ -2,7 +2,7 @@
 //! variables already resolved to frames and attrpaths already merged. Positions live in a
 //! separate `SourceMap` so the IR itself says nothing about where text sits.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rnix::TextRange;
 
@@ -11,21 +11,37 @@ pub struct ExprId(pub u32);
 
 /// A file's lowered expressions, the root, and the errors lowering found (undefined
 /// variables, duplicate attributes, syntax errors). Nix rejects a file with any of these
-/// before evaluating it, so `import` does too.
+/// before evaluating it, so `import` does too. It depends only on the file's path and text,
+/// so salsa memoises it (`lower_file`).
 #[derive(Debug)]
-pub struct Module {
+pub struct Lowered {
     pub exprs: Vec<Expr>,
     pub root: ExprId,
     pub errors: Vec<LowerError>,
     /// The directory relative paths in this file resolve against (absolute, no trailing `/`).
-    pub dir: Rc<str>,
-    pub file: crate::eval::FileId,
+    pub dir: Arc<str>,
     pub source_map: SourceMap,
 }
 
-impl Module {
+impl Lowered {
     pub fn expr(&self, id: ExprId) -> &Expr {
         &self.exprs[id.0 as usize]
+    }
+}
+
+/// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the
+/// file (which positions refer to).
+#[derive(Debug)]
+pub struct Module {
+    pub lowered: Arc<Lowered>,
+    pub file: crate::eval::FileId,
+}
+
+impl std::ops::Deref for Module {
+    type Target = Lowered;
+
+    fn deref(&self) -> &Lowered {
+        &self.lowered
     }
 }
 
@@ -54,13 +70,13 @@ pub struct LowerError {
 
 #[derive(Clone, Debug)]
 pub enum Part {
-    Lit(Rc<str>),
+    Lit(Arc<str>),
     Expr(ExprId),
 }
 
 #[derive(Clone, Debug)]
 pub enum AttrKey {
-    Static(Rc<str>),
+    Static(Arc<str>),
     Dynamic(ExprId),
 }
 
@@ -70,9 +86,9 @@ pub enum Var {
     /// `up` frames out from the current one, slot `slot`.
     Local { up: u32, slot: u32 },
     /// A builtin of the base scope (`map`, `true`, `builtins`, ...).
-    Global(Rc<str>),
+    Global(Arc<str>),
     /// Not bound statically: searched in the enclosing `with` scopes, innermost first.
-    With(Rc<str>),
+    With(Arc<str>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,7 +122,7 @@ pub enum UnOp {
 /// value is looked up outside the set's own frame.
 #[derive(Clone, Debug)]
 pub struct AttrDef {
-    pub name: Rc<str>,
+    pub name: Arc<str>,
     pub value: ExprId,
     pub range: TextRange,
 }
@@ -123,20 +139,20 @@ pub struct AttrsExpr {
 
 #[derive(Clone, Debug)]
 pub struct Formal {
-    pub name: Rc<str>,
+    pub name: Arc<str>,
     pub default: Option<ExprId>,
 }
 
 #[derive(Clone, Debug)]
 pub enum Param {
     /// `x: body`: one slot.
-    Ident(Rc<str>),
+    Ident(Arc<str>),
     /// `{ a, b ? 1, ... } @ all: body`: one slot per formal (in this order), then one for
     /// the `@` binding if any.
     Formals {
         formals: Vec<Formal>,
         ellipsis: bool,
-        bind: Option<Rc<str>>,
+        bind: Option<Arc<str>>,
     },
 }
 
@@ -152,14 +168,14 @@ pub enum Expr {
     Error,
     Int(i64),
     Float(f64),
-    Str(Rc<str>),
+    Str(Arc<str>),
     Interp(Vec<Part>),
     /// A path literal; `parts` concatenated give an absolute path (or one under `~`).
     Path {
         home: bool,
         parts: Vec<Part>,
     },
-    SearchPath(Rc<str>),
+    SearchPath(Arc<str>),
     /// `__curPos`: the position of this expression as a set.
     CurPos,
     Var(Var),
@@ -172,16 +188,16 @@ pub enum Expr {
         expr: ExprId,
         path: Vec<AttrKey>,
     },
-    Attrs(Rc<AttrsExpr>),
-    List(Rc<[ExprId]>),
-    Lambda(Rc<LambdaExpr>),
+    Attrs(Arc<AttrsExpr>),
+    List(Arc<[ExprId]>),
+    Lambda(Arc<LambdaExpr>),
     Apply {
         func: ExprId,
         arg: ExprId,
     },
     /// Pushes a frame with one slot per binding.
     Let {
-        bindings: Rc<[ExprId]>,
+        bindings: Arc<[ExprId]>,
         body: ExprId,
     },
     /// Pushes a frame whose one slot holds the namespace.

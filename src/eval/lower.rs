@@ -4,25 +4,52 @@
 //! variables are resolved to frames, strings are unescaped and indented strings stripped.
 
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rnix::ast::{self, AstToken, HasEntry};
 use rnix::{SyntaxKind, TextRange};
 use rowan::NodeOrToken;
 use rowan::ast::AstNode;
 
-use super::FileId;
 use super::ir::*;
 
 /// Lowers a parsed file. `dir` is the directory relative paths resolve against; `globals`
 /// says which names the base scope binds.
+/// The lowered IR of a file of the database. Memoised by salsa: it is recomputed only when
+/// the file's text (and so its parse) changes, and shared by every evaluation.
+/// `stack_budget` is how much stack lowering may use (`import` checks that this much is
+/// left); evaluations with the same limits share the memo.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn lower_file(
+    db: &dyn crate::db::Db,
+    file: crate::db::SourceFile,
+    stack_budget: usize,
+) -> Arc<Lowered> {
+    let parse = crate::db::parse(db, file);
+    let dir = dir_of(file.path(db));
+    Arc::new(lower(
+        parse.root().and_then(|r| r.expr()),
+        dir.into(),
+        &super::builtins::is_global,
+        stack_budget,
+    ))
+}
+
+/// The directory of an absolute file path.
+pub fn dir_of(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => path[..i].to_string(),
+        None => ".".to_string(),
+    }
+}
+
 pub fn lower(
     root: Option<ast::Expr>,
-    file: FileId,
-    dir: Rc<str>,
+    dir: Arc<str>,
     is_global: &dyn Fn(&str) -> bool,
     stack_budget: usize,
-) -> Module {
+) -> Lowered {
     let marker = 0u8;
     let here = std::ptr::addr_of!(marker) as usize;
     let mut lower = Lowerer {
@@ -39,12 +66,11 @@ pub fn lower(
         Some(e) => lower.expr(e),
         None => lower.alloc(Expr::Error, TextRange::empty(0.into())),
     };
-    Module {
+    Lowered {
         exprs: lower.exprs,
         root,
         errors: lower.errors,
         dir,
-        file,
         source_map: SourceMap {
             ranges: lower.ranges,
         },
@@ -52,7 +78,7 @@ pub fn lower(
 }
 
 enum Scope {
-    Names(HashMap<Rc<str>, u32>),
+    Names(HashMap<Arc<str>, u32>),
     With,
 }
 
@@ -61,7 +87,7 @@ struct Lowerer<'a> {
     ranges: Vec<TextRange>,
     errors: Vec<LowerError>,
     scopes: Vec<Scope>,
-    dir: Rc<str>,
+    dir: Arc<str>,
     is_global: &'a dyn Fn(&str) -> bool,
     /// Lowering recurses with the depth of the tree; below this stack address it stops
     /// (`1 + 1 + ... + 1` a hundred thousand times is a valid, very deep tree).
@@ -72,7 +98,7 @@ struct Lowerer<'a> {
 /// An attribute set under construction: built from the syntax first, lowered afterwards.
 struct PendingSet {
     rec: bool,
-    attrs: BTreeMap<Rc<str>, PendingDef>,
+    attrs: BTreeMap<Arc<str>, PendingDef>,
     dynamic: Vec<(ast::Attr, PendingValue, TextRange)>,
 }
 
@@ -85,9 +111,9 @@ enum PendingValue {
     Syntax(ast::Expr),
     Set(PendingSet, TextRange),
     /// `inherit x;`: looked up outside the set's own frame.
-    Inherit(Rc<str>, TextRange),
+    Inherit(Arc<str>, TextRange),
     /// `inherit (from) x;`
-    InheritFrom(ast::Expr, Rc<str>, TextRange),
+    InheritFrom(ast::Expr, Arc<str>, TextRange),
 }
 
 impl PendingValue {
@@ -107,7 +133,7 @@ fn literal_set(expr: &ast::Expr) -> Option<ast::AttrSet> {
 }
 
 enum Key {
-    Static(Rc<str>),
+    Static(Arc<str>),
     Dynamic(ast::Attr),
 }
 
@@ -539,17 +565,17 @@ impl Lowerer<'_> {
     fn lambda(&mut self, l: ast::Lambda, range: TextRange) -> ExprId {
         let param = match l.param() {
             Some(ast::Param::IdentParam(p)) => {
-                let name: Rc<str> = p.ident().map(|i| ident_name(&i)).unwrap_or_default().into();
+                let name: Arc<str> = p.ident().map(|i| ident_name(&i)).unwrap_or_default().into();
                 let mut names = HashMap::new();
                 names.insert(name.clone(), 0);
                 self.scopes.push(Scope::Names(names));
                 Param::Ident(name)
             }
             Some(ast::Param::Pattern(p)) => {
-                let mut names: HashMap<Rc<str>, u32> = HashMap::new();
+                let mut names: HashMap<Arc<str>, u32> = HashMap::new();
                 let mut entries = Vec::new();
                 for entry in p.pat_entries() {
-                    let name: Rc<str> = entry
+                    let name: Arc<str> = entry
                         .ident()
                         .map(|i| ident_name(&i))
                         .unwrap_or_default()
@@ -565,7 +591,7 @@ impl Lowerer<'_> {
                     names.insert(name.clone(), entries.len() as u32);
                     entries.push((name, entry));
                 }
-                let bind: Option<Rc<str>> = p
+                let bind: Option<Arc<str>> = p
                     .pat_bind()
                     .and_then(|b| b.ident())
                     .map(|i| ident_name(&i).into());
@@ -601,7 +627,7 @@ impl Lowerer<'_> {
         };
         let body = self.expr_opt(l.body(), range);
         self.scopes.pop();
-        self.alloc(Expr::Lambda(Rc::new(LambdaExpr { param, body })), range)
+        self.alloc(Expr::Lambda(Arc::new(LambdaExpr { param, body })), range)
     }
 
     // ---- attribute sets and let ----------------------------------------------------------
@@ -850,7 +876,7 @@ impl Lowerer<'_> {
             self.scopes.pop();
         }
         self.alloc(
-            Expr::Attrs(Rc::new(AttrsExpr {
+            Expr::Attrs(Arc::new(AttrsExpr {
                 rec: set.rec,
                 attrs,
                 dynamic,

@@ -4,7 +4,9 @@
 //! I/O boundary: the evaluator never touches the disk. File contents come from the salsa
 //! database (`SourceFile` inputs, parsed by `db::parse`), and the `Files` trait -- which the
 //! caller implements (the CLI reads the disk, tests use memory) -- hands out those inputs
-//! and directory listings on demand. Imports are cached per path for one `Evaluator`.
+//! and directory listings on demand. Lowering is the tracked query `lower_file`, so an
+//! edited file is re-parsed and re-lowered alone; evaluated imports are cached per path for
+//! one `Evaluator`.
 
 pub mod builtins;
 mod error;
@@ -24,6 +26,7 @@ mod value;
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
 pub use evaluator::{Evaluator, FileError, Files, canon_path};
 pub use limits::Limits;
+pub use lower::lower_file;
 pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};
 pub use thunk::Thunk;

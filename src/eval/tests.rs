@@ -282,3 +282,33 @@ fn no_panic_on_odd_syntax() {
         let _ = run(text);
     }
 }
+
+#[test]
+fn the_static_global_names_are_the_base_scope() {
+    let (_, globals) = builtins::base_scope();
+    for name in globals.keys() {
+        assert!(builtins::is_global(name), "{name}");
+    }
+    for name in ["x", "lib", "pkgs", "__nothing", "__", "fetchurl"] {
+        assert!(!builtins::is_global(name), "{name}");
+    }
+}
+
+#[test]
+fn lowering_is_memoised_per_file_and_follows_edits() {
+    use salsa::Setter;
+    use std::sync::Arc;
+
+    let mut db = Database::default();
+    let a = crate::db::SourceFile::new(&db, "/t/a.nix".into(), Arc::from("{ x = 1; }"));
+    let b = crate::db::SourceFile::new(&db, "/t/b.nix".into(), Arc::from("import ./a.nix"));
+    let a1 = lower::lower_file(&db, a, 1 << 20).clone();
+    let b1 = lower::lower_file(&db, b, 1 << 20).clone();
+    assert!(Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
+    // Editing b leaves a's lowering alone; editing a lowers it anew.
+    b.set_text(&mut db).to(Arc::from("import ./a.nix // { }"));
+    assert!(Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
+    assert!(!Arc::ptr_eq(&b1, lower::lower_file(&db, b, 1 << 20)));
+    a.set_text(&mut db).to(Arc::from("{ x = 2; }"));
+    assert!(!Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
+}

@@ -36,7 +36,7 @@ pub struct NixString {
 #[derive(Debug)]
 pub struct Closure {
     pub module: Rc<Module>,
-    pub lambda: Rc<LambdaExpr>,
+    pub lambda: std::sync::Arc<LambdaExpr>,
     pub id: ExprId,
     pub env: Rc<Env>,
 }
@@ -48,9 +48,12 @@ pub struct PrimOpApp {
     pub args: Vec<Thunk>,
 }
 
+/// An attribute name. Shared with the IR, which salsa keeps, hence `Arc`.
+pub type Name = std::sync::Arc<str>;
+
 #[derive(Clone, Debug)]
 pub struct Attr {
-    pub name: Rc<str>,
+    pub name: Name,
     pub value: Thunk,
     pub pos: Option<Pos>,
 }

@@ -1,7 +1,5 @@
 //! Builtins on attribute sets.
 
-use std::rc::Rc;
-
 use super::{PrimOp, known};
 use crate::eval::Pos;
 use crate::eval::error::{EvalError, EvalResult};
@@ -200,7 +198,8 @@ fn remove_attrs(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalRes
 fn zip_attrs_with(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let f = ev.force(&args[0], pos)?;
     let list = known!(ev.want_list(&args[1], pos)?);
-    let mut grouped: std::collections::BTreeMap<Rc<str>, Vec<Thunk>> = Default::default();
+    let mut grouped: std::collections::BTreeMap<crate::eval::value::Name, Vec<Thunk>> =
+        Default::default();
     for item in list.iter() {
         let a = known!(ev.want_attrs(item, pos)?);
         for e in &a.entries {

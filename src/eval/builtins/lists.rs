@@ -1,7 +1,6 @@
 //! Builtins on lists.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 use super::{PrimOp, known, make_attrs};
 use crate::eval::Pos;
@@ -297,7 +296,7 @@ fn generic_closure(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> Eval
 fn group_by(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let f = known!(ev.want_function(&args[0], pos)?);
     let list = known!(ev.want_list(&args[1], pos)?);
-    let mut groups: BTreeMap<Rc<str>, Vec<Thunk>> = BTreeMap::new();
+    let mut groups: BTreeMap<crate::eval::value::Name, Vec<Thunk>> = BTreeMap::new();
     for item in list.iter() {
         let name = match ev.apply(f.clone(), item.clone(), pos)? {
             Value::String(s) => s.text.clone(),

@@ -85,6 +85,31 @@ const TOP_LEVEL: &[&str] = &[
     "toString",
 ];
 
+/// Whether the base scope binds `name` (for lowering, which resolves variables statically).
+pub fn is_global(name: &str) -> bool {
+    const CONSTANTS: &[&str] = &[
+        "true",
+        "false",
+        "null",
+        "nixVersion",
+        "langVersion",
+        "storeDir",
+    ];
+    if name == "builtins" || TOP_LEVEL.contains(&name) || ["true", "false", "null"].contains(&name)
+    {
+        return true;
+    }
+    let Some(inner) = name.strip_prefix("__") else {
+        return false;
+    };
+    inner == "builtins"
+        || CONSTANTS.contains(&inner)
+        || unknowable::CONSTANTS.iter().any(|(n, _)| *n == inner)
+        || PRIMOPS
+            .iter()
+            .any(|group| group.iter().any(|op| op.name == inner))
+}
+
 /// The `builtins` set and the base scope.
 pub fn base_scope() -> (Rc<Attrs>, HashMap<Rc<str>, Thunk>) {
     let mut entries: Vec<Attr> = Vec::new();
