@@ -434,12 +434,20 @@ impl<'a> Evaluator<'a> {
                     ))));
                 }
                 Expr::CurPos => return Ok(self.position_attrs(pos)),
-                Expr::Interp(_) => return self.eval_interp(module, expr, &env, pos),
-                Expr::Path { .. } => return self.eval_path(module, expr, &env, pos),
-                Expr::Select { .. } => return self.eval_select(module, expr, &env, pos),
-                Expr::HasAttr { .. } => return self.eval_has_attr(module, expr, &env, pos),
-                Expr::Attrs(_) => return self.eval_attrs(module, expr, &env, pos),
-                Expr::Unary(..) => return self.eval_unary(module, expr, &env, pos),
+                Expr::Interp(parts) => return self.eval_interp(module, parts, &env, pos),
+                Expr::Path { home, parts } => {
+                    return self.eval_path(module, home, parts, &env, pos);
+                }
+                Expr::Select {
+                    expr: inner,
+                    path,
+                    default,
+                } => return self.eval_select(module, inner, path, default, &env, pos),
+                Expr::HasAttr { expr: inner, path } => {
+                    return self.eval_has_attr(module, inner, path, &env, pos);
+                }
+                Expr::Attrs(set) => return self.eval_attrs(module, set, &env),
+                Expr::Unary(op, inner) => return self.eval_unary(module, op, inner, &env, pos),
                 Expr::List(items) => {
                     let items: Vec<Thunk> = items
                         .iter()
@@ -528,296 +536,239 @@ impl<'a> Evaluator<'a> {
     fn eval_interp(
         &mut self,
         module: &Rc<Module>,
-        expr: ExprId,
+        parts: &[Part],
         env: &Rc<Env>,
-        pos: Pos,
+        _pos: Pos,
     ) -> EvalResult<Value> {
         let pos_of = |e: ExprId| Self::pos(module, e);
-        let _ = &pos_of;
-        match module.expr(expr) {
-            Expr::Interp(parts) => {
-                let mut out = String::new();
-                let mut context = false;
-                for part in parts {
-                    match part {
-                        Part::Lit(s) => out.push_str(s),
-                        Part::Expr(e) => {
-                            let v = self.eval(module, *e, env)?;
-                            match self.coerce_to_string(v, pos_of(*e), false, true)? {
-                                Coerced::Str(s, c) => {
-                                    out.push_str(&s);
-                                    context |= c;
-                                }
-                                Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
-                            }
+
+        let mut out = String::new();
+        let mut context = false;
+        for part in parts {
+            match part {
+                Part::Lit(s) => out.push_str(s),
+                Part::Expr(e) => {
+                    let v = self.eval(module, *e, env)?;
+                    match self.coerce_to_string(v, pos_of(*e), false, true)? {
+                        Coerced::Str(s, c) => {
+                            out.push_str(&s);
+                            context |= c;
                         }
+                        Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
                     }
                 }
-                Ok(Value::string_with(out, context))
             }
-            _ => Err(EvalError::eval(
-                "internal error: wrong expression kind",
-                Some(pos),
-            )),
         }
+        Ok(Value::string_with(out, context))
     }
 
     #[inline(never)]
     fn eval_path(
         &mut self,
         module: &Rc<Module>,
-        expr: ExprId,
+        home: &bool,
+        parts: &[Part],
         env: &Rc<Env>,
         pos: Pos,
     ) -> EvalResult<Value> {
         let pos_of = |e: ExprId| Self::pos(module, e);
-        let _ = &pos_of;
-        match module.expr(expr) {
-            Expr::Path { home, parts } => {
-                let mut out = String::new();
-                if *home {
-                    match std::env::var("HOME") {
-                        Ok(h) => out.push_str(&h),
-                        Err(_) => {
-                            return Ok(Value::Unknown(Rc::new(Unknown::new(
-                                "the home directory ($HOME is not set)",
-                                Some(pos),
-                            ))));
-                        }
-                    }
+
+        let mut out = String::new();
+        if *home {
+            match std::env::var("HOME") {
+                Ok(h) => out.push_str(&h),
+                Err(_) => {
+                    return Ok(Value::Unknown(Rc::new(Unknown::new(
+                        "the home directory ($HOME is not set)",
+                        Some(pos),
+                    ))));
                 }
-                for part in parts {
-                    match part {
-                        Part::Lit(s) => out.push_str(s),
-                        Part::Expr(e) => {
-                            let v = self.eval(module, *e, env)?;
-                            match self.coerce_to_string(v, pos_of(*e), false, false)? {
-                                Coerced::Str(s, _) => out.push_str(&s),
-                                Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
-                            }
-                        }
-                    }
-                }
-                Ok(Value::Path(canon_path(&out).into()))
             }
-            _ => Err(EvalError::eval(
-                "internal error: wrong expression kind",
-                Some(pos),
-            )),
         }
+        for part in parts {
+            match part {
+                Part::Lit(s) => out.push_str(s),
+                Part::Expr(e) => {
+                    let v = self.eval(module, *e, env)?;
+                    match self.coerce_to_string(v, pos_of(*e), false, false)? {
+                        Coerced::Str(s, _) => out.push_str(&s),
+                        Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
+                    }
+                }
+            }
+        }
+        Ok(Value::Path(canon_path(&out).into()))
     }
 
     #[inline(never)]
     fn eval_select(
         &mut self,
         module: &Rc<Module>,
-        expr: ExprId,
+        inner: &ExprId,
+        path: &[AttrKey],
+        default: &Option<ExprId>,
         env: &Rc<Env>,
         pos: Pos,
     ) -> EvalResult<Value> {
-        let pos_of = |e: ExprId| Self::pos(module, e);
-        let _ = &pos_of;
-        match module.expr(expr) {
-            Expr::Select {
-                expr: inner,
-                path,
-                default,
-            } => {
-                let mut value = self.eval(module, *inner, env)?;
-                for key in path {
-                    let name = match self.attr_name(module, key, env)? {
-                        Ok(n) => n,
-                        Err(u) => return Ok(Value::Unknown(u)),
-                    };
-                    let attrs = match &value {
-                        Value::Attrs(a) => a.clone(),
-                        Value::Unknown(_) => return Ok(value),
-                        other => {
-                            if let Some(d) = default {
-                                return self.eval(module, *d, env);
-                            }
-                            return Err(EvalError::eval(
-                                format!("value is {} while a set was expected", other.describe()),
-                                Some(pos),
-                            ));
-                        }
-                    };
-                    match attrs.get(&name) {
-                        Some(t) => {
-                            let t = t.clone();
-                            value = self.force(&t, Some(pos))?;
-                        }
-                        None => {
-                            if let Some(d) = default {
-                                return self.eval(module, *d, env);
-                            }
-                            return Err(EvalError::eval(
-                                format!("attribute '{name}' missing"),
-                                Some(pos),
-                            ));
-                        }
+        let mut value = self.eval(module, *inner, env)?;
+        for key in path {
+            let name = match self.attr_name(module, key, env)? {
+                Ok(n) => n,
+                Err(u) => return Ok(Value::Unknown(u)),
+            };
+            let attrs = match &value {
+                Value::Attrs(a) => a.clone(),
+                Value::Unknown(_) => return Ok(value),
+                other => {
+                    if let Some(d) = default {
+                        return self.eval(module, *d, env);
                     }
+                    return Err(EvalError::eval(
+                        format!("value is {} while a set was expected", other.describe()),
+                        Some(pos),
+                    ));
                 }
-                Ok(value)
+            };
+            match attrs.get(&name) {
+                Some(t) => {
+                    let t = t.clone();
+                    value = self.force(&t, Some(pos))?;
+                }
+                None => {
+                    if let Some(d) = default {
+                        return self.eval(module, *d, env);
+                    }
+                    return Err(EvalError::eval(
+                        format!("attribute '{name}' missing"),
+                        Some(pos),
+                    ));
+                }
             }
-            _ => Err(EvalError::eval(
-                "internal error: wrong expression kind",
-                Some(pos),
-            )),
         }
+        Ok(value)
     }
 
     #[inline(never)]
     fn eval_has_attr(
         &mut self,
         module: &Rc<Module>,
-        expr: ExprId,
+        inner: &ExprId,
+        path: &[AttrKey],
         env: &Rc<Env>,
         pos: Pos,
     ) -> EvalResult<Value> {
-        let pos_of = |e: ExprId| Self::pos(module, e);
-        let _ = &pos_of;
-        match module.expr(expr) {
-            Expr::HasAttr { expr: inner, path } => {
-                let mut value = self.eval(module, *inner, env)?;
-                for key in path {
-                    let name = match self.attr_name(module, key, env)? {
-                        Ok(n) => n,
-                        Err(u) => return Ok(Value::Unknown(u)),
-                    };
-                    match &value {
-                        Value::Attrs(a) => match a.get(&name) {
-                            Some(t) => {
-                                let t = t.clone();
-                                value = self.force(&t, Some(pos))?;
-                            }
-                            None => return Ok(Value::Bool(false)),
-                        },
-                        Value::Unknown(_) => return Ok(value),
-                        _ => return Ok(Value::Bool(false)),
+        let mut value = self.eval(module, *inner, env)?;
+        for key in path {
+            let name = match self.attr_name(module, key, env)? {
+                Ok(n) => n,
+                Err(u) => return Ok(Value::Unknown(u)),
+            };
+            match &value {
+                Value::Attrs(a) => match a.get(&name) {
+                    Some(t) => {
+                        let t = t.clone();
+                        value = self.force(&t, Some(pos))?;
                     }
-                }
-                Ok(Value::Bool(true))
+                    None => return Ok(Value::Bool(false)),
+                },
+                Value::Unknown(_) => return Ok(value),
+                _ => return Ok(Value::Bool(false)),
             }
-            _ => Err(EvalError::eval(
-                "internal error: wrong expression kind",
-                Some(pos),
-            )),
         }
+        Ok(Value::Bool(true))
     }
 
     #[inline(never)]
     fn eval_attrs(
         &mut self,
         module: &Rc<Module>,
-        expr: ExprId,
+        set: &Arc<super::ir::AttrsExpr>,
         env: &Rc<Env>,
-        pos: Pos,
     ) -> EvalResult<Value> {
         let pos_of = |e: ExprId| Self::pos(module, e);
-        let _ = &pos_of;
-        match module.expr(expr) {
-            Expr::Attrs(set) => {
-                let set = set.clone();
-                let scope = if set.rec {
-                    let slots: Slots = set.attrs.iter().map(|_| Thunk::blank()).collect();
-                    let new_env = self.self_referential_env(env, slots);
-                    for (slot, def) in new_env.slots.iter().zip(set.attrs.iter()) {
-                        slot.set(ThunkState::Code(module.clone(), def.value, new_env.clone()));
-                    }
-                    new_env
-                } else {
-                    env.clone()
-                };
-                let mut entries: Vec<Attr> = Vec::with_capacity(set.attrs.len());
-                for (i, def) in set.attrs.iter().enumerate() {
-                    let value = if set.rec {
-                        scope.slots[i].clone()
-                    } else {
-                        self.thunk_of(module, def.value, &scope)
-                    };
-                    entries.push(Attr {
-                        name: def.name.clone(),
-                        value,
-                        pos: Some(Pos {
-                            file: module.file,
-                            range: def.range,
-                        }),
-                    });
-                }
-                let mut attrs = Attrs { entries };
-                for (key, value) in &set.dynamic {
-                    let k = self.eval(module, *key, &scope)?;
-                    let name = match k {
-                        Value::Null => continue,
-                        Value::String(s) => s.text.clone(),
-                        Value::Unknown(u) => return Ok(Value::Unknown(u)),
-                        other => {
-                            return Err(EvalError::eval(
-                                format!(
-                                    "value is {} while a string was expected",
-                                    other.describe()
-                                ),
-                                Some(pos_of(*key)),
-                            ));
-                        }
-                    };
-                    if attrs.get(&name).is_some() {
-                        return Err(EvalError::eval(
-                            format!("dynamic attribute '{name}' already defined"),
-                            Some(pos_of(*key)),
-                        ));
-                    }
-                    let attr = Attr {
-                        name: name.into(),
-                        value: self.thunk_of(module, *value, &scope),
-                        pos: Some(pos_of(*key)),
-                    };
-                    let at = attrs.entries.partition_point(|a| a.name < attr.name);
-                    attrs.entries.insert(at, attr);
-                }
-                Ok(Value::attrs(attrs))
+
+        let set = set.clone();
+        let scope = if set.rec {
+            let slots: Slots = set.attrs.iter().map(|_| Thunk::blank()).collect();
+            let new_env = self.self_referential_env(env, slots);
+            for (slot, def) in new_env.slots.iter().zip(set.attrs.iter()) {
+                slot.set(ThunkState::Code(module.clone(), def.value, new_env.clone()));
             }
-            _ => Err(EvalError::eval(
-                "internal error: wrong expression kind",
-                Some(pos),
-            )),
+            new_env
+        } else {
+            env.clone()
+        };
+        let mut entries: Vec<Attr> = Vec::with_capacity(set.attrs.len());
+        for (i, def) in set.attrs.iter().enumerate() {
+            let value = if set.rec {
+                scope.slots[i].clone()
+            } else {
+                self.thunk_of(module, def.value, &scope)
+            };
+            entries.push(Attr {
+                name: def.name.clone(),
+                value,
+                pos: Some(Pos {
+                    file: module.file,
+                    range: def.range,
+                }),
+            });
         }
+        let mut attrs = Attrs { entries };
+        for (key, value) in &set.dynamic {
+            let k = self.eval(module, *key, &scope)?;
+            let name = match k {
+                Value::Null => continue,
+                Value::String(s) => s.text.clone(),
+                Value::Unknown(u) => return Ok(Value::Unknown(u)),
+                other => {
+                    return Err(EvalError::eval(
+                        format!("value is {} while a string was expected", other.describe()),
+                        Some(pos_of(*key)),
+                    ));
+                }
+            };
+            if attrs.get(&name).is_some() {
+                return Err(EvalError::eval(
+                    format!("dynamic attribute '{name}' already defined"),
+                    Some(pos_of(*key)),
+                ));
+            }
+            let attr = Attr {
+                name: name.into(),
+                value: self.thunk_of(module, *value, &scope),
+                pos: Some(pos_of(*key)),
+            };
+            let at = attrs.entries.partition_point(|a| a.name < attr.name);
+            attrs.entries.insert(at, attr);
+        }
+        Ok(Value::attrs(attrs))
     }
 
     #[inline(never)]
     fn eval_unary(
         &mut self,
         module: &Rc<Module>,
-        expr: ExprId,
+        op: &UnOp,
+        inner: &ExprId,
         env: &Rc<Env>,
         pos: Pos,
     ) -> EvalResult<Value> {
-        let pos_of = |e: ExprId| Self::pos(module, e);
-        let _ = &pos_of;
-        match module.expr(expr) {
-            Expr::Unary(op, inner) => {
-                let v = self.eval(module, *inner, env)?;
-                match (op, v) {
-                    (_, Value::Unknown(u)) => Ok(Value::Unknown(u)),
-                    (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
-                    (UnOp::Negate, Value::Int(i)) => Ok(Value::Int(0i64.wrapping_sub(i))),
-                    (UnOp::Negate, Value::Float(f)) => Ok(Value::Float(0.0 - f)),
-                    (UnOp::Not, other) => Err(EvalError::eval(
-                        format!("value is {} while a Boolean was expected", other.describe()),
-                        Some(pos),
-                    )),
-                    (UnOp::Negate, other) => Err(EvalError::eval(
-                        format!(
-                            "value is {} while an integer was expected",
-                            other.describe()
-                        ),
-                        Some(pos),
-                    )),
-                }
-            }
-            _ => Err(EvalError::eval(
-                "internal error: wrong expression kind",
+        let v = self.eval(module, *inner, env)?;
+        match (op, v) {
+            (_, Value::Unknown(u)) => Ok(Value::Unknown(u)),
+            (UnOp::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
+            (UnOp::Negate, Value::Int(i)) => Ok(Value::Int(0i64.wrapping_sub(i))),
+            (UnOp::Negate, Value::Float(f)) => Ok(Value::Float(0.0 - f)),
+            (UnOp::Not, other) => Err(EvalError::eval(
+                format!("value is {} while a Boolean was expected", other.describe()),
+                Some(pos),
+            )),
+            (UnOp::Negate, other) => Err(EvalError::eval(
+                format!(
+                    "value is {} while an integer was expected",
+                    other.describe()
+                ),
                 Some(pos),
             )),
         }
