@@ -59,7 +59,7 @@ impl Files for DiskFiles {
         }
         let bytes = std::fs::read(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => FileError::NotFound,
-            _ => FileError::Other(e.to_string()),
+            _ => FileError::Other(io_message(&e)),
         })?;
         let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
         let file = SourceFile::new(db, path.to_string(), Arc::from(text));
@@ -70,7 +70,7 @@ impl Files for DiskFiles {
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
         let entries = std::fs::read_dir(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => FileError::NotFound,
-            _ => FileError::Other(e.to_string()),
+            _ => FileError::Other(io_message(&e)),
         })?;
         let mut out = Vec::new();
         for entry in entries.flatten() {
@@ -98,6 +98,15 @@ impl Files for DiskFiles {
         } else {
             EntryKind::Unknown
         })
+    }
+}
+
+/// An I/O error's text without Rust's " (os error N)" suffix, as Nix words it.
+fn io_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 
@@ -150,7 +159,7 @@ fn select(ev: &mut Evaluator, mut v: Value, attr: &str) -> Result<Value, Box<Eva
             other => {
                 return Err(EvalError::eval(
                     format!(
-                        "the value at '{part}' of selection path '{attr}' is {}, not a set",
+                        "the expression selected by the selection path '{attr}' should be a set but is {}",
                         other.describe()
                     ),
                     None,

@@ -287,7 +287,8 @@ impl<'a> Evaluator<'a> {
 
     pub fn import(&mut self, path: &str, pos: Option<Pos>) -> EvalResult<Value> {
         let mut path = path.to_string();
-        if self.files.file_type(&path) == Some(EntryKind::Directory) {
+        let is_dir = self.files.file_type(&path) == Some(EntryKind::Directory);
+        if is_dir {
             path = format!("{}/default.nix", path.trim_end_matches('/'));
         }
         if let Some(thunk) = self.imports.get(&path).cloned() {
@@ -296,9 +297,15 @@ impl<'a> Evaluator<'a> {
         let source = match self.files.source(self.db, &path) {
             Ok(s) => s,
             Err(FileError::NotFound) => {
+                // Nix stats the path it was given, then opens `default.nix` of a directory.
+                let what = if is_dir {
+                    "opening file"
+                } else {
+                    "getting status of"
+                };
                 return Err(EvalError::new(
                     ErrorKind::MissingFile,
-                    format!("getting status of '{path}': No such file or directory"),
+                    format!("{what} '{path}': No such file or directory"),
                     pos,
                 ));
             }

@@ -69,7 +69,7 @@ fn read_file(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult
             format!("file '{path}' is not valid UTF-8"),
             pos,
         )),
-        Err(FileError::Other(e)) => Err(EvalError::eval(format!("reading '{path}': {e}"), pos)),
+        Err(FileError::Other(e)) => Err(EvalError::eval(format!("reading from file: {e}"), pos)),
     }
 }
 

@@ -110,7 +110,10 @@ fn from_toml(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult
     match s.parse::<toml::Table>() {
         Ok(t) => toml_value(toml::Value::Table(t), pos),
         Err(e) => Err(EvalError::eval(
-            format!("while parsing a TOML string: {}", e.message()),
+            format!(
+                "while parsing a TOML string: {}",
+                e.to_string().lines().next().unwrap_or_default()
+            ),
             pos,
         )),
     }
