@@ -319,8 +319,9 @@ impl<'a> Evaluator<'a> {
                 return Err(EvalError::eval(format!("cannot read '{path}': {e}"), pos));
             }
         };
-        // A quarter of the stack budget for lowering the file (memoised per budget).
-        let lower_budget = self.limits.max_stack / 4;
+        // Half the stack budget for lowering the file (memoised per budget); an import
+        // deeper than that into the evaluation's recursion is refused with N005.
+        let lower_budget = self.limits.max_stack / 2;
         if self.stack_used() + lower_budget > self.limits.max_stack {
             return Err(EvalError::new(
                 ErrorKind::Limit,
