@@ -25,8 +25,11 @@ fn a_value_prints_and_exits_zero() {
     let o = clanc(&["--strict", "--json", "--expr", "{ b = 2; a = [ 1 ]; }"]);
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(stdout(&o), r#"{"a":[1],"b":2}"#);
-    let o = clanc(&["--expr", "{ b = 2; a = [ 1 ]; }"]);
+    let o = clanc(&["--strict", "--expr", "{ b = 2; a = [ 1 ]; }"]);
     assert_eq!(stdout(&o), "{ a = [ 1 ]; b = 2; }\n");
+    // Without --strict, what is not computed yet shows as <CODE>, as in Nix.
+    let o = clanc(&["--expr", "{ b = 2; a = [ 1 ]; }"]);
+    assert_eq!(stdout(&o), "{ a = <CODE>; b = 2; }\n");
 }
 
 #[test]

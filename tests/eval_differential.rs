@@ -2,7 +2,8 @@
 //! (`clanc eval --strict --json --expr`) and by the real Nix (`nix-instantiate --eval
 //! --strict --json -E`), both from `tests/eval/`; their outputs must be identical, and where
 //! one fails the other must fail too. Cases that agree on a value are run again without
-//! `--json`, and the Nix-syntax output must be identical as well. A case is a `#== name` line followed by the
+//! `--json`, strict and not (`<CODE>` for values not computed), and the Nix-syntax output
+//! must be identical as well. A case is a `#== name` line followed by the
 //! expression. Real Nix is required (Debian: `apt-get install nix-bin`); set
 //! `CLANC_SKIP_NIX=1` to skip the suite on a machine without it.
 
@@ -56,12 +57,29 @@ fn cases(dir: &Path) -> Vec<Case> {
     out
 }
 
-fn nix(dir: &Path, home: &Path, case: &Case, json: bool) -> Output {
-    let expr = case.expr.as_str();
-    let mut args = vec!["--eval", "--strict"];
-    if json {
-        args.push("--json");
+/// How a case is printed: `--strict --json`, `--strict`, or neither (values not yet
+/// computed print as `<CODE>`).
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Json,
+    Strict,
+    Lazy,
+}
+
+impl Mode {
+    fn flags(self) -> &'static [&'static str] {
+        match self {
+            Mode::Json => &["--strict", "--json"],
+            Mode::Strict => &["--strict"],
+            Mode::Lazy => &[],
+        }
     }
+}
+
+fn nix(dir: &Path, home: &Path, case: &Case, mode: Mode) -> Output {
+    let expr = case.expr.as_str();
+    let mut args = vec!["--eval"];
+    args.extend(mode.flags());
     if let Some(attr) = &case.attr {
         args.extend(["--attr", attr.as_str()]);
     }
@@ -77,12 +95,10 @@ fn nix(dir: &Path, home: &Path, case: &Case, json: bool) -> Output {
         .expect("nix-instantiate runs")
 }
 
-fn clanc(dir: &Path, case: &Case, json: bool) -> Output {
+fn clanc(dir: &Path, case: &Case, mode: Mode) -> Output {
     let expr = case.expr.as_str();
-    let mut args = vec!["eval", "--strict", "--color", "never"];
-    if json {
-        args.push("--json");
-    }
+    let mut args = vec!["eval", "--color", "never"];
+    args.extend(mode.flags());
     if let Some(attr) = &case.attr {
         args.extend(["--attr", attr.as_str()]);
     }
@@ -156,24 +172,30 @@ fn clanc_agrees_with_nix() {
                 scope.spawn(move || {
                     let mut out = Vec::new();
                     for (i, case) in cases.iter().enumerate().filter(|(i, _)| i % 2 == w) {
-                        let n = nix(dir, home, case, true);
-                        let c = clanc(dir, case, true);
+                        let n = nix(dir, home, case, Mode::Json);
+                        let c = clanc(dir, case, Mode::Json);
                         let (n_ok, c_ok) = (n.status.success(), c.status.success());
                         let mut agree = match (n_ok, c_ok) {
                             (true, true) => n.stdout == c.stdout,
                             (false, false) => true,
                             _ => false,
                         };
-                        // Where the JSON agrees on a value, Nix syntax output must agree too.
-                        let (n, c) = if agree && n_ok {
-                            let n2 = nix(dir, home, case, false);
-                            let c2 = clanc(dir, case, false);
+                        // Where the JSON agrees on a value, Nix syntax output must agree too,
+                        // strict and lazy.
+                        let mut shown = (n, c);
+                        for mode in [Mode::Strict, Mode::Lazy] {
+                            if !(agree && n_ok) {
+                                break;
+                            }
+                            let n2 = nix(dir, home, case, mode);
+                            let c2 = clanc(dir, case, mode);
                             agree = n2.status.success() == c2.status.success()
                                 && (!n2.status.success() || n2.stdout == c2.stdout);
-                            if agree { (n, c) } else { (n2, c2) }
-                        } else {
-                            (n, c)
-                        };
+                            if !agree {
+                                shown = (n2, c2);
+                            }
+                        }
+                        let (n, c) = shown;
                         let report = (!agree).then(|| {
                             format!(
                                 "--- {} :: {}\n  expr: {}\n  nix   (exit {:?}): {}\n      {}\n  clanc (exit {:?}): {}\n      {}",

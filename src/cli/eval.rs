@@ -25,8 +25,8 @@ pub struct EvalArgs {
     /// current directory)
     #[arg(long, short = 'E')]
     pub expr: Option<String>,
-    /// Evaluate the result fully (as `nix-instantiate --eval --strict`); the output is always
-    /// fully evaluated, so this only documents intent
+    /// Evaluate the result fully (as `nix-instantiate --eval --strict`); without it, Nix
+    /// syntax output shows values not computed yet as `<CODE>` (JSON is always complete)
     #[arg(long)]
     pub strict: bool,
     /// Print JSON (as `nix-instantiate --eval --json`)
@@ -201,7 +201,7 @@ pub fn evaluate(args: &EvalArgs, color: bool) -> EvalOutput {
         if args.json {
             crate::eval::print_json(&mut ev, &value)
         } else {
-            crate::eval::print_nix(&mut ev, &value)
+            crate::eval::print_nix(&mut ev, &value, args.strict)
         }
     })();
     let mut stderr = String::new();

@@ -397,7 +397,44 @@ impl<'a> Evaluator<'a> {
                     None => Thunk::code(module.clone(), expr, env.clone()),
                 }
             }
+            Expr::Var(Var::Global(name)) => match self.globals.get(&**name) {
+                Some(t) => t.clone(),
+                None => Thunk::code(module.clone(), expr, env.clone()),
+            },
+            // A path literal without interpolation is a constant, as in Nix.
+            Expr::Path { home: false, parts } => match parts.as_slice() {
+                [Part::Lit(p)] => Thunk::value(Value::Path(canon_path(p).into())),
+                _ => Thunk::code(module.clone(), expr, env.clone()),
+            },
             _ => Thunk::code(module.clone(), expr, env.clone()),
+        }
+    }
+
+    /// The first state of a `let` or `rec` slot: constants are values at once (as in Nix,
+    /// which matters for what non-strict printing shows), anything else is code.
+    fn initial_state(&self, module: &Rc<Module>, expr: ExprId, env: &Rc<Env>) -> ThunkState {
+        match module.expr(expr) {
+            Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path { .. } => {
+                let constant = self.thunk_of(module, expr, env);
+                match constant.peek() {
+                    Some(v) => ThunkState::Done(v),
+                    None => ThunkState::Code(module.clone(), expr, env.clone()),
+                }
+            }
+            // A variable of an enclosing frame already computed is shared as its value (Nix
+            // shares the value). Siblings in the same frame are not: whether Nix sees them
+            // computed depends on the order of its symbol table, which clanc cannot know.
+            Expr::Var(Var::Local { up, slot }) if *up >= 1 => {
+                match env
+                    .ancestor(*up)
+                    .and_then(|e| e.slots.get(*slot as usize))
+                    .and_then(Thunk::peek)
+                {
+                    Some(v) => ThunkState::Done(v),
+                    None => ThunkState::Code(module.clone(), expr, env.clone()),
+                }
+            }
+            _ => ThunkState::Code(module.clone(), expr, env.clone()),
         }
     }
 
@@ -483,7 +520,7 @@ impl<'a> Evaluator<'a> {
                     let slots: Slots = bindings.iter().map(|_| Thunk::blank()).collect();
                     let new_env = self.self_referential_env(&env, slots);
                     for (slot, b) in new_env.slots.iter().zip(bindings.iter()) {
-                        slot.set(ThunkState::Code(module.clone(), *b, new_env.clone()));
+                        slot.set(self.initial_state(module, *b, &new_env));
                     }
                     env = new_env;
                     expr = *body;
@@ -700,7 +737,7 @@ impl<'a> Evaluator<'a> {
             let slots: Slots = set.attrs.iter().map(|_| Thunk::blank()).collect();
             let new_env = self.self_referential_env(env, slots);
             for (slot, def) in new_env.slots.iter().zip(set.attrs.iter()) {
-                slot.set(ThunkState::Code(module.clone(), def.value, new_env.clone()));
+                slot.set(self.initial_state(module, def.value, &new_env));
             }
             new_env
         } else {

@@ -30,6 +30,7 @@ pub fn print_json(ev: &mut Evaluator, v: &Value) -> EvalResult<Printed> {
         out: String::new(),
         unknowns: Vec::new(),
         on_unknown: OnUnknown::Mark,
+        strict: true,
     };
     p.json(ev, v, None, 0)?;
     Ok(Printed {
@@ -48,6 +49,7 @@ pub(super) fn to_json(
         out: String::new(),
         unknowns: Vec::new(),
         on_unknown: OnUnknown::Stop,
+        strict: true,
     };
     p.json(ev, v, pos, 0)?;
     Ok(match p.unknowns.into_iter().next() {
@@ -56,11 +58,14 @@ pub(super) fn to_json(
     })
 }
 
-pub fn print_nix(ev: &mut Evaluator, v: &Value) -> EvalResult<Printed> {
+/// Nix syntax. `strict` forces everything; otherwise, as `nix-instantiate --eval` without
+/// `--strict`, values not yet computed print as `<CODE>`.
+pub fn print_nix(ev: &mut Evaluator, v: &Value, strict: bool) -> EvalResult<Printed> {
     let mut p = Printer {
         out: String::new(),
         unknowns: Vec::new(),
         on_unknown: OnUnknown::Mark,
+        strict,
     };
     p.nix(ev, v, None, 0)?;
     Ok(Printed {
@@ -71,6 +76,8 @@ pub fn print_nix(ev: &mut Evaluator, v: &Value) -> EvalResult<Printed> {
 
 struct Printer {
     out: String,
+    /// Force values that are not computed yet (always, for JSON).
+    strict: bool,
     unknowns: Vec<Unknown>,
     on_unknown: OnUnknown,
 }
@@ -87,6 +94,20 @@ fn too_deep(pos: Option<Pos>) -> Box<EvalError> {
 }
 
 impl Printer {
+    /// The value of a thunk: forced when strict, else only if it is computed already.
+    fn value_of(
+        &self,
+        ev: &mut Evaluator,
+        thunk: &super::Thunk,
+        pos: Option<Pos>,
+    ) -> EvalResult<Option<Value>> {
+        if self.strict {
+            ev.force(thunk, pos).map(Some)
+        } else {
+            Ok(thunk.peek())
+        }
+    }
+
     fn stopped(&self) -> bool {
         self.on_unknown == OnUnknown::Stop && !self.unknowns.is_empty()
     }
@@ -220,8 +241,10 @@ impl Printer {
                 self.out.push('[');
                 for item in items.iter() {
                     self.out.push(' ');
-                    let v = ev.force(item, pos)?;
-                    self.nix(ev, &v, pos, depth + 1)?;
+                    match self.value_of(ev, item, pos)? {
+                        Some(v) => self.nix(ev, &v, pos, depth + 1)?,
+                        None => self.out.push_str("<CODE>"),
+                    }
                 }
                 self.out.push_str(" ]");
             }
@@ -236,9 +259,13 @@ impl Printer {
                     }
                     self.out.push_str(" = ");
                     let at = attr.pos.or(pos);
-                    ev.force(&attr.value, at)
-                        .and_then(|v| self.nix(ev, &v, at, depth + 1))
-                        .map_err(|e| attribute_trace(e, attr))?;
+                    match self.value_of(ev, &attr.value, at) {
+                        Ok(Some(v)) => self
+                            .nix(ev, &v, at, depth + 1)
+                            .map_err(|e| attribute_trace(e, attr))?,
+                        Ok(None) => self.out.push_str("<CODE>"),
+                        Err(e) => return Err(attribute_trace(e, attr)),
+                    }
                     self.out.push(';');
                 }
                 self.out.push_str(" }");

@@ -111,7 +111,7 @@ fn trace(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Val
     let msg = ev.force(&args[0], pos)?;
     let shown = match &msg {
         Value::String(s) => s.text.clone(),
-        other => crate::eval::print_nix(ev, other)
+        other => crate::eval::print_nix(ev, other, true)
             .map(|p| p.text)
             .unwrap_or_default(),
     };
