@@ -32,7 +32,8 @@ pub trait Files {
     fn source(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError>;
     /// The entries of the directory at an absolute path, sorted by name.
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError>;
-    /// What is at an absolute path (without following a final symlink), if anything.
+    /// What is at an absolute path (following symlinks, as `import` and `pathExists` do),
+    /// if anything.
     fn file_type(&self, path: &str) -> Option<EntryKind>;
 }
 
