@@ -5,6 +5,7 @@ pub mod check;
 pub mod cli;
 pub mod db;
 pub mod diagnostics;
+pub mod eval;
 pub mod loader;
 pub mod lsp;
 pub mod model;

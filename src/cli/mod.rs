@@ -1,6 +1,7 @@
 //! The command line: argument types (clap) and one module per subcommand.
 
 mod check;
+mod eval;
 mod vars;
 mod watch;
 
@@ -11,6 +12,7 @@ use clap::{Parser, Subcommand};
 use crate::diagnostics::ColorChoice;
 
 pub use check::{CheckArgs, Format};
+pub use eval::{DiskFiles, EvalArgs, EvalOutput, evaluate};
 
 /// clanc: check, plan and deploy clan fleets without evaluating Nix.
 #[derive(Debug, Parser)]
@@ -34,6 +36,8 @@ pub enum Command {
     },
     /// Run the language server on stdin/stdout
     Lsp,
+    /// Evaluate a Nix file or expression with clanc's own evaluator
+    Eval(EvalArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to complete for
@@ -42,7 +46,8 @@ pub enum Command {
     },
 }
 
-/// Exit status: 0 fine, 1 the check found errors, 2 usage or I/O problems.
+/// Exit status: 0 fine, 1 the check found errors (or evaluation failed), 2 usage or I/O
+/// problems, 3 (`eval`) the value contains unknowns.
 pub mod exit {
     pub const OK: u8 = 0;
     pub const FOUND_ERRORS: u8 = 1;
@@ -54,6 +59,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args, cli.color),
         Command::Vars { command } => vars::run(&command),
         Command::Lsp => crate::lsp::run_stdio(),
+        Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "clanc", &mut std::io::stdout());

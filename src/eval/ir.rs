@@ -1,0 +1,219 @@
+//! The evaluator's intermediate representation: one arena of expressions per file, with
+//! variables already resolved to frames and attrpaths already merged. Positions live in a
+//! separate `SourceMap` so the IR itself says nothing about where text sits.
+
+use std::sync::Arc;
+
+use rnix::TextRange;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExprId(pub u32);
+
+/// A file's lowered expressions, the root, and the errors lowering found (undefined
+/// variables, duplicate attributes, syntax errors). Nix rejects a file with any of these
+/// before evaluating it, so `import` does too. It depends only on the file's path and text,
+/// so salsa memoises it (`lower_file`).
+#[derive(Debug)]
+pub struct Lowered {
+    pub exprs: Vec<Expr>,
+    pub root: ExprId,
+    pub errors: Vec<LowerError>,
+    /// The directory relative paths in this file resolve against (absolute, no trailing `/`).
+    pub dir: Arc<str>,
+    pub source_map: SourceMap,
+}
+
+impl Lowered {
+    pub fn expr(&self, id: ExprId) -> &Expr {
+        &self.exprs[id.0 as usize]
+    }
+}
+
+/// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the
+/// file (which positions refer to).
+#[derive(Debug)]
+pub struct Module {
+    pub lowered: Arc<Lowered>,
+    pub file: crate::eval::FileId,
+}
+
+impl std::ops::Deref for Module {
+    type Target = Lowered;
+
+    fn deref(&self) -> &Lowered {
+        &self.lowered
+    }
+}
+
+/// The text range of each expression, indexed like `Module::exprs`.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    pub ranges: Vec<TextRange>,
+}
+
+impl SourceMap {
+    pub fn range(&self, id: ExprId) -> TextRange {
+        self.ranges
+            .get(id.0 as usize)
+            .copied()
+            .unwrap_or_else(|| TextRange::empty(0.into()))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LowerError {
+    pub message: String,
+    pub range: TextRange,
+    /// The earlier definition, for duplicate attributes.
+    pub previous: Option<TextRange>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Part {
+    Lit(Arc<str>),
+    Expr(ExprId),
+}
+
+#[derive(Clone, Debug)]
+pub enum AttrKey {
+    Static(Arc<str>),
+    Dynamic(ExprId),
+}
+
+/// How a variable is found at run time.
+#[derive(Clone, Debug)]
+pub enum Var {
+    /// `up` frames out from the current one, slot `slot`.
+    Local { up: u32, slot: u32 },
+    /// A builtin of the base scope (`map`, `true`, `builtins`, ...).
+    Global(Arc<str>),
+    /// Not bound statically: searched in the enclosing `with` scopes, innermost first.
+    With(Arc<str>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Concat,
+    Update,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    And,
+    Or,
+    Implication,
+    Eq,
+    NotEq,
+    Less,
+    LessEq,
+    More,
+    MoreEq,
+    PipeRight,
+    PipeLeft,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Not,
+    Negate,
+}
+
+/// One attribute of a literal set. `in_outer` marks `inherit x;` in a `rec` set, whose
+/// value is looked up outside the set's own frame.
+#[derive(Clone, Debug)]
+pub struct AttrDef {
+    pub name: Arc<str>,
+    pub value: ExprId,
+    pub range: TextRange,
+}
+
+#[derive(Clone, Debug)]
+pub struct AttrsExpr {
+    /// Whether the set's values see its own attributes (`rec`); then the set pushes a frame
+    /// with one slot per static attribute, in `attrs` order.
+    pub rec: bool,
+    /// Sorted by name, no duplicates.
+    pub attrs: Vec<AttrDef>,
+    pub dynamic: Vec<(ExprId, ExprId)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Formal {
+    pub name: Arc<str>,
+    pub default: Option<ExprId>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Param {
+    /// `x: body`: one slot.
+    Ident(Arc<str>),
+    /// `{ a, b ? 1, ... } @ all: body`: one slot per formal (in this order), then one for
+    /// the `@` binding if any.
+    Formals {
+        formals: Vec<Formal>,
+        ellipsis: bool,
+        bind: Option<Arc<str>>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct LambdaExpr {
+    pub param: Param,
+    pub body: ExprId,
+}
+
+#[derive(Clone, Debug)]
+pub enum Expr {
+    /// Stands for text that did not parse or lower; evaluating it is an error.
+    Error,
+    Int(i64),
+    Float(f64),
+    Str(Arc<str>),
+    Interp(Vec<Part>),
+    /// A path literal; `parts` concatenated give an absolute path (or one under `~`).
+    Path {
+        home: bool,
+        parts: Vec<Part>,
+    },
+    SearchPath(Arc<str>),
+    /// `__curPos`: the position of this expression as a set.
+    CurPos,
+    Var(Var),
+    Select {
+        expr: ExprId,
+        path: Vec<AttrKey>,
+        default: Option<ExprId>,
+    },
+    HasAttr {
+        expr: ExprId,
+        path: Vec<AttrKey>,
+    },
+    Attrs(Arc<AttrsExpr>),
+    List(Arc<[ExprId]>),
+    Lambda(Arc<LambdaExpr>),
+    Apply {
+        func: ExprId,
+        arg: ExprId,
+    },
+    /// Pushes a frame with one slot per binding.
+    Let {
+        bindings: Arc<[ExprId]>,
+        body: ExprId,
+    },
+    /// Pushes a frame whose one slot holds the namespace.
+    With {
+        namespace: ExprId,
+        body: ExprId,
+    },
+    If {
+        cond: ExprId,
+        then: ExprId,
+        else_: ExprId,
+    },
+    Assert {
+        cond: ExprId,
+        body: ExprId,
+    },
+    Unary(UnOp, ExprId),
+    Binary(BinOp, ExprId, ExprId),
+}

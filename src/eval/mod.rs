@@ -1,0 +1,47 @@
+//! The embedded lazy Nix evaluator: lowering (`lower`, `ir`), values and thunks, builtins,
+//! `unknown` values and limits. It knows nothing of clan.
+//!
+//! I/O boundary: the evaluator never touches the disk. File contents come from the salsa
+//! database (`SourceFile` inputs, parsed by `db::parse`), and the `Files` trait -- which the
+//! caller implements (the CLI reads the disk, tests use memory) -- hands out those inputs
+//! and directory listings on demand. Lowering is the tracked query `lower_file`, so an
+//! edited file is re-parsed and re-lowered alone; evaluated imports are cached per path for
+//! one `Evaluator`.
+
+pub mod builtins;
+mod error;
+mod evaluator;
+mod ir;
+mod limits;
+mod lower;
+mod memory;
+mod print;
+mod strings;
+#[cfg(test)]
+mod tests;
+mod thunk;
+mod unknown;
+mod value;
+
+pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
+pub use evaluator::{Evaluator, FileError, Files, canon_path};
+pub use limits::Limits;
+pub use lower::lower_file;
+pub use memory::MemoryFiles;
+pub use print::{Printed, print_json, print_nix};
+pub use thunk::Thunk;
+pub use unknown::Unknown;
+pub use value::{Attr, Attrs, NixString, Value};
+
+use rnix::TextRange;
+
+/// A file the evaluator has seen (an index into its file table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FileId(pub u32);
+
+/// A position: a file and a byte range in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Pos {
+    pub file: FileId,
+    pub range: TextRange,
+}

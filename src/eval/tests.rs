@@ -1,0 +1,338 @@
+//! Unit tests of what no real Nix can check: unknown propagation, error codes and spans,
+//! limits on pathological inputs, and that imports are cached.
+
+use super::*;
+use crate::db::Database;
+
+/// Evaluates `text` (as the file `/t/main.nix` next to `files`) on a thread with a big
+/// stack; returns the strict JSON and its unknowns, or the error.
+fn run_with(text: &str, files: MemoryFiles, limits: Option<Limits>) -> Result<Printed, EvalError> {
+    let text = text.to_string();
+    let stack = 64 * 1024 * 1024;
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let files = files.with("/t/main.nix", &text);
+            let db = Database::default();
+            let mut ev = Evaluator::new(&db, &files, limits.unwrap_or(Limits::for_stack(stack)));
+            let value = ev.eval_file("/t/main.nix").map_err(|e| *e)?;
+            print_json(&mut ev, &value).map_err(|e| *e)
+        })
+        .expect("thread starts")
+        .join()
+        .expect("no panic")
+}
+
+fn run(text: &str) -> Result<Printed, EvalError> {
+    run_with(text, MemoryFiles::new(), None)
+}
+
+#[track_caller]
+fn json(text: &str) -> String {
+    match run(text) {
+        Ok(p) => p.text,
+        Err(e) => panic!("{text}: unexpected error {e:?}"),
+    }
+}
+
+#[track_caller]
+fn is_unknown(text: &str) {
+    match run(text) {
+        Ok(p) => assert!(
+            p.text.starts_with("{\"__unknown\":") && p.unknowns.len() == 1,
+            "{text}: expected unknown, got {}",
+            p.text
+        ),
+        Err(e) => panic!("{text}: unexpected error {e:?}"),
+    }
+}
+
+#[track_caller]
+fn error_code(text: &str) -> &'static str {
+    match run(text) {
+        Ok(p) => panic!("{text}: expected an error, got {}", p.text),
+        Err(e) => e.code(),
+    }
+}
+
+const U: &str = "let u = builtins.currentSystem; in ";
+
+#[test]
+fn every_operation_on_unknown_is_unknown() {
+    for expr in [
+        "u",
+        "if u then 1 else 2",
+        "if u == \"x86_64-linux\" then 1 else 2",
+        "u.x",
+        "u.x.y or 1",
+        "u ? x",
+        "builtins.attrNames u",
+        "builtins.attrValues u",
+        "\"${u}\"",
+        "\"a\" + u",
+        "u + 1",
+        "1 + u",
+        "u == 1",
+        "u != u",
+        "u < 1",
+        "u // { }",
+        "{ } // u",
+        "u ++ [ ]",
+        "!u",
+        "-u",
+        "u 1",
+        "map (x: x) u",
+        "builtins.length u",
+        "builtins.typeOf u",
+        "builtins.isString u",
+        "with u; x",
+        "({ a }: a) u",
+        "assert u; 1",
+        "{ ${u} = 1; }",
+        "builtins.toJSON [ u ]",
+        "builtins.elem 1 [ u ]",
+        "[ (u + \"\") 1 ] == [ u 1 ]",
+        "builtins.filter (x: u) [ 1 ]",
+        "builtins.sort (a: b: u) [ 1 2 ]",
+        "builtins.concatStringsSep \",\" [ u ]",
+        "builtins.replaceStrings [ \"a\" ] [ u ] \"a\"",
+        "builtins.substring 0 u \"abc\"",
+        "import u",
+        "u && true",
+        "true && u",
+        "false || u",
+        "builtins.hasAttr \"x\" u",
+        "builtins.getAttr \"x\" u",
+        "builtins.removeAttrs u [ \"x\" ]",
+        "builtins.listToAttrs [ u ]",
+        "builtins.concatLists [ u ]",
+        "builtins.stringLength u",
+        "builtins.match u \"x\"",
+        "builtins.readFile u",
+        "builtins.pathExists u",
+        "throw u",
+        "builtins.elemAt u 0",
+        "builtins.head u",
+        "toString u",
+        "builtins.fromJSON u",
+        "builtins.mapAttrs (n: v: v) u",
+        "builtins.foldl' (a: b: a) 0 u",
+        "builtins.genList (x: x) u",
+        "builtins.compareVersions u \"1\"",
+        "builtins.hashString \"sha256\" u",
+        "builtins.split \",\" u",
+        "{ inherit (u) a; }.a",
+        "(u { }).x",
+        "builtins.functionArgs u",
+        "builtins.concatMap (x: u) [ 1 ]",
+    ] {
+        is_unknown(&format!("{U}{expr}"));
+    }
+}
+
+#[test]
+fn known_answers_do_not_wait_for_unknowns() {
+    assert_eq!(json(&format!("{U}false && u")), "false");
+    assert_eq!(json(&format!("{U}true || u")), "true");
+    assert_eq!(json(&format!("{U}false -> u")), "true");
+    assert_eq!(json(&format!("{U}[ 1 u ] == [ 2 u ]")), "false");
+    assert_eq!(json(&format!("{U}[ u ] == [ u 1 ]")), "false");
+    assert_eq!(json(&format!("{U}builtins.length [ u u ]")), "2");
+    assert_eq!(json(&format!("{U}builtins.elem 1 [ u 1 ]")), "true");
+    assert_eq!(json(&format!("{U}builtins.any (x: x) [ u true ]")), "true");
+    assert_eq!(
+        json(&format!("{U}builtins.all (x: x) [ u false ]")),
+        "false"
+    );
+    assert_eq!(json(&format!("{U}(builtins.tryEval u).success")), "true");
+    assert_eq!(
+        json(&format!("{U}builtins.attrNames {{ a = u; }}")),
+        "[\"a\"]"
+    );
+    assert_eq!(json(&format!("{U}builtins.seq u 1")), "1");
+}
+
+#[test]
+fn unknowns_inside_values_are_marked_in_place() {
+    let p = run(&format!("{U}{{ a = 1; b = [ u ]; }}")).expect("evaluates");
+    assert_eq!(
+        p.text,
+        "{\"a\":1,\"b\":[{\"__unknown\":\"builtins.currentSystem (the evaluating host's system)\"}]}"
+    );
+    assert_eq!(p.unknowns.len(), 1);
+}
+
+#[test]
+fn unknowable_builtins_and_search_paths() {
+    is_unknown("builtins.fetchTarball \"https://example.invalid/x.tar.gz\"");
+    is_unknown("(builtins.fetchGit { url = \"x\"; }).outPath");
+    is_unknown("builtins.fetchurl \"x\"");
+    is_unknown("builtins.getFlake \"x\"");
+    is_unknown("builtins.path { path = ./.; }");
+    is_unknown("builtins.filterSource (p: t: true) ./.");
+    is_unknown("<nixpkgs>");
+    is_unknown("(import <nixpkgs> { }).hello");
+    is_unknown("\"${./main.nix}\"");
+    is_unknown("(derivation { name = \"d\"; system = \"x\"; builder = \"b\"; }).outPath");
+    is_unknown("(derivation { name = \"d\"; system = \"x\"; builder = \"b\"; }).drvPath");
+    assert_eq!(
+        json("(derivation { name = \"d\"; system = \"x\"; builder = \"b\"; }).type"),
+        "\"derivation\""
+    );
+}
+
+#[test]
+fn unknowns_remember_where_they_came_from() {
+    let p = run("let x = 1; in <nixpkgs>").expect("evaluates");
+    let origin = p.unknowns[0].origin.expect("has an origin");
+    assert_eq!(u32::from(origin.range.start()), 14);
+    assert!(p.unknowns[0].reason.contains("<nixpkgs>"));
+}
+
+#[test]
+fn errors_have_codes_and_spans() {
+    assert_eq!(error_code("let x = x; in x"), "N003");
+    assert_eq!(error_code("rec { a = b; b = a; }.a"), "N003");
+    assert_eq!(error_code("import ./missing.nix"), "N004");
+    assert_eq!(error_code("throw \"x\""), "N002");
+    assert_eq!(error_code("{ a = 1; a = 2; }"), "N001");
+    assert_eq!(error_code("{ a = "), "N001");
+    let e = run("let f = x: x.a; in\n  f { }").expect_err("fails");
+    assert_eq!(e.message, "attribute 'a' missing");
+    let pos = e.pos.expect("has a position");
+    assert_eq!(u32::from(pos.range.start()), 11);
+    assert!(!e.trace.is_empty(), "the call site is in the trace");
+}
+
+#[test]
+fn limits_stop_pathological_inputs() {
+    // Unbounded recursion, deep data, and endless loops end in N005, not a crash.
+    assert_eq!(error_code("let f = x: f x; in f 1"), "N005");
+    assert_eq!(error_code("let f = n: 1 + f (n + 1); in f 0"), "N005");
+    assert_eq!(error_code("let f = n: [ (f (n + 1)) ]; in f 0"), "N005");
+    assert_eq!(error_code("let x = { a = x; }; in x"), "N005");
+    let few_steps = Limits {
+        max_steps: 10_000,
+        ..Limits::for_stack(64 * 1024 * 1024)
+    };
+    let e = run_with(
+        "builtins.foldl' (a: b: a + b) 0 (builtins.genList (x: x) 1000000)",
+        MemoryFiles::new(),
+        Some(few_steps),
+    )
+    .expect_err("runs out of steps");
+    assert_eq!(e.code(), "N005");
+    let shallow = Limits {
+        max_depth: 50,
+        ..Limits::for_stack(64 * 1024 * 1024)
+    };
+    let e = run_with(
+        "let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 100",
+        MemoryFiles::new(),
+        Some(shallow),
+    )
+    .expect_err("too deep");
+    assert_eq!(e.code(), "N005");
+}
+
+#[test]
+fn long_chains_are_built_and_dropped_without_overflow() {
+    let text =
+        "builtins.length (builtins.foldl' (acc: x: [ acc ]) [ ] (builtins.genList (x: x) 300000))";
+    assert_eq!(json(text), "1");
+}
+
+#[test]
+fn imports_are_cached_per_path() {
+    let files = MemoryFiles::new()
+        .with("/t/lib.nix", "builtins.trace \"loaded\" { x = 1; }")
+        .with("/t/dir/default.nix", "{ y = import ../lib.nix; }");
+    let text = "[ (import ./lib.nix).x (import ./dir).y.x (import /t/lib.nix).x ]";
+    let text = text.to_string();
+    let out = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || {
+            let files = files.with("/t/main.nix", &text);
+            let db = Database::default();
+            let mut ev = Evaluator::new(&db, &files, Limits::for_stack(64 * 1024 * 1024));
+            let v = ev.eval_file("/t/main.nix").map_err(|e| *e)?;
+            let printed = print_json(&mut ev, &v).map_err(|e| *e)?;
+            Ok::<_, EvalError>((printed.text, ev.trace_output.clone()))
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic")
+        .expect("evaluates");
+    assert_eq!(out.0, "[1,1,1]");
+    assert_eq!(out.1, vec!["trace: loaded".to_string()]);
+}
+
+#[test]
+fn no_panic_on_odd_syntax() {
+    for text in [
+        "",
+        "{",
+        "}",
+        "let",
+        "let in",
+        "x:",
+        "{ a.b.c }",
+        "''",
+        "''${",
+        "\"${",
+        "a.${",
+        "./",
+        "<>",
+        "{ inherit; }",
+        "{ inherit (x); }",
+        "assert",
+        "with;",
+        "1 ++",
+        "[ 1 2",
+        "{ ${\"a\"}.b = 1; a.c = 2; }",
+        "let ${x} = 1; in 1",
+        "__curPos",
+        "x@{}: 1",
+        "{...}@x: x",
+        "-",
+        "!",
+        "a or",
+        "1.a.b or",
+        "''\n  ''\\",
+        "\"\\",
+        "rec",
+        "~/x",
+    ] {
+        let _ = run(text);
+    }
+}
+
+#[test]
+fn the_static_global_names_are_the_base_scope() {
+    let (_, globals) = builtins::base_scope();
+    for name in globals.keys() {
+        assert!(builtins::is_global(name), "{name}");
+    }
+    for name in ["x", "lib", "pkgs", "__nothing", "__", "fetchurl"] {
+        assert!(!builtins::is_global(name), "{name}");
+    }
+}
+
+#[test]
+fn lowering_is_memoised_per_file_and_follows_edits() {
+    use salsa::Setter;
+    use std::sync::Arc;
+
+    let mut db = Database::default();
+    let a = crate::db::SourceFile::new(&db, "/t/a.nix".into(), Arc::from("{ x = 1; }"));
+    let b = crate::db::SourceFile::new(&db, "/t/b.nix".into(), Arc::from("import ./a.nix"));
+    let a1 = lower::lower_file(&db, a, 1 << 20).clone();
+    let b1 = lower::lower_file(&db, b, 1 << 20).clone();
+    assert!(Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
+    // Editing b leaves a's lowering alone; editing a lowers it anew.
+    b.set_text(&mut db).to(Arc::from("import ./a.nix // { }"));
+    assert!(Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
+    assert!(!Arc::ptr_eq(&b1, lower::lower_file(&db, b, 1 << 20)));
+    a.set_text(&mut db).to(Arc::from("{ x = 2; }"));
+    assert!(!Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
+}

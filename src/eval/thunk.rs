@@ -1,0 +1,141 @@
+//! Thunks (delayed computations, forced at most once) and environments (the frames that
+//! `let`, `rec`, lambdas and `with` push).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::ir::{ExprId, Module};
+use super::value::Value;
+
+#[derive(Debug)]
+pub enum ThunkState {
+    /// An expression of a module, to evaluate in an environment.
+    Code(Rc<Module>, ExprId, Rc<Env>),
+    /// A function applied to arguments (builtins produce these lazily).
+    Apply(Value, Vec<Thunk>),
+    /// Being forced right now: forcing it again is infinite recursion.
+    Blackhole,
+    Done(Value),
+}
+
+#[derive(Clone, Debug)]
+pub struct Thunk(pub Rc<RefCell<ThunkState>>);
+
+impl Thunk {
+    pub fn value(v: Value) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Done(v))))
+    }
+
+    pub fn code(module: Rc<Module>, expr: ExprId, env: Rc<Env>) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Code(module, expr, env))))
+    }
+
+    pub fn apply(f: Value, args: Vec<Thunk>) -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Apply(f, args))))
+    }
+
+    /// A placeholder filled in with `set` (for frames whose slots refer to the frame).
+    pub fn blank() -> Thunk {
+        Thunk(Rc::new(RefCell::new(ThunkState::Blackhole)))
+    }
+
+    /// Replaces the state. The old state is dropped after the borrow ends, since dropping
+    /// it may drop other thunks.
+    pub fn set(&self, state: ThunkState) {
+        let old = match self.0.try_borrow_mut() {
+            Ok(mut cell) => std::mem::replace(&mut *cell, state),
+            Err(_) => return,
+        };
+        drop(old);
+    }
+
+    /// The value if already computed.
+    pub fn peek(&self) -> Option<Value> {
+        match &*self.0.borrow() {
+            ThunkState::Done(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A frame's slots; most frames (a lambda's argument, a small `let`) fit inline, which
+/// saves an allocation per function call.
+pub type Slots = smallvec::SmallVec<[Thunk; 2]>;
+
+#[derive(Debug)]
+pub struct Env {
+    pub slots: Slots,
+    pub parent: Option<Rc<Env>>,
+    /// A `with` frame: its one slot is the namespace.
+    pub is_with: bool,
+}
+
+impl Env {
+    pub fn root() -> Rc<Env> {
+        Rc::new(Env {
+            slots: Slots::new(),
+            parent: None,
+            is_with: false,
+        })
+    }
+
+    pub fn child(parent: &Rc<Env>, slots: Slots, is_with: bool) -> Rc<Env> {
+        Rc::new(Env {
+            slots,
+            parent: Some(parent.clone()),
+            is_with,
+        })
+    }
+
+    pub fn ancestor(self: &Rc<Env>, up: u32) -> Option<&Rc<Env>> {
+        let mut env = self;
+        for _ in 0..up {
+            env = env.parent.as_ref()?;
+        }
+        Some(env)
+    }
+}
+
+thread_local! {
+    /// States of thunks being dropped, drained by the outermost drop (see `Drop for Thunk`).
+    static DROPPING: RefCell<Vec<ThunkState>> = const { RefCell::new(Vec::new()) };
+    static DRAINING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Dropping a long chain of values (a list built by a million `foldl'` steps) would recurse
+/// once per link and overflow the stack. The last reference to a thunk instead hands its
+/// state to a queue that the outermost drop empties in a loop.
+impl Drop for Thunk {
+    fn drop(&mut self) {
+        if Rc::strong_count(&self.0) != 1 {
+            return;
+        }
+        let Ok(mut cell) = self.0.try_borrow_mut() else {
+            return;
+        };
+        let state = std::mem::replace(&mut *cell, ThunkState::Blackhole);
+        drop(cell);
+        if matches!(
+            state,
+            ThunkState::Done(Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))
+                | ThunkState::Blackhole
+        ) {
+            return;
+        }
+        let _ = DROPPING.try_with(|queue| queue.borrow_mut().push(state));
+        if DRAINING.try_with(|d| d.replace(true)).unwrap_or(true) {
+            return;
+        }
+        loop {
+            let next = DROPPING
+                .try_with(|queue| queue.borrow_mut().pop())
+                .ok()
+                .flatten();
+            match next {
+                Some(state) => drop(state),
+                None => break,
+            }
+        }
+        let _ = DRAINING.try_with(|d| d.set(false));
+    }
+}

@@ -1,0 +1,177 @@
+//! Runtime values. Everything is reference counted and cheap to clone; attribute sets are
+//! kept sorted by name (Nix's order for `attrNames` and printing).
+
+use std::rc::Rc;
+
+use super::Pos;
+use super::builtins::PrimOp;
+use super::ir::{ExprId, LambdaExpr, Module};
+use super::thunk::{Env, Thunk};
+use super::unknown::Unknown;
+
+#[derive(Clone, Debug)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(Rc<NixString>),
+    /// An absolute, canonical path.
+    Path(Rc<str>),
+    List(Rc<[Thunk]>),
+    Attrs(Rc<Attrs>),
+    Lambda(Rc<Closure>),
+    PrimOp(Rc<PrimOpApp>),
+    Unknown(Rc<Unknown>),
+}
+
+/// A string and whether it refers to store paths (its "context"); clanc does not track
+/// which paths, only that there are some.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NixString {
+    pub text: String,
+    pub context: bool,
+}
+
+#[derive(Debug)]
+pub struct Closure {
+    pub module: Rc<Module>,
+    pub lambda: std::sync::Arc<LambdaExpr>,
+    pub id: ExprId,
+    pub env: Rc<Env>,
+}
+
+/// A builtin applied to fewer arguments than it takes.
+#[derive(Debug)]
+pub struct PrimOpApp {
+    pub op: &'static PrimOp,
+    pub args: Vec<Thunk>,
+}
+
+/// An attribute name. Shared with the IR, which salsa keeps, hence `Arc`.
+pub type Name = std::sync::Arc<str>;
+
+#[derive(Clone, Debug)]
+pub struct Attr {
+    pub name: Name,
+    pub value: Thunk,
+    pub pos: Option<Pos>,
+}
+
+/// An attribute set: sorted by name, no duplicates.
+#[derive(Clone, Debug, Default)]
+pub struct Attrs {
+    pub entries: Vec<Attr>,
+}
+
+impl Attrs {
+    pub fn get(&self, name: &str) -> Option<&Thunk> {
+        self.find(name).map(|a| &a.value)
+    }
+
+    pub fn find(&self, name: &str) -> Option<&Attr> {
+        self.entries
+            .binary_search_by(|a| (*a.name).cmp(name))
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Builds a set from entries in any order; for a repeated name the first one wins.
+    pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries.dedup_by(|later, earlier| later.name == earlier.name);
+        Attrs { entries }
+    }
+
+    /// `self // other`: other's attributes win.
+    pub fn update(&self, other: &Attrs) -> Attrs {
+        let mut out = Vec::with_capacity(self.len() + other.len());
+        let (mut i, mut j) = (0, 0);
+        let (a, b) = (&self.entries, &other.entries);
+        while i < a.len() && j < b.len() {
+            match a[i].name.cmp(&b[j].name) {
+                std::cmp::Ordering::Less => {
+                    out.push(a[i].clone());
+                    i += 1;
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push(b[j].clone());
+                    j += 1;
+                }
+                std::cmp::Ordering::Equal => {
+                    out.push(b[j].clone());
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_from_slice(&a[i..]);
+        out.extend_from_slice(&b[j..]);
+        Attrs { entries: out }
+    }
+}
+
+impl Value {
+    pub fn string(text: impl Into<String>) -> Value {
+        Value::String(Rc::new(NixString {
+            text: text.into(),
+            context: false,
+        }))
+    }
+
+    pub fn string_with(text: impl Into<String>, context: bool) -> Value {
+        Value::String(Rc::new(NixString {
+            text: text.into(),
+            context,
+        }))
+    }
+
+    pub fn attrs(attrs: Attrs) -> Value {
+        Value::Attrs(Rc::new(attrs))
+    }
+
+    pub fn list(items: Vec<Thunk>) -> Value {
+        Value::List(items.into())
+    }
+
+    /// The name `builtins.typeOf` gives.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::Path(_) => "path",
+            Value::List(_) => "list",
+            Value::Attrs(_) => "set",
+            Value::Lambda(_) | Value::PrimOp(_) => "lambda",
+            Value::Unknown(_) => "unknown",
+        }
+    }
+
+    /// The words Nix's error messages use for a value's type ("a string", "an integer").
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a Boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a float",
+            Value::String(_) => "a string",
+            Value::Path(_) => "a path",
+            Value::List(_) => "a list",
+            Value::Attrs(_) => "a set",
+            Value::Lambda(_) => "a function",
+            Value::PrimOp(_) => "a built-in function",
+            Value::Unknown(_) => "an unknown value",
+        }
+    }
+}

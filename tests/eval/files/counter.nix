@@ -1,0 +1,1 @@
+builtins.trace "imported" { value = 42; }

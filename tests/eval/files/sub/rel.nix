@@ -1,0 +1,1 @@
+let data = builtins.readFile ./data.txt; in { inherit data; here = toString ./.; up = import ../simple.nix; }
