@@ -1,5 +1,6 @@
-//! Evaluator benchmarks: a fold over a 100,000-element list, a recursive fibonacci, and
-//! merging 1,000 attrpath definitions into one set. Compare with `nix-instantiate --eval
+//! Evaluator benchmarks: a fold over a 100,000-element list, a recursive fibonacci,
+//! merging 1,000 attrpath definitions into one set, and evaluating every Nix file of the seed
+//! fleet (each to its top-level value: a module function or set). Compare with `nix-instantiate --eval
 //! --strict` on the same expressions (see docs/eval.md).
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -40,6 +41,35 @@ fn benches(c: &mut Criterion) {
     let merge = merge_source(1000);
     assert_eq!(eval(&merge), "1000");
     c.bench_function("merge 1000 attrpaths", |b| b.iter(|| eval(&merge)));
+
+    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-fleet");
+    let mut texts = Vec::new();
+    let mut stack = vec![seed];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("fixture is readable")
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "nix") {
+                let text = std::fs::read_to_string(&path).expect("fixture file is readable");
+                texts.push((text, dir.display().to_string()));
+            }
+        }
+    }
+    c.bench_function(&format!("seed fleet, {} files", texts.len()), |b| {
+        b.iter(|| {
+            let db = Database::default();
+            let files = MemoryFiles::new();
+            let mut ev = Evaluator::new(&db, &files, Limits::for_stack(8 * 1024 * 1024));
+            texts
+                .iter()
+                .filter(|(text, dir)| ev.eval_text(text, dir).is_ok())
+                .count()
+        })
+    });
 }
 
 criterion_group!(eval_benches, benches);

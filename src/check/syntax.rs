@@ -1,25 +1,41 @@
-//! N001: syntax errors, one diagnostic per error at rnix's range. N006: files that are not
-//! UTF-8 (read with replacement characters; Nix itself accepts such bytes in strings).
+//! N001: syntax errors, one diagnostic per error at rnix's range, and the errors Nix's parser
+//! also reports that lowering finds (an attribute defined twice, an undefined variable).
+//! N006: files that are not UTF-8 (read with replacement characters; Nix accepts such bytes).
 
 use rnix::{TextRange, TextSize};
 
 use crate::db::{self, Db, SourceFile};
 use crate::diagnostics::{Diagnostic, Span};
+use crate::eval::lower_file;
 use crate::loader::NotUtf8;
 
+/// Stack lowering may use for one file in a check (lowering recurses with the nesting of the
+/// file, which the parser already bounds).
+const LOWER_STACK_BUDGET: usize = 64 * 1024 * 1024;
+
 pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
-    if !db::is_nix(file.path(db)) {
+    let path = file.path(db);
+    if !db::is_nix(path) {
         return Vec::new();
     }
-    db::parse(db, file)
+    let span = |range| Span::new(path.clone(), range);
+    let parse_errors = &db::parse(db, file).errors;
+    if !parse_errors.is_empty() {
+        // Lowering a broken tree would only repeat what the parse errors say.
+        return parse_errors
+            .iter()
+            .map(|error| Diagnostic::error("N001", error.message.clone(), span(error.range)))
+            .collect();
+    }
+    lower_file(db, file, LOWER_STACK_BUDGET)
         .errors
         .iter()
         .map(|error| {
-            Diagnostic::error(
-                "N001",
-                error.message.clone(),
-                Span::new(file.path(db).clone(), error.range),
-            )
+            let diagnostic = Diagnostic::error("N001", error.message.clone(), span(error.range));
+            match error.previous {
+                Some(previous) => diagnostic.with_label(span(previous), "previously defined here"),
+                None => diagnostic,
+            }
         })
         .collect()
 }

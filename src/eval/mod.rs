@@ -25,6 +25,7 @@ mod value;
 
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
 pub use evaluator::{Evaluator, FileError, Files, canon_path};
+pub use ir::LowerError;
 pub use limits::Limits;
 pub use lower::lower_file;
 pub use memory::MemoryFiles;
