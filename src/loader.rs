@@ -83,7 +83,7 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
         };
         if kind.is_dir() {
             dir_paths.push((rel, entry.path().to_path_buf()));
-        } else if crate::db::is_nix(&rel) || ROOT_DATA_FILES.contains(&rel.as_str()) {
+        } else if is_clan_file(&rel) {
             // Symlinked files are read through their link; FIFOs and sockets never are.
             if kind.is_file() || kind.is_symlink() {
                 file_paths.push((rel, entry.path().to_path_buf()));
@@ -130,8 +130,14 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     })
 }
 
+/// Whether a path relative to the clan directory names a file the clan is read from: a Nix
+/// file anywhere, or one of the data files at the root.
+pub fn is_clan_file(rel: &str) -> bool {
+    crate::db::is_nix(rel) || ROOT_DATA_FILES.contains(&rel)
+}
+
 /// The path of `path` below `root`, with `/` separators; `""` for the root itself.
-fn relative(root: &Path, path: &Path) -> Option<String> {
+pub fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
     let parts: Vec<String> = rel
         .components()

@@ -1,7 +1,9 @@
 //! `clanc check [DIR]`: load the clan, run every check, print the report.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
@@ -58,27 +60,29 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
         }
     };
     let workspace = loaded.workspace;
+    let texts: HashMap<&String, &Arc<str>> = workspace
+        .files(&db)
+        .iter()
+        .map(|f| (f.path(&db), f.text(&db)))
+        .collect();
     let mut diagnostics = check::check_workspace(&db, workspace);
     for file in &loaded.not_utf8 {
-        let text = workspace
-            .files(&db)
-            .iter()
-            .find(|f| f.path(&db) == &file.path)
-            .map(|f| f.text(&db).clone())
-            .unwrap_or_default();
-        diagnostics.push(check::not_utf8_diagnostic(file, &text));
+        let text = texts.get(&file.path).map_or("", |t| t.as_ref());
+        diagnostics.push(check::not_utf8_diagnostic(file, text));
     }
-    let report = Report::new(diagnostics, workspace.files(&db).len());
+    let report = Report::new(diagnostics, texts.len());
 
+    // The renderers need the texts of the files diagnostics point into.
     let mut sources = Sources::new();
-    for file in workspace.files(&db) {
-        let path = file.path(&db);
-        if report
-            .diagnostics
-            .iter()
-            .any(|d| &d.span.file == path || d.labels.iter().any(|l| &l.span.file == path))
+    let spans = report
+        .diagnostics
+        .iter()
+        .flat_map(|d| std::iter::once(&d.span).chain(d.labels.iter().map(|l| &l.span)));
+    for span in spans {
+        if sources.text(&span.file).is_none()
+            && let Some(text) = texts.get(&span.file)
         {
-            sources.insert(path.clone(), file.text(&db).clone());
+            sources.insert(span.file.clone(), Arc::clone(text));
         }
     }
 

@@ -204,15 +204,8 @@ impl Server {
 
     /// The clan-relative path of a document, if it belongs to the clan.
     fn relative(&self, document: &lsp_types::Uri) -> Option<String> {
-        let path = uri::to_path(document)?;
-        let rel = path.strip_prefix(&self.root).ok()?;
-        let rel: Vec<String> = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let rel = rel.join("/");
-        let tracked = crate::db::is_nix(&rel) || rel == "flake.lock" || rel == "inventory.json";
-        tracked.then_some(rel)
+        let rel = crate::loader::relative(&self.root, &uri::to_path(document)?)?;
+        crate::loader::is_clan_file(&rel).then_some(rel)
     }
 
     fn apply_changes(

@@ -114,10 +114,7 @@ pub fn parse_deploy_target(text: &str) -> Result<DeployTarget, TargetError> {
     }
     let lead = text.len() - text.trim_start().len();
     let (_, (user, host, port)) = target(trimmed).map_err(|e| {
-        let rest = match &e {
-            nom::Err::Error(e) | nom::Err::Failure(e) => e.input,
-            nom::Err::Incomplete(_) => "",
-        };
+        let rest = super::unparsed_rest(&e);
         let offset = lead + trimmed.len() - rest.len();
         let found = rest
             .chars()

@@ -84,10 +84,7 @@ pub fn parse_selector(text: &str) -> Result<MachineSelector, SelectorError> {
     let mut offset = 0;
     for part in text.split(',') {
         let parsed = all_consuming(term).parse(part).map_err(|e| {
-            let rest = match &e {
-                nom::Err::Error(e) | nom::Err::Failure(e) => e.input,
-                nom::Err::Incomplete(_) => "",
-            };
+            let rest = super::unparsed_rest(&e);
             let found = match rest.chars().next() {
                 Some(c) => format!("`{c}`"),
                 None if part.is_empty() => "an empty term".to_string(),

@@ -4,3 +4,11 @@
 
 pub mod deploy_target;
 pub mod machine_selector;
+
+/// The input a nom parser stopped at: where its error points.
+fn unparsed_rest<'a>(error: &nom::Err<nom::error::Error<&'a str>>) -> &'a str {
+    match error {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e.input,
+        nom::Err::Incomplete(_) => "",
+    }
+}
