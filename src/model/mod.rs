@@ -2,8 +2,11 @@
 //! with the span of its definition. This layer also holds the small languages clan values use
 //! (`grammar/`): deploy targets and machine selectors.
 
+mod clan;
 pub mod deploy_target;
 pub mod machine_selector;
+
+pub use clan::*;
 
 /// The input a nom parser stopped at: where its error points.
 fn unparsed_rest<'a>(error: &nom::Err<nom::error::Error<&'a str>>) -> &'a str {
