@@ -13,7 +13,7 @@ use super::ir::{AttrKey, BinOp, Expr, ExprId, Lowered, Module, Param, Part, UnOp
 use super::limits::Limits;
 use super::thunk::{Env, Slots, Thunk, ThunkState};
 use super::unknown::Unknown;
-use super::value::{Attr, Attrs, Closure, PrimOpApp, Value};
+use super::value::{Attr, Attrs, Closure, Op, PrimOpApp, Value};
 use super::{FileId, Pos};
 use crate::db::{self, DirEntry, EntryKind, SourceFile};
 
@@ -78,6 +78,9 @@ impl Drop for Evaluator<'_> {
         }
     }
 }
+
+/// The attribute that marks a set as open (see `Evaluator::open_rest`).
+pub const OPEN_MARKER: &str = "__clancOpen";
 
 /// Counts one level of evaluator recursion; `leave` must follow every successful `enter`.
 macro_rules! guarded {
@@ -376,6 +379,36 @@ impl<'a> Evaluator<'a> {
 
     pub fn force_value(&mut self, thunk: &Thunk) -> EvalResult<Value> {
         self.force(thunk, None)
+    }
+
+    /// Where the code of a not yet forced thunk is written (none once forced, or for
+    /// thunks that are not code).
+    pub fn thunk_pos(&self, thunk: &Thunk) -> Option<Pos> {
+        match &*thunk.0.borrow() {
+            ThunkState::Code(module, expr, _) => Some(Self::pos(module, *expr)),
+            _ => None,
+        }
+    }
+
+    /// The source text at a position.
+    pub fn pos_text(&self, pos: Pos) -> Option<String> {
+        let text = self.file_table.get(pos.file.0 as usize)?.text.clone();
+        text.get(std::ops::Range::<usize>::from(pos.range))
+            .map(str::to_string)
+    }
+
+    /// A lambda's formal argument names and whether it takes `...`; `None` for a function
+    /// of one plain argument or a value that is no lambda.
+    pub fn formals(value: &Value) -> Option<(Vec<Arc<str>>, bool)> {
+        match value {
+            Value::Lambda(closure) => match &closure.lambda.param {
+                Param::Formals {
+                    formals, ellipsis, ..
+                } => Some((formals.iter().map(|f| f.name.clone()).collect(), *ellipsis)),
+                Param::Ident(_) => None,
+            },
+            _ => None,
+        }
     }
 
     fn pos(module: &Module, expr: ExprId) -> Pos {
@@ -681,6 +714,9 @@ impl<'a> Evaluator<'a> {
                     value = self.force(&t, Some(pos))?;
                 }
                 None => {
+                    if let Some(open) = self.open_rest(&attrs, &name, pos)? {
+                        return Ok(open);
+                    }
                     if let Some(d) = default {
                         return self.eval(module, *d, env);
                     }
@@ -692,6 +728,24 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(value)
+    }
+
+    /// For an attribute a set lacks: an unknown when the set is *open*, i.e. a model of
+    /// something only partly known (an input's outputs, `lib`), marked by an `__clancOpen`
+    /// attribute whose value says what the set stands for.
+    fn open_rest(&mut self, attrs: &Attrs, name: &str, pos: Pos) -> EvalResult<Option<Value>> {
+        let Some(open) = attrs.get(OPEN_MARKER) else {
+            return Ok(None);
+        };
+        let open = open.clone();
+        let what = match self.force(&open, Some(pos))? {
+            Value::String(s) => s.text.clone(),
+            _ => "a partly modelled set".to_string(),
+        };
+        Ok(Some(Value::Unknown(Rc::new(Unknown::new(
+            format!("`{name}` of {what} is not modelled"),
+            Some(pos),
+        )))))
     }
 
     #[inline(never)]
@@ -715,7 +769,9 @@ impl<'a> Evaluator<'a> {
                         let t = t.clone();
                         value = self.force(&t, Some(pos))?;
                     }
-                    None => return Ok(Value::Bool(false)),
+                    None => {
+                        return Ok(self.open_rest(a, &name, pos)?.unwrap_or(Value::Bool(false)));
+                    }
                 },
                 Value::Unknown(_) => return Ok(value),
                 _ => return Ok(Value::Bool(false)),
@@ -1002,16 +1058,25 @@ impl<'a> Evaluator<'a> {
             Value::PrimOp(app) => {
                 let mut args = app.args.clone();
                 args.push(arg);
-                if args.len() == app.op.arity {
-                    let result = (app.op.func)(self, &args, pos);
+                if args.len() == app.op.arity() {
+                    let result = match &app.op {
+                        Op::Builtin(op) => (op.func)(self, &args, pos),
+                        Op::Host(op) => (op.func)(self, &args, pos),
+                    };
                     result.map_err(|mut e| {
                         if let Some(p) = pos {
-                            e.push_trace(p, format!("while calling the '{}' builtin", app.op.name));
+                            e.push_trace(
+                                p,
+                                format!("while calling the '{}' builtin", app.op.name()),
+                            );
                         }
                         e
                     })
                 } else {
-                    Ok(Value::PrimOp(Rc::new(PrimOpApp { op: app.op, args })))
+                    Ok(Value::PrimOp(Rc::new(PrimOpApp {
+                        op: app.op.clone(),
+                        args,
+                    })))
                 }
             }
             Value::Attrs(attrs) => match attrs.get("__functor") {

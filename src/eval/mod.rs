@@ -24,7 +24,7 @@ mod unknown;
 mod value;
 
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
-pub use evaluator::{Evaluator, FileError, Files, canon_path};
+pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, canon_path};
 pub use ir::LowerError;
 pub use limits::Limits;
 pub use lower::lower_file;
@@ -32,7 +32,7 @@ pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};
 pub use thunk::Thunk;
 pub use unknown::Unknown;
-pub use value::{Attr, Attrs, NixString, Value};
+pub use value::{Attr, Attrs, HostFn, HostOp, NixString, Op, Value};
 
 use rnix::TextRange;
 

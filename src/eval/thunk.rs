@@ -34,6 +34,15 @@ impl Thunk {
         Thunk(Rc::new(RefCell::new(ThunkState::Apply(f, args))))
     }
 
+    /// A computation in Rust, run when the thunk is first forced.
+    pub fn native(
+        name: &str,
+        f: impl Fn(&mut super::Evaluator<'_>, Option<super::Pos>) -> super::EvalResult<Value> + 'static,
+    ) -> Thunk {
+        let op = Value::host(name, 1, move |ev, _, pos| f(ev, pos));
+        Thunk::apply(op, vec![Thunk::value(Value::Null)])
+    }
+
     /// A placeholder filled in with `set` (for frames whose slots refer to the frame).
     pub fn blank() -> Thunk {
         Thunk(Rc::new(RefCell::new(ThunkState::Blackhole)))

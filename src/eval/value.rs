@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use super::Pos;
 use super::builtins::PrimOp;
+use super::error::EvalResult;
+use super::evaluator::Evaluator;
 use super::ir::{ExprId, LambdaExpr, Module};
 use super::thunk::{Env, Thunk};
 use super::unknown::Unknown;
@@ -44,8 +46,66 @@ pub struct Closure {
 /// A builtin applied to fewer arguments than it takes.
 #[derive(Debug)]
 pub struct PrimOpApp {
-    pub op: &'static PrimOp,
+    pub op: Op,
     pub args: Vec<Thunk>,
+}
+
+/// A function implemented in Rust: one of the builtins, or one the embedder supplies (the
+/// module system's `evalModules`, flake-parts' `mkFlake`, ...).
+#[derive(Clone, Debug)]
+pub enum Op {
+    Builtin(&'static PrimOp),
+    Host(Rc<HostOp>),
+}
+
+/// The body of a host function: called once all arguments are there, unforced.
+pub type HostFn = dyn Fn(&mut Evaluator<'_>, &[Thunk], Option<Pos>) -> EvalResult<Value>;
+
+/// A function the embedder adds to the language (the evaluator itself knows nothing of it).
+pub struct HostOp {
+    pub name: String,
+    pub arity: usize,
+    pub func: Box<HostFn>,
+}
+
+impl std::fmt::Debug for HostOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "<host function {}>", self.name)
+    }
+}
+
+impl Op {
+    pub fn name(&self) -> &str {
+        match self {
+            Op::Builtin(op) => op.name,
+            Op::Host(op) => &op.name,
+        }
+    }
+
+    pub fn arity(&self) -> usize {
+        match self {
+            Op::Builtin(op) => op.arity,
+            Op::Host(op) => op.arity,
+        }
+    }
+}
+
+impl Value {
+    /// A host function as a value.
+    pub fn host(
+        name: impl Into<String>,
+        arity: usize,
+        func: impl Fn(&mut Evaluator<'_>, &[Thunk], Option<Pos>) -> EvalResult<Value> + 'static,
+    ) -> Value {
+        Value::PrimOp(Rc::new(PrimOpApp {
+            op: Op::Host(Rc::new(HostOp {
+                name: name.into(),
+                arity,
+                func: Box::new(func),
+            })),
+            args: Vec::new(),
+        }))
+    }
 }
 
 /// An attribute name. Shared with the IR, which salsa keeps, hence `Arc`.

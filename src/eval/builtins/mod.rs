@@ -125,7 +125,7 @@ pub fn base_scope() -> (Rc<Attrs>, HashMap<Rc<str>, Thunk>) {
             add(
                 op.name,
                 Value::PrimOp(Rc::new(super::value::PrimOpApp {
-                    op,
+                    op: super::value::Op::Builtin(op),
                     args: Vec::new(),
                 })),
             );
