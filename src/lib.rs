@@ -6,6 +6,7 @@ pub mod cli;
 pub mod db;
 pub mod diagnostics;
 pub mod eval;
+pub mod files;
 pub mod loader;
 pub mod lsp;
 pub mod model;

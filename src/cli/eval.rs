@@ -1,18 +1,15 @@
 //! `clanc eval`: evaluate a Nix file or expression with clanc's own evaluator and print the
 //! result like `nix-instantiate --eval` does. This is where the evaluator's files come from
-//! the disk (`DiskFiles`); the evaluator itself does no I/O.
+//! the disk (`crate::files::DiskFiles`); the evaluator itself does no I/O.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::Args;
 
-use crate::db::{self, Database, DirEntry, EntryKind, SourceFile};
+use crate::db::Database;
 use crate::diagnostics::{ColorChoice, Report, Sources, Span, render_human};
-use crate::eval::{EvalError, Evaluator, FileError, Files, Limits, Value};
+use crate::eval::{EvalError, Evaluator, Limits, Value};
 
 use super::exit;
 
@@ -45,70 +42,6 @@ pub struct EvalArgs {
 
 /// Exit status 3: the value was printed but contains unknowns.
 pub const UNKNOWN: u8 = 3;
-
-/// Reads files from the disk into the database, once per path.
-#[derive(Default)]
-pub struct DiskFiles {
-    loaded: RefCell<HashMap<String, SourceFile>>,
-}
-
-impl Files for DiskFiles {
-    fn source(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
-        if let Some(file) = self.loaded.borrow().get(path) {
-            return Ok(*file);
-        }
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FileError::NotFound,
-            _ => FileError::Other(io_message(&e)),
-        })?;
-        let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
-        let file = SourceFile::new(db, path.to_string(), Arc::from(text));
-        self.loaded.borrow_mut().insert(path.to_string(), file);
-        Ok(file)
-    }
-
-    fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
-        let entries = std::fs::read_dir(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FileError::NotFound,
-            _ => FileError::Other(io_message(&e)),
-        })?;
-        let mut out = Vec::new();
-        for entry in entries.flatten() {
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_symlink() => EntryKind::Symlink,
-                Ok(t) if t.is_dir() => EntryKind::Directory,
-                Ok(t) if t.is_file() => EntryKind::Regular,
-                _ => EntryKind::Unknown,
-            };
-            out.push(DirEntry {
-                name: entry.file_name().to_string_lossy().into_owned(),
-                kind,
-            });
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    fn file_type(&self, path: &str) -> Option<EntryKind> {
-        let meta = std::fs::metadata(path).ok()?;
-        Some(if meta.is_dir() {
-            EntryKind::Directory
-        } else if meta.is_file() {
-            EntryKind::Regular
-        } else {
-            EntryKind::Unknown
-        })
-    }
-}
-
-/// An I/O error's text without Rust's " (os error N)" suffix, as Nix words it.
-fn io_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
 
 /// The outcome of `clanc eval`, for the CLI and for tests.
 pub struct EvalOutput {
@@ -173,7 +106,7 @@ fn select(ev: &mut Evaluator, mut v: Value, attr: &str) -> Result<Value, Box<Eva
 /// Runs `clanc eval` and returns what it prints and its exit status.
 pub fn evaluate(args: &EvalArgs, color: bool) -> EvalOutput {
     let db = Database::default();
-    let files = DiskFiles::default();
+    let files = crate::files::DiskFiles::default();
     let limits = Limits {
         max_depth: args.max_depth,
         max_steps: args.max_steps,

@@ -2,6 +2,7 @@
 
 mod check;
 mod eval;
+mod inventory;
 mod vars;
 mod watch;
 
@@ -11,8 +12,9 @@ use clap::{Parser, Subcommand};
 
 use crate::diagnostics::ColorChoice;
 
+pub use crate::files::DiskFiles;
 pub use check::{CheckArgs, Format};
-pub use eval::{DiskFiles, EvalArgs, EvalOutput, evaluate};
+pub use eval::{EvalArgs, EvalOutput, evaluate};
 
 /// clanc: check, plan and deploy clan fleets without evaluating Nix.
 #[derive(Debug, Parser)]
@@ -29,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Check a clan: syntax, evaluation and inventory mistakes
     Check(CheckArgs),
+    /// Print the clan's inventory as clan-core resolves it
+    Inventory(inventory::InventoryArgs),
     /// Work with the clan's vars and secrets
     Vars {
         #[command(subcommand)]
@@ -57,6 +61,7 @@ pub mod exit {
 pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args, cli.color),
+        Command::Inventory(args) => inventory::run(&args),
         Command::Vars { command } => vars::run(&command),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Eval(args) => eval::run(&args, cli.color),

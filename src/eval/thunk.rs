@@ -43,6 +43,17 @@ impl Thunk {
         Thunk::apply(op, vec![Thunk::value(Value::Null)])
     }
 
+    /// Makes a placeholder (`blank`) hold a value.
+    pub fn fill(&self, value: Value) {
+        self.set(ThunkState::Done(value));
+    }
+
+    /// Makes a placeholder (`blank`) stand for another thunk, forced when this one is.
+    pub fn redirect(&self, target: Thunk) {
+        let forward = Value::host("forward", 1, |ev, args, pos| ev.force(&args[0], pos));
+        self.set(ThunkState::Apply(forward, vec![target]));
+    }
+
     /// A placeholder filled in with `set` (for frames whose slots refer to the frame).
     pub fn blank() -> Thunk {
         Thunk(Rc::new(RefCell::new(ThunkState::Blackhole)))

@@ -2,10 +2,13 @@
 //! with the span of its definition. This layer also holds the small languages clan values use
 //! (`grammar/`): deploy targets and machine selectors.
 
+mod build;
 mod clan;
 pub mod deploy_target;
+mod json_locate;
 pub mod machine_selector;
 
+pub use build::build_model;
 pub use clan::*;
 
 /// The input a nom parser stopped at: where its error points.

@@ -2,3 +2,4 @@
 //! the flake's own `_class = "clan.service"` modules.
 
 pub mod catalog;
+pub mod flake_service;

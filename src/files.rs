@@ -1,0 +1,171 @@
+//! The files the evaluator reads, for the CLI and the language server: from the disk
+//! (`DiskFiles`), or from a loaded clan (`ClanFiles`: the clan's files as the database holds
+//! them, possibly edited in an editor, clanc's embedded models, and the disk for the rest).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::db::{self, DirEntry, EntryKind, SourceFile, Workspace};
+use crate::eval::{FileError, Files};
+use crate::modules::known;
+
+/// Reads files from the disk into the database, once per path.
+#[derive(Default)]
+pub struct DiskFiles {
+    loaded: RefCell<HashMap<String, SourceFile>>,
+}
+
+impl Files for DiskFiles {
+    fn source(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
+        if let Some(file) = self.loaded.borrow().get(path) {
+            return Ok(*file);
+        }
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => FileError::NotFound,
+            _ => FileError::Other(io_message(&e)),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
+        let file = SourceFile::new(db, path.to_string(), Arc::from(text));
+        self.loaded.borrow_mut().insert(path.to_string(), file);
+        Ok(file)
+    }
+
+    fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        let entries = std::fs::read_dir(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => FileError::NotFound,
+            _ => FileError::Other(io_message(&e)),
+        })?;
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_symlink() => EntryKind::Symlink,
+                Ok(t) if t.is_dir() => EntryKind::Directory,
+                Ok(t) if t.is_file() => EntryKind::Regular,
+                _ => EntryKind::Unknown,
+            };
+            out.push(DirEntry {
+                name: entry.file_name().to_string_lossy().into_owned(),
+                kind,
+            });
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn file_type(&self, path: &str) -> Option<EntryKind> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(if meta.is_dir() {
+            EntryKind::Directory
+        } else if meta.is_file() {
+            EntryKind::Regular
+        } else {
+            EntryKind::Unknown
+        })
+    }
+}
+
+/// An I/O error's text without Rust's " (os error N)" suffix, as Nix words it.
+fn io_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// A loaded clan's files: paths below `root` come from the workspace (the texts the database
+/// holds, which an editor may have changed), embedded models from the crate, everything else
+/// from the disk.
+pub struct ClanFiles {
+    root: String,
+    files: HashMap<String, SourceFile>,
+    dirs: HashMap<String, Vec<DirEntry>>,
+    /// Inputs made for the evaluator: embedded files, and workspace files under their
+    /// absolute paths.
+    embedded: RefCell<HashMap<String, SourceFile>>,
+    disk: DiskFiles,
+}
+
+impl ClanFiles {
+    /// `root` is the clan directory's absolute path.
+    pub fn new(db: &dyn db::Db, root: &str, workspace: Workspace) -> ClanFiles {
+        let root = root.trim_end_matches('/').to_string();
+        let files = workspace
+            .files(db)
+            .iter()
+            .map(|f| (join(&root, f.path(db)), *f))
+            .collect();
+        let dirs = workspace
+            .dirs(db)
+            .iter()
+            .map(|d| (join(&root, d.path(db)), d.entries(db).clone()))
+            .collect();
+        ClanFiles {
+            root,
+            files,
+            dirs,
+            embedded: RefCell::default(),
+            disk: DiskFiles::default(),
+        }
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The path relative to the clan directory, for paths inside it.
+    pub fn relative<'p>(&self, path: &'p str) -> Option<&'p str> {
+        if path == self.root {
+            return Some("");
+        }
+        path.strip_prefix(&self.root)?.strip_prefix('/')
+    }
+}
+
+fn join(root: &str, rel: &str) -> String {
+    if rel.is_empty() {
+        root.to_string()
+    } else {
+        format!("{root}/{rel}")
+    }
+}
+
+impl Files for ClanFiles {
+    fn source(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
+        if let Some(file) = self.embedded.borrow().get(path) {
+            return Ok(*file);
+        }
+        if let Some(file) = self.files.get(path) {
+            // The evaluator resolves relative paths against a file's own path: it gets an
+            // input named by the absolute path, sharing the workspace file's text.
+            let text = file.text(db).clone();
+            let file = SourceFile::new(db, path.to_string(), text);
+            self.embedded.borrow_mut().insert(path.to_string(), file);
+            return Ok(file);
+        }
+        if let Some(text) = known::source(path) {
+            let file = SourceFile::new(db, path.to_string(), Arc::from(text));
+            self.embedded.borrow_mut().insert(path.to_string(), file);
+            return Ok(file);
+        }
+        self.disk.source(db, path)
+    }
+
+    fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        match self.dirs.get(path.trim_end_matches('/')) {
+            Some(entries) => Ok(entries.clone()),
+            None => self.disk.read_dir(path),
+        }
+    }
+
+    fn file_type(&self, path: &str) -> Option<EntryKind> {
+        if self.files.contains_key(path) || known::source(path).is_some() {
+            return Some(EntryKind::Regular);
+        }
+        if self.dirs.contains_key(path.trim_end_matches('/')) {
+            return Some(EntryKind::Directory);
+        }
+        self.disk.file_type(path)
+    }
+}

@@ -1,0 +1,1283 @@
+//! Builds the typed clan from a loaded workspace: evaluates the flake with the embedded
+//! evaluator and the module system, then reads the clan's option tree, keeping the span of
+//! every definition.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use crate::db::{Db, Workspace};
+use crate::diagnostics::{Diagnostic, Label, Severity, Span};
+use crate::eval::{EvalError, Evaluator, Limits, Pos, Thunk, Value};
+use crate::files::ClanFiles;
+use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
+use crate::modules::flake_lock::FlakeLock;
+use crate::modules::known;
+use crate::modules::system::{
+    Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleSource, Node, NodeKind,
+    evaluate,
+};
+
+use super::clan::*;
+use crate::services::flake_service::read_flake_service;
+
+/// How deep settings values are read into `Data`.
+const MAX_DATA_DEPTH: usize = 64;
+
+/// Builds the model of the clan at `root` (an absolute path) from the workspace's files.
+pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
+    let files = ClanFiles::new(db, root, workspace);
+    let mut ev = Evaluator::new(db, &files, Limits::default());
+    let lock = workspace
+        .files(db)
+        .iter()
+        .find(|f| f.path(db) == "flake.lock")
+        .and_then(|f| FlakeLock::parse(f.text(db)).ok());
+    let mut clan = Clan {
+        clan_core_rev: lock
+            .as_ref()
+            .and_then(|l| l.rev_of("clan-core").map(str::to_string)),
+        ..Clan::default()
+    };
+    let has_flake = workspace
+        .files(db)
+        .iter()
+        .any(|f| f.path(db) == "flake.nix");
+    if !has_flake {
+        clan.inputs = Known::Unknown("the directory has no flake.nix".into());
+        return clan;
+    }
+    let flake = evaluate_flake(&mut ev, root, lock.as_ref());
+    clan.inputs = Known::Known(flake.inputs.clone());
+    let mut reader = Reader {
+        ev: &mut ev,
+        files: &files,
+        clan: &mut clan,
+    };
+    match flake.clans.first() {
+        Some(evaluation) => reader.read_clan(&flake, evaluation),
+        None => reader.clan.unknowns.push(UnknownNote {
+            subject: "clan".into(),
+            reason: "the flake's outputs evaluate no clan clanc can see (no clan-core flake module, no `clan-core.lib.clan` call)".into(),
+            span: None,
+        }),
+    }
+    reader.collect_context(&flake.ctx);
+    drop(flake);
+    clan
+}
+
+struct Reader<'r, 'a> {
+    ev: &'r mut Evaluator<'a>,
+    files: &'r ClanFiles,
+    clan: &'r mut Clan,
+}
+
+impl Reader<'_, '_> {
+    /// A position as a span of a clan file (`None` for clanc's embedded files and files
+    /// outside the clan).
+    fn span(&self, pos: Option<Pos>) -> Option<Span> {
+        let pos = pos?;
+        let path = self.ev.file_path(pos.file);
+        let rel = self.files.relative(&path)?;
+        Some(Span::new(rel, pos.range))
+    }
+
+    /// The span of a definition: its position, or for definitions that come from a clan
+    /// file without positions (inventory.json), the file itself.
+    fn def_span(&self, def: &Def) -> Option<Span> {
+        if let Some(span) = self.span(def.pos) {
+            return Some(span);
+        }
+        let file = def.file.as_deref()?;
+        let rel = self.files.relative(file)?;
+        Some(Span::new(rel, Default::default()))
+    }
+
+    fn first_span(&self, node: &Node) -> Option<Span> {
+        node.defs.iter().find_map(|d| self.def_span(d))
+    }
+
+    fn note(&mut self, subject: &str, reason: String, span: Option<Span>) {
+        if !self
+            .clan
+            .unknowns
+            .iter()
+            .any(|n| n.subject == subject && n.reason == reason)
+        {
+            self.clan.unknowns.push(UnknownNote {
+                subject: subject.to_string(),
+                reason,
+                span,
+            });
+        }
+    }
+
+    fn force(&mut self, thunk: &Thunk) -> Result<Value, String> {
+        match self.ev.force(thunk, None) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.report_error(e)),
+        }
+    }
+
+    fn report_error(&mut self, e: Box<EvalError>) -> String {
+        let message = e.message.clone();
+        let files = self.files;
+        let ev = &*self.ev;
+        let span_of = |pos: Pos| -> Option<Span> {
+            let path = ev.file_path(pos.file);
+            files.relative(&path).map(|rel| Span::new(rel, pos.range))
+        };
+        if let Some(d) = error_diagnostic(&e, span_of) {
+            push_unique(&mut self.clan.diagnostics, d);
+        }
+        message
+    }
+
+    /// The value of an option node as a string, with the span of its first definition.
+    fn string_at(
+        &mut self,
+        node: Option<Rc<Node>>,
+        subject: &str,
+    ) -> Option<Spanned<Known<String>>> {
+        let node = node?;
+        let span = self.first_span(&node);
+        let value = match self.force(&node.value_thunk()) {
+            Ok(Value::String(s)) => Known::Known(s.text.clone()),
+            Ok(Value::Null) => return None,
+            Ok(Value::Unknown(u)) => {
+                self.note(subject, u.reason.clone(), span.clone());
+                Known::Unknown(u.reason.clone())
+            }
+            Ok(other) => Known::Unknown(format!("{} is {}", subject, other.describe())),
+            Err(e) => Known::Unknown(e),
+        };
+        Some(Spanned::new(value, span))
+    }
+
+    fn bool_at(&mut self, node: Option<Rc<Node>>) -> Known<bool> {
+        let Some(node) = node else {
+            return Known::Unknown("not declared".into());
+        };
+        match self.force(&node.value_thunk()) {
+            Ok(Value::Bool(b)) => Known::Known(b),
+            Ok(Value::Unknown(u)) => Known::Unknown(u.reason.clone()),
+            Ok(other) => Known::Unknown(format!("not a Boolean: {}", other.describe())),
+            Err(e) => Known::Unknown(e),
+        }
+    }
+
+    /// The names below a node (sorted).
+    fn keys(&mut self, node: &Option<Rc<Node>>) -> Vec<(String, Rc<Node>)> {
+        let Some(node) = node else { return Vec::new() };
+        match node.children(self.ev) {
+            Some(children) => {
+                if let Some(reason) = &children.open {
+                    let span = self.first_span(node);
+                    self.note(&node.path, reason.clone(), span);
+                }
+                let mut out = Vec::new();
+                for (k, n) in children.map.iter() {
+                    let keep = match n.kind {
+                        NodeKind::Option(_) => n.is_defined() || has_default(n),
+                        // An element whose definitions all vanished under `mkIf false`.
+                        NodeKind::Element(_) => {
+                            let r = n.resolved(self.ev);
+                            !r.defs.is_empty() || r.uncertain.is_some()
+                        }
+                        _ => true,
+                    };
+                    if keep {
+                        out.push((k.to_string(), n.clone()));
+                    }
+                }
+                out
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn child(&mut self, node: &Option<Rc<Node>>, key: &str) -> Option<Rc<Node>> {
+        let node = node.as_ref()?;
+        node.children(self.ev)?.map.get(key).cloned()
+    }
+
+    fn path(&mut self, node: &Option<Rc<Node>>, keys: &[&str]) -> Option<Rc<Node>> {
+        let mut node = node.clone();
+        for k in keys {
+            node = self.child(&node, k);
+        }
+        node
+    }
+
+    /// The user's definitions of a node (defaults and clanc's own files left out).
+    fn user_defs(&self, node: &Node) -> Vec<Def> {
+        node.defs
+            .iter()
+            .filter(|d| !is_builtin_def(self.ev, d))
+            .cloned()
+            .collect()
+    }
+
+    // ---- the clan ---------------------------------------------------------------------
+
+    fn read_clan(&mut self, flake: &FlakeEvaluation, evaluation: &Rc<Evaluation>) {
+        let root = Some(evaluation.root.clone());
+        let inventory = self.child(&root, "inventory");
+        self.read_meta(&root, &inventory);
+        self.read_machines(&root, &inventory);
+        self.read_tags(&inventory);
+        self.read_instances(&inventory);
+        if let Some(services) = self.child(&inventory, "services") {
+            let defs = self.user_defs(&services);
+            if let Some(def) = defs.first() {
+                self.clan.legacy_services = self.def_span(def);
+            }
+        }
+        let modules = self.child(&root, "modules");
+        for (name, node) in self.keys(&modules) {
+            let span = self.first_span(&node);
+            let service = read_flake_service(self.ev, &flake.ctx, &node, &name);
+            let role_spans = service
+                .role_positions
+                .iter()
+                .filter_map(|(r, p)| self.span(Some(*p)).map(|s| (r.clone(), s)))
+                .collect();
+            self.clan.flake_services.insert(
+                name.clone(),
+                FlakeService {
+                    name,
+                    span,
+                    service: match service.service {
+                        Ok(s) => Known::Known(s),
+                        Err(reason) => Known::Unknown(reason),
+                    },
+                    role_spans,
+                },
+            );
+        }
+        self.read_machine_modules(flake, &root);
+    }
+
+    fn read_meta(&mut self, root: &Option<Rc<Node>>, inventory: &Option<Rc<Node>>) {
+        let meta = self.child(root, "meta");
+        let inv_meta = self.child(inventory, "meta");
+        let pick = |r: &mut Self, key: &str| -> Option<Spanned<Known<String>>> {
+            let a = r.child(&meta, key);
+            let user_defined = a.as_ref().is_some_and(|n| !r.user_defs(n).is_empty());
+            let node = if user_defined {
+                a
+            } else {
+                r.child(&inv_meta, key).or(a)
+            };
+            r.string_at(node, &format!("meta.{key}"))
+        };
+        self.clan.meta.name = pick(self, "name");
+        self.clan.meta.domain = pick(self, "domain");
+        self.clan.meta.description = pick(self, "description");
+    }
+
+    fn read_machines(&mut self, root: &Option<Rc<Node>>, inventory: &Option<Rc<Node>>) {
+        let inv_machines = self.child(inventory, "machines");
+        for (name, node) in self.keys(&inv_machines) {
+            let defs = self.user_defs(&node);
+            let mut sources = Vec::new();
+            let mut span = None;
+            for def in &defs {
+                let from_json = def
+                    .file
+                    .as_deref()
+                    .is_some_and(|f| f.ends_with("/inventory.json"));
+                let from_folder = def.file.as_deref().is_some_and(|f| {
+                    self.files
+                        .relative(f)
+                        .is_some_and(|r| r.starts_with("machines/"))
+                });
+                let source = if from_json {
+                    MachineSource::InventoryJson
+                } else if from_folder {
+                    MachineSource::Folder
+                } else {
+                    MachineSource::Inventory
+                };
+                if !sources.contains(&source) {
+                    sources.push(source);
+                }
+                if span.is_none() {
+                    span = match source {
+                        MachineSource::Folder => self.folder_span(&name),
+                        MachineSource::InventoryJson => self.json_key_span(&["machines", &name]),
+                        _ => self.def_span(def),
+                    };
+                }
+            }
+            let n = Some(node.clone());
+            let class_node = self.child(&n, "machineClass");
+            let class_span = class_node.as_ref().and_then(|c| {
+                let defs = self.user_defs(c);
+                defs.first().and_then(|d| self.def_span(d))
+            });
+            let class = match class_node.map(|c| self.force(&c.value_thunk())) {
+                Some(Ok(Value::String(s))) => match MachineClass::parse(&s.text) {
+                    Some(c) => Known::Known(c),
+                    None => Known::Unknown(format!(
+                        "machineClass {:?} is neither nixos nor darwin",
+                        s.text
+                    )),
+                },
+                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+                Some(Ok(_)) | None => Known::Known(MachineClass::Nixos),
+                Some(Err(e)) => Known::Unknown(e),
+            };
+            let tags = {
+                let node = self.child(&n, "tags");
+                self.list_of_strings(node)
+            };
+            let description = {
+                let node = self.child(&n, "description");
+                self.string_at(node, &format!("machines.{name}.description"))
+            };
+            let target_host = {
+                let node = self.path(&n, &["deploy", "targetHost"]);
+                self.string_at(node, &format!("machines.{name}.deploy.targetHost"))
+            };
+            let build_host = {
+                let node = self.path(&n, &["deploy", "buildHost"]);
+                self.string_at(node, &format!("machines.{name}.deploy.buildHost"))
+            };
+            self.clan.machines.insert(
+                name.clone(),
+                Machine {
+                    name,
+                    span,
+                    sources,
+                    class: Spanned::new(class, class_span),
+                    tags,
+                    description,
+                    target_host,
+                    build_host,
+                    host_platform: None,
+                    imports: Vec::new(),
+                    generators: BTreeMap::new(),
+                },
+            );
+        }
+        // `clan.machines.<m>` names a machine too.
+        let machines = self.child(root, "machines");
+        for (name, node) in self.keys(&machines) {
+            let defs = self.user_defs(&node);
+            let Some(def) = defs.first() else { continue };
+            let from_folder = def.file.as_deref().is_some_and(|f| {
+                self.files
+                    .relative(f)
+                    .is_some_and(|r| r.starts_with("machines/"))
+            });
+            let span = if from_folder {
+                self.folder_span(&name)
+            } else {
+                self.def_span(def)
+            };
+            let source = if from_folder {
+                MachineSource::Folder
+            } else {
+                MachineSource::ClanMachines
+            };
+            let m = self
+                .clan
+                .machines
+                .entry(name.clone())
+                .or_insert_with(|| Machine {
+                    name: name.clone(),
+                    span: span.clone(),
+                    sources: Vec::new(),
+                    class: Spanned::new(Known::Known(MachineClass::Nixos), None),
+                    tags: Vec::new(),
+                    description: None,
+                    target_host: None,
+                    build_host: None,
+                    host_platform: None,
+                    imports: Vec::new(),
+                    generators: BTreeMap::new(),
+                });
+            if !m.sources.contains(&source) {
+                m.sources.push(source);
+            }
+            if m.span.is_none() {
+                m.span = span;
+            }
+        }
+    }
+
+    /// A machine folder's span: its configuration.nix, else the folder.
+    fn folder_span(&self, name: &str) -> Option<Span> {
+        for file in ["configuration.nix", "default.nix"] {
+            let path = format!("{}/machines/{name}/{file}", self.files.root());
+            if let Some(rel) = self.files.relative(&path)
+                && crate::eval::Files::file_type(self.files, &path).is_some()
+            {
+                return Some(Span::new(rel, Default::default()));
+            }
+        }
+        Some(Span::new(format!("machines/{name}"), Default::default()))
+    }
+
+    /// The span of a key path in inventory.json (found in its text; JSON values carry no
+    /// positions in the evaluator).
+    fn json_key_span(&self, keys: &[&str]) -> Option<Span> {
+        let path = format!("{}/inventory.json", self.files.root());
+        let text = self.ev_source(&path)?;
+        let range = super::json_locate::locate_key(&text, keys)?;
+        Some(Span::new("inventory.json", range))
+    }
+
+    fn ev_source(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+
+    /// A list-of-strings option with the span of each element the user wrote.
+    fn list_of_strings(&mut self, node: Option<Rc<Node>>) -> Vec<Spanned<String>> {
+        let Some(node) = node else { return Vec::new() };
+        let mut out: Vec<Spanned<String>> = Vec::new();
+        for def in self.user_defs(&node) {
+            let def_span = self.def_span(&def);
+            match self.force(&def.value) {
+                Ok(Value::List(items)) => {
+                    for item in items.iter() {
+                        let pos = self.ev.thunk_pos(item);
+                        if let Ok(Value::String(s)) = self.force(item) {
+                            if !out.iter().any(|o| o.value == s.text) {
+                                let span = self.span(pos).or_else(|| def_span.clone());
+                                out.push(Spanned::new(s.text.clone(), span));
+                            }
+                        }
+                    }
+                }
+                Ok(Value::Attrs(_)) => {
+                    // mkIf/mkMerge around the list: read the merged value instead.
+                    if let Ok(Value::List(items)) = self.force(&node.value_thunk()) {
+                        for item in items.iter() {
+                            if let Ok(Value::String(s)) = self.force(item)
+                                && !out.iter().any(|o| o.value == s.text)
+                            {
+                                out.push(Spanned::new(s.text.clone(), def_span.clone()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Definitions clan-core adds (tags listed in `inventory.tags`), without a span of
+        // their own.
+        if let Ok(Value::List(items)) = self.force(&node.value_thunk()) {
+            for item in items.iter() {
+                if let Ok(Value::String(s)) = self.force(item)
+                    && !out.iter().any(|o| o.value == s.text)
+                {
+                    out.push(Spanned::new(s.text.clone(), None));
+                }
+            }
+        }
+        out
+    }
+
+    fn read_tags(&mut self, inventory: &Option<Rc<Node>>) {
+        let tags = self.child(inventory, "tags");
+        for (name, node) in self.keys(&tags) {
+            let computed = matches!(name.as_str(), "all" | "nixos" | "darwin");
+            let span = if computed {
+                None
+            } else {
+                self.first_span(&node)
+            };
+            let members = match self.force(&node.value_thunk()) {
+                Ok(Value::List(items)) => {
+                    let mut names = BTreeSet::new();
+                    let mut unknown = None;
+                    for item in items.iter() {
+                        match self.force(item) {
+                            Ok(Value::String(s)) => {
+                                names.insert(s.text.clone());
+                            }
+                            Ok(Value::Unknown(u)) => unknown = Some(u.reason.clone()),
+                            Ok(_) => {}
+                            Err(e) => unknown = Some(e),
+                        }
+                    }
+                    match unknown {
+                        Some(reason) => Known::Unknown(reason),
+                        None => Known::Known(names.into_iter().collect()),
+                    }
+                }
+                Ok(Value::Unknown(u)) => Known::Unknown(u.reason.clone()),
+                Ok(other) => Known::Unknown(format!("tag `{name}` is {}", other.describe())),
+                Err(e) => Known::Unknown(e),
+            };
+            if let Known::Unknown(reason) = &members {
+                self.note(
+                    &format!("inventory.tags.{name}"),
+                    reason.clone(),
+                    span.clone(),
+                );
+            }
+            self.clan.tags.insert(
+                name.clone(),
+                Tag {
+                    name,
+                    members,
+                    span,
+                    computed,
+                },
+            );
+        }
+        // Tags that only machines carry.
+        let mut by_tag: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for m in self.clan.machines.values() {
+            for t in &m.tags {
+                by_tag
+                    .entry(t.value.clone())
+                    .or_default()
+                    .insert(m.name.clone());
+            }
+        }
+        for (name, machines) in by_tag {
+            match self.clan.tags.get_mut(&name) {
+                Some(tag) => {
+                    if let Known::Known(members) = &mut tag.members {
+                        let mut all: BTreeSet<String> = members.iter().cloned().collect();
+                        all.extend(machines);
+                        *members = all.into_iter().collect();
+                    }
+                }
+                None => {
+                    self.clan.tags.insert(
+                        name.clone(),
+                        Tag {
+                            name,
+                            members: Known::Known(machines.into_iter().collect()),
+                            span: None,
+                            computed: false,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    fn read_instances(&mut self, inventory: &Option<Rc<Node>>) {
+        let instances = self.child(inventory, "instances");
+        for (name, node) in self.keys(&instances) {
+            let span = self.instance_span(&node, &name);
+            let n = Some(node.clone());
+            let module_name_node = self.path(&n, &["module", "name"]);
+            let defaulted = module_name_node
+                .as_ref()
+                .is_none_or(|m| self.user_defs(m).is_empty());
+            let module_name =
+                match self.string_at(module_name_node, &format!("instances.{name}.module.name")) {
+                    Some(mut s) => {
+                        if defaulted {
+                            s.span = span.clone();
+                        }
+                        s
+                    }
+                    None => Spanned::new(Known::Known(name.clone()), span.clone()),
+                };
+            let module_input = {
+                let node = self.path(&n, &["module", "input"]);
+                self.string_at(node, &format!("instances.{name}.module.input"))
+            };
+            let mut roles = BTreeMap::new();
+            let roles_node = self.child(&n, "roles");
+            for (role_name, role_node) in self.keys(&roles_node) {
+                let role = self.read_role(&name, &role_name, &role_node);
+                roles.insert(role_name, role);
+            }
+            self.clan.instances.insert(
+                name.clone(),
+                Instance {
+                    name,
+                    span,
+                    module_name,
+                    module_name_defaulted: defaulted,
+                    module_input,
+                    roles,
+                },
+            );
+        }
+    }
+
+    fn instance_span(&self, node: &Node, name: &str) -> Option<Span> {
+        let defs = self.user_defs(node);
+        let def = defs.first()?;
+        if def.pos.is_none() || is_builtin_pos(self.ev, def.pos) {
+            if def
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("/inventory.json"))
+            {
+                return self.json_key_span(&["instances", name]);
+            }
+        }
+        self.def_span(def)
+    }
+
+    fn read_role(&mut self, instance: &str, name: &str, node: &Rc<Node>) -> Role {
+        let n = Some(node.clone());
+        let subject = format!("instances.{instance}.roles.{name}");
+        let span = {
+            let defs = self.user_defs(node);
+            match defs.first() {
+                Some(d)
+                    if d.file
+                        .as_deref()
+                        .is_some_and(|f| f.ends_with("/inventory.json"))
+                        && d.pos.is_none_or(|p| is_builtin_pos(self.ev, Some(p))) =>
+                {
+                    self.json_key_span(&["instances", instance, "roles", name])
+                }
+                Some(d) => self.def_span(d),
+                None => None,
+            }
+        };
+        let mut machines = BTreeMap::new();
+        let machines_node = self.child(&n, "machines");
+        for (m, m_node) in self.keys(&machines_node) {
+            let defs = self.user_defs(&m_node);
+            let m_span = match defs.first() {
+                Some(d)
+                    if d.file
+                        .as_deref()
+                        .is_some_and(|f| f.ends_with("/inventory.json")) =>
+                {
+                    self.json_key_span(&["instances", instance, "roles", name, "machines", &m])
+                }
+                Some(d) => self.def_span(d),
+                None => None,
+            };
+            let settings = self.settings(
+                Some(m_node.clone()),
+                &format!("{subject}.machines.{m}.settings"),
+            );
+            machines.insert(
+                m.clone(),
+                RoleMachine {
+                    name: m,
+                    span: m_span,
+                    settings,
+                },
+            );
+        }
+        let tags = {
+            let node = self.child(&n, "tags");
+            self.role_tags(node, instance, name)
+        };
+        let settings = self.settings(n.clone(), &format!("{subject}.settings"));
+        let extra_modules = {
+            let node = self.child(&n, "extraModules");
+            self.extra_modules(node)
+        };
+        let resolved = self.resolve(&machines, &tags);
+        Role {
+            name: name.to_string(),
+            span,
+            machines,
+            tags,
+            settings,
+            extra_modules,
+            resolved,
+        }
+    }
+
+    fn resolve(
+        &self,
+        machines: &BTreeMap<String, RoleMachine>,
+        tags: &[Spanned<String>],
+    ) -> Known<Vec<String>> {
+        let mut out: BTreeSet<String> = machines.keys().cloned().collect();
+        for tag in tags {
+            match self.clan.tags.get(&tag.value).map(|t| &t.members) {
+                Some(Known::Known(members)) => out.extend(members.iter().cloned()),
+                Some(Known::Unknown(reason)) => return Known::Unknown(reason.clone()),
+                None => {}
+            }
+        }
+        Known::Known(out.into_iter().collect())
+    }
+
+    /// A role's `tags`: a list of names or a set whose keys are names.
+    fn role_tags(
+        &mut self,
+        node: Option<Rc<Node>>,
+        instance: &str,
+        role: &str,
+    ) -> Vec<Spanned<String>> {
+        let Some(node) = node else { return Vec::new() };
+        let mut out: Vec<Spanned<String>> = Vec::new();
+        for def in self.user_defs(&node) {
+            let from_json = def
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("/inventory.json"));
+            match self.force(&def.value) {
+                Ok(Value::List(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let pos = self.ev.thunk_pos(item);
+                        if let Ok(Value::String(s)) = self.force(item)
+                            && !out.iter().any(|o| o.value == s.text)
+                        {
+                            let span = if from_json {
+                                self.json_index_span(
+                                    &["instances", instance, "roles", role, "tags"],
+                                    i,
+                                )
+                            } else {
+                                self.span(pos).or_else(|| self.def_span(&def))
+                            };
+                            out.push(Spanned::new(s.text.clone(), span));
+                        }
+                    }
+                }
+                Ok(Value::Attrs(attrs)) => {
+                    for a in &attrs.entries {
+                        if a.name.starts_with("_") || out.iter().any(|o| *o.value == *a.name) {
+                            continue;
+                        }
+                        let span = if from_json {
+                            self.json_key_span(&[
+                                "instances",
+                                instance,
+                                "roles",
+                                role,
+                                "tags",
+                                &a.name,
+                            ])
+                        } else {
+                            self.span(a.pos).or_else(|| self.def_span(&def))
+                        };
+                        out.push(Spanned::new(a.name.to_string(), span));
+                    }
+                }
+                Ok(Value::Unknown(u)) => {
+                    let span = self.def_span(&def);
+                    self.note(
+                        &format!("instances.{instance}.roles.{role}.tags"),
+                        u.reason.clone(),
+                        span,
+                    );
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn json_index_span(&self, keys: &[&str], index: usize) -> Option<Span> {
+        let path = format!("{}/inventory.json", self.files.root());
+        let text = self.ev_source(&path)?;
+        let range = super::json_locate::locate_index(&text, keys, index)?;
+        Some(Span::new("inventory.json", range))
+    }
+
+    /// The `settings` of a role or role machine, as data (one definition; more are C012,
+    /// reported by the module system).
+    fn settings(&mut self, parent: Option<Rc<Node>>, subject: &str) -> Option<Spanned<Data>> {
+        let node = self.child(&parent, "settings")?;
+        let defs = self.user_defs(&node);
+        let def = defs.first()?;
+        let span = self.def_span(def);
+        let data = self.data(&def.value, span.clone(), 0, subject);
+        Some(Spanned::new(data, span))
+    }
+
+    /// A value as `Data`, keeping module-system wrappers.
+    fn data(&mut self, thunk: &Thunk, span: Option<Span>, depth: usize, subject: &str) -> Data {
+        if depth > MAX_DATA_DEPTH {
+            return Data::Unknown("nested too deeply".into());
+        }
+        let value = match self.force(thunk) {
+            Ok(v) => v,
+            Err(e) => return Data::Unknown(e),
+        };
+        match value {
+            Value::Null => Data::Null,
+            Value::Bool(b) => Data::Bool(b),
+            Value::Int(i) => Data::Int(i),
+            Value::Float(f) => Data::Float(f),
+            Value::String(s) => Data::String(s.text.clone()),
+            Value::Path(p) => Data::Path(
+                self.files
+                    .relative(&p)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| p.to_string()),
+            ),
+            Value::Lambda(_) | Value::PrimOp(_) => Data::Function,
+            Value::Unknown(u) => {
+                self.note(subject, u.reason.clone(), span);
+                Data::Unknown(u.reason.clone())
+            }
+            Value::List(items) => {
+                let mut out = Vec::new();
+                for item in items.iter() {
+                    let pos = self.ev.thunk_pos(item);
+                    let s = self.span(pos).or_else(|| span.clone());
+                    let d = self.data(item, s.clone(), depth + 1, subject);
+                    out.push(Spanned::new(d, s));
+                }
+                Data::List(out)
+            }
+            Value::Attrs(attrs) => {
+                let get = |name: &str| attrs.get(name).cloned();
+                if let Some(kind) = get("_type") {
+                    let kind = match self.force(&kind) {
+                        Ok(Value::String(s)) => s.text.clone(),
+                        _ => String::new(),
+                    };
+                    let content = |r: &mut Self| -> Box<Spanned<Data>> {
+                        let c = get("content").unwrap_or_else(|| Thunk::value(Value::Null));
+                        let pos = r.ev.thunk_pos(&c);
+                        let s = r.span(pos).or_else(|| span.clone());
+                        Box::new(Spanned::new(r.data(&c, s.clone(), depth + 1, subject), s))
+                    };
+                    let int = |r: &mut Self, name: &str| -> i64 {
+                        match get(name).map(|t| r.force(&t)) {
+                            Some(Ok(Value::Int(i))) => i,
+                            _ => 100,
+                        }
+                    };
+                    match kind.as_str() {
+                        "override" => {
+                            let priority = int(self, "priority");
+                            return Data::Override {
+                                priority,
+                                content: content(self),
+                            };
+                        }
+                        "order" => {
+                            let priority = int(self, "priority");
+                            return Data::Order {
+                                priority,
+                                content: content(self),
+                            };
+                        }
+                        "if" => {
+                            let condition = match get("condition").map(|t| self.force(&t)) {
+                                Some(Ok(Value::Bool(b))) => Known::Known(b),
+                                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+                                Some(Ok(_)) => Known::Unknown("not a Boolean".into()),
+                                Some(Err(e)) => Known::Unknown(e),
+                                None => Known::Known(true),
+                            };
+                            return Data::If {
+                                condition,
+                                content: content(self),
+                            };
+                        }
+                        "merge" => {
+                            if let Some(Ok(Value::List(items))) =
+                                get("contents").map(|t| self.force(&t))
+                            {
+                                let mut out = Vec::new();
+                                for item in items.iter() {
+                                    let pos = self.ev.thunk_pos(item);
+                                    let s = self.span(pos).or_else(|| span.clone());
+                                    out.push(Spanned::new(
+                                        self.data(item, s.clone(), depth + 1, subject),
+                                        s,
+                                    ));
+                                }
+                                return Data::Merge(out);
+                            }
+                            return Data::Unknown("mkMerge without a list".into());
+                        }
+                        _ => {}
+                    }
+                }
+                let mut out = BTreeMap::new();
+                for a in &attrs.entries {
+                    if &*a.name == crate::eval::OPEN_MARKER {
+                        continue;
+                    }
+                    let s = self.span(a.pos).or_else(|| span.clone());
+                    let d = self.data(&a.value, s.clone(), depth + 1, subject);
+                    out.insert(a.name.to_string(), Spanned::new(d, s));
+                }
+                Data::Attrs(out)
+            }
+        }
+    }
+
+    fn extra_modules(&mut self, node: Option<Rc<Node>>) -> Vec<Spanned<ExtraModule>> {
+        let Some(node) = node else { return Vec::new() };
+        let mut out = Vec::new();
+        for def in self.user_defs(&node) {
+            if let Ok(Value::List(items)) = self.force(&def.value) {
+                for item in items.iter() {
+                    let pos = self.ev.thunk_pos(item);
+                    let span = self.span(pos).or_else(|| self.def_span(&def));
+                    let module = match self.force(item) {
+                        Ok(Value::Path(p)) => ExtraModule::File(
+                            self.files
+                                .relative(&p)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| p.to_string()),
+                        ),
+                        Ok(Value::String(s)) => ExtraModule::File(s.text.clone()),
+                        Ok(Value::Unknown(u)) => ExtraModule::Unknown(u.reason.clone()),
+                        Ok(_) => ExtraModule::Inline,
+                        Err(e) => ExtraModule::Unknown(e),
+                    };
+                    out.push(Spanned::new(module, span));
+                }
+            }
+        }
+        out
+    }
+
+    // ---- machines' own modules ----------------------------------------------------------
+
+    fn read_machine_modules(&mut self, flake: &FlakeEvaluation, root: &Option<Rc<Node>>) {
+        let machines_node = self.child(root, "machines");
+        let special = match self
+            .child(root, "specialArgs")
+            .map(|n| self.force(&n.value_thunk()))
+        {
+            Some(Ok(Value::Attrs(a))) => a
+                .entries
+                .iter()
+                .map(|a| (a.name.clone(), a.value.clone()))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let names: Vec<String> = self.clan.machines.keys().cloned().collect();
+        for name in names {
+            let Some(node) = self.child(&machines_node, &name) else {
+                continue;
+            };
+            let mut modules = Vec::new();
+            modules.push(ModuleSource::new(
+                machine_schema(&flake.ctx),
+                Some(Rc::from(known::path("machine.nix"))),
+                None,
+            ));
+            for def in &node.defs {
+                modules.push(ModuleSource::new(
+                    def.value.clone(),
+                    def.file.clone(),
+                    def.pos,
+                ));
+            }
+            let mut args = special.clone();
+            args.push(("inputs".into(), flake.inputs_value.clone()));
+            args.push(("self".into(), flake.self_value.clone()));
+            args.push(("name".into(), Thunk::value(Value::string(name.clone()))));
+            let settings = EvalSettings {
+                prefix: String::new(),
+                type_code: None,
+                checked_below: None,
+            };
+            let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
+            self.read_machine_evaluation(&name, &evaluation);
+        }
+    }
+
+    fn read_machine_evaluation(&mut self, name: &str, evaluation: &Rc<Evaluation>) {
+        let root = Some(evaluation.root.clone());
+        let platform = self.path(&root, &["nixpkgs", "hostPlatform"]);
+        let host_platform = match platform {
+            Some(node) if node.is_defined() => {
+                self.string_at(Some(node), &format!("machines.{name}.nixpkgs.hostPlatform"))
+            }
+            _ => None,
+        };
+        let mut imports = Vec::new();
+        for record in &evaluation.imports {
+            let span = self.span(record.pos);
+            let text = record
+                .pos
+                .and_then(|p| self.ev.pos_text(p))
+                .unwrap_or_default();
+            let deferred = deferred_reference(&text);
+            let target = match (&record.target, deferred) {
+                (ImportedModule::Failed(_), Some((class, module))) => ImportTarget::Deferred {
+                    class,
+                    name: module,
+                    defined: false,
+                },
+                (_, Some((class, module))) => ImportTarget::Deferred {
+                    class,
+                    name: module,
+                    defined: true,
+                },
+                (ImportedModule::File(p), None) => match self.files.relative(p) {
+                    Some(rel) => ImportTarget::File(rel.to_string()),
+                    None if known::is_builtin(p) => continue,
+                    None => ImportTarget::Unknown(format!("{p} is outside the clan")),
+                },
+                (ImportedModule::Inline, None) => continue,
+                (ImportedModule::Unknown(reason), None) => ImportTarget::Unknown(reason.clone()),
+                (ImportedModule::Failed(reason), None) => ImportTarget::Unknown(reason.clone()),
+            };
+            if span.is_none() && !matches!(target, ImportTarget::File(_)) {
+                continue;
+            }
+            imports.push(ModuleImport { span, target });
+        }
+        let generators_node = self.path(&root, &["clan", "core", "vars", "generators"]);
+        let mut generators = BTreeMap::new();
+        for (g, node) in self.keys(&generators_node) {
+            if !node.is_defined() {
+                continue;
+            }
+            let generator = self.read_generator(name, &g, &node);
+            generators.insert(g, generator);
+        }
+        if let Some(m) = self.clan.machines.get_mut(name) {
+            m.host_platform = host_platform;
+            m.imports = imports;
+            m.generators = generators;
+        }
+    }
+
+    fn read_generator(&mut self, machine: &str, name: &str, node: &Rc<Node>) -> Generator {
+        let n = Some(node.clone());
+        let span = self.first_span(node);
+        let subject = format!("machines.{machine}.clan.core.vars.generators.{name}");
+        let mut files = BTreeMap::new();
+        let files_node = self.child(&n, "files");
+        for (f, f_node) in self.keys(&files_node) {
+            if !f_node.is_defined() {
+                continue;
+            }
+            let fnode = Some(f_node.clone());
+            let fspan = self.first_span(&f_node);
+            let text = |r: &mut Self, key: &str, default: &str| -> Spanned<Known<String>> {
+                let child = r.child(&fnode, key);
+                let user = child.as_ref().is_some_and(|c| !r.user_defs(c).is_empty());
+                match r.string_at(child, &format!("{subject}.files.{f}.{key}")) {
+                    Some(mut s) => {
+                        if !user {
+                            s.span = None;
+                        }
+                        s
+                    }
+                    None => Spanned::new(Known::Known(default.to_string()), None),
+                }
+            };
+            let owner = text(self, "owner", "root").value;
+            let group = text(self, "group", "root").value;
+            let mode = text(self, "mode", "0400");
+            let needed_for = text(self, "neededFor", "services");
+            let secret = {
+                let node = self.child(&fnode, "secret");
+                self.bool_at(node)
+            };
+            let deploy = {
+                let node = self.child(&fnode, "deploy");
+                self.bool_at(node)
+            };
+            files.insert(
+                f.clone(),
+                VarFile {
+                    name: f,
+                    span: fspan,
+                    secret,
+                    deploy,
+                    owner,
+                    group,
+                    mode,
+                    needed_for,
+                },
+            );
+        }
+        let mut prompts = BTreeMap::new();
+        let prompts_node = self.child(&n, "prompts");
+        for (p, p_node) in self.keys(&prompts_node) {
+            if !p_node.is_defined() {
+                continue;
+            }
+            let pnode = Some(p_node.clone());
+            let pspan = self.first_span(&p_node);
+            let kind_node = self.child(&pnode, "type");
+            let user = kind_node
+                .as_ref()
+                .is_some_and(|c| !self.user_defs(c).is_empty());
+            let mut kind = self
+                .string_at(kind_node, &format!("{subject}.prompts.{p}.type"))
+                .unwrap_or_else(|| Spanned::new(Known::Known("line".into()), None));
+            if !user {
+                kind.span = None;
+            }
+            let description_node = self.child(&pnode, "description");
+            let description = self
+                .string_at(description_node, "prompt description")
+                .map(|s| s.value)
+                .unwrap_or(Known::Known(p.clone()));
+            let persist = {
+                let node = self.child(&pnode, "persist");
+                self.bool_at(node)
+            };
+            prompts.insert(
+                p.clone(),
+                Prompt {
+                    name: p,
+                    span: pspan,
+                    description,
+                    kind,
+                    persist,
+                },
+            );
+        }
+        let dependencies = match self.child(&n, "dependencies") {
+            Some(d) => {
+                let list = self.list_of_strings(Some(d.clone()));
+                match self.force(&d.value_thunk()) {
+                    Ok(Value::Unknown(u)) => Known::Unknown(u.reason.clone()),
+                    _ => Known::Known(list),
+                }
+            }
+            None => Known::Known(Vec::new()),
+        };
+        let share = {
+            let node = self.child(&n, "share");
+            self.bool_at(node)
+        };
+        let script = match self
+            .child(&n, "script")
+            .map(|s| self.force(&s.value_thunk()))
+        {
+            Some(Ok(Value::String(s))) if !s.context => Known::Known(s.text.clone()),
+            Some(Ok(Value::String(_))) => Known::Unknown("the script refers to store paths".into()),
+            Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+            Some(Ok(other)) => Known::Unknown(format!("the script is {}", other.describe())),
+            Some(Err(e)) => Known::Unknown(e),
+            None => Known::Known(String::new()),
+        };
+        let runtime_inputs = match self
+            .child(&n, "runtimeInputs")
+            .map(|s| self.force(&s.value_thunk()))
+        {
+            Some(Ok(Value::List(items))) if items.is_empty() => Known::Known(Vec::new()),
+            _ => Known::Unknown("runtime inputs are packages".into()),
+        };
+        Generator {
+            name: name.to_string(),
+            span,
+            share,
+            files,
+            prompts,
+            dependencies,
+            script,
+            runtime_inputs,
+        }
+    }
+
+    /// Diagnostics and unknowns the module system collected.
+    fn collect_context(&mut self, ctx: &Rc<ModuleContext>) {
+        let diagnostics = ctx.diagnostics.borrow().clone();
+        for d in diagnostics {
+            if let Some(error) = &d.error {
+                self.report_error(error.clone());
+                continue;
+            }
+            let Some(span) = self.span(d.pos) else {
+                continue;
+            };
+            let mut diagnostic = Diagnostic::new(d.code, Severity::Error, d.message.clone(), span);
+            for (pos, message) in &d.labels {
+                if let Some(s) = self.span(Some(*pos)) {
+                    diagnostic.labels.push(Label {
+                        span: s,
+                        message: message.clone(),
+                    });
+                }
+            }
+            push_unique(&mut self.clan.diagnostics, diagnostic);
+        }
+        let unknowns = ctx.unknowns.borrow().clone();
+        for (subject, reason, pos) in unknowns {
+            let span = self.span(pos);
+            self.note(&subject, reason, span);
+        }
+    }
+}
+
+fn push_unique(all: &mut Vec<Diagnostic>, d: Diagnostic) {
+    if !all.contains(&d) {
+        all.push(d);
+    }
+}
+
+fn has_default(node: &Node) -> bool {
+    matches!(&node.kind, NodeKind::Option(d) if d.default.is_some())
+}
+
+fn is_builtin_pos(ev: &Evaluator<'_>, pos: Option<Pos>) -> bool {
+    pos.is_some_and(|p| known::is_builtin(&ev.file_path(p.file)))
+}
+
+/// A definition clanc's own models make (defaults, computed values), not the user.
+fn is_builtin_def(ev: &Evaluator<'_>, def: &Def) -> bool {
+    match def.file.as_deref() {
+        Some(f) if known::is_builtin(f) => true,
+        Some(_) => false,
+        None => def.pos.is_none() || is_builtin_pos(ev, def.pos),
+    }
+}
+
+/// `config.flake.modules.<class>.<name>` at the end of an import's text.
+fn deferred_reference(text: &str) -> Option<(String, String)> {
+    let text = text.trim();
+    let rest = text.rsplit_once("modules.")?.1;
+    let before = &text[..text.len() - rest.len() - "modules.".len()];
+    if !before.ends_with("flake.") {
+        return None;
+    }
+    let (class, name) = rest.split_once('.')?;
+    let ident = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '\''))
+    };
+    let name = name.trim_matches('"');
+    (ident(class) && ident(name)).then(|| (class.to_string(), name.to_string()))
+}
+
+/// The schema module of a machine's configuration (`known/machine.nix`), applied to `lib`.
+fn machine_schema(ctx: &Rc<ModuleContext>) -> Thunk {
+    let lib = ctx.lib.clone();
+    Thunk::native("machine schema", move |ev, pos| {
+        let f = ev.import(&known::path("machine.nix"), pos)?;
+        let arg = crate::eval::Attrs::from_unsorted(vec![crate::eval::Attr {
+            name: "lib".into(),
+            value: lib.clone(),
+            pos: None,
+        }]);
+        ev.apply(f, Thunk::value(Value::attrs(arg)), pos)
+    })
+}
+
+/// An evaluation error as a diagnostic (N001-N005) at its innermost position in a clan file.
+fn error_diagnostic(e: &EvalError, span_of: impl Fn(Pos) -> Option<Span>) -> Option<Diagnostic> {
+    let primary = e
+        .pos
+        .and_then(&span_of)
+        .or_else(|| e.trace.iter().find_map(|t| span_of(t.pos)))?;
+    let mut d = Diagnostic::new(
+        e.code(),
+        Severity::Error,
+        e.message.clone(),
+        primary.clone(),
+    );
+    for t in &e.trace {
+        if let Some(s) = span_of(t.pos)
+            && s != primary
+            && d.labels.len() < 8
+        {
+            d.labels.push(Label {
+                span: s,
+                message: t.message.clone(),
+            });
+        }
+    }
+    Some(d)
+}

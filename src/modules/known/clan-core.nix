@@ -1,0 +1,314 @@
+# clanc's model of clan-core's option tree: the `clan` top-level interface, the inventory
+# (machines, tags, instances, roles), and where clan-core finds machines (inventory.json,
+# `machines/<name>/` folders). Written for clanc's module system from the facts in
+# shared/reference/clan-formats.md (clan-core d7c35d9127af); not clan-core's code.
+#
+# Arguments (from Rust): `lib` (known/lib.nix), `unknown` (a value clanc cannot know),
+# `clanDirectory` (the flake's directory, a path).
+{
+  lib,
+  unknown,
+  clanDirectory,
+}:
+let
+  inherit (lib) mkOption types;
+
+  nullOrStr = mkOption {
+    type = types.nullOr types.str;
+    default = null;
+  };
+
+  metaOptions = {
+    name = mkOption { type = types.strMatching "[a-zA-Z0-9_-]*"; };
+    description = nullOrStr;
+    icon = nullOrStr;
+    domain = mkOption {
+      type = types.str;
+      default = "clan";
+    };
+    tld = nullOrStr;
+  };
+
+  # One inventory machine. `inventoryConfig` gives the inventory's tags: a tag listing the
+  # machine in `inventory.tags` is one of its tags, as in clan-core.
+  machineModule =
+    inventoryConfig:
+    { name, ... }:
+    {
+      options = {
+        name = mkOption {
+          type = types.str;
+          default = name;
+        };
+        description = nullOrStr;
+        icon = nullOrStr;
+        machineClass = mkOption {
+          type = types.enum [
+            "nixos"
+            "darwin"
+          ];
+          default = "nixos";
+        };
+        tags = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+          apply = lib.unique;
+        };
+        installedAt = mkOption {
+          type = types.nullOr types.int;
+          default = null;
+        };
+        deploy = {
+          targetHost = nullOrStr;
+          buildHost = nullOrStr;
+          forwardAgent = mkOption {
+            type = types.nullOr types.bool;
+            default = null;
+          };
+        };
+      };
+      config.tags = builtins.filter (
+        tag:
+        !(builtins.elem tag [
+          "all"
+          "nixos"
+          "darwin"
+        ])
+        && builtins.elem name inventoryConfig.tags.${tag}
+      ) (builtins.attrNames inventoryConfig.tags);
+    };
+
+  roleModule = {
+    options = {
+      machines = mkOption {
+        type = types.attrsOf (
+          types.submodule {
+            options.settings = mkOption {
+              type = types.raw;
+              default = { };
+            };
+          }
+        );
+        default = { };
+      };
+      tags = mkOption {
+        type = types.either (types.listOf types.str) (types.attrsOf types.anything);
+        default = { };
+      };
+      settings = mkOption {
+        type = types.raw;
+        default = { };
+      };
+      extraModules = mkOption {
+        type = types.listOf types.raw;
+        default = [ ];
+      };
+    };
+  };
+
+  instanceModule =
+    { name, ... }:
+    {
+      options = {
+        module = {
+          name = mkOption {
+            type = types.str;
+            default = name;
+          };
+          input = nullOrStr;
+        };
+        roles = mkOption {
+          type = types.attrsOf (types.submodule roleModule);
+          default = { };
+        };
+      };
+    };
+
+  # The computed tags; every other tag is a list of machine names.
+  tagsModule =
+    { machines, ... }:
+    let
+      ofClass = class: builtins.filter (m: machines.${m}.machineClass == class) (builtins.attrNames machines);
+    in
+    {
+      freeformType = types.attrsOf (types.listOf types.str);
+      options = {
+        all = mkOption {
+          type = types.listOf types.str;
+          default = builtins.attrNames machines;
+        };
+        nixos = mkOption {
+          type = types.listOf types.str;
+          default = ofClass "nixos";
+        };
+        darwin = mkOption {
+          type = types.listOf types.str;
+          default = ofClass "darwin";
+        };
+      };
+    };
+
+  inventoryModule =
+    { config, ... }:
+    {
+      options = {
+        meta = metaOptions;
+        machines = mkOption {
+          type = types.attrsOf (types.submodule (machineModule config));
+          default = { };
+        };
+        tags = mkOption {
+          type = types.submoduleWith {
+            modules = [ tagsModule ];
+            specialArgs.machines = config.machines;
+          };
+          default = { };
+        };
+        instances = mkOption {
+          type = types.attrsOf (types.submodule instanceModule);
+          default = { };
+        };
+        # Removed in clan-core: "The inventory.services option has been removed. Use
+        # inventory.instances instead." The model reports its use.
+        services = mkOption {
+          type = types.raw;
+          default = { };
+        };
+        modules = mkOption {
+          type = types.attrsOf types.raw;
+          default = { };
+        };
+        assertions = mkOption {
+          type = types.anything;
+          default = { };
+        };
+      };
+    };
+
+  machinesDir = clanDirectory + "/machines";
+  inventoryJson = clanDirectory + "/inventory.json";
+
+  # `machines/<name>/` folders: an inventory machine each, whose configuration imports the
+  # folder's configuration.nix, hardware-configuration.nix and disko.nix.
+  folderMachines =
+    if builtins.pathExists machinesDir then
+      builtins.attrNames (lib.filterAttrs (_: kind: kind == "directory") (builtins.readDir machinesDir))
+    else
+      [ ];
+  folderModule = name: {
+    _file = machinesDir + "/${name}";
+    inventory.machines.${name} = { };
+    machines.${name}.imports = builtins.filter builtins.pathExists [
+      (machinesDir + "/${name}/configuration.nix")
+      (machinesDir + "/${name}/hardware-configuration.nix")
+      (machinesDir + "/${name}/disko.nix")
+    ];
+  };
+  jsonModules = lib.optional (builtins.pathExists inventoryJson) {
+    _file = inventoryJson;
+    inventory = lib.importJSON inventoryJson;
+  };
+
+  clanModule =
+    { config, ... }:
+    {
+      imports = jsonModules ++ map folderModule folderMachines;
+      options = {
+        self = mkOption {
+          type = types.raw;
+          default = unknown;
+        };
+        directory = mkOption {
+          type = types.raw;
+          default = clanDirectory;
+        };
+        meta = mkOption {
+          type = types.submodule { options = metaOptions; };
+          default = { };
+        };
+        inventory = mkOption {
+          type = types.submodule inventoryModule;
+          default = { };
+        };
+        machines = mkOption {
+          type = types.attrsOf types.deferredModule;
+          default = { };
+        };
+        modules = mkOption {
+          type = types.attrsOf types.raw;
+          default = { };
+        };
+        specialArgs = mkOption {
+          type = types.attrsOf types.raw;
+          default = { };
+        };
+        pkgsForSystem = mkOption {
+          type = types.raw;
+          default = _: null;
+        };
+        templates = mkOption {
+          type = types.anything;
+          default = { };
+        };
+        vars.settings.secretStore = mkOption {
+          type = types.enum [
+            "sops"
+            "password-store"
+            "age"
+            "custom"
+          ];
+          default = "sops";
+        };
+        secrets = mkOption {
+          type = types.anything;
+          default = { };
+        };
+        checks = mkOption {
+          type = types.anything;
+          default = { };
+        };
+        exports = mkOption {
+          type = types.anything;
+          default = { };
+        };
+        # Outputs clan-core computes by building machines: never known to clanc.
+        nixosConfigurations = mkOption {
+          type = types.raw;
+          default = unknown;
+        };
+        darwinConfigurations = mkOption {
+          type = types.raw;
+          default = unknown;
+        };
+        nixosModules = mkOption {
+          type = types.raw;
+          default = unknown;
+        };
+        darwinModules = mkOption {
+          type = types.raw;
+          default = unknown;
+        };
+        clanInternals = mkOption {
+          type = types.raw;
+          default = unknown;
+        };
+      };
+      config.inventory.meta = lib.mkDefault config.meta;
+    };
+in
+{
+  inherit clanModule;
+
+  # `clan-core.flakeModules.default`: the `clan` option of a flake-parts flake.
+  flakeModule =
+    { self, inputs, ... }:
+    {
+      options.clan = mkOption {
+        type = types.submoduleWith {
+          modules = [ clanModule ];
+          specialArgs = { inherit self inputs; };
+        };
+        default = { };
+      };
+    };
+}

@@ -1,0 +1,128 @@
+# The few options of a machine's NixOS/nix-darwin configuration that the clan model reads:
+# `nixpkgs.hostPlatform` and the vars generators (`clan.core.vars.generators`, see
+# shared/reference/clan-formats.md). Every other option of the machine's modules is accepted
+# as it is written: clanc does not model NixOS.
+{ lib }:
+let
+  inherit (lib) mkOption types;
+
+  fileModule =
+    { name, ... }:
+    {
+      options = {
+        name = mkOption {
+          type = types.str;
+          default = name;
+        };
+        secret = mkOption {
+          type = types.bool;
+          default = true;
+        };
+        deploy = mkOption {
+          type = types.bool;
+          default = true;
+        };
+        owner = mkOption {
+          type = types.str;
+          default = "root";
+        };
+        group = mkOption {
+          type = types.str;
+          default = "root";
+        };
+        mode = mkOption {
+          type = types.str;
+          default = "0400";
+        };
+        neededFor = mkOption {
+          type = types.str;
+          default = "services";
+        };
+        restartUnits = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+        };
+        path = mkOption {
+          type = types.raw;
+          default = null;
+        };
+        value = mkOption {
+          type = types.raw;
+          default = null;
+        };
+      };
+    };
+
+  promptModule =
+    { name, ... }:
+    {
+      options = {
+        name = mkOption {
+          type = types.str;
+          default = name;
+        };
+        description = mkOption {
+          type = types.str;
+          default = name;
+        };
+        type = mkOption {
+          type = types.str;
+          default = "line";
+        };
+        persist = mkOption {
+          type = types.bool;
+          default = false;
+        };
+      };
+    };
+
+  generatorModule =
+    { name, ... }:
+    {
+      options = {
+        name = mkOption {
+          type = types.str;
+          default = name;
+        };
+        files = mkOption {
+          type = types.attrsOf (types.submodule fileModule);
+          default = { };
+        };
+        prompts = mkOption {
+          type = types.attrsOf (types.submodule promptModule);
+          default = { };
+        };
+        dependencies = mkOption {
+          type = types.listOf types.str;
+          default = [ ];
+        };
+        runtimeInputs = mkOption {
+          type = types.listOf types.raw;
+          default = [ ];
+        };
+        script = mkOption {
+          type = types.raw;
+          default = "";
+        };
+        share = mkOption {
+          type = types.bool;
+          default = false;
+        };
+        validation = mkOption {
+          type = types.raw;
+          default = null;
+        };
+      };
+    };
+in
+{
+  options = {
+    nixpkgs.hostPlatform = mkOption {
+      type = types.raw;
+    };
+    clan.core.vars.generators = mkOption {
+      type = types.attrsOf (types.submodule generatorModule);
+      default = { };
+    };
+  };
+}

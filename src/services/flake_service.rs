@@ -1,0 +1,190 @@
+//! The flake's own services (`clan.modules.<name> = { _class = "clan.service"; ... }`):
+//! evaluated through the module system with a schema of the service options clanc reads
+//! (`modules/known/clan-service.nix`), each role's `interface` run for its option
+//! declarations, so they check like the built-in catalog's.
+
+use std::rc::Rc;
+
+use crate::eval::{Attr, Attrs, Evaluator, Pos, Thunk, Value};
+use crate::modules::known;
+use crate::modules::option_type::OptionType;
+use crate::modules::system::{
+    DeclEntry, DeclNs, EvalSettings, ModuleContext, ModuleSource, Node, NodeKind, evaluate,
+};
+
+use super::catalog::{OptionDecl, Role, RoleConstraint, Service};
+
+/// A flake service as far as it could be read, and where its roles are declared.
+pub struct FlakeServiceRead {
+    pub service: Result<Service, String>,
+    pub role_positions: Vec<(String, Pos)>,
+}
+
+pub fn read_flake_service(
+    ev: &mut Evaluator<'_>,
+    ctx: &Rc<ModuleContext>,
+    node: &Rc<Node>,
+    name: &str,
+) -> FlakeServiceRead {
+    let mut read = FlakeServiceRead {
+        service: Err("not evaluated".into()),
+        role_positions: Vec::new(),
+    };
+    let schema = {
+        let lib = ctx.lib.clone();
+        Thunk::native("clan.service schema", move |ev, pos| {
+            let f = ev.import(&known::path("clan-service.nix"), pos)?;
+            let arg = Attrs::from_unsorted(vec![Attr {
+                name: "lib".into(),
+                value: lib.clone(),
+                pos: None,
+            }]);
+            ev.apply(f, Thunk::value(Value::attrs(arg)), pos)
+        })
+    };
+    let mut modules = vec![ModuleSource::new(
+        schema,
+        Some(Rc::from(known::path("clan-service.nix"))),
+        None,
+    )];
+    for def in &node.defs {
+        modules.push(ModuleSource::new(
+            def.value.clone(),
+            def.file.clone(),
+            def.pos,
+        ));
+    }
+    let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
+    if let Some(reason) = &evaluation.open {
+        read.service = Err(reason.clone());
+        return read;
+    }
+    let string = |ev: &mut Evaluator<'_>, path: &[&str]| -> Option<String> {
+        let node = evaluation.node(ev, path)?;
+        match ev.force(&node.value_thunk(), None).ok()? {
+            Value::String(s) => Some(s.text.clone()),
+            _ => None,
+        }
+    };
+    let int = |ev: &mut Evaluator<'_>, node: Option<Rc<Node>>| -> Option<u32> {
+        match ev.force(&node?.value_thunk(), None).ok()? {
+            Value::Int(i) => u32::try_from(i).ok(),
+            _ => None,
+        }
+    };
+    let manifest_name = string(ev, &["manifest", "name"]).unwrap_or_else(|| name.to_string());
+    let description = string(ev, &["manifest", "description"]);
+    let max_node = evaluation.node(ev, &["manifest", "constraints", "maxInstances"]);
+    let max_instances = int(ev, max_node);
+    let mut service = Service {
+        name: name.to_string(),
+        manifest_name,
+        description,
+        categories: Vec::new(),
+        // Which classes a flake's service supports would need its perInstance modules
+        // evaluated; both are assumed, so no darwin warning is ever false.
+        classes: vec!["nixos".into(), "darwin".into()],
+        max_instances,
+        roles: Default::default(),
+    };
+    let Some(roles) = evaluation.node(ev, &["roles"]).and_then(|n| n.children(ev)) else {
+        read.service = Ok(service);
+        return read;
+    };
+    for (role, role_node) in roles.map.iter() {
+        if let Some(pos) = role_node.first_pos() {
+            read.role_positions.push((role.to_string(), pos));
+        }
+        let constraint_node = evaluation.node(ev, &["manifest", "constraints", "roles", role]);
+        let constraint = match constraint_node {
+            Some(c) => {
+                let c = Some(c);
+                let child = |ev: &mut Evaluator<'_>, key: &str| {
+                    c.as_ref()
+                        .and_then(|c| c.children(ev))
+                        .and_then(|ch| ch.map.get(key).cloned())
+                };
+                let min = child(ev, "minMachines");
+                let max = child(ev, "maxMachines");
+                RoleConstraint {
+                    min_machines: int(ev, min),
+                    max_machines: int(ev, max),
+                }
+            }
+            None => RoleConstraint::default(),
+        };
+        let role_description = evaluation
+            .node(ev, &["roles", role, "description"])
+            .and_then(|n| match ev.force(&n.value_thunk(), None).ok()? {
+                Value::String(s) => Some(s.text.clone()),
+                _ => None,
+            });
+        let options = match evaluation.node(ev, &["roles", role, "interface"]) {
+            Some(interface) => match interface_options(ev, ctx, &interface) {
+                Ok(options) => options,
+                Err(reason) => {
+                    read.service = Err(format!("the interface of role `{role}`: {reason}"));
+                    return read;
+                }
+            },
+            None => Vec::new(),
+        };
+        service.roles.insert(
+            role.to_string(),
+            Role {
+                description: role_description,
+                constraint,
+                options,
+            },
+        );
+    }
+    read.service = Ok(service);
+    read
+}
+
+/// The options a role's interface declares, as dotted paths.
+fn interface_options(
+    ev: &mut Evaluator<'_>,
+    ctx: &Rc<ModuleContext>,
+    interface: &Rc<Node>,
+) -> Result<Vec<OptionDecl>, String> {
+    let modules = interface
+        .defs
+        .iter()
+        .map(|d| ModuleSource::new(d.value.clone(), d.file.clone(), d.pos))
+        .collect();
+    let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
+    if let Some(reason) = &evaluation.open {
+        return Err(reason.clone());
+    }
+    let NodeKind::Namespace { decls, .. } = &evaluation.root.kind else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    collect(decls, "", &mut out);
+    Ok(out)
+}
+
+fn collect(ns: &DeclNs, prefix: &str, out: &mut Vec<OptionDecl>) {
+    for (name, entry) in &ns.entries {
+        let path = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        match entry {
+            DeclEntry::Ns(inner) => collect(inner, &path, out),
+            DeclEntry::Option(decl) => out.push(OptionDecl {
+                path,
+                option_type: OptionType::from_description(&decl.type_description),
+                type_description: decl.type_description.clone(),
+                default: decl
+                    .default
+                    .as_ref()
+                    .map(|_| "(set in the service)".to_string()),
+                required: decl.default.is_none(),
+                read_only: false,
+            }),
+        }
+    }
+}
