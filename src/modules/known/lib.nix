@@ -444,6 +444,8 @@ let
       fileContents
       optionalString
       makeSearchPath
+      versionOlder
+      versionAtLeast
       getName
       getVersion
       nameFromURL
