@@ -218,12 +218,20 @@ fn filter(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Va
 fn foldl(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let f = known!(ev.want_function(&args[0], pos)?);
     let list = known!(ev.want_list(&args[2], pos)?);
-    let mut acc = ev.force(&args[1], pos)?;
-    for item in list.iter() {
-        let partial = ev.apply(f.clone(), Thunk::value(acc), pos)?;
-        acc = ev.apply(partial, item.clone(), pos)?;
+    // As Nix 2.8: the initial accumulator is forced only when the list is empty; every
+    // later one is the (forced) result of a call.
+    if list.is_empty() {
+        return ev.force(&args[1], pos);
     }
-    Ok(acc)
+    let mut acc = args[1].clone();
+    let mut result = None;
+    for item in list.iter() {
+        let partial = ev.apply(f.clone(), acc, pos)?;
+        let value = ev.apply(partial, item.clone(), pos)?;
+        acc = Thunk::value(value.clone());
+        result = Some(value);
+    }
+    Ok(result.expect("the list is not empty"))
 }
 
 fn gen_list(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {

@@ -1,0 +1,1 @@
+{ greeting }: { config, ... }: { config.message = greeting; }

@@ -1,0 +1,1 @@
+{ file = "_skipped/x.nix"; }

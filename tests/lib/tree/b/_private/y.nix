@@ -1,0 +1,1 @@
+{ file = "b/_private/y.nix"; }

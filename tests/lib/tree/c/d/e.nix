@@ -1,0 +1,1 @@
+{ file = "c/d/e.nix"; }
