@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use crate::diagnostics::{Diagnostic, Span};
-use crate::model::{Clan, Data, Instance, Known, Role, Spanned};
+use crate::model::{Clan, Data, Instance, Known, MachineClass, Role, Spanned};
 use crate::modules::option_type::OptionType;
 use crate::services::catalog::{self, OptionDecl};
 
@@ -36,6 +36,8 @@ pub(super) fn check(clan: &Clan, services: &Services, out: &mut Vec<Diagnostic>)
                 continue;
             };
             let ctx = RoleCtx {
+                // clan-core evaluates a service only for machines of a class it supports.
+                skips_darwin: !service.classes.is_empty() && !service.supports_class("darwin"),
                 instance,
                 role,
                 tree: OptNode::build(&service_role.options),
@@ -304,6 +306,7 @@ impl<'a> Collected<'a> {
 }
 
 struct RoleCtx<'a> {
+    skips_darwin: bool,
     instance: &'a Instance,
     role: &'a Role,
     service_role: &'a catalog::Role,
@@ -338,7 +341,11 @@ impl<'a> RoleCtx<'a> {
         };
         for machine in machines {
             // Undefined machines (C001) are never evaluated.
-            if !clan.machines.contains_key(machine) {
+            let Some(defined) = clan.machines.get(machine) else {
+                continue;
+            };
+            // A darwin machine in a NixOS-only service is never evaluated for it.
+            if self.skips_darwin && defined.class.value == Known::Known(MachineClass::Darwin) {
                 continue;
             }
             let machine_settings = self

@@ -1293,3 +1293,76 @@ fn a_clean_clan_has_no_diagnostics() {
     );
     none(&run(&clan));
 }
+
+#[test]
+fn mkforce_in_the_role_beats_a_wrong_machine_value() {
+    let mut clan = clan();
+    add(
+        &mut clan,
+        instance("internet", "internet"),
+        vec![
+            role("default", 10)
+                .with_settings(v(
+                    attrs(vec![(
+                        "port",
+                        v(
+                            Data::Override {
+                                priority: 50,
+                                content: Box::new(v(Data::Int(2222), 11)),
+                            },
+                            12,
+                        ),
+                    )]),
+                    13,
+                ))
+                .with_machine("a", 14, Some(v(attrs(vec![("port", v(s("22"), 15))]), 16))),
+        ],
+    );
+    none(&run(&clan));
+}
+
+#[test]
+fn unknown_tag_members_silence_constraints_and_required_options() {
+    let mut clan = clan();
+    clan.tags.insert(
+        "gpu".into(),
+        Tag {
+            name: "gpu".into(),
+            members: Known::Unknown("inputs.fleet-config.lib.gpuHosts".into()),
+            span: None,
+            computed: false,
+        },
+    );
+    add(
+        &mut clan,
+        instance("zt", "zerotier"),
+        vec![role("controller", 10).with_tag("gpu", 11)],
+    );
+    // wireguard peers need `controller`; the gpu members are unknown
+    add(
+        &mut clan,
+        instance("wg", "wireguard"),
+        vec![
+            role("controller", 20).with_tag("gpu", 21),
+            role("peer", 22).with_tag("gpu", 23),
+        ],
+    );
+    none(&run(&clan));
+}
+
+#[test]
+fn darwin_machines_are_not_evaluated_by_nixos_only_services() {
+    // sshd has no darwin module: mac's wrongly typed setting never reaches clan-core's checks,
+    // but the named darwin machine is a C010.
+    let mut clan = clan();
+    add(
+        &mut clan,
+        instance("sshd", "sshd"),
+        vec![role("server", 10).with_machine(
+            "mac",
+            11,
+            Some(v(attrs(vec![("generateRootKey", v(s("yes"), 12))]), 13)),
+        )],
+    );
+    only(&run(&clan), "C010", Severity::Warning, sp("inv.nix", 11, 1));
+}
