@@ -1,9 +1,22 @@
 //! The checker: pure functions from the database's derived data to diagnostics, one file per
-//! rule family. No I/O happens here.
+//! rule family. No I/O happens here. `check_clan` checks a built model (`crate::model::Clan`).
 
+mod clan;
+mod machines;
+mod roles;
+mod settings;
+mod suggest;
 mod syntax;
+#[cfg(test)]
+mod tests;
+mod type_check;
+mod vars;
 
+pub use clan::check_clan;
+pub use suggest::{closest, edit_distance};
 pub use syntax::{not_utf8_diagnostic, syntax_diagnostics};
+pub use type_check::{TypeMismatch, type_check};
+pub use vars::{GeneratorDirs, VarsListing};
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::Diagnostic;

@@ -21,6 +21,59 @@ pub enum OrderError {
     Cycle(Vec<String>),
 }
 
+/// The dependency graph of a set of generators (an edge from each dependency to its dependent)
+/// and the V001 errors found while building it. `dependencies` gives a generator's dependency
+/// names. Shared by `generators_to_run` and the checker (`check::vars`).
+fn dependency_graph<'a, T>(
+    specs: &'a BTreeMap<String, T>,
+    dependencies: impl Fn(&'a T) -> Vec<&'a str>,
+) -> (DiGraphMap<&'a str, ()>, Vec<OrderError>) {
+    let mut graph: DiGraphMap<&str, ()> = DiGraphMap::new();
+    let mut errors = Vec::new();
+    for (name, spec) in specs {
+        graph.add_node(name.as_str());
+        for dependency in dependencies(spec) {
+            match specs.get_key_value(dependency) {
+                Some((dep, _)) => {
+                    graph.add_edge(dep.as_str(), name.as_str(), ());
+                }
+                None => errors.push(OrderError::UnknownDependency {
+                    generator: name.clone(),
+                    dependency: dependency.to_string(),
+                }),
+            }
+        }
+    }
+    (graph, errors)
+}
+
+/// V002: every cycle of the graph (strongly connected components of two or more generators,
+/// and self-loops), each sorted by name.
+fn cycles(graph: &DiGraphMap<&str, ()>) -> Vec<OrderError> {
+    let mut found = Vec::new();
+    for component in tarjan_scc(graph) {
+        let self_loop = component.len() == 1 && graph.contains_edge(component[0], component[0]);
+        if component.len() > 1 || self_loop {
+            let mut cycle: Vec<String> = component.iter().map(|s| s.to_string()).collect();
+            cycle.sort();
+            found.push(OrderError::Cycle(cycle));
+        }
+    }
+    found.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    found
+}
+
+/// V001 and V002 for a set of generators, without ordering them: unknown dependencies first
+/// (in generator order), then cycles.
+pub fn dependency_errors<'a, T>(
+    specs: &'a BTreeMap<String, T>,
+    dependencies: impl Fn(&'a T) -> Vec<&'a str>,
+) -> Vec<OrderError> {
+    let (graph, mut errors) = dependency_graph(specs, dependencies);
+    errors.extend(cycles(&graph));
+    errors
+}
+
 /// What to run for one machine. `requested` empty means every generator; `missing(g)` says
 /// whether any of g's files is absent from the vars tree.
 pub fn generators_to_run(
@@ -29,34 +82,13 @@ pub fn generators_to_run(
     regenerate: bool,
     missing: impl Fn(&str) -> bool,
 ) -> Result<Vec<String>, Vec<OrderError>> {
-    let mut graph: DiGraphMap<&str, ()> = DiGraphMap::new();
-    let mut errors = Vec::new();
-    for (name, spec) in specs {
-        graph.add_node(name.as_str());
-        for dependency in &spec.dependencies {
-            match specs.get_key_value(dependency) {
-                Some((dep, _)) => {
-                    graph.add_edge(dep.as_str(), name.as_str(), ());
-                }
-                None => errors.push(OrderError::UnknownDependency {
-                    generator: name.clone(),
-                    dependency: dependency.clone(),
-                }),
-            }
-        }
-    }
+    let (graph, mut errors) = dependency_graph(specs, |spec| {
+        spec.dependencies.iter().map(String::as_str).collect()
+    });
     let order = match toposort(&graph, None) {
         Ok(order) => order,
         Err(_) => {
-            for component in tarjan_scc(&graph) {
-                let self_loop =
-                    component.len() == 1 && graph.contains_edge(component[0], component[0]);
-                if component.len() > 1 || self_loop {
-                    let mut cycle: Vec<String> = component.iter().map(|s| s.to_string()).collect();
-                    cycle.sort();
-                    errors.push(OrderError::Cycle(cycle));
-                }
-            }
+            errors.extend(cycles(&graph));
             return Err(errors);
         }
     };

@@ -1,0 +1,478 @@
+//! Vars generators: dependencies on generators that do not exist (V001) and dependency cycles
+//! (V002), both from `vars::order`; declared files with nothing under `vars/` yet (V003);
+//! directories under `vars/` nothing declares (V004); file and prompt options out of range
+//! (V006). The vars tree comes in as a `VarsListing` the caller read from disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rnix::TextRange;
+
+use crate::diagnostics::{Diagnostic, Span};
+use crate::model::{Clan, Generator, Known, Machine, Spanned};
+use crate::vars::generator::{NeededFor, PromptKind};
+use crate::vars::order::{OrderError, dependency_errors};
+
+use super::clan::{first_span, machines_complete, unknown_below};
+use super::roles::Services;
+use super::suggest::{did_you_mean, list_names};
+
+/// Generator directories and, per generator, its file directories.
+pub type GeneratorDirs = BTreeMap<String, BTreeSet<String>>;
+
+/// What exists under the clan's `vars/` directory (paths relative to the clan directory):
+/// `vars/per-machine/<m>/<generator>/<file>/` and `vars/shared/<generator>/<file>/`. Plain
+/// data: callers list the directories, the checks only read this.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VarsListing {
+    /// Every `vars/per-machine/<m>/` directory, with its generator and file directories.
+    pub per_machine: BTreeMap<String, GeneratorDirs>,
+    /// `vars/shared/`.
+    pub shared: GeneratorDirs,
+}
+
+impl VarsListing {
+    fn has_file(&self, machine: &str, generator: &str, file: &str, shared: bool) -> bool {
+        let dirs = if shared {
+            Some(&self.shared)
+        } else {
+            self.per_machine.get(machine)
+        };
+        dirs.and_then(|d| d.get(generator))
+            .is_some_and(|files| files.contains(file))
+    }
+}
+
+/// Built-in services known to declare no vars generators of their own.
+const SERVICES_WITHOUT_VARS: &[&str] = &["packages", "trusted-nix-caches"];
+
+/// A span for a path of the vars tree: the path, no line.
+fn path_span(path: String) -> Span {
+    Span::new(path, TextRange::empty(0.into()))
+}
+
+pub(super) fn check(
+    clan: &Clan,
+    services: &Services,
+    listing: &VarsListing,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut missing = MissingFiles::default();
+    let mut all_known = true;
+    for machine in clan.machines.values() {
+        let known = generators_fully_known(clan, services, machine);
+        all_known &= known;
+        check_dependencies(machine, known, out);
+        for generator in machine.generators.values() {
+            check_options(machine, generator, out);
+            missing.collect(machine, generator, listing);
+        }
+        if known {
+            stale_generator_dirs(machine, listing, out);
+        }
+    }
+    missing.report(out);
+    if machines_complete(clan) {
+        for name in listing.per_machine.keys() {
+            if clan.machines.contains_key(name) {
+                continue;
+            }
+            let mut help = format!(
+                "delete `vars/per-machine/{name}/` if the machine is gone for good (and `sops/machines/{name}/`), or define the machine again"
+            );
+            if let Some(suggestion) = did_you_mean(name, clan.machines.keys()) {
+                help = format!("{suggestion} {help}");
+            }
+            out.push(
+                Diagnostic::warning(
+                    "V004",
+                    format!(
+                        "`vars/per-machine/{name}/` belongs to the machine `{name}`, which the clan does not define; expected one of {}",
+                        list_names(clan.machines.keys())
+                    ),
+                    path_span(format!("vars/per-machine/{name}")),
+                )
+                .with_help(help),
+            );
+        }
+    }
+    if all_known {
+        let declared: BTreeSet<&str> = clan
+            .machines
+            .values()
+            .flat_map(|m| m.generators.values())
+            .filter(|g| g.share != Known::Known(false))
+            .map(|g| g.name.as_str())
+            .collect();
+        for generator in listing.shared.keys() {
+            if declared.contains(generator.as_str()) {
+                continue;
+            }
+            out.push(
+                Diagnostic::warning(
+                    "V004",
+                    format!(
+                        "`vars/shared/{generator}/` belongs to no generator: no machine declares a shared generator `{generator}`; expected one of {}",
+                        list_names(declared.iter().copied())
+                    ),
+                    path_span(format!("vars/shared/{generator}")),
+                )
+                .with_help(format!(
+                    "delete `vars/shared/{generator}/` if the generator was removed, or declare it with `share = true`"
+                )),
+            );
+        }
+    }
+}
+
+/// Whether every generator the machine has is in the model: nothing it imports or is assigned
+/// is opaque. clan-core's services declare generators inside clan-core (not in the catalog),
+/// so a machine in a role of such a service has generators the model does not list.
+fn generators_fully_known(clan: &Clan, services: &Services, machine: &Machine) -> bool {
+    if machine
+        .imports
+        .iter()
+        .any(|i| matches!(i.target, crate::model::ImportTarget::Unknown(_)))
+    {
+        return false;
+    }
+    if unknown_below(
+        clan,
+        &[
+            &format!("machines.{}", machine.name),
+            &format!("clan.machines.{}", machine.name),
+        ],
+    ) {
+        return false;
+    }
+    for (instance_name, instance) in &clan.instances {
+        for role in instance.roles.values() {
+            let member = match &role.resolved {
+                Known::Known(machines) => machines.contains(&machine.name),
+                Known::Unknown(_) => true,
+            } || role.machines.contains_key(&machine.name);
+            if !member {
+                continue;
+            }
+            if !role.extra_modules.is_empty() {
+                return false;
+            }
+            let from_clan_core = instance
+                .module_input
+                .as_ref()
+                .is_none_or(|i| i.value == Known::Known("clan-core".to_string()));
+            let builtin_without_vars = services.contains_key(instance_name.as_str())
+                && from_clan_core
+                && matches!(&instance.module_name.value,
+                    Known::Known(name) if SERVICES_WITHOUT_VARS.contains(&name.as_str()));
+            if !builtin_without_vars {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// V001 (only when the machine's generators are fully known: a dependency may name a
+/// generator of a clan-core service) and V002.
+fn check_dependencies(machine: &Machine, fully_known: bool, out: &mut Vec<Diagnostic>) {
+    fn dependencies(g: &Generator) -> Vec<&str> {
+        match &g.dependencies {
+            Known::Known(deps) => deps.iter().map(|d| d.value.as_str()).collect(),
+            Known::Unknown(_) => Vec::new(),
+        }
+    }
+    let dependency_span = |generator: &Generator, dependency: &str| -> Option<Span> {
+        let spanned = generator
+            .dependencies
+            .known()
+            .and_then(|deps| deps.iter().find(|d| d.value == dependency))
+            .and_then(|d| d.span.as_ref());
+        first_span(&[spanned, generator.span.as_ref(), machine.span.as_ref()])
+    };
+    for error in dependency_errors(&machine.generators, dependencies) {
+        match error {
+            OrderError::UnknownDependency {
+                generator,
+                dependency,
+            } => {
+                if !fully_known {
+                    continue;
+                }
+                let Some(g) = machine.generators.get(&generator) else {
+                    continue;
+                };
+                let Some(span) = dependency_span(g, &dependency) else {
+                    continue;
+                };
+                let mut help = format!(
+                    "depend on one of the generators `{}` declares ({}), or declare `clan.core.vars.generators.{dependency}`",
+                    machine.name,
+                    list_names(machine.generators.keys())
+                );
+                if let Some(suggestion) = did_you_mean(&dependency, machine.generators.keys()) {
+                    help = format!("{suggestion} {help}");
+                }
+                out.push(
+                    Diagnostic::error(
+                        "V001",
+                        format!(
+                            "vars generator `{generator}` depends on `{dependency}`, but machine `{}` declares no generator `{dependency}`",
+                            machine.name
+                        ),
+                        span,
+                    )
+                    .with_help(help),
+                );
+            }
+            OrderError::Cycle(names) => {
+                let in_cycle: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+                let Some(start) = names.first() else { continue };
+                let Some(first) = machine.generators.get(start) else {
+                    continue;
+                };
+                // The path around the cycle from the generator whose name sorts first.
+                let mut path = vec![start.as_str()];
+                let mut current = first;
+                let mut first_dependency = None;
+                while let Some(next) = dependencies(current)
+                    .into_iter()
+                    .find(|d| in_cycle.contains(d))
+                {
+                    first_dependency.get_or_insert(next);
+                    path.push(next);
+                    if next == start || path.len() > names.len() + 1 {
+                        break;
+                    }
+                    match machine.generators.get(next) {
+                        Some(g) => current = g,
+                        None => break,
+                    }
+                }
+                let Some(span) = first_dependency.and_then(|d| dependency_span(first, d)) else {
+                    continue;
+                };
+                out.push(
+                    Diagnostic::error(
+                        "V002",
+                        format!(
+                            "vars generators of machine `{}` depend on each other in a cycle: {}; expected an order in which each runs after its dependencies",
+                            machine.name,
+                            path.join(" -> ")
+                        ),
+                        span,
+                    )
+                    .with_help(
+                        "remove one of these dependencies (a generator can also produce both files itself)",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// V006: file modes, `neededFor` and prompt types clan-core's option types reject.
+fn check_options(machine: &Machine, generator: &Generator, out: &mut Vec<Diagnostic>) {
+    let report = |out: &mut Vec<Diagnostic>,
+                  value: &Spanned<Known<String>>,
+                  enclosing: Option<&Span>,
+                  message: String,
+                  help: String| {
+        if let Some(span) = first_span(&[
+            value.span.as_ref(),
+            enclosing,
+            generator.span.as_ref(),
+            machine.span.as_ref(),
+        ]) {
+            out.push(Diagnostic::error("V006", message, span).with_help(help));
+        }
+    };
+    for file in generator.files.values() {
+        let place = format!("`{}.files.{}`", generator.name, file.name);
+        if let Known::Known(mode) = &file.mode.value
+            && !(mode.len() == 4 && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        {
+            let help = if mode.len() < 4 && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                format!("write four octal digits: \"{mode:0>4}\"")
+            } else {
+                "write four octal digits, e.g. \"0400\" or \"0644\"".to_string()
+            };
+            report(
+                out,
+                &file.mode,
+                file.span.as_ref(),
+                format!(
+                    "the mode of {place} is \"{mode}\"; expected four octal digits (^[0-7]{{4}}$)"
+                ),
+                help,
+            );
+        }
+        if let Known::Known(needed_for) = &file.needed_for.value
+            && NeededFor::parse(needed_for).is_none()
+        {
+            let options = ["partitioning", "activation", "users", "services"];
+            let mut help = "use one of \"partitioning\", \"activation\", \"users\", \"services\" (the default)".to_string();
+            if let Some(suggestion) = did_you_mean(needed_for, &options) {
+                help = format!("{suggestion} {help}");
+            }
+            report(
+                out,
+                &file.needed_for,
+                file.span.as_ref(),
+                format!(
+                    "`neededFor` of {place} is \"{needed_for}\"; expected one of \"partitioning\", \"activation\", \"users\", \"services\""
+                ),
+                help,
+            );
+        }
+    }
+    for prompt in generator.prompts.values() {
+        if let Known::Known(kind) = &prompt.kind.value
+            && PromptKind::parse(kind).is_none()
+        {
+            let options = ["hidden", "line", "multiline", "multiline-hidden"];
+            let mut help = "use one of \"hidden\", \"line\" (the default), \"multiline\", \"multiline-hidden\"; \"hidden\" does not echo the input".to_string();
+            if let Some(suggestion) = did_you_mean(kind, &options) {
+                help = format!("{suggestion} {help}");
+            }
+            report(
+                out,
+                &prompt.kind,
+                prompt.span.as_ref(),
+                format!(
+                    "the type of prompt `{}.prompts.{}` is \"{kind}\"; expected one of \"hidden\", \"line\", \"multiline\", \"multiline-hidden\"",
+                    generator.name, prompt.name
+                ),
+                help,
+            );
+        }
+    }
+}
+
+/// V004 for `vars/per-machine/<m>/<g>` that the machine (whose generators are fully known)
+/// does not declare as a per-machine generator.
+fn stale_generator_dirs(machine: &Machine, listing: &VarsListing, out: &mut Vec<Diagnostic>) {
+    let Some(dirs) = listing.per_machine.get(&machine.name) else {
+        return;
+    };
+    for generator in dirs.keys() {
+        let declared = machine
+            .generators
+            .get(generator)
+            .is_some_and(|g| g.share != Known::Known(true));
+        if declared {
+            continue;
+        }
+        let path = format!("vars/per-machine/{}/{generator}", machine.name);
+        out.push(
+            Diagnostic::warning(
+                "V004",
+                format!(
+                    "`{path}/` belongs to no generator: machine `{}` declares no per-machine generator `{generator}`; expected one of {}",
+                    machine.name,
+                    list_names(
+                        machine
+                            .generators
+                            .values()
+                            .filter(|g| g.share != Known::Known(true))
+                            .map(|g| g.name.as_str())
+                    )
+                ),
+                path_span(path.clone()),
+            )
+            .with_help(format!(
+                "delete `{path}/` if the generator was removed, or declare it again"
+            )),
+        );
+    }
+}
+
+/// V003, grouped: one diagnostic per generator declaration, naming every machine that lacks
+/// its files (a generator in a module imported by several machines has one declaration).
+#[derive(Default)]
+struct MissingFiles {
+    entries: Vec<MissingEntry>,
+}
+
+struct MissingEntry {
+    span: Span,
+    generator: String,
+    shared: bool,
+    machines: Vec<String>,
+    files: BTreeSet<String>,
+}
+
+impl MissingFiles {
+    fn collect(&mut self, machine: &Machine, generator: &Generator, listing: &VarsListing) {
+        let Known::Known(shared) = generator.share else {
+            return;
+        };
+        let files: BTreeSet<String> = generator
+            .files
+            .keys()
+            .filter(|f| !listing.has_file(&machine.name, &generator.name, f, shared))
+            .cloned()
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        let Some(span) = first_span(&[generator.span.as_ref(), machine.span.as_ref()]) else {
+            return;
+        };
+        match self
+            .entries
+            .iter_mut()
+            .find(|e| e.span == span && e.generator == generator.name && e.shared == shared)
+        {
+            Some(entry) => {
+                entry.machines.push(machine.name.clone());
+                entry.files.extend(files);
+            }
+            None => self.entries.push(MissingEntry {
+                span,
+                generator: generator.name.clone(),
+                shared,
+                machines: vec![machine.name.clone()],
+                files,
+            }),
+        }
+    }
+
+    fn report(self, out: &mut Vec<Diagnostic>) {
+        for entry in self.entries {
+            let g = &entry.generator;
+            let (where_, command) = if entry.shared {
+                (
+                    format!("`vars/shared/{g}/`"),
+                    "clanc vars generate".to_string(),
+                )
+            } else if entry.machines.len() == 1 {
+                let m = &entry.machines[0];
+                (
+                    format!("`vars/per-machine/{m}/{g}/`"),
+                    format!("clanc vars generate {m}"),
+                )
+            } else {
+                (
+                    format!(
+                        "`vars/per-machine/<m>/{g}/` for the machines {}",
+                        list_names(&entry.machines)
+                    ),
+                    "clanc vars generate".to_string(),
+                )
+            };
+            out.push(
+                Diagnostic::warning(
+                    "V003",
+                    format!(
+                        "vars generator `{g}` has not been run yet: expected {} under {where_}, found none",
+                        list_names(&entry.files)
+                    ),
+                    entry.span,
+                )
+                .with_help(format!(
+                    "run `{command}` to create the files (otherwise the next deploy stops to generate them)"
+                )),
+            );
+        }
+    }
+}
