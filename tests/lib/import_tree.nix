@@ -57,4 +57,34 @@ in
       { file = "a.nix"; }
     ];
   }
+  {
+    name = "lib.filesystem.listFilesRecursive lists every file";
+    got = map rel (lib.filesystem.listFilesRecursive ./tree);
+    expected = [
+      "/_skipped/x.nix"
+      "/a/b.nix"
+      "/a.nix"
+      "/b/_private/y.nix"
+      "/b/_z.nix"
+      "/b/c.nix"
+      "/b/data.nixx"
+      "/c/d/e.nix"
+      "/default.nix"
+      "/link.nix"
+      "/notes.txt"
+    ];
+  }
+  {
+    name = "pathExists readFile";
+    got = [
+      (lib.pathExists ./tree/a.nix)
+      (lib.pathExists ./tree/none.nix)
+      (lib.readFile ./tree/notes.txt)
+    ];
+    expected = [
+      true
+      false
+      "not nix\n"
+    ];
+  }
 ]

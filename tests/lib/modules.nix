@@ -377,4 +377,44 @@ with lib;
       ]
     ];
   }
+  {
+    name = "mkAliasDefinitions";
+    got = [
+      (mkAliasDefinitions (mkOption { } // { isDefined = true; definitions = [ 1 2 ]; }))
+      (mkAliasDefinitions (mkOption { } // { isDefined = false; definitions = [ ]; })).condition
+    ];
+    expected = [
+      {
+        _type = "if";
+        condition = true;
+        content = {
+          _type = "merge";
+          contents = [
+            1
+            2
+          ];
+        };
+      }
+      false
+    ];
+  }
+  {
+    name = "mkDerivedConfig";
+    got = [
+      (mkDerivedConfig { highestPrio = 1000; value = 2; } (x: x * 10))
+      (mkDerivedConfig { value = 2; } (x: x))
+    ];
+    expected = [
+      {
+        _type = "override";
+        priority = 1000;
+        content = 20;
+      }
+      {
+        _type = "override";
+        priority = 100;
+        content = 2;
+      }
+    ];
+  }
 ]

@@ -296,4 +296,30 @@ with lib;
       seen = true;
     };
   }
+  {
+    name = "bitAnd bitOr bitXor";
+    got = [
+      (trivial.bitAnd 12 10)
+      (trivial.bitOr 12 10)
+      (trivial.bitXor 12 10)
+    ];
+    expected = [
+      8
+      14
+      6
+    ];
+  }
+  {
+    name = "traceIf traceVal traceSeq return their value";
+    got = [
+      (traceIf false "not traced" 1)
+      (traceVal 2)
+      (traceSeq { a = 1; } 3)
+    ];
+    expected = [
+      1
+      2
+      3
+    ];
+  }
 ]

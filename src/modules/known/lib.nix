@@ -41,6 +41,11 @@ let
   warn = msg: b.trace "warning: ${msg}";
   warnIf = cond: msg: if cond then warn msg else id;
   warnIfNot = cond: msg: if cond then id else warn msg;
+  traceIf =
+    pred: msg: x:
+    if pred then b.trace msg x else x;
+  traceVal = x: b.trace x x;
+  traceSeq = x: y: b.trace (b.deepSeq x x) y;
   throwIf = cond: msg: if cond then throw msg else id;
   throwIfNot = cond: msg: if cond then id else throw msg;
   assertMsg = pred: msg: pred || throw msg;
@@ -841,6 +846,12 @@ let
   defaultOverridePriority = 100;
   defaultOrderPriority = 1000;
   mkFixStrictness = id;
+  # These read an option as the module system gives it (`isDefined`, `definitions`,
+  # `highestPrio`, `value`).
+  mkAliasIfDef = option: mkIf (isOption option && option.isDefined);
+  mkAliasAndWrapDefinitions = wrap: option: mkAliasIfDef option (wrap (mkMerge option.definitions));
+  mkAliasDefinitions = mkAliasAndWrapDefinitions id;
+  mkDerivedConfig = opt: f: mkOverride (opt.highestPrio or defaultOverridePriority) (f opt.value);
   mkRemovedOptionModule = optionName: replacementInstructions: {
     options = setAttrByPath optionName (mkOption {
       visible = false;
@@ -887,6 +898,10 @@ let
       defaultOverridePriority
       defaultOrderPriority
       mkFixStrictness
+      mkAliasIfDef
+      mkAliasAndWrapDefinitions
+      mkAliasDefinitions
+      mkDerivedConfig
       mkRemovedOptionModule
       mkRenamedOptionModule
       mkRenamedOptionModuleWith
@@ -1493,6 +1508,9 @@ let
       warn
       warnIf
       warnIfNot
+      traceIf
+      traceVal
+      traceSeq
       throwIf
       throwIfNot
       importJSON
@@ -1505,7 +1523,14 @@ let
       isInOldestRelease
       inNixShell
       ;
-    inherit (b) seq deepSeq toString;
+    inherit (b)
+      seq
+      deepSeq
+      toString
+      bitAnd
+      bitOr
+      bitXor
+      ;
     "or" = or';
     "and" = and';
     isFloat = b.isFloat;
@@ -1571,6 +1596,14 @@ let
         toString
         seq
         deepSeq
+        add
+        addErrorContext
+        genericClosure
+        lessThan
+        pathExists
+        readFile
+        sub
+        trace
         ;
       inherit (strings) makeBinPath;
       inherit (versions) splitVersion;
