@@ -109,6 +109,11 @@ impl Diagnostic {
 pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
     pub files: usize,
+    /// What the model held, for the summary line (none when no model was built).
+    pub machines: Option<usize>,
+    pub instances: Option<usize>,
+    /// How long the check took, in milliseconds.
+    pub elapsed_ms: Option<u128>,
 }
 
 impl Report {
@@ -121,7 +126,11 @@ impl Report {
                 &b.message,
             ))
         });
-        Report { diagnostics, files }
+        Report {
+            diagnostics,
+            files,
+            ..Report::default()
+        }
     }
 
     pub fn count(&self, severity: Severity) -> usize {

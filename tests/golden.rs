@@ -65,7 +65,7 @@ fn run_check(case: &Path, input: &Path, format: &str, extra: &[String]) -> Strin
         .current_dir(case)
         .arg("check")
         .arg(input_arg)
-        .args(["--format", format, "--color", "never"])
+        .args(["--format", format, "--color", "never", "--no-timing"])
         .args(extra)
         .env_remove("COLUMNS")
         .env_remove("NO_COLOR")

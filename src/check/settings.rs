@@ -207,9 +207,11 @@ impl<'a> Collected<'a> {
         match node.child(key) {
             Some(child) => self.walk(child, &child_path, value, fallback, mode),
             None => self.unknown_keys.push(UnknownKey {
-                // The model gives an attribute set entry the span of its value; that is the
-                // closest place to the key it has.
-                span: value.span.clone().or_else(|| fallback.cloned()),
+                span: value
+                    .key
+                    .clone()
+                    .or_else(|| value.span.clone())
+                    .or_else(|| fallback.cloned()),
                 path: child_path,
                 key: key.to_string(),
                 candidates: node.child_names().map(|s| s.to_string()).collect(),

@@ -28,9 +28,65 @@ pub struct VarsListing {
     pub per_machine: BTreeMap<String, GeneratorDirs>,
     /// `vars/shared/`.
     pub shared: GeneratorDirs,
+    /// Per-machine secret files (`vars/per-machine/<m>/<g>/<f>` holding `secret`), with the
+    /// machines named as recipients beside them (`machines/<name>` links).
+    pub secrets: BTreeMap<(String, String, String), BTreeSet<String>>,
 }
 
 impl VarsListing {
+    /// Reads the listing from the clan's directories (paths relative, `/`-separated, with
+    /// the names of their entries).
+    pub fn from_dirs<'p>(dirs: impl IntoIterator<Item = (&'p str, Vec<&'p str>)>) -> VarsListing {
+        let mut listing = VarsListing::default();
+        let mut recipients: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (dir, entries) in dirs {
+            let parts: Vec<&str> = dir.split('/').collect();
+            if let ["vars", "per-machine", m, g, f] = parts.as_slice()
+                && entries.contains(&"secret")
+            {
+                listing.secrets.insert(
+                    (m.to_string(), g.to_string(), f.to_string()),
+                    BTreeSet::new(),
+                );
+            }
+            if let ["vars", "per-machine", _, _, _, "machines"] = parts.as_slice() {
+                recipients.insert(
+                    dir.trim_end_matches("/machines").to_string(),
+                    entries.iter().map(|e| e.to_string()).collect(),
+                );
+            }
+            match parts.as_slice() {
+                ["vars", "per-machine", machine, rest @ ..] => {
+                    let gens = listing.per_machine.entry(machine.to_string()).or_default();
+                    match rest {
+                        [generator] => {
+                            gens.entry(generator.to_string()).or_default();
+                        }
+                        [generator, file] => {
+                            gens.entry(generator.to_string())
+                                .or_default()
+                                .insert(file.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                ["vars", "shared", generator, rest @ ..] => {
+                    let files = listing.shared.entry(generator.to_string()).or_default();
+                    if let [file] = rest {
+                        files.insert(file.to_string());
+                    }
+                }
+                _ => {}
+            }
+        }
+        for ((m, g, f), names) in listing.secrets.iter_mut() {
+            if let Some(r) = recipients.get(&format!("vars/per-machine/{m}/{g}/{f}")) {
+                *names = r.clone();
+            }
+        }
+        listing
+    }
+
     fn has_file(&self, machine: &str, generator: &str, file: &str, shared: bool) -> bool {
         let dirs = if shared {
             Some(&self.shared)
@@ -71,6 +127,7 @@ pub(super) fn check(
         }
     }
     missing.report(out);
+    secrets_for_machines(clan, listing, out);
     if machines_complete(clan) {
         for name in listing.per_machine.keys() {
             if clan.machines.contains_key(name) {
@@ -474,5 +531,40 @@ impl MissingFiles {
                 )),
             );
         }
+    }
+}
+
+/// V005: a deployed secret of a machine that is not encrypted for that machine (no
+/// `machines/<m>` recipient beside it), so sops-nix on the machine cannot decrypt it.
+fn secrets_for_machines(clan: &Clan, listing: &VarsListing, out: &mut Vec<Diagnostic>) {
+    for ((m, g, f), recipients) in &listing.secrets {
+        let Some(machine) = clan.machines.get(m) else {
+            continue;
+        };
+        let Some(file) = machine
+            .generators
+            .get(g)
+            .and_then(|generator| generator.files.get(f))
+        else {
+            continue;
+        };
+        if file.deploy != Known::Known(true) || file.secret != Known::Known(true) {
+            continue;
+        }
+        if recipients.contains(m) {
+            continue;
+        }
+        out.push(
+            Diagnostic::error(
+                "V005",
+                format!(
+                    "the secret `{g}/{f}` of machine `{m}` is deployed to `{m}` but not encrypted for it: there is no `machines/{m}` recipient beside it, so sops-nix on `{m}` cannot decrypt it"
+                ),
+                path_span(format!("vars/per-machine/{m}/{g}/{f}/secret")),
+            )
+            .with_help(format!(
+                "regenerate it (`clanc vars generate {m} --regenerate`) or add the machine as a recipient (`clan secrets machines add-secret`)"
+            )),
+        );
     }
 }

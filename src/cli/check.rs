@@ -8,11 +8,16 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use crate::check;
+use crate::check::VarsListing;
 use crate::db::Database;
 use crate::diagnostics::{
     ColorChoice, Report, Severity, Sources, render_github, render_human, render_json,
 };
+use crate::diagnostics::{Diagnostic, Span};
 use crate::loader;
+use crate::model::build_model;
+use crate::services::catalog::Catalog;
+use rnix::TextRange;
 
 use super::exit;
 
@@ -30,6 +35,12 @@ pub struct CheckArgs {
     /// Check again whenever a file of the clan changes (until interrupted)
     #[arg(long)]
     pub watch: bool,
+    /// Also list what could not be checked because its value is unknown, and why
+    #[arg(long)]
+    pub explain_unknown: bool,
+    /// Leave the time out of the summary line (for reproducible output)
+    #[arg(long, hide = true)]
+    pub no_timing: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,6 +62,7 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
 
 /// Loads the clan, checks it, prints the report; returns the exit status.
 pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
+    let started = std::time::Instant::now();
     let mut db = Database::default();
     let loaded = match loader::load_clan(&mut db, &args.dir) {
         Ok(loaded) => loaded,
@@ -70,7 +82,46 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
         diagnostics.push(check::not_utf8_diagnostic(file, text));
     }
-    let report = Report::new(diagnostics, texts.len());
+    let root = absolute(&args.dir);
+    let clan = build_model(&db, &root.to_string_lossy(), workspace);
+    let listing = VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
+        let entries = d.entries(&db).iter().map(|e| e.name.as_str()).collect();
+        (d.path(&db).as_str(), entries)
+    }));
+    for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
+        &clan,
+        Catalog::builtin(),
+        &listing,
+    )) {
+        // Syntax errors also stop evaluation: report each place once.
+        let same_place = |o: &Diagnostic| o.code == d.code && o.span == d.span;
+        if !diagnostics.iter().any(same_place) {
+            diagnostics.push(d);
+        }
+    }
+    if args.explain_unknown {
+        for note in &clan.unknowns {
+            let span = note
+                .span
+                .clone()
+                .unwrap_or_else(|| Span::new("flake.nix", TextRange::default()));
+            diagnostics.push(Diagnostic::new(
+                "N000",
+                Severity::Info,
+                format!(
+                    "not checked: `{}` is unknown: {}",
+                    note.subject, note.reason
+                ),
+                span,
+            ));
+        }
+    }
+    let mut report = Report::new(diagnostics, texts.len());
+    report.machines = Some(clan.machines.len());
+    report.instances = Some(clan.instances.len());
+    if !args.no_timing {
+        report.elapsed_ms = Some(started.elapsed().as_millis());
+    }
 
     // The renderers need the texts of the files diagnostics point into.
     let mut sources = Sources::new();
@@ -119,4 +170,16 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     } else {
         exit::OK
     }
+}
+
+/// The clan directory as an absolute, canonical path (the evaluator works with those).
+pub fn absolute(path: &std::path::Path) -> PathBuf {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    std::fs::canonicalize(&path).unwrap_or(path)
 }

@@ -3,7 +3,7 @@
 //! and, per role, the machines and tags it names and what they resolve to.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use serde_json::{Map, Value as Json, json};
@@ -33,7 +33,7 @@ pub fn run(args: &InventoryArgs) -> u8 {
             return exit::USAGE;
         }
     };
-    let root = absolute(&args.dir);
+    let root = super::check::absolute(&args.dir);
     let clan = build_model(&db, &root.to_string_lossy(), loaded.workspace);
     let text = if args.json {
         let mut text = serde_json::to_string_pretty(&inventory_json(&clan)).unwrap_or_default();
@@ -60,17 +60,6 @@ pub fn run(args: &InventoryArgs) -> u8 {
     } else {
         exit::FOUND_ERRORS
     }
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    let path = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    std::fs::canonicalize(&path).unwrap_or(path)
 }
 
 fn known<T>(value: &Known<T>, f: impl Fn(&T) -> Json) -> Json {
@@ -143,6 +132,11 @@ pub fn inventory_json(clan: &Clan) -> Json {
         "tags": tags,
         "instances": instances,
         "services": clan.flake_services.keys().collect::<Vec<_>>(),
+        "unknown": clan
+            .unknowns
+            .iter()
+            .map(|n| json!({ "subject": n.subject, "reason": n.reason }))
+            .collect::<Vec<_>>(),
     })
 }
 

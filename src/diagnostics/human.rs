@@ -67,9 +67,20 @@ fn summary_line(report: &Report) -> String {
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
     let files = report.files;
+    let mut what = format!("{files} {}", plural(files, "file", "files"));
+    if let (Some(m), Some(i)) = (report.machines, report.instances) {
+        what.push_str(&format!(
+            ", {m} {}, {i} {}",
+            plural(m, "machine", "machines"),
+            plural(i, "instance", "instances")
+        ));
+    }
+    let time = match report.elapsed_ms {
+        Some(ms) => format!(" in {ms} ms"),
+        None => String::new(),
+    };
     format!(
-        "checked {files} {}: {errors} {}, {warnings} {}\n",
-        plural(files, "file", "files"),
+        "checked {what}: {errors} {}, {warnings} {}{time}\n",
         plural(errors, "error", "errors"),
         plural(warnings, "warning", "warnings"),
     )

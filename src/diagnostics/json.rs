@@ -18,10 +18,11 @@ struct JsonDiagnostic<'a> {
     severity: &'a str,
     message: &'a str,
     file: &'a str,
-    line: u32,
-    column: u32,
-    end_line: u32,
-    end_column: u32,
+    /// `null` for a place that is no text file (a directory of the vars tree).
+    line: Option<u32>,
+    column: Option<u32>,
+    end_line: Option<u32>,
+    end_column: Option<u32>,
     labels: Vec<JsonLabel<'a>>,
     help: Option<&'a str>,
 }
@@ -46,17 +47,19 @@ pub fn render_json(report: &Report, sources: &Sources) -> String {
         .diagnostics
         .iter()
         .map(|d| {
+            let text = sources.text(&d.span.file).is_some();
             let start = sources.line_col(&d.span.file, d.span.range.start());
             let end = sources.line_col(&d.span.file, d.span.range.end());
+            let known = |n: u32| text.then_some(n);
             JsonDiagnostic {
                 code: d.code,
                 severity: d.severity.as_str(),
                 message: &d.message,
                 file: &d.span.file,
-                line: start.line,
-                column: start.column,
-                end_line: end.line,
-                end_column: end.column,
+                line: known(start.line),
+                column: known(start.column),
+                end_line: known(end.line),
+                end_column: known(end.column),
                 labels: d
                     .labels
                     .iter()

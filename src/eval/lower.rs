@@ -104,7 +104,10 @@ struct PendingSet {
 
 struct PendingDef {
     value: PendingValue,
+    /// The whole binding (duplicate-attribute errors point at it).
     range: TextRange,
+    /// The attribute's own name in the binding (`c` of `a.b.c = 1;`): its position.
+    key: TextRange,
 }
 
 enum PendingValue {
@@ -670,7 +673,14 @@ impl Lowerer<'_> {
                             }
                             None => PendingValue::Inherit(name.clone(), range),
                         };
-                        set.attrs.insert(name, PendingDef { value, range });
+                        set.attrs.insert(
+                            name,
+                            PendingDef {
+                                value,
+                                range,
+                                key: range_of(&attr),
+                            },
+                        );
                     }
                 }
                 ast::Entry::AttrpathValue(apv) => {
@@ -751,6 +761,7 @@ impl Lowerer<'_> {
                                             range,
                                         ),
                                         range,
+                                        key: range_of(attr),
                                     },
                                 );
                             }
@@ -785,7 +796,14 @@ impl Lowerer<'_> {
                         let new = self.pending_value(value.clone());
                         match set.attrs.get_mut(&name) {
                             None => {
-                                set.attrs.insert(name, PendingDef { value: new, range });
+                                set.attrs.insert(
+                                    name,
+                                    PendingDef {
+                                        value: new,
+                                        range,
+                                        key: range_of(attr),
+                                    },
+                                );
                             }
                             Some(existing) => match (&mut existing.value, new) {
                                 (PendingValue::Set(old, _), PendingValue::Set(new, _)) => {
@@ -863,7 +881,7 @@ impl Lowerer<'_> {
             attrs.push(AttrDef {
                 name,
                 value,
-                range: def.range,
+                range: def.key,
             });
         }
         let mut dynamic = Vec::new();

@@ -2,12 +2,15 @@
 //! evaluator and the module system, then reads the clan's option tree, keeping the span of
 //! every definition.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
+
+use rnix::SyntaxNode;
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
-use crate::eval::{EvalError, Evaluator, Limits, Pos, Thunk, Value};
+use crate::eval::{EvalError, Evaluator, FileId, Limits, Pos, Thunk, Value};
 use crate::files::ClanFiles;
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
@@ -16,6 +19,7 @@ use crate::modules::system::{
     Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleSource, Node, NodeKind,
     evaluate,
 };
+use crate::syntax::locate;
 
 use super::clan::*;
 use crate::services::flake_service::read_flake_service;
@@ -52,6 +56,8 @@ pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
         ev: &mut ev,
         files: &files,
         clan: &mut clan,
+        trees: RefCell::default(),
+        missing_references: Vec::new(),
     };
     match flake.clans.first() {
         Some(evaluation) => reader.read_clan(&flake, evaluation),
@@ -70,6 +76,11 @@ struct Reader<'r, 'a> {
     ev: &'r mut Evaluator<'a>,
     files: &'r ClanFiles,
     clan: &'r mut Clan,
+    /// Syntax trees of the files values are located in (parsed once per build).
+    trees: RefCell<HashMap<FileId, Option<SyntaxNode>>>,
+    /// References to deferred modules nothing defines: the checker reports them (M001), so
+    /// the evaluation error they cause is not reported again.
+    missing_references: Vec<Span>,
 }
 
 impl Reader<'_, '_> {
@@ -80,6 +91,45 @@ impl Reader<'_, '_> {
         let path = self.ev.file_path(pos.file);
         let rel = self.files.relative(&path)?;
         Some(Span::new(rel, pos.range))
+    }
+
+    fn tree(&self, file: FileId) -> Option<SyntaxNode> {
+        self.trees
+            .borrow_mut()
+            .entry(file)
+            .or_insert_with(|| Some(crate::syntax::parse(&self.ev.file_text(file)).syntax()))
+            .clone()
+    }
+
+    /// The value bound to the attribute named at `key`.
+    fn value_of_key(&self, key: Option<Pos>) -> Option<Pos> {
+        let key = key?;
+        let range = locate::value_of_key(&self.tree(key.file)?, key.range)?;
+        Some(Pos {
+            file: key.file,
+            range,
+        })
+    }
+
+    /// The elements of the list written at `list`.
+    fn list_items(&self, list: Option<Pos>) -> Vec<Pos> {
+        let Some(list) = list else { return Vec::new() };
+        let Some(tree) = self.tree(list.file) else {
+            return Vec::new();
+        };
+        locate::list_elements(&tree, list.range)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|range| Pos {
+                file: list.file,
+                range,
+            })
+            .collect()
+    }
+
+    /// Where a definition's value is written.
+    fn def_value_pos(&self, def: &Def) -> Option<Pos> {
+        def.value_pos.or_else(|| self.value_of_key(def.pos))
     }
 
     /// The span of a definition: its position, or for definitions that come from a clan
@@ -95,6 +145,14 @@ impl Reader<'_, '_> {
 
     fn first_span(&self, node: &Node) -> Option<Span> {
         node.defs.iter().find_map(|d| self.def_span(d))
+    }
+
+    /// Where the first definition's value is written (its key when that is unknown).
+    fn value_span(&self, node: &Node) -> Option<Span> {
+        node.defs.iter().find_map(|d| {
+            self.span(self.def_value_pos(d))
+                .or_else(|| self.def_span(d))
+        })
     }
 
     fn note(&mut self, subject: &str, reason: String, span: Option<Span>) {
@@ -140,7 +198,7 @@ impl Reader<'_, '_> {
         subject: &str,
     ) -> Option<Spanned<Known<String>>> {
         let node = node?;
-        let span = self.first_span(&node);
+        let span = self.value_span(&node);
         let value = match self.force(&node.value_thunk()) {
             Ok(Value::String(s)) => Known::Known(s.text.clone()),
             Ok(Value::Null) => return None,
@@ -439,15 +497,16 @@ impl Reader<'_, '_> {
         let mut out: Vec<Spanned<String>> = Vec::new();
         for def in self.user_defs(&node) {
             let def_span = self.def_span(&def);
+            let written = self.list_items(self.def_value_pos(&def));
             match self.force(&def.value) {
                 Ok(Value::List(items)) => {
-                    for item in items.iter() {
-                        let pos = self.ev.thunk_pos(item);
-                        if let Ok(Value::String(s)) = self.force(item) {
-                            if !out.iter().any(|o| o.value == s.text) {
-                                let span = self.span(pos).or_else(|| def_span.clone());
-                                out.push(Spanned::new(s.text.clone(), span));
-                            }
+                    for (i, item) in items.iter().enumerate() {
+                        let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
+                        if let Ok(Value::String(s)) = self.force(item)
+                            && !out.iter().any(|o| o.value == s.text)
+                        {
+                            let span = self.span(pos).or_else(|| def_span.clone());
+                            out.push(Spanned::new(s.text.clone(), span));
                         }
                     }
                 }
@@ -609,14 +668,12 @@ impl Reader<'_, '_> {
     fn instance_span(&self, node: &Node, name: &str) -> Option<Span> {
         let defs = self.user_defs(node);
         let def = defs.first()?;
-        if def.pos.is_none() || is_builtin_pos(self.ev, def.pos) {
-            if def
-                .file
-                .as_deref()
-                .is_some_and(|f| f.ends_with("/inventory.json"))
-            {
-                return self.json_key_span(&["instances", name]);
-            }
+        let from_json = def
+            .file
+            .as_deref()
+            .is_some_and(|f| f.ends_with("/inventory.json"));
+        if from_json && (def.pos.is_none() || is_builtin_pos(self.ev, def.pos)) {
+            return self.json_key_span(&["instances", name]);
         }
         self.def_span(def)
     }
@@ -718,10 +775,11 @@ impl Reader<'_, '_> {
                 .file
                 .as_deref()
                 .is_some_and(|f| f.ends_with("/inventory.json"));
+            let written = self.list_items(self.def_value_pos(&def));
             match self.force(&def.value) {
                 Ok(Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
-                        let pos = self.ev.thunk_pos(item);
+                        let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
                         if let Ok(Value::String(s)) = self.force(item)
                             && !out.iter().any(|o| o.value == s.text)
                         {
@@ -782,15 +840,29 @@ impl Reader<'_, '_> {
     /// reported by the module system).
     fn settings(&mut self, parent: Option<Rc<Node>>, subject: &str) -> Option<Spanned<Data>> {
         let node = self.child(&parent, "settings")?;
+        // Merging reports a second definition (C012: settings take one).
+        let _ = self.force(&node.value_thunk());
         let defs = self.user_defs(&node);
         let def = defs.first()?;
         let span = self.def_span(def);
-        let data = self.data(&def.value, span.clone(), 0, subject);
+        let json_path = def
+            .file
+            .as_deref()
+            .filter(|f| f.ends_with("/inventory.json"))
+            .map(|_| json_path_of(subject));
+        let data = self.data(&def.value, span.clone(), 0, subject, json_path);
         Some(Spanned::new(data, span))
     }
 
     /// A value as `Data`, keeping module-system wrappers.
-    fn data(&mut self, thunk: &Thunk, span: Option<Span>, depth: usize, subject: &str) -> Data {
+    fn data(
+        &mut self,
+        thunk: &Thunk,
+        span: Option<Span>,
+        depth: usize,
+        subject: &str,
+        json: Option<Vec<String>>,
+    ) -> Data {
         if depth > MAX_DATA_DEPTH {
             return Data::Unknown("nested too deeply".into());
         }
@@ -820,7 +892,7 @@ impl Reader<'_, '_> {
                 for item in items.iter() {
                     let pos = self.ev.thunk_pos(item);
                     let s = self.span(pos).or_else(|| span.clone());
-                    let d = self.data(item, s.clone(), depth + 1, subject);
+                    let d = self.data(item, s.clone(), depth + 1, subject, None);
                     out.push(Spanned::new(d, s));
                 }
                 Data::List(out)
@@ -836,7 +908,10 @@ impl Reader<'_, '_> {
                         let c = get("content").unwrap_or_else(|| Thunk::value(Value::Null));
                         let pos = r.ev.thunk_pos(&c);
                         let s = r.span(pos).or_else(|| span.clone());
-                        Box::new(Spanned::new(r.data(&c, s.clone(), depth + 1, subject), s))
+                        Box::new(Spanned::new(
+                            r.data(&c, s.clone(), depth + 1, subject, None),
+                            s,
+                        ))
                     };
                     let int = |r: &mut Self, name: &str| -> i64 {
                         match get(name).map(|t| r.force(&t)) {
@@ -881,7 +956,7 @@ impl Reader<'_, '_> {
                                     let pos = self.ev.thunk_pos(item);
                                     let s = self.span(pos).or_else(|| span.clone());
                                     out.push(Spanned::new(
-                                        self.data(item, s.clone(), depth + 1, subject),
+                                        self.data(item, s.clone(), depth + 1, subject, None),
                                         s,
                                     ));
                                 }
@@ -897,9 +972,25 @@ impl Reader<'_, '_> {
                     if &*a.name == crate::eval::OPEN_MARKER {
                         continue;
                     }
-                    let s = self.span(a.pos).or_else(|| span.clone());
-                    let d = self.data(&a.value, s.clone(), depth + 1, subject);
-                    out.insert(a.name.to_string(), Spanned::new(d, s));
+                    let child_json = json.as_ref().map(|p| {
+                        let mut p = p.clone();
+                        p.push(a.name.to_string());
+                        p
+                    });
+                    let json_key = child_json.as_ref().and_then(|p| {
+                        let keys: Vec<&str> = p.iter().map(String::as_str).collect();
+                        self.json_key_span(&keys)
+                    });
+                    let key = json_key
+                        .or_else(|| self.span(a.pos))
+                        .or_else(|| span.clone());
+                    let value_pos = self
+                        .ev
+                        .thunk_pos(&a.value)
+                        .or_else(|| self.value_of_key(a.pos));
+                    let s = self.span(value_pos).or_else(|| key.clone());
+                    let d = self.data(&a.value, s.clone(), depth + 1, subject, child_json);
+                    out.insert(a.name.to_string(), Spanned::new(d, s).with_key(key));
                 }
                 Data::Attrs(out)
             }
@@ -910,9 +1001,10 @@ impl Reader<'_, '_> {
         let Some(node) = node else { return Vec::new() };
         let mut out = Vec::new();
         for def in self.user_defs(&node) {
+            let written = self.list_items(self.def_value_pos(&def));
             if let Ok(Value::List(items)) = self.force(&def.value) {
-                for item in items.iter() {
-                    let pos = self.ev.thunk_pos(item);
+                for (i, item) in items.iter().enumerate() {
+                    let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
                     let span = self.span(pos).or_else(|| self.def_span(&def));
                     let module = match self.force(item) {
                         Ok(Value::Path(p)) => ExtraModule::File(
@@ -998,11 +1090,16 @@ impl Reader<'_, '_> {
                 .unwrap_or_default();
             let deferred = deferred_reference(&text);
             let target = match (&record.target, deferred) {
-                (ImportedModule::Failed(_), Some((class, module))) => ImportTarget::Deferred {
-                    class,
-                    name: module,
-                    defined: false,
-                },
+                (ImportedModule::Failed(_), Some((class, module))) => {
+                    if let Some(span) = &span {
+                        self.missing_references.push(span.clone());
+                    }
+                    ImportTarget::Deferred {
+                        class,
+                        name: module,
+                        defined: false,
+                    }
+                }
                 (_, Some((class, module))) => ImportTarget::Deferred {
                     class,
                     name: module,
@@ -1176,10 +1273,23 @@ impl Reader<'_, '_> {
         let diagnostics = ctx.diagnostics.borrow().clone();
         for d in diagnostics {
             if let Some(error) = &d.error {
-                self.report_error(error.clone());
+                let at = error.pos.and_then(|p| self.span(Some(p)));
+                let reported_as_m001 = at.is_some_and(|at| {
+                    self.missing_references
+                        .iter()
+                        .any(|m| m.file == at.file && m.range.contains_range(at.range))
+                });
+                if !reported_as_m001 {
+                    self.report_error(error.clone());
+                }
                 continue;
             }
-            let Some(span) = self.span(d.pos) else {
+            // A value of the wrong type: point at the value, not at its name.
+            let pos = match d.code {
+                "C011" => self.value_of_key(d.pos).or(d.pos),
+                _ => d.pos,
+            };
+            let Some(span) = self.span(pos) else {
                 continue;
             };
             let mut diagnostic = Diagnostic::new(d.code, Severity::Error, d.message.clone(), span);
@@ -1222,6 +1332,11 @@ fn is_builtin_def(ev: &Evaluator<'_>, def: &Def) -> bool {
         Some(_) => false,
         None => def.pos.is_none() || is_builtin_pos(ev, def.pos),
     }
+}
+
+/// The key path in inventory.json of a subject like `instances.a.roles.b.settings`.
+fn json_path_of(subject: &str) -> Vec<String> {
+    subject.split('.').map(str::to_string).collect()
 }
 
 /// `config.flake.modules.<class>.<name>` at the end of an import's text.

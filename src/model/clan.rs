@@ -39,11 +39,23 @@ impl<T> Known<T> {
 pub struct Spanned<T> {
     pub value: T,
     pub span: Option<Span>,
+    /// For the value of an attribute: the span of the attribute's name (a diagnostic about
+    /// the key, like an unknown setting, points there).
+    pub key: Option<Span>,
 }
 
 impl<T> Spanned<T> {
     pub fn new(value: T, span: Option<Span>) -> Spanned<T> {
-        Spanned { value, span }
+        Spanned {
+            value,
+            span,
+            key: None,
+        }
+    }
+
+    pub fn with_key(mut self, key: Option<Span>) -> Spanned<T> {
+        self.key = key;
+        self
     }
 }
 

@@ -1,5 +1,5 @@
 //! Deploy targets (`grammar/target.ebnf`): `deploy.targetHost`/`buildHost` and
-//! `--target-host`, written `[user@]host[:port]`, with `[v6-address]` for IPv6 with a port.
+//! `--target-host`, written `[user@]host[:port]`, with `[v6-address]` for IPv6 (always).
 
 use std::fmt;
 
@@ -81,24 +81,10 @@ fn bracketed_v6(input: &str) -> IResult<&str, &str> {
     .parse(input)
 }
 
-fn bare_v6(input: &str) -> IResult<&str, &str> {
-    // Two colons or more and nothing after: an IPv6 address without a port.
-    let (rest, addr) =
-        take_while1(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.').parse(input)?;
-    if addr.matches(':').count() >= 2 {
-        Ok((rest, addr))
-    } else {
-        Err(nom::Err::Error(nom::error::Error::new(
-            input,
-            nom::error::ErrorKind::Verify,
-        )))
-    }
-}
-
 fn target(input: &str) -> IResult<&str, (Option<&str>, &str, Option<&str>)> {
     all_consuming((
         opt(user),
-        alt((bracketed_v6, all_consuming(bare_v6), hostname)),
+        alt((bracketed_v6, hostname)),
         opt(preceded(tag(":"), digit1)),
     ))
     .parse(input)
@@ -179,7 +165,8 @@ mod tests {
             ok("root@[2001:db8::10]:22"),
             target(Some("root"), "2001:db8::10", Some(22))
         );
-        assert_eq!(ok("2001:db8::10"), target(None, "2001:db8::10", None));
+        // IPv6 needs brackets (grammar/target.ebnf): `a::b:22` could be an address or a port.
+        assert!(parse_deploy_target("root@2001:db8:4:1::20").is_err());
         assert_eq!(ok("h").user_or_root(), "root");
         assert_eq!(ok("u@h:2").ssh_destination(), "u@h");
     }

@@ -112,6 +112,8 @@ pub struct Def {
     pub file: Option<Rc<str>>,
     /// Where the definition is written: its key, else the nearest enclosing one.
     pub pos: Option<Pos>,
+    /// Where its value is written, when known (diagnostics about the value point there).
+    pub value_pos: Option<Pos>,
     pub priority: i64,
     /// Defined under `mkIf` with a condition clanc cannot know.
     pub maybe: bool,
@@ -226,6 +228,9 @@ pub struct Children {
     pub open: Option<String>,
 }
 
+/// Definitions by the key below a node.
+type KeyedDefs = BTreeMap<Name, Vec<Def>>;
+
 /// Evaluates a list of modules. `args` are the special arguments every module function
 /// gets (besides `config`, `options` and `lib`).
 pub fn evaluate(
@@ -308,6 +313,7 @@ pub fn evaluate(
                 value: config.clone(),
                 file: m.file.clone(),
                 pos: *pos,
+                value_pos: None,
                 priority: PRIORITY_PLAIN,
                 maybe: false,
             });
@@ -440,19 +446,19 @@ impl Collector<'_> {
             }
         };
         let get = |name: &str| attrs.find(name).cloned();
-        if let Some(key) = get("key") {
-            if let Ok(v) = ev.force(&key.value, None) {
-                let key: Option<Rc<str>> = match v {
-                    Value::String(s) => Some(s.text.as_str().into()),
-                    Value::Path(p) => Some(p),
-                    _ => None,
-                };
-                if let Some(key) = key {
-                    if self.seen.contains(&key) {
-                        return;
-                    }
-                    self.seen.push(key);
+        if let Some(key) = get("key")
+            && let Ok(v) = ev.force(&key.value, None)
+        {
+            let key: Option<Rc<str>> = match v {
+                Value::String(s) => Some(s.text.as_str().into()),
+                Value::Path(p) => Some(p),
+                _ => None,
+            };
+            if let Some(key) = key {
+                if self.seen.contains(&key) {
+                    return;
                 }
+                self.seen.push(key);
             }
         }
         if let Some(f) = get("_file")
@@ -774,6 +780,7 @@ impl Node {
                 value: default.clone(),
                 file: None,
                 pos: decl.pos,
+                value_pos: None,
                 priority: PRIORITY_OPTION_DEFAULT,
                 maybe: false,
             };
@@ -1065,7 +1072,7 @@ impl Node {
         ev: &mut Evaluator<'_>,
         ctx: &ModuleContext,
         namespace: bool,
-    ) -> Option<(BTreeMap<Name, Vec<Def>>, Option<String>)> {
+    ) -> Option<(KeyedDefs, Option<String>)> {
         let defs: Vec<(Def, Value)> = if namespace {
             let mut all = Vec::new();
             let mut uncertain = None;
@@ -1091,6 +1098,7 @@ impl Node {
                             value: a.value.clone(),
                             file: def.file.clone(),
                             pos: a.pos.or(def.pos),
+                            value_pos: ev.thunk_pos(&a.value),
                             priority,
                             maybe: def.maybe,
                         });
@@ -1126,7 +1134,7 @@ impl Node {
                 self.path,
                 describe_value(value)
             ),
-            pos: def.pos,
+            pos: def.value_pos.or(def.pos),
             labels: Vec::new(),
             error: None,
         });
@@ -1273,10 +1281,9 @@ impl Node {
             .defs
             .iter()
             .find(|(_, v)| matches!(v, Value::Unknown(_)))
+            && (resolved.defs.len() == 1 || !self.merges_per_key())
         {
-            if resolved.defs.len() == 1 || !self.merges_per_key() {
-                return Ok(Value::Unknown(u.clone()));
-            }
+            return Ok(Value::Unknown(u.clone()));
         }
         let ty = self.type_info().cloned().unwrap_or(TypeInfo::Anything);
         match ty.clone() {

@@ -2,6 +2,7 @@
 //! Parsing never fails. This layer knows nothing of salsa, evaluation or clan.
 
 mod line_index;
+pub mod locate;
 mod syntax_error;
 mod validate;
 
