@@ -81,8 +81,7 @@ pub struct ClanFiles {
     root: String,
     files: HashMap<String, SourceFile>,
     dirs: HashMap<String, Vec<DirEntry>>,
-    /// Inputs made for the evaluator: embedded files, and workspace files under their
-    /// absolute paths.
+    /// Inputs made for clanc's embedded files.
     embedded: RefCell<HashMap<String, SourceFile>>,
     disk: DiskFiles,
 }
@@ -137,12 +136,7 @@ impl Files for ClanFiles {
             return Ok(*file);
         }
         if let Some(file) = self.files.get(path) {
-            // The evaluator resolves relative paths against a file's own path: it gets an
-            // input named by the absolute path, sharing the workspace file's text.
-            let text = file.text(db).clone();
-            let file = SourceFile::new(db, path.to_string(), text);
-            self.embedded.borrow_mut().insert(path.to_string(), file);
-            return Ok(file);
+            return Ok(*file);
         }
         if let Some(text) = known::source(path) {
             let file = SourceFile::new(db, path.to_string(), Arc::from(text));

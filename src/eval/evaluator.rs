@@ -230,6 +230,7 @@ impl<'a> Evaluator<'a> {
     fn load_module(
         &mut self,
         path: String,
+        dir: Arc<str>,
         text: Arc<str>,
         syntax_errors: &[crate::syntax::SyntaxError],
         lowered: Arc<Lowered>,
@@ -259,7 +260,7 @@ impl<'a> Evaluator<'a> {
             }
             return Err(err);
         }
-        Ok(Rc::new(Module { lowered, file }))
+        Ok(Rc::new(Module { lowered, file, dir }))
     }
 
     /// Evaluates an expression given as text (`clanc eval --expr`), with relative paths
@@ -270,12 +271,12 @@ impl<'a> Evaluator<'a> {
         let budget = self.limits.max_stack.saturating_sub(self.stack_used());
         let lowered = super::lower::lower(
             parse.root().and_then(|r| r.expr()),
-            dir.into(),
             &builtins::is_global,
             budget,
         );
         let module = self.load_module(
             "«string»".to_string(),
+            dir.into(),
             Arc::from(text),
             &parse.errors,
             Arc::new(lowered),
@@ -336,7 +337,8 @@ impl<'a> Evaluator<'a> {
         let text = source.text(self.db).clone();
         let syntax_errors = db::parse(self.db, source).errors.clone();
         let lowered = super::lower::lower_file(self.db, source, lower_budget).clone();
-        let module = self.load_module(path.clone(), text, &syntax_errors, lowered)?;
+        let dir = super::lower::dir_of(&path);
+        let module = self.load_module(path.clone(), dir.into(), text, &syntax_errors, lowered)?;
         let thunk = Thunk::code(module.clone(), module.root, Env::root());
         self.imports.insert(path, thunk.clone());
         self.force(&thunk, pos)
@@ -436,7 +438,14 @@ impl<'a> Evaluator<'a> {
                 None => Thunk::code(module.clone(), expr, env.clone()),
             },
             // A path literal without interpolation is a constant, as in Nix.
-            Expr::Path { home: false, parts } => match parts.as_slice() {
+            Expr::Path {
+                home: false,
+                relative,
+                parts,
+            } => match parts.as_slice() {
+                [Part::Lit(p)] if *relative => Thunk::value(Value::Path(
+                    canon_path(&format!("{}/{p}", module.dir)).into(),
+                )),
                 [Part::Lit(p)] => Thunk::value(Value::Path(canon_path(p).into())),
                 _ => Thunk::code(module.clone(), expr, env.clone()),
             },
@@ -514,8 +523,12 @@ impl<'a> Evaluator<'a> {
                 }
                 Expr::CurPos => return Ok(self.position_attrs(pos)),
                 Expr::Interp(parts) => return self.eval_interp(module, parts, &env, pos),
-                Expr::Path { home, parts } => {
-                    return self.eval_path(module, home, parts, &env, pos);
+                Expr::Path {
+                    home,
+                    relative,
+                    parts,
+                } => {
+                    return self.eval_path(module, *home, *relative, parts, &env, pos);
                 }
                 Expr::Select {
                     expr: inner,
@@ -645,7 +658,8 @@ impl<'a> Evaluator<'a> {
     fn eval_path(
         &mut self,
         module: &Rc<Module>,
-        home: &bool,
+        home: bool,
+        relative: bool,
         parts: &[Part],
         env: &Rc<Env>,
         pos: Pos,
@@ -653,7 +667,11 @@ impl<'a> Evaluator<'a> {
         let pos_of = |e: ExprId| Self::pos(module, e);
 
         let mut out = String::new();
-        if *home {
+        if relative {
+            out.push_str(&module.dir);
+            out.push('/');
+        }
+        if home {
             match std::env::var("HOME") {
                 Ok(h) => out.push_str(&h),
                 Err(_) => {

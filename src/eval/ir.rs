@@ -18,8 +18,6 @@ pub struct Lowered {
     pub exprs: Vec<Expr>,
     pub root: ExprId,
     pub errors: Vec<LowerError>,
-    /// The directory relative paths in this file resolve against (absolute, no trailing `/`).
-    pub dir: Arc<str>,
     pub source_map: SourceMap,
 }
 
@@ -35,6 +33,9 @@ impl Lowered {
 pub struct Module {
     pub lowered: Arc<Lowered>,
     pub file: crate::eval::FileId,
+    /// The directory relative path literals (`./x.nix`) resolve against. It is not part of
+    /// the lowered IR, so the same IR serves a file whatever path it is imported by.
+    pub dir: Arc<str>,
 }
 
 impl std::ops::Deref for Module {
@@ -173,6 +174,8 @@ pub enum Expr {
     /// A path literal; `parts` concatenated give an absolute path (or one under `~`).
     Path {
         home: bool,
+        /// Written relative (`./x`): the module's directory comes first.
+        relative: bool,
         parts: Vec<Part>,
     },
     SearchPath(Arc<str>),

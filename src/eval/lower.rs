@@ -13,8 +13,6 @@ use rowan::ast::AstNode;
 
 use super::ir::*;
 
-/// Lowers a parsed file. `dir` is the directory relative paths resolve against; `globals`
-/// says which names the base scope binds.
 /// The lowered IR of a file of the database. Memoised by salsa: it is recomputed only when
 /// the file's text (and so its parse) changes, and shared by every evaluation.
 /// `stack_budget` is how much stack lowering may use (`import` checks that this much is
@@ -26,10 +24,8 @@ pub fn lower_file(
     stack_budget: usize,
 ) -> Arc<Lowered> {
     let parse = crate::db::parse(db, file);
-    let dir = dir_of(file.path(db));
     Arc::new(lower(
         parse.root().and_then(|r| r.expr()),
-        dir.into(),
         &super::builtins::is_global,
         stack_budget,
     ))
@@ -44,9 +40,11 @@ pub fn dir_of(path: &str) -> String {
     }
 }
 
+/// Lowers a parsed file. `is_global` says which names the base scope binds. Relative path
+/// literals stay relative: the evaluator resolves them against the importing module's
+/// directory, so the IR does not depend on where the file is.
 pub fn lower(
     root: Option<ast::Expr>,
-    dir: Arc<str>,
     is_global: &dyn Fn(&str) -> bool,
     stack_budget: usize,
 ) -> Lowered {
@@ -57,7 +55,6 @@ pub fn lower(
         ranges: Vec::new(),
         errors: Vec::new(),
         scopes: Vec::new(),
-        dir: dir.clone(),
         is_global,
         stack_floor: here.saturating_sub(stack_budget),
         too_deep: false,
@@ -70,7 +67,6 @@ pub fn lower(
         exprs: lower.exprs,
         root,
         errors: lower.errors,
-        dir,
         source_map: SourceMap {
             ranges: lower.ranges,
         },
@@ -87,7 +83,6 @@ struct Lowerer<'a> {
     ranges: Vec<TextRange>,
     errors: Vec<LowerError>,
     scopes: Vec<Scope>,
-    dir: Arc<str>,
     is_global: &'a dyn Fn(&str) -> bool,
     /// Lowering recurses with the depth of the tree; below this stack address it stops
     /// (`1 + 1 + ... + 1` a hundred thousand times is a valid, very deep tree).
@@ -206,14 +201,31 @@ impl Lowerer<'_> {
             }
             ast::Expr::PathRel(p) => {
                 let parts = path_pieces(p.syntax());
-                let dir = format!("{}/", self.dir);
-                self.path(parts, range, &dir)
+                let expr = self.path_parts(parts, range, "");
+                match expr {
+                    Expr::Path { home, parts, .. } => self.alloc(
+                        Expr::Path {
+                            home,
+                            relative: true,
+                            parts,
+                        },
+                        range,
+                    ),
+                    other => self.alloc(other, range),
+                }
             }
             ast::Expr::PathHome(p) => {
                 let parts = path_pieces(p.syntax());
                 let expr = self.path_parts(parts, range, "");
                 match expr {
-                    Expr::Path { parts, .. } => self.alloc(Expr::Path { home: true, parts }, range),
+                    Expr::Path { parts, .. } => self.alloc(
+                        Expr::Path {
+                            home: true,
+                            relative: false,
+                            parts,
+                        },
+                        range,
+                    ),
                     other => self.alloc(other, range),
                 }
             }
@@ -559,6 +571,7 @@ impl Lowerer<'_> {
         }
         Expr::Path {
             home: false,
+            relative: false,
             parts: out,
         }
     }

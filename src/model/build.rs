@@ -53,6 +53,7 @@ pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
     let flake = evaluate_flake(&mut ev, root, lock.as_ref());
     clan.inputs = Known::Known(flake.inputs.clone());
     let mut reader = Reader {
+        db,
         ev: &mut ev,
         files: &files,
         clan: &mut clan,
@@ -73,6 +74,7 @@ pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
 }
 
 struct Reader<'r, 'a> {
+    db: &'a dyn Db,
     ev: &'r mut Evaluator<'a>,
     files: &'r ClanFiles,
     clan: &'r mut Clan,
@@ -93,11 +95,16 @@ impl Reader<'_, '_> {
         Some(Span::new(rel, pos.range))
     }
 
+    /// The syntax tree of a file the evaluator read (parsed once, by the database).
     fn tree(&self, file: FileId) -> Option<SyntaxNode> {
         self.trees
             .borrow_mut()
             .entry(file)
-            .or_insert_with(|| Some(crate::syntax::parse(&self.ev.file_text(file)).syntax()))
+            .or_insert_with(|| {
+                let path = self.ev.file_path(file);
+                let source = crate::eval::Files::source(self.files, self.db, &path).ok()?;
+                Some(crate::db::parse(self.db, source).syntax())
+            })
             .clone()
     }
 
