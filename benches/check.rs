@@ -1,0 +1,69 @@
+//! `clanc check` of generated clans with 10, 100, 500, 1,000 and 10,000 machines: in-process
+//! (load, syntax, model, checker; what an editor integration pays) and as a whole process
+//! (the release binary, as pre-commit runs it). Benchmarks, not tests: no assertions on time.
+
+use std::path::{Path, PathBuf};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generated_clan(machines: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
+        .arg(machines.to_string())
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("fixtures/gen-clan runs (python3)");
+    assert!(status.success(), "gen-clan failed");
+    dir
+}
+
+fn check_in_process(dir: &Path) -> usize {
+    let mut db = clanc::db::Database::default();
+    let loaded = clanc::loader::load_clan(&mut db, dir).expect("clan loads");
+    let workspace = loaded.workspace;
+    let mut n = clanc::check::check_workspace(&db, workspace).len();
+    let root = std::fs::canonicalize(dir).expect("dir exists");
+    let clan = clanc::model::build_model(&db, &root.to_string_lossy(), workspace);
+    let listing = clanc::check::VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
+        let entries = d.entries(&db).iter().map(|e| e.name.as_str()).collect();
+        (d.path(&db).as_str(), entries)
+    }));
+    n += clan.diagnostics.len();
+    n += clanc::check::check_clan(&clan, clanc::services::catalog::Catalog::builtin(), &listing)
+        .len();
+    n
+}
+
+fn check_process(dir: &Path) -> bool {
+    std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["check", "--format", "json"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("clanc runs")
+        .code()
+        .is_some()
+}
+
+fn benches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check");
+    group.sample_size(10);
+    for n in [10, 100, 500, 1000, 10_000] {
+        let dir = generated_clan(n);
+        group.bench_function(format!("gen-{n}/in-process"), |b| {
+            b.iter(|| check_in_process(dir.path()))
+        });
+        group.bench_function(format!("gen-{n}/process"), |b| {
+            b.iter(|| check_process(dir.path()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(check, benches);
+criterion_main!(check);
