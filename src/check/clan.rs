@@ -21,7 +21,33 @@ pub fn check_clan(clan: &Clan, catalog: &Catalog, vars_listing: &VarsListing) ->
     settings::check(clan, &services, &mut out);
     machines::check(clan, &mut out);
     vars::check(clan, &services, vars_listing, &mut out);
+    catalog_revision(clan, catalog, &mut out);
     dedup(out)
+}
+
+/// C014 (info), once: flake.lock pins another clan-core than the one the service catalog
+/// describes, so a diagnostic about a built-in service may be a version difference.
+fn catalog_revision(clan: &Clan, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    let Some(pinned) = &clan.clan_core_rev else {
+        return;
+    };
+    if catalog.clan_core_commit.starts_with(pinned.as_str()) || pinned.starts_with(&catalog.clan_core_commit) {
+        return;
+    }
+    let short = |rev: &str| rev.chars().take(12).collect::<String>();
+    out.push(
+        Diagnostic::new(
+            "C014",
+            crate::diagnostics::Severity::Info,
+            format!(
+                "the service catalog describes clan-core {}, but flake.lock pins {}: a diagnostic about a built-in service may be a difference between the two versions",
+                short(&catalog.clan_core_commit),
+                short(pinned)
+            ),
+            Span::new("flake.lock", Default::default()),
+        )
+        .with_help("update clanc, or check the service's options in the pinned clan-core"),
+    );
 }
 
 fn dedup(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {

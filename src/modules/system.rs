@@ -1369,6 +1369,12 @@ impl Node {
                         &resolved.defs,
                         "is defined multiple times while it is expected to be unique",
                     );
+                    // As in NixOS the option has no value then: nothing downstream is checked
+                    // against a guess.
+                    return Ok(ev.unknown(
+                        format!("`{}` has conflicting definitions", self.path),
+                        resolved.defs.last().and_then(|(d, _)| d.pos),
+                    ));
                 }
                 Ok(resolved.defs[0].1.clone())
             }

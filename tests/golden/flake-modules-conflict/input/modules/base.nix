@@ -1,0 +1,5 @@
+{
+  flake.modules.nixos.base = {
+    time.timeZone = "UTC";
+  };
+}

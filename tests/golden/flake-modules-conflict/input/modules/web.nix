@@ -1,0 +1,5 @@
+{
+  flake.modules.nixos.web = {
+    services.nginx.enable = true;
+  };
+}
