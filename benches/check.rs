@@ -34,8 +34,12 @@ fn check_in_process(dir: &Path) -> usize {
         (d.path(&db).as_str(), entries)
     }));
     n += clan.diagnostics.len();
-    n += clanc::check::check_clan(&clan, clanc::services::catalog::Catalog::builtin(), &listing)
-        .len();
+    n += clanc::check::check_clan(
+        &clan,
+        clanc::services::catalog::Catalog::builtin(),
+        &listing,
+    )
+    .len();
     n
 }
 

@@ -41,8 +41,10 @@ fn model_cold(dir: &Path) -> usize {
 
 fn benches(c: &mut Criterion) {
     let seed = repo().join("fixtures/seed-fleet");
-    let generated: Vec<(usize, tempfile::TempDir)> =
-        [100, 500, 1000].into_iter().map(|n| (n, generated_clan(n))).collect();
+    let generated: Vec<(usize, tempfile::TempDir)> = [100, 500, 1000]
+        .into_iter()
+        .map(|n| (n, generated_clan(n)))
+        .collect();
     let mut cases: Vec<(String, &Path)> = vec![("seed-fleet".into(), seed.as_path())];
     for (n, dir) in &generated {
         cases.push((format!("gen-{n}"), dir.path()));

@@ -31,7 +31,9 @@ fn catalog_revision(clan: &Clan, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
     let Some(pinned) = &clan.clan_core_rev else {
         return;
     };
-    if catalog.clan_core_commit.starts_with(pinned.as_str()) || pinned.starts_with(&catalog.clan_core_commit) {
+    if catalog.clan_core_commit.starts_with(pinned.as_str())
+        || pinned.starts_with(&catalog.clan_core_commit)
+    {
         return;
     }
     let short = |rev: &str| rev.chars().take(12).collect::<String>();

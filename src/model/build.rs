@@ -1048,13 +1048,15 @@ impl Reader<'_, '_> {
             _ => Vec::new(),
         };
         let names: Vec<String> = self.clan.machines.keys().cloned().collect();
+        // One schema value for every machine: its declarations are read once.
+        let schema = machine_schema(&flake.ctx);
         for name in names {
             let Some(node) = self.child(&machines_node, &name) else {
                 continue;
             };
             let mut modules = Vec::new();
             modules.push(ModuleSource::new(
-                machine_schema(&flake.ctx),
+                schema.clone(),
                 Some(Rc::from(known::path("machine.nix"))),
                 None,
             ));

@@ -43,6 +43,8 @@ pub struct ModuleContext {
     pub unknowns: RefCell<Vec<(String, String, Option<Pos>)>>,
     /// Keeps every evaluation alive as long as the context (nodes refer to them weakly).
     evaluations: RefCell<Vec<Rc<Evaluation>>>,
+    /// Option declarations by the identity of the `options` value that made them.
+    decl_cache: RefCell<std::collections::HashMap<usize, (Thunk, Rc<DeclNs>)>>,
 }
 
 impl ModuleContext {
@@ -52,6 +54,7 @@ impl ModuleContext {
             diagnostics: RefCell::default(),
             unknowns: RefCell::default(),
             evaluations: RefCell::default(),
+            decl_cache: RefCell::default(),
         })
     }
 
@@ -163,12 +166,12 @@ pub struct Decl {
     pub alias_of: Option<Vec<Name>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DeclNs {
     pub entries: BTreeMap<Name, DeclEntry>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum DeclEntry {
     Option(Rc<Decl>),
     Ns(Rc<DeclNs>),
@@ -293,14 +296,8 @@ pub fn evaluate(
     let mut defs = Vec::new();
     for m in &collected {
         if let Some(options) = &m.options {
-            declare(
-                ctx,
-                ev,
-                &mut decls,
-                options,
-                m.file.clone(),
-                &settings.prefix,
-            );
+            let declared = declared(ctx, ev, options, m.file.clone(), &settings.prefix);
+            merge_ns(&mut decls, &declared);
         }
         if let Some(ff) = &m.freeform {
             match ev.force(ff, None).and_then(|t| TypeInfo::read(ev, &t)) {
@@ -583,6 +580,60 @@ fn is_typed(ev: &mut Evaluator<'_>, attrs: &Attrs, what: &str) -> bool {
     }
 }
 
+/// The options one module declares. Declarations are read once per `options` value: the
+/// modules of a submodule type are shared by all its instances (500 inventory machines
+/// declare the same options), so the tree is cached by the identity of the value.
+fn declared(
+    ctx: &ModuleContext,
+    ev: &mut Evaluator<'_>,
+    options: &Thunk,
+    file: Option<Rc<str>>,
+    path: &str,
+) -> Rc<DeclNs> {
+    let key = Rc::as_ptr(&options.0) as *const () as usize;
+    if let Some((_, cached)) = ctx.decl_cache.borrow().get(&key) {
+        return cached.clone();
+    }
+    let mut ns = DeclNs::default();
+    declare(ctx, ev, &mut ns, options, file, path);
+    let ns = Rc::new(ns);
+    // The thunk is kept with the entry, so its address cannot be reused by another.
+    ctx.decl_cache
+        .borrow_mut()
+        .insert(key, (options.clone(), ns.clone()));
+    ns
+}
+
+/// Adds one module's declarations to an evaluation's.
+fn merge_ns(into: &mut DeclNs, from: &DeclNs) {
+    for (name, entry) in &from.entries {
+        let merged = match (into.entries.remove(name), entry) {
+            (None, e) => e.clone(),
+            (Some(DeclEntry::Option(old)), DeclEntry::Option(new)) => {
+                DeclEntry::Option(Rc::new(merge_decls(&old, clone_decl(new))))
+            }
+            (Some(DeclEntry::Ns(old)), DeclEntry::Ns(new)) => {
+                let mut old = Rc::unwrap_or_clone(old);
+                merge_ns(&mut old, new);
+                DeclEntry::Ns(Rc::new(old))
+            }
+            (Some(old), _) => old,
+        };
+        into.entries.insert(name.clone(), merged);
+    }
+}
+
+fn clone_decl(d: &Decl) -> Decl {
+    Decl {
+        ty: d.ty.clone(),
+        type_description: d.type_description.clone(),
+        default: d.default.clone(),
+        apply: d.apply.clone(),
+        pos: d.pos,
+        alias_of: d.alias_of.clone(),
+    }
+}
+
 fn declare(
     ctx: &ModuleContext,
     ev: &mut Evaluator<'_>,
@@ -627,7 +678,7 @@ fn declare(
                 .insert(a.name.clone(), DeclEntry::Option(Rc::new(merged)));
         } else {
             let mut child = match ns.entries.remove(&a.name) {
-                Some(DeclEntry::Ns(old)) => Rc::try_unwrap(old).unwrap_or_default(),
+                Some(DeclEntry::Ns(old)) => Rc::unwrap_or_clone(old),
                 _ => DeclNs::default(),
             };
             declare(

@@ -29,44 +29,45 @@ let
     tld = nullOrStr;
   };
 
-  # One inventory machine. `inventoryConfig` gives the inventory's tags: a tag listing the
-  # machine in `inventory.tags` is one of its tags, as in clan-core.
-  machineModule =
+  # One inventory machine: the options (one module for every machine, so clanc reads the
+  # declarations once), and its name and tags. A tag listing the machine in
+  # `inventory.tags` is one of its tags, as in clan-core.
+  machineOptions = {
+    options = {
+      name = mkOption { type = types.str; };
+      description = nullOrStr;
+      icon = nullOrStr;
+      machineClass = mkOption {
+        type = types.enum [
+          "nixos"
+          "darwin"
+        ];
+        default = "nixos";
+      };
+      tags = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+        apply = lib.unique;
+      };
+      installedAt = mkOption {
+        type = types.nullOr types.int;
+        default = null;
+      };
+      deploy = {
+        targetHost = nullOrStr;
+        buildHost = nullOrStr;
+        forwardAgent = mkOption {
+          type = types.nullOr types.bool;
+          default = null;
+        };
+      };
+    };
+  };
+  machineConfig =
     inventoryConfig:
     { name, ... }:
     {
-      options = {
-        name = mkOption {
-          type = types.str;
-          default = name;
-        };
-        description = nullOrStr;
-        icon = nullOrStr;
-        machineClass = mkOption {
-          type = types.enum [
-            "nixos"
-            "darwin"
-          ];
-          default = "nixos";
-        };
-        tags = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-          apply = lib.unique;
-        };
-        installedAt = mkOption {
-          type = types.nullOr types.int;
-          default = null;
-        };
-        deploy = {
-          targetHost = nullOrStr;
-          buildHost = nullOrStr;
-          forwardAgent = mkOption {
-            type = types.nullOr types.bool;
-            default = null;
-          };
-        };
-      };
+      config.name = lib.mkOptionDefault name;
       config.tags = builtins.filter (
         tag:
         !(builtins.elem tag [
@@ -106,22 +107,23 @@ let
     };
   };
 
-  instanceModule =
+  instanceOptions = {
+    options = {
+      module = {
+        name = mkOption { type = types.str; };
+        input = nullOrStr;
+      };
+      roles = mkOption {
+        type = types.attrsOf (types.submodule roleModule);
+        default = { };
+      };
+    };
+  };
+  # `module.name` defaults to the instance's name.
+  instanceName =
     { name, ... }:
     {
-      options = {
-        module = {
-          name = mkOption {
-            type = types.str;
-            default = name;
-          };
-          input = nullOrStr;
-        };
-        roles = mkOption {
-          type = types.attrsOf (types.submodule roleModule);
-          default = { };
-        };
-      };
+      config.module.name = lib.mkOptionDefault name;
     };
 
   # The computed tags; every other tag is a list of machine names.
@@ -154,7 +156,15 @@ let
       options = {
         meta = metaOptions;
         machines = mkOption {
-          type = types.attrsOf (types.submodule (machineModule config));
+          type = types.attrsOf (
+            types.submoduleWith {
+              modules = [
+                machineOptions
+                (machineConfig config)
+              ];
+              shorthandOnlyDefinesConfig = true;
+            }
+          );
           default = { };
         };
         tags = mkOption {
@@ -165,7 +175,15 @@ let
           default = { };
         };
         instances = mkOption {
-          type = types.attrsOf (types.submodule instanceModule);
+          type = types.attrsOf (
+            types.submoduleWith {
+              modules = [
+                instanceOptions
+                instanceName
+              ];
+              shorthandOnlyDefinesConfig = true;
+            }
+          );
           default = { };
         };
         # Removed in clan-core: "The inventory.services option has been removed. Use
