@@ -25,22 +25,10 @@ fn generated_clan(machines: usize) -> tempfile::TempDir {
 fn check_in_process(dir: &Path) -> usize {
     let mut db = clanc::db::Database::default();
     let loaded = clanc::loader::load_clan(&mut db, dir).expect("clan loads");
-    let workspace = loaded.workspace;
-    let mut n = clanc::check::check_workspace(&db, workspace).len();
     let root = std::fs::canonicalize(dir).expect("dir exists");
-    let clan = clanc::model::build_model(&db, &root.to_string_lossy(), workspace);
-    let listing = clanc::check::VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
-        let entries = d.entries(&db).iter().map(|e| e.name.as_str()).collect();
-        (d.path(&db).as_str(), entries)
-    }));
-    n += clan.diagnostics.len();
-    n += clanc::check::check_clan(
-        &clan,
-        clanc::services::catalog::Catalog::builtin(),
-        &listing,
-    )
-    .len();
-    n
+    clanc::analysis::analyse(&db, &root.to_string_lossy(), loaded.workspace, false)
+        .diagnostics
+        .len()
 }
 
 fn check_process(dir: &Path) -> bool {

@@ -1,6 +1,7 @@
 //! clanc: a compiler for clan inventories. The library behind the `clanc` binary; see
 //! `docs/` and the README for the architecture (syntax -> eval -> modules -> model -> check).
 
+pub mod analysis;
 pub mod check;
 pub mod cli;
 pub mod db;

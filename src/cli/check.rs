@@ -8,16 +8,11 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use crate::check;
-use crate::check::VarsListing;
 use crate::db::Database;
 use crate::diagnostics::{
     ColorChoice, Report, Severity, Sources, render_github, render_human, render_json,
 };
-use crate::diagnostics::{Diagnostic, Span};
 use crate::loader;
-use crate::model::build_model;
-use crate::services::catalog::Catalog;
-use rnix::TextRange;
 
 use super::exit;
 
@@ -77,44 +72,18 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
         .iter()
         .map(|f| (f.path(&db), f.text(&db)))
         .collect();
-    let mut diagnostics = check::check_workspace(&db, workspace);
+    let root = absolute(&args.dir);
+    let analysis = crate::analysis::analyse(
+        &db,
+        &root.to_string_lossy(),
+        workspace,
+        args.explain_unknown,
+    );
+    let clan = analysis.clan;
+    let mut diagnostics = analysis.diagnostics;
     for file in &loaded.not_utf8 {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
         diagnostics.push(check::not_utf8_diagnostic(file, text));
-    }
-    let root = absolute(&args.dir);
-    let clan = build_model(&db, &root.to_string_lossy(), workspace);
-    let listing = VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
-        let entries = d.entries(&db).iter().map(|e| e.name.as_str()).collect();
-        (d.path(&db).as_str(), entries)
-    }));
-    for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
-        &clan,
-        Catalog::builtin(),
-        &listing,
-    )) {
-        // Syntax errors also stop evaluation: report each place once.
-        let same_place = |o: &Diagnostic| o.code == d.code && o.span == d.span;
-        if !diagnostics.iter().any(same_place) {
-            diagnostics.push(d);
-        }
-    }
-    if args.explain_unknown {
-        for note in &clan.unknowns {
-            let span = note
-                .span
-                .clone()
-                .unwrap_or_else(|| Span::new("flake.nix", TextRange::default()));
-            diagnostics.push(Diagnostic::new(
-                "N000",
-                Severity::Info,
-                format!(
-                    "not checked: `{}` is unknown: {}",
-                    note.subject, note.reason
-                ),
-                span,
-            ));
-        }
     }
     let mut report = Report::new(diagnostics, texts.len());
     report.machines = Some(clan.machines.len());

@@ -1,0 +1,61 @@
+//! The whole check of a loaded clan, as `clanc check`, the language server and the benches
+//! run it: syntax and lowering diagnostics of every file, the model (evaluation), and the
+//! checker's rules over the model. Pure over the database apart from what building the model
+//! reads (files the workspace does not hold).
+
+use crate::check::{self, VarsListing};
+use crate::db::{Db, Workspace};
+use crate::diagnostics::{Diagnostic, Severity, Span};
+use crate::model::{Clan, build_model};
+use crate::services::catalog::Catalog;
+
+/// What a check found, and the model it checked (for hover, completion, plans).
+pub struct Analysis {
+    pub diagnostics: Vec<Diagnostic>,
+    pub clan: Clan,
+}
+
+/// Checks the clan whose directory is `root` (absolute). With `explain_unknown`, every value
+/// that could not be checked because it is unknown is listed (N000, info).
+pub fn analyse(db: &dyn Db, root: &str, workspace: Workspace, explain_unknown: bool) -> Analysis {
+    let mut diagnostics = check::check_workspace(db, workspace);
+    let clan = build_model(db, root, workspace);
+    let listing = vars_listing(db, workspace);
+    for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
+        &clan,
+        Catalog::builtin(),
+        &listing,
+    )) {
+        // Syntax errors also stop evaluation: report each place once.
+        let same_place = |o: &Diagnostic| o.code == d.code && o.span == d.span;
+        if !diagnostics.iter().any(same_place) {
+            diagnostics.push(d);
+        }
+    }
+    if explain_unknown {
+        for note in &clan.unknowns {
+            let span = note
+                .span
+                .clone()
+                .unwrap_or_else(|| Span::new("flake.nix", Default::default()));
+            diagnostics.push(Diagnostic::new(
+                "N000",
+                Severity::Info,
+                format!(
+                    "not checked: `{}` is unknown: {}",
+                    note.subject, note.reason
+                ),
+                span,
+            ));
+        }
+    }
+    Analysis { diagnostics, clan }
+}
+
+/// What exists under `vars/`, from the loaded directory listings.
+pub fn vars_listing(db: &dyn Db, workspace: Workspace) -> VarsListing {
+    VarsListing::from_dirs(workspace.dirs(db).iter().map(|d| {
+        let entries = d.entries(db).iter().map(|e| e.name.as_str()).collect();
+        (d.path(db).as_str(), entries)
+    }))
+}
