@@ -47,6 +47,10 @@ pub struct Workspace {
     pub files: Vec<SourceFile>,
     #[returns(ref)]
     pub dirs: Vec<DirListing>,
+    /// clanc's embedded Nix models (`modules/known`), as inputs of this database, so that
+    /// they are parsed and lowered once per database, not once per check.
+    #[returns(ref)]
+    pub builtins: Vec<SourceFile>,
 }
 
 #[salsa::db]

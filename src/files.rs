@@ -100,11 +100,16 @@ impl ClanFiles {
             .iter()
             .map(|d| (join(&root, d.path(db)), d.entries(db).clone()))
             .collect();
+        let embedded = workspace
+            .builtins(db)
+            .iter()
+            .map(|f| (f.path(db).clone(), *f))
+            .collect();
         ClanFiles {
             root,
             files,
             dirs,
-            embedded: RefCell::default(),
+            embedded: RefCell::new(embedded),
             disk: DiskFiles::default(),
         }
     }

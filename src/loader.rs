@@ -125,7 +125,7 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
         dirs.push(DirListing::new(db, rel, entries));
     }
     Ok(Loaded {
-        workspace: Workspace::new(db, files, dirs),
+        workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db)),
         not_utf8,
     })
 }

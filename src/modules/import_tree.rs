@@ -87,7 +87,7 @@ mod tests {
             ),
             listing(&db, "modules/b/y", &[("deep.nix", Regular)]),
         ];
-        let workspace = Workspace::new(&db, Vec::new(), dirs);
+        let workspace = Workspace::new(&db, Vec::new(), dirs, Vec::new());
         assert_eq!(
             import_tree(&db, workspace, "modules").unwrap(),
             [

@@ -33,3 +33,15 @@ pub fn path(name: &str) -> String {
 pub fn is_builtin(path: &str) -> bool {
     path.starts_with(DIR) && path[DIR.len()..].starts_with('/')
 }
+
+/// Every embedded file as a database input (under its virtual path).
+pub fn inputs(db: &dyn crate::db::Db) -> Vec<crate::db::SourceFile> {
+    FILES
+        .iter()
+        .map(|(name, text)| {
+            crate::db::SourceFile::builder(path(name), std::sync::Arc::from(*text))
+                .durability(salsa::Durability::HIGH)
+                .new(db)
+        })
+        .collect()
+}
