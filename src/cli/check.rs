@@ -84,10 +84,11 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     }
     let root = absolute(&args.dir);
     let clan = build_model(&db, &root.to_string_lossy(), workspace);
-    let listing = VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
+    let mut listing = VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
         let entries = d.entries(&db).iter().map(|e| e.name.as_str()).collect();
         (d.path(&db).as_str(), entries)
     }));
+    listing.sops = crate::vars::facts::read_for_clan(&root, &clan);
     for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
         &clan,
         Catalog::builtin(),
