@@ -1144,7 +1144,7 @@ fn v003_missing_files_per_machine_and_shared() {
         sp("vars.nix", 20, 1),
     );
     assert!(d.message.contains("healthchecks-url") && d.message.contains("`url`"));
-    assert!(text(&d).contains("clanc vars generate a"));
+    assert!(text(&d).contains("clanc vars generate --machine a"));
 
     let mut shared = generator("cache-key", 30, &["key"], &[]);
     shared.share = Known::Known(true);

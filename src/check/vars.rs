@@ -514,7 +514,7 @@ impl MissingFiles {
                 let m = &entry.machines[0];
                 (
                     format!("`vars/per-machine/{m}/{g}/`"),
-                    format!("clanc vars generate {m}"),
+                    format!("clanc vars generate --machine {m}"),
                 )
             } else {
                 (
@@ -571,7 +571,7 @@ fn secrets_for_machines(clan: &Clan, listing: &VarsListing, out: &mut Vec<Diagno
                 path_span(format!("vars/per-machine/{m}/{g}/{f}/secret")),
             )
             .with_help(format!(
-                "regenerate it (`clanc vars generate {m} --regenerate`) or add the machine as a recipient (`clan secrets machines add-secret`)"
+                "regenerate it (`clanc vars generate --machine {m} --regenerate`) or add the machine as a recipient (`clan secrets machines add-secret`)"
             )),
         );
     }

@@ -1,6 +1,7 @@
 //! Vars and secrets in clan's layout: sops-encrypted files and the age keys that open them.
 
 pub mod facts;
+pub mod generate;
 pub mod generator;
 pub mod keys;
 pub mod order;
