@@ -8,3 +8,4 @@ pub mod order;
 pub mod runner;
 pub mod sops;
 pub mod store;
+pub mod upload;
