@@ -479,3 +479,116 @@ fn sops_decrypt(tools: &Path, file: &Path, key_file: &Path) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Waits until `found` holds, up to 30 seconds.
+fn wait_for(what: &str, mut found: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !found() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Whether some `clanc-vars-*/out/started` exists below `tmp`.
+fn generator_started(tmp: &Path) -> bool {
+    std::fs::read_dir(tmp)
+        .unwrap()
+        .flatten()
+        .any(|e| e.path().join("out/started").exists())
+}
+
+#[test]
+fn ctrl_c_stops_the_generator_writes_nothing_and_removes_the_temp_dir() {
+    let clan = clan_copy();
+    let tmp = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["vars", "generate", "--machine", "epsilon"])
+        .current_dir(clan.path())
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the generator to start", || generator_started(tmp.path()));
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "not stopped"
+    );
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(text(&out).contains("interrupted; nothing was written"));
+    assert!(empty_dir(tmp.path()), "temporary directory left behind");
+    assert!(!clan.path().join("vars").exists());
+}
+
+#[test]
+fn hidden_prompts_on_a_terminal_are_not_echoed() {
+    use std::io::{Read, Write};
+    let clan = clan_copy();
+    let tmp = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} vars generate --machine beta --prompt hotspot/label=x",
+        env!("CARGO_BIN_EXE_clanc")
+    );
+    // `script` runs clanc on a pseudo-terminal, forwarding our stdin to it.
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &command, "/dev/null"])
+        .current_dir(clan.path())
+        .env(
+            "SOPS_AGE_KEY_FILE",
+            clan.path().join("TEST-ONLY-admin-age-key.txt"),
+        )
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    // answer only once the question is on the terminal (echo is off by then)
+    wait_for("the prompt", || {
+        String::from_utf8_lossy(&seen.lock().unwrap()).contains("The wifi password")
+    });
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"typed-on-a-tty\n").unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    reader.join().unwrap();
+    let transcript = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert!(status.success(), "{transcript}");
+    assert!(
+        !transcript.contains("typed-on-a-tty"),
+        "echoed: {transcript}"
+    );
+    let psk = sops::decrypt(
+        &read(clan.path(), "vars/shared/wifi/psk/secret"),
+        &admin(clan.path()),
+    )
+    .unwrap();
+    assert_eq!(psk.as_slice(), b"psk:typed-on-a-tty");
+}
