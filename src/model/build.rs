@@ -1474,3 +1474,47 @@ fn error_diagnostic(e: &EvalError, span_of: impl Fn(Pos) -> Option<Span>) -> Opt
     }
     Some(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Database;
+    use crate::model::Known;
+
+    #[test]
+    fn legacy_sops_secrets_with_default_file_and_keys() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/mistakes/S002-key-not-in-file");
+        let mut db = Database::default();
+        let loaded = crate::loader::load_clan(&mut db, &dir).unwrap();
+        let root = std::fs::canonicalize(&dir).unwrap();
+        let clan = super::build_model(&db, &root.to_string_lossy(), loaded.workspace);
+        let secrets = &clan.machines["web"].sops_secrets;
+        let summary: Vec<(&str, Option<&String>, Option<&String>, bool)> = secrets
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.sops_file.as_ref().and_then(|f| f.value.known()),
+                    s.key.value.known(),
+                    s.key.span.is_some(),
+                )
+            })
+            .collect();
+        let file = "secrets/web.yaml".to_string();
+        let (db_key, smtp_key) = ("db/password".to_string(), "smtp/pasword".to_string());
+        assert_eq!(
+            summary,
+            [
+                // the key defaults to the name; the file to sops.defaultSopsFile
+                ("db/password", Some(&file), Some(&db_key), false),
+                // `key` in a submodule definition is configuration, not the module's key
+                ("smtp-password", Some(&file), Some(&smtp_key), true),
+            ]
+        );
+        assert!(
+            secrets
+                .iter()
+                .all(|s| s.format == Known::Known("yaml".into()))
+        );
+    }
+}
