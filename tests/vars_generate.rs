@@ -592,3 +592,69 @@ fn hidden_prompts_on_a_terminal_are_not_echoed() {
     .unwrap();
     assert_eq!(psk.as_slice(), b"psk:typed-on-a-tty");
 }
+
+#[test]
+fn commit_records_the_generated_files_with_a_message_like_clans() {
+    let clan = clan_copy();
+    let dir = clan.path();
+    let tmp = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "-A"]);
+    git(&["commit", "-q", "-m", "the clan"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args([
+            "vars",
+            "generate",
+            "--machine",
+            "alpha",
+            "--generator",
+            "ca",
+            "--commit",
+        ])
+        .current_dir(dir)
+        .env("SOPS_AGE_KEY_FILE", dir.join("TEST-ONLY-admin-age-key.txt"))
+        .env("TMPDIR", tmp.path())
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.org")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.org")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // ca and cert (its dependent) ran; one commit holds their files and alpha's new key
+    assert_eq!(git(&["status", "--porcelain"]), "");
+    let message = git(&["log", "-1", "--format=%B"]);
+    assert!(
+        message.starts_with("Update vars via clanc vars generate"),
+        "{message}"
+    );
+    assert!(
+        message.contains("- generator ca for machine alpha"),
+        "{message}"
+    );
+    let files = git(&["show", "--name-only", "--format=", "HEAD"]);
+    for path in [
+        "vars/per-machine/alpha/ca/key/secret",
+        "vars/per-machine/alpha/ca/cert/value",
+        "vars/per-machine/alpha/cert/chain/value",
+        "sops/machines/alpha/key.json",
+        "sops/secrets/alpha-age.key/secret",
+    ] {
+        assert!(files.lines().any(|l| l == path), "{path} not in {files}");
+    }
+}
