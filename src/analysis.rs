@@ -1,7 +1,7 @@
 //! The whole check of a loaded clan, as `clanc check`, the language server and the benches
 //! run it: syntax and lowering diagnostics of every file, the model (evaluation), and the
 //! checker's rules over the model. Pure over the database apart from what building the model
-//! reads (files the workspace does not hold).
+//! reads (files the workspace does not hold) and the sops files' plaintext metadata.
 
 use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
@@ -20,7 +20,9 @@ pub struct Analysis {
 pub fn analyse(db: &dyn Db, root: &str, workspace: Workspace, explain_unknown: bool) -> Analysis {
     let mut diagnostics = check::check_workspace(db, workspace);
     let clan = build_model(db, root, workspace);
-    let listing = vars_listing(db, workspace);
+    let mut listing = vars_listing(db, workspace);
+    // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
+    listing.sops = crate::vars::facts::read_for_clan(std::path::Path::new(root), &clan);
     for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
         &clan,
         Catalog::builtin(),

@@ -1,5 +1,5 @@
-//! `check_clan`: every C, M and V diagnostic for a built model, from the rule families
-//! (`roles`, `settings`, `machines`, `vars`). Pure: the vars tree on disk comes in as a
+//! `check_clan`: every C, M, V and S diagnostic for a built model, from the rule families
+//! (`roles`, `settings`, `machines`, `vars`, `sops_nix`). Pure: the vars tree on disk comes in as a
 //! `VarsListing` the caller built.
 
 use std::collections::HashSet;
@@ -9,7 +9,7 @@ use crate::model::Clan;
 use crate::services::catalog::Catalog;
 
 use super::vars::VarsListing;
-use super::{machines, roles, settings, vars};
+use super::{machines, roles, settings, sops_nix, vars};
 
 /// Every checker diagnostic for `clan`, deduplicated (a module imported by several machines,
 /// or role settings shared by every machine of the role, would otherwise repeat the same
@@ -21,6 +21,7 @@ pub fn check_clan(clan: &Clan, catalog: &Catalog, vars_listing: &VarsListing) ->
     settings::check(clan, &services, &mut out);
     machines::check(clan, &mut out);
     vars::check(clan, &services, vars_listing, &mut out);
+    sops_nix::check(clan, &vars_listing.sops, &mut out);
     catalog_revision(clan, catalog, &mut out);
     dedup(out)
 }

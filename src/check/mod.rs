@@ -5,6 +5,7 @@ mod clan;
 mod machines;
 mod roles;
 mod settings;
+mod sops_nix;
 mod suggest;
 mod syntax;
 #[cfg(test)]

@@ -57,6 +57,7 @@ fn machine(name: &str, class: MachineClass, tags: &[&str]) -> Machine {
         host_platform: None,
         imports: Vec::new(),
         generators: BTreeMap::new(),
+        sops_secrets: Vec::new(),
     }
 }
 
@@ -1143,7 +1144,7 @@ fn v003_missing_files_per_machine_and_shared() {
         sp("vars.nix", 20, 1),
     );
     assert!(d.message.contains("healthchecks-url") && d.message.contains("`url`"));
-    assert!(text(&d).contains("clanc vars generate a"));
+    assert!(text(&d).contains("clanc vars generate --machine a"));
 
     let mut shared = generator("cache-key", 30, &["key"], &[]);
     shared.share = Known::Known(true);
@@ -1365,4 +1366,248 @@ fn darwin_machines_are_not_evaluated_by_nixos_only_services() {
         )],
     );
     only(&run(&clan), "C010", Severity::Warning, sp("inv.nix", 11, 1));
+}
+
+// ---------------------------------------------------------------- vars: recipients, sharing
+
+#[test]
+fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
+    use crate::vars::facts::SecretFacts;
+    let (clan, mut listing) = vars_clan(vec![generator("restic", 10, &["password"], &[])]);
+    listing
+        .sops
+        .user_keys
+        .insert("alice".into(), vec!["age1alice".into()]);
+    listing
+        .sops
+        .user_keys
+        .insert("bob".into(), vec!["age1bob".into()]);
+    listing
+        .sops
+        .machine_keys
+        .insert("a".into(), vec!["age1a".into()]);
+    let dir = "vars/per-machine/a/restic/password";
+    let secret = |users: &[&str], recipients: &[&str]| SecretFacts {
+        machines: vec!["a".into()],
+        users: users.iter().map(|u| u.to_string()).collect(),
+        recipients: Some(recipients.iter().map(|r| r.to_string()).collect()),
+    };
+    // everyone linked is a recipient
+    listing
+        .sops
+        .secrets
+        .insert(dir.into(), secret(&["alice"], &["age1alice", "age1a"]));
+    none(&run_with(&clan, &listing));
+    // bob is linked but the file was encrypted before his key was added
+    listing.sops.secrets.insert(
+        dir.into(),
+        secret(&["alice", "bob"], &["age1alice", "age1a"]),
+    );
+    let d = only(
+        &run_with(&clan, &listing),
+        "V005",
+        Severity::Error,
+        Span::new(format!("{dir}/secret"), TextRange::empty(0.into())),
+    );
+    assert!(d.message.contains("user `bob`") && d.message.contains("restic/password"));
+    // the machine's key changed
+    listing
+        .sops
+        .secrets
+        .insert(dir.into(), secret(&["alice"], &["age1alice", "age1old"]));
+    let d = only(
+        &run_with(&clan, &listing),
+        "V005",
+        Severity::Error,
+        Span::new(format!("{dir}/secret"), TextRange::empty(0.into())),
+    );
+    assert!(d.message.contains("machine `a`"));
+    // an unreadable file, or a user without key.json: nothing to say
+    listing.sops.secrets.insert(
+        dir.into(),
+        SecretFacts {
+            recipients: None,
+            ..secret(&["bob"], &[])
+        },
+    );
+    none(&run_with(&clan, &listing));
+    listing
+        .sops
+        .secrets
+        .insert(dir.into(), secret(&["carol"], &["age1a"]));
+    none(&run_with(&clan, &listing));
+}
+
+fn shared(name: &str, at_: u32, files: &[&str], script: &str) -> Generator {
+    let mut g = generator(name, at_, files, &[]);
+    g.share = Known::Known(true);
+    g.script = Known::Known(script.to_string());
+    g
+}
+
+/// Machines `a` and `b` each declare `gen_a` / `gen_b`; the listing has the shared files.
+fn shared_clan(gen_a: Generator, gen_b: Generator) -> (Clan, VarsListing) {
+    let mut clan = clan();
+    let mut listing = VarsListing::default();
+    for g in [&gen_a, &gen_b] {
+        listing
+            .shared
+            .insert(g.name.clone(), g.files.keys().cloned().collect());
+    }
+    clan.machines.get_mut("a").unwrap().generators = BTreeMap::from([(gen_a.name.clone(), gen_a)]);
+    clan.machines.get_mut("b").unwrap().generators = BTreeMap::from([(gen_b.name.clone(), gen_b)]);
+    (clan, listing)
+}
+
+#[test]
+fn v007_shared_generator_declared_differently() {
+    // the same declaration (one module imported twice), or equal ones: fine
+    let g = shared("wifi", 10, &["psk"], "pwgen > $out/psk");
+    let (clan, listing) = shared_clan(g.clone(), g.clone());
+    none(&run_with(&clan, &listing));
+    let (clan, listing) = shared_clan(
+        g.clone(),
+        shared("wifi", 50, &["psk"], "pwgen > $out/psk\n"),
+    );
+    none(&run_with(&clan, &listing));
+
+    // different files
+    let (clan, listing) = shared_clan(g.clone(), shared("wifi", 50, &["psk", "ssid"], "x"));
+    let d = only(
+        &run_with(&clan, &listing),
+        "V007",
+        Severity::Error,
+        sp("vars.nix", 50, 1),
+    );
+    assert!(
+        d.message.contains("`wifi`") && d.message.contains("`a` and `b`"),
+        "{d:?}"
+    );
+    assert!(d.message.contains("ssid"));
+    assert_eq!(d.labels[0].span, sp("vars.nix", 10, 1));
+
+    // different scripts
+    let (clan, listing) = shared_clan(g.clone(), shared("wifi", 50, &["psk"], "openssl rand"));
+    let d = only(
+        &run_with(&clan, &listing),
+        "V007",
+        Severity::Error,
+        sp("vars.nix", 50, 1),
+    );
+    assert!(d.message.contains("scripts differ"));
+
+    // different dependencies; a secret on one side only
+    let mut other = shared("wifi", 50, &["psk"], "pwgen > $out/psk");
+    other.dependencies = Known::Known(vec![Spanned::new("ca".to_string(), None)]);
+    let (clan, listing) = shared_clan(g.clone(), other);
+    let out = run_with(&clan, &listing);
+    assert!(
+        out.iter()
+            .any(|d| d.code == "V007" && d.message.contains("dependencies")),
+        "{out:#?}"
+    );
+    let mut other = shared("wifi", 50, &["psk"], "pwgen > $out/psk");
+    other.files.get_mut("psk").unwrap().secret = Known::Known(false);
+    let (clan, listing) = shared_clan(g.clone(), other);
+    let d = only(
+        &run_with(&clan, &listing),
+        "V007",
+        Severity::Error,
+        sp("vars.nix", 50, 1),
+    );
+    assert!(d.message.contains("secret on one"));
+
+    // an unknown script cannot be compared: silent
+    let mut other = shared("wifi", 50, &["psk"], "");
+    other.script = Known::Unknown("interpolates packages".into());
+    let (clan, listing) = shared_clan(g.clone(), other);
+    none(&run_with(&clan, &listing));
+}
+
+// ---------------------------------------------------------------- legacy sops-nix
+
+fn sops_clan(
+    file: &str,
+    key: &str,
+    facts: crate::vars::facts::SopsFileFacts,
+) -> (Clan, VarsListing) {
+    let mut clan = clan();
+    clan.machines.get_mut("a").unwrap().sops_secrets = vec![SopsSecret {
+        name: "db-password".into(),
+        span: Some(sp("sops.nix", 1, 11)),
+        sops_file: Some(known(file.to_string(), 20)),
+        key: known(key.to_string(), 40),
+        format: Known::Known("yaml".into()),
+    }];
+    let mut listing = VarsListing::default();
+    listing.sops.files.insert(file.into(), facts);
+    listing
+        .sops
+        .machine_keys
+        .insert("a".into(), vec!["age1a".into()]);
+    (clan, listing)
+}
+
+#[test]
+fn s001_s002_s003_legacy_sops_files() {
+    use crate::vars::facts::SopsFileFacts;
+    let read = |keys: &[&str], recipients: &[&str]| SopsFileFacts::Read {
+        keys: Some(keys.iter().map(|k| k.to_string()).collect()),
+        recipients: Some(recipients.iter().map(|r| r.to_string()).collect()),
+    };
+    let (clan, listing) = sops_clan(
+        "secrets/a.yaml",
+        "db/password",
+        read(&["db", "db/password"], &["age1a"]),
+    );
+    none(&run_with(&clan, &listing));
+
+    let (clan, listing) = sops_clan("secrets/a.yaml", "db/password", SopsFileFacts::Missing);
+    let d = only(
+        &run_with(&clan, &listing),
+        "S001",
+        Severity::Error,
+        sp("inv.nix", 20, 1),
+    );
+    assert!(d.message.contains("secrets/a.yaml") && d.message.contains("db-password"));
+
+    let (clan, listing) = sops_clan(
+        "secrets/a.yaml",
+        "db/pasword",
+        read(&["db", "db/password"], &["age1a"]),
+    );
+    let d = only(
+        &run_with(&clan, &listing),
+        "S002",
+        Severity::Error,
+        sp("inv.nix", 40, 1),
+    );
+    assert!(text(&d).contains("db/password"), "{d:?}");
+
+    let (clan, listing) = sops_clan(
+        "secrets/a.yaml",
+        "db/password",
+        read(&["db/password"], &["age1admin"]),
+    );
+    let d = only(
+        &run_with(&clan, &listing),
+        "S003",
+        Severity::Error,
+        sp("inv.nix", 20, 1),
+    );
+    assert!(d.message.contains("machine `a`"));
+
+    // not read (e.g. `clanc check` without the files), or keys unknown (binary): silent
+    let (clan, mut listing) = sops_clan("secrets/a.yaml", "x", SopsFileFacts::Missing);
+    listing.sops.files.clear();
+    none(&run_with(&clan, &listing));
+    let (clan, listing) = sops_clan(
+        "secrets/a.bin",
+        "x",
+        SopsFileFacts::Read {
+            keys: None,
+            recipients: Some(vec!["age1a".into()]),
+        },
+    );
+    none(&run_with(&clan, &listing));
 }

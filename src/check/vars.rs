@@ -1,7 +1,9 @@
 //! Vars generators: dependencies on generators that do not exist (V001) and dependency cycles
 //! (V002), both from `vars::order`; declared files with nothing under `vars/` yet (V003);
 //! directories under `vars/` nothing declares (V004); file and prompt options out of range
-//! (V006). The vars tree comes in as a `VarsListing` the caller read from disk.
+//! (V006); secrets not encrypted for their machine or a user linked beside them (V005); shared
+//! generators declared differently on two machines (V007). The vars tree comes in as a
+//! `VarsListing` the caller read from disk.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,6 +11,7 @@ use rnix::TextRange;
 
 use crate::diagnostics::{Diagnostic, Span};
 use crate::model::{Clan, Generator, Known, Machine, Spanned};
+use crate::vars::facts::SopsFacts;
 use crate::vars::generator::{NeededFor, PromptKind};
 use crate::vars::order::{OrderError, dependency_errors};
 
@@ -31,6 +34,9 @@ pub struct VarsListing {
     /// Per-machine secret files (`vars/per-machine/<m>/<g>/<f>` holding `secret`), with the
     /// machines named as recipients beside them (`machines/<name>` links).
     pub secrets: BTreeMap<(String, String, String), BTreeSet<String>>,
+    /// What the sops files say (recipients, keys), when the caller read them
+    /// (`vars::facts::read_sops_facts`); empty otherwise, and the checks that need it are silent.
+    pub sops: SopsFacts,
 }
 
 impl VarsListing {
@@ -128,6 +134,8 @@ pub(super) fn check(
     }
     missing.report(out);
     secrets_for_machines(clan, listing, out);
+    stale_recipients(&listing.sops, out);
+    shared_declared_differently(clan, out);
     if machines_complete(clan) {
         for name in listing.per_machine.keys() {
             if clan.machines.contains_key(name) {
@@ -506,7 +514,7 @@ impl MissingFiles {
                 let m = &entry.machines[0];
                 (
                     format!("`vars/per-machine/{m}/{g}/`"),
-                    format!("clanc vars generate {m}"),
+                    format!("clanc vars generate --machine {m}"),
                 )
             } else {
                 (
@@ -563,8 +571,153 @@ fn secrets_for_machines(clan: &Clan, listing: &VarsListing, out: &mut Vec<Diagno
                 path_span(format!("vars/per-machine/{m}/{g}/{f}/secret")),
             )
             .with_help(format!(
-                "regenerate it (`clanc vars generate {m} --regenerate`) or add the machine as a recipient (`clan secrets machines add-secret`)"
+                "regenerate it (`clanc vars generate --machine {m} --regenerate`) or add the machine as a recipient (`clan secrets machines add-secret`)"
             )),
         );
     }
+}
+
+/// V005 from the sops files themselves: a secret with a `users/<u>` (or `machines/<m>`) link
+/// whose sops file lacks that user's (machine's) age key among its recipients: the key was
+/// added or changed after the secret was encrypted, and that user (machine) cannot open it.
+fn stale_recipients(facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
+    for (dir, secret) in &facts.secrets {
+        let Some(recipients) = &secret.recipients else {
+            continue;
+        };
+        let lacking = |keys: Option<&Vec<String>>| {
+            keys.is_some_and(|keys| {
+                !keys.is_empty() && !keys.iter().any(|k| recipients.contains(k))
+            })
+        };
+        let var = dir
+            .strip_prefix("vars/per-machine/")
+            .or_else(|| dir.strip_prefix("vars/shared/"))
+            .unwrap_or(dir);
+        for (kind, names, keys) in [
+            ("user", &secret.users, &facts.user_keys),
+            ("machine", &secret.machines, &facts.machine_keys),
+        ] {
+            for name in names {
+                if !lacking(keys.get(name)) {
+                    continue;
+                }
+                let plural = if kind == "user" { "users" } else { "machines" };
+                out.push(
+                    Diagnostic::error(
+                        "V005",
+                        format!(
+                            "the secret `{var}` is linked to the {kind} `{name}` but not encrypted for its key (`sops/{plural}/{name}/key.json`): `{name}` cannot decrypt it"
+                        ),
+                        path_span(format!("{dir}/secret")),
+                    )
+                    .with_help(
+                        "re-encrypt it for its current recipients (`clan vars fix`, or regenerate it with `clanc vars generate --regenerate`)",
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// V007: a shared generator (`share = true`) whose declarations on two machines differ in
+/// their files, prompts, dependencies or script. Only one of them produces
+/// `vars/shared/<g>/`, so the other machine gets files it did not ask for.
+fn shared_declared_differently(clan: &Clan, out: &mut Vec<Diagnostic>) {
+    let mut first: BTreeMap<&str, (&Machine, &Generator)> = BTreeMap::new();
+    for machine in clan.machines.values() {
+        for generator in machine.generators.values() {
+            if generator.share != Known::Known(true) {
+                continue;
+            }
+            let Some((other_machine, other)) = first.get(generator.name.as_str()).copied() else {
+                first.insert(&generator.name, (machine, generator));
+                continue;
+            };
+            if other.span.is_some() && other.span == generator.span {
+                continue; // one declaration, imported by both
+            }
+            let Some(what) = shared_difference(other, generator) else {
+                continue;
+            };
+            let Some(span) = first_span(&[generator.span.as_ref(), machine.span.as_ref()]) else {
+                continue;
+            };
+            let mut d = Diagnostic::error(
+                "V007",
+                format!(
+                    "the shared vars generator `{}` is declared differently on `{}` and `{}`: {what}; expected one declaration for every machine",
+                    generator.name, other_machine.name, machine.name
+                ),
+                span,
+            )
+            .with_help(
+                "declare the shared generator once, in a module both machines import, or give the two generators different names",
+            );
+            if let Some(other_span) = &other.span {
+                d.labels.push(crate::diagnostics::Label {
+                    span: other_span.clone(),
+                    message: format!("declared for `{}` here", other_machine.name),
+                });
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// What differs between two declarations of a generator (known values only).
+fn shared_difference(a: &Generator, b: &Generator) -> Option<String> {
+    let file_names = |g: &Generator| g.files.keys().cloned().collect::<Vec<_>>();
+    if file_names(a) != file_names(b) {
+        return Some(format!(
+            "files {} and {}",
+            list_names(a.files.keys()),
+            list_names(b.files.keys())
+        ));
+    }
+    for (name, fa) in &a.files {
+        let fb = &b.files[name];
+        let differs = |x: &Known<bool>, y: &Known<bool>| matches!((x, y), (Known::Known(x), Known::Known(y)) if x != y);
+        if differs(&fa.secret, &fb.secret) {
+            return Some(format!(
+                "the file `{name}` is secret on one and public on the other"
+            ));
+        }
+        if differs(&fa.deploy, &fb.deploy) {
+            return Some(format!("the file `{name}` is deployed on one only"));
+        }
+    }
+    let prompt_names = |g: &Generator| g.prompts.keys().cloned().collect::<Vec<_>>();
+    if prompt_names(a) != prompt_names(b) {
+        return Some(format!(
+            "prompts {} and {}",
+            list_names(a.prompts.keys()),
+            list_names(b.prompts.keys())
+        ));
+    }
+    for (name, pa) in &a.prompts {
+        let pb = &b.prompts[name];
+        if let (Known::Known(x), Known::Known(y)) = (&pa.kind.value, &pb.kind.value)
+            && x != y
+        {
+            return Some(format!("the prompt `{name}` is \"{x}\" and \"{y}\""));
+        }
+    }
+    if let (Known::Known(x), Known::Known(y)) = (&a.dependencies, &b.dependencies) {
+        let names =
+            |d: &Vec<Spanned<String>>| d.iter().map(|s| s.value.clone()).collect::<BTreeSet<_>>();
+        if names(x) != names(y) {
+            return Some(format!(
+                "dependencies {} and {}",
+                list_names(names(x).iter()),
+                list_names(names(y).iter())
+            ));
+        }
+    }
+    if let (Known::Known(x), Known::Known(y)) = (&a.script, &b.script)
+        && x.trim() != y.trim()
+    {
+        return Some("their scripts differ".to_string());
+    }
+    None
 }

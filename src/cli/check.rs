@@ -36,6 +36,9 @@ pub struct CheckArgs {
     /// Leave the time out of the summary line (for reproducible output)
     #[arg(long, hide = true)]
     pub no_timing: bool,
+    /// Keep only the vars and secrets diagnostics (V and S codes): `clanc vars check`
+    #[arg(skip)]
+    pub only_vars: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -84,6 +87,9 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     for file in &loaded.not_utf8 {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
         diagnostics.push(check::not_utf8_diagnostic(file, text));
+    }
+    if args.only_vars {
+        diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
     }
     let mut report = Report::new(diagnostics, texts.len());
     report.machines = Some(clan.machines.len());

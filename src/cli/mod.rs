@@ -3,6 +3,7 @@
 mod check;
 mod eval;
 mod inventory;
+mod terminal;
 mod vars;
 mod watch;
 
@@ -62,7 +63,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => check::run(&args, cli.color),
         Command::Inventory(args) => inventory::run(&args),
-        Command::Vars { command } => vars::run(&command),
+        Command::Vars { command } => vars::run(&command, cli.color),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {

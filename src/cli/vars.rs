@@ -1,19 +1,75 @@
-//! `clanc vars ...`: the clan's vars on disk. `get` prints one value, decrypting a secret with
-//! the admin's age key (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, or `~/.config/sops/age/keys.txt`).
+//! `clanc vars ...`: the clan's vars. `generate` runs the generators that are missing,
+//! `check` reports the vars and secrets diagnostics, `list` shows a machine's vars (secrets
+//! masked), `get` prints one value, decrypting a secret with the admin's age key
+//! (`SOPS_AGE_KEY`, `SOPS_AGE_KEY_FILE`, or `~/.config/sops/age/keys.txt`).
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use zeroize::Zeroizing;
 
+use crate::db::Database;
+use crate::diagnostics::{ColorChoice, Severity};
+use crate::loader;
+use crate::model::{Clan, Known, build_model};
+use crate::vars::generate::{self, Environment, GenerateError, Request};
+use crate::vars::generator::{PromptKind, PromptSpec};
 use crate::vars::keys::{self, AdminKeySource};
+use crate::vars::runner::Sandbox;
 use crate::vars::sops;
 use crate::vars::store::{StoredKind, VarsTree};
 
-use super::exit;
+use super::check::{CheckArgs, Format, absolute};
+use super::{exit, terminal};
+
+/// Exit status of a generation stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Subcommand)]
 pub enum VarsCommand {
+    /// Run the vars generators that have not run yet (and what depends on them)
+    Generate {
+        /// The clan directory
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Only this machine (repeatable; default: every machine)
+        #[arg(long = "machine", value_name = "MACHINE")]
+        machines: Vec<String>,
+        /// Only this generator (repeatable), plus what it needs and what depends on it
+        #[arg(long = "generator", value_name = "GENERATOR")]
+        generators: Vec<String>,
+        /// Run the generators again even if their files exist
+        #[arg(long)]
+        regenerate: bool,
+        /// A prompt's answer, as GENERATOR/PROMPT=VALUE (repeatable)
+        #[arg(long = "prompt", value_name = "GEN/NAME=VALUE")]
+        prompts: Vec<String>,
+        /// A prompt's answer read from a file, as GENERATOR/PROMPT=PATH (repeatable)
+        #[arg(long = "prompt-file", value_name = "GEN/NAME=PATH")]
+        prompt_files: Vec<String>,
+        /// Commit the new files with git
+        #[arg(long)]
+        commit: bool,
+    },
+    /// Check the vars and secrets: V and S diagnostics of `clanc check`
+    Check {
+        /// The clan directory
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Output format
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// List a machine's vars: public values, secrets as ********, missing as <not set>
+    List {
+        /// The machine
+        machine: String,
+        /// The clan directory
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Print a var of a machine (secrets are decrypted with the admin key)
     Get {
         /// The machine
@@ -26,8 +82,53 @@ pub enum VarsCommand {
     },
 }
 
-pub fn run(command: &VarsCommand) -> u8 {
+pub fn run(command: &VarsCommand, color: ColorChoice) -> u8 {
     match command {
+        VarsCommand::Generate {
+            dir,
+            machines,
+            generators,
+            regenerate,
+            prompts,
+            prompt_files,
+            commit,
+        } => {
+            let request = Request {
+                machines: machines.clone(),
+                generators: generators.clone(),
+                regenerate: *regenerate,
+            };
+            match run_generate(dir, &request, prompts, prompt_files, *commit) {
+                Ok(()) => exit::OK,
+                Err((code, message)) => {
+                    eprintln!("error: {message}");
+                    code
+                }
+            }
+        }
+        VarsCommand::Check { dir, format } => {
+            let args = CheckArgs {
+                dir: dir.clone(),
+                format: *format,
+                deny_warnings: false,
+                watch: false,
+                explain_unknown: false,
+                no_timing: false,
+                only_vars: true,
+            };
+            super::check::check_once(&args, color)
+        }
+        VarsCommand::List { machine, dir } => match list(machine, dir) {
+            Ok(text) => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                exit::OK
+            }
+            Err((code, message)) => {
+                eprintln!("error: {message}");
+                code
+            }
+        },
         VarsCommand::Get { machine, var, dir } => match get(machine, var, dir) {
             Ok(bytes) => {
                 let mut out = std::io::stdout().lock();
@@ -116,4 +217,228 @@ fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, String)> {
         })?,
     };
     keys::parse_identities(&text).map_err(|e| (exit::USAGE, format!("admin age key: {e}")))
+}
+
+/// Loads the clan at `dir` and builds its model; the model's errors stop here (a clan that
+/// does not evaluate cannot say which generators it has).
+fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
+    let mut db = Database::default();
+    let loaded = loader::load_clan(&mut db, dir).map_err(|e| (exit::USAGE, e.to_string()))?;
+    let root = absolute(dir);
+    let clan = build_model(&db, &root.to_string_lossy(), loaded.workspace);
+    if let Some(d) = clan
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+    {
+        return Err((
+            exit::FOUND_ERRORS,
+            format!(
+                "the clan does not evaluate ({} at {}: {}); run `clanc check` and fix it first",
+                d.code, d.span.file, d.message
+            ),
+        ));
+    }
+    Ok((root, clan))
+}
+
+/// `GEN/NAME=REST` split into `("GEN/NAME", "REST")`.
+fn prompt_flag(flag: &str, what: &str) -> Result<(String, String), (u8, String)> {
+    match flag.split_once('=') {
+        Some((key, rest)) if key.contains('/') => Ok((key.to_string(), rest.to_string())),
+        _ => Err((
+            exit::USAGE,
+            format!(
+                "`--{what}` takes GENERATOR/PROMPT={}, e.g. `--{what} wifi/password=...`; got a value without `GENERATOR/PROMPT=`",
+                if what == "prompt" { "VALUE" } else { "PATH" }
+            ),
+        )),
+    }
+}
+
+fn run_generate(
+    dir: &Path,
+    request: &Request,
+    prompt_flags: &[String],
+    prompt_file_flags: &[String],
+    commit: bool,
+) -> Result<(), (u8, String)> {
+    let mut given: BTreeMap<String, Zeroizing<String>> = BTreeMap::new();
+    for flag in prompt_flags {
+        let (key, value) = prompt_flag(flag, "prompt")?;
+        given.insert(key, Zeroizing::new(value));
+    }
+    for flag in prompt_file_flags {
+        let (key, path) = prompt_flag(flag, "prompt-file")?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            (
+                exit::USAGE,
+                format!("cannot read the answer to `{key}` from `{path}`: {e}"),
+            )
+        })?;
+        given.insert(key, Zeroizing::new(text));
+    }
+    let (root, clan) = load_model(dir)?;
+    let interactive = std::io::stdin().is_terminal();
+    let mut prompt = |generator: &str, name: &str, spec: &PromptSpec| {
+        let key = format!("{generator}/{name}");
+        if let Some(value) = given.get(&key) {
+            return Ok(value.clone());
+        }
+        if !interactive {
+            return Err(format!(
+                "the prompt `{key}` ({}) needs an answer and there is no terminal to ask on: pass `--prompt {key}=VALUE` or `--prompt-file {key}=PATH`",
+                spec.description
+            ));
+        }
+        let multiline = matches!(
+            spec.kind,
+            PromptKind::Multiline | PromptKind::MultilineHidden
+        );
+        terminal::ask(
+            &format!("{} [{key}]", spec.description),
+            spec.kind.is_hidden(),
+            multiline,
+        )
+        .map_err(|e| format!("cannot read the answer to `{key}`: {e}"))
+    };
+    let mut identities = || admin_identities().map_err(|(_, message)| message);
+    let mut note = |line: &str| eprintln!("{line}");
+    terminal::catch_interrupts();
+    let mut env = Environment {
+        sandbox: Sandbox::detect(),
+        path: std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+        cancel: &terminal::INTERRUPTED,
+        prompt: &mut prompt,
+        admin_identities: &mut identities,
+        note: &mut note,
+        now: sops::rfc3339_utc(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        ),
+    };
+    let outcome = match generate::generate(&root, &clan, request, &mut env) {
+        Ok(outcome) => outcome,
+        Err(GenerateError::Run {
+            error: crate::vars::runner::RunError::Cancelled,
+            ..
+        }) => {
+            return Err((INTERRUPTED, "interrupted; nothing was written".to_string()));
+        }
+        Err(e @ GenerateError::Io(_)) => return Err((exit::USAGE, e.to_string())),
+        Err(e) => return Err((exit::FOUND_ERRORS, e.to_string())),
+    };
+    if outcome.generated.is_empty() {
+        eprintln!("nothing to generate: every vars file exists (use --regenerate to run again)");
+        return Ok(());
+    }
+    for m in &outcome.new_machine_keys {
+        eprintln!("created an age key for `{m}` (sops/machines/{m}/key.json)");
+    }
+    for g in &outcome.generated {
+        let place = if g.shared {
+            format!("vars/shared/{}", g.generator)
+        } else {
+            format!("vars/per-machine/{}/{}", g.machine, g.generator)
+        };
+        eprintln!("wrote {} file(s) to {place}/", g.files.len());
+    }
+    if commit {
+        git_commit(&root, &outcome)?;
+    }
+    Ok(())
+}
+
+/// Commits what a generation wrote, with a message like clan's.
+fn git_commit(root: &Path, outcome: &generate::Outcome) -> Result<(), (u8, String)> {
+    let message = match outcome.generated.as_slice() {
+        [g] => format!(
+            "Update vars via generator {} for machine {}",
+            g.generator, g.machine
+        ),
+        many => {
+            let mut text = "Update vars via clanc vars generate\n".to_string();
+            for g in many {
+                text.push_str(&format!(
+                    "\n- generator {} for machine {}",
+                    g.generator, g.machine
+                ));
+            }
+            text
+        }
+    };
+    let paths: Vec<&PathBuf> = outcome.paths.iter().collect();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .args(paths.iter().map(|p| p.as_os_str()))
+            .output()
+            .map_err(|e| (exit::USAGE, format!("cannot run git: {e}")))
+            .and_then(|out| {
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err((
+                        exit::USAGE,
+                        format!(
+                            "git {} failed: {}",
+                            args[0],
+                            String::from_utf8_lossy(&out.stderr).trim()
+                        ),
+                    ))
+                }
+            })
+    };
+    git(&["add", "-A", "--"])?;
+    git(&["commit", "-q", "-m", &message, "--"])?;
+    eprintln!("committed: {}", message.lines().next().unwrap_or_default());
+    Ok(())
+}
+
+/// `gen/file: value` for every file the machine's generators declare.
+fn list(machine: &str, dir: &Path) -> Result<String, (u8, String)> {
+    let (root, clan) = load_model(dir)?;
+    let Some(m) = clan.machines.get(machine) else {
+        return Err((
+            exit::FOUND_ERRORS,
+            format!(
+                "the clan has no machine `{machine}`; it has {}",
+                clan.machines
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    };
+    let tree =
+        VarsTree::read(&root).map_err(|e| (exit::USAGE, format!("cannot read vars/: {e}")))?;
+    let mut out = String::new();
+    for (name, generator) in &m.generators {
+        for file in generator.files.keys() {
+            let stored = match generator.share {
+                Known::Known(true) => tree.shared.get(name).and_then(|g| g.files.get(file)),
+                _ => tree
+                    .per_machine
+                    .get(machine)
+                    .and_then(|g| g.get(name))
+                    .and_then(|g| g.files.get(file)),
+            };
+            let shown = match stored.map(|s| (&s.kind, s)) {
+                Some((StoredKind::Public, s)) => std::fs::read(s.dir.join("value"))
+                    .map(|v| {
+                        let text = String::from_utf8_lossy(&v).into_owned();
+                        text.strip_suffix('\n').unwrap_or(&text).to_string()
+                    })
+                    .unwrap_or_else(|_| "<unreadable>".to_string()),
+                Some((StoredKind::Secret(_), _)) => "********".to_string(),
+                _ => "<not set>".to_string(),
+            };
+            out.push_str(&format!("{name}/{file}: {shown}\n"));
+        }
+    }
+    Ok(out)
 }

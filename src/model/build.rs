@@ -423,6 +423,7 @@ impl Reader<'_, '_> {
                     host_platform: None,
                     imports: Vec::new(),
                     generators: BTreeMap::new(),
+                    sops_secrets: Vec::new(),
                 },
             );
         }
@@ -462,6 +463,7 @@ impl Reader<'_, '_> {
                     host_platform: None,
                     imports: Vec::new(),
                     generators: BTreeMap::new(),
+                    sops_secrets: Vec::new(),
                 });
             if !m.sources.contains(&source) {
                 m.sources.push(source);
@@ -1137,10 +1139,86 @@ impl Reader<'_, '_> {
             let generator = self.read_generator(name, &g, &node);
             generators.insert(g, generator);
         }
+        let sops_secrets = self.read_sops_secrets(name, &root);
         if let Some(m) = self.clan.machines.get_mut(name) {
             m.host_platform = host_platform;
             m.imports = imports;
             m.generators = generators;
+            m.sops_secrets = sops_secrets;
+        }
+    }
+
+    /// `sops.secrets.<name>` with their file (else `sops.defaultSopsFile`), key and format.
+    fn read_sops_secrets(&mut self, machine: &str, root: &Option<Rc<Node>>) -> Vec<SopsSecret> {
+        let secrets_node = self.path(root, &["sops", "secrets"]);
+        let default_file = self.path(root, &["sops", "defaultSopsFile"]);
+        let mut out = Vec::new();
+        for (name, node) in self.keys(&secrets_node) {
+            if !node.is_defined() {
+                continue;
+            }
+            let n = Some(node.clone());
+            let subject = format!("machines.{machine}.sops.secrets.{name}");
+            let file_node = self.child(&n, "sopsFile");
+            let user_file = file_node
+                .as_ref()
+                .is_some_and(|c| !self.user_defs(c).is_empty());
+            let sops_file = if user_file {
+                self.file_at(file_node, &format!("{subject}.sopsFile"))
+            } else {
+                match default_file.clone() {
+                    Some(d) if d.is_defined() => {
+                        self.file_at(Some(d), &format!("machines.{machine}.sops.defaultSopsFile"))
+                    }
+                    _ => None,
+                }
+            };
+            let key_node = self.child(&n, "key");
+            let key = self
+                .string_at(key_node, &format!("{subject}.key"))
+                .unwrap_or_else(|| Spanned::new(Known::Known(name.clone()), None));
+            let format_node = self.child(&n, "format");
+            let format = self
+                .string_at(format_node, &format!("{subject}.format"))
+                .map(|s| s.value)
+                .unwrap_or_else(|| Known::Known("yaml".to_string()));
+            out.push(SopsSecret {
+                span: self.first_span(&node),
+                name,
+                sops_file,
+                key,
+                format,
+            });
+        }
+        out
+    }
+
+    /// A file option's value (a path, or a string such as `"${self}/secrets/x.yaml"`), relative
+    /// to the clan directory when inside it.
+    fn file_at(&mut self, node: Option<Rc<Node>>, subject: &str) -> Option<Spanned<Known<String>>> {
+        let node = node?;
+        let span = self.value_span(&node);
+        let value = match self.force(&node.value_thunk()) {
+            Ok(Value::Null) => return None,
+            Ok(Value::Path(p)) => self.clan_relative(&p),
+            Ok(Value::String(s)) => self.clan_relative(&s.text),
+            Ok(Value::Unknown(u)) => {
+                self.note(subject, u.reason.clone(), span.clone());
+                Known::Unknown(u.reason.clone())
+            }
+            Ok(other) => Known::Unknown(format!("{subject} is {}", other.describe())),
+            Err(e) => Known::Unknown(e),
+        };
+        Some(Spanned::new(value, span))
+    }
+
+    fn clan_relative(&self, path: &str) -> Known<String> {
+        match self.files.relative(path) {
+            Some(rel) => Known::Known(rel.to_string()),
+            None if path.starts_with("/nix/store/") => {
+                Known::Unknown(format!("`{path}` is in the Nix store"))
+            }
+            None => Known::Known(path.to_string()),
         }
     }
 
@@ -1404,4 +1482,48 @@ fn error_diagnostic(e: &EvalError, span_of: impl Fn(Pos) -> Option<Span>) -> Opt
         }
     }
     Some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::db::Database;
+    use crate::model::Known;
+
+    #[test]
+    fn legacy_sops_secrets_with_default_file_and_keys() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/mistakes/S002-key-not-in-file");
+        let mut db = Database::default();
+        let loaded = crate::loader::load_clan(&mut db, &dir).unwrap();
+        let root = std::fs::canonicalize(&dir).unwrap();
+        let clan = super::build_model(&db, &root.to_string_lossy(), loaded.workspace);
+        let secrets = &clan.machines["web"].sops_secrets;
+        let summary: Vec<(&str, Option<&String>, Option<&String>, bool)> = secrets
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.sops_file.as_ref().and_then(|f| f.value.known()),
+                    s.key.value.known(),
+                    s.key.span.is_some(),
+                )
+            })
+            .collect();
+        let file = "secrets/web.yaml".to_string();
+        let (db_key, smtp_key) = ("db/password".to_string(), "smtp/pasword".to_string());
+        assert_eq!(
+            summary,
+            [
+                // the key defaults to the name; the file to sops.defaultSopsFile
+                ("db/password", Some(&file), Some(&db_key), false),
+                // `key` in a submodule definition is configuration, not the module's key
+                ("smtp-password", Some(&file), Some(&smtp_key), true),
+            ]
+        );
+        assert!(
+            secrets
+                .iter()
+                .all(|s| s.format == Known::Known("yaml".into()))
+        );
+    }
 }

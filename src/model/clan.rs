@@ -184,6 +184,24 @@ pub struct Machine {
     pub imports: Vec<ModuleImport>,
     /// `clan.core.vars.generators.<g>` declared by the machine's own modules.
     pub generators: BTreeMap<String, Generator>,
+    /// Legacy sops-nix secrets (`sops.secrets.<name>`) of the machine's modules, by name.
+    pub sops_secrets: Vec<SopsSecret>,
+}
+
+/// A legacy sops-nix secret: `sops.secrets."<name>" = { sopsFile = ...; key = ...; }`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SopsSecret {
+    pub name: String,
+    /// The `sops.secrets.<name>` key.
+    pub span: Option<Span>,
+    /// The sops file, relative to the clan directory when inside it (else absolute); unknown
+    /// when it cannot be evaluated or lies outside the clan; `None` when neither `sopsFile`
+    /// nor `sops.defaultSopsFile` is set.
+    pub sops_file: Option<Spanned<Known<String>>>,
+    /// The key inside the file (default: the secret's name); `/` separates nested keys.
+    pub key: Spanned<Known<String>>,
+    /// "yaml" (the default), "json", "binary", "dotenv" or "ini".
+    pub format: Known<String>,
 }
 
 /// One element of a machine module's `imports`.

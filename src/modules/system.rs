@@ -397,6 +397,10 @@ impl Collector<'_> {
                 return;
             }
         };
+        // `submodule`'s shorthand rule: a definition written as a plain set is configuration,
+        // all of it (`key`, `imports`, `_file` included: sops-nix's `key` option is one);
+        // paths and functions are modules as usual.
+        let plain_config = m.config_only && matches!(value, Value::Attrs(_));
         if let Value::Path(path) = &value {
             let path = path.clone();
             if self.seen.contains(&path) {
@@ -443,6 +447,15 @@ impl Collector<'_> {
             }
         };
         let get = |name: &str| attrs.find(name).cloned();
+        if plain_config {
+            self.modules.push(Collected {
+                file,
+                options: None,
+                config: Some((Thunk::value(Value::Attrs(attrs)), m.pos)),
+                freeform: None,
+            });
+            return;
+        }
         if let Some(key) = get("key")
             && let Ok(v) = ev.force(&key.value, None)
         {

@@ -138,6 +138,32 @@ pub fn write_secret(
     Ok(())
 }
 
+/// Stores a machine's age identity as clan does: `sops/secrets/<m>-age.key/secret` (a sops
+/// file for the admins) with `users/<u> -> ../../../users/<u>` links beside it.
+pub fn write_key_secret(
+    clan: &Path,
+    machine: &str,
+    sops_text: &str,
+    users: &[String],
+) -> io::Result<()> {
+    let dir = clan.join("sops/secrets").join(format!("{machine}-age.key"));
+    std::fs::create_dir_all(&dir)?;
+    write_atomically(&dir.join("secret"), sops_text.as_bytes())?;
+    let links = dir.join("users");
+    remove_dir_if_present(&links)?;
+    std::fs::create_dir(&links)?;
+    for user in users {
+        std::os::unix::fs::symlink(format!("../../../users/{user}"), links.join(user))?;
+    }
+    Ok(())
+}
+
+/// Writes `<dir>/key.json`.
+pub fn write_key_json(dir: &Path, text: &str) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_atomically(&dir.join("key.json"), format!("{text}\n").as_bytes())
+}
+
 /// Write to a temporary sibling, then rename over the target: readers see the old file or the
 /// new one, never half of one.
 fn write_atomically(path: &Path, content: &[u8]) -> io::Result<()> {

@@ -1,7 +1,7 @@
 # The few options of a machine's NixOS/nix-darwin configuration that the clan model reads:
-# `nixpkgs.hostPlatform` and the vars generators (`clan.core.vars.generators`, see
-# shared/reference/clan-formats.md). Every other option of the machine's modules is accepted
-# as it is written: clanc does not model NixOS.
+# `nixpkgs.hostPlatform`, the vars generators (`clan.core.vars.generators`, see
+# shared/reference/clan-formats.md) and legacy sops-nix secrets (`sops.secrets`). Every other
+# option of the machine's modules is accepted as it is written: clanc does not model NixOS.
 { lib }:
 let
   inherit (lib) mkOption types;
@@ -114,9 +114,46 @@ let
         };
       };
     };
+  # sops-nix's `sops.secrets.<name>`: what the checks read (sopsFile, key, format), the rest
+  # accepted as written.
+  sopsSecretModule =
+    { name, ... }:
+    {
+      options = {
+        name = mkOption {
+          type = types.str;
+          default = name;
+        };
+        sopsFile = mkOption {
+          type = types.raw;
+          default = null;
+        };
+        key = mkOption {
+          type = types.str;
+          default = name;
+        };
+        format = mkOption {
+          type = types.str;
+          default = "yaml";
+        };
+        path = mkOption { type = types.raw; };
+        owner = mkOption { type = types.raw; };
+        group = mkOption { type = types.raw; };
+        mode = mkOption { type = types.raw; };
+        restartUnits = mkOption { type = types.raw; };
+        reloadUnits = mkOption { type = types.raw; };
+        neededForUsers = mkOption { type = types.raw; };
+        uid = mkOption { type = types.raw; };
+        gid = mkOption { type = types.raw; };
+      };
+    };
 in
 {
   options = {
+    sops.secrets = mkOption {
+      type = types.attrsOf (types.submodule sopsSecretModule);
+      default = { };
+    };
     nixpkgs.hostPlatform = mkOption {
       type = types.raw;
     };
