@@ -60,29 +60,33 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
     check_once(args, color)
 }
 
-/// Loads the clan, checks it, prints the report; returns the exit status.
-pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
-    let started = std::time::Instant::now();
+/// A loaded and checked clan: what `check` reports and what `plan` builds on.
+pub(super) struct Analysis {
+    pub db: Database,
+    pub workspace: crate::db::Workspace,
+    /// Every file's text by relative path.
+    pub texts: HashMap<String, Arc<str>>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub clan: crate::model::Clan,
+    pub listing: VarsListing,
+}
+
+/// Loads the clan at `dir`, builds the model and runs every check.
+pub(super) fn analyse(dir: &std::path::Path) -> Result<Analysis, loader::LoadError> {
     let mut db = Database::default();
-    let loaded = match loader::load_clan(&mut db, &args.dir) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let loaded = loader::load_clan(&mut db, dir)?;
     let workspace = loaded.workspace;
-    let texts: HashMap<&String, &Arc<str>> = workspace
+    let texts: HashMap<String, Arc<str>> = workspace
         .files(&db)
         .iter()
-        .map(|f| (f.path(&db), f.text(&db)))
+        .map(|f| (f.path(&db).clone(), Arc::clone(f.text(&db))))
         .collect();
     let mut diagnostics = check::check_workspace(&db, workspace);
     for file in &loaded.not_utf8 {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
         diagnostics.push(check::not_utf8_diagnostic(file, text));
     }
-    let root = absolute(&args.dir);
+    let root = absolute(dir);
     let clan = build_model(&db, &root.to_string_lossy(), workspace);
     let listing = VarsListing::from_dirs(workspace.dirs(&db).iter().map(|d| {
         let entries = d.entries(&db).iter().map(|e| e.name.as_str()).collect();
@@ -99,6 +103,49 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
             diagnostics.push(d);
         }
     }
+    Ok(Analysis {
+        db,
+        workspace,
+        texts,
+        diagnostics,
+        clan,
+        listing,
+    })
+}
+
+/// The sources diagnostics point into, for the renderers.
+pub(super) fn sources_for(report: &Report, texts: &HashMap<String, Arc<str>>) -> Sources {
+    let mut sources = Sources::new();
+    let spans = report
+        .diagnostics
+        .iter()
+        .flat_map(|d| std::iter::once(&d.span).chain(d.labels.iter().map(|l| &l.span)));
+    for span in spans {
+        if sources.text(&span.file).is_none()
+            && let Some(text) = texts.get(&span.file)
+        {
+            sources.insert(span.file.clone(), Arc::clone(text));
+        }
+    }
+    sources
+}
+
+/// Loads the clan, checks it, prints the report; returns the exit status.
+pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
+    let started = std::time::Instant::now();
+    let analysis = match analyse(&args.dir) {
+        Ok(analysis) => analysis,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let Analysis {
+        texts,
+        mut diagnostics,
+        clan,
+        ..
+    } = analysis;
     if args.explain_unknown {
         for note in &clan.unknowns {
             let span = note
@@ -124,18 +171,7 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     }
 
     // The renderers need the texts of the files diagnostics point into.
-    let mut sources = Sources::new();
-    let spans = report
-        .diagnostics
-        .iter()
-        .flat_map(|d| std::iter::once(&d.span).chain(d.labels.iter().map(|l| &l.span)));
-    for span in spans {
-        if sources.text(&span.file).is_none()
-            && let Some(text) = texts.get(&span.file)
-        {
-            sources.insert(span.file.clone(), Arc::clone(text));
-        }
-    }
+    let sources = sources_for(&report, &texts);
 
     let stdout = std::io::stdout();
     let output = match args.format {
