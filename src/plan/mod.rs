@@ -397,7 +397,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             "P004",
             Severity::Info,
             format!(
-                "dropped the ordering {} before {} ({}, {}): it closes a cycle with the kept {}",
+                "dropped the ordering {} before {} ({}; a {} ordering): it closes a cycle with the kept {}",
                 dropped.edge.before,
                 dropped.edge.after,
                 dropped.edge.reason,
