@@ -12,6 +12,7 @@ pub mod loader;
 pub mod lsp;
 pub mod model;
 pub mod modules;
+pub mod plan;
 pub mod services;
 pub mod syntax;
 pub mod vars;

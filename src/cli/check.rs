@@ -8,7 +8,9 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use crate::check;
+use crate::check::VarsListing;
 use crate::db::Database;
+use crate::diagnostics::Diagnostic;
 use crate::diagnostics::{
     ColorChoice, Report, Severity, Sources, render_github, render_human, render_json,
 };
@@ -58,47 +60,55 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
     check_once(args, color)
 }
 
-/// Loads the clan, checks it, prints the report; returns the exit status.
-pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
-    let started = std::time::Instant::now();
+/// A loaded and checked clan: what `check` reports and what `plan` builds on.
+pub(super) struct Analysis {
+    pub db: Database,
+    pub workspace: crate::db::Workspace,
+    /// Every file's text by relative path.
+    pub texts: HashMap<String, Arc<str>>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub clan: crate::model::Clan,
+    pub listing: VarsListing,
+}
+
+/// Loads the clan at `dir`, builds the model and runs every check.
+pub(super) fn analyse(dir: &std::path::Path) -> Result<Analysis, loader::LoadError> {
+    analyse_with(dir, false)
+}
+
+fn analyse_with(
+    dir: &std::path::Path,
+    explain_unknown: bool,
+) -> Result<Analysis, loader::LoadError> {
     let mut db = Database::default();
-    let loaded = match loader::load_clan(&mut db, &args.dir) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let loaded = loader::load_clan(&mut db, dir)?;
     let workspace = loaded.workspace;
-    let texts: HashMap<&String, &Arc<str>> = workspace
+    let texts: HashMap<String, Arc<str>> = workspace
         .files(&db)
         .iter()
-        .map(|f| (f.path(&db), f.text(&db)))
+        .map(|f| (f.path(&db).clone(), Arc::clone(f.text(&db))))
         .collect();
-    let root = absolute(&args.dir);
-    let analysis = crate::analysis::analyse(
-        &db,
-        &root.to_string_lossy(),
-        workspace,
-        args.explain_unknown,
-    );
-    let clan = analysis.clan;
+    let root = absolute(dir);
+    let analysis =
+        crate::analysis::analyse(&db, &root.to_string_lossy(), workspace, explain_unknown);
     let mut diagnostics = analysis.diagnostics;
     for file in &loaded.not_utf8 {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
         diagnostics.push(check::not_utf8_diagnostic(file, text));
     }
-    if args.only_vars {
-        diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
-    }
-    let mut report = Report::new(diagnostics, texts.len());
-    report.machines = Some(clan.machines.len());
-    report.instances = Some(clan.instances.len());
-    if !args.no_timing {
-        report.elapsed_ms = Some(started.elapsed().as_millis());
-    }
+    let listing = crate::analysis::vars_listing(&db, workspace);
+    Ok(Analysis {
+        db,
+        workspace,
+        texts,
+        diagnostics,
+        clan: analysis.clan,
+        listing,
+    })
+}
 
-    // The renderers need the texts of the files diagnostics point into.
+/// The sources diagnostics point into, for the renderers.
+pub(super) fn sources_for(report: &Report, texts: &HashMap<String, Arc<str>>) -> Sources {
     let mut sources = Sources::new();
     let spans = report
         .diagnostics
@@ -111,6 +121,37 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
             sources.insert(span.file.clone(), Arc::clone(text));
         }
     }
+    sources
+}
+
+/// Loads the clan, checks it, prints the report; returns the exit status.
+pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
+    let started = std::time::Instant::now();
+    let analysis = match analyse_with(&args.dir, args.explain_unknown) {
+        Ok(analysis) => analysis,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let Analysis {
+        texts,
+        mut diagnostics,
+        clan,
+        ..
+    } = analysis;
+    if args.only_vars {
+        diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
+    }
+    let mut report = Report::new(diagnostics, texts.len());
+    report.machines = Some(clan.machines.len());
+    report.instances = Some(clan.instances.len());
+    if !args.no_timing {
+        report.elapsed_ms = Some(started.elapsed().as_millis());
+    }
+
+    // The renderers need the texts of the files diagnostics point into.
+    let sources = sources_for(&report, &texts);
 
     let stdout = std::io::stdout();
     let output = match args.format {

@@ -3,6 +3,7 @@
 mod check;
 mod eval;
 mod inventory;
+mod plan;
 mod terminal;
 mod vars;
 mod watch;
@@ -39,6 +40,10 @@ pub enum Command {
         #[command(subcommand)]
         command: vars::VarsCommand,
     },
+    /// Show the deploy plan: what `apply` will run, machine by machine, in order
+    Plan(plan::PlanArgs),
+    /// Run a deploy plan (so far: `--dry-run` prints its commands)
+    Apply(plan::ApplyArgs),
     /// Run the language server on stdin/stdout
     Lsp,
     /// Evaluate a Nix file or expression with clanc's own evaluator
@@ -64,6 +69,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check(args) => check::run(&args, cli.color),
         Command::Inventory(args) => inventory::run(&args),
         Command::Vars { command } => vars::run(&command, cli.color),
+        Command::Plan(args) => plan::run_plan(&args, cli.color),
+        Command::Apply(args) => plan::run_apply(&args, cli.color),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {

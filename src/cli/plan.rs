@@ -1,0 +1,278 @@
+//! `clanc plan [DIR]`: check the clan, compile the deploy plan, print it (text, JSON, DOT,
+//! Mermaid) and optionally save it; `clanc apply --dry-run [PLAN.json|DIR]`: print every
+//! command of a plan in order without running any, refusing a stale saved plan (P002).
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use crate::diagnostics::{ColorChoice, Report, Severity, render_human};
+use crate::model::deploy_target::parse_deploy_target;
+use crate::model::machine_selector::parse_selector;
+use crate::plan::{self, Fingerprint, Goal, PlanOptions};
+
+use super::check::{Analysis, absolute, analyse, sources_for};
+use super::exit;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GoalArg {
+    Switch,
+    Boot,
+    Test,
+    DryActivate,
+    Build,
+    Push,
+}
+
+impl GoalArg {
+    fn goal(self) -> Goal {
+        match self {
+            GoalArg::Switch => Goal::Switch,
+            GoalArg::Boot => Goal::Boot,
+            GoalArg::Test => Goal::Test,
+            GoalArg::DryActivate => Goal::DryActivate,
+            GoalArg::Build => Goal::Build,
+            GoalArg::Push => Goal::Push,
+        }
+    }
+}
+
+/// What selects and shapes a plan (shared by `plan` and `apply`).
+#[derive(Debug, Args)]
+pub struct Planning {
+    /// Machines to act on: names, globs and tags, `web-*,@tag,!m1`
+    #[arg(long, value_name = "SELECTOR")]
+    pub on: Option<String>,
+    /// What to do on the machines
+    #[arg(long, value_enum, default_value_t = GoalArg::Switch)]
+    pub goal: GoalArg,
+    /// Build every machine on this host (`[user@]host[:port]`) instead of deploy.buildHost
+    #[arg(long, value_name = "HOST")]
+    pub build_host: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The clan directory (the one holding flake.nix)
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub planning: Planning,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Also save the plan as JSON (for `clanc apply PLAN.json`)
+    #[arg(short = 'o', long = "output", value_name = "PLAN.json")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan (`clanc plan -o`), or a clan directory to plan now
+    #[arg(default_value = ".")]
+    pub plan: PathBuf,
+    /// Print every command in order; run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub planning: Planning,
+}
+
+fn print(text: &str) {
+    let mut out = std::io::stdout().lock();
+    // A closed pipe is the reader's choice; the status still says.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// `clanc.toml` at the clan's root: its text (hashed into the fingerprint) and `[order]`.
+/// `[order]`: instance -> roles, first first.
+type ConfiguredOrder = BTreeMap<String, Vec<String>>;
+
+fn read_config(dir: &Path) -> Result<(Option<String>, ConfiguredOrder), String> {
+    let path = dir.join("clanc.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((None, BTreeMap::new())),
+        Err(e) => return Err(format!("cannot read clanc.toml: {e}")),
+    };
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Config {
+        #[serde(default)]
+        order: BTreeMap<String, Vec<String>>,
+    }
+    let config: Config =
+        toml::from_str(&text).map_err(|e| format!("clanc.toml: {}", e.message()))?;
+    Ok((Some(text), config.order))
+}
+
+fn fingerprint(analysis: &Analysis, config: Option<&str>) -> Fingerprint {
+    let db = &analysis.db;
+    let mut files: Vec<(&str, &[u8])> = analysis
+        .texts
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_bytes()))
+        .collect();
+    if let Some(text) = config {
+        files.push(("clanc.toml", text.as_bytes()));
+    }
+    let dirs = analysis.workspace.dirs(db).iter().map(|d| {
+        (
+            d.path(db).as_str(),
+            d.entries(db).iter().map(|e| e.name.as_str()).collect(),
+        )
+    });
+    Fingerprint::compute(files, dirs, env!("CARGO_PKG_VERSION"))
+}
+
+/// Loads, checks and plans `dir`; on check errors prints them and returns the exit status.
+fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan::Plan, u8> {
+    let selector = match &planning.on {
+        None => None,
+        Some(text) => match parse_selector(text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("error: --on {text}\n{}^ {e}", " ".repeat(e.offset + 8));
+                return Err(exit::USAGE);
+            }
+        },
+    };
+    let build_host = match &planning.build_host {
+        None => None,
+        Some(text) => match parse_deploy_target(text) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!(
+                    "error: --build-host {text}\n{}^ {e}",
+                    " ".repeat(e.offset + 20)
+                );
+                return Err(exit::USAGE);
+            }
+        },
+    };
+    let (config, configured_order) = read_config(dir).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let analysis = analyse(dir).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::USAGE
+    })?;
+    let errors: Vec<_> = analysis
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    if !errors.is_empty() {
+        let count = errors.len();
+        let report = Report::new(errors, analysis.texts.len());
+        let sources = sources_for(&report, &analysis.texts);
+        let text = render_human(
+            &report,
+            &sources,
+            color.enabled(std::io::stderr().is_terminal()),
+            100,
+        );
+        eprint!("{text}");
+        eprintln!("error: no plan: `clanc check` found {count} error(s)");
+        return Err(exit::FOUND_ERRORS);
+    }
+    let options = PlanOptions {
+        flake: absolute(dir).to_string_lossy().into_owned(),
+        goal: planning.goal.goal(),
+        selector,
+        build_host,
+        local_is_darwin: cfg!(target_os = "macos"),
+        configured_order,
+        fingerprint: fingerprint(&analysis, config.as_deref()),
+    };
+    Ok(plan::make_plan(&analysis.clan, &analysis.listing, &options))
+}
+
+pub fn run_plan(args: &PlanArgs, color: ColorChoice) -> u8 {
+    let plan = match make_plan(&args.dir, &args.planning, color) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    if let Some(path) = &args.output
+        && let Err(e) = std::fs::write(path, plan::render_json(&plan))
+    {
+        eprintln!("error: cannot write `{}`: {e}", path.display());
+        return exit::USAGE;
+    }
+    print(&match args.format {
+        PlanFormat::Text => plan::render_text(&plan),
+        PlanFormat::Json => plan::render_json(&plan),
+        PlanFormat::Dot => plan::render_dot(&plan),
+        PlanFormat::Mermaid => plan::render_mermaid(&plan),
+    });
+    exit::OK
+}
+
+pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {
+    if !args.dry_run {
+        eprintln!("error: `clanc apply` only supports --dry-run so far");
+        return exit::USAGE;
+    }
+    let saved = if args.plan.is_dir() {
+        match make_plan(&args.plan, &args.planning, color) {
+            Ok(plan) => plan::plan_json(&plan),
+            Err(code) => return code,
+        }
+    } else {
+        let text = match std::fs::read_to_string(&args.plan) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", args.plan.display());
+                return exit::USAGE;
+            }
+        };
+        let saved = match plan::parse_plan_json(&text) {
+            Ok(saved) => saved,
+            Err(e) => {
+                eprintln!("error: `{}`: {e}", args.plan.display());
+                return exit::USAGE;
+            }
+        };
+        if let Err(reason) = still_fresh(&saved) {
+            eprintln!("error[P002]: {reason}");
+            eprintln!(
+                "  = help: make the plan again: clanc plan {} -o {}",
+                saved.flake,
+                args.plan.display()
+            );
+            return exit::FOUND_ERRORS;
+        }
+        saved
+    };
+    print(&plan::render_commands(&saved.steps));
+    exit::OK
+}
+
+/// Whether the clan a saved plan was made from still has the same inputs.
+fn still_fresh(saved: &plan::PlanJson) -> Result<(), String> {
+    let dir = Path::new(&saved.flake);
+    let (config, _) = read_config(dir)?;
+    let analysis = analyse(dir).map_err(|e| format!("stale plan: {e}"))?;
+    let current = fingerprint(&analysis, config.as_deref());
+    let recorded = Fingerprint {
+        digest: saved.fingerprint.clone(),
+        clanc_version: saved.clanc_version.clone(),
+        inputs: saved.inputs.clone(),
+    };
+    match recorded.stale_reason(&current) {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,483 @@
+//! Plan steps: what one node of the plan does (its kind, machine, the host its commands run
+//! on) and the exact commands, built by small pure functions so the plan shows precisely what
+//! `clanc apply` will run. Remote hosts get the argv as it runs there; the executor wraps it
+//! in ssh.
+
+use std::fmt;
+
+use crate::model::MachineClass;
+use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
+
+use super::select::Goal;
+
+/// What a step does. The order of the variants is the order within one machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StepKind {
+    GenerateVars,
+    Build,
+    Copy,
+    UploadSecrets,
+    Activate,
+    Confirm,
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 6] = [
+        StepKind::GenerateVars,
+        StepKind::Build,
+        StepKind::Copy,
+        StepKind::UploadSecrets,
+        StepKind::Activate,
+        StepKind::Confirm,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::GenerateVars => "generate-vars",
+            StepKind::Build => "build",
+            StepKind::Copy => "copy",
+            StepKind::UploadSecrets => "upload-secrets",
+            StepKind::Activate => "activate",
+            StepKind::Confirm => "confirm",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// Where a step's commands run: on this machine, or over ssh on a deploy target.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Host {
+    Local,
+    Remote(DeployTarget),
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Local => f.write_str("local"),
+            Host::Remote(target) => write!(f, "{target}"),
+        }
+    }
+}
+
+impl Host {
+    /// `local`, or a deploy target (`grammar/target.ebnf`).
+    pub fn parse(text: &str) -> Option<Host> {
+        if text == "local" {
+            return Some(Host::Local);
+        }
+        parse_deploy_target(text).ok().map(Host::Remote)
+    }
+}
+
+/// One node of the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// `<kind>:<machine>`; vars steps `generate-vars:<machine>/<generator>` or
+    /// `generate-vars:shared/<generator>`.
+    pub id: String,
+    pub kind: StepKind,
+    pub machine: Option<String>,
+    pub host: Host,
+    /// The commands, in order, each an argv (`{toplevel}` stands for the machine's built
+    /// system, read from the build step's `--json` output).
+    pub commands: Vec<Vec<String>>,
+    /// Ids of the steps that must finish first.
+    pub after: Vec<String>,
+}
+
+/// Placeholder for the store path the machine's build step produced.
+pub const TOPLEVEL: &str = "{toplevel}";
+/// The system profile NixOS and nix-darwin boot from.
+pub const SYSTEM_PROFILE: &str = "/nix/var/nix/profiles/system";
+
+pub fn step_id(kind: StepKind, machine: &str) -> String {
+    format!("{}:{machine}", kind.as_str())
+}
+
+fn strings(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// `nix <subcommand> --extra-experimental-features 'nix-command flakes'`: Nix 2.8 and newer.
+fn nix(subcommand: &str) -> Vec<String> {
+    strings(&[
+        "nix",
+        subcommand,
+        "--extra-experimental-features",
+        "nix-command flakes",
+    ])
+}
+
+/// The flake attribute of a machine's system: `nixosConfigurations."<m>"...` or
+/// `darwinConfigurations."<m>"...`.
+pub fn toplevel_installable(flake: &str, class: MachineClass, machine: &str) -> String {
+    let outputs = match class {
+        MachineClass::Nixos => "nixosConfigurations",
+        MachineClass::Darwin => "darwinConfigurations",
+    };
+    let quoted = machine.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("{flake}#{outputs}.\"{quoted}\".config.system.build.toplevel")
+}
+
+/// `ssh-ng://user@host` for `nix copy --to` and `--store` (the port goes to `NIX_SSHOPTS`).
+pub fn ssh_ng_url(target: &DeployTarget) -> String {
+    let host = if target.host.contains(':') {
+        format!("[{}]", target.host)
+    } else {
+        target.host.clone()
+    };
+    match &target.user {
+        Some(user) => format!("ssh-ng://{user}@{host}"),
+        None => format!("ssh-ng://{host}"),
+    }
+}
+
+/// `env NIX_SSHOPTS='-p N'` in front of a nix command that talks to `target` over ssh on a
+/// port other than the default (Nix 2.8's store URLs carry no port).
+fn with_ssh_port(target: &DeployTarget, argv: Vec<String>) -> Vec<String> {
+    match target.port {
+        Some(port) => {
+            let mut out = strings(&["env", &format!("NIX_SSHOPTS=-p {port}")]);
+            out.extend(argv);
+            out
+        }
+        None => argv,
+    }
+}
+
+/// Builds the machine's system without a result link; the store path is read from `--json`
+/// (Nix 2.8 has no `--print-out-paths`). With a build host, Nix builds there
+/// (`--eval-store auto --store ssh-ng://<build host>`) and the result stays there.
+pub fn build_argv(
+    flake: &str,
+    class: MachineClass,
+    machine: &str,
+    build_host: Option<&DeployTarget>,
+) -> Vec<String> {
+    let mut argv = nix("build");
+    argv.extend(strings(&["--no-link", "--json"]));
+    if let Some(host) = build_host {
+        argv.extend(strings(&[
+            "--eval-store",
+            "auto",
+            "--store",
+            &ssh_ng_url(host),
+        ]));
+    }
+    argv.push(toplevel_installable(flake, class, machine));
+    match build_host {
+        Some(host) => with_ssh_port(host, argv),
+        None => argv,
+    }
+}
+
+/// Copies the built system to the target, letting the target substitute what it can.
+pub fn copy_argv(target: &DeployTarget) -> Vec<String> {
+    let mut argv = nix("copy");
+    argv.extend(strings(&[
+        "--to",
+        &ssh_ng_url(target),
+        "--substitute-on-destination",
+        TOPLEVEL,
+    ]));
+    with_ssh_port(target, argv)
+}
+
+/// `sudo -n` when the target logs in as someone other than root.
+fn privileged(target: &DeployTarget, argv: Vec<String>) -> Vec<String> {
+    if target.user_or_root() == "root" {
+        argv
+    } else {
+        let mut out = strings(&["sudo", "-n"]);
+        out.extend(argv);
+        out
+    }
+}
+
+/// The systemd unit activation runs in: unique per goal, machine and plan.
+pub fn unit_name(goal: Goal, machine: &str, run_id: &str) -> String {
+    format!("clanc-{}-{machine}-{run_id}", goal.as_str())
+}
+
+/// `nix-env -p /nix/var/nix/profiles/system --set {toplevel}`.
+pub fn set_profile_argv(target: &DeployTarget) -> Vec<String> {
+    privileged(
+        target,
+        strings(&["nix-env", "-p", SYSTEM_PROFILE, "--set", TOPLEVEL]),
+    )
+}
+
+/// What activation runs on the target: for NixOS, the profile (for switch and boot), then
+/// `switch-to-configuration <goal>` inside `systemd-run` so a dropped ssh connection does not
+/// kill it; for nix-darwin, the profile, then `{toplevel}/activate`. None for goals that do
+/// not activate, or that nix-darwin has no equivalent of.
+pub fn activate_commands(
+    class: MachineClass,
+    goal: Goal,
+    target: &DeployTarget,
+    unit: &str,
+) -> Option<Vec<Vec<String>>> {
+    if !goal.activates() {
+        return None;
+    }
+    let mut commands = Vec::new();
+    if goal.sets_profile() {
+        commands.push(set_profile_argv(target));
+    }
+    match class {
+        MachineClass::Nixos => {
+            let switch = format!("{TOPLEVEL}/bin/switch-to-configuration");
+            commands.push(privileged(
+                target,
+                strings(&[
+                    "systemd-run",
+                    "--pipe",
+                    "--wait",
+                    "--quiet",
+                    "--collect",
+                    "--no-ask-password",
+                    "--service-type=exec",
+                    &format!("--unit={unit}"),
+                    "-E",
+                    "LOCALE_ARCHIVE",
+                    "-E",
+                    "NIXOS_INSTALL_BOOTLOADER=0",
+                    "--",
+                    &switch,
+                    goal.as_str(),
+                ]),
+            ));
+        }
+        MachineClass::Darwin => {
+            if goal != Goal::Switch {
+                return None;
+            }
+            commands.push(privileged(target, vec![format!("{TOPLEVEL}/activate")]));
+        }
+    }
+    Some(commands)
+}
+
+/// A fresh ssh login (no connection sharing) that must succeed after activation.
+pub fn confirm_argv(target: &DeployTarget) -> Vec<String> {
+    let mut argv = strings(&[
+        "ssh",
+        "-o",
+        "ControlMaster=no",
+        "-o",
+        "ControlPath=none",
+        "-o",
+        "BatchMode=yes",
+    ]);
+    if let Some(port) = target.port {
+        argv.extend(strings(&["-p", &port.to_string()]));
+    }
+    argv.push(target.ssh_destination());
+    argv.push("true".to_string());
+    argv
+}
+
+/// Generates one generator's files for a machine (`clanc vars generate`).
+pub fn generate_vars_argv(flake: &str, machine: &str, generator: &str) -> Vec<String> {
+    strings(&[
+        "clanc",
+        "vars",
+        "generate",
+        flake,
+        "--machine",
+        machine,
+        "--generator",
+        generator,
+    ])
+}
+
+/// Uploads the machine's age key and activation secrets into `/var/lib/sops-nix` on the
+/// target (done by clanc itself; this is the equivalent command).
+pub fn upload_secrets_argv(flake: &str, machine: &str, target: &DeployTarget) -> Vec<String> {
+    strings(&[
+        "clanc",
+        "vars",
+        "upload",
+        flake,
+        "--machine",
+        machine,
+        "--target-host",
+        &target.to_string(),
+    ])
+}
+
+/// A word as a POSIX shell reads it back unchanged.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%{}".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// An argv as one shell line.
+pub fn shell_line(argv: &[String]) -> String {
+    argv.iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(text: &str) -> DeployTarget {
+        parse_deploy_target(text).unwrap()
+    }
+
+    #[test]
+    fn build_reads_the_path_from_json_not_print_out_paths() {
+        let argv = build_argv("/srv/clan", MachineClass::Nixos, "web-1", None);
+        assert_eq!(
+            shell_line(&argv),
+            "nix build --extra-experimental-features 'nix-command flakes' --no-link --json \
+             '/srv/clan#nixosConfigurations.\"web-1\".config.system.build.toplevel'"
+        );
+        assert!(!argv.iter().any(|a| a == "--print-out-paths"));
+        let darwin = build_argv("/c", MachineClass::Darwin, "mac", None);
+        assert_eq!(
+            darwin.last().unwrap(),
+            "/c#darwinConfigurations.\"mac\".config.system.build.toplevel"
+        );
+    }
+
+    #[test]
+    fn build_on_a_build_host_uses_its_store() {
+        let argv = build_argv(
+            "/c",
+            MachineClass::Nixos,
+            "m",
+            Some(&target("root@builder:2222")),
+        );
+        assert_eq!(&argv[..2], ["env", "NIX_SSHOPTS=-p 2222"]);
+        let store = argv.iter().position(|a| a == "--store").unwrap();
+        assert_eq!(argv[store + 1], "ssh-ng://root@builder");
+        assert_eq!(argv[store - 2..store], ["--eval-store", "auto"]);
+    }
+
+    #[test]
+    fn copy_goes_to_the_target_with_its_port() {
+        assert_eq!(
+            shell_line(&copy_argv(&target("root@h.example.org"))),
+            "nix copy --extra-experimental-features 'nix-command flakes' --to \
+             ssh-ng://root@h.example.org --substitute-on-destination {toplevel}"
+        );
+        let argv = copy_argv(&target("u@[2001:db8::1]:22"));
+        assert_eq!(argv[1], "NIX_SSHOPTS=-p 22");
+        assert!(argv.contains(&"ssh-ng://u@[2001:db8::1]".to_string()));
+    }
+
+    #[test]
+    fn nixos_switch_sets_the_profile_then_switches_in_systemd_run() {
+        let commands =
+            activate_commands(MachineClass::Nixos, Goal::Switch, &target("root@h"), "u1").unwrap();
+        assert_eq!(
+            shell_line(&commands[0]),
+            "nix-env -p /nix/var/nix/profiles/system --set {toplevel}"
+        );
+        assert_eq!(
+            shell_line(&commands[1]),
+            "systemd-run --pipe --wait --quiet --collect --no-ask-password \
+             --service-type=exec --unit=u1 -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER=0 \
+             -- {toplevel}/bin/switch-to-configuration switch"
+        );
+    }
+
+    #[test]
+    fn goals_decide_profile_and_activation() {
+        let t = target("admin@h");
+        let test = activate_commands(MachineClass::Nixos, Goal::Test, &t, "u").unwrap();
+        assert_eq!(test.len(), 1, "test does not touch the profile");
+        assert_eq!(&test[0][..2], ["sudo", "-n"]);
+        assert_eq!(test[0].last().unwrap(), "test");
+        let boot = activate_commands(MachineClass::Nixos, Goal::Boot, &t, "u").unwrap();
+        assert_eq!(boot.len(), 2);
+        assert_eq!(boot[1].last().unwrap(), "boot");
+        assert!(activate_commands(MachineClass::Nixos, Goal::Build, &t, "u").is_none());
+        assert!(activate_commands(MachineClass::Nixos, Goal::Push, &t, "u").is_none());
+        assert!(activate_commands(MachineClass::Darwin, Goal::Boot, &t, "u").is_none());
+    }
+
+    #[test]
+    fn darwin_sets_the_profile_then_runs_activate() {
+        let commands = activate_commands(
+            MachineClass::Darwin,
+            Goal::Switch,
+            &target("crs58@mac"),
+            "u",
+        )
+        .unwrap();
+        assert_eq!(
+            commands,
+            vec![
+                strings(&[
+                    "sudo",
+                    "-n",
+                    "nix-env",
+                    "-p",
+                    SYSTEM_PROFILE,
+                    "--set",
+                    TOPLEVEL
+                ]),
+                strings(&["sudo", "-n", "{toplevel}/activate"]),
+            ]
+        );
+    }
+
+    #[test]
+    fn confirm_opens_a_fresh_connection() {
+        assert_eq!(
+            shell_line(&confirm_argv(&target("root@h:2222"))),
+            "ssh -o ControlMaster=no -o ControlPath=none -o BatchMode=yes -p 2222 root@h true"
+        );
+    }
+
+    #[test]
+    fn unit_names_and_ids() {
+        assert_eq!(
+            unit_name(Goal::DryActivate, "web-1", "ab12"),
+            "clanc-dry-activate-web-1-ab12"
+        );
+        assert_eq!(step_id(StepKind::UploadSecrets, "m"), "upload-secrets:m");
+        for kind in StepKind::ALL {
+            assert_eq!(StepKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(Host::parse("local"), Some(Host::Local));
+        assert_eq!(Host::parse("u@h:2").unwrap().to_string(), "u@h:2");
+    }
+
+    #[test]
+    fn quoting_survives_hostile_words() {
+        assert_eq!(shell_quote("plain-word"), "plain-word");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b;rm -rf /"), "'a b;rm -rf /'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(
+            generate_vars_argv("/c", "m", "g"),
+            strings(&[
+                "clanc",
+                "vars",
+                "generate",
+                "/c",
+                "--machine",
+                "m",
+                "--generator",
+                "g"
+            ])
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! `clanc plan` and `clanc apply --dry-run`. Golden plans: every `tests/golden-plan/<case>/`
+//! holds a clan (`input/`, or `fixture` naming one relative to the repository), optional
+//! `args` (one per line) and `expected.{text,json,dot}`; the clan's absolute path reads
+//! `$CLAN` in them. `UPDATE_GOLDEN=1` rewrites the expectations. Every DOT output is laid out
+//! by Graphviz's `dot` (installed by scripts/test; missing is a failure).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::repo;
+
+const FORMATS: [&str; 3] = ["text", "json", "dot"];
+
+fn clanc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("clanc runs")
+}
+
+fn case_input(case: &Path) -> PathBuf {
+    match std::fs::read_to_string(case.join("fixture")) {
+        Ok(rel) => repo().join(rel.trim()),
+        Err(_) => case.join("input"),
+    }
+}
+
+fn canonical(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .expect("clan exists")
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run_plan(input: &Path, format: &str, extra: &[String]) -> (String, Output) {
+    let mut args = vec!["plan".to_string(), input.display().to_string()];
+    args.extend(["--format".to_string(), format.to_string()]);
+    args.extend(extra.iter().cloned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = clanc(&refs);
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !stderr.is_empty() {
+        text.push_str("--- stderr ---\n");
+        text.push_str(&stderr);
+    }
+    text.push_str(&format!(
+        "--- exit status: {} ---\n",
+        output
+            .status
+            .code()
+            .map_or("signal".into(), |c| c.to_string())
+    ));
+    (text.replace(&canonical(input), "$CLAN"), output)
+}
+
+fn cases() -> Vec<PathBuf> {
+    let root = repo().join("tests/golden-plan");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/golden-plan exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// Graphviz must accept the graph without a word of complaint.
+fn assert_dot_lays_out(dot: &str, what: &str) {
+    use std::io::Write;
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("Graphviz `dot` is installed (scripts/test installs graphviz)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(dot.as_bytes())
+        .expect("write to dot");
+    let out = child.wait_with_output().expect("dot runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.trim().is_empty(),
+        "{what}: dot rejected the graph: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
+}
+
+#[test]
+fn golden_plans() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let cases = cases();
+    assert!(cases.len() >= 5, "expected at least 5 plan cases");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let input = case_input(case);
+        let extra: Vec<String> = std::fs::read_to_string(case.join("args"))
+            .map(|a| a.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        for format in FORMATS {
+            let (actual, output) = run_plan(&input, format, &extra);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}: {actual}",
+                case.display()
+            );
+            if format == "dot" {
+                assert_dot_lays_out(
+                    &String::from_utf8_lossy(&output.stdout),
+                    &case.display().to_string(),
+                );
+            }
+            if format == "json" {
+                check_json_invariants(&String::from_utf8_lossy(&output.stdout), case);
+            }
+            let expected_path = case.join(format!("expected.{format}"));
+            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+            if actual == expected {
+                continue;
+            }
+            if update {
+                std::fs::write(&expected_path, &actual).expect("write expectation");
+            } else {
+                let diff = similar::TextDiff::from_lines(&expected, &actual)
+                    .unified_diff()
+                    .header("expected", "actual")
+                    .to_string();
+                failures.push(format!("{}:\n{diff}", expected_path.display()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} plan expectation(s) differ (UPDATE_GOLDEN=1 to accept):\n\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Properties every plan has, whatever its goldens say: unique ids, `after` names earlier
+/// steps only, skipped machines have no steps, and the per-machine chain is in order.
+fn check_json_invariants(text: &str, case: &Path) {
+    let plan: serde_json::Value = serde_json::from_str(text).expect("plan JSON parses");
+    assert_eq!(plan["version"], 1);
+    assert!(plan["fingerprint"].as_str().unwrap().starts_with("sha256:"));
+    let steps = plan["steps"].as_array().expect("steps");
+    let mut seen = std::collections::HashSet::new();
+    let chain = [
+        "generate-vars",
+        "build",
+        "copy",
+        "upload-secrets",
+        "activate",
+        "confirm",
+    ];
+    let mut last_kind: std::collections::HashMap<String, usize> = Default::default();
+    for step in steps {
+        let id = step["id"].as_str().unwrap();
+        for after in step["after"].as_array().unwrap() {
+            assert!(
+                seen.contains(after.as_str().unwrap()),
+                "{}: {id} runs before {after}",
+                case.display()
+            );
+        }
+        assert!(
+            seen.insert(id.to_string()),
+            "{}: {id} twice",
+            case.display()
+        );
+        if let Some(machine) = step["machine"].as_str() {
+            assert!(
+                plan["machines"][machine]["skipped"].is_null(),
+                "{id}: skipped machine has steps"
+            );
+            let kind = chain.iter().position(|k| *k == step["kind"]).unwrap();
+            let previous = last_kind.insert(machine.to_string(), kind).unwrap_or(0);
+            assert!(
+                previous <= kind,
+                "{}: {id} out of the machine's order",
+                case.display()
+            );
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A change to a copy of a clan.
+type Edit = Box<dyn Fn(&Path)>;
+
+#[test]
+fn a_stale_plan_is_refused_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clan = dir.path().join("clan");
+    copy_dir(&repo().join("tests/golden-plan/orders/input"), &clan);
+    let plan = dir.path().join("plan.json");
+    let made = clanc(&["plan", clan.to_str().unwrap(), "-o", plan.to_str().unwrap()]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let fresh = clanc(&["apply", "--dry-run", plan.to_str().unwrap()]);
+    let commands = String::from_utf8_lossy(&fresh.stdout);
+    assert!(
+        fresh.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+    let first_activation = commands
+        .find("[activate:ctl] root@ctl.example.org: nix-env")
+        .unwrap();
+    let later = commands.find("[activate:moon1]").unwrap();
+    assert!(
+        first_activation < later,
+        "ctl is activated before moon1:\n{commands}"
+    );
+
+    // Any input changing makes the plan stale: a Nix file, the vars tree, flake.lock.
+    let edits: [(&str, Edit); 3] = [
+        (
+            "modules/clan/orders.nix",
+            Box::new(|c: &Path| {
+                let path = c.join("modules/clan/orders.nix");
+                let mut text = std::fs::read_to_string(&path).unwrap();
+                text.push_str("# edited\n");
+                std::fs::write(path, text).unwrap();
+            }),
+        ),
+        (
+            "the vars tree (vars/)",
+            Box::new(|c: &Path| {
+                std::fs::create_dir_all(c.join("vars/per-machine/web1/api-key/key")).unwrap();
+            }),
+        ),
+        (
+            "flake.lock",
+            Box::new(|c: &Path| {
+                let path = c.join("flake.lock");
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(path, text.replace("\"version\": 7", "\"version\":  7")).unwrap();
+            }),
+        ),
+    ];
+    for (what, edit) in edits {
+        let clan = dir.path().join(format!("clan-{}", what.len()));
+        copy_dir(&repo().join("tests/golden-plan/orders/input"), &clan);
+        let plan = dir.path().join(format!("plan-{}.json", what.len()));
+        assert!(
+            clanc(&["plan", clan.to_str().unwrap(), "-o", plan.to_str().unwrap()])
+                .status
+                .success()
+        );
+        edit(&clan);
+        let stale = clanc(&["apply", "--dry-run", plan.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&stale.stderr);
+        assert_eq!(stale.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stale.stdout.is_empty(),
+            "{what}: a stale plan printed commands"
+        );
+        assert!(
+            stderr.contains(&format!(
+                "error[P002]: stale plan: {what} changed since the plan was made"
+            )),
+            "{what}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn apply_dry_run_of_a_directory_prints_every_command_in_order() {
+    let input = repo().join("fixtures/seed-fleet");
+    let out = clanc(&["apply", "--dry-run", input.to_str().unwrap()]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    // cinnabar is the zerotier controller: its confirm comes before any peer's activation.
+    let confirm = lines
+        .iter()
+        .position(|l| l.starts_with("[confirm:cinnabar]"))
+        .unwrap();
+    let peer = lines
+        .iter()
+        .position(|l| l.starts_with("[activate:electrum]"))
+        .unwrap();
+    assert!(confirm < peer, "{text}");
+    assert!(
+        !text.contains("argentum"),
+        "skipped darwin machines run nothing"
+    );
+    assert!(!text.contains("--print-out-paths"));
+}
+
+#[test]
+fn no_plan_when_the_check_finds_errors() {
+    let input = repo().join("tests/golden/missing-semicolon/input");
+    let out = clanc(&["plan", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no plan: `clanc check` found"));
+}
+
+#[test]
+fn bad_selectors_and_build_hosts_are_usage_errors() {
+    let input = repo().join("fixtures/seed-fleet");
+    let out = clanc(&["plan", input.to_str().unwrap(), "--on", "cinnabar;x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unexpected `;` in machine selector"),
+        "{stderr}"
+    );
+    let out = clanc(&["plan", input.to_str().unwrap(), "--build-host", "root@a b"]);
+    assert_eq!(out.status.code(), Some(2));
+}
