@@ -10,6 +10,9 @@
 //!   diagnostics (salsa-tracked: only the edited file is parsed again).
 //! - `edit-comment/analyse`: only a comment changes (the parse tree changes, nothing that
 //!   evaluation reads does).
+//! - `cancel-check-in-flight`: how long an edit's write waits for a check started 40 ms
+//!   earlier to unwind (salsa cancellation; the write blocks until the check lets go of its
+//!   snapshot). This is added to the latency of the next check.
 //!
 //! Benchmarks, not tests: no assertions on time.
 
@@ -113,6 +116,32 @@ fn benches(c: &mut Criterion) {
             clanc::analysis::analyse(&db, &root_text, workspace, false)
                 .diagnostics
                 .len()
+        })
+    });
+    // How long a new edit waits for the check in flight to unwind (salsa cancellation): the
+    // write blocks until the worker's snapshot is dropped.
+    group.bench_function("gen-500/cancel-check-in-flight", |b| {
+        b.iter_custom(|iterations| {
+            let mut waited = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                host.apply(&mut db);
+                let snapshot = db.clone();
+                let root = root_text.clone();
+                let worker = std::thread::spawn(move || {
+                    salsa::Cancelled::catch(|| {
+                        clanc::analysis::analyse(&snapshot, &root, workspace, false)
+                            .diagnostics
+                            .len()
+                    })
+                    .is_err()
+                });
+                std::thread::sleep(std::time::Duration::from_millis(40));
+                let started = std::time::Instant::now();
+                host.apply(&mut db);
+                waited += started.elapsed();
+                let _ = worker.join();
+            }
+            waited
         })
     });
     group.finish();
