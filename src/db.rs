@@ -15,6 +15,34 @@ pub struct SourceFile {
     pub text: Arc<str>,
 }
 
+/// How often a file's text changes, for salsa's durability tiers: `flake.lock` (and clanc's
+/// embedded modules) rarely, so what depends only on them is not re-validated after an edit
+/// elsewhere; every other file of the clan may change with each keystroke.
+pub fn durability_of(path: &str) -> salsa::Durability {
+    if path == "flake.lock" || path.ends_with("/flake.lock") {
+        salsa::Durability::HIGH
+    } else {
+        salsa::Durability::LOW
+    }
+}
+
+impl SourceFile {
+    /// A new file input with the durability its path calls for (`durability_of`).
+    pub fn create(db: &dyn Db, path: String, text: Arc<str>) -> SourceFile {
+        let durability = durability_of(&path);
+        SourceFile::builder(path, text)
+            .durability(durability)
+            .new(db)
+    }
+
+    /// Replaces the text of a file, keeping its durability tier.
+    pub fn replace_text(self, db: &mut dyn Db, text: Arc<str>) {
+        use salsa::Setter as _;
+        let durability = durability_of(self.path(db));
+        self.set_text(db).with_durability(durability).to(text);
+    }
+}
+
 /// What kind of thing a directory entry is, as `builtins.readDir` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EntryKind {

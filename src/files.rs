@@ -144,7 +144,10 @@ impl Files for ClanFiles {
             return Ok(*file);
         }
         if let Some(text) = known::source(path) {
-            let file = SourceFile::new(db, path.to_string(), Arc::from(text));
+            // Part of clanc: never changes while it runs.
+            let file = SourceFile::builder(path.to_string(), Arc::from(text))
+                .durability(salsa::Durability::HIGH)
+                .new(db);
             self.embedded.borrow_mut().insert(path.to_string(), file);
             return Ok(file);
         }

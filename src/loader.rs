@@ -110,7 +110,7 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
                 Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned())
             }
         };
-        files.push(SourceFile::new(db, rel, text));
+        files.push(SourceFile::create(db, rel, text));
     }
     let mut dirs = Vec::with_capacity(dir_paths.len());
     for (rel, path) in dir_paths {

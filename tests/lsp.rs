@@ -1,6 +1,7 @@
 //! `clanc lsp` spoken to over JSON-RPC like an editor does: diagnostics for unsaved text,
 //! published for the right files, cleared when fixed, newest text only; unknown requests get an
-//! error, and shutdown/exit end the process cleanly.
+//! error, and shutdown/exit end the process cleanly; hover, definition and completion answer
+//! from the model of the current text.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -184,14 +185,23 @@ fn diagnostics_follow_unsaved_edits_and_clear_when_fixed() {
     );
     assert_eq!(client.diagnostics_for(&broken).len(), 1);
 
-    // requests it does not handle get an error, not silence
+    // hover where the model has nothing: an empty answer
     let hover = client.request(
         "textDocument/hover",
         json!({
             "textDocument": { "uri": fine }, "position": { "line": 0, "character": 0 }
         }),
     );
-    assert!(hover["error"]["code"].is_i64(), "{hover}");
+    assert_eq!(hover["result"], Value::Null, "{hover}");
+    // requests it does not handle get an error, not silence
+    let references = client.request(
+        "textDocument/references",
+        json!({
+            "textDocument": { "uri": fine }, "position": { "line": 0, "character": 0 },
+            "context": { "includeDeclaration": true }
+        }),
+    );
+    assert!(references["error"]["code"].is_i64(), "{references}");
 
     let shutdown = client.request("shutdown", Value::Null);
     assert!(shutdown.get("error").is_none());
@@ -240,6 +250,210 @@ fn rapid_edits_publish_only_the_newest_state() {
     }
     assert_eq!(last, Some(0), "the final, fixed text must clear the error");
     let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
+
+/// The 0-based line and UTF-16 column of the `nth` occurrence of `needle` in `text`, plus
+/// `shift` characters.
+fn position_of(text: &str, needle: &str, nth: usize, shift: usize) -> Value {
+    let offset = text.match_indices(needle).nth(nth).unwrap().0 + shift;
+    let line = text[..offset].matches('\n').count();
+    let column = offset - text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": column })
+}
+
+fn line_of(text: &str, needle: &str) -> usize {
+    let offset = text.find(needle).unwrap();
+    text[..offset].matches('\n').count()
+}
+
+fn hover_text(response: &Value) -> String {
+    assert_eq!(
+        response["result"]["contents"]["kind"], "markdown",
+        "{response}"
+    );
+    response["result"]["contents"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn labels(response: &Value) -> Vec<String> {
+    let items = response["result"].as_array().unwrap_or_else(|| {
+        response["result"]["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{response}"))
+    });
+    let mut labels: Vec<String> = items
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect();
+    labels.sort();
+    labels
+}
+
+/// The self-service fixture (pressroom): machines press, proof (tag web) and galley (darwin);
+/// `instances.site` uses the flake's own `static-site` service.
+#[test]
+fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shapes/self-service");
+    let root = root.canonicalize().unwrap();
+    let mut client = Client::start(&root);
+    let site_path = root.join("modules/clan/site.nix");
+    let site_text = std::fs::read_to_string(&site_path).unwrap();
+    let machines_text = std::fs::read_to_string(root.join("modules/clan/machines.nix")).unwrap();
+    let service_text =
+        std::fs::read_to_string(root.join("modules/services/static-site.nix")).unwrap();
+    let site = format!("file://{}", site_path.display());
+    let machines = format!("file://{}/modules/clan/machines.nix", root.display());
+    let service = format!("file://{}/modules/services/static-site.nix", root.display());
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": site, "languageId": "nix", "version": 1, "text": site_text } }),
+    );
+    let at = |needle: &str, nth: usize, shift: usize| json!({ "textDocument": { "uri": site }, "position": position_of(&site_text, needle, nth, shift) });
+
+    // hover on a machine named in a role: class, tags, target host, roles
+    let hover = client.request("textDocument/hover", at("machines.press", 0, 10));
+    let text = hover_text(&hover);
+    for expected in [
+        "machine `press`** (nixos)",
+        "tags: `web`",
+        "target host: `root@press.example.org`",
+        "`site/server` (self/static-site)",
+        "`sshd/server` (sshd)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+    assert!(!text.contains("site/client"), "{text}");
+    assert_eq!(
+        hover["result"]["range"]["start"],
+        position_of(&site_text, "press", 0, 0)
+    );
+
+    // hover on a role key: description, options with types and defaults, machines
+    let text = hover_text(&client.request("textDocument/hover", at("roles.server", 0, 7)));
+    for expected in [
+        "role `server`** of `self/static-site`",
+        "Runs nginx for the site",
+        "`port`: 16 bit unsigned integer",
+        "default `8080`",
+        "`domain`: string, **required**",
+        "machines: `press`, `proof`",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+
+    // hover on a setting key: its option's type and default
+    let text = hover_text(&client.request("textDocument/hover", at("port = 8443", 0, 1)));
+    assert!(text.contains("setting `port`"), "{text}");
+    assert!(text.contains("default: `8080`"), "{text}");
+
+    // hover on a tag: its machines
+    let text = hover_text(&client.request("textDocument/hover", at("tags.web", 0, 6)));
+    assert!(
+        text.contains("tag `web`**\n\nmachines: `press`, `proof`"),
+        "{text}"
+    );
+
+    // definition: a machine in a role -> its inventory definition
+    let definition = client.request("textDocument/definition", at("machines.proof", 0, 10));
+    assert_eq!(definition["result"]["uri"], machines, "{definition}");
+    assert_eq!(
+        definition["result"]["range"]["start"]["line"],
+        line_of(&machines_text, "    proof = {"),
+        "{definition}"
+    );
+    // module.name of a local service -> its clan.modules definition
+    let definition = client.request("textDocument/definition", at("\"static-site\"", 0, 3));
+    assert_eq!(definition["result"]["uri"], service, "{definition}");
+    assert_eq!(
+        definition["result"]["range"]["start"]["line"],
+        line_of(&service_text, "clan.modules.static-site"),
+        "{definition}"
+    );
+
+    // an unsaved edit naming a machine that does not exist: C001 from the model's checker
+    let broken = site_text.replace(
+        "    roles.client.machines.proof",
+        "    roles.client.machines.ghost = { };\n    roles.client.machines.proof",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 2 }, "contentChanges": [{ "text": broken }] }),
+    );
+    let diagnostics = client.diagnostics_for(&site);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "C001");
+    assert_eq!(
+        diagnostics[0]["range"]["start"],
+        position_of(&broken, "ghost", 0, 0)
+    );
+    // and hover on the new name says it is not defined (the model of the edited text)
+    let hover = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": site }, "position": position_of(&broken, "ghost", 0, 1) }),
+    );
+    assert!(hover_text(&hover).contains("not defined"), "{hover}");
+
+    // completion while typing a binding that does not parse yet
+    let typing = site_text.replace(
+        "    roles.client.machines.proof",
+        "    roles.server.machines.\n    roles.client.machines.proof",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 3 }, "contentChanges": [{ "text": typing }] }),
+    );
+    let complete = |client: &mut Client, text: &str, needle: &str, shift: usize| {
+        client.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": site }, "position": position_of(text, needle, 0, shift) }),
+        )
+    };
+    let offered = complete(&mut client, &typing, "roles.server.machines.\n", 22);
+    assert_eq!(labels(&offered), ["galley", "press", "proof"], "{offered}");
+    let typing = site_text.replace(
+        "    roles.client.machines.proof",
+        "    roles.server.settings.\n    roles.client.machines.proof",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 4 }, "contentChanges": [{ "text": typing }] }),
+    );
+    let offered = complete(&mut client, &typing, "roles.server.settings.\n", 22);
+    assert_eq!(labels(&offered), ["domain", "port", "root"], "{offered}");
+    let typing = site_text.replace("roles.server.tags.web", "roles.server.tags.w");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 5 }, "contentChanges": [{ "text": typing }] }),
+    );
+    // the sshd instance: tags after `tags.`, roles of the built-in service after `roles.`
+    let offered = complete(&mut client, &typing, "roles.server.tags.w", 19);
+    let tags = labels(&offered);
+    assert!(
+        tags.contains(&"web".to_string()) && tags.contains(&"darwin".to_string()),
+        "{offered}"
+    );
+    assert!(!tags.contains(&"press".to_string()), "{offered}");
+    let offered = complete(&mut client, &typing, "roles.server.tags.w", 6);
+    assert_eq!(labels(&offered), ["client", "server"], "{offered}");
+
+    // the fix clears the diagnostic
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 6 }, "contentChanges": [{ "text": site_text }] }),
+    );
+    client.wait_for(|m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == site
+            && m["params"]["diagnostics"] == json!([])
+    });
+
+    let shutdown = client.request("shutdown", Value::Null);
+    assert!(shutdown.get("error").is_none());
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());
 }

@@ -3,6 +3,8 @@
 //! check in flight through salsa) and diagnostics are published for every file that has any, and
 //! cleared when fixed. Only a check of the newest text is ever published.
 
+mod completion;
+mod features;
 mod position;
 mod server;
 mod uri;

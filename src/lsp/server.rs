@@ -10,17 +10,21 @@ use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
     PublishDiagnostics,
 };
+use lsp_types::request::{Completion, GotoDefinition, HoverRequest, Request as _};
 use lsp_types::{
-    DiagnosticRelatedInformation, DiagnosticSeverity, InitializeParams, Location, NumberOrString,
-    PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities, TextDocumentSyncCapability,
-    TextDocumentSyncKind,
+    CompletionItem, CompletionItemKind, CompletionOptions, CompletionResponse,
+    DiagnosticRelatedInformation, DiagnosticSeverity, GotoDefinitionResponse, Hover, HoverContents,
+    HoverProviderCapability, InitializeParams, Location, MarkupContent, MarkupKind, NumberOrString,
+    OneOf, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities,
+    TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind,
 };
 use salsa::Setter;
 
 use super::position::{Encoding, from_lsp, to_lsp};
-use super::uri;
+use super::{completion, features, uri};
 use crate::db::{Database, SourceFile, Workspace};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Severity, Span};
+use crate::model::Clan;
 use crate::syntax::LineIndex;
 
 /// Runs the server on stdin/stdout until the client says `exit`. Returns the exit status.
@@ -48,6 +52,12 @@ fn serve(connection: &Connection) -> Result<(), BoxError> {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(
             TextDocumentSyncKind::INCREMENTAL,
         )),
+        hover_provider: Some(HoverProviderCapability::Simple(true)),
+        definition_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec![".".to_string(), "\"".to_string()]),
+            ..CompletionOptions::default()
+        }),
         ..ServerCapabilities::default()
     };
     let (id, params) = connection.initialize_start()?;
@@ -122,7 +132,8 @@ fn clan_root(params: &InitializeParams) -> PathBuf {
 
 struct CheckDone {
     generation: u64,
-    diagnostics: Option<Vec<Diagnostic>>,
+    /// `None` when the check was cancelled (or failed).
+    analysis: Option<(Vec<Diagnostic>, Clan)>,
 }
 
 struct Server {
@@ -136,6 +147,11 @@ struct Server {
     results_rx: Receiver<CheckDone>,
     generation: u64,
     published: BTreeSet<String>,
+    /// The model of the newest finished check, and the generation it was built for.
+    model: Option<(u64, Arc<Clan>)>,
+    /// Hover and definition requests waiting for the model of the current text (the model's
+    /// spans must match the text the positions are in).
+    waiting: Vec<Request>,
 }
 
 impl Server {
@@ -160,16 +176,139 @@ impl Server {
             results_rx,
             generation: 0,
             published: BTreeSet::new(),
+            model: None,
+            waiting: Vec::new(),
         })
     }
 
     fn on_request(&mut self, request: Request) {
-        let response = Response::new_err(
-            request.id,
-            lsp_server::ErrorCode::MethodNotFound as i32,
-            format!("clanc does not handle `{}` yet", request.method),
-        );
+        match request.method.as_str() {
+            HoverRequest::METHOD | GotoDefinition::METHOD => {
+                if self
+                    .model
+                    .as_ref()
+                    .is_some_and(|(g, _)| *g == self.generation)
+                {
+                    self.answer(request);
+                } else {
+                    self.waiting.push(request);
+                }
+            }
+            // Completion answers at once with the names of the last model: the text being
+            // typed rarely evaluates, and the names it offers come from elsewhere.
+            Completion::METHOD => self.answer(request),
+            _ => {
+                let response = Response::new_err(
+                    request.id,
+                    lsp_server::ErrorCode::MethodNotFound as i32,
+                    format!("clanc does not handle `{}`", request.method),
+                );
+                let _ = self.sender.send(response.into());
+            }
+        }
+    }
+
+    fn answer(&mut self, request: Request) {
+        let id = request.id.clone();
+        let result =
+            match request.method.as_str() {
+                HoverRequest::METHOD => {
+                    Self::position_params(&request).map(|p| serde_json::to_value(self.hover(&p)))
+                }
+                GotoDefinition::METHOD => Self::position_params(&request)
+                    .map(|p| serde_json::to_value(self.definition(&p))),
+                Completion::METHOD => Self::position_params(&request)
+                    .map(|p| serde_json::to_value(self.completion(&p))),
+                _ => None,
+            };
+        let response = match result {
+            Some(Ok(value)) => Response::new_ok(id, value),
+            _ => Response::new_err(
+                id,
+                lsp_server::ErrorCode::InvalidParams as i32,
+                "expected a text document and a position".to_string(),
+            ),
+        };
         let _ = self.sender.send(response.into());
+    }
+
+    fn position_params(request: &Request) -> Option<TextDocumentPositionParams> {
+        // Hover, definition and completion params all begin with these two fields.
+        serde_json::from_value(request.params.clone()).ok()
+    }
+
+    /// The clan-relative file, its text and the byte offset of a request's position.
+    fn locate(&self, p: &TextDocumentPositionParams) -> Option<(String, Arc<str>, usize)> {
+        let rel = self.relative(&p.text_document.uri)?;
+        let text = self.files.get(&rel)?.text(&self.db).clone();
+        let index = LineIndex::new(&text);
+        let offset = from_lsp(&text, &index, p.position, self.encoding);
+        Some((rel, text, offset))
+    }
+
+    /// The model, if it was built from the current text (its spans are positions in it).
+    fn current_model(&self) -> Option<&Clan> {
+        let (generation, clan) = self.model.as_ref()?;
+        (*generation == self.generation).then_some(clan)
+    }
+
+    fn hover(&self, p: &TextDocumentPositionParams) -> Option<Hover> {
+        let (rel, _, offset) = self.locate(p)?;
+        let clan = self.current_model()?;
+        let (span, target) = features::target_at(clan, &rel, u32::try_from(offset).ok()?.into())?;
+        let mut indexes = HashMap::new();
+        Some(Hover {
+            contents: HoverContents::Markup(MarkupContent {
+                kind: MarkupKind::Markdown,
+                value: features::hover(clan, &target),
+            }),
+            range: Some(self.range(&span.file, span.range, &mut indexes)),
+        })
+    }
+
+    fn definition(&self, p: &TextDocumentPositionParams) -> Option<GotoDefinitionResponse> {
+        let (rel, _, offset) = self.locate(p)?;
+        let clan = self.current_model()?;
+        let (_, target) = features::target_at(clan, &rel, u32::try_from(offset).ok()?.into())?;
+        let mut indexes = HashMap::new();
+        let locations: Vec<Location> = features::definition(clan, &target)
+            .iter()
+            .filter_map(|span| self.location(span, &mut indexes))
+            .collect();
+        match locations.len() {
+            0 => None,
+            1 => Some(GotoDefinitionResponse::Scalar(locations[0].clone())),
+            _ => Some(GotoDefinitionResponse::Array(locations)),
+        }
+    }
+
+    fn completion(&self, p: &TextDocumentPositionParams) -> Option<CompletionResponse> {
+        let (_, text, offset) = self.locate(p)?;
+        let (_, clan) = self.model.as_ref()?;
+        let items = completion::complete(clan, &text, offset)
+            .into_iter()
+            .map(|item| CompletionItem {
+                kind: Some(match item.kind {
+                    completion::Kind::Machine => CompletionItemKind::VALUE,
+                    completion::Kind::Tag => CompletionItemKind::ENUM_MEMBER,
+                    completion::Kind::Role => CompletionItemKind::CLASS,
+                    completion::Kind::Setting => CompletionItemKind::PROPERTY,
+                    completion::Kind::Field => CompletionItemKind::FIELD,
+                }),
+                insert_text: (item.insert != item.label).then_some(item.insert),
+                label: item.label,
+                detail: item.detail,
+                ..CompletionItem::default()
+            })
+            .collect();
+        Some(CompletionResponse::Array(items))
+    }
+
+    fn location(&self, span: &Span, indexes: &mut HashMap<String, LineIndex>) -> Option<Location> {
+        Some(Location {
+            uri: uri::from_path(&self.root.join(&span.file))?,
+            range: self.range(&span.file, span.range, indexes),
+        })
     }
 
     fn on_notification(&mut self, notification: Notification) {
@@ -244,10 +383,10 @@ impl Server {
                 if file.text(&self.db).as_ref() == text.as_str() {
                     return; // opening a file as it is on disk changes nothing
                 }
-                file.set_text(&mut self.db).to(Arc::from(text));
+                file.replace_text(&mut self.db, Arc::from(text));
             }
             (None, Some(text)) => {
-                let file = SourceFile::new(&self.db, rel.clone(), Arc::from(text));
+                let file = SourceFile::create(&self.db, rel.clone(), Arc::from(text));
                 self.files.insert(rel, file);
                 self.update_file_list();
             }
@@ -272,15 +411,24 @@ impl Server {
         let generation = self.generation;
         let snapshot = self.db.clone();
         let workspace = self.workspace;
+        let root = self.root.to_string_lossy().into_owned();
         let tx = self.results_tx.clone();
         std::thread::spawn(move || {
-            let diagnostics =
-                salsa::Cancelled::catch(|| crate::check::check_workspace(&snapshot, workspace))
-                    .ok();
+            // A newer edit unwinds the check with `Cancelled`; any other panic is a bug, which
+            // must not leave requests waiting forever: both end as "no result".
+            let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                salsa::Cancelled::catch(|| {
+                    let analysis = crate::analysis::analyse(&snapshot, &root, workspace, false);
+                    (analysis.diagnostics, analysis.clan)
+                })
+                .ok()
+            }))
+            .ok()
+            .flatten();
             drop(snapshot);
             let _ = tx.send(CheckDone {
                 generation,
-                diagnostics,
+                analysis,
             });
         });
     }
@@ -290,9 +438,23 @@ impl Server {
         if done.generation != self.generation {
             return;
         }
-        let Some(diagnostics) = done.diagnostics else {
+        let Some((diagnostics, clan)) = done.analysis else {
+            // The check of the newest text failed: there is no model of it to answer from.
+            self.answer_waiting();
             return;
         };
+        self.model = Some((done.generation, Arc::new(clan)));
+        self.publish(diagnostics);
+        self.answer_waiting();
+    }
+
+    fn answer_waiting(&mut self) {
+        for request in std::mem::take(&mut self.waiting) {
+            self.answer(request);
+        }
+    }
+
+    fn publish(&mut self, diagnostics: Vec<Diagnostic>) {
         let mut by_file: BTreeMap<String, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         let mut indexes: HashMap<String, LineIndex> = HashMap::new();
         for d in &diagnostics {

@@ -161,11 +161,11 @@ fn interface_options(
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    collect(decls, "", &mut out);
+    collect(ev, decls, "", &mut out);
     Ok(out)
 }
 
-fn collect(ns: &DeclNs, prefix: &str, out: &mut Vec<OptionDecl>) {
+fn collect(ev: &mut Evaluator<'_>, ns: &DeclNs, prefix: &str, out: &mut Vec<OptionDecl>) {
     for (name, entry) in &ns.entries {
         let path = if prefix.is_empty() {
             name.to_string()
@@ -173,18 +173,32 @@ fn collect(ns: &DeclNs, prefix: &str, out: &mut Vec<OptionDecl>) {
             format!("{prefix}.{name}")
         };
         match entry {
-            DeclEntry::Ns(inner) => collect(inner, &path, out),
+            DeclEntry::Ns(inner) => collect(ev, inner, &path, out),
             DeclEntry::Option(decl) => out.push(OptionDecl {
                 path,
                 option_type: OptionType::from_description(&decl.type_description),
                 type_description: decl.type_description.clone(),
-                default: decl
-                    .default
-                    .as_ref()
-                    .map(|_| "(set in the service)".to_string()),
+                default: decl.default.as_ref().map(|d| default_text(ev, d)),
                 required: decl.default.is_none(),
                 read_only: false,
             }),
         }
     }
+}
+
+/// A default as Nix source text when it is a plain scalar (for hover and completion);
+/// anything else is only said to exist.
+fn default_text(ev: &mut Evaluator<'_>, default: &Thunk) -> String {
+    let text = match ev.force_value(default) {
+        Ok(Value::Null) => Some("null".to_string()),
+        Ok(Value::Bool(b)) => Some(b.to_string()),
+        Ok(Value::Int(i)) => Some(i.to_string()),
+        Ok(Value::String(s)) if s.text.len() <= 80 && !s.text.contains('\n') => Some(
+            serde_json::to_string(&s.text)
+                .unwrap_or_default()
+                .replace("${", "\\${"),
+        ),
+        _ => None,
+    };
+    text.unwrap_or_else(|| "(set in the service)".to_string())
 }

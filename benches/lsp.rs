@@ -1,0 +1,151 @@
+//! What the language server pays between a one-line edit and the diagnostics it publishes,
+//! in-process on a generated 500-machine clan: the edited text is set in the salsa database
+//! (as `didChange` does) and the clan is analysed again (syntax of every file, the model,
+//! the checker) on a database that already analysed the previous text. Each iteration
+//! alternates between two texts, so every run sees a real change.
+//!
+//! - `edit-inventory/analyse`: an inventory machine's target host changes; the whole analysis,
+//!   what the server runs after every edit.
+//! - `edit-inventory/syntax-only`: the same edit, only the per-file syntax and lowering
+//!   diagnostics (salsa-tracked: only the edited file is parsed again).
+//! - `edit-comment/analyse`: only a comment changes (the parse tree changes, nothing that
+//!   evaluation reads does).
+//! - `cancel-check-in-flight`: how long an edit's write waits for a check started 40 ms
+//!   earlier to unwind (salsa cancellation; the write blocks until the check lets go of its
+//!   snapshot). This is added to the latency of the next check.
+//!
+//! Benchmarks, not tests: no assertions on time.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clanc::db::{Database, SourceFile};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn generated_clan(machines: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
+        .arg(machines.to_string())
+        .arg(dir.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("fixtures/gen-clan runs (python3)");
+    assert!(status.success(), "gen-clan failed");
+    dir
+}
+
+struct Edit {
+    file: SourceFile,
+    texts: [Arc<str>; 2],
+    next: usize,
+}
+
+impl Edit {
+    /// Replaces the first occurrence of `from` by `to` in one text of the pair.
+    fn new(db: &Database, file: SourceFile, from: &str, to: &str) -> Edit {
+        let original = file.text(db).clone();
+        assert!(original.contains(from), "`{from}` not in {}", file.path(db));
+        let edited: Arc<str> = Arc::from(original.replacen(from, to, 1));
+        Edit {
+            file,
+            texts: [edited, original],
+            next: 0,
+        }
+    }
+
+    fn apply(&mut self, db: &mut Database) {
+        self.file.replace_text(db, self.texts[self.next].clone());
+        self.next = 1 - self.next;
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let dir = generated_clan(500);
+    let root = std::fs::canonicalize(dir.path()).expect("dir exists");
+    let root_text = root.to_string_lossy().into_owned();
+    let mut db = Database::default();
+    let loaded = clanc::loader::load_clan(&mut db, &root).expect("clan loads");
+    let workspace = loaded.workspace;
+    let file = |db: &Database, path: &str| {
+        *workspace
+            .files(db)
+            .iter()
+            .find(|f| f.path(db) == path)
+            .unwrap_or_else(|| panic!("{path} not generated"))
+    };
+    let machines = file(&db, "modules/clan/inventory/machines/asia.nix");
+    let mut host = Edit::new(
+        &db,
+        machines,
+        "\"stibnite-1.asia.example.org\"",
+        "\"root@stibnite-1.asia.example.org\"",
+    );
+    let mut comment = Edit::new(
+        &db,
+        machines,
+        "# Inventory machines in region asia.",
+        "# Inventory machines in the region asia.",
+    );
+    // warm: the first analysis parses and evaluates everything
+    let before = clanc::analysis::analyse(&db, &root_text, workspace, false);
+    assert_eq!(before.clan.machines.len(), 500);
+
+    let mut group = c.benchmark_group("lsp");
+    group.sample_size(10);
+    group.bench_function("gen-500/edit-inventory/analyse", |b| {
+        b.iter(|| {
+            host.apply(&mut db);
+            clanc::analysis::analyse(&db, &root_text, workspace, false)
+                .diagnostics
+                .len()
+        })
+    });
+    group.bench_function("gen-500/edit-inventory/syntax-only", |b| {
+        b.iter(|| {
+            host.apply(&mut db);
+            clanc::check::check_workspace(&db, workspace).len()
+        })
+    });
+    group.bench_function("gen-500/edit-comment/analyse", |b| {
+        b.iter(|| {
+            comment.apply(&mut db);
+            clanc::analysis::analyse(&db, &root_text, workspace, false)
+                .diagnostics
+                .len()
+        })
+    });
+    // How long a new edit waits for the check in flight to unwind (salsa cancellation): the
+    // write blocks until the worker's snapshot is dropped.
+    group.bench_function("gen-500/cancel-check-in-flight", |b| {
+        b.iter_custom(|iterations| {
+            let mut waited = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                host.apply(&mut db);
+                let snapshot = db.clone();
+                let root = root_text.clone();
+                let worker = std::thread::spawn(move || {
+                    salsa::Cancelled::catch(|| {
+                        clanc::analysis::analyse(&snapshot, &root, workspace, false)
+                            .diagnostics
+                            .len()
+                    })
+                    .is_err()
+                });
+                std::thread::sleep(std::time::Duration::from_millis(40));
+                let started = std::time::Instant::now();
+                host.apply(&mut db);
+                waited += started.elapsed();
+                let _ = worker.join();
+            }
+            waited
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(lsp, benches);
+criterion_main!(lsp);
