@@ -15,7 +15,7 @@ mod vars;
 
 pub use clan::check_clan;
 pub use suggest::{closest, edit_distance};
-pub use syntax::{not_utf8_diagnostic, syntax_diagnostics};
+pub use syntax::{LOWER_STACK_BUDGET, not_utf8_diagnostic, syntax_diagnostics};
 pub use type_check::{TypeMismatch, type_check};
 pub use vars::{GeneratorDirs, VarsListing};
 

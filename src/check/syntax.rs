@@ -10,8 +10,9 @@ use crate::eval::lower_file;
 use crate::loader::NotUtf8;
 
 /// Stack lowering may use for one file in a check (lowering recurses with the nesting of the
-/// file, which the parser already bounds).
-const LOWER_STACK_BUDGET: usize = 64 * 1024 * 1024;
+/// file, which the parser already bounds). The evaluator's budget, so that a file's lowering
+/// is memoised once for both.
+pub const LOWER_STACK_BUDGET: usize = crate::eval::Limits::DEFAULT_LOWER_BUDGET;
 
 pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     let path = file.path(db);

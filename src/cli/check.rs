@@ -89,6 +89,7 @@ fn analyse_with(
         .map(|f| (f.path(&db).clone(), Arc::clone(f.text(&db))))
         .collect();
     let root = absolute(dir);
+    crate::analysis::prepare(&db, workspace);
     let analysis =
         crate::analysis::analyse(&db, &root.to_string_lossy(), workspace, explain_unknown);
     let mut diagnostics = analysis.diagnostics;

@@ -326,7 +326,7 @@ impl<'a> Evaluator<'a> {
         };
         // Half the stack budget for lowering the file (memoised per budget); an import
         // deeper than that into the evaluation's recursion is refused with N005.
-        let lower_budget = self.limits.max_stack / 2;
+        let lower_budget = self.limits.lower_budget();
         if self.stack_used() + lower_budget > self.limits.max_stack {
             return Err(EvalError::new(
                 ErrorKind::Limit,

@@ -26,6 +26,16 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// The stack budget for lowering one file under the default limits (an import gets half
+    /// of the evaluation's stack). The syntax check lowers with the same budget, so each
+    /// file's lowering is memoised once.
+    pub const DEFAULT_LOWER_BUDGET: usize = crate::STACK_SIZE / 4 * 3 / 2;
+
+    /// How much stack lowering an imported file may use.
+    pub fn lower_budget(&self) -> usize {
+        self.max_stack / 2
+    }
+
     /// Limits for a thread with a stack of `bytes` (three quarters of it for evaluation).
     pub fn for_stack(bytes: usize) -> Limits {
         Limits {

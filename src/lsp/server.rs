@@ -413,24 +413,37 @@ impl Server {
         let workspace = self.workspace;
         let root = self.root.to_string_lossy().into_owned();
         let tx = self.results_tx.clone();
-        std::thread::spawn(move || {
-            // A newer edit unwinds the check with `Cancelled`; any other panic is a bug, which
-            // must not leave requests waiting forever: both end as "no result".
-            let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                salsa::Cancelled::catch(|| {
-                    let analysis = crate::analysis::analyse(&snapshot, &root, workspace, false);
-                    (analysis.diagnostics, analysis.clan)
-                })
+        // Evaluation's limits assume clanc's deep stack (deeply nested user code must end in
+        // N005, not overflow a thread's default 2 MiB).
+        let spawned = std::thread::Builder::new()
+            .name("clanc-check".into())
+            .stack_size(crate::STACK_SIZE)
+            .spawn(move || {
+                // A newer edit unwinds the check with `Cancelled`; any other panic is a bug, which
+                // must not leave requests waiting forever: both end as "no result".
+                let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    salsa::Cancelled::catch(|| {
+                        let analysis = crate::analysis::analyse(&snapshot, &root, workspace, false);
+                        (analysis.diagnostics, analysis.clan)
+                    })
+                    .ok()
+                }))
                 .ok()
-            }))
-            .ok()
-            .flatten();
-            drop(snapshot);
-            let _ = tx.send(CheckDone {
-                generation,
-                analysis,
+                .flatten();
+                drop(snapshot);
+                let _ = tx.send(CheckDone {
+                    generation,
+                    analysis,
+                });
             });
-        });
+        if let Err(e) = spawned {
+            eprintln!("clanc lsp: cannot start a check: {e}");
+            // Nothing waits for a check that never ran.
+            let _ = self.results_tx.send(CheckDone {
+                generation,
+                analysis: None,
+            });
+        }
     }
 
     fn on_check_done(&mut self, done: CheckDone) {
