@@ -2,25 +2,13 @@
 //! (load, syntax, model, checker; what an editor integration pays) and as a whole process
 //! (the release binary, as pre-commit runs it). Benchmarks, not tests: no assertions on time.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::generated_clan;
+
+use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn generated_clan(machines: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
-        .arg(machines.to_string())
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("fixtures/gen-clan runs (python3)");
-    assert!(status.success(), "gen-clan failed");
-    dir
-}
 
 fn check_in_process(dir: &Path) -> usize {
     let mut db = clanc::db::Database::default();

@@ -16,27 +16,14 @@
 //!
 //! Benchmarks, not tests: no assertions on time.
 
-use std::path::PathBuf;
+mod common;
+
+use common::generated_clan;
+
 use std::sync::Arc;
 
 use clanc::db::{Database, SourceFile};
 use criterion::{Criterion, criterion_group, criterion_main};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn generated_clan(machines: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
-        .arg(machines.to_string())
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("fixtures/gen-clan runs (python3)");
-    assert!(status.success(), "gen-clan failed");
-    dir
-}
 
 struct Edit {
     file: SourceFile,

@@ -4,25 +4,13 @@
 //! lowering included, as one `clanc check` run); "warm" reuses the database, so only
 //! evaluation is measured (an editor re-checking after an edit elsewhere).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{generated_clan, repo};
+
+use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn generated_clan(machines: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
-        .arg(machines.to_string())
-        .arg(dir.path())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("fixtures/gen-clan runs (python3)");
-    assert!(status.success(), "gen-clan failed");
-    dir
-}
 
 fn root(dir: &Path) -> String {
     std::fs::canonicalize(dir)

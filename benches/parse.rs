@@ -1,13 +1,13 @@
 //! Parsing and checking speed on the seed fleet and on a generated 500-machine clan
 //! (`fixtures/gen-clan 500 DIR`). Benchmarks, not tests: no assertions on time.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{generated_clan, repo};
+
+use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn nix_texts(dir: &Path) -> Vec<String> {
     let mut db = clanc::db::Database::default();
@@ -19,17 +19,6 @@ fn nix_texts(dir: &Path) -> Vec<String> {
         .filter(|f| clanc::db::is_nix(f.path(&db)))
         .map(|f| f.text(&db).to_string())
         .collect()
-}
-
-fn generated_clan(machines: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
-        .arg(machines.to_string())
-        .arg(dir.path())
-        .status()
-        .expect("fixtures/gen-clan runs (python3)");
-    assert!(status.success(), "gen-clan failed");
-    dir
 }
 
 fn check(dir: &Path) -> usize {

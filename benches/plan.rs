@@ -2,28 +2,17 @@
 //! loaded and modelled once; only `plan::make_plan` from the built model is timed (goal:
 //! under 50 ms for 1,000 machines). Benchmarks, not tests: no assertions on time.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::generated_clan;
+
+use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 
 use clanc::check::VarsListing;
 use clanc::model::Clan;
 use clanc::plan::{Fingerprint, Goal, PlanOptions, make_plan};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn generated_clan(machines: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let status = std::process::Command::new(repo().join("fixtures/gen-clan"))
-        .arg(machines.to_string())
-        .arg(dir.path())
-        .status()
-        .expect("fixtures/gen-clan runs (python3)");
-    assert!(status.success(), "gen-clan failed");
-    dir
-}
 
 fn model(dir: &Path) -> (Clan, VarsListing) {
     let mut db = clanc::db::Database::default();

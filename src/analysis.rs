@@ -65,7 +65,9 @@ pub fn prepare(db: &crate::db::Database, workspace: Workspace) {
         .filter(|f| crate::db::is_nix(f.path(db)))
         .copied()
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if threads < 2 || files.len() < 32 {
         return;
     }
