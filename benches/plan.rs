@@ -36,6 +36,7 @@ fn options(flake: &str) -> PlanOptions {
         local_is_darwin: true,
         configured_order: Default::default(),
         fingerprint: Fingerprint::compute([], [], "bench"),
+        system_profile: clanc::plan::step::SYSTEM_PROFILE.to_string(),
     }
 }
 

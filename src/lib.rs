@@ -7,6 +7,7 @@ pub mod cli;
 pub mod db;
 pub mod diagnostics;
 pub mod eval;
+pub mod exec;
 pub mod files;
 pub mod loader;
 pub mod lsp;

@@ -42,7 +42,7 @@ pub enum Command {
     },
     /// Show the deploy plan: what `apply` will run, machine by machine, in order
     Plan(plan::PlanArgs),
-    /// Run a deploy plan (so far: `--dry-run` prints its commands)
+    /// Run a deploy plan (`--dry-run`: print its commands)
     Apply(plan::ApplyArgs),
     /// Run the language server on stdin/stdout
     Lsp,

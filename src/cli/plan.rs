@@ -59,6 +59,9 @@ pub struct Planning {
     /// Build every machine on this host (`[user@]host[:port]`) instead of deploy.buildHost
     #[arg(long, value_name = "HOST")]
     pub build_host: Option<String>,
+    /// The profile activation sets; `{machine}` is replaced by the machine's name
+    #[arg(long, value_name = "PATH", default_value = plan::step::SYSTEM_PROFILE)]
+    pub system_profile: String,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +89,30 @@ pub struct ApplyArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub planning: Planning,
+    /// Run without asking (required without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How many steps run at once
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub parallel: usize,
+    /// Start nothing more after the first failure
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// An ssh option for every connection (repeatable), like `StrictHostKeyChecking=yes`
+    #[arg(long = "ssh-option", value_name = "KEY=VALUE", value_parser = parse_ssh_option)]
+    pub ssh_option: Vec<(String, String)>,
+    /// The ssh identity file
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+fn parse_ssh_option(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Ok((key.to_string(), value.to_string()))
+        }
+        _ => Err("expected KEY=VALUE, like StrictHostKeyChecking=yes".to_string()),
+    }
 }
 
 fn print(text: &str) {
@@ -196,6 +223,7 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
         local_is_darwin: cfg!(target_os = "macos"),
         configured_order,
         fingerprint: fingerprint(&analysis, config.as_deref()),
+        system_profile: planning.system_profile.clone(),
     };
     Ok(plan::make_plan(&analysis.clan, &analysis.listing, &options))
 }
@@ -221,10 +249,6 @@ pub fn run_plan(args: &PlanArgs, color: ColorChoice) -> u8 {
 }
 
 pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {
-    if !args.dry_run {
-        eprintln!("error: `clanc apply` only supports --dry-run so far");
-        return exit::USAGE;
-    }
     let saved = if args.plan.is_dir() {
         match make_plan(&args.plan, &args.planning, color) {
             Ok(plan) => plan::plan_json(&plan),
@@ -256,8 +280,82 @@ pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {
         }
         saved
     };
-    print(&plan::render_commands(&saved.steps));
-    exit::OK
+    if args.dry_run {
+        print(&plan::render_commands(&saved.steps));
+        return exit::OK;
+    }
+    execute(args, &saved)
+}
+
+/// Runs a plan: confirmation (or `--yes`), then the executor; 0 all succeeded, 1 any
+/// failed, 2 a plan or usage problem.
+fn execute(args: &ApplyArgs, saved: &plan::PlanJson) -> u8 {
+    let Some(goal) = Goal::parse(&saved.goal) else {
+        eprintln!("error: the plan's goal `{}` is unknown", saved.goal);
+        return exit::USAGE;
+    };
+    let mut steps = Vec::with_capacity(saved.steps.len());
+    for step in &saved.steps {
+        let (Some(kind), Some(host)) = (
+            plan::StepKind::parse(&step.kind),
+            plan::Host::parse(&step.host),
+        ) else {
+            eprintln!("error: step {} has an unknown kind or host", step.id);
+            return exit::USAGE;
+        };
+        steps.push(plan::Step {
+            id: step.id.clone(),
+            kind,
+            machine: step.machine.clone(),
+            host,
+            commands: step.argv.clone(),
+            after: step.after.clone(),
+        });
+    }
+    if let Err(e) = crate::exec::validate(&steps) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
+    let skipped: BTreeMap<String, String> = saved
+        .machines
+        .iter()
+        .filter_map(|(m, j)| j.skipped.clone().map(|why| (m.clone(), why)))
+        .collect();
+    let acting = saved.machines.len() - skipped.len();
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            eprintln!("error: `clanc apply` needs --yes when it cannot ask (no terminal)");
+            return exit::USAGE;
+        }
+        print(&plan::render_commands(&saved.steps));
+        print(&format!(
+            "\n{} on {acting} machine(s), {} step(s). Go ahead? [y/N] ",
+            saved.goal,
+            steps.len()
+        ));
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("nothing done");
+            return exit::USAGE;
+        }
+    }
+    let options = crate::exec::ApplyOptions {
+        parallel: args.parallel.max(1),
+        fail_fast: args.fail_fast,
+        ssh: crate::exec::SshOptions {
+            options: args.ssh_option.clone(),
+            identity: args.identity.clone(),
+        },
+    };
+    match crate::exec::apply(Path::new(&saved.flake), goal, &steps, &skipped, &options) {
+        Ok(applied) if applied.rows.iter().any(|r| r.failed) => exit::FOUND_ERRORS,
+        Ok(_) => exit::OK,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
 }
 
 /// Whether the clan a saved plan was made from still has the same inputs.

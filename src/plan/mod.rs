@@ -47,6 +47,9 @@ pub struct PlanOptions {
     /// `clanc.toml`'s `[order]`: instance -> roles, first first.
     pub configured_order: BTreeMap<String, Vec<String>>,
     pub fingerprint: Fingerprint,
+    /// `--system-profile`: the profile activation sets; `{machine}` stands for the machine's
+    /// name (normally [`step::SYSTEM_PROFILE`]).
+    pub system_profile: String,
 }
 
 /// A machine as the plan sees it.
@@ -475,7 +478,13 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             previous = upload;
         }
         let unit = step::unit_name(options.goal, name, &run_id);
-        if let Some(commands) = step::activate_commands(d.class, options.goal, target, &unit) {
+        if let Some(commands) = step::activate_commands(
+            d.class,
+            options.goal,
+            target,
+            &unit,
+            &options.system_profile.replace("{machine}", name),
+        ) {
             let activate = step::step_id(StepKind::Activate, name);
             steps.push(Step {
                 id: activate.clone(),

@@ -203,11 +203,11 @@ pub fn unit_name(goal: Goal, machine: &str, run_id: &str) -> String {
     format!("clanc-{}-{machine}-{run_id}", goal.as_str())
 }
 
-/// `nix-env -p /nix/var/nix/profiles/system --set {toplevel}`.
-pub fn set_profile_argv(target: &DeployTarget) -> Vec<String> {
+/// `nix-env -p <profile> --set {toplevel}` (`profile`: normally [`SYSTEM_PROFILE`]).
+pub fn set_profile_argv(target: &DeployTarget, profile: &str) -> Vec<String> {
     privileged(
         target,
-        strings(&["nix-env", "-p", SYSTEM_PROFILE, "--set", TOPLEVEL]),
+        strings(&["nix-env", "-p", profile, "--set", TOPLEVEL]),
     )
 }
 
@@ -220,13 +220,14 @@ pub fn activate_commands(
     goal: Goal,
     target: &DeployTarget,
     unit: &str,
+    profile: &str,
 ) -> Option<Vec<Vec<String>>> {
     if !goal.activates() {
         return None;
     }
     let mut commands = Vec::new();
     if goal.sets_profile() {
-        commands.push(set_profile_argv(target));
+        commands.push(set_profile_argv(target, profile));
     }
     match class {
         MachineClass::Nixos => {
@@ -383,8 +384,14 @@ mod tests {
 
     #[test]
     fn nixos_switch_sets_the_profile_then_switches_in_systemd_run() {
-        let commands =
-            activate_commands(MachineClass::Nixos, Goal::Switch, &target("root@h"), "u1").unwrap();
+        let commands = activate_commands(
+            MachineClass::Nixos,
+            Goal::Switch,
+            &target("root@h"),
+            "u1",
+            SYSTEM_PROFILE,
+        )
+        .unwrap();
         assert_eq!(
             shell_line(&commands[0]),
             "nix-env -p /nix/var/nix/profiles/system --set {toplevel}"
@@ -400,16 +407,24 @@ mod tests {
     #[test]
     fn goals_decide_profile_and_activation() {
         let t = target("admin@h");
-        let test = activate_commands(MachineClass::Nixos, Goal::Test, &t, "u").unwrap();
+        let test =
+            activate_commands(MachineClass::Nixos, Goal::Test, &t, "u", SYSTEM_PROFILE).unwrap();
         assert_eq!(test.len(), 1, "test does not touch the profile");
         assert_eq!(&test[0][..2], ["sudo", "-n"]);
         assert_eq!(test[0].last().unwrap(), "test");
-        let boot = activate_commands(MachineClass::Nixos, Goal::Boot, &t, "u").unwrap();
+        let boot =
+            activate_commands(MachineClass::Nixos, Goal::Boot, &t, "u", SYSTEM_PROFILE).unwrap();
         assert_eq!(boot.len(), 2);
         assert_eq!(boot[1].last().unwrap(), "boot");
-        assert!(activate_commands(MachineClass::Nixos, Goal::Build, &t, "u").is_none());
-        assert!(activate_commands(MachineClass::Nixos, Goal::Push, &t, "u").is_none());
-        assert!(activate_commands(MachineClass::Darwin, Goal::Boot, &t, "u").is_none());
+        assert!(
+            activate_commands(MachineClass::Nixos, Goal::Build, &t, "u", SYSTEM_PROFILE).is_none()
+        );
+        assert!(
+            activate_commands(MachineClass::Nixos, Goal::Push, &t, "u", SYSTEM_PROFILE).is_none()
+        );
+        assert!(
+            activate_commands(MachineClass::Darwin, Goal::Boot, &t, "u", SYSTEM_PROFILE).is_none()
+        );
     }
 
     #[test]
@@ -419,6 +434,7 @@ mod tests {
             Goal::Switch,
             &target("crs58@mac"),
             "u",
+            SYSTEM_PROFILE,
         )
         .unwrap();
         assert_eq!(

@@ -1,0 +1,136 @@
+//! From a plan step's argv to what actually runs: `{toplevel}` filled in, the run's ssh
+//! options added where a local command talks ssh (`NIX_SSHOPTS` for nix, the confirm
+//! step's `ssh`), `clanc` meaning this executable, and remote argvs turned into one quoted
+//! line for the target's shell.
+
+use crate::plan::step::TOPLEVEL;
+
+use super::quote::command_line;
+
+/// `{toplevel}` replaced in every word; an error when the step needs it and the machine
+/// has no built system.
+pub fn fill_toplevel(argv: &[String], toplevel: Option<&str>) -> Result<Vec<String>, String> {
+    argv.iter()
+        .map(|word| {
+            if !word.contains(TOPLEVEL) {
+                return Ok(word.clone());
+            }
+            match toplevel {
+                Some(path) => Ok(word.replace(TOPLEVEL, path)),
+                None => Err("the command needs {toplevel}, but no build step produced it".into()),
+            }
+        })
+        .collect()
+}
+
+/// A local argv with the run's ssh options: an explicit `env NIX_SSHOPTS=...` gets them in
+/// front of its own (the caller also sets `NIX_SSHOPTS` for every local command); `ssh` gets
+/// them after its name; `clanc` becomes `exe`.
+pub fn local_argv(argv: Vec<String>, ssh_args: &[String], exe: &str) -> Vec<String> {
+    let mut argv = argv;
+    match argv.first().map(String::as_str) {
+        Some("env") => {
+            let opts = ssh_args.join(" ");
+            for word in argv.iter_mut().skip(1) {
+                if !word.contains('=') || word.starts_with('-') {
+                    break;
+                }
+                if let Some(own) = word.strip_prefix("NIX_SSHOPTS=") {
+                    *word = format!("NIX_SSHOPTS={opts} {own}");
+                }
+            }
+        }
+        Some("ssh") => {
+            argv.splice(1..1, ssh_args.iter().cloned());
+        }
+        Some("clanc") => argv[0] = exe.to_string(),
+        _ => {}
+    }
+    argv
+}
+
+/// The remote shell line for an argv. `systemd-run ... -- CMD` (after an optional
+/// `sudo -n`) runs through systemd only where the target runs it; elsewhere CMD runs
+/// directly with the `-E KEY=VALUE` environment.
+pub fn remote_line(argv: &[String]) -> String {
+    let start = if argv.len() >= 2 && argv[0] == "sudo" && argv[1] == "-n" {
+        2
+    } else {
+        0
+    };
+    let full = command_line(argv);
+    if argv.get(start).map(String::as_str) != Some("systemd-run") {
+        return full;
+    }
+    let Some(dashes) = argv[start..].iter().position(|w| w == "--") else {
+        return full;
+    };
+    let mut direct: Vec<String> = argv[..start].to_vec();
+    let options = &argv[start + 1..start + dashes];
+    let env: Vec<String> = options
+        .windows(2)
+        .filter(|pair| pair[0] == "-E" && pair[1].contains('='))
+        .map(|pair| pair[1].clone())
+        .collect();
+    if !env.is_empty() {
+        direct.push("env".to_string());
+        direct.extend(env);
+    }
+    direct.extend(argv[start + dashes + 1..].iter().cloned());
+    format!(
+        "if [ -d /run/systemd/system ]; then {full}; else {}; fi",
+        command_line(&direct)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn toplevel_is_filled_or_missing() {
+        let argv = words("x {toplevel}/bin/switch-to-configuration");
+        assert_eq!(
+            fill_toplevel(&argv, Some("/nix/store/a-b")).unwrap()[1],
+            "/nix/store/a-b/bin/switch-to-configuration"
+        );
+        assert!(fill_toplevel(&argv, None).is_err());
+        assert_eq!(fill_toplevel(&words("a b"), None).unwrap(), words("a b"));
+    }
+
+    #[test]
+    fn local_commands_get_the_ssh_options() {
+        let ssh = words("-o BatchMode=yes -i /k");
+        assert_eq!(
+            local_argv(words("env NIX_SSHOPTS=-p nix copy"), &ssh, "/c")[1],
+            "NIX_SSHOPTS=-o BatchMode=yes -i /k -p"
+        );
+        assert_eq!(
+            local_argv(words("ssh -o ControlPath=none root@h true"), &ssh, "/c"),
+            words("ssh -o BatchMode=yes -i /k -o ControlPath=none root@h true")
+        );
+        assert_eq!(
+            local_argv(words("clanc vars"), &ssh, "/bin/clanc")[0],
+            "/bin/clanc"
+        );
+    }
+
+    #[test]
+    fn systemd_run_falls_back_to_running_directly() {
+        let argv = words(
+            "sudo -n systemd-run --pipe --unit=u -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER=0 -- /s/bin/switch-to-configuration switch",
+        );
+        assert_eq!(
+            remote_line(&argv),
+            "if [ -d /run/systemd/system ]; then sudo -n systemd-run --pipe '--unit=u' -E \
+             LOCALE_ARCHIVE -E 'NIXOS_INSTALL_BOOTLOADER=0' -- /s/bin/switch-to-configuration \
+             switch; else sudo -n env 'NIXOS_INSTALL_BOOTLOADER=0' \
+             /s/bin/switch-to-configuration switch; fi"
+        );
+        assert_eq!(remote_line(&words("nix-env -p /p")), "nix-env -p /p");
+    }
+}
