@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::model::deploy_target::DeployTarget;
 
@@ -101,7 +101,7 @@ impl Connections {
     pub fn master(&self, target: &DeployTarget, log: &Path) -> Result<PathBuf, String> {
         let key = target.to_string();
         let (slot, number) = {
-            let mut masters = self.masters.lock().expect("masters lock");
+            let mut masters = self.masters.lock().unwrap_or_else(PoisonError::into_inner);
             let next = masters.len();
             let slot = masters
                 .entry(key)
@@ -109,7 +109,7 @@ impl Connections {
                 .clone();
             (slot, next)
         };
-        let mut state = slot.lock().expect("master lock");
+        let mut state = slot.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(result) = state.as_ref() {
             return result.clone();
         }
@@ -137,7 +137,7 @@ impl Connections {
 
     /// Closes every master (`ssh -O exit`).
     pub fn close(&self) {
-        let masters = self.masters.lock().expect("masters lock");
+        let masters = self.masters.lock().unwrap_or_else(PoisonError::into_inner);
         for (key, slot) in masters.iter() {
             let Ok(state) = slot.lock() else { continue };
             let Some(Ok(socket)) = state.as_ref() else {

@@ -490,14 +490,17 @@ impl Reader<'_, '_> {
     /// The span of a key path in inventory.json (found in its text; JSON values carry no
     /// positions in the evaluator).
     fn json_key_span(&self, keys: &[&str]) -> Option<Span> {
-        let path = format!("{}/inventory.json", self.files.root());
-        let text = self.ev_source(&path)?;
+        let text = self.inventory_json()?;
         let range = super::json_locate::locate_key(&text, keys)?;
         Some(Span::new("inventory.json", range))
     }
 
-    fn ev_source(&self, path: &str) -> Option<String> {
-        std::fs::read_to_string(path).ok()
+    /// The text of `inventory.json` as the database holds it (no disk read: the loader
+    /// loaded it, and an editor may have changed it).
+    fn inventory_json(&self) -> Option<std::sync::Arc<str>> {
+        let path = format!("{}/inventory.json", self.files.root());
+        let file = crate::eval::Files::source(self.files, self.db, &path).ok()?;
+        Some(file.text(self.db).clone())
     }
 
     /// A list-of-strings option with the span of each element the user wrote.
@@ -839,8 +842,7 @@ impl Reader<'_, '_> {
     }
 
     fn json_index_span(&self, keys: &[&str], index: usize) -> Option<Span> {
-        let path = format!("{}/inventory.json", self.files.root());
-        let text = self.ev_source(&path)?;
+        let text = self.inventory_json()?;
         let range = super::json_locate::locate_index(&text, keys, index)?;
         Some(Span::new("inventory.json", range))
     }

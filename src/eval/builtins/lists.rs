@@ -224,14 +224,12 @@ fn foldl(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Val
         return ev.force(&args[1], pos);
     }
     let mut acc = args[1].clone();
-    let mut result = None;
     for item in list.iter() {
         let partial = ev.apply(f.clone(), acc, pos)?;
-        let value = ev.apply(partial, item.clone(), pos)?;
-        acc = Thunk::value(value.clone());
-        result = Some(value);
+        acc = Thunk::value(ev.apply(partial, item.clone(), pos)?);
     }
-    Ok(result.expect("the list is not empty"))
+    // A computed value: forcing it only reads it back.
+    ev.force(&acc, pos)
 }
 
 fn gen_list(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
