@@ -1215,12 +1215,20 @@ impl Node {
             .collect();
         for (from, to) in aliases {
             // Only renames within the same namespace are followed; others stay where written.
-            if to.len() != self.path.split('.').count() + 1 || to.last().is_none() {
-                continue;
-            }
-            let Some(target) = to.last().cloned() else {
+            // `to` is a path from the evaluation's root; this node's path starts with the
+            // evaluation's prefix.
+            let Some((target, parent)) = to.split_last() else {
                 continue;
             };
+            let here = self
+                .path
+                .strip_prefix(self.settings.prefix.as_str())
+                .unwrap_or(&self.path)
+                .trim_start_matches('.');
+            if parent.join(".") != here {
+                continue;
+            }
+            let target = target.clone();
             let (Some(src), Some(dst)) = (map.get(&from), map.get(&target)) else {
                 continue;
             };
