@@ -1,0 +1,223 @@
+//! Loopback deploy fixtures shared by the `clanc apply` tests: a real `sshd` on a free
+//! 127.0.0.1 port with generated host and user keys, and a clan whose toplevels are tiny
+//! derivations real `nix build` makes offline (see tests/apply.rs).
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+
+pub struct Sshd {
+    child: Child,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+pub fn keygen(path: &Path) {
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+}
+
+/// A started sshd on 127.0.0.1:`port` accepting `keys/user`.
+pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
+    // Debian's sshd refuses to start without its privilege separation directory.
+    std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
+    let mut child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-p", &port.to_string()])
+        .args(["-o", "ListenAddress=127.0.0.1", "-h"])
+        .arg(keys.join("host"))
+        .arg("-o")
+        .arg(format!(
+            "AuthorizedKeysFile={}",
+            keys.join("user.pub").display()
+        ))
+        .arg("-o")
+        .arg(format!("PidFile={}", keys.join("sshd.pid").display()))
+        .args([
+            "-o",
+            "StrictModes=no",
+            "-o",
+            "PermitRootLogin=prohibit-password",
+        ])
+        .stderr(std::fs::File::create(keys.join("sshd.log")).unwrap())
+        .spawn()
+        .expect("sshd starts");
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Sshd { child };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!(
+        "sshd did not listen: {}",
+        std::fs::read_to_string(keys.join("sshd.log")).unwrap_or_default()
+    );
+}
+
+pub fn system() -> String {
+    let out = Command::new("uname").arg("-m").output().unwrap();
+    format!("{}-linux", String::from_utf8_lossy(&out.stdout).trim())
+}
+
+/// The stub clan-core and a clan with `machines` (name, target port).
+pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
+    let stub = root.join("stub");
+    let clan = root.join("clan");
+    let record = root.join("record");
+    for dir in [&stub, &clan, &record] {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let record = record.display();
+    let system = system();
+    std::fs::write(
+        stub.join("flake.nix"),
+        format!(
+            r#"{{
+  outputs = {{ self }}: {{
+    lib.clan = {{ self, inventory ? {{ }}, ... }}: {{
+      config.clanInternals = {{ }};
+      config.nixosConfigurations = builtins.mapAttrs (name: _: {{
+        config.system.build.toplevel = derivation {{
+          inherit name;
+          system = "{system}";
+          builder = "/bin/sh";
+          args = [ "-c" ''
+            /bin/mkdir -p $out/bin
+            /bin/echo '#!/bin/sh' > $out/bin/switch-to-configuration
+            /bin/echo 'echo "$1" >> {record}/${{name}}' >> $out/bin/switch-to-configuration
+            /bin/chmod +x $out/bin/switch-to-configuration
+          '' ];
+        }};
+      }}) (inventory.machines or {{ }});
+    }};
+  }};
+}}
+"#
+        ),
+    )
+    .unwrap();
+    let mut inventory = String::new();
+    for (name, port) in machines {
+        inventory.push_str(&format!(
+            "        inventory.machines.{name}.deploy.targetHost = \"root@127.0.0.1:{port}\";\n"
+        ));
+    }
+    std::fs::write(
+        clan.join("flake.nix"),
+        format!(
+            r#"{{
+  inputs.clan-core.url = "path:{stub}";
+  outputs = {{ self, clan-core, ... }}:
+    let
+      clan = clan-core.lib.clan {{
+        inherit self;
+        meta.name = "loopback";
+{inventory}      }};
+    in
+    {{ inherit (clan.config) nixosConfigurations clanInternals; }};
+}}
+"#,
+            stub = stub.display()
+        ),
+    )
+    .unwrap();
+    // Lock before clanc fingerprints the clan (nix would write flake.lock on first build).
+    let out = Command::new("nix")
+        .args(["--extra-experimental-features", "nix-command flakes"])
+        .args(["flake", "lock"])
+        .arg(format!("path:{}", clan.display()))
+        .output()
+        .expect("nix runs");
+    assert!(out.status.success(), "nix flake lock: {out:?}");
+    clan
+}
+
+pub struct Setup {
+    pub root: tempfile::TempDir,
+    pub keys: PathBuf,
+    pub _sshd: Sshd,
+    pub port: u16,
+}
+
+pub fn setup() -> Option<Setup> {
+    if !is_root() {
+        eprintln!("skipped: the loopback deploy logs in as root and needs to run as root");
+        return None;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let keys = root.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    keygen(&keys.join("host"));
+    keygen(&keys.join("user"));
+    let port = free_port();
+    let sshd = start_sshd(&keys, port);
+    Some(Setup {
+        keys,
+        _sshd: sshd,
+        port,
+        root,
+    })
+}
+
+pub fn apply(setup: &Setup, clan: &Path) -> Output {
+    let profile = setup.root.path().join("profiles/{machine}");
+    std::fs::create_dir_all(setup.root.path().join("profiles")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["apply", "--yes", "--system-profile"])
+        .arg(&profile)
+        .arg("--ssh-option")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            setup.keys.join("known_hosts").display()
+        ))
+        .arg("-i")
+        .arg(setup.keys.join("user"))
+        .arg(clan)
+        .output()
+        .expect("clanc runs")
+}
+
+pub fn recorded(setup: &Setup, machine: &str) -> String {
+    std::fs::read_to_string(setup.root.path().join("record").join(machine)).unwrap_or_default()
+}
+
+/// The store path the profile of `machine` points at (through its generation link).
+pub fn profile_target(setup: &Setup, machine: &str) -> Option<PathBuf> {
+    std::fs::canonicalize(setup.root.path().join("profiles").join(machine)).ok()
+}
+
+pub fn built_path(stdout: &str, machine: &str) -> String {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(&format!("{machine} ")))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap_or_default()
+        .to_string()
+}
