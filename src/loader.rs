@@ -2,6 +2,7 @@
 //! `result*` links and whatever `.gitignore` ignores), `flake.lock` and `inventory.json`, and
 //! the listing of every directory walked. This and the executor are the only places with I/O.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,11 +51,119 @@ pub struct Loaded {
 
 /// Loads the clan at `root` into `db`.
 pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
+    let (file_paths, dir_paths) = scan(root)?;
+    let mut files = Vec::with_capacity(file_paths.len());
+    let mut not_utf8 = Vec::new();
+    for (rel, path) in file_paths {
+        let (text, bad) = read_text(&rel, &path)?;
+        not_utf8.extend(bad);
+        files.push(SourceFile::create(db, rel, text));
+    }
+    let mut dirs = Vec::with_capacity(dir_paths.len());
+    for (rel, path) in dir_paths {
+        dirs.push(DirListing::new(db, rel.clone(), read_listing(&rel, &path)?));
+    }
+    Ok(Loaded {
+        workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db)),
+        not_utf8,
+    })
+}
+
+/// Brings a loaded workspace up to date with the disk after files changed outside the editor
+/// (the language server's `workspace/didChangeWatchedFiles`). Only what differs is written, so
+/// salsa re-checks only what depends on it. Files for which `open(rel)` holds are the editor's:
+/// their text stays, and they stay even when gone from disk. Returns whether anything changed.
+pub fn refresh(
+    db: &mut Database,
+    root: &Path,
+    workspace: Workspace,
+    open: &dyn Fn(&str) -> bool,
+) -> Result<bool, LoadError> {
+    use salsa::Setter as _;
+    let (file_paths, dir_paths) = scan(root)?;
+    let mut changed = false;
+
+    let old_files: BTreeMap<String, SourceFile> = workspace
+        .files(db)
+        .iter()
+        .map(|f| (f.path(db).clone(), *f))
+        .collect();
+    let mut files = Vec::with_capacity(file_paths.len());
+    let mut on_disk = BTreeSet::new();
+    for (rel, path) in file_paths {
+        on_disk.insert(rel.clone());
+        match old_files.get(&rel) {
+            Some(file) if open(&rel) => files.push(*file),
+            Some(file) => {
+                let (text, _) = read_text(&rel, &path)?;
+                if *file.text(db) != text {
+                    file.replace_text(db, text);
+                    changed = true;
+                }
+                files.push(*file);
+            }
+            None => {
+                let (text, _) = read_text(&rel, &path)?;
+                files.push(SourceFile::create(db, rel, text));
+                changed = true;
+            }
+        }
+    }
+    for (rel, file) in &old_files {
+        if !on_disk.contains(rel) {
+            if open(rel) {
+                files.push(*file);
+            } else {
+                changed = true;
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path(db).cmp(b.path(db)));
+    let file_list_changed =
+        files.len() != old_files.len() || files.iter().zip(old_files.values()).any(|(a, b)| a != b);
+    if file_list_changed {
+        workspace.set_files(db).to(files);
+    }
+
+    let old_dirs: BTreeMap<String, DirListing> = workspace
+        .dirs(db)
+        .iter()
+        .map(|d| (d.path(db).clone(), *d))
+        .collect();
+    let mut dirs = Vec::with_capacity(dir_paths.len());
+    for (rel, path) in dir_paths {
+        let entries = read_listing(&rel, &path)?;
+        match old_dirs.get(&rel) {
+            Some(dir) => {
+                if *dir.entries(db) != entries {
+                    dir.set_entries(db).to(entries);
+                    changed = true;
+                }
+                dirs.push(*dir);
+            }
+            None => {
+                dirs.push(DirListing::new(db, rel, entries));
+                changed = true;
+            }
+        }
+    }
+    if dirs.len() != old_dirs.len() || dirs.iter().zip(old_dirs.values()).any(|(a, b)| a != b) {
+        workspace.set_dirs(db).to(dirs);
+        changed = true;
+    }
+    Ok(changed || file_list_changed)
+}
+
+/// The clan's files (those `is_clan_file` accepts) and directories below `root`, each as
+/// (relative path, path), sorted.
+type Found = Vec<(String, PathBuf)>;
+
+fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
     }
-    let mut file_paths: Vec<(String, PathBuf)> = Vec::new();
-    let mut dir_paths: Vec<(String, PathBuf)> = Vec::new();
+    let mut file_paths: Found = Vec::new();
+    let mut dir_paths: Found = Vec::new();
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -92,41 +201,38 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     }
     file_paths.sort();
     dir_paths.sort();
+    Ok((file_paths, dir_paths))
+}
 
-    let mut files = Vec::with_capacity(file_paths.len());
-    let mut not_utf8 = Vec::new();
-    for (rel, path) in file_paths {
-        let bytes = read_regular_file(&path).map_err(|reason| LoadError::Unreadable {
-            path: rel.clone(),
-            reason,
-        })?;
-        let text: Arc<str> = match String::from_utf8(bytes) {
-            Ok(text) => Arc::from(text),
-            Err(e) => {
-                not_utf8.push(NotUtf8 {
-                    path: rel.clone(),
-                    offset: e.utf8_error().valid_up_to(),
-                });
-                Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned())
-            }
-        };
-        files.push(SourceFile::create(db, rel, text));
-    }
-    let mut dirs = Vec::with_capacity(dir_paths.len());
-    for (rel, path) in dir_paths {
-        let entries = list_dir(&path).map_err(|reason| LoadError::Unreadable {
-            path: if rel.is_empty() {
-                ".".to_string()
-            } else {
-                rel.clone()
-            },
-            reason,
-        })?;
-        dirs.push(DirListing::new(db, rel, entries));
-    }
-    Ok(Loaded {
-        workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db)),
-        not_utf8,
+/// A file's text; bytes that are not UTF-8 are replaced, and reported.
+fn read_text(rel: &str, path: &Path) -> Result<(Arc<str>, Option<NotUtf8>), LoadError> {
+    let bytes = read_regular_file(path).map_err(|reason| LoadError::Unreadable {
+        path: rel.to_string(),
+        reason,
+    })?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => (Arc::from(text), None),
+        Err(e) => {
+            let bad = NotUtf8 {
+                path: rel.to_string(),
+                offset: e.utf8_error().valid_up_to(),
+            };
+            (
+                Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                Some(bad),
+            )
+        }
+    })
+}
+
+fn read_listing(rel: &str, path: &Path) -> Result<Vec<DirEntry>, LoadError> {
+    list_dir(path).map_err(|reason| LoadError::Unreadable {
+        path: if rel.is_empty() {
+            ".".to_string()
+        } else {
+            rel.to_string()
+        },
+        reason,
     })
 }
 
@@ -181,5 +287,60 @@ fn io_reason(e: &std::io::Error) -> String {
     match text.find(" (os error") {
         Some(i) => text[..i].to_string(),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(db: &Database, workspace: Workspace) -> Vec<String> {
+        workspace
+            .files(db)
+            .iter()
+            .map(|f| f.path(db).clone())
+            .collect()
+    }
+
+    #[test]
+    fn refresh_writes_only_what_changed_and_keeps_open_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("flake.nix"), "{ }").unwrap();
+        std::fs::write(root.join("a.nix"), "1").unwrap();
+        std::fs::create_dir_all(root.join("vars/per-machine")).unwrap();
+        let mut db = Database::default();
+        let workspace = load_clan(&mut db, root).unwrap().workspace;
+        let none = |_: &str| false;
+        assert!(
+            !refresh(&mut db, root, workspace, &none).unwrap(),
+            "nothing changed"
+        );
+
+        std::fs::write(root.join("a.nix"), "2").unwrap();
+        std::fs::write(root.join("b.nix"), "3").unwrap();
+        std::fs::remove_file(root.join("flake.nix")).unwrap();
+        std::fs::create_dir_all(root.join("vars/per-machine/m")).unwrap();
+        assert!(refresh(&mut db, root, workspace, &none).unwrap());
+        assert_eq!(paths(&db, workspace), ["a.nix", "b.nix"]);
+        let a = workspace.files(&db)[0];
+        assert_eq!(&**a.text(&db), "2");
+        let listing = workspace
+            .dirs(&db)
+            .iter()
+            .find(|d| d.path(&db) == "vars/per-machine")
+            .map(|d| d.entries(&db).clone())
+            .unwrap();
+        assert_eq!(listing.len(), 1);
+        assert_eq!(listing[0].name, "m");
+
+        // an open document keeps the editor's text and survives its deletion on disk
+        a.replace_text(&mut db, Arc::from("editor"));
+        std::fs::remove_file(root.join("a.nix")).unwrap();
+        let open = |rel: &str| rel == "a.nix";
+        // (the root's listing did change: `builtins.readDir ./.` no longer sees it)
+        assert!(refresh(&mut db, root, workspace, &open).unwrap());
+        assert_eq!(paths(&db, workspace), ["a.nix", "b.nix"]);
+        assert_eq!(&**workspace.files(&db)[0].text(&db), "editor");
     }
 }

@@ -19,6 +19,13 @@ struct Client {
 
 impl Client {
     fn start(root: &std::path::Path) -> Client {
+        Client::start_with(
+            root,
+            json!({ "general": { "positionEncodings": ["utf-16"] } }),
+        )
+    }
+
+    fn start_with(root: &std::path::Path, capabilities: Value) -> Client {
         let mut child = Command::new(env!("CARGO_BIN_EXE_clanc"))
             .arg("lsp")
             .stdin(Stdio::piped())
@@ -67,7 +74,7 @@ impl Client {
             json!({
                 "processId": null,
                 "rootUri": root_uri,
-                "capabilities": { "general": { "positionEncodings": ["utf-16"] } },
+                "capabilities": capabilities,
             }),
         );
         assert_eq!(
@@ -249,6 +256,94 @@ fn rapid_edits_publish_only_the_newest_state() {
         }
     }
     assert_eq!(last, Some(0), "the final, fixed text must clear the error");
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
+
+#[test]
+fn files_changed_on_disk_are_checked_unless_open_in_the_editor() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    std::fs::write(root.join("broken.nix"), "{ a = }\n").unwrap();
+    std::fs::write(root.join("open.nix"), "{ b = 1; }\n").unwrap();
+    let mut client = Client::start_with(
+        root,
+        json!({
+            "general": { "positionEncodings": ["utf-16"] },
+            "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } }
+        }),
+    );
+    // the server asks to watch the clan's files
+    let register = client.wait_for(|m| m["method"] == "client/registerCapability");
+    let registration = &register["params"]["registrations"][0];
+    assert_eq!(registration["method"], "workspace/didChangeWatchedFiles");
+    let globs: Vec<&str> = registration["registerOptions"]["watchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["globPattern"].as_str())
+        .collect();
+    assert!(
+        globs.contains(&"**/*.nix") && globs.contains(&"**/vars/**"),
+        "{globs:?}"
+    );
+    client.send(json!({ "jsonrpc": "2.0", "id": register["id"], "result": null }));
+
+    let uri = |name: &str| format!("file://{}/{name}", root.display());
+    assert!(!client.diagnostics_for(&uri("broken.nix")).is_empty());
+    client.notify(
+        "textDocument/didOpen",
+        json!({
+            "textDocument": { "uri": uri("open.nix"), "languageId": "nix", "version": 1, "text": "{ b = 1; }\n" }
+        }),
+    );
+
+    // On disk: broken.nix fixed, new.nix created broken, open.nix broken (but open: the
+    // editor's text stays what is checked).
+    std::fs::write(root.join("broken.nix"), "{ a = 1; }\n").unwrap();
+    std::fs::write(root.join("new.nix"), "{ c = ; }\n").unwrap();
+    std::fs::write(root.join("open.nix"), "{ b = ; }\n").unwrap();
+    let change = |name: &str, kind: u8| json!({ "uri": uri(name), "type": kind });
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [change("broken.nix", 2), change("new.nix", 1), change("open.nix", 2)] }),
+    );
+    assert!(
+        client.diagnostics_for(&uri("broken.nix")).is_empty(),
+        "fixed on disk: cleared"
+    );
+    let mut published = std::collections::BTreeMap::new();
+    while let Ok(message) = client.messages.recv_timeout(Duration::from_millis(1000)) {
+        if message["method"] == "textDocument/publishDiagnostics" {
+            let file = message["params"]["uri"].as_str().unwrap().to_string();
+            published.insert(
+                file,
+                message["params"]["diagnostics"].as_array().unwrap().len(),
+            );
+        }
+    }
+    assert!(
+        published.get(&uri("new.nix")).is_some_and(|n| *n > 0),
+        "{published:?}"
+    );
+    assert_eq!(published.get(&uri("open.nix")), None, "{published:?}");
+
+    // deleted from disk: its diagnostics go
+    std::fs::remove_file(root.join("new.nix")).unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [change("new.nix", 3)] }),
+    );
+    assert!(client.diagnostics_for(&uri("new.nix")).is_empty());
+    // closing the open document goes back to the disk's (broken) text
+    client.notify(
+        "textDocument/didClose",
+        json!({ "textDocument": { "uri": uri("open.nix") } }),
+    );
+    assert!(!client.diagnostics_for(&uri("open.nix")).is_empty());
+
     let _ = client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());

@@ -8,5 +8,6 @@ mod features;
 mod position;
 mod server;
 mod uri;
+mod watch;
 
 pub use server::run_stdio;

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender, select};
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::notification::{
-    DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
-    PublishDiagnostics,
+    DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+    Notification as _, PublishDiagnostics,
 };
-use lsp_types::request::{Completion, GotoDefinition, HoverRequest, Request as _};
+use lsp_types::request::{
+    Completion, GotoDefinition, HoverRequest, RegisterCapability, Request as _,
+};
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionOptions, CompletionResponse,
     DiagnosticRelatedInformation, DiagnosticSeverity, GotoDefinitionResponse, Hover, HoverContents,
@@ -21,7 +23,7 @@ use lsp_types::{
 use salsa::Setter;
 
 use super::position::{Encoding, from_lsp, to_lsp};
-use super::{completion, features, uri};
+use super::{completion, features, uri, watch};
 use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::model::Clan;
@@ -71,6 +73,14 @@ fn serve(connection: &Connection) -> Result<(), BoxError> {
 
     let root = clan_root(&params);
     let mut server = Server::new(root, encoding, connection.sender.clone())?;
+    if watch::client_can_watch(&params) {
+        let request = Request::new(
+            lsp_server::RequestId::from(REGISTER_WATCHERS_ID.to_string()),
+            RegisterCapability::METHOD.to_string(),
+            watch::registration(),
+        );
+        connection.sender.send(request.into())?;
+    }
     server.schedule_check();
     loop {
         select! {
@@ -130,6 +140,10 @@ fn clan_root(params: &InitializeParams) -> PathBuf {
         .map_or(folder.clone(), Path::to_path_buf)
 }
 
+/// The id of the server's one request to the client (watching the clan's files); its answer
+/// is not needed.
+const REGISTER_WATCHERS_ID: &str = "clanc-register-watchers";
+
 struct CheckDone {
     generation: u64,
     /// `None` when the check was cancelled (or failed).
@@ -142,6 +156,8 @@ struct Server {
     db: Database,
     workspace: Workspace,
     files: BTreeMap<String, SourceFile>,
+    /// Documents open in the editor (clan-relative): their text is the editor's, not the disk's.
+    open: BTreeSet<String>,
     sender: Sender<Message>,
     results_tx: Sender<CheckDone>,
     results_rx: Receiver<CheckDone>,
@@ -171,6 +187,7 @@ impl Server {
             db,
             workspace: loaded.workspace,
             files,
+            open: BTreeSet::new(),
             sender,
             results_tx,
             results_rx,
@@ -317,6 +334,9 @@ impl Server {
                 if let Ok(p) = notification
                     .extract::<lsp_types::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD)
                 {
+                    if let Some(rel) = self.relative(&p.text_document.uri) {
+                        self.open.insert(rel);
+                    }
                     self.set_text(&p.text_document.uri, Some(p.text_document.text));
                 }
             }
@@ -331,13 +351,43 @@ impl Server {
                 if let Ok(p) = notification
                     .extract::<lsp_types::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
                 {
+                    if let Some(rel) = self.relative(&p.text_document.uri) {
+                        self.open.remove(&rel);
+                    }
                     // Back to what is on disk (or gone, if the file was never saved).
                     let on_disk = uri::to_path(&p.text_document.uri)
                         .and_then(|path| std::fs::read_to_string(path).ok());
                     self.set_text(&p.text_document.uri, on_disk);
                 }
             }
+            DidChangeWatchedFiles::METHOD => self.reload_from_disk(),
             _ => {}
+        }
+    }
+
+    /// Files changed on disk (`workspace/didChangeWatchedFiles`): the database takes what
+    /// differs, except the open documents' texts, and the clan is checked again if anything did.
+    /// The whole clan directory is compared rather than only the reported paths: a change to a
+    /// directory (`vars/` gaining a generator) reaches the listings too, and a client that
+    /// coalesces events loses nothing.
+    fn reload_from_disk(&mut self) {
+        let open = &self.open;
+        let refreshed =
+            crate::loader::refresh(&mut self.db, &self.root, self.workspace, &|rel: &str| {
+                open.contains(rel)
+            });
+        match refreshed {
+            Ok(true) => {
+                self.files = self
+                    .workspace
+                    .files(&self.db)
+                    .iter()
+                    .map(|f| (f.path(&self.db).clone(), *f))
+                    .collect();
+                self.schedule_check();
+            }
+            Ok(false) => {}
+            Err(e) => eprintln!("clanc lsp: cannot read the clan again: {e}"),
         }
     }
 
