@@ -65,18 +65,26 @@ let
   };
   machineConfig =
     inventoryConfig:
+    let
+      # machine name -> the tags whose `inventory.tags` list names it, in tag order: built once
+      # for all machines (a per-machine `elem` over every list is quadratic in the fleet).
+      listedIn = builtins.zipAttrsWith (_: tags: tags) (
+        builtins.concatMap (tag: map (machine: { ${machine} = tag; }) inventoryConfig.tags.${tag}) (
+          builtins.filter (
+            tag:
+            !(builtins.elem tag [
+              "all"
+              "nixos"
+              "darwin"
+            ])
+          ) (builtins.attrNames inventoryConfig.tags)
+        )
+      );
+    in
     { name, ... }:
     {
       config.name = lib.mkOptionDefault name;
-      config.tags = builtins.filter (
-        tag:
-        !(builtins.elem tag [
-          "all"
-          "nixos"
-          "darwin"
-        ])
-        && builtins.elem name inventoryConfig.tags.${tag}
-      ) (builtins.attrNames inventoryConfig.tags);
+      config.tags = lib.unique (listedIn.${name} or [ ]);
     };
 
   roleModule = {
