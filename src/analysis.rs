@@ -6,20 +6,24 @@
 use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
-use crate::model::{Clan, build_model};
+use crate::eval::Garbage;
+use crate::model::{Clan, build_model_keeping_garbage};
 use crate::services::catalog::Catalog;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
 pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub clan: Clan,
+    /// The evaluation behind the model, freed when this is dropped (or `leak`ed): see
+    /// [`Garbage`] for why a caller may want to choose when.
+    pub garbage: Garbage,
 }
 
 /// Checks the clan whose directory is `root` (absolute). With `explain_unknown`, every value
 /// that could not be checked because it is unknown is listed (N000, info).
 pub fn analyse(db: &dyn Db, root: &str, workspace: Workspace, explain_unknown: bool) -> Analysis {
     let mut diagnostics = check::check_workspace(db, workspace);
-    let clan = build_model(db, root, workspace);
+    let (clan, garbage) = build_model_keeping_garbage(db, root, workspace);
     let mut listing = vars_listing(db, workspace);
     // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
     listing.sops = crate::vars::facts::read_for_clan(std::path::Path::new(root), &clan);
@@ -51,7 +55,11 @@ pub fn analyse(db: &dyn Db, root: &str, workspace: Workspace, explain_unknown: b
             ));
         }
     }
-    Analysis { diagnostics, clan }
+    Analysis {
+        diagnostics,
+        clan,
+        garbage,
+    }
 }
 
 /// Parses and lowers every Nix file of the workspace on all cores, so that the check and the

@@ -69,6 +69,8 @@ pub(super) struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
     pub clan: crate::model::Clan,
     pub listing: VarsListing,
+    /// The evaluation behind `clan` (see `eval::Garbage`).
+    pub garbage: crate::eval::Garbage,
 }
 
 /// Loads the clan at `dir`, builds the model and runs every check.
@@ -105,6 +107,7 @@ fn analyse_with(
         diagnostics,
         clan: analysis.clan,
         listing,
+        garbage: analysis.garbage,
     })
 }
 
@@ -139,8 +142,14 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
         texts,
         mut diagnostics,
         clan,
+        garbage,
         ..
     } = analysis;
+    if args.watch {
+        drop(garbage); // checked again on the next change: free it now
+    } else {
+        garbage.leak(); // the process exits next: freeing it would only cost time
+    }
     if args.only_vars {
         diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
     }

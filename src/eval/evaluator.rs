@@ -9,6 +9,7 @@ use rnix::TextRange;
 
 use super::builtins;
 use super::error::{ErrorKind, EvalError, EvalResult};
+use super::garbage::Garbage;
 use super::ir::{AttrKey, BinOp, Expr, ExprId, Lowered, Module, Param, Part, UnOp, Var};
 use super::limits::Limits;
 use super::thunk::{Env, Slots, Thunk, ThunkState};
@@ -110,6 +111,23 @@ impl<'a> Evaluator<'a> {
             cyclic_envs: Vec::new(),
             prune_at: 1024,
         }
+    }
+
+    /// Ends the evaluation without freeing it yet: everything it made stays alive in the
+    /// returned [`Garbage`] (which no longer borrows the database) until that is dropped.
+    pub fn into_garbage(mut self) -> Garbage {
+        let mut garbage = Garbage {
+            builtins: self.globals.get("builtins").cloned(),
+            cyclic_envs: self
+                .cyclic_envs
+                .drain(..)
+                .filter_map(|env| env.upgrade())
+                .collect(),
+            roots: Vec::new(),
+        };
+        garbage.keep(std::mem::take(&mut self.globals));
+        garbage.keep(std::mem::take(&mut self.imports));
+        garbage
     }
 
     /// A frame whose slots are thunks that may refer to the frame itself.

@@ -11,6 +11,7 @@
 pub mod builtins;
 mod error;
 mod evaluator;
+mod garbage;
 mod ir;
 mod limits;
 mod lower;
@@ -25,6 +26,7 @@ mod value;
 
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
 pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, canon_path};
+pub use garbage::Garbage;
 pub use ir::LowerError;
 pub use limits::Limits;
 pub use lower::lower_file;

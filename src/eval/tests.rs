@@ -336,3 +336,27 @@ fn lowering_is_memoised_per_file_and_follows_edits() {
     a.set_text(&mut db).to(Arc::from("{ x = 2; }"));
     assert!(!Arc::ptr_eq(&a1, lower::lower_file(&db, a, 1 << 20)));
 }
+
+/// An evaluation's graph, cycles included, is freed when its `Garbage` is dropped, and not
+/// before: the language server frees it after publishing.
+#[test]
+fn garbage_frees_the_evaluation_cycles_included_when_dropped() {
+    let files = MemoryFiles::new();
+    let db = Database::default();
+    let mut ev = Evaluator::new(&db, &files, Limits::default());
+    // `self` refers to the frame it lives in (a cycle through a let frame)
+    let value = ev
+        .eval_text("let self = { a = self; b = [ 1 2 ]; }; in self", "/t")
+        .expect("evaluates");
+    let Value::Attrs(attrs) = value else {
+        panic!("a set")
+    };
+    let a = attrs.get("a").expect("has a").clone();
+    ev.force(&a, None).expect("forces");
+    let weak = std::rc::Rc::downgrade(&a.0);
+    drop((a, attrs));
+    let garbage = ev.into_garbage();
+    assert!(weak.upgrade().is_some(), "alive while the garbage is kept");
+    drop(garbage);
+    assert!(weak.upgrade().is_none(), "freed with the garbage");
+}

@@ -473,18 +473,24 @@ impl Server {
                 // must not leave requests waiting forever: both end as "no result".
                 let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     salsa::Cancelled::catch(|| {
-                        let analysis = crate::analysis::analyse(&snapshot, &root, workspace, false);
-                        (analysis.diagnostics, analysis.clan)
+                        crate::analysis::analyse(&snapshot, &root, workspace, false)
                     })
                     .ok()
                 }))
                 .ok()
                 .flatten();
-                drop(snapshot);
+                let (analysis, garbage) = match analysis {
+                    Some(a) => (Some((a.diagnostics, a.clan)), Some(a.garbage)),
+                    None => (None, None),
+                };
                 let _ = tx.send(CheckDone {
                     generation,
                     analysis,
                 });
+                // Published first; the evaluation is freed after the snapshot is let go of, so
+                // that neither delays the next edit.
+                drop(snapshot);
+                drop(garbage);
             });
         if let Err(e) = spawned {
             eprintln!("clanc lsp: cannot start a check: {e}");

@@ -10,7 +10,7 @@ use rnix::SyntaxNode;
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
-use crate::eval::{EvalError, Evaluator, FileId, Limits, Pos, Thunk, Value};
+use crate::eval::{EvalError, Evaluator, FileId, Garbage, Limits, Pos, Thunk, Value};
 use crate::files::ClanFiles;
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
@@ -29,6 +29,16 @@ const MAX_DATA_DEPTH: usize = 64;
 
 /// Builds the model of the clan at `root` (an absolute path) from the workspace's files.
 pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
+    build_model_keeping_garbage(db, root, workspace).0
+}
+
+/// [`build_model`], with the evaluation behind the model not freed yet: the caller drops the
+/// [`Garbage`] when freeing it costs nothing that matters (after publishing, or never).
+pub fn build_model_keeping_garbage(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+) -> (Clan, Garbage) {
     let files = ClanFiles::new(db, root, workspace);
     let mut ev = Evaluator::new(db, &files, Limits::default());
     let lock = workspace
@@ -48,7 +58,7 @@ pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
         .any(|f| f.path(db) == "flake.nix");
     if !has_flake {
         clan.inputs = Known::Unknown("the directory has no flake.nix".into());
-        return clan;
+        return (clan, ev.into_garbage());
     }
     let flake = evaluate_flake(&mut ev, root, lock.as_ref());
     clan.inputs = Known::Known(flake.inputs.clone());
@@ -69,8 +79,10 @@ pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
         }),
     }
     reader.collect_context(&flake.ctx);
-    drop(flake);
-    clan
+    drop(reader);
+    let mut garbage = ev.into_garbage();
+    garbage.keep(flake);
+    (clan, garbage)
 }
 
 struct Reader<'r, 'a> {
