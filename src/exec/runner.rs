@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use petgraph::algo::toposort;
@@ -234,7 +235,7 @@ pub async fn run(
     let semaphore = Arc::new(Semaphore::new(options.parallel.max(1)));
     let mut tasks: JoinSet<(usize, TaskEnd)> = JoinSet::new();
     let mut task_of: HashMap<Id, usize> = HashMap::new();
-    let mut handles: HashMap<usize, tokio::task::AbortHandle> = HashMap::new();
+    let mut handles: HashMap<usize, Handle> = HashMap::new();
     let mut interrupt = Interrupt::None;
     let mut listening = true;
     loop {
@@ -265,6 +266,8 @@ pub async fn run(
             let (ctx, step, events) = (ctx.clone(), step.clone(), events.clone());
             let semaphore = semaphore.clone();
             let interrupts = interrupts.clone();
+            let started = Arc::new(AtomicBool::new(false));
+            let started_here = started.clone();
             let handle = tasks.spawn(async move {
                 let _permit = if step.kind == StepKind::Confirm {
                     None
@@ -274,6 +277,7 @@ pub async fn run(
                 if *interrupts.borrow() != Interrupt::None && step.kind != StepKind::Confirm {
                     return (i, TaskEnd::NotStarted);
                 }
+                started_here.store(true, Ordering::SeqCst);
                 send(
                     &events,
                     Event::StepStarted {
@@ -293,7 +297,13 @@ pub async fn run(
                 (i, TaskEnd::Ran(start, result))
             });
             task_of.insert(handle.id(), i);
-            handles.insert(i, handle);
+            handles.insert(
+                i,
+                Handle {
+                    abort: handle,
+                    started,
+                },
+            );
         }
         if tasks.is_empty() {
             // Nothing runs and nothing could start: every step is settled.
@@ -328,9 +338,12 @@ pub async fn run(
                 None => continue,
             },
         };
-        handles.remove(&i);
+        let started = handles
+            .remove(&i)
+            .is_some_and(|h| h.started.load(Ordering::SeqCst));
         let now = Instant::now();
         match end {
+            None if !started => s.settle(i, StepState::Skipped(INTERRUPTED.into()), None),
             None if interrupt == Interrupt::Abort => {
                 s.settle(i, StepState::Failed(aborted_reason(steps[i].kind)), None)
             }
@@ -380,18 +393,31 @@ fn aborted_reason(kind: StepKind) -> String {
     }
 }
 
-/// Ctrl-C: kills builds and copies (first) or everything (second) and says what goes on.
+/// A spawned step's task.
+struct Handle {
+    abort: tokio::task::AbortHandle,
+    /// It got its turn and runs (else it still waits for the semaphore).
+    started: Arc<AtomicBool>,
+}
+
+/// Ctrl-C: drops the steps still waiting for their turn and kills builds and copies
+/// (first), or kills everything (second), and says what goes on. (The runtime has one
+/// thread: no task starts while this runs.)
 fn on_interrupt(
     s: &Scheduler<'_>,
     interrupt: Interrupt,
-    handles: &HashMap<usize, tokio::task::AbortHandle>,
+    handles: &HashMap<usize, Handle>,
     events: &Events,
 ) {
     let mut waiting = Vec::new();
     let mut killed = Vec::new();
     for (&i, handle) in handles {
-        if interrupt == Interrupt::Abort || !finishes_when_interrupted(s.steps[i].kind) {
-            handle.abort();
+        let started = handle.started.load(Ordering::SeqCst);
+        let kind = s.steps[i].kind;
+        if !started && kind != StepKind::Confirm {
+            handle.abort.abort();
+        } else if interrupt == Interrupt::Abort || !finishes_when_interrupted(kind) {
+            handle.abort.abort();
             killed.push(s.steps[i].id.clone());
         } else {
             waiting.push(s.steps[i].id.clone());
