@@ -180,7 +180,7 @@ async fn bars(mut events: UnboundedReceiver<Event>, machines: Vec<String>) {
     for line in view.values() {
         if !line.bar.is_finished() {
             line.bar.set_style(done.clone());
-            line.bar.finish_with_message(format!("✓ {}", line.step));
+            line.bar.finish_with_message("✓ done");
         }
     }
 }

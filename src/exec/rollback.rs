@@ -86,7 +86,7 @@ roll_back() {
   echo "clanc: $1: rolling back"
   if [ -z "$previous" ]; then
     echo "clanc: cannot roll back: no system was active before this activation"
-    finish rollback-failed
+    finish nothing-to-roll-back
   fi
   if [ -n "$profile" ] && [ "$(readlink "$profile" 2>/dev/null)" != "$previous_link" ]; then
     generation=$(printf '%s\n' "$previous_link" | sed -n 's/^.*-\([0-9][0-9]*\)-link$/\1/p')
@@ -146,6 +146,8 @@ pub enum AgentResult {
     Confirmed,
     RolledBack,
     RollbackFailed,
+    /// Failed, and no system was active before (a first deploy).
+    NothingToRollBack,
     Failed,
 }
 
@@ -160,6 +162,7 @@ pub fn parse_result(lines: &[String]) -> Option<AgentResult> {
         "confirmed" => AgentResult::Confirmed,
         "rolled-back" => AgentResult::RolledBack,
         "rollback-failed" => AgentResult::RollbackFailed,
+        "nothing-to-roll-back" => AgentResult::NothingToRollBack,
         "failed" => AgentResult::Failed,
         _ => return None,
     })

@@ -169,6 +169,9 @@ async fn activate(
         Some(AgentResult::RollbackFailed) => Err(failed(
             "activation failed, and rolling back failed too".to_string(),
         )),
+        Some(AgentResult::NothingToRollBack) => Err(failed(
+            "activation failed; no earlier system to roll back to".to_string(),
+        )),
         Some(AgentResult::Failed) => Err(failed("activation failed".to_string())),
         None => Err(failed(format!(
             "activation: no outcome from the target (ssh: {}); the target finishes it on its own{}",
@@ -237,8 +240,8 @@ async fn confirm(
             "no confirmation over a new connection: the target rolled back".to_string(),
         )),
         Some(AgentResult::Confirmed) => Ok(StepOutput::Nothing),
-        Some(AgentResult::RollbackFailed) => Err(failed(
-            "no confirmation over a new connection, and rolling back failed".to_string(),
+        Some(AgentResult::RollbackFailed | AgentResult::NothingToRollBack) => Err(failed(
+            "no confirmation over a new connection, and the target could not roll back".to_string(),
         )),
         _ => Err(failed(unconfirmed)),
     }
