@@ -41,7 +41,7 @@ else
 fi
 shown=0
 show() {
-  size=$(wc -c < "$dir/log")
+  size=$(wc -c < "$dir/log" | tr -d ' ')
   if [ "$size" -gt "$shown" ]; then
     tail -c +"$((shown + 1))" "$dir/log" | head -c "$((size - shown))"
     shown=$size

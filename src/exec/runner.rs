@@ -182,6 +182,8 @@ impl Scheduler<'_> {
                 .filter(|m| self.failed_machines.contains_key(*m))
             {
                 Some(format!("machine {m} failed"))
+            } else if interrupt == Interrupt::Abort {
+                Some(INTERRUPTED.to_string())
             } else if self.confirms_an_activation(i) {
                 None
             } else if interrupt != Interrupt::None {
