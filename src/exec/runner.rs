@@ -389,7 +389,8 @@ pub async fn run(
 fn aborted_reason(kind: StepKind) -> String {
     match kind {
         StepKind::Activate | StepKind::Confirm => "aborted (second Ctrl-C); the target \
-            completes the activation on its own and rolls it back when unconfirmed"
+            completes the activation on its own (and, with rollback on, rolls it back: \
+            unconfirmed)"
             .to_string(),
         _ => "aborted (second Ctrl-C)".to_string(),
     }

@@ -173,14 +173,18 @@ async fn activate(
             "activation failed; no earlier system to roll back to".to_string(),
         )),
         Some(AgentResult::Failed) => Err(failed("activation failed".to_string())),
-        None => Err(failed(format!(
-            "activation: no outcome from the target (ssh: {}); the target finishes it on its own{}",
-            finished.status,
+        // ssh's own failure: the agent may run on; it completes the activation.
+        None if finished.status.code() == Some(255) => Err(failed(format!(
+            "lost the connection during activation; the target completes it on its own{}",
             if activation.awaits_confirmation {
-                " and rolls back when unconfirmed"
+                " and rolls it back, unconfirmed"
             } else {
                 ""
             }
+        ))),
+        None => Err(failed(format!(
+            "the activation agent did not start or report ({}; see the log)",
+            finished.status
         ))),
     }
 }
