@@ -427,4 +427,22 @@ fn a_second_ctrl_c_kills_clancs_side_and_the_target_still_rolls_back() {
         "{report}"
     );
     assert_eq!(profile_target(&setup, "alpha"), Some(first), "{report}");
+    // clanc never read the outcome: the agent's directory stays with its log.
+    let log = newest_log(&clan, "alpha");
+    let dir = log
+        .lines()
+        .find_map(|l| l.strip_prefix("# activation agent in "))
+        .and_then(|rest| rest.split(' ').next())
+        .map(PathBuf::from)
+        .expect("the log names the agent's directory");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.join("result").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let agent_log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+    assert!(
+        agent_log.contains("no confirmation within 2s"),
+        "{agent_log}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,8 +14,10 @@
 //! clanc's ssh session only starts the agent and follows its log (`launcher`); if the session
 //! dies, the agent goes on. State lives in a fresh root-only directory
 //! `/tmp/clanc-activation-<random>` (`mkdir` fails on anything already there), removed once
-//! confirmed. The scripts are POSIX sh; everything passed to them is a positional argument,
-//! quoted by `quote` for the login shell and never spliced into script text.
+//! clanc has read the final outcome (or the agent was confirmed); it stays, with the agent's
+//! log, when clanc lost track of it. The scripts are POSIX sh; everything passed to them is a
+//! positional argument, quoted by `quote` for the login shell and never spliced into script
+//! text.
 
 use crate::model::deploy_target::DeployTarget;
 
@@ -54,8 +56,8 @@ while :; do
   sleep 0.2 2>/dev/null || sleep 1
 done
 show
-[ "$result" = activated ] && [ -e "$dir/result" ] && rm -rf "$dir"
 echo "clanc-activation-result: $result"
+if [ -e "$dir/result" ]; then rm -rf "$dir"; fi
 case $result in activated|confirmed) exit 0 ;; *) exit 1 ;; esac
 "#;
 
@@ -136,6 +138,7 @@ while :; do
 done
 sed -n '/^clanc: .*rolling back$/,$p' "$dir/log"
 echo "clanc-activation-result: $(cat "$dir/result")"
+rm -rf "$dir"
 "#;
 
 /// What the agent reports.
