@@ -104,9 +104,25 @@ pub struct ApplyArgs {
     /// The ssh identity file
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identity: Option<PathBuf>,
+    /// Keep an activation even when clanc cannot confirm it over a new ssh connection (and
+    /// do not roll back a failed one)
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// How long a target waits for the confirmation before it rolls back on its own
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub confirm_timeout: u64,
+    /// Plain timestamped lines with every command's output, also on a terminal
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
+/// `clanc apply`'s exit status when Ctrl-C stopped the run (128 + SIGINT, as shells do).
+const INTERRUPTED: u8 = 130;
+
 fn parse_ssh_option(text: &str) -> Result<(String, String), String> {
+    if text.chars().any(char::is_control) {
+        return Err("the option contains a control character (a newline?)".to_string());
+    }
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) => {
             Ok((key.to_string(), value.to_string()))
@@ -288,7 +304,7 @@ pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {
 }
 
 /// Runs a plan: confirmation (or `--yes`), then the executor; 0 all succeeded, 1 any
-/// failed, 2 a plan or usage problem.
+/// failed or rolled back, 2 a plan or usage problem, 130 stopped by Ctrl-C.
 fn execute(args: &ApplyArgs, saved: &plan::PlanJson) -> u8 {
     let Some(goal) = Goal::parse(&saved.goal) else {
         eprintln!("error: the plan's goal `{}` is unknown", saved.goal);
@@ -347,8 +363,12 @@ fn execute(args: &ApplyArgs, saved: &plan::PlanJson) -> u8 {
             options: args.ssh_option.clone(),
             identity: args.identity.clone(),
         },
+        rollback: !args.no_rollback,
+        confirm_timeout_secs: args.confirm_timeout,
+        verbose: args.verbose,
     };
     match crate::exec::apply(Path::new(&saved.flake), goal, &steps, &skipped, &options) {
+        Ok(applied) if applied.interrupted => INTERRUPTED,
         Ok(applied) if applied.rows.iter().any(|r| r.failed) => exit::FOUND_ERRORS,
         Ok(_) => exit::OK,
         Err(e) => {

@@ -1,17 +1,26 @@
 //! Executing a plan (`clanc apply`): the only code that starts processes. `runner` orders
-//! and runs the steps, `process` runs one step's commands, `command` turns a plan argv into
-//! what runs (toplevel, ssh options, remote quoting from `quote`), `ssh` holds the master
-//! connections, `log` the run's files and clock, `summary` the final table.
+//! and runs the steps on tokio, `step` runs one step, `process` one command, `command` turns
+//! a plan argv into what runs (toplevel, ssh options, remote quoting from `quote`), `ssh`
+//! holds the master sessions (openssh), `rollback` the activation agent and magic rollback,
+//! `signal` Ctrl-C, `events` what the runner reports and `progress` shows, `log` the run's
+//! files and clock, `summary` the final table. The rest of clanc stays synchronous: [`apply`]
+//! builds a runtime and blocks on it.
 
 mod command;
+mod events;
 mod log;
 mod process;
+mod progress;
 mod quote;
+mod rollback;
 mod runner;
+mod signal;
 mod ssh;
+mod step;
 mod summary;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,16 +37,24 @@ pub struct ApplyOptions {
     pub parallel: usize,
     pub fail_fast: bool,
     pub ssh: SshOptions,
+    /// Magic rollback (for goals that confirm: switch, test); `--no-rollback` turns it off.
+    pub rollback: bool,
+    /// `--confirm-timeout`: how long a target waits for its confirmation.
+    pub confirm_timeout_secs: u64,
+    /// `-v`: plain lines with every command's output, even on a terminal.
+    pub verbose: bool,
 }
 
 /// The outcome of a run.
 pub struct Applied {
     pub rows: Vec<MachineRow>,
     pub log_dir: std::path::PathBuf,
+    /// Ctrl-C stopped the run.
+    pub interrupted: bool,
 }
 
-/// Runs `steps` of a plan made from the clan at `clan`; prints progress and the summary.
-/// Err: the run could not start (bad plan, unwritable logs).
+/// Runs `steps` of a plan made from the clan at `clan`; shows progress and the summary.
+/// Err: the run could not start (bad plan, unwritable logs, no runtime).
 pub fn apply(
     clan: &Path,
     goal: Goal,
@@ -50,28 +67,65 @@ pub fn apply(
     let log_dir = log::run_dir(clan, &run_id);
     std::fs::create_dir_all(&log_dir)
         .map_err(|e| format!("cannot create `{}`: {e}", log_dir.display()))?;
-    let connections = ssh::Connections::new(options.ssh.clone())
-        .map_err(|e| format!("cannot create the ssh control directory: {e}"))?;
-    let exe = std::env::current_exe()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "clanc".to_string());
-    let ctx = Arc::new(process::Context { connections, exe });
-    println!(
-        "{} run {run_id}: logs in {}",
-        log::clock(),
-        log_dir.display()
-    );
-    let result = runner::run(
-        steps,
-        ctx.clone(),
-        &RunOptions {
-            parallel: options.parallel,
-            fail_fast: options.fail_fast,
-            log_dir: log_dir.clone(),
-        },
-    );
-    ctx.connections.close();
-    let rows = summary::rows(steps, &result, goal, skipped_by_plan);
-    print!("\n{}", summary::render(&rows, &log_dir));
-    Ok(Applied { rows, log_dir })
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the executor: {e}"))?;
+    runtime.block_on(async {
+        let interrupts = signal::listen().map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
+        let connections = ssh::Connections::new(options.ssh.clone())
+            .map_err(|e| format!("cannot create the ssh control directory: {e}"))?;
+        let exe = std::env::current_exe()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "clanc".to_string());
+        let ctx = Arc::new(step::Context {
+            connections,
+            exe,
+            rollback: options.rollback && goal.confirms(),
+            confirm_timeout_secs: options.confirm_timeout_secs,
+        });
+        println!(
+            "{} run {run_id}: logs in {}",
+            log::clock(),
+            log_dir.display()
+        );
+        let style = if options.verbose || !std::io::stderr().is_terminal() {
+            progress::Style::Lines {
+                verbose: options.verbose,
+            }
+        } else {
+            progress::Style::Bars
+        };
+        let machines: BTreeSet<String> = steps
+            .iter()
+            .map(|s| s.machine.clone().unwrap_or_else(|| "shared".to_string()))
+            .collect();
+        let (events, received) = tokio::sync::mpsc::unbounded_channel();
+        let display = tokio::spawn(progress::show(
+            received,
+            style,
+            machines.into_iter().collect(),
+        ));
+        let result = runner::run(
+            steps,
+            ctx.clone(),
+            &RunOptions {
+                parallel: options.parallel,
+                fail_fast: options.fail_fast,
+                log_dir: log_dir.clone(),
+            },
+            events,
+            interrupts,
+        )
+        .await;
+        let _ = display.await;
+        ctx.connections.close().await;
+        let rows = summary::rows(steps, &result, goal, skipped_by_plan);
+        print!("\n{}", summary::render(&rows, &log_dir));
+        Ok(Applied {
+            rows,
+            log_dir,
+            interrupted: result.interrupted,
+        })
+    })
 }

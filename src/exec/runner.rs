@@ -1,24 +1,36 @@
-//! Runs a plan's steps: each after the steps it waits for (`after`), at most `parallel`
-//! at once, activations started in plan order. A failed step fails its machine: the rest of
-//! that machine's steps and every step waiting on a failed or skipped one are skipped;
-//! independent machines go on (`fail_fast` starts nothing more after the first failure).
-//! Plain std threads, one per running step, report back over a channel: the steps are
-//! external processes, so threads cost nothing tokio would save at fleet sizes (`--parallel`
-//! bounds them).
+//! Runs a plan's steps on tokio: each after the steps it waits for (`after`), at most
+//! `parallel` at once (a semaphore; confirmations bypass it, their target is counting down),
+//! activations started in plan order. A failed step fails its machine: the rest of that
+//! machine's steps and every step waiting on a failed or skipped one are skipped; independent
+//! machines go on (`fail_fast` starts nothing more after the first failure). The runner sends
+//! events and never prints.
+//!
+//! Ctrl-C (`signal`): the first starts nothing new and kills running builds and copies (Nix
+//! keeps its store consistent), but lets running activations, secret uploads and vars
+//! generators finish, and confirms activations that finished (unconfirmed, they would roll
+//! back); the second kills everything still running. An activation runs inside the agent on
+//! its target, which completes it (and rolls it back when unconfirmed) whatever happens to
+//! clanc.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use petgraph::algo::toposort;
-
 use petgraph::graph::{DiGraph, NodeIndex};
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{Id, JoinSet};
 
 use crate::plan::{Step, StepKind};
 
-use super::log::{clock, machine_log};
-use super::process::{Context, run_step};
+use super::events::{Event, Events, Outcome, send};
+use super::log::machine_log;
+use super::process::Sink;
+use super::rollback::Activation;
+use super::signal::Interrupt;
+use super::step::{Context, StepFailure, StepOutput, run_step};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepState {
@@ -26,7 +38,18 @@ pub enum StepState {
     Running,
     Done,
     Failed(String),
+    /// Failed, and the target went back to the system it ran before.
+    RolledBack(String),
     Skipped(String),
+}
+
+impl StepState {
+    fn unsuccessful(&self) -> bool {
+        matches!(
+            self,
+            StepState::Failed(_) | StepState::RolledBack(_) | StepState::Skipped(_)
+        )
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -44,11 +67,12 @@ pub struct RunResult {
     pub times: Vec<Option<(Instant, Instant)>>,
     /// Machine -> its built store path.
     pub built: HashMap<String, String>,
+    /// Ctrl-C stopped the run.
+    pub interrupted: bool,
 }
 
-fn progress(line: &str) {
-    println!("{} {line}", clock());
-}
+/// Reason of the steps Ctrl-C kept from running.
+pub const INTERRUPTED: &str = "interrupted";
 
 /// Checks that the steps form a graph `run` can order: every `after` names a step, no cycle.
 pub fn validate(steps: &[Step]) -> Result<(), String> {
@@ -79,8 +103,111 @@ fn activation(step: &Step) -> bool {
     matches!(step.kind, StepKind::Activate | StepKind::Confirm)
 }
 
+/// Steps Ctrl-C does not kill: what they change must not be left half done.
+fn finishes_when_interrupted(kind: StepKind) -> bool {
+    !matches!(kind, StepKind::Build | StepKind::Copy)
+}
+
+/// How a step's task ended.
+enum TaskEnd {
+    /// Ctrl-C came while it waited for its turn.
+    NotStarted,
+    Ran(Instant, Result<StepOutput, StepFailure>),
+}
+
+struct Scheduler<'a> {
+    steps: &'a [Step],
+    deps: Vec<Vec<usize>>,
+    states: Vec<StepState>,
+    times: Vec<Option<(Instant, Instant)>>,
+    built: HashMap<String, String>,
+    activations: HashMap<String, Activation>,
+    failed_machines: HashMap<String, String>,
+    any_failed: bool,
+    events: Events,
+}
+
+impl Scheduler<'_> {
+    fn settle(&mut self, i: usize, state: StepState, took: Option<Duration>) {
+        let outcome = match &state {
+            StepState::Done => Outcome::Done,
+            StepState::Failed(e) => Outcome::Failed(e.clone()),
+            StepState::RolledBack(e) => Outcome::RolledBack(e.clone()),
+            StepState::Skipped(why) => Outcome::Skipped(why.clone()),
+            StepState::Pending | StepState::Running => return,
+        };
+        if matches!(state, StepState::Failed(_) | StepState::RolledBack(_)) {
+            self.any_failed = true;
+            if let Some(m) = &self.steps[i].machine {
+                self.failed_machines
+                    .entry(m.clone())
+                    .or_insert_with(|| self.steps[i].id.clone());
+            }
+        }
+        self.states[i] = state;
+        send(
+            &self.events,
+            Event::StepFinished {
+                step: self.steps[i].id.clone(),
+                machine: self.steps[i].machine.clone(),
+                outcome,
+                took,
+            },
+        );
+    }
+
+    /// A confirm step whose activation ran or runs: it must run even after Ctrl-C or
+    /// `--fail-fast` (an unconfirmed activation rolls back).
+    fn confirms_an_activation(&self, i: usize) -> bool {
+        self.steps[i].kind == StepKind::Confirm
+            && self.deps[i]
+                .iter()
+                .all(|&d| matches!(self.states[d], StepState::Done | StepState::Running))
+    }
+
+    /// Skips what can no longer run.
+    fn skip_blocked(&mut self, fail_fast: bool, interrupt: Interrupt) {
+        for i in 0..self.steps.len() {
+            if self.states[i] != StepState::Pending {
+                continue;
+            }
+            let why = if let Some(d) = self.deps[i]
+                .iter()
+                .find(|&&d| self.states[d].unsuccessful())
+            {
+                Some(format!("{} did not succeed", self.steps[*d].id))
+            } else if let Some(m) = self.steps[i]
+                .machine
+                .as_ref()
+                .filter(|m| self.failed_machines.contains_key(*m))
+            {
+                Some(format!("machine {m} failed"))
+            } else if interrupt == Interrupt::Abort {
+                Some(INTERRUPTED.to_string())
+            } else if self.confirms_an_activation(i) {
+                None
+            } else if interrupt != Interrupt::None {
+                Some(INTERRUPTED.to_string())
+            } else if fail_fast && self.any_failed {
+                Some("--fail-fast: a step failed".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                self.settle(i, StepState::Skipped(why), None);
+            }
+        }
+    }
+}
+
 /// Runs `steps` (in a run order that respects `after`; see [`validate`]).
-pub fn run(steps: &[Step], ctx: Arc<Context>, options: &RunOptions) -> RunResult {
+pub async fn run(
+    steps: &[Step],
+    ctx: Arc<Context>,
+    options: &RunOptions,
+    events: Events,
+    mut interrupts: watch::Receiver<Interrupt>,
+) -> RunResult {
     let n = steps.len();
     let index: HashMap<&str, usize> = steps
         .iter()
@@ -96,107 +223,215 @@ pub fn run(steps: &[Step], ctx: Arc<Context>, options: &RunOptions) -> RunResult
                 .collect()
         })
         .collect();
-    let mut states = vec![StepState::Pending; n];
-    let mut times = vec![None; n];
-    let mut starts: Vec<Option<Instant>> = vec![None; n];
-    let mut built: HashMap<String, String> = HashMap::new();
-    let mut failed_machines: HashMap<String, String> = HashMap::new();
-    let (tx, rx) = crossbeam_channel::unbounded::<(usize, Result<Option<String>, String>)>();
-    let mut running = 0usize;
-    let mut any_failed = false;
+    let mut s = Scheduler {
+        steps,
+        deps,
+        states: vec![StepState::Pending; n],
+        times: vec![None; n],
+        built: HashMap::new(),
+        activations: HashMap::new(),
+        failed_machines: HashMap::new(),
+        any_failed: false,
+        events: events.clone(),
+    };
+    let semaphore = Arc::new(Semaphore::new(options.parallel.max(1)));
+    let mut tasks: JoinSet<(usize, TaskEnd)> = JoinSet::new();
+    let mut task_of: HashMap<Id, usize> = HashMap::new();
+    let mut handles: HashMap<usize, Handle> = HashMap::new();
+    let mut interrupt = Interrupt::None;
+    let mut listening = true;
     loop {
-        // Skip what can no longer run.
-        for i in 0..n {
-            if states[i] != StepState::Pending {
-                continue;
-            }
-            let why = if let Some(d) = deps[i]
-                .iter()
-                .find(|&&d| matches!(states[d], StepState::Failed(_) | StepState::Skipped(_)))
-            {
-                Some(format!("{} did not succeed", steps[*d].id))
-            } else if let Some(m) = steps[i]
-                .machine
-                .as_ref()
-                .filter(|m| failed_machines.contains_key(*m))
-            {
-                Some(format!("machine {m} failed"))
-            } else if options.fail_fast && any_failed {
-                Some("--fail-fast: a step failed".to_string())
-            } else {
-                None
-            };
-            if let Some(why) = why {
-                progress(&format!("{} skipped: {why}", steps[i].id));
-                states[i] = StepState::Skipped(why);
-            }
-        }
+        s.skip_blocked(options.fail_fast, interrupt);
         // Start what is ready.
         let mut activation_waiting = false;
-        for i in 0..n {
-            if running >= options.parallel.max(1) {
-                break;
-            }
-            if states[i] != StepState::Pending {
+        for (i, step) in steps.iter().enumerate() {
+            if s.states[i] != StepState::Pending {
                 continue;
             }
-            let step = &steps[i];
-            let ready = deps[i].iter().all(|&d| states[d] == StepState::Done);
+            let ready = s.deps[i].iter().all(|&d| s.states[d] == StepState::Done);
             if activation(step) {
-                if activation_waiting || !ready {
+                if step.kind == StepKind::Activate && (activation_waiting || !ready) {
                     activation_waiting = true;
+                    continue;
+                }
+                if !ready {
                     continue;
                 }
             } else if !ready {
                 continue;
             }
-            states[i] = StepState::Running;
-            starts[i] = Some(Instant::now());
-            running += 1;
-            progress(&format!("{} started", step.id));
-            let toplevel = step.machine.as_ref().and_then(|m| built.get(m)).cloned();
-            let log = machine_log(&options.log_dir, step.machine.as_deref());
-            let (tx, ctx, step) = (tx.clone(), ctx.clone(), step.clone());
-            std::thread::spawn(move || {
-                let result = run_step(&ctx, &step, toplevel.as_deref(), &log);
-                let _ = tx.send((i, result));
+            s.states[i] = StepState::Running;
+            let machine = step.machine.clone();
+            let toplevel = machine.as_ref().and_then(|m| s.built.get(m)).cloned();
+            let confirming = machine.as_ref().and_then(|m| s.activations.get(m)).cloned();
+            let log = machine_log(&options.log_dir, machine.as_deref());
+            let (ctx, step, events) = (ctx.clone(), step.clone(), events.clone());
+            let semaphore = semaphore.clone();
+            let interrupts = interrupts.clone();
+            let started = Arc::new(AtomicBool::new(false));
+            let started_here = started.clone();
+            let handle = tasks.spawn(async move {
+                let _permit = if step.kind == StepKind::Confirm {
+                    None
+                } else {
+                    semaphore.acquire_owned().await.ok()
+                };
+                if *interrupts.borrow() != Interrupt::None && step.kind != StepKind::Confirm {
+                    return (i, TaskEnd::NotStarted);
+                }
+                started_here.store(true, Ordering::SeqCst);
+                send(
+                    &events,
+                    Event::StepStarted {
+                        step: step.id.clone(),
+                        kind: step.kind,
+                        machine: step.machine.clone(),
+                    },
+                );
+                let start = Instant::now();
+                let sink = Sink {
+                    log: &log,
+                    machine: step.machine.as_deref(),
+                    events: &events,
+                };
+                let result =
+                    run_step(ctx, &step, toplevel.as_deref(), confirming.as_ref(), &sink).await;
+                (i, TaskEnd::Ran(start, result))
             });
+            task_of.insert(handle.id(), i);
+            handles.insert(
+                i,
+                Handle {
+                    abort: handle,
+                    started,
+                },
+            );
         }
-        if running == 0 {
+        if tasks.is_empty() {
             // Nothing runs and nothing could start: every step is settled.
-            for state in states.iter_mut().filter(|s| **s == StepState::Pending) {
-                *state = StepState::Skipped("never became ready".to_string());
+            for i in 0..n {
+                if s.states[i] == StepState::Pending {
+                    s.settle(i, StepState::Skipped("never became ready".into()), None);
+                }
             }
             break;
         }
-        let Ok((i, result)) = rx.recv() else { break };
-        running -= 1;
-        let end = Instant::now();
-        let start = starts[i].unwrap_or(end);
-        times[i] = Some((start, end));
-        let took = secs(end - start);
-        match result {
-            Ok(path) => {
-                if let (Some(path), Some(m)) = (path, &steps[i].machine) {
-                    built.insert(m.clone(), path);
+        let joined = tokio::select! {
+            joined = tasks.join_next_with_id() => joined,
+            changed = interrupts.changed(), if listening && interrupt != Interrupt::Abort => {
+                if changed.is_err() {
+                    // The listener is gone: no more Ctrl-C can come.
+                    listening = false;
+                    continue;
                 }
-                progress(&format!("{} ok ({took})", steps[i].id));
-                states[i] = StepState::Done;
+                let now = *interrupts.borrow_and_update();
+                if now > interrupt {
+                    interrupt = now;
+                    on_interrupt(&s, interrupt, &handles, &events);
+                }
+                continue;
             }
-            Err(e) => {
-                progress(&format!("{} FAILED ({took}): {e}", steps[i].id));
-                any_failed = true;
-                if let Some(m) = &steps[i].machine {
-                    failed_machines.insert(m.clone(), e.clone());
+        };
+        let Some(joined) = joined else { continue };
+        let (i, end) = match joined {
+            Ok((_, (i, end))) => (i, Some(end)),
+            Err(e) => match task_of.get(&e.id()) {
+                Some(&i) => (i, None),
+                None => continue,
+            },
+        };
+        let started = handles
+            .remove(&i)
+            .is_some_and(|h| h.started.load(Ordering::SeqCst));
+        let now = Instant::now();
+        match end {
+            None if !started => s.settle(i, StepState::Skipped(INTERRUPTED.into()), None),
+            None if interrupt == Interrupt::Abort => {
+                s.settle(i, StepState::Failed(aborted_reason(steps[i].kind)), None)
+            }
+            None if interrupt == Interrupt::Stop => {
+                s.settle(i, StepState::Skipped(INTERRUPTED.into()), None)
+            }
+            None => s.settle(i, StepState::Failed("the step's task failed".into()), None),
+            Some(TaskEnd::NotStarted) => s.settle(i, StepState::Skipped(INTERRUPTED.into()), None),
+            Some(TaskEnd::Ran(start, result)) => {
+                s.times[i] = Some((start, now));
+                let took = Some(now - start);
+                match result {
+                    Ok(output) => {
+                        if let Some(m) = &steps[i].machine {
+                            match output {
+                                StepOutput::Built(path) => {
+                                    s.built.insert(m.clone(), path);
+                                }
+                                StepOutput::Activated(a) => {
+                                    s.activations.insert(m.clone(), a);
+                                }
+                                StepOutput::Nothing => {}
+                            }
+                        }
+                        s.settle(i, StepState::Done, took);
+                    }
+                    Err(StepFailure::Failed(e)) => s.settle(i, StepState::Failed(e), took),
+                    Err(StepFailure::RolledBack(e)) => s.settle(i, StepState::RolledBack(e), took),
                 }
-                states[i] = StepState::Failed(e);
             }
         }
     }
     RunResult {
-        states,
-        times,
-        built,
+        states: s.states,
+        times: s.times,
+        built: s.built,
+        interrupted: interrupt != Interrupt::None,
+    }
+}
+
+fn aborted_reason(kind: StepKind) -> String {
+    match kind {
+        StepKind::Activate | StepKind::Confirm => "aborted (second Ctrl-C); the target \
+            completes the activation on its own (and, with rollback on, rolls it back: \
+            unconfirmed)"
+            .to_string(),
+        _ => "aborted (second Ctrl-C)".to_string(),
+    }
+}
+
+/// A spawned step's task.
+struct Handle {
+    abort: tokio::task::AbortHandle,
+    /// It got its turn and runs (else it still waits for the semaphore).
+    started: Arc<AtomicBool>,
+}
+
+/// Ctrl-C: drops the steps still waiting for their turn and kills builds and copies
+/// (first), or kills everything (second), and says what goes on. (The runtime has one
+/// thread: no task starts while this runs.)
+fn on_interrupt(
+    s: &Scheduler<'_>,
+    interrupt: Interrupt,
+    handles: &HashMap<usize, Handle>,
+    events: &Events,
+) {
+    let mut waiting = Vec::new();
+    let mut killed = Vec::new();
+    for (&i, handle) in handles {
+        let started = handle.started.load(Ordering::SeqCst);
+        let kind = s.steps[i].kind;
+        if !started && kind != StepKind::Confirm {
+            handle.abort.abort();
+        } else if interrupt == Interrupt::Abort || !finishes_when_interrupted(kind) {
+            handle.abort.abort();
+            killed.push(s.steps[i].id.clone());
+        } else {
+            waiting.push(s.steps[i].id.clone());
+        }
+    }
+    waiting.sort();
+    killed.sort();
+    match interrupt {
+        Interrupt::Stop => send(events, Event::Interrupted { waiting }),
+        Interrupt::Abort => send(events, Event::Aborting { killed }),
+        Interrupt::None => {}
     }
 }
 

@@ -1,19 +1,29 @@
-//! SSH through the system `ssh` client: one ControlMaster connection per host, opened on first
-//! use and reused by every remote step on that host, closed at the end of the run. (The
-//! design names the `openssh` crate; its async API would pull tokio into the runner, so this
-//! slice shells out to `ssh` with the same multiplexing. Swapping it later touches this file
-//! only.) Options: `BatchMode=yes`, `StrictHostKeyChecking=accept-new` and
-//! `ConnectTimeout=15` unless `--ssh-option` says otherwise, every `--ssh-option`, `-i`.
+//! SSH with the `openssh` crate (process-mux: the system `ssh` client, no native mux): one
+//! master `Session` per host, opened on first use with the run's options and reused by every
+//! remote step on that host, closed at the end of the run.
+//!
+//! Options: `BatchMode=yes` always (openssh passes it; clanc never asks), host keys checked
+//! with `StrictHostKeyChecking=accept-new` unless `--ssh-option` sets it (mapped to openssh's
+//! `KnownHosts`), `ConnectTimeout=15` unless set, every other `--ssh-option KEY=VALUE` and
+//! `-i FILE`. The options go into a private ssh_config given with `-F`, followed by
+//! `Include`s of the user's and the system's config, so they come first (ssh keeps the first
+//! value it reads) and the usual configuration still applies.
+//!
+//! Remote commands run as `ssh -S <master socket> ... -- <line>` clients of the session,
+//! spawned by `process` like every other command: that is what openssh's process-mux
+//! `Session::raw_command` runs, but spawned here it can get its own process group, so a
+//! terminal's Ctrl-C does not kill a running activation (see `signal`).
 
 use std::collections::HashMap;
-use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use openssh::{KnownHosts, Session, SessionBuilder};
+use tokio::sync::OnceCell;
 
 use crate::model::deploy_target::DeployTarget;
-
-use super::quote::command_line;
 
 /// The ssh options of a run.
 #[derive(Clone, Debug, Default)]
@@ -24,25 +34,38 @@ pub struct SshOptions {
     pub identity: Option<PathBuf>,
 }
 
+/// Defaults unless the user sets the same key.
+const DEFAULTS: [(&str, &str); 3] = [
+    ("BatchMode", "yes"),
+    ("StrictHostKeyChecking", "accept-new"),
+    ("ConnectTimeout", "15"),
+];
+
 impl SshOptions {
-    /// `-o KEY=VALUE ...` and `-i FILE`: the defaults unless the user set the same key (ssh
-    /// takes the first value it sees, so the user's come first anyway).
+    fn user_sets(&self, key: &str) -> bool {
+        self.options
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case(key))
+    }
+
+    fn value_of(&self, key: &str) -> Option<&str> {
+        self.options
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `-o KEY=VALUE ...` and `-i FILE` for an `ssh` command line (the confirmation's fresh
+    /// login, `NIX_SSHOPTS`): the user's options first (ssh takes the first value it sees),
+    /// then the defaults the user did not set.
     pub fn args(&self) -> Vec<String> {
         let mut args = Vec::new();
         for (key, value) in &self.options {
             args.push("-o".to_string());
             args.push(format!("{key}={value}"));
         }
-        for (key, value) in [
-            ("BatchMode", "yes"),
-            ("StrictHostKeyChecking", "accept-new"),
-            ("ConnectTimeout", "15"),
-        ] {
-            if !self
-                .options
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case(key))
-            {
+        for (key, value) in DEFAULTS {
+            if !self.user_sets(key) {
                 args.push("-o".to_string());
                 args.push(format!("{key}={value}"));
             }
@@ -59,25 +82,50 @@ impl SshOptions {
     pub fn nix_sshopts(&self) -> String {
         self.args().join(" ")
     }
-}
 
-/// `-p N` when the target has a port.
-fn port_args(target: &DeployTarget) -> Vec<String> {
-    match target.port {
-        Some(port) => vec!["-p".to_string(), port.to_string()],
-        None => Vec::new(),
+    /// openssh's host key policy from `StrictHostKeyChecking` (`ask` cannot ask in batch
+    /// mode: it checks strictly).
+    fn known_hosts(&self) -> KnownHosts {
+        match self
+            .value_of("StrictHostKeyChecking")
+            .map(str::to_ascii_lowercase)
+        {
+            Some(v) if v == "no" || v == "off" => KnownHosts::Accept,
+            Some(v) if v == "yes" || v == "ask" => KnownHosts::Strict,
+            _ => KnownHosts::Add,
+        }
+    }
+
+    /// The ssh_config the masters read (`-F`): every option openssh does not pass itself,
+    /// then the user's and the system's configuration.
+    pub fn config_text(&self) -> String {
+        let mut text = String::from("# written by clanc apply for this run\n");
+        for (key, value) in &self.options {
+            if key.eq_ignore_ascii_case("StrictHostKeyChecking")
+                || key.eq_ignore_ascii_case("BatchMode")
+            {
+                continue;
+            }
+            text.push_str(&format!("{key}={value}\n"));
+        }
+        if !self.user_sets("ConnectTimeout") {
+            text.push_str("ConnectTimeout=15\n");
+        }
+        text.push_str("Include ~/.ssh/config\nInclude /etc/ssh/ssh_config\n");
+        text
     }
 }
 
-type Master = Arc<Mutex<Option<Result<PathBuf, String>>>>;
+type Slot = Arc<OnceCell<Result<Arc<Session>, String>>>;
 
-/// The master connections of a run, one per host.
+/// The master sessions of a run, one per host.
 pub struct Connections {
     options: SshOptions,
-    /// Short, private directory for the control sockets (socket paths are limited to ~100
-    /// bytes).
+    /// Private and short (socket paths are limited to ~100 bytes): the masters' control
+    /// directories and the ssh_config.
     dir: tempfile::TempDir,
-    masters: Mutex<HashMap<String, Master>>,
+    config: PathBuf,
+    sessions: Mutex<HashMap<String, Slot>>,
 }
 
 impl Connections {
@@ -85,10 +133,13 @@ impl Connections {
         let dir = tempfile::Builder::new()
             .prefix("clanc-ssh")
             .tempdir_in("/tmp")?;
+        let config = dir.path().join("config");
+        std::fs::write(&config, options.config_text())?;
         Ok(Connections {
             options,
             dir,
-            masters: Mutex::new(HashMap::new()),
+            config,
+            sessions: Mutex::new(HashMap::new()),
         })
     }
 
@@ -96,118 +147,105 @@ impl Connections {
         &self.options
     }
 
-    /// The control socket of `target`'s master, opening it on first use (its messages go to
+    /// The master session of `target`, connecting on first use (what happened goes to
     /// `log`). A host that could not be reached stays unreachable for the run.
-    pub fn master(&self, target: &DeployTarget, log: &Path) -> Result<PathBuf, String> {
-        let key = target.to_string();
-        let (slot, number) = {
-            let mut masters = self.masters.lock().unwrap_or_else(PoisonError::into_inner);
-            let next = masters.len();
-            let slot = masters
-                .entry(key)
-                .or_insert_with(|| Arc::new(Mutex::new(None)))
-                .clone();
-            (slot, next)
+    pub async fn session(&self, target: &DeployTarget, log: &Path) -> Result<Arc<Session>, String> {
+        let slot = {
+            let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+            sessions.entry(target.to_string()).or_default().clone()
         };
-        let mut state = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(result) = state.as_ref() {
-            return result.clone();
-        }
-        let socket = self.dir.path().join(format!("m{number}"));
-        let result = open_master(&self.options, target, &socket, log);
-        *state = Some(result.clone());
-        result
+        slot.get_or_init(|| self.connect(target, log)).await.clone()
     }
 
-    /// ssh's argv running `argv` on `target` over its master connection.
-    pub fn remote_argv(&self, target: &DeployTarget, socket: &Path, line: &str) -> Vec<String> {
-        let mut argv = vec!["ssh".to_string()];
-        argv.extend(self.options.args());
-        argv.extend([
-            "-o".to_string(),
-            format!("ControlPath={}", socket.display()),
+    async fn connect(&self, target: &DeployTarget, log: &Path) -> Result<Arc<Session>, String> {
+        let mut builder = SessionBuilder::default();
+        builder
+            .known_hosts_check(self.options.known_hosts())
+            .control_directory(self.dir.path())
+            .config_file(&self.config);
+        if let Some(user) = &target.user {
+            builder.user(user.clone());
+        }
+        if let Some(port) = target.port {
+            builder.port(port);
+        }
+        if let Some(identity) = &self.options.identity {
+            builder.keyfile(identity);
+        }
+        note(
+            log,
+            &format!(
+                "# ssh master to {target} (openssh, -F {}: {})",
+                self.config.display(),
+                self.options.args().join(" ")
+            ),
+        );
+        match builder.connect(&target.host).await {
+            Ok(session) => Ok(Arc::new(session)),
+            Err(e) => {
+                let message = error_chain(&e);
+                note(log, &format!("ssh: {message}"));
+                Err(format!("cannot connect to {target}: {message}"))
+            }
+        }
+    }
+
+    /// The argv of an ssh client running `line` over `session`'s master. `-p 9 none`: should
+    /// the master be gone, ssh fails instead of logging in anew (openssh does the same).
+    pub fn remote_argv(&self, session: &Session, line: &str) -> Vec<String> {
+        vec![
+            "ssh".to_string(),
+            "-S".to_string(),
+            session.control_socket().to_string_lossy().into_owned(),
             "-o".to_string(),
             "ControlMaster=no".to_string(),
-        ]);
-        argv.extend(port_args(target));
-        argv.push(target.ssh_destination());
-        argv.push(line.to_string());
-        argv
+            "-o".to_string(),
+            "BatchMode=yes".to_string(),
+            "-T".to_string(),
+            "-p".to_string(),
+            "9".to_string(),
+            "none".to_string(),
+            "--".to_string(),
+            line.to_string(),
+        ]
     }
 
-    /// Closes every master (`ssh -O exit`).
-    pub fn close(&self) {
-        let masters = self.masters.lock().unwrap_or_else(PoisonError::into_inner);
-        for (key, slot) in masters.iter() {
-            let Ok(state) = slot.lock() else { continue };
-            let Some(Ok(socket)) = state.as_ref() else {
+    /// Closes every master that no step holds any more (`ssh -O exit`); the others close
+    /// when the last holder drops them.
+    pub async fn close(&self) {
+        let slots: Vec<Slot> = {
+            let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+            sessions.drain().map(|(_, slot)| slot).collect()
+        };
+        for slot in slots {
+            let Ok(cell) = Arc::try_unwrap(slot) else {
                 continue;
             };
-            let Ok(target) = crate::model::deploy_target::parse_deploy_target(key) else {
-                continue;
-            };
-            let _ = Command::new("ssh")
-                .arg("-o")
-                .arg(format!("ControlPath={}", socket.display()))
-                .args(["-O", "exit"])
-                .args(port_args(&target))
-                .arg(target.ssh_destination())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            if let Some(Ok(session)) = cell.into_inner()
+                && let Ok(session) = Arc::try_unwrap(session)
+            {
+                let _ = tokio::time::timeout(Duration::from_secs(10), session.close()).await;
+            }
         }
     }
 }
 
-impl Drop for Connections {
-    fn drop(&mut self) {
-        self.close();
+/// An error and its sources, `: `-separated.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
     }
+    text
 }
 
-fn open_master(
-    options: &SshOptions,
-    target: &DeployTarget,
-    socket: &Path,
-    log: &Path,
-) -> Result<PathBuf, String> {
-    let mut argv = vec!["ssh".to_string()];
-    argv.extend(options.args());
-    argv.extend([
-        "-o".to_string(),
-        "ControlMaster=yes".to_string(),
-        "-o".to_string(),
-        "ControlPersist=yes".to_string(),
-        "-o".to_string(),
-        format!("ControlPath={}", socket.display()),
-        "-N".to_string(),
-        "-f".to_string(),
-    ]);
-    argv.extend(port_args(target));
-    argv.push(target.ssh_destination());
-    let errors = File::options()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| format!("cannot open log `{}`: {e}", log.display()))?;
-    {
-        use std::io::Write;
-        let mut header = &errors;
-        let _ = writeln!(header, "$ {}", command_line(&argv));
-    }
-    // The backgrounded master keeps its stderr: a file, never a pipe we would wait on.
-    let status = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(errors)
-        .status()
-        .map_err(|e| format!("cannot run ssh: {e}"))?;
-    if status.success() {
-        Ok(socket.to_path_buf())
-    } else {
-        Err(format!("cannot connect to {target} (ssh: {status})"))
+/// Appends a line to a log (best effort: a log that cannot be written does not stop a run).
+pub fn note(log: &Path, line: &str) {
+    if let Ok(mut file) = std::fs::File::options().create(true).append(true).open(log) {
+        let _ = writeln!(file, "{line}");
     }
 }
 
@@ -239,5 +277,28 @@ mod tests {
             SshOptions::default().nix_sshopts(),
             "-o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=15"
         );
+        assert!(matches!(options.known_hosts(), KnownHosts::Strict));
+        assert!(matches!(
+            SshOptions::default().known_hosts(),
+            KnownHosts::Add
+        ));
+    }
+
+    #[test]
+    fn the_masters_config_carries_the_other_options_first() {
+        let options = SshOptions {
+            options: vec![
+                ("UserKnownHostsFile".into(), "/k/known hosts".into()),
+                ("StrictHostKeyChecking".into(), "no".into()),
+                ("ConnectTimeout".into(), "3".into()),
+            ],
+            identity: None,
+        };
+        assert_eq!(
+            options.config_text(),
+            "# written by clanc apply for this run\nUserKnownHostsFile=/k/known hosts\n\
+             ConnectTimeout=3\nInclude ~/.ssh/config\nInclude /etc/ssh/ssh_config\n"
+        );
+        assert!(matches!(options.known_hosts(), KnownHosts::Accept));
     }
 }

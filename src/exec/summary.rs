@@ -1,5 +1,6 @@
-//! The end of a run: one row per machine (result, duration, store path) and, for each
-//! failed machine, the last 20 lines of its log.
+//! The end of a run: one row per machine (result: switched (or the goal's word) / failed /
+//! rolled back / skipped, duration, store path) and, for each machine that failed or rolled
+//! back, the last 20 lines of its log.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,9 +15,13 @@ use super::runner::{RunResult, StepState, secs};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MachineRow {
     pub machine: String,
-    /// switched / booted / tested / dry-activated / built / pushed / failed / skipped.
+    /// switched / booted / tested / dry-activated / built / pushed / failed / rolled back /
+    /// skipped (why).
     pub result: String,
+    /// Did not succeed (failed, rolled back, or skipped because of a failure or Ctrl-C).
     pub failed: bool,
+    /// Its log's tail goes under the table (failed or rolled back).
+    pub show_log: bool,
     pub duration: String,
     pub store_path: String,
 }
@@ -49,15 +54,18 @@ pub fn rows(
     let mut rows = Vec::new();
     for (machine, indices) in machines {
         let states: Vec<&StepState> = indices.iter().map(|&i| &result.states[i]).collect();
-        let (text, failed) = if states.iter().any(|s| matches!(s, StepState::Failed(_))) {
-            ("failed".to_string(), true)
-        } else if let Some(StepState::Skipped(why)) =
-            states.iter().find(|s| matches!(s, StepState::Skipped(_)))
-        {
-            (format!("skipped ({why})"), true)
-        } else {
-            (success_word(goal).to_string(), false)
-        };
+        let (text, failed, show_log) =
+            if states.iter().any(|s| matches!(s, StepState::RolledBack(_))) {
+                ("rolled back".to_string(), true, true)
+            } else if states.iter().any(|s| matches!(s, StepState::Failed(_))) {
+                ("failed".to_string(), true, true)
+            } else if let Some(StepState::Skipped(why)) =
+                states.iter().find(|s| matches!(s, StepState::Skipped(_)))
+            {
+                (format!("skipped ({why})"), true, false)
+            } else {
+                (success_word(goal).to_string(), false, false)
+            };
         let spans: Vec<(Instant, Instant)> =
             indices.iter().filter_map(|&i| result.times[i]).collect();
         let duration = match (
@@ -71,6 +79,7 @@ pub fn rows(
             machine: machine.to_string(),
             result: text,
             failed,
+            show_log,
             duration,
             store_path: result.built.get(machine).cloned().unwrap_or("-".into()),
         });
@@ -80,6 +89,7 @@ pub fn rows(
             machine: machine.clone(),
             result: format!("skipped ({why})"),
             failed: false,
+            show_log: false,
             duration: "-".to_string(),
             store_path: "-".to_string(),
         });
@@ -109,7 +119,7 @@ pub fn render(rows: &[MachineRow], log_dir: &Path) -> String {
             r.machine, r.result, r.duration, r.store_path
         ));
     }
-    for r in rows.iter().filter(|r| r.result == "failed") {
+    for r in rows.iter().filter(|r| r.show_log) {
         let log = machine_log(log_dir, Some(&r.machine));
         out.push_str(&format!(
             "\n--- {}: last lines of {} ---\n",

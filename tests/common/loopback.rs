@@ -86,18 +86,42 @@ pub fn system() -> String {
     format!("{}-linux", String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// The stub clan-core and a clan with `machines` (name, target port).
-pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
-    let stub = root.join("stub");
-    let clan = root.join("clan");
+/// How the stub's toplevels behave (`Stub::default()`: every activation records and succeeds).
+#[derive(Clone, Debug, Default)]
+pub struct Stub {
+    /// Part of every toplevel: a new revision is a new store path (a new generation).
+    pub revision: u32,
+    /// Machines whose `switch-to-configuration` records the call, then exits 1.
+    pub failing: Vec<String>,
+    /// Machines whose activation stops the fixture's sshd from accepting new connections
+    /// (the running ones stay): a confirmation over a new connection cannot arrive.
+    pub breaking_sshd: Vec<String>,
+    /// Seconds every activation sleeps before it records (for Ctrl-C mid-activation).
+    pub slow: u32,
+    /// Nix text added to the clan's `lib.clan` arguments (instances that order machines).
+    pub inventory: String,
+}
+
+fn nix_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    format!("[ {} ]", quoted.join(" "))
+}
+
+/// Writes the stub clan-core flake under `root/stub` (see [`Stub`]).
+pub fn write_stub(root: &Path, stub: &Stub) {
+    let dir = root.join("stub");
     let record = root.join("record");
-    for dir in [&stub, &clan, &record] {
-        std::fs::create_dir_all(dir).unwrap();
-    }
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&record).unwrap();
     let record = record.display();
+    let pidfile = root.join("keys/sshd.pid");
+    let pidfile = pidfile.display();
     let system = system();
+    let (revision, slow) = (stub.revision, stub.slow);
+    let failing = nix_list(&stub.failing);
+    let breaking = nix_list(&stub.breaking_sshd);
     std::fs::write(
-        stub.join("flake.nix"),
+        dir.join("flake.nix"),
         format!(
             r#"{{
   outputs = {{ self }}: {{
@@ -106,13 +130,21 @@ pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
       config.nixosConfigurations = builtins.mapAttrs (name: _: {{
         config.system.build.toplevel = derivation {{
           inherit name;
+          revision = "{revision}";
           system = "{system}";
           builder = "/bin/sh";
+          fails = if builtins.elem name {failing} then "exit 1" else "";
+          breaks = if builtins.elem name {breaking} then "kill $(cat {pidfile})" else "";
           args = [ "-c" ''
             /bin/mkdir -p $out/bin
-            /bin/echo '#!/bin/sh' > $out/bin/switch-to-configuration
-            /bin/echo 'echo "$1" >> {record}/${{name}}' >> $out/bin/switch-to-configuration
-            /bin/chmod +x $out/bin/switch-to-configuration
+            s=$out/bin/switch-to-configuration
+            /bin/echo '#!/bin/sh' > $s
+            if [ {slow} -gt 0 ]; then /bin/echo 'sleep {slow}' >> $s; fi
+            /bin/echo 'echo "$1" >> {record}/${{name}}' >> $s
+            /bin/echo "echo \"\$1 $out\" >> {record}/${{name}}.calls" >> $s
+            /bin/echo "$breaks" >> $s
+            /bin/echo "$fails" >> $s
+            /bin/chmod +x $s
           '' ];
         }};
       }}) (inventory.machines or {{ }});
@@ -123,12 +155,37 @@ pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
         ),
     )
     .unwrap();
+}
+
+/// Locks the clan again after the stub changed.
+pub fn relock(clan: &Path) {
+    let out = Command::new("nix")
+        .args(["--extra-experimental-features", "nix-command flakes"])
+        .args(["flake", "lock", "--update-input", "clan-core"])
+        .arg(format!("path:{}", clan.display()))
+        .output()
+        .expect("nix runs");
+    assert!(out.status.success(), "nix flake lock: {out:?}");
+}
+
+/// The stub clan-core and a clan with `machines` (name, target port).
+pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
+    fixture_with(root, machines, &Stub::default())
+}
+
+/// [`fixture`] with the stub's behaviour and extra inventory from `stub`.
+pub fn fixture_with(root: &Path, machines: &[(&str, u16)], stub: &Stub) -> PathBuf {
+    let stub_dir = root.join("stub");
+    let clan = root.join("clan");
+    std::fs::create_dir_all(&clan).unwrap();
+    write_stub(root, stub);
     let mut inventory = String::new();
     for (name, port) in machines {
         inventory.push_str(&format!(
             "        inventory.machines.{name}.deploy.targetHost = \"root@127.0.0.1:{port}\";\n"
         ));
     }
+    inventory.push_str(&stub.inventory);
     std::fs::write(
         clan.join("flake.nix"),
         format!(
@@ -144,7 +201,7 @@ pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
     {{ inherit (clan.config) nixosConfigurations clanInternals; }};
 }}
 "#,
-            stub = stub.display()
+            stub = stub_dir.display()
         ),
     )
     .unwrap();
@@ -187,9 +244,15 @@ pub fn setup() -> Option<Setup> {
 }
 
 pub fn apply(setup: &Setup, clan: &Path) -> Output {
+    apply_with(setup, clan, &[])
+}
+
+/// `clanc apply --yes` on the fixture's profiles and keys, with `extra` arguments.
+pub fn apply_command(setup: &Setup, clan: &Path, extra: &[&str]) -> Command {
     let profile = setup.root.path().join("profiles/{machine}");
     std::fs::create_dir_all(setup.root.path().join("profiles")).unwrap();
-    Command::new(env!("CARGO_BIN_EXE_clanc"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_clanc"));
+    command
         .args(["apply", "--yes", "--system-profile"])
         .arg(&profile)
         .arg("--ssh-option")
@@ -199,13 +262,34 @@ pub fn apply(setup: &Setup, clan: &Path) -> Output {
         ))
         .arg("-i")
         .arg(setup.keys.join("user"))
-        .arg(clan)
+        .args(extra)
+        .arg(clan);
+    command
+}
+
+pub fn apply_with(setup: &Setup, clan: &Path, extra: &[&str]) -> Output {
+    apply_command(setup, clan, extra)
         .output()
         .expect("clanc runs")
 }
 
 pub fn recorded(setup: &Setup, machine: &str) -> String {
     std::fs::read_to_string(setup.root.path().join("record").join(machine)).unwrap_or_default()
+}
+
+/// Every `switch-to-configuration` call on `machine`: (goal, the system it belongs to).
+pub fn calls(setup: &Setup, machine: &str) -> Vec<(String, String)> {
+    let path = setup
+        .root
+        .path()
+        .join("record")
+        .join(format!("{machine}.calls"));
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(goal, system)| (goal.to_string(), system.to_string()))
+        .collect()
 }
 
 /// The store path the profile of `machine` points at (through its generation link).
