@@ -4,6 +4,7 @@ mod check;
 mod eval;
 mod inventory;
 mod plan;
+mod ssh_flags;
 mod terminal;
 mod vars;
 mod watch;

@@ -25,7 +25,8 @@ pub fn fill_toplevel(argv: &[String], toplevel: Option<&str>) -> Result<Vec<Stri
 
 /// A local argv with the run's ssh options: an explicit `env NIX_SSHOPTS=...` gets them in
 /// front of its own (the caller also sets `NIX_SSHOPTS` for every local command); `ssh` gets
-/// them after its name; `clanc` becomes `exe`.
+/// them after its name; `clanc` becomes `exe`, and `clanc vars upload` gets them as its
+/// `--ssh-option KEY=VALUE` and `-i FILE` flags.
 pub fn local_argv(argv: Vec<String>, ssh_args: &[String], exe: &str) -> Vec<String> {
     let mut argv = argv;
     match argv.first().map(String::as_str) {
@@ -43,10 +44,33 @@ pub fn local_argv(argv: Vec<String>, ssh_args: &[String], exe: &str) -> Vec<Stri
         Some("ssh") => {
             argv.splice(1..1, ssh_args.iter().cloned());
         }
-        Some("clanc") => argv[0] = exe.to_string(),
+        Some("clanc") => {
+            argv[0] = exe.to_string();
+            if argv.get(1..3).is_some_and(|w| w == ["vars", "upload"]) {
+                argv.extend(clanc_ssh_flags(ssh_args));
+            }
+        }
         _ => {}
     }
     argv
+}
+
+/// ssh's `-o KEY=VALUE` and `-i FILE` as clanc's `--ssh-option KEY=VALUE` and `-i FILE`.
+fn clanc_ssh_flags(ssh_args: &[String]) -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut words = ssh_args.iter();
+    while let Some(word) = words.next() {
+        let flag = match word.as_str() {
+            "-o" => "--ssh-option",
+            "-i" => "-i",
+            _ => continue,
+        };
+        if let Some(value) = words.next() {
+            flags.push(flag.to_string());
+            flags.push(value.clone());
+        }
+    }
+    flags
 }
 
 /// The remote shell line for an argv. `systemd-run ... -- CMD` (after an optional
@@ -114,8 +138,16 @@ mod tests {
             words("ssh -o BatchMode=yes -i /k -o ControlPath=none root@h true")
         );
         assert_eq!(
-            local_argv(words("clanc vars"), &ssh, "/bin/clanc")[0],
-            "/bin/clanc"
+            local_argv(words("clanc vars generate"), &ssh, "/bin/clanc"),
+            words("/bin/clanc vars generate")
+        );
+        assert_eq!(
+            local_argv(
+                words("clanc vars upload /c --machine m"),
+                &ssh,
+                "/bin/clanc"
+            ),
+            words("/bin/clanc vars upload /c --machine m --ssh-option BatchMode=yes -i /k")
         );
     }
 

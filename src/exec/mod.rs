@@ -1,7 +1,7 @@
 //! Executing a plan (`clanc apply`): the only code that starts processes. `runner` orders
 //! and runs the steps, `process` runs one step's commands, `command` turns a plan argv into
 //! what runs (toplevel, ssh options, remote quoting from `quote`), `ssh` holds the master
-//! connections, `log` the run's files and clock, `summary` the final table.
+//! connections, `log` the run's files and clock, `summary` the final table, `upload` sends secrets to a target.
 
 mod command;
 mod log;
@@ -10,6 +10,7 @@ mod quote;
 mod runner;
 mod ssh;
 mod summary;
+mod upload;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +23,7 @@ pub use quote::{command_line, quote_word};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;
 pub use summary::MachineRow;
+pub use upload::{DEFAULT_UPLOAD_DIR, upload_archive};
 
 /// What `clanc apply` passes down.
 pub struct ApplyOptions {

@@ -88,6 +88,12 @@ pub fn system() -> String {
 
 /// The stub clan-core and a clan with `machines` (name, target port).
 pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
+    fixture_with(root, machines, "")
+}
+
+/// [`fixture`] with `extra` added to the arguments of the clan (`machines.<m> = ...;`
+/// for vars generators: clanc reads them, the stub ignores them).
+pub fn fixture_with(root: &Path, machines: &[(&str, u16)], extra: &str) -> PathBuf {
     let stub = root.join("stub");
     let clan = root.join("clan");
     let record = root.join("record");
@@ -139,7 +145,7 @@ pub fn fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
       clan = clan-core.lib.clan {{
         inherit self;
         meta.name = "loopback";
-{inventory}      }};
+{inventory}{extra}      }};
     in
     {{ inherit (clan.config) nixosConfigurations clanInternals; }};
 }}

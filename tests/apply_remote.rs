@@ -1,0 +1,189 @@
+//! `clanc apply` beyond one local build: secrets uploaded to the target (a real age/sops
+//! fixture: the plan's generate-vars step makes the machine's key and an activation secret,
+//! the upload-secrets step sends them over the loopback sshd) and builds on a build host (a
+//! second loopback sshd in front of the same store). Same fixture as tests/apply.rs.
+
+#[path = "common/loopback.rs"]
+mod loopback;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use clanc::vars::{keys, sops};
+use loopback::*;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// alpha's generator: an activation secret (mode 0440) and a service secret.
+const GENERATORS: &str = r#"        machines.alpha.clan.core.vars.generators.boot = {
+          files.token = { neededFor = "activation"; mode = "0440"; };
+          files.password = { };
+          script = ''
+            printf 'token-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/token
+            printf 'password-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/password
+          '';
+        };
+"#;
+
+/// The loopback clan with alpha's generator and the test admin key (recipient of every
+/// secret).
+fn secrets_fixture(setup: &Setup) -> PathBuf {
+    let clan = fixture_with(setup.root.path(), &[("alpha", setup.port)], GENERATORS);
+    let vars = repo().join("tests/vars/clan");
+    std::fs::copy(
+        vars.join("TEST-ONLY-admin-age-key.txt"),
+        clan.join("TEST-ONLY-admin-age-key.txt"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(clan.join("sops/users/admin")).unwrap();
+    std::fs::copy(
+        vars.join("sops/users/admin/key.json"),
+        clan.join("sops/users/admin/key.json"),
+    )
+    .unwrap();
+    clan
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+fn decrypt(clan: &Path, rel: &str) -> String {
+    let admin = keys::parse_identities(
+        &std::fs::read_to_string(clan.join("TEST-ONLY-admin-age-key.txt")).unwrap(),
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(clan.join(rel)).unwrap();
+    String::from_utf8(sops::decrypt(&text, &admin).unwrap().to_vec()).unwrap()
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+fn report(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn apply_with(setup: &Setup, clan: &Path, extra: &[&str]) -> Output {
+    let profile = setup.root.path().join("profiles/{machine}");
+    std::fs::create_dir_all(setup.root.path().join("profiles")).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["apply", "--yes", "--system-profile"])
+        .arg(&profile)
+        .arg("--ssh-option")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            setup.keys.join("known_hosts").display()
+        ))
+        .arg("-i")
+        .arg(setup.keys.join("user"))
+        .args(extra)
+        .arg(clan)
+        .env(
+            "SOPS_AGE_KEY_FILE",
+            clan.join("TEST-ONLY-admin-age-key.txt"),
+        )
+        .env_remove("SOPS_AGE_KEY")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("clanc runs")
+}
+
+#[test]
+fn secrets_arrive_private_and_never_in_a_log() {
+    let Some(setup) = setup() else { return };
+    let clan = secrets_fixture(&setup);
+    let uploads = setup.root.path().join("uploads");
+    let dir_flag = format!("{}/{{machine}}", uploads.display());
+    let out = apply_with(&setup, &clan, &["--upload-dir", &dir_flag]);
+    let text = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(recorded(&setup, "alpha"), "switch\n", "{text}");
+
+    // what arrived: the machine's age key (0600) and the activation secret with its mode,
+    // in a 0700 directory; the service secret stays in the closure's sops files
+    let dest = uploads.join("alpha");
+    assert_eq!(mode(&dest), 0o700);
+    assert_eq!(mode(&dest.join("key.txt")), 0o600);
+    assert_eq!(mode(&dest.join("activation")), 0o700);
+    assert_eq!(mode(&dest.join("activation/boot/token")), 0o440);
+    let mut arrived: Vec<String> = files_under(&dest)
+        .iter()
+        .map(|p| p.strip_prefix(&dest).unwrap().display().to_string())
+        .collect();
+    arrived.sort();
+    assert_eq!(arrived, ["activation/boot/token", "key.txt"]);
+    let key = decrypt(&clan, "sops/secrets/alpha-age.key/secret");
+    assert!(key.contains("AGE-SECRET-KEY-1"));
+    assert_eq!(std::fs::read_to_string(dest.join("key.txt")).unwrap(), key);
+    let token = decrypt(&clan, "vars/per-machine/alpha/boot/token/secret");
+    assert!(token.starts_with("token-"), "{token}");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("activation/boot/token")).unwrap(),
+        token
+    );
+    let password = decrypt(&clan, "vars/per-machine/alpha/boot/password/secret");
+    // no half-extracted directory is left next to it
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, ["alpha"], "{text}");
+
+    // no secret value in the run's output or any log
+    let logs = files_under(&clan.join(".clanc/logs"));
+    assert!(!logs.is_empty());
+    let alpha_log = logs
+        .iter()
+        .find(|p| p.ends_with("alpha.log"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap_or_default();
+    assert!(alpha_log.contains("vars upload"), "{alpha_log}");
+    assert!(alpha_log.contains("uploaded 2 file(s)"), "{alpha_log}");
+    let secret_key_line = key
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap()
+        .to_string();
+    for secret in [&secret_key_line, &token, &password] {
+        assert!(!text.contains(secret.as_str()), "a secret in the output");
+        for log in &logs {
+            let bytes = std::fs::read(log).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(secret.as_str()),
+                "a secret in {}",
+                log.display()
+            );
+        }
+    }
+
+    // a second run replaces the directory with the same content
+    let again = apply_with(&setup, &clan, &["--upload-dir", &dir_flag]);
+    assert_eq!(again.status.code(), Some(0), "{}", report(&again));
+    assert_eq!(std::fs::read_to_string(dest.join("key.txt")).unwrap(), key);
+}
