@@ -187,3 +187,134 @@ fn secrets_arrive_private_and_never_in_a_log() {
     assert_eq!(again.status.code(), Some(0), "{}", report(&again));
     assert_eq!(std::fs::read_to_string(dest.join("key.txt")).unwrap(), key);
 }
+
+/// An `ssh-agent` holding the test user's key (the build host reaches the target through
+/// the forwarded agent, as clan forwards it).
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_agent(setup: &Setup) -> Agent {
+    let socket = setup.root.path().join("agent.sock");
+    let child = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent starts");
+    let agent = Agent { child, socket };
+    for _ in 0..100 {
+        if agent.socket.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add")
+        .arg(setup.keys.join("user"))
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .output()
+        .unwrap();
+    assert!(added.status.success(), "ssh-add: {added:?}");
+    agent
+}
+
+#[test]
+fn a_build_host_builds_and_copies_straight_to_the_target() {
+    let Some(setup) = setup() else { return };
+    // The target and the build host: two more sshds in front of this machine's store that
+    // take NIX_CONFIG from the client, so their nix daemons stay offline too.
+    let target_port = free_port();
+    let _target = start_sshd_with(&setup.keys, target_port, &["AcceptEnv=NIX_CONFIG"]);
+    let build_port = free_port();
+    let _builder = start_sshd_with(&setup.keys, build_port, &["AcceptEnv=NIX_CONFIG"]);
+    let agent = start_agent(&setup);
+    let clan = fixture(setup.root.path(), &[("alpha", target_port)]);
+    let build_host = format!("root@127.0.0.1:{build_port}");
+    let profile = setup.root.path().join("profiles/{machine}");
+    std::fs::create_dir_all(setup.root.path().join("profiles")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["apply", "--yes", "--build-host", &build_host])
+        .arg("--system-profile")
+        .arg(&profile)
+        .arg("--ssh-option")
+        .arg(format!(
+            "UserKnownHostsFile={}",
+            setup.keys.join("known_hosts").display()
+        ))
+        .args(["--ssh-option", "ForwardAgent=yes"])
+        .args(["--ssh-option", "SendEnv=NIX_CONFIG"])
+        .arg("-i")
+        .arg(setup.keys.join("user"))
+        .arg(&clan)
+        .env("SSH_AUTH_SOCK", &agent.socket)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("clanc runs");
+    let text = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(recorded(&setup, "alpha"), "switch\n", "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = built_path(&stdout, "alpha");
+    assert!(
+        path.starts_with("/nix/store/") && path.ends_with("-alpha"),
+        "{text}"
+    );
+    assert_eq!(profile_target(&setup, "alpha"), Some(PathBuf::from(&path)));
+
+    // The log: nix built in the build host's store (and said so), the copy ran on the
+    // build host (ssh to its port) towards the target.
+    let log = files_under(&clan.join(".clanc/logs"))
+        .into_iter()
+        .find(|p| p.ends_with("alpha.log"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap_or_default();
+    let build_line = log
+        .lines()
+        .find(|l| l.starts_with("$ ") && l.contains("nix build"))
+        .unwrap_or_else(|| panic!("no build command in:\n{log}"));
+    assert!(
+        build_line.contains("--store ssh-ng://root@127.0.0.1")
+            && build_line.contains(&format!("-p {build_port}")),
+        "{build_line}"
+    );
+    assert!(log.contains("building '/nix/store/"), "{log}");
+    let copy_line = log
+        .lines()
+        .find(|l| l.starts_with("$ ssh") && l.contains("nix copy"))
+        .unwrap_or_else(|| panic!("no copy on the build host in:\n{log}"));
+    assert!(
+        copy_line.contains(&format!("-p {build_port}")),
+        "{copy_line}"
+    );
+    assert!(
+        copy_line.contains(&format!("-p {target_port}")),
+        "{copy_line}"
+    );
+    // Both the build and the copy logged in to the build host; the target was reached by
+    // the copy (from the build host) and the activation.
+    let logins = |port| {
+        std::fs::read_to_string(sshd_log(&setup.keys, port))
+            .unwrap()
+            .matches("Accepted publickey for root")
+            .count()
+    };
+    assert!(
+        logins(build_port) >= 2,
+        "build host logins: {}",
+        logins(build_port)
+    );
+    assert!(
+        logins(target_port) >= 2,
+        "target logins: {}",
+        logins(target_port)
+    );
+}

@@ -56,7 +56,7 @@ pub fn run_step(
             Host::Remote(target) => {
                 let socket = ctx.connections.master(target, log)?;
                 ctx.connections
-                    .remote_argv(target, &socket, &remote_line(&argv))
+                    .remote_argv(target, &socket, &remote_line(&argv, &ssh_args))
             }
         };
         let mut file = open_log(log)?;

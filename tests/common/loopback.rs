@@ -45,6 +45,16 @@ pub fn keygen(path: &Path) {
 
 /// A started sshd on 127.0.0.1:`port` accepting `keys/user`.
 pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
+    spawn_sshd(keys, port, &[], &keys.join("sshd.log"))
+}
+
+/// [`start_sshd`] with more `-o` options (like `AcceptEnv=NIX_CONFIG`), logging to
+/// [`sshd_log`] so that several can share a key directory.
+pub fn start_sshd_with(keys: &Path, port: u16, options: &[&str]) -> Sshd {
+    spawn_sshd(keys, port, options, &sshd_log(keys, port))
+}
+
+fn spawn_sshd(keys: &Path, port: u16, options: &[&str], log: &Path) -> Sshd {
     // Debian's sshd refuses to start without its privilege separation directory.
     std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
     let mut child = Command::new("/usr/sbin/sshd")
@@ -57,14 +67,18 @@ pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
             keys.join("user.pub").display()
         ))
         .arg("-o")
-        .arg(format!("PidFile={}", keys.join("sshd.pid").display()))
+        .arg(format!(
+            "PidFile={}",
+            keys.join(format!("sshd-{port}.pid")).display()
+        ))
         .args([
             "-o",
             "StrictModes=no",
             "-o",
             "PermitRootLogin=prohibit-password",
         ])
-        .stderr(std::fs::File::create(keys.join("sshd.log")).unwrap())
+        .args(options.iter().flat_map(|o| ["-o", o]))
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .expect("sshd starts");
     for _ in 0..100 {
@@ -77,8 +91,14 @@ pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
     let _ = child.wait();
     panic!(
         "sshd did not listen: {}",
-        std::fs::read_to_string(keys.join("sshd.log")).unwrap_or_default()
+        std::fs::read_to_string(log).unwrap_or_default()
     );
+}
+
+/// The log of an sshd started by [`start_sshd_with`] on `port` (`-e`: connections,
+/// authentications, errors).
+pub fn sshd_log(keys: &Path, port: u16) -> PathBuf {
+    keys.join(format!("sshd-{port}.log"))
 }
 
 pub fn system() -> String {
