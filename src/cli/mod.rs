@@ -3,6 +3,7 @@
 mod check;
 mod eval;
 mod inventory;
+mod machines;
 mod plan;
 mod ssh_flags;
 mod terminal;
@@ -45,6 +46,11 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Run a deploy plan (`--dry-run`: print its commands)
     Apply(plan::ApplyArgs),
+    /// clan's machine commands: `update` deploys (an alias of `apply`)
+    Machines {
+        #[command(subcommand)]
+        command: machines::MachinesCommand,
+    },
     /// Run the language server on stdin/stdout
     Lsp,
     /// Evaluate a Nix file or expression with clanc's own evaluator
@@ -72,6 +78,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vars { command } => vars::run(&command, cli.color),
         Command::Plan(args) => plan::run_plan(&args, cli.color),
         Command::Apply(args) => plan::run_apply(&args, cli.color),
+        Command::Machines { command } => machines::run(&command, cli.color),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {

@@ -253,7 +253,7 @@ fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, String)> {
 
 /// Loads the clan at `dir` and builds its model; the model's errors stop here (a clan that
 /// does not evaluate cannot say which generators it has).
-fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
+pub(super) fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
     let mut db = Database::default();
     let loaded = loader::load_clan(&mut db, dir).map_err(|e| (exit::USAGE, e.to_string()))?;
     let root = absolute(dir);
