@@ -13,40 +13,6 @@ use std::process::{Command, Output};
 use clanc::vars::{keys, sops};
 use loopback::*;
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// alpha's generator: an activation secret (mode 0440) and a service secret.
-const GENERATORS: &str = r#"        machines.alpha.clan.core.vars.generators.boot = {
-          files.token = { neededFor = "activation"; mode = "0440"; };
-          files.password = { };
-          script = ''
-            printf 'token-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/token
-            printf 'password-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/password
-          '';
-        };
-"#;
-
-/// The loopback clan with alpha's generator and the test admin key (recipient of every
-/// secret).
-fn secrets_fixture(setup: &Setup) -> PathBuf {
-    let clan = fixture_with(setup.root.path(), &[("alpha", setup.port)], GENERATORS);
-    let vars = repo().join("tests/vars/clan");
-    std::fs::copy(
-        vars.join("TEST-ONLY-admin-age-key.txt"),
-        clan.join("TEST-ONLY-admin-age-key.txt"),
-    )
-    .unwrap();
-    std::fs::create_dir_all(clan.join("sops/users/admin")).unwrap();
-    std::fs::copy(
-        vars.join("sops/users/admin/key.json"),
-        clan.join("sops/users/admin/key.json"),
-    )
-    .unwrap();
-    clan
-}
-
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -116,7 +82,7 @@ fn apply_with(setup: &Setup, clan: &Path, extra: &[&str]) -> Output {
 #[test]
 fn secrets_arrive_private_and_never_in_a_log() {
     let Some(setup) = setup() else { return };
-    let clan = secrets_fixture(&setup);
+    let clan = secrets_fixture(setup.root.path(), &[("alpha", setup.port)]);
     let uploads = setup.root.path().join("uploads");
     let dir_flag = format!("{}/{{machine}}", uploads.display());
     let out = apply_with(&setup, &clan, &["--upload-dir", &dir_flag]);

@@ -2,6 +2,7 @@
 
 mod check;
 mod eval;
+mod install;
 mod inventory;
 mod machines;
 mod plan;
@@ -46,6 +47,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Run a deploy plan (`--dry-run`: print its commands)
     Apply(plan::ApplyArgs),
+    /// Install NixOS on a machine with nixos-anywhere, secrets included
+    Install(install::InstallArgs),
     /// clan's machine commands: `update` deploys (an alias of `apply`)
     Machines {
         #[command(subcommand)]
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Plan(args) => plan::run_plan(&args, cli.color),
         Command::Apply(args) => plan::run_apply(&args, cli.color),
         Command::Machines { command } => machines::run(&command, cli.color),
+        Command::Install(args) => install::run(&args),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {

@@ -288,7 +288,7 @@ fn prompt_flag(flag: &str, what: &str) -> Result<(String, String), (u8, String)>
     }
 }
 
-fn run_generate(
+pub(super) fn run_generate(
     dir: &Path,
     request: &Request,
     prompt_flags: &[String],
@@ -448,7 +448,7 @@ fn find_machine<'a>(clan: &'a Clan, name: &str) -> Result<&'a crate::model::Mach
 }
 
 /// Where `--target-host` or the machine's `deploy.targetHost` says to go.
-fn target_of(
+pub(super) fn target_of(
     machine: &crate::model::Machine,
     flag: Option<&str>,
 ) -> Result<crate::model::deploy_target::DeployTarget, (u8, String)> {

@@ -1,9 +1,11 @@
 //! Executing a plan (`clanc apply`): the only code that starts processes. `runner` orders
 //! and runs the steps, `process` runs one step's commands, `command` turns a plan argv into
 //! what runs (toplevel, ssh options, remote quoting from `quote`), `ssh` holds the master
-//! connections, `log` the run's files and clock, `summary` the final table, `upload` sends secrets to a target.
+//! connections, `log` the run's files and clock, `summary` the final table, `upload` sends
+//! secrets to a target, `install` runs nixos-anywhere.
 
 mod command;
+mod install;
 mod log;
 mod process;
 mod quote;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use crate::plan::Step;
 use crate::plan::select::Goal;
 
+pub use install::{Install, find_on_path, nixos_anywhere_argv, run_nixos_anywhere};
 pub use quote::{command_line, quote_word};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;

@@ -185,6 +185,35 @@ pub fn fixture_with(root: &Path, machines: &[(&str, u16)], extra: &str) -> PathB
     clan
 }
 
+/// alpha's vars generator: an activation secret (mode 0440) and a service secret.
+pub const ALPHA_GENERATORS: &str = r#"        machines.alpha.clan.core.vars.generators.boot = {
+          files.token = { neededFor = "activation"; mode = "0440"; };
+          files.password = { };
+          script = ''
+            printf 'token-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/token
+            printf 'password-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/password
+          '';
+        };
+"#;
+
+/// The admin's age key in a [`secrets_fixture`] clan (the recipient of every secret).
+pub const ADMIN_KEY_FILE: &str = "TEST-ONLY-admin-age-key.txt";
+
+/// [`fixture`] with [`ALPHA_GENERATORS`] and the test admin key of tests/vars/clan (its
+/// `sops/users/admin`); vars are generated on first need.
+pub fn secrets_fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
+    let clan = fixture_with(root, machines, ALPHA_GENERATORS);
+    let vars = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vars/clan");
+    std::fs::copy(vars.join(ADMIN_KEY_FILE), clan.join(ADMIN_KEY_FILE)).unwrap();
+    std::fs::create_dir_all(clan.join("sops/users/admin")).unwrap();
+    std::fs::copy(
+        vars.join("sops/users/admin/key.json"),
+        clan.join("sops/users/admin/key.json"),
+    )
+    .unwrap();
+    clan
+}
+
 pub struct Setup {
     pub root: tempfile::TempDir,
     pub keys: PathBuf,
