@@ -21,6 +21,7 @@ use std::sync::Arc;
 use crate::plan::Step;
 use crate::plan::select::Goal;
 
+pub use command::remote_line;
 pub use install::{Install, find_on_path, nixos_anywhere_argv, run_nixos_anywhere};
 pub use quote::{command_line, quote_word};
 pub use runner::{RunOptions, StepState, validate};
