@@ -102,4 +102,49 @@ mod tests {
         let hostile = receive_argv(&root, "/tmp/a b;touch x");
         assert_eq!(hostile.last().unwrap(), "/tmp/a b;touch x");
     }
+
+    /// The target's script, run here with `sh`: a complete archive replaces the directory,
+    /// a broken one leaves the old directory and nothing else.
+    #[test]
+    fn the_destination_is_replaced_only_by_a_complete_extraction() {
+        use crate::vars::upload::UploadFile;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("sops nix");
+        std::fs::create_dir(&dest).unwrap();
+        std::fs::write(dest.join("old"), "old").unwrap();
+        let receive = |bytes: &[u8]| {
+            let mut child = Command::new("sh")
+                .args(["-c", RECEIVE, "sh"])
+                .arg(&dest)
+                .stdin(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let _ = child.stdin.take().unwrap().write_all(bytes);
+            child.wait().unwrap().success()
+        };
+        let files = [UploadFile {
+            path: "key.txt".into(),
+            mode: 0o600,
+            content: zeroize::Zeroizing::new(b"AGE-SECRET-KEY-1X\n".to_vec()),
+        }];
+        let archive = crate::vars::archive::archive(&files).unwrap();
+        assert!(!receive(&archive[..700]), "a truncated archive fails");
+        let names = |p: &std::path::Path| {
+            let mut n: Vec<_> = std::fs::read_dir(p)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(dir.path()), ["sops nix"]);
+        assert_eq!(names(&dest), ["old"]);
+        assert!(receive(&archive));
+        assert_eq!(names(dir.path()), ["sops nix"]);
+        assert_eq!(names(&dest), ["key.txt"]);
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!((mode(&dest), mode(&dest.join("key.txt"))), (0o700, 0o600));
+    }
 }
