@@ -507,6 +507,12 @@ fn upload(
     upload_dir: &str,
     ssh: &SshFlags,
 ) -> Result<(), (u8, String)> {
+    if !upload_dir.starts_with('/') {
+        return Err((
+            exit::USAGE,
+            format!("the upload directory `{upload_dir}` is not absolute"),
+        ));
+    }
     let (root, clan) = load_model(dir)?;
     let m = find_machine(&clan, machine)?;
     let target = target_of(m, target_host)?;
