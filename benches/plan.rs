@@ -37,6 +37,9 @@ fn options(flake: &str) -> PlanOptions {
         configured_order: Default::default(),
         fingerprint: Fingerprint::compute([], [], "bench"),
         system_profile: clanc::plan::step::SYSTEM_PROFILE.to_string(),
+        target_host: None,
+        builders: None,
+        upload_dir: clanc::plan::step::SECRETS_UPLOAD_DIR.to_string(),
     }
 }
 

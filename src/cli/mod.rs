@@ -2,8 +2,11 @@
 
 mod check;
 mod eval;
+mod install;
 mod inventory;
+mod machines;
 mod plan;
+mod ssh_flags;
 mod terminal;
 mod vars;
 mod watch;
@@ -44,6 +47,13 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Run a deploy plan (`--dry-run`: print its commands)
     Apply(plan::ApplyArgs),
+    /// Install NixOS on a machine with nixos-anywhere, secrets included
+    Install(install::InstallArgs),
+    /// clan's machine commands: `update` deploys (an alias of `apply`)
+    Machines {
+        #[command(subcommand)]
+        command: machines::MachinesCommand,
+    },
     /// Run the language server on stdin/stdout
     Lsp,
     /// Evaluate a Nix file or expression with clanc's own evaluator
@@ -71,6 +81,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vars { command } => vars::run(&command, cli.color),
         Command::Plan(args) => plan::run_plan(&args, cli.color),
         Command::Apply(args) => plan::run_apply(&args, cli.color),
+        Command::Machines { command } => machines::run(&command, cli.color),
+        Command::Install(args) => install::run(&args),
         Command::Lsp => crate::lsp::run_stdio(),
         Command::Eval(args) => eval::run(&args, cli.color),
         Command::Completions { shell } => {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 
 use crate::diagnostics::{ColorChoice, Report, Severity, render_human};
-use crate::model::deploy_target::parse_deploy_target;
+use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
 use crate::model::machine_selector::parse_selector;
 use crate::plan::{self, Fingerprint, Goal, PlanOptions};
 
@@ -62,6 +62,27 @@ pub struct Planning {
     /// The profile activation sets; `{machine}` is replaced by the machine's name
     #[arg(long, value_name = "PATH", default_value = plan::step::SYSTEM_PROFILE)]
     pub system_profile: String,
+    /// Deploy the one selected machine to this host instead of its deploy.targetHost
+    #[arg(long, value_name = "HOST")]
+    pub target_host: Option<String>,
+    /// Nix's `--builders` for every build, as nix takes it
+    #[arg(long, value_name = "SPEC")]
+    pub builders: Option<String>,
+    /// Where secrets are uploaded on the target; `{machine}` is replaced by the machine's name
+    #[arg(long, value_name = "PATH", default_value = plan::step::SECRETS_UPLOAD_DIR)]
+    pub upload_dir: String,
+}
+
+/// `--build-host`/`--target-host` parsed, or the usage error printed.
+fn host_flag(flag: &str, text: Option<&str>) -> Result<Option<DeployTarget>, u8> {
+    let Some(text) = text else { return Ok(None) };
+    parse_deploy_target(text).map(Some).map_err(|e| {
+        eprintln!(
+            "error: --{flag} {text}\n{}^ {e}",
+            " ".repeat(e.offset + flag.len() + 10)
+        );
+        exit::USAGE
+    })
 }
 
 #[derive(Debug, Args)]
@@ -190,19 +211,15 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
             }
         },
     };
-    let build_host = match &planning.build_host {
-        None => None,
-        Some(text) => match parse_deploy_target(text) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                eprintln!(
-                    "error: --build-host {text}\n{}^ {e}",
-                    " ".repeat(e.offset + 20)
-                );
-                return Err(exit::USAGE);
-            }
-        },
-    };
+    let build_host = host_flag("build-host", planning.build_host.as_deref())?;
+    let target_host = host_flag("target-host", planning.target_host.as_deref())?;
+    if !planning.upload_dir.starts_with('/') {
+        eprintln!(
+            "error: --upload-dir {}: expected an absolute path",
+            planning.upload_dir
+        );
+        return Err(exit::USAGE);
+    }
     let (config, configured_order) = read_config(dir).map_err(|e| {
         eprintln!("error: {e}");
         exit::USAGE
@@ -240,8 +257,19 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
         configured_order,
         fingerprint: fingerprint(&analysis, config.as_deref()),
         system_profile: planning.system_profile.clone(),
+        target_host,
+        builders: planning.builders.clone(),
+        upload_dir: planning.upload_dir.clone(),
     };
-    Ok(plan::make_plan(&analysis.clan, &analysis.listing, &options))
+    let plan = plan::make_plan(&analysis.clan, &analysis.listing, &options);
+    if options.target_host.is_some() && plan.machines.len() != 1 {
+        eprintln!(
+            "error: --target-host needs exactly one machine; {} are selected (pick one with --on)",
+            plan.machines.len()
+        );
+        return Err(exit::USAGE);
+    }
+    Ok(plan)
 }
 
 pub fn run_plan(args: &PlanArgs, color: ColorChoice) -> u8 {

@@ -22,6 +22,7 @@ use crate::vars::sops;
 use crate::vars::store::{StoredKind, VarsTree};
 
 use super::check::{CheckArgs, Format, absolute};
+use super::ssh_flags::SshFlags;
 use super::{exit, terminal};
 
 /// Exit status of a generation stopped by Ctrl-C (128 + SIGINT, as shells report it).
@@ -80,6 +81,24 @@ pub enum VarsCommand {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Upload a machine's age key and activation secrets to it (`clanc apply` does this
+    /// before activation)
+    Upload {
+        /// The clan directory
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The machine whose secrets to upload
+        #[arg(long, value_name = "MACHINE")]
+        machine: String,
+        /// Where to, `[user@]host[:port]` (default: the machine's deploy.targetHost)
+        #[arg(long, value_name = "HOST")]
+        target_host: Option<String>,
+        /// The directory on the target that receives the secrets
+        #[arg(long, value_name = "PATH", default_value = crate::exec::DEFAULT_UPLOAD_DIR)]
+        upload_dir: String,
+        #[command(flatten)]
+        ssh: SshFlags,
+    },
 }
 
 pub fn run(command: &VarsCommand, color: ColorChoice) -> u8 {
@@ -124,6 +143,19 @@ pub fn run(command: &VarsCommand, color: ColorChoice) -> u8 {
                 let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
                 exit::OK
             }
+            Err((code, message)) => {
+                eprintln!("error: {message}");
+                code
+            }
+        },
+        VarsCommand::Upload {
+            dir,
+            machine,
+            target_host,
+            upload_dir,
+            ssh,
+        } => match upload(dir, machine, target_host.as_deref(), upload_dir, ssh) {
+            Ok(()) => exit::OK,
             Err((code, message)) => {
                 eprintln!("error: {message}");
                 code
@@ -221,7 +253,7 @@ fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, String)> {
 
 /// Loads the clan at `dir` and builds its model; the model's errors stop here (a clan that
 /// does not evaluate cannot say which generators it has).
-fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
+pub(super) fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
     let mut db = Database::default();
     let loaded = loader::load_clan(&mut db, dir).map_err(|e| (exit::USAGE, e.to_string()))?;
     let root = absolute(dir);
@@ -256,7 +288,7 @@ fn prompt_flag(flag: &str, what: &str) -> Result<(String, String), (u8, String)>
     }
 }
 
-fn run_generate(
+pub(super) fn run_generate(
     dir: &Path,
     request: &Request,
     prompt_flags: &[String],
@@ -395,6 +427,107 @@ fn git_commit(root: &Path, outcome: &generate::Outcome) -> Result<(), (u8, Strin
     git(&["add", "-A", "--"])?;
     git(&["commit", "-q", "-m", &message, "--"])?;
     eprintln!("committed: {}", message.lines().next().unwrap_or_default());
+    Ok(())
+}
+
+/// The machine `name` of the clan, or an error naming the machines it has.
+fn find_machine<'a>(clan: &'a Clan, name: &str) -> Result<&'a crate::model::Machine, (u8, String)> {
+    clan.machines.get(name).ok_or_else(|| {
+        (
+            exit::FOUND_ERRORS,
+            format!(
+                "the clan has no machine `{name}`; it has {}",
+                clan.machines
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })
+}
+
+/// Where `--target-host` or the machine's `deploy.targetHost` says to go.
+pub(super) fn target_of(
+    machine: &crate::model::Machine,
+    flag: Option<&str>,
+) -> Result<crate::model::deploy_target::DeployTarget, (u8, String)> {
+    let text = match (flag, machine.target_host.as_ref().map(|t| &t.value)) {
+        (Some(text), _) => text.to_string(),
+        (None, Some(Known::Known(text))) => text.clone(),
+        (None, Some(Known::Unknown(why))) => {
+            return Err((
+                exit::USAGE,
+                format!(
+                    "the deploy.targetHost of `{}` is unknown ({why}): pass --target-host",
+                    machine.name
+                ),
+            ));
+        }
+        (None, None) => {
+            return Err((
+                exit::USAGE,
+                format!(
+                    "`{}` has no deploy.targetHost: pass --target-host",
+                    machine.name
+                ),
+            ));
+        }
+    };
+    crate::model::deploy_target::parse_deploy_target(&text)
+        .map_err(|e| (exit::USAGE, format!("target host `{text}`: {e}")))
+}
+
+/// The files `upload-secrets` sends for `machine`, decrypted in memory with the admin key;
+/// empty when the machine has no age key (`sops/secrets/<m>-age.key`).
+pub(super) fn files_to_upload(
+    root: &Path,
+    machine: &crate::model::Machine,
+) -> Result<Vec<crate::vars::upload::UploadFile>, (u8, String)> {
+    let key = root
+        .join("sops/secrets")
+        .join(format!("{}-age.key", machine.name))
+        .join("secret");
+    if !key.exists() {
+        return Ok(Vec::new());
+    }
+    let tree =
+        VarsTree::read(root).map_err(|e| (exit::USAGE, format!("cannot read vars/: {e}")))?;
+    let identities = admin_identities()?;
+    crate::vars::upload::upload_files(root, &tree, machine, &identities)
+        .map_err(|e| (exit::FOUND_ERRORS, e))
+}
+
+/// `clanc vars upload`: the machine's age key and activation secrets into `upload_dir` on
+/// the target.
+fn upload(
+    dir: &Path,
+    machine: &str,
+    target_host: Option<&str>,
+    upload_dir: &str,
+    ssh: &SshFlags,
+) -> Result<(), (u8, String)> {
+    if !upload_dir.starts_with('/') {
+        return Err((
+            exit::USAGE,
+            format!("the upload directory `{upload_dir}` is not absolute"),
+        ));
+    }
+    let (root, clan) = load_model(dir)?;
+    let m = find_machine(&clan, machine)?;
+    let target = target_of(m, target_host)?;
+    let files = files_to_upload(&root, m)?;
+    if files.is_empty() {
+        eprintln!("nothing to upload: `{machine}` has no age key (sops/secrets/{machine}-age.key)");
+        return Ok(());
+    }
+    let archive = crate::vars::archive::archive(&files).map_err(|e| (exit::USAGE, e))?;
+    crate::exec::upload_archive(&target, &ssh.options(), upload_dir, &archive)
+        .map_err(|e| (exit::FOUND_ERRORS, e))?;
+    eprintln!(
+        "uploaded {} file(s) of `{machine}` to {target}:{upload_dir}",
+        files.len()
+    );
     Ok(())
 }
 

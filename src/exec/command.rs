@@ -25,34 +25,79 @@ pub fn fill_toplevel(argv: &[String], toplevel: Option<&str>) -> Result<Vec<Stri
 
 /// A local argv with the run's ssh options: an explicit `env NIX_SSHOPTS=...` gets them in
 /// front of its own (the caller also sets `NIX_SSHOPTS` for every local command); `ssh` gets
-/// them after its name; `clanc` becomes `exe`.
+/// them after its name; `clanc` becomes `exe`, and `clanc vars upload` gets them as its
+/// `--ssh-option KEY=VALUE` and `-i FILE` flags.
 pub fn local_argv(argv: Vec<String>, ssh_args: &[String], exe: &str) -> Vec<String> {
     let mut argv = argv;
     match argv.first().map(String::as_str) {
-        Some("env") => {
-            let opts = ssh_args.join(" ");
-            for word in argv.iter_mut().skip(1) {
-                if !word.contains('=') || word.starts_with('-') {
-                    break;
-                }
-                if let Some(own) = word.strip_prefix("NIX_SSHOPTS=") {
-                    *word = format!("NIX_SSHOPTS={opts} {own}");
-                }
-            }
-        }
+        Some("env") => argv = local_argv_env_only(argv, ssh_args),
         Some("ssh") => {
             argv.splice(1..1, ssh_args.iter().cloned());
         }
-        Some("clanc") => argv[0] = exe.to_string(),
+        Some("clanc") => {
+            argv[0] = exe.to_string();
+            if argv.get(1..3).is_some_and(|w| w == ["vars", "upload"]) {
+                argv.extend(clanc_ssh_flags(ssh_args));
+            }
+        }
         _ => {}
     }
     argv
 }
 
-/// The remote shell line for an argv. `systemd-run ... -- CMD` (after an optional
-/// `sudo -n`) runs through systemd only where the target runs it; elsewhere CMD runs
-/// directly with the `-E KEY=VALUE` environment.
-pub fn remote_line(argv: &[String]) -> String {
+/// ssh's `-o KEY=VALUE` and `-i FILE` as clanc's `--ssh-option KEY=VALUE` and `-i FILE`.
+fn clanc_ssh_flags(ssh_args: &[String]) -> Vec<String> {
+    let mut flags = Vec::new();
+    let mut words = ssh_args.iter();
+    while let Some(word) = words.next() {
+        let flag = match word.as_str() {
+            "-o" => "--ssh-option",
+            "-i" => "-i",
+            _ => continue,
+        };
+        if let Some(value) = words.next() {
+            flags.push(flag.to_string());
+            flags.push(value.clone());
+        }
+    }
+    flags
+}
+
+/// The run's `-o KEY=VALUE` options in front of a remote `env NIX_SSHOPTS=...`: a nix
+/// command on a build host that talks ssh to the target (the copy step) uses the same host
+/// key policy and options as the run. `-i FILE` stays here: it names a local file (the build
+/// host authenticates with its own keys or a forwarded agent, `ForwardAgent=yes`).
+pub fn remote_argv(argv: Vec<String>, ssh_args: &[String]) -> Vec<String> {
+    let options: Vec<String> = ssh_args
+        .chunks(2)
+        .filter(|pair| pair[0] == "-o" && pair.len() == 2)
+        .flat_map(|pair| pair.iter().cloned())
+        .collect();
+    local_argv_env_only(argv, &options)
+}
+
+/// `env NIX_SSHOPTS=<own>` becomes `env NIX_SSHOPTS=<ssh_args> <own>`.
+fn local_argv_env_only(mut argv: Vec<String>, ssh_args: &[String]) -> Vec<String> {
+    if argv.first().map(String::as_str) == Some("env") && !ssh_args.is_empty() {
+        let opts = ssh_args.join(" ");
+        for word in argv.iter_mut().skip(1) {
+            if !word.contains('=') || word.starts_with('-') {
+                break;
+            }
+            if let Some(own) = word.strip_prefix("NIX_SSHOPTS=") {
+                *word = format!("NIX_SSHOPTS={opts} {own}");
+            }
+        }
+    }
+    argv
+}
+
+/// The remote shell line for an argv (the run's ssh options added as [`remote_argv`] says).
+/// `systemd-run ... -- CMD` (after an optional `sudo -n`) runs through systemd only where
+/// the target runs it; elsewhere CMD runs directly with the `-E KEY=VALUE` environment.
+pub fn remote_line(argv: &[String], ssh_args: &[String]) -> String {
+    let argv = remote_argv(argv.to_vec(), ssh_args);
+    let argv = argv.as_slice();
     let start = if argv.len() >= 2 && argv[0] == "sudo" && argv[1] == "-n" {
         2
     } else {
@@ -114,8 +159,16 @@ mod tests {
             words("ssh -o BatchMode=yes -i /k -o ControlPath=none root@h true")
         );
         assert_eq!(
-            local_argv(words("clanc vars"), &ssh, "/bin/clanc")[0],
-            "/bin/clanc"
+            local_argv(words("clanc vars generate"), &ssh, "/bin/clanc"),
+            words("/bin/clanc vars generate")
+        );
+        assert_eq!(
+            local_argv(
+                words("clanc vars upload /c --machine m"),
+                &ssh,
+                "/bin/clanc"
+            ),
+            words("/bin/clanc vars upload /c --machine m --ssh-option BatchMode=yes -i /k")
         );
     }
 
@@ -125,12 +178,25 @@ mod tests {
             "sudo -n systemd-run --pipe --unit=u -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER=0 -- /s/bin/switch-to-configuration switch",
         );
         assert_eq!(
-            remote_line(&argv),
+            remote_line(&argv, &[]),
             "if [ -d /run/systemd/system ]; then sudo -n systemd-run --pipe '--unit=u' -E \
              LOCALE_ARCHIVE -E 'NIXOS_INSTALL_BOOTLOADER=0' -- /s/bin/switch-to-configuration \
              switch; else sudo -n env 'NIXOS_INSTALL_BOOTLOADER=0' \
              /s/bin/switch-to-configuration switch; fi"
         );
-        assert_eq!(remote_line(&words("nix-env -p /p")), "nix-env -p /p");
+        assert_eq!(remote_line(&words("nix-env -p /p"), &[]), "nix-env -p /p");
+    }
+
+    #[test]
+    fn a_copy_on_the_build_host_gets_the_options_but_not_the_identity() {
+        let ssh = words("-o BatchMode=yes -o ForwardAgent=yes -i /k");
+        assert_eq!(
+            remote_line(&words("env NIX_SSHOPTS=-p nix copy"), &ssh),
+            "env 'NIX_SSHOPTS=-o BatchMode=yes -o ForwardAgent=yes -p' nix copy"
+        );
+        assert_eq!(
+            remote_line(&words("nix-env --set x"), &ssh),
+            "nix-env --set x"
+        );
     }
 }

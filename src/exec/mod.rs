@@ -3,11 +3,13 @@
 //! a plan argv into what runs (toplevel, ssh options, remote quoting from `quote`), `ssh`
 //! holds the master sessions (openssh), `rollback` the activation agent and magic rollback,
 //! `signal` Ctrl-C, `events` what the runner reports and `progress` shows, `log` the run's
-//! files and clock, `summary` the final table. The rest of clanc stays synchronous: [`apply`]
-//! builds a runtime and blocks on it.
+//! files and clock, `summary` the final table, `upload` sends secrets to a target, `install`
+//! runs nixos-anywhere. The rest of clanc stays synchronous: [`apply`] builds a runtime and
+//! blocks on it.
 
 mod command;
 mod events;
+mod install;
 mod log;
 mod process;
 mod progress;
@@ -18,6 +20,7 @@ mod signal;
 mod ssh;
 mod step;
 mod summary;
+mod upload;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -27,10 +30,13 @@ use std::sync::Arc;
 use crate::plan::Step;
 use crate::plan::select::Goal;
 
+pub use command::remote_line;
+pub use install::{Install, find_on_path, nixos_anywhere_argv, run_nixos_anywhere};
 pub use quote::{command_line, quote_word};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;
 pub use summary::MachineRow;
+pub use upload::{DEFAULT_UPLOAD_DIR, upload_archive};
 
 /// What `clanc apply` passes down.
 pub struct ApplyOptions {

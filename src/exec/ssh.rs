@@ -191,10 +191,14 @@ impl Connections {
     }
 
     /// The argv of an ssh client running `line` over `session`'s master. `-p 9 none`: should
-    /// the master be gone, ssh fails instead of logging in anew (openssh does the same).
+    /// the master be gone, ssh fails instead of logging in anew (openssh does the same). `-F`:
+    /// what a session asks of the master is the client's to say (`ForwardAgent`, `SendEnv`),
+    /// so the client reads the run's options too.
     pub fn remote_argv(&self, session: &Session, line: &str) -> Vec<String> {
         vec![
             "ssh".to_string(),
+            "-F".to_string(),
+            self.config.to_string_lossy().into_owned(),
             "-S".to_string(),
             session.control_socket().to_string_lossy().into_owned(),
             "-o".to_string(),

@@ -98,7 +98,8 @@ async fn run_commands(
             Host::Local => local_argv(argv, &ssh_args, &ctx.exe),
             Host::Remote(target) => {
                 let session = ctx.connections.session(target, sink.log).await?;
-                ctx.connections.remote_argv(&session, &remote_line(&argv))
+                ctx.connections
+                    .remote_argv(&session, &remote_line(&argv, &ssh_args))
             }
         };
         let keep = step.kind == StepKind::Build;
@@ -123,14 +124,18 @@ async fn activate(
         return Ok(StepOutput::Nothing);
     };
     let activation = Activation::new(target, ctx.rollback, ctx.confirm_timeout_secs);
+    // activation commands hold no `env NIX_SSHOPTS=`: the run's ssh options do not apply
     let mut lines = Vec::new();
     for command in &step.commands {
         lines.push(remote_line(
             &fill_toplevel(command, toplevel).map_err(failed)?,
+            &[],
         ));
     }
-    let reactivate =
-        remote_line(&rollback::reactivation(last, &activation.previous_system()).map_err(failed)?);
+    let reactivate = remote_line(
+        &rollback::reactivation(last, &activation.previous_system()).map_err(failed)?,
+        &[],
+    );
     let profile = rollback::profile_of(&step.commands);
     let session = ctx
         .connections

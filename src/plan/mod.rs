@@ -50,6 +50,14 @@ pub struct PlanOptions {
     /// `--system-profile`: the profile activation sets; `{machine}` stands for the machine's
     /// name (normally [`step::SYSTEM_PROFILE`]).
     pub system_profile: String,
+    /// `--target-host`: overrides the selected machines' `deploy.targetHost` (the command
+    /// line allows it with one machine, as clan does).
+    pub target_host: Option<DeployTarget>,
+    /// `--builders`: passed to every `nix build`.
+    pub builders: Option<String>,
+    /// `--upload-dir`: where secrets go on the target; `{machine}` stands for the machine's
+    /// name (normally [`step::SECRETS_UPLOAD_DIR`]).
+    pub upload_dir: String,
 }
 
 /// A machine as the plan sees it.
@@ -157,21 +165,23 @@ fn deployable<'a>(
             ));
         }
     };
-    let target = match host_value("targetHost", machine.target_host.as_ref()) {
-        HostValue::Target(t) => Some(t),
-        HostValue::Absent if options.goal.needs_target() => {
-            return Err((
-                "it has no deploy.targetHost".to_string(),
-                Severity::Warning,
-                place(machine, None),
-            ));
-        }
-        HostValue::Absent => None,
-        HostValue::Unusable(why, severity) if options.goal.needs_target() => {
-            return Err((why, severity, place(machine, machine.target_host.as_ref())));
-        }
-        HostValue::Unusable(..) => None,
-    };
+    let given = options.target_host.clone().map(HostValue::Target);
+    let target =
+        match given.unwrap_or_else(|| host_value("targetHost", machine.target_host.as_ref())) {
+            HostValue::Target(t) => Some(t),
+            HostValue::Absent if options.goal.needs_target() => {
+                return Err((
+                    "it has no deploy.targetHost".to_string(),
+                    Severity::Warning,
+                    place(machine, None),
+                ));
+            }
+            HostValue::Absent => None,
+            HostValue::Unusable(why, severity) if options.goal.needs_target() => {
+                return Err((why, severity, place(machine, machine.target_host.as_ref())));
+            }
+            HostValue::Unusable(..) => None,
+        };
     let build_host = match &options.build_host {
         Some(host) => Some(host.clone()),
         None => match host_value("buildHost", machine.build_host.as_ref()) {
@@ -354,10 +364,13 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
         let mut planned = PlannedMachine {
             name: name.clone(),
             class: machine.class.value.known().copied(),
-            target_host: machine
-                .target_host
-                .as_ref()
-                .and_then(|t| t.value.known().cloned()),
+            target_host: match &options.target_host {
+                Some(given) => Some(given.to_string()),
+                None => machine
+                    .target_host
+                    .as_ref()
+                    .and_then(|t| t.value.known().cloned()),
+            },
             build_host: None,
             skipped: None,
             wave: None,
@@ -447,6 +460,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
                 d.class,
                 name,
                 d.build_host.as_ref(),
+                options.builders.as_deref(),
             )],
             after: vars,
         });
@@ -472,7 +486,12 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
                 kind: StepKind::UploadSecrets,
                 machine: Some(name.clone()),
                 host: Host::Local,
-                commands: vec![step::upload_secrets_argv(&options.flake, name, target)],
+                commands: vec![step::upload_secrets_argv(
+                    &options.flake,
+                    name,
+                    target,
+                    &options.upload_dir.replace("{machine}", name),
+                )],
                 after: vec![previous],
             });
             previous = upload;

@@ -93,6 +93,9 @@ pub struct Step {
 pub const TOPLEVEL: &str = "{toplevel}";
 /// The system profile NixOS and nix-darwin boot from.
 pub const SYSTEM_PROFILE: &str = "/nix/var/nix/profiles/system";
+/// Where secrets are uploaded on the target (clan's sops store; sops-nix reads
+/// `key.txt` there).
+pub const SECRETS_UPLOAD_DIR: &str = "/var/lib/sops-nix";
 
 pub fn step_id(kind: StepKind, machine: &str) -> String {
     format!("{}:{machine}", kind.as_str())
@@ -152,14 +155,19 @@ fn with_ssh_port(target: &DeployTarget, argv: Vec<String>) -> Vec<String> {
 /// Builds the machine's system without a result link; the store path is read from `--json`
 /// (Nix 2.8 has no `--print-out-paths`). With a build host, Nix builds there
 /// (`--eval-store auto --store ssh-ng://<build host>`) and the result stays there.
+/// `builders` (`--builders`) goes to nix as it is.
 pub fn build_argv(
     flake: &str,
     class: MachineClass,
     machine: &str,
     build_host: Option<&DeployTarget>,
+    builders: Option<&str>,
 ) -> Vec<String> {
     let mut argv = nix("build");
     argv.extend(strings(&["--no-link", "--json"]));
+    if let Some(builders) = builders {
+        argv.extend(strings(&["--builders", builders]));
+    }
     if let Some(host) = build_host {
         argv.extend(strings(&[
             "--eval-store",
@@ -296,10 +304,16 @@ pub fn generate_vars_argv(flake: &str, machine: &str, generator: &str) -> Vec<St
     ])
 }
 
-/// Uploads the machine's age key and activation secrets into `/var/lib/sops-nix` on the
-/// target (done by clanc itself; this is the equivalent command).
-pub fn upload_secrets_argv(flake: &str, machine: &str, target: &DeployTarget) -> Vec<String> {
-    strings(&[
+/// Uploads the machine's age key and activation secrets into `upload_dir` (normally
+/// [`SECRETS_UPLOAD_DIR`], then not spelled out) on the target; the executor adds the run's
+/// ssh options.
+pub fn upload_secrets_argv(
+    flake: &str,
+    machine: &str,
+    target: &DeployTarget,
+    upload_dir: &str,
+) -> Vec<String> {
+    let mut argv = strings(&[
         "clanc",
         "vars",
         "upload",
@@ -308,7 +322,11 @@ pub fn upload_secrets_argv(flake: &str, machine: &str, target: &DeployTarget) ->
         machine,
         "--target-host",
         &target.to_string(),
-    ])
+    ]);
+    if upload_dir != SECRETS_UPLOAD_DIR {
+        argv.extend(strings(&["--upload-dir", upload_dir]));
+    }
+    argv
 }
 
 /// A word as a POSIX shell reads it back unchanged.
@@ -342,14 +360,14 @@ mod tests {
 
     #[test]
     fn build_reads_the_path_from_json_not_print_out_paths() {
-        let argv = build_argv("/srv/clan", MachineClass::Nixos, "web-1", None);
+        let argv = build_argv("/srv/clan", MachineClass::Nixos, "web-1", None, None);
         assert_eq!(
             shell_line(&argv),
             "nix build --extra-experimental-features 'nix-command flakes' --no-link --json \
              '/srv/clan#nixosConfigurations.\"web-1\".config.system.build.toplevel'"
         );
         assert!(!argv.iter().any(|a| a == "--print-out-paths"));
-        let darwin = build_argv("/c", MachineClass::Darwin, "mac", None);
+        let darwin = build_argv("/c", MachineClass::Darwin, "mac", None, None);
         assert_eq!(
             darwin.last().unwrap(),
             "/c#darwinConfigurations.\"mac\".config.system.build.toplevel"
@@ -363,7 +381,10 @@ mod tests {
             MachineClass::Nixos,
             "m",
             Some(&target("root@builder:2222")),
+            Some("ssh://b1 x86_64-linux"),
         );
+        let builders = argv.iter().position(|a| a == "--builders").unwrap();
+        assert_eq!(argv[builders + 1], "ssh://b1 x86_64-linux");
         assert_eq!(&argv[..2], ["env", "NIX_SSHOPTS=-p 2222"]);
         let store = argv.iter().position(|a| a == "--store").unwrap();
         assert_eq!(argv[store + 1], "ssh-ng://root@builder");
@@ -452,6 +473,18 @@ mod tests {
                 strings(&["sudo", "-n", "{toplevel}/activate"]),
             ]
         );
+    }
+
+    #[test]
+    fn upload_names_its_directory_only_when_it_is_not_the_default() {
+        let t = target("root@h:22");
+        let argv = upload_secrets_argv("/c", "m", &t, SECRETS_UPLOAD_DIR);
+        assert_eq!(
+            shell_line(&argv),
+            "clanc vars upload /c --machine m --target-host root@h:22"
+        );
+        let argv = upload_secrets_argv("/c", "m", &t, "/tmp/up/m");
+        assert_eq!(argv[argv.len() - 2..], ["--upload-dir", "/tmp/up/m"]);
     }
 
     #[test]

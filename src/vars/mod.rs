@@ -1,5 +1,6 @@
 //! Vars and secrets in clan's layout: sops-encrypted files and the age keys that open them.
 
+pub mod archive;
 pub mod facts;
 pub mod generate;
 pub mod generator;

@@ -101,6 +101,42 @@ pub fn upload_files(
     Ok(files)
 }
 
+/// Writes `files` below `dir` (an existing, private directory): parent directories are
+/// created `0700`, each file is created empty, given its mode, and only then filled. For
+/// `clanc install`'s `--extra-files` tree. A path leaving `dir` is refused.
+pub fn write_tree(dir: &Path, files: &[UploadFile]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    for file in files {
+        if file
+            .path
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("`{}` is not a plain relative path", file.path.display()),
+            ));
+        }
+        let path = dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        let mut out = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        out.set_permissions(std::fs::Permissions::from_mode(file.mode))?;
+        out.write_all(&file.content)?;
+        out.sync_all()?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +229,46 @@ mod tests {
         assert_eq!(files[1].content.as_slice(), want.as_bytes());
         // and the debug form never shows it
         assert!(!format!("{files:?}").contains(want));
+    }
+
+    #[test]
+    fn the_tree_has_every_mode_before_any_content() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            UploadFile {
+                path: PathBuf::from("key.txt"),
+                mode: 0o600,
+                content: SecretBytes::new(b"k".to_vec()),
+            },
+            UploadFile {
+                path: PathBuf::from("activation/g/f"),
+                mode: 0o440,
+                content: SecretBytes::new(b"f".to_vec()),
+            },
+        ];
+        write_tree(dir.path(), &files).unwrap();
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(
+            (mode("key.txt"), mode("activation"), mode("activation/g/f")),
+            (0o600, 0o700, 0o440)
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("activation/g/f")).unwrap(),
+            b"f"
+        );
+        let escape = UploadFile {
+            path: PathBuf::from("../x"),
+            mode: 0o600,
+            content: SecretBytes::new(Vec::new()),
+        };
+        assert!(write_tree(dir.path(), &[escape]).is_err());
     }
 
     #[test]

@@ -45,6 +45,23 @@ pub fn keygen(path: &Path) {
 
 /// A started sshd on 127.0.0.1:`port` accepting `keys/user`.
 pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
+    spawn_sshd(
+        keys,
+        port,
+        &[],
+        &keys.join("sshd.log"),
+        &keys.join("sshd.pid"),
+    )
+}
+
+/// [`start_sshd`] with more `-o` options (like `AcceptEnv=NIX_CONFIG`), logging to
+/// [`sshd_log`] so that several can share a key directory.
+pub fn start_sshd_with(keys: &Path, port: u16, options: &[&str]) -> Sshd {
+    let pid = keys.join(format!("sshd-{port}.pid"));
+    spawn_sshd(keys, port, options, &sshd_log(keys, port), &pid)
+}
+
+fn spawn_sshd(keys: &Path, port: u16, options: &[&str], log: &Path, pid: &Path) -> Sshd {
     // Debian's sshd refuses to start without its privilege separation directory.
     std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
     let mut child = Command::new("/usr/sbin/sshd")
@@ -57,14 +74,15 @@ pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
             keys.join("user.pub").display()
         ))
         .arg("-o")
-        .arg(format!("PidFile={}", keys.join("sshd.pid").display()))
+        .arg(format!("PidFile={}", pid.display()))
         .args([
             "-o",
             "StrictModes=no",
             "-o",
             "PermitRootLogin=prohibit-password",
         ])
-        .stderr(std::fs::File::create(keys.join("sshd.log")).unwrap())
+        .args(options.iter().flat_map(|o| ["-o", o]))
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .expect("sshd starts");
     for _ in 0..100 {
@@ -77,8 +95,14 @@ pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
     let _ = child.wait();
     panic!(
         "sshd did not listen: {}",
-        std::fs::read_to_string(keys.join("sshd.log")).unwrap_or_default()
+        std::fs::read_to_string(log).unwrap_or_default()
     );
+}
+
+/// The log of an sshd started by [`start_sshd_with`] on `port` (`-e`: connections,
+/// authentications, errors).
+pub fn sshd_log(keys: &Path, port: u16) -> PathBuf {
+    keys.join(format!("sshd-{port}.log"))
 }
 
 pub fn system() -> String {
@@ -213,6 +237,39 @@ pub fn fixture_with(root: &Path, machines: &[(&str, u16)], stub: &Stub) -> PathB
         .output()
         .expect("nix runs");
     assert!(out.status.success(), "nix flake lock: {out:?}");
+    clan
+}
+
+/// alpha's vars generator: an activation secret (mode 0440) and a service secret.
+pub const ALPHA_GENERATORS: &str = r#"        machines.alpha.clan.core.vars.generators.boot = {
+          files.token = { neededFor = "activation"; mode = "0440"; };
+          files.password = { };
+          script = ''
+            printf 'token-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/token
+            printf 'password-%s' "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$out"/password
+          '';
+        };
+"#;
+
+/// The admin's age key in a [`secrets_fixture`] clan (the recipient of every secret).
+pub const ADMIN_KEY_FILE: &str = "TEST-ONLY-admin-age-key.txt";
+
+/// [`fixture`] with [`ALPHA_GENERATORS`] and the test admin key of tests/vars/clan (its
+/// `sops/users/admin`); vars are generated on first need.
+pub fn secrets_fixture(root: &Path, machines: &[(&str, u16)]) -> PathBuf {
+    let stub = Stub {
+        inventory: ALPHA_GENERATORS.to_string(),
+        ..Stub::default()
+    };
+    let clan = fixture_with(root, machines, &stub);
+    let vars = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vars/clan");
+    std::fs::copy(vars.join(ADMIN_KEY_FILE), clan.join(ADMIN_KEY_FILE)).unwrap();
+    std::fs::create_dir_all(clan.join("sops/users/admin")).unwrap();
+    std::fs::copy(
+        vars.join("sops/users/admin/key.json"),
+        clan.join("sops/users/admin/key.json"),
+    )
+    .unwrap();
     clan
 }
 
