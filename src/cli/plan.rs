@@ -15,6 +15,7 @@ use crate::plan::{self, Fingerprint, Goal, PlanOptions};
 
 use super::check::{Analysis, absolute, analyse, sources_for};
 use super::exit;
+use super::ssh_flags::parse_ssh_option;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
@@ -139,18 +140,6 @@ pub struct ApplyArgs {
 
 /// `clanc apply`'s exit status when Ctrl-C stopped the run (128 + SIGINT, as shells do).
 const INTERRUPTED: u8 = 130;
-
-fn parse_ssh_option(text: &str) -> Result<(String, String), String> {
-    if text.chars().any(char::is_control) {
-        return Err("the option contains a control character (a newline?)".to_string());
-    }
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) => {
-            Ok((key.to_string(), value.to_string()))
-        }
-        _ => Err("expected KEY=VALUE, like StrictHostKeyChecking=yes".to_string()),
-    }
-}
 
 fn print(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -27,12 +27,33 @@ impl SshFlags {
     }
 }
 
-/// `KEY=VALUE` with a plain alphanumeric key.
+/// `KEY=VALUE` with a plain alphanumeric key, and no control character anywhere (a newline
+/// would start another line of the ssh_config the option is written to).
 pub fn parse_ssh_option(text: &str) -> Result<(String, String), String> {
+    if text.chars().any(char::is_control) {
+        return Err("the option contains a control character (a newline?)".to_string());
+    }
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric()) => {
             Ok((key.to_string(), value.to_string()))
         }
         _ => Err("expected KEY=VALUE, like StrictHostKeyChecking=yes".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ssh_option;
+
+    #[test]
+    fn options_are_key_value_without_control_characters() {
+        assert_eq!(
+            parse_ssh_option("ConnectTimeout=5"),
+            Ok(("ConnectTimeout".to_string(), "5".to_string()))
+        );
+        assert!(parse_ssh_option("ProxyCommand=x\nHost *").is_err());
+        assert!(parse_ssh_option("=5").is_err());
+        assert!(parse_ssh_option("Connect Timeout=5").is_err());
+        assert!(parse_ssh_option("ConnectTimeout").is_err());
     }
 }
