@@ -168,6 +168,7 @@ impl<'a> Evaluator<'a> {
 
     fn tick(&mut self, pos: Option<Pos>) -> EvalResult<()> {
         self.steps += 1;
+        self.unwind_if_cancelled();
         if self.steps > self.limits.max_steps {
             return Err(EvalError::new(
                 ErrorKind::Limit,
@@ -179,6 +180,16 @@ impl<'a> Evaluator<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// Every few thousand steps, gives way to a newer revision of the database (an edit in the
+    /// language server): salsa unwinds the evaluation with `Cancelled`, as it does on any
+    /// query. Evaluation calls few queries once the files are lowered, so without this an
+    /// edit would wait for most of a check to finish.
+    fn unwind_if_cancelled(&self) {
+        if self.steps % 4096 == 0 {
+            self.db.unwind_if_revision_cancelled();
+        }
     }
 
     /// Counts one level of recursion of code outside this file (the printer); pair with
@@ -207,6 +218,7 @@ impl<'a> Evaluator<'a> {
             ));
         }
         self.steps += 1;
+        self.unwind_if_cancelled();
         if self.steps > self.limits.max_steps {
             return Err(EvalError::new(
                 ErrorKind::Limit,
