@@ -187,7 +187,7 @@ impl<'a> Evaluator<'a> {
     /// query. Evaluation calls few queries once the files are lowered, so without this an
     /// edit would wait for most of a check to finish.
     fn unwind_if_cancelled(&self) {
-        if self.steps % 4096 == 0 {
+        if self.steps.is_multiple_of(4096) {
             self.db.unwind_if_revision_cancelled();
         }
     }
