@@ -12,12 +12,12 @@ use zeroize::Zeroizing;
 
 use crate::db::Database;
 use crate::diagnostics::{ColorChoice, Severity};
+use crate::exec::vars_generator::Sandbox;
 use crate::loader;
 use crate::model::{Clan, Known, build_model};
 use crate::vars::generate::{self, Environment, GenerateError, Request};
 use crate::vars::generator::{PromptKind, PromptSpec};
 use crate::vars::keys::{self, AdminKeySource};
-use crate::vars::runner::Sandbox;
 use crate::vars::sops;
 use crate::vars::store::{StoredKind, VarsTree};
 
@@ -353,7 +353,7 @@ pub(super) fn run_generate(
     let outcome = match generate::generate(&root, &clan, request, &mut env) {
         Ok(outcome) => outcome,
         Err(GenerateError::Run {
-            error: crate::vars::runner::RunError::Cancelled,
+            error: crate::exec::vars_generator::RunError::Cancelled,
             ..
         }) => {
             return Err((INTERRUPTED, "interrupted; nothing was written".to_string()));
@@ -400,32 +400,8 @@ fn git_commit(root: &Path, outcome: &generate::Outcome) -> Result<(), (u8, Strin
             text
         }
     };
-    let paths: Vec<&PathBuf> = outcome.paths.iter().collect();
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(args)
-            .args(paths.iter().map(|p| p.as_os_str()))
-            .output()
-            .map_err(|e| (exit::USAGE, format!("cannot run git: {e}")))
-            .and_then(|out| {
-                if out.status.success() {
-                    Ok(())
-                } else {
-                    Err((
-                        exit::USAGE,
-                        format!(
-                            "git {} failed: {}",
-                            args[0],
-                            String::from_utf8_lossy(&out.stderr).trim()
-                        ),
-                    ))
-                }
-            })
-    };
-    git(&["add", "-A", "--"])?;
-    git(&["commit", "-q", "-m", &message, "--"])?;
+    let paths: Vec<PathBuf> = outcome.paths.iter().cloned().collect();
+    crate::exec::git::commit(root, &paths, &message).map_err(|e| (exit::USAGE, e))?;
     eprintln!("committed: {}", message.lines().next().unwrap_or_default());
     Ok(())
 }

@@ -4,11 +4,13 @@
 //! holds the master sessions (openssh), `rollback` the activation agent and magic rollback,
 //! `signal` Ctrl-C, `events` what the runner reports and `progress` shows, `log` the run's
 //! files and clock, `summary` the final table, `upload` sends secrets to a target, `install`
-//! runs nixos-anywhere. The rest of clanc stays synchronous: [`apply`] builds a runtime and
+//! runs nixos-anywhere, `vars_generator` a vars generator's script (in bubblewrap), `git`
+//! commits generated vars. The rest of clanc stays synchronous: [`apply`] builds a runtime and
 //! blocks on it.
 
 mod command;
 mod events;
+pub mod git;
 mod install;
 mod log;
 mod process;
@@ -21,6 +23,7 @@ mod ssh;
 mod step;
 mod summary;
 mod upload;
+pub mod vars_generator;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;

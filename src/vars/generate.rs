@@ -14,12 +14,13 @@ use std::sync::atomic::AtomicBool;
 use age::x25519;
 use zeroize::Zeroizing;
 
+use super::SecretBytes;
 use super::generator::{FileSpec, GeneratorSpec, NeededFor, PromptKind, PromptSpec};
 use super::keys;
 use super::order::{OrderError, generators_to_run};
-use super::runner::{RunError, RunInputs, Sandbox, SecretBytes, run_generator};
 use super::sops;
 use super::store::{self, Recipients, StoredKind, VarsTree};
+use crate::exec::vars_generator::{RunError, RunInputs, Sandbox, run_generator};
 use crate::model::{Clan, Generator, Known};
 
 /// What to generate.

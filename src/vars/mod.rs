@@ -6,7 +6,9 @@ pub mod generate;
 pub mod generator;
 pub mod keys;
 pub mod order;
-pub mod runner;
 pub mod sops;
 pub mod store;
 pub mod upload;
+
+/// A secret's bytes in memory, zeroized when dropped.
+pub type SecretBytes = zeroize::Zeroizing<Vec<u8>>;

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use age::x25519;
 
+use super::SecretBytes;
 use super::generator::NeededFor;
-use super::runner::SecretBytes;
 use super::sops;
 use super::store::{StoredKind, VarsTree};
 use crate::model::{Known, Machine};

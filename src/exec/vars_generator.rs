@@ -16,10 +16,8 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::generator::GeneratorSpec;
-
-/// Secret bytes that are wiped when dropped.
-pub type SecretBytes = Zeroizing<Vec<u8>>;
+use crate::vars::SecretBytes;
+use crate::vars::generator::GeneratorSpec;
 
 /// How the script is isolated.
 #[derive(Clone, Debug, PartialEq, Eq)]
