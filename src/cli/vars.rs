@@ -483,12 +483,7 @@ fn upload(
     upload_dir: &str,
     ssh: &SshFlags,
 ) -> Result<(), (u8, String)> {
-    if !upload_dir.starts_with('/') {
-        return Err((
-            exit::USAGE,
-            format!("the upload directory `{upload_dir}` is not absolute"),
-        ));
-    }
+    crate::exec::check_upload_dir(upload_dir).map_err(|e| (exit::USAGE, e))?;
     let (root, clan) = load_model(dir)?;
     let m = find_machine(&clan, machine)?;
     let target = target_of(m, target_host)?;

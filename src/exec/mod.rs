@@ -39,7 +39,7 @@ pub use quote::{command_line, quote_word};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;
 pub use summary::MachineRow;
-pub use upload::{DEFAULT_UPLOAD_DIR, upload_archive};
+pub use upload::{DEFAULT_UPLOAD_DIR, check_upload_dir, upload_archive};
 
 /// What `clanc apply` passes down.
 pub struct ApplyOptions {

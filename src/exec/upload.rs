@@ -52,6 +52,28 @@ pub fn ssh_argv(target: &DeployTarget, options: &SshOptions, dest: &str) -> Vec<
     argv
 }
 
+/// Whether `dest` may be replaced by an upload: absolute, without `.` or `..`, and at least two
+/// levels deep (the upload replaces the whole directory: `/var` or `/etc` by mistake would be
+/// a disaster).
+pub fn check_upload_dir(dest: &str) -> Result<(), String> {
+    if !dest.starts_with('/') {
+        return Err(format!("the upload directory `{dest}` is not absolute"));
+    }
+    let parts: Vec<&str> = dest.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| *p == "." || *p == "..") {
+        return Err(format!(
+            "the upload directory `{dest}` contains `.` or `..`"
+        ));
+    }
+    if parts.len() < 2 {
+        return Err(format!(
+            "refusing to upload into `{dest}`: the upload replaces the whole directory; \
+             use a directory at least two levels deep, like /var/lib/sops-nix"
+        ));
+    }
+    Ok(())
+}
+
 /// Streams `archive` to `target` and unpacks it into `dest`. ssh's own output goes to this
 /// process's stdout and stderr (the machine's log under `clanc apply`); it never contains
 /// the archive.
@@ -61,9 +83,7 @@ pub fn upload_archive(
     dest: &str,
     archive: &[u8],
 ) -> Result<(), String> {
-    if !dest.starts_with('/') {
-        return Err(format!("the upload directory `{dest}` is not absolute"));
-    }
+    check_upload_dir(dest)?;
     let argv = ssh_argv(target, options, dest);
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
@@ -87,6 +107,22 @@ pub fn upload_archive(
 mod tests {
     use super::*;
     use crate::model::deploy_target::parse_deploy_target;
+
+    #[test]
+    fn only_deep_absolute_directories_are_replaced() {
+        assert!(check_upload_dir("/var/lib/sops-nix").is_ok());
+        assert!(check_upload_dir("/tmp/x/upload/").is_ok());
+        for bad in [
+            "var/lib/sops-nix",
+            "/",
+            "/var",
+            "/var/",
+            "/var/lib/../..",
+            "/a/./b",
+        ] {
+            assert!(check_upload_dir(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn the_archive_goes_to_stdin_and_sudo_only_for_other_users() {
