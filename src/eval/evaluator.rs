@@ -64,18 +64,15 @@ pub struct Evaluator<'a> {
 
 /// Values must not outlive their evaluator: dropping it clears the slots of every frame that
 /// may be part of a reference cycle, so that the memory is freed (Rc cannot collect cycles).
+/// Dropped while unwinding (a newer edit cancelled the evaluation through salsa), it frees
+/// nothing yet: the graph goes to this thread's deferred garbage, freed when the caller has let
+/// go of its database snapshot (`Garbage::free_deferred`, or at the thread's end), so that the
+/// edit waiting for that snapshot does not wait for the free too.
 impl Drop for Evaluator<'_> {
     fn drop(&mut self) {
-        // `builtins.builtins` is the set itself.
-        if let Some(builtins) = self.globals.get("builtins") {
-            builtins.set(ThunkState::Blackhole);
-        }
-        for env in self.cyclic_envs.drain(..) {
-            if let Some(env) = env.upgrade() {
-                for slot in &env.slots {
-                    slot.set(ThunkState::Blackhole);
-                }
-            }
+        let garbage = self.take_garbage();
+        if std::thread::panicking() {
+            garbage.defer();
         }
     }
 }
@@ -116,6 +113,10 @@ impl<'a> Evaluator<'a> {
     /// Ends the evaluation without freeing it yet: everything it made stays alive in the
     /// returned [`Garbage`] (which no longer borrows the database) until that is dropped.
     pub fn into_garbage(mut self) -> Garbage {
+        self.take_garbage()
+    }
+
+    fn take_garbage(&mut self) -> Garbage {
         let mut garbage = Garbage {
             builtins: self.globals.get("builtins").cloned(),
             cyclic_envs: self

@@ -9,6 +9,7 @@
 //! evaluator's own drop does.
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use super::thunk::{Env, Thunk, ThunkState};
@@ -31,6 +32,24 @@ impl Garbage {
     pub fn leak(self) {
         std::mem::forget(self);
     }
+
+    /// Keeps this until [`Garbage::free_deferred`] on this thread (or the thread's end).
+    pub fn defer(self) {
+        // At the thread's end the slot may be gone already: then it is freed here.
+        let _ = DEFERRED.try_with(|deferred| deferred.borrow_mut().push(self));
+    }
+
+    /// Frees what this thread deferred (evaluations unwound by cancellation).
+    pub fn free_deferred() {
+        let deferred = DEFERRED
+            .try_with(|deferred| std::mem::take(&mut *deferred.borrow_mut()))
+            .unwrap_or_default();
+        drop(deferred);
+    }
+}
+
+thread_local! {
+    static DEFERRED: RefCell<Vec<Garbage>> = const { RefCell::new(Vec::new()) };
 }
 
 impl Drop for Garbage {

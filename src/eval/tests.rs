@@ -360,3 +360,32 @@ fn garbage_frees_the_evaluation_cycles_included_when_dropped() {
     drop(garbage);
     assert!(weak.upgrade().is_none(), "freed with the garbage");
 }
+
+/// An evaluation unwound by a panic (salsa's cancellation) is not freed while unwinding, but
+/// when the thread asks for it (after letting go of its database snapshot).
+#[test]
+fn an_unwound_evaluation_is_freed_when_the_thread_says() {
+    std::thread::spawn(|| {
+        let files = MemoryFiles::new().with("/t/main.nix", "{ a = [ 1 2 ]; }");
+        let db = Database::default();
+        let mut weak = None;
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut ev = Evaluator::new(&db, &files, Limits::default());
+            // the evaluator holds the file's value (its import cache)
+            let Value::Attrs(attrs) = ev.eval_file("/t/main.nix").expect("evaluates") else {
+                panic!("a set")
+            };
+            let a = attrs.get("a").expect("has a").clone();
+            ev.force(&a, None).expect("forces");
+            weak = Some(std::rc::Rc::downgrade(&a.0));
+            panic!("cancelled");
+        }));
+        assert!(unwound.is_err());
+        let weak = weak.expect("evaluated");
+        assert!(weak.upgrade().is_some(), "kept while unwinding");
+        Garbage::free_deferred();
+        assert!(weak.upgrade().is_none(), "freed on request");
+    })
+    .join()
+    .expect("no failed assertion");
+}

@@ -487,10 +487,11 @@ impl Server {
                     generation,
                     analysis,
                 });
-                // Published first; the evaluation is freed after the snapshot is let go of, so
-                // that neither delays the next edit.
+                // Published first; the evaluation (or, when cancelled, what it left) is freed
+                // after the snapshot is let go of, so that neither delays the next edit.
                 drop(snapshot);
                 drop(garbage);
+                crate::eval::Garbage::free_deferred();
             });
         if let Err(e) = spawned {
             eprintln!("clanc lsp: cannot start a check: {e}");
