@@ -11,6 +11,11 @@
 //!   diagnostics (salsa-tracked: only the edited file is parsed again).
 //! - `edit-comment/analyse`: only a comment changes (the parse tree changes, nothing that
 //!   evaluation reads does).
+//! - `edit-unread-file/analyse`: a file the clan's evaluation never imports changes (a
+//!   terranix configuration beside the clan): the previous model is reused (its memo), only
+//!   per-file diagnostics and the checker's rules run.
+//!
+//! Every analysis gets the previous one's memo, as the server does.
 //! - `cancel-check-in-flight`: how long an edit's write waits for a check started 40 ms
 //!   earlier to unwind (salsa cancellation; the write blocks until the check lets go of its
 //!   snapshot). This is added to the latency of the next check.
@@ -53,6 +58,14 @@ impl Edit {
 
 fn benches(c: &mut Criterion) {
     let dir = generated_clan(500);
+    // a Nix file of the repository the clan's evaluation never imports (like a terranix
+    // configuration next to the clan)
+    std::fs::create_dir_all(dir.path().join("terraform")).expect("terraform dir");
+    std::fs::write(
+        dir.path().join("terraform/main.nix"),
+        "{\n  # Hosts at the provider.\n  resource = { };\n}\n",
+    )
+    .expect("terraform/main.nix");
     let root = std::fs::canonicalize(dir.path()).expect("dir exists");
     let root_text = root.to_string_lossy().into_owned();
     let mut db = Database::default();
@@ -78,16 +91,28 @@ fn benches(c: &mut Criterion) {
         "# Inventory machines in region asia.",
         "# Inventory machines in the region asia.",
     );
+    let terraform = file(&db, "terraform/main.nix");
+    let mut unread = Edit::new(
+        &db,
+        terraform,
+        "# Hosts at the provider.",
+        "# Hosts at the cloud provider.",
+    );
     // warm: the first analysis parses and evaluates everything
     let before = clanc::analysis::analyse(&db, &root_text, workspace, false);
     assert_eq!(before.clan.machines.len(), 500);
+    // what the server keeps between checks
+    let mut memo = before.memo.clone();
 
     let mut group = c.benchmark_group("lsp");
     group.sample_size(10);
     group.bench_function("gen-500/edit-inventory/analyse", |b| {
         b.iter_with_large_drop(|| {
             host.apply(&mut db);
-            clanc::analysis::analyse(&db, &root_text, workspace, false)
+            let analysis =
+                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
+            memo = analysis.memo.clone();
+            analysis
         })
     });
     group.bench_function("gen-500/edit-inventory/syntax-only", |b| {
@@ -99,7 +124,20 @@ fn benches(c: &mut Criterion) {
     group.bench_function("gen-500/edit-comment/analyse", |b| {
         b.iter_with_large_drop(|| {
             comment.apply(&mut db);
-            clanc::analysis::analyse(&db, &root_text, workspace, false)
+            let analysis =
+                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
+            memo = analysis.memo.clone();
+            analysis
+        })
+    });
+    group.bench_function("gen-500/edit-unread-file/analyse", |b| {
+        b.iter_with_large_drop(|| {
+            unread.apply(&mut db);
+            let analysis =
+                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
+            assert!(analysis.model_reused, "nothing the model read changed");
+            memo = analysis.memo.clone();
+            analysis
         })
     });
     // How long a new edit waits for the check in flight to unwind (salsa cancellation): the

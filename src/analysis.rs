@@ -7,23 +7,66 @@ use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::eval::Garbage;
-use crate::model::{Clan, build_model_keeping_garbage};
+use crate::model::{Clan, ModelInputs, build_model_keeping_garbage};
+
 use crate::services::catalog::Catalog;
+use std::sync::Arc;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
 pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
-    pub clan: Clan,
+    /// Shared with [`Analysis::memo`] (no copy of a large model per check).
+    pub clan: Arc<Clan>,
     /// The evaluation behind the model, freed when this is dropped (or `leak`ed): see
     /// [`Garbage`] for why a caller may want to choose when.
     pub garbage: Garbage,
+    /// The model and what it was built from, for the next analysis of a newer text.
+    pub memo: ModelMemo,
+    /// Whether the model is the previous analysis's (nothing it was built from changed).
+    pub model_reused: bool,
+}
+
+/// A model and what it was built from ([`ModelInputs`]): an analysis given the memo of the
+/// previous one reuses its model when an edit changed nothing the model was built from (an
+/// edit in a file the evaluation never read: a terranix configuration, a package, a dev
+/// shell). Any change to a file it read counts, comments included. Everything after the
+/// model (the checker's rules, sops facts read from disk, per-file diagnostics) runs every
+/// time.
+#[derive(Clone, Debug)]
+pub struct ModelMemo {
+    inputs: ModelInputs,
+    clan: Arc<Clan>,
 }
 
 /// Checks the clan whose directory is `root` (absolute). With `explain_unknown`, every value
 /// that could not be checked because it is unknown is listed (N000, info).
 pub fn analyse(db: &dyn Db, root: &str, workspace: Workspace, explain_unknown: bool) -> Analysis {
+    analyse_reusing(db, root, workspace, explain_unknown, None)
+}
+
+/// [`analyse`], reusing `previous`'s model when what it was built from still holds.
+pub fn analyse_reusing(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+    explain_unknown: bool,
+    previous: Option<&ModelMemo>,
+) -> Analysis {
     let mut diagnostics = check::check_workspace(db, workspace);
-    let (clan, garbage) = build_model_keeping_garbage(db, root, workspace);
+    let reusable = previous.filter(|memo| memo.inputs.still_hold(db, root, workspace));
+    let (clan, garbage, memo) = match reusable {
+        Some(memo) => (Arc::clone(&memo.clan), Garbage::default(), memo.clone()),
+        None => {
+            let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);
+            let clan = Arc::new(clan);
+            let memo = ModelMemo {
+                inputs,
+                clan: Arc::clone(&clan),
+            };
+            (clan, garbage, memo)
+        }
+    };
+    let model_reused = reusable.is_some();
     let mut listing = vars_listing(db, workspace);
     // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
     listing.sops = crate::vars::facts::read_for_clan(std::path::Path::new(root), &clan);
@@ -59,6 +102,8 @@ pub fn analyse(db: &dyn Db, root: &str, workspace: Workspace, explain_unknown: b
         diagnostics,
         clan,
         garbage,
+        memo,
+        model_reused,
     }
 }
 

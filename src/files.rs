@@ -84,6 +84,50 @@ pub struct ClanFiles {
     /// Inputs made for clanc's embedded files.
     embedded: RefCell<HashMap<String, SourceFile>>,
     disk: DiskFiles,
+    /// Everything the evaluator asked, and what it was told.
+    observed: RefCell<Observations>,
+}
+
+/// What an evaluation read through [`ClanFiles`]: file texts, directory listings and file
+/// types, by path. An evaluation is a function of these (and of its root), so when they all
+/// still hold, its result does too.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observations {
+    sources: HashMap<String, Result<Arc<str>, FileError>>,
+    dirs: HashMap<String, Result<Vec<DirEntry>, FileError>>,
+    types: HashMap<String, Option<EntryKind>>,
+}
+
+impl Observations {
+    /// Whether `files` (a newer state of the clan) answers every question as before.
+    pub fn still_hold(&self, db: &dyn db::Db, files: &ClanFiles) -> bool {
+        let same_text = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
+        self.sources.iter().all(|(path, before)| {
+            let now = files
+                .source_unobserved(db, path)
+                .map(|f| f.text(db).clone());
+            match (before, &now) {
+                (Ok(a), Ok(b)) => same_text(a, b),
+                (a, b) => a == b,
+            }
+        }) && self
+            .dirs
+            .iter()
+            .all(|(path, before)| *before == files.read_dir_unobserved(path))
+            && self
+                .types
+                .iter()
+                .all(|(path, before)| *before == files.file_type_unobserved(path))
+    }
+
+    /// How many questions were asked (for tests and benches).
+    pub fn len(&self) -> usize {
+        self.sources.len() + self.dirs.len() + self.types.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl ClanFiles {
@@ -111,7 +155,48 @@ impl ClanFiles {
             dirs,
             embedded: RefCell::new(embedded),
             disk: DiskFiles::default(),
+            observed: RefCell::default(),
         }
+    }
+
+    /// What the evaluation asked so far.
+    pub fn observations(&self) -> Observations {
+        self.observed.borrow().clone()
+    }
+
+    fn source_unobserved(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
+        if let Some(file) = self.embedded.borrow().get(path) {
+            return Ok(*file);
+        }
+        if let Some(file) = self.files.get(path) {
+            return Ok(*file);
+        }
+        if let Some(text) = known::source(path) {
+            // Part of clanc: never changes while it runs.
+            let file = SourceFile::builder(path.to_string(), Arc::from(text))
+                .durability(salsa::Durability::HIGH)
+                .new(db);
+            self.embedded.borrow_mut().insert(path.to_string(), file);
+            return Ok(file);
+        }
+        self.disk.source(db, path)
+    }
+
+    fn read_dir_unobserved(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
+        match self.dirs.get(path.trim_end_matches('/')) {
+            Some(entries) => Ok(entries.clone()),
+            None => self.disk.read_dir(path),
+        }
+    }
+
+    fn file_type_unobserved(&self, path: &str) -> Option<EntryKind> {
+        if self.files.contains_key(path) || known::source(path).is_some() {
+            return Some(EntryKind::Regular);
+        }
+        if self.dirs.contains_key(path.trim_end_matches('/')) {
+            return Some(EntryKind::Directory);
+        }
+        self.disk.file_type(path)
     }
 
     pub fn root(&self) -> &str {
@@ -137,37 +222,36 @@ fn join(root: &str, rel: &str) -> String {
 
 impl Files for ClanFiles {
     fn source(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
-        if let Some(file) = self.embedded.borrow().get(path) {
-            return Ok(*file);
-        }
-        if let Some(file) = self.files.get(path) {
-            return Ok(*file);
-        }
-        if let Some(text) = known::source(path) {
-            // Part of clanc: never changes while it runs.
-            let file = SourceFile::builder(path.to_string(), Arc::from(text))
-                .durability(salsa::Durability::HIGH)
-                .new(db);
-            self.embedded.borrow_mut().insert(path.to_string(), file);
-            return Ok(file);
-        }
-        self.disk.source(db, path)
+        let result = self.source_unobserved(db, path);
+        let seen = result
+            .as_ref()
+            .map(|f| f.text(db).clone())
+            .map_err(Clone::clone);
+        self.observed
+            .borrow_mut()
+            .sources
+            .entry(path.to_string())
+            .or_insert(seen);
+        result
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
-        match self.dirs.get(path.trim_end_matches('/')) {
-            Some(entries) => Ok(entries.clone()),
-            None => self.disk.read_dir(path),
-        }
+        let result = self.read_dir_unobserved(path);
+        self.observed
+            .borrow_mut()
+            .dirs
+            .entry(path.to_string())
+            .or_insert_with(|| result.clone());
+        result
     }
 
     fn file_type(&self, path: &str) -> Option<EntryKind> {
-        if self.files.contains_key(path) || known::source(path).is_some() {
-            return Some(EntryKind::Regular);
-        }
-        if self.dirs.contains_key(path.trim_end_matches('/')) {
-            return Some(EntryKind::Directory);
-        }
-        self.disk.file_type(path)
+        let result = self.file_type_unobserved(path);
+        self.observed
+            .borrow_mut()
+            .types
+            .entry(path.to_string())
+            .or_insert(result);
+        result
     }
 }

@@ -105,7 +105,11 @@ fn analyse_with(
         workspace,
         texts,
         diagnostics,
-        clan: analysis.clan,
+        // the memo's share goes with it: the model is this analysis's alone
+        clan: {
+            drop(analysis.memo);
+            std::sync::Arc::unwrap_or_clone(analysis.clan)
+        },
         listing,
         garbage: analysis.garbage,
     })

@@ -147,7 +147,9 @@ const REGISTER_WATCHERS_ID: &str = "clanc-register-watchers";
 struct CheckDone {
     generation: u64,
     /// `None` when the check was cancelled (or failed).
-    analysis: Option<(Vec<Diagnostic>, Clan)>,
+    analysis: Option<(Vec<Diagnostic>, Arc<Clan>)>,
+    /// The model and what it was built from, for the next check.
+    memo: Option<crate::analysis::ModelMemo>,
 }
 
 struct Server {
@@ -165,6 +167,9 @@ struct Server {
     published: BTreeSet<String>,
     /// The model of the newest finished check, and the generation it was built for.
     model: Option<(u64, Arc<Clan>)>,
+    /// The newest finished check's model and what it was built from: the next check reuses it
+    /// when the edit changed nothing it was built from.
+    memo: Option<Arc<crate::analysis::ModelMemo>>,
     /// Hover and definition requests waiting for the model of the current text (the model's
     /// spans must match the text the positions are in).
     waiting: Vec<Request>,
@@ -194,6 +199,7 @@ impl Server {
             generation: 0,
             published: BTreeSet::new(),
             model: None,
+            memo: None,
             waiting: Vec::new(),
         })
     }
@@ -463,6 +469,7 @@ impl Server {
         let workspace = self.workspace;
         let root = self.root.to_string_lossy().into_owned();
         let tx = self.results_tx.clone();
+        let memo = self.memo.clone();
         // Evaluation's limits assume clanc's deep stack (deeply nested user code must end in
         // N005, not overflow a thread's default 2 MiB).
         let spawned = std::thread::Builder::new()
@@ -473,19 +480,26 @@ impl Server {
                 // must not leave requests waiting forever: both end as "no result".
                 let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     salsa::Cancelled::catch(|| {
-                        crate::analysis::analyse(&snapshot, &root, workspace, false)
+                        crate::analysis::analyse_reusing(
+                            &snapshot,
+                            &root,
+                            workspace,
+                            false,
+                            memo.as_deref(),
+                        )
                     })
                     .ok()
                 }))
                 .ok()
                 .flatten();
-                let (analysis, garbage) = match analysis {
-                    Some(a) => (Some((a.diagnostics, a.clan)), Some(a.garbage)),
-                    None => (None, None),
+                let (analysis, memo, garbage) = match analysis {
+                    Some(a) => (Some((a.diagnostics, a.clan)), Some(a.memo), Some(a.garbage)),
+                    None => (None, None, None),
                 };
                 let _ = tx.send(CheckDone {
                     generation,
                     analysis,
+                    memo,
                 });
                 // Published first; the evaluation (or, when cancelled, what it left) is freed
                 // after the snapshot is let go of, so that neither delays the next edit.
@@ -499,12 +513,17 @@ impl Server {
             let _ = self.results_tx.send(CheckDone {
                 generation,
                 analysis: None,
+                memo: None,
             });
         }
     }
 
     fn on_check_done(&mut self, done: CheckDone) {
-        // A check of older text is never published.
+        // Any finished check's memo serves the next one (reuse is checked against the texts
+        // of then), but a check of older text is never published.
+        if let Some(memo) = done.memo {
+            self.memo = Some(Arc::new(memo));
+        }
         if done.generation != self.generation {
             return;
         }
@@ -513,7 +532,7 @@ impl Server {
             self.answer_waiting();
             return;
         };
-        self.model = Some((done.generation, Arc::new(clan)));
+        self.model = Some((done.generation, clan));
         self.publish(diagnostics);
         self.answer_waiting();
     }

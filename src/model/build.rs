@@ -5,13 +5,14 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rnix::SyntaxNode;
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
 use crate::eval::{EvalError, Evaluator, FileId, Garbage, Limits, Pos, Thunk, Value};
-use crate::files::ClanFiles;
+use crate::files::{ClanFiles, Observations};
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
 use crate::modules::known;
@@ -32,33 +33,85 @@ pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
     build_model_keeping_garbage(db, root, workspace).0
 }
 
-/// [`build_model`], with the evaluation behind the model not freed yet: the caller drops the
-/// [`Garbage`] when freeing it costs nothing that matters (after publishing, or never).
+/// What a model was built from: its root, the texts of `flake.lock` and whether there is a
+/// `flake.nix` (read from the workspace), and everything the evaluation read (files,
+/// directory listings, file types, through [`ClanFiles`]). Building is deterministic in these,
+/// so while they hold, the model does too: an edit elsewhere need not build it again.
+#[derive(Clone, Debug)]
+pub struct ModelInputs {
+    root: String,
+    workspace_facts: WorkspaceFacts,
+    reads: Observations,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct WorkspaceFacts {
+    lock: Option<Arc<str>>,
+    has_flake: bool,
+}
+
+impl WorkspaceFacts {
+    fn of(db: &dyn Db, workspace: Workspace) -> WorkspaceFacts {
+        let file = |name: &str| {
+            workspace
+                .files(db)
+                .iter()
+                .find(|f| f.path(db) == name)
+                .copied()
+        };
+        WorkspaceFacts {
+            lock: file("flake.lock").map(|f| f.text(db).clone()),
+            has_flake: file("flake.nix").is_some(),
+        }
+    }
+}
+
+impl ModelInputs {
+    /// Whether building the model of `root` from `workspace` now would read exactly what it
+    /// read before (and so build the same model).
+    pub fn still_hold(&self, db: &dyn Db, root: &str, workspace: Workspace) -> bool {
+        self.root == root
+            && self.workspace_facts == WorkspaceFacts::of(db, workspace)
+            && self
+                .reads
+                .still_hold(db, &ClanFiles::new(db, root, workspace))
+    }
+
+    /// How many things the evaluation read.
+    pub fn reads(&self) -> usize {
+        self.reads.len()
+    }
+}
+
+/// [`build_model`], with the evaluation behind the model not freed yet (the caller drops the
+/// [`Garbage`] when freeing it costs nothing that matters: after publishing, or never), and
+/// what the model was built from.
 pub fn build_model_keeping_garbage(
     db: &dyn Db,
     root: &str,
     workspace: Workspace,
-) -> (Clan, Garbage) {
+) -> (Clan, Garbage, ModelInputs) {
     let files = ClanFiles::new(db, root, workspace);
+    let facts = WorkspaceFacts::of(db, workspace);
+    let inputs = |files: &ClanFiles| ModelInputs {
+        root: root.to_string(),
+        workspace_facts: facts.clone(),
+        reads: files.observations(),
+    };
     let mut ev = Evaluator::new(db, &files, Limits::default());
-    let lock = workspace
-        .files(db)
-        .iter()
-        .find(|f| f.path(db) == "flake.lock")
-        .and_then(|f| FlakeLock::parse(f.text(db)).ok());
+    let lock = facts
+        .lock
+        .as_ref()
+        .and_then(|text| FlakeLock::parse(text).ok());
     let mut clan = Clan {
         clan_core_rev: lock
             .as_ref()
             .and_then(|l| l.rev_of("clan-core").map(str::to_string)),
         ..Clan::default()
     };
-    let has_flake = workspace
-        .files(db)
-        .iter()
-        .any(|f| f.path(db) == "flake.nix");
-    if !has_flake {
+    if !facts.has_flake {
         clan.inputs = Known::Unknown("the directory has no flake.nix".into());
-        return (clan, ev.into_garbage());
+        return (clan, ev.into_garbage(), inputs(&files));
     }
     let flake = evaluate_flake(&mut ev, root, lock.as_ref());
     clan.inputs = Known::Known(flake.inputs.clone());
@@ -82,7 +135,7 @@ pub fn build_model_keeping_garbage(
     drop(reader);
     let mut garbage = ev.into_garbage();
     garbage.keep(flake);
-    (clan, garbage)
+    (clan, garbage, inputs(&files))
 }
 
 struct Reader<'r, 'a> {

@@ -8,7 +8,7 @@ pub mod deploy_target;
 mod json_locate;
 pub mod machine_selector;
 
-pub use build::{build_model, build_model_keeping_garbage};
+pub use build::{ModelInputs, build_model, build_model_keeping_garbage};
 pub use clan::*;
 
 /// The input a nom parser stopped at: where its error points.
