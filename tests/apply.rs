@@ -119,25 +119,37 @@ fn first_generation(setup: &Setup, clan: &std::path::Path, machine: &str) -> Pat
     profile_target(setup, machine).expect("the first deploy set the profile")
 }
 
-#[test]
-fn a_failing_activation_is_rolled_back_to_the_previous_generation() {
-    let Some(setup) = setup() else { return };
+/// Deploys revision 1 of the one machine `alpha` (the generation later runs roll back to),
+/// then changes the stub to `next` as revision 2: the clan and alpha's first system.
+fn alpha_deployed_then(setup: &Setup, next: Stub) -> (PathBuf, PathBuf) {
     let root = setup.root.path();
-    let stub = Stub {
+    let first_stub = Stub {
         revision: 1,
         ..Stub::default()
     };
-    let clan = fixture_with(root, &[("alpha", setup.port)], &stub);
-    let first = first_generation(&setup, &clan, "alpha");
+    let clan = fixture_with(root, &[("alpha", setup.port)], &first_stub);
+    let first = first_generation(setup, &clan, "alpha");
     write_stub(
         root,
         &Stub {
             revision: 2,
+            ..next
+        },
+    );
+    relock(&clan);
+    (clan, first)
+}
+
+#[test]
+fn a_failing_activation_is_rolled_back_to_the_previous_generation() {
+    let Some(setup) = setup() else { return };
+    let (clan, first) = alpha_deployed_then(
+        &setup,
+        Stub {
             failing: vec!["alpha".into()],
             ..Stub::default()
         },
     );
-    relock(&clan);
     let out = apply(&setup, &clan);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = report(&out);
@@ -168,27 +180,15 @@ fn a_failing_activation_is_rolled_back_to_the_previous_generation() {
 #[test]
 fn an_unconfirmed_activation_rolls_back_on_its_own() {
     let Some(setup) = setup() else { return };
-    let root = setup.root.path();
-    let clan = fixture_with(
-        root,
-        &[("alpha", setup.port)],
-        &Stub {
-            revision: 1,
-            ..Stub::default()
-        },
-    );
-    let first = first_generation(&setup, &clan, "alpha");
     // Revision 2's activation stops sshd from accepting connections: the master connection
     // stays, the confirmation's new connection is refused.
-    write_stub(
-        root,
-        &Stub {
-            revision: 2,
+    let (clan, first) = alpha_deployed_then(
+        &setup,
+        Stub {
             breaking_sshd: vec!["alpha".into()],
             ..Stub::default()
         },
     );
-    relock(&clan);
     let out = apply_with(&setup, &clan, &["--confirm-timeout", "3"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = report(&out);
@@ -307,22 +307,13 @@ fn ctrl_c_stops_the_run_and_leaves_no_host_half_activated() {
 #[test]
 fn without_rollback_a_failed_activation_stays() {
     let Some(setup) = setup() else { return };
-    let root = setup.root.path();
-    let stub = Stub {
-        revision: 1,
-        ..Stub::default()
-    };
-    let clan = fixture_with(root, &[("alpha", setup.port)], &stub);
-    let first = first_generation(&setup, &clan, "alpha");
-    write_stub(
-        root,
-        &Stub {
-            revision: 2,
+    let (clan, first) = alpha_deployed_then(
+        &setup,
+        Stub {
             failing: vec!["alpha".into()],
             ..Stub::default()
         },
     );
-    relock(&clan);
     let out = apply_with(&setup, &clan, &["--no-rollback"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = report(&out);
@@ -357,22 +348,13 @@ fn a_second_ctrl_c_kills_clancs_side_and_the_target_still_rolls_back() {
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
     let Some(setup) = setup() else { return };
-    let root = setup.root.path();
-    let stub = Stub {
-        revision: 1,
-        ..Stub::default()
-    };
-    let clan = fixture_with(root, &[("alpha", setup.port)], &stub);
-    let first = first_generation(&setup, &clan, "alpha");
-    write_stub(
-        root,
-        &Stub {
-            revision: 2,
+    let (clan, first) = alpha_deployed_then(
+        &setup,
+        Stub {
             slow: 2,
             ..Stub::default()
         },
     );
-    relock(&clan);
     let mut child = apply_command(&setup, &clan, &["--confirm-timeout", "2"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
