@@ -3,14 +3,14 @@
 //! checker's rules over the model. Pure over the database apart from what building the model
 //! reads (files the workspace does not hold) and the sops files' plaintext metadata.
 
+use std::sync::Arc;
+
 use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::eval::Garbage;
 use crate::model::{Clan, ModelInputs, build_model_keeping_garbage};
-
 use crate::services::catalog::Catalog;
-use std::sync::Arc;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
 pub struct Analysis {
@@ -34,7 +34,7 @@ pub struct Analysis {
 /// time.
 #[derive(Clone, Debug)]
 pub struct ModelMemo {
-    inputs: ModelInputs,
+    inputs: Arc<ModelInputs>,
     clan: Arc<Clan>,
 }
 
@@ -60,7 +60,7 @@ pub fn analyse_reusing(
             let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);
             let clan = Arc::new(clan);
             let memo = ModelMemo {
-                inputs,
+                inputs: Arc::new(inputs),
                 clan: Arc::clone(&clan),
             };
             (clan, garbage, memo)
