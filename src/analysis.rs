@@ -31,7 +31,7 @@ pub struct Analysis {
 /// edit in a file the evaluation never read: a terranix configuration, a package, a dev
 /// shell). Any change to a file it read counts, comments included. Everything after the
 /// model (the checker's rules, sops facts read from disk, per-file diagnostics) runs every
-/// time.
+/// time. Cloning it copies two shared pointers.
 #[derive(Clone, Debug)]
 pub struct ModelMemo {
     inputs: Arc<ModelInputs>,

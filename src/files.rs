@@ -119,15 +119,6 @@ impl Observations {
                 .iter()
                 .all(|(path, before)| *before == files.file_type_unobserved(path))
     }
-
-    /// How many questions were asked (for tests and benches).
-    pub fn len(&self) -> usize {
-        self.sources.len() + self.dirs.len() + self.types.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl ClanFiles {

@@ -169,7 +169,7 @@ struct Server {
     model: Option<(u64, Arc<Clan>)>,
     /// The newest finished check's model and what it was built from: the next check reuses it
     /// when the edit changed nothing it was built from.
-    memo: Option<Arc<crate::analysis::ModelMemo>>,
+    memo: Option<crate::analysis::ModelMemo>,
     /// Hover and definition requests waiting for the model of the current text (the model's
     /// spans must match the text the positions are in).
     waiting: Vec<Request>,
@@ -485,7 +485,7 @@ impl Server {
                             &root,
                             workspace,
                             false,
-                            memo.as_deref(),
+                            memo.as_ref(),
                         )
                     })
                     .ok()
@@ -522,7 +522,7 @@ impl Server {
         // Any finished check's memo serves the next one (reuse is checked against the texts
         // of then), but a check of older text is never published.
         if let Some(memo) = done.memo {
-            self.memo = Some(Arc::new(memo));
+            self.memo = Some(memo);
         }
         if done.generation != self.generation {
             return;

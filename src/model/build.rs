@@ -76,11 +76,6 @@ impl ModelInputs {
                 .reads
                 .still_hold(db, &ClanFiles::new(db, root, workspace))
     }
-
-    /// How many things the evaluation read.
-    pub fn reads(&self) -> usize {
-        self.reads.len()
-    }
 }
 
 /// [`build_model`], with the evaluation behind the model not freed yet (the caller drops the
