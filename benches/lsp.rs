@@ -9,8 +9,9 @@
 //!   publishes before it frees it (`eval::Garbage`).
 //! - `edit-inventory/syntax-only`: the same edit, only the per-file syntax and lowering
 //!   diagnostics (salsa-tracked: only the edited file is parsed again).
-//! - `edit-comment/analyse`: only a comment changes (the parse tree changes, nothing that
-//!   evaluation reads does).
+//! - `edit-comment/analyse`: only a comment changes: the previous model is reused with its
+//!   spans in that file moved (`ModelReuse::Moved`); per-file diagnostics and the checker's
+//!   rules run.
 //! - `edit-unread-file/analyse`: a file the clan's evaluation never imports changes (a
 //!   terranix configuration beside the clan): the previous model is reused (its memo), only
 //!   per-file diagnostics and the checker's rules run.
@@ -126,6 +127,11 @@ fn benches(c: &mut Criterion) {
             comment.apply(&mut db);
             let analysis =
                 clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
+            assert_eq!(
+                analysis.model_reused,
+                clanc::analysis::ModelReuse::Moved,
+                "only a comment changed"
+            );
             memo = analysis.memo.clone();
             analysis
         })
@@ -135,7 +141,11 @@ fn benches(c: &mut Criterion) {
             unread.apply(&mut db);
             let analysis =
                 clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
-            assert!(analysis.model_reused, "nothing the model read changed");
+            assert_eq!(
+                analysis.model_reused,
+                clanc::analysis::ModelReuse::Same,
+                "nothing the model read changed"
+            );
             memo = analysis.memo.clone();
             analysis
         })

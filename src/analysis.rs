@@ -9,7 +9,7 @@ use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::eval::Garbage;
-use crate::model::{Clan, ModelInputs, build_model_keeping_garbage};
+use crate::model::{Clan, Freshness, ModelInputs, SpansMut, build_model_keeping_garbage};
 use crate::services::catalog::Catalog;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
@@ -22,14 +22,27 @@ pub struct Analysis {
     pub garbage: Garbage,
     /// The model and what it was built from, for the next analysis of a newer text.
     pub memo: ModelMemo,
-    /// Whether the model is the previous analysis's (nothing it was built from changed).
-    pub model_reused: bool,
+    /// Whether the model is the previous analysis's.
+    pub model_reused: ModelReuse,
+}
+
+/// Where an analysis's model comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelReuse {
+    /// Built by evaluating the clan.
+    Built,
+    /// The previous analysis's: nothing it was built from changed.
+    Same,
+    /// The previous analysis's with its spans moved: only comments and whitespace changed
+    /// in files it was built from (and no position became a value or a message).
+    Moved,
 }
 
 /// A model and what it was built from ([`ModelInputs`]): an analysis given the memo of the
 /// previous one reuses its model when an edit changed nothing the model was built from (an
 /// edit in a file the evaluation never read: a terranix configuration, a package, a dev
-/// shell). Any change to a file it read counts, comments included. Everything after the
+/// shell), or an edit of comments and whitespace only (the model's spans in that file then
+/// move with the text). Everything after the
 /// model (the checker's rules, sops facts read from disk, per-file diagnostics) runs every
 /// time. Cloning it copies two shared pointers.
 #[derive(Clone, Debug)]
@@ -53,20 +66,40 @@ pub fn analyse_reusing(
     previous: Option<&ModelMemo>,
 ) -> Analysis {
     let mut diagnostics = check::check_workspace(db, workspace);
-    let reusable = previous.filter(|memo| memo.inputs.still_hold(db, root, workspace));
-    let (clan, garbage, memo) = match reusable {
-        Some(memo) => (Arc::clone(&memo.clan), Garbage::default(), memo.clone()),
-        None => {
+    let freshness = previous.map(|memo| (memo, memo.inputs.freshness(db, root, workspace)));
+    let (clan, garbage, memo, model_reused) = match freshness {
+        Some((memo, Freshness::Same)) => (
+            Arc::clone(&memo.clan),
+            Garbage::default(),
+            memo.clone(),
+            ModelReuse::Same,
+        ),
+        Some((memo, Freshness::Moved(inputs, moves))) => {
+            let mut clan = Clan::clone(&memo.clan);
+            for (file, moved) in &moves {
+                clan.spans_mut(&mut |span| {
+                    if span.file == *file {
+                        span.range = moved.range(span.range);
+                    }
+                });
+            }
+            let clan = Arc::new(clan);
+            let memo = ModelMemo {
+                inputs: Arc::new(*inputs),
+                clan: Arc::clone(&clan),
+            };
+            (clan, Garbage::default(), memo, ModelReuse::Moved)
+        }
+        Some((_, Freshness::Stale)) | None => {
             let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);
             let clan = Arc::new(clan);
             let memo = ModelMemo {
                 inputs: Arc::new(inputs),
                 clan: Arc::clone(&clan),
             };
-            (clan, garbage, memo)
+            (clan, garbage, memo, ModelReuse::Built)
         }
     };
-    let model_reused = reusable.is_some();
     let mut listing = vars_listing(db, workspace);
     // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
     listing.sops = crate::vars::facts::read_for_clan(std::path::Path::new(root), &clan);

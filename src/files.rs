@@ -94,30 +94,80 @@ pub struct ClanFiles {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Observations {
     sources: HashMap<String, Result<Arc<str>, FileError>>,
+    /// Paths whose text became a value (`builtins.readFile`), not only code.
+    read_as_text: std::collections::HashSet<String>,
     dirs: HashMap<String, Result<Vec<DirEntry>, FileError>>,
     types: HashMap<String, Option<EntryKind>>,
+}
+
+/// How the files an evaluation read have changed since.
+#[derive(Debug, PartialEq)]
+pub enum FilesNow {
+    /// Every question is answered as before.
+    Same,
+    /// Only the texts of these files (absolute path, new text) changed, and only files the
+    /// evaluation imported as code (not read as text): whether the change matters depends on
+    /// the change.
+    CodeChanged(Vec<(String, Arc<str>)>),
+    /// Something else changed: a file read as text, a listing, a file type, a file that
+    /// appeared or went away.
+    Changed,
 }
 
 impl Observations {
     /// Whether `files` (a newer state of the clan) answers every question as before.
     pub fn still_hold(&self, db: &dyn db::Db, files: &ClanFiles) -> bool {
+        self.compare(db, files) == FilesNow::Same
+    }
+
+    /// How `files` (a newer state of the clan) answers the questions asked before.
+    pub fn compare(&self, db: &dyn db::Db, files: &ClanFiles) -> FilesNow {
         let same_text = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
-        self.sources.iter().all(|(path, before)| {
-            let now = files
-                .source_unobserved(db, path)
-                .map(|f| f.text(db).clone());
-            match (before, &now) {
-                (Ok(a), Ok(b)) => same_text(a, b),
-                (a, b) => a == b,
-            }
-        }) && self
+        let listings_hold = self
             .dirs
             .iter()
             .all(|(path, before)| *before == files.read_dir_unobserved(path))
             && self
                 .types
                 .iter()
-                .all(|(path, before)| *before == files.file_type_unobserved(path))
+                .all(|(path, before)| *before == files.file_type_unobserved(path));
+        if !listings_hold {
+            return FilesNow::Changed;
+        }
+        let mut changed = Vec::new();
+        for (path, before) in &self.sources {
+            let now = files
+                .source_unobserved(db, path)
+                .map(|f| f.text(db).clone());
+            match (before, now) {
+                (Ok(a), Ok(b)) if same_text(a, &b) => {}
+                (Ok(_), Ok(b)) if !self.read_as_text.contains(path) => {
+                    changed.push((path.clone(), b))
+                }
+                (Err(a), Err(b)) if *a == b => {}
+                _ => return FilesNow::Changed,
+            }
+        }
+        if changed.is_empty() {
+            FilesNow::Same
+        } else {
+            changed.sort();
+            FilesNow::CodeChanged(changed)
+        }
+    }
+
+    /// The text a file had when it was read (`None` if it was not read).
+    pub fn text_of(&self, path: &str) -> Option<Result<&Arc<str>, &FileError>> {
+        self.sources.get(path).map(Result::as_ref)
+    }
+
+    /// These observations with newer texts of files read before.
+    pub fn with_texts(&self, texts: &[(String, Arc<str>)]) -> Observations {
+        let mut newer = self.clone();
+        for (path, text) in texts {
+            newer.sources.insert(path.clone(), Ok(text.clone()));
+        }
+        newer
     }
 }
 
@@ -224,6 +274,14 @@ impl Files for ClanFiles {
             .entry(path.to_string())
             .or_insert(seen);
         result
+    }
+
+    fn read_text(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
+        self.observed
+            .borrow_mut()
+            .read_as_text
+            .insert(path.to_string());
+        self.source(db, path)
     }
 
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {

@@ -1,11 +1,12 @@
 //! An analysis given the previous one's memo reuses its model exactly when nothing the model
-//! was built from changed (what the language server does after each edit), and the result is
-//! the same as a fresh analysis either way.
+//! was built from changed (what the language server does after each edit), moves its spans
+//! when only comments and whitespace changed, and the result is the same as a fresh analysis
+//! either way.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use clanc::analysis::{Analysis, analyse, analyse_reusing};
+use clanc::analysis::{Analysis, ModelReuse, analyse, analyse_reusing};
 use clanc::db::{Database, SourceFile, Workspace};
 
 /// `cp -a` (the fixture holds symlinks: vars recipients).
@@ -49,24 +50,183 @@ fn codes(analysis: &Analysis) -> Vec<(String, String, u32)> {
     codes
 }
 
-#[test]
-fn the_model_is_reused_only_while_what_it_read_is_unchanged() {
+/// The seed fleet copied to a temporary directory, with `change` applied to it, loaded.
+fn seed_fleet(change: impl FnOnce(&Path)) -> (tempfile::TempDir, String, Database, Workspace) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("clan");
     copy_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/seed-fleet"),
         &root,
     );
-    // a Nix file of the repository the clan's evaluation never imports
-    std::fs::create_dir_all(root.join("terraform")).unwrap();
-    std::fs::write(root.join("terraform/main.nix"), "{ resource = { }; }\n").unwrap();
+    change(&root);
     let root = std::fs::canonicalize(&root).unwrap();
     let root_text = root.to_string_lossy().into_owned();
     let mut db = Database::default();
     let workspace = clanc::loader::load_clan(&mut db, &root).unwrap().workspace;
+    (dir, root_text, db, workspace)
+}
+
+/// Every diagnostic with its whole primary span and its labels' spans.
+fn placed(analysis: &Analysis) -> Vec<String> {
+    let mut all: Vec<String> = analysis
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let labels: Vec<_> = d.labels.iter().map(|l| format!("{:?}", l.span)).collect();
+            format!("{} {:?} {}", d.code, d.span, labels.join(" "))
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+const ZEROTIER: &str = "modules/clan/inventory/services/zerotier.nix";
+
+#[test]
+fn comments_and_whitespace_move_the_model_instead_of_building_it() {
+    // a role naming a machine nothing defines: a diagnostic in the file that is edited
+    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+        let path = root.join(ZEROTIER);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "roles.peer.tags.\"peer\" = { };",
+            "roles.peer.tags.\"peer\" = { };\n    roles.peer.machines.\"nosuchbox\" = { };",
+        );
+        std::fs::write(path, text).unwrap();
+    });
+    let first = analyse(&db, &root, workspace, false);
+    assert!(
+        placed(&first).iter().any(|d| d.contains(ZEROTIER)),
+        "the fixture has a diagnostic in {ZEROTIER}: {:#?}",
+        placed(&first)
+    );
+    let zerotier = file(&db, workspace, ZEROTIER);
+    let mut memo = first.memo.clone();
+    let mut before = first;
+    // a comment line above everything, a longer comment, reindented code, a trailing comment
+    for (from, to) in [
+        ("{\n", "# zerotier: one controller, the peers\n{\n"),
+        (
+            "# NixOS machines tagged \"peer\" join the network",
+            "# NixOS machines tagged \"peer\" join the network (all of them)",
+        ),
+        ("    module = {", "  module   =\n      {"),
+        (
+            "input = \"clan-core\";",
+            "input = \"clan-core\"; # pinned by flake.lock",
+        ),
+    ] {
+        edit(&mut db, zerotier, from, to);
+        let moved = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(moved.model_reused, ModelReuse::Moved, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(moved.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&moved), placed(&fresh), "after {to:?}");
+        assert_ne!(
+            placed(&moved),
+            placed(&before),
+            "the spans moved after {to:?}"
+        );
+        memo = moved.memo.clone();
+        before = moved;
+    }
+    // a change that is not trivia: built again
+    edit(&mut db, zerotier, "\"nosuchbox\"", "\"nosuchbox2\"");
+    let built = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+    assert_eq!(built.model_reused, ModelReuse::Built);
+    assert_eq!(
+        placed(&built),
+        placed(&analyse(&db, &root, workspace, false))
+    );
+}
+
+#[test]
+fn positions_that_became_values_stop_the_model_from_moving() {
+    // `__curPos` makes a line number part of a machine's description
+    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+        let path = root.join("modules/clan/inventory/machines.nix");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replacen(
+            "description = \"Hetzner VPS, zerotier controller, public ingress\";",
+            "description = \"written on line ${toString __curPos.line}\";",
+            1,
+        );
+        std::fs::write(path, text).unwrap();
+    });
+    let first = analyse(&db, &root, workspace, false);
+    let line_of = |a: &Analysis| {
+        a.clan.machines["cinnabar"]
+            .description
+            .as_ref()
+            .map(|d| d.value.clone())
+    };
+    assert_eq!(
+        line_of(&first),
+        Some(clanc::model::Known::Known("written on line 4".to_string()))
+    );
+    let machines = file(&db, workspace, "modules/clan/inventory/machines.nix");
+    edit(
+        &mut db,
+        machines,
+        "{\n",
+        "# two comment lines\n# above\n{\n",
+    );
+    let second = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
+    assert_eq!(second.model_reused, ModelReuse::Built);
+    assert_eq!(
+        line_of(&second),
+        Some(clanc::model::Known::Known("written on line 6".to_string()))
+    );
+}
+
+#[test]
+fn files_read_as_text_are_never_trivia() {
+    // a file the clan reads with `builtins.readFile`: its comments are part of a value
+    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+        std::fs::write(root.join("motd.nix"), "# hello\n{ }\n").unwrap();
+        let path = root.join("modules/clan/inventory/machines.nix");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replacen(
+            "description = \"Hetzner VPS, zerotier controller, public ingress\";",
+            "description = builtins.readFile ../../../motd.nix;",
+            1,
+        );
+        std::fs::write(path, text).unwrap();
+    });
+    let first = analyse(&db, &root, workspace, false);
+    let description = |a: &Analysis| {
+        a.clan.machines["cinnabar"]
+            .description
+            .as_ref()
+            .map(|d| d.value.clone())
+    };
+    assert_eq!(
+        description(&first),
+        Some(clanc::model::Known::Known("# hello\n{ }\n".to_string()))
+    );
+    let motd = file(&db, workspace, "motd.nix");
+    edit(&mut db, motd, "# hello", "# hello, world");
+    let second = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
+    assert_eq!(second.model_reused, ModelReuse::Built);
+    assert_eq!(
+        description(&second),
+        Some(clanc::model::Known::Known(
+            "# hello, world\n{ }\n".to_string()
+        ))
+    );
+}
+
+#[test]
+fn the_model_is_reused_only_while_what_it_read_is_unchanged() {
+    let (_dir, root_text, mut db, workspace) = seed_fleet(|root| {
+        // a Nix file of the repository the clan's evaluation never imports
+        std::fs::create_dir_all(root.join("terraform")).unwrap();
+        std::fs::write(root.join("terraform/main.nix"), "{ resource = { }; }\n").unwrap();
+    });
+    let root = Path::new(&root_text);
 
     let first = analyse(&db, &root_text, workspace, false);
-    assert!(!first.model_reused);
+    assert_eq!(first.model_reused, ModelReuse::Built);
     assert_eq!(first.clan.machines.len(), 10);
 
     // an edit in the unread file (here: a syntax error): the model is reused, the file's own
@@ -74,7 +234,7 @@ fn the_model_is_reused_only_while_what_it_read_is_unchanged() {
     let terraform = file(&db, workspace, "terraform/main.nix");
     edit(&mut db, terraform, "resource = { };", "resource = ;");
     let second = analyse_reusing(&db, &root_text, workspace, false, Some(&first.memo));
-    assert!(second.model_reused);
+    assert_eq!(second.model_reused, ModelReuse::Same);
     let fresh = analyse(&db, &root_text, workspace, false);
     assert_eq!(second.clan, fresh.clan);
     assert_eq!(codes(&second), codes(&fresh));
@@ -95,16 +255,16 @@ fn the_model_is_reused_only_while_what_it_read_is_unchanged() {
         "root@cinnabar2.example.org",
     );
     let third = analyse_reusing(&db, &root_text, workspace, false, Some(&second.memo));
-    assert!(!third.model_reused);
+    assert_eq!(third.model_reused, ModelReuse::Built);
     assert_eq!(third.clan, analyse(&db, &root_text, workspace, false).clan);
     assert_ne!(third.clan, second.clan);
 
     // a new machine folder (a directory listing the evaluation read): built again
     std::fs::create_dir_all(root.join("machines/newbox")).unwrap();
     std::fs::write(root.join("machines/newbox/configuration.nix"), "{ }\n").unwrap();
-    assert!(clanc::loader::refresh(&mut db, &root, workspace, &|_| false).unwrap());
+    assert!(clanc::loader::refresh(&mut db, root, workspace, &|_| false).unwrap());
     let fourth = analyse_reusing(&db, &root_text, workspace, false, Some(&third.memo));
-    assert!(!fourth.model_reused);
+    assert_eq!(fourth.model_reused, ModelReuse::Built);
     assert!(fourth.clan.machines.contains_key("newbox"));
     assert_eq!(fourth.clan, analyse(&db, &root_text, workspace, false).clan);
 }

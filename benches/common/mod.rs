@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// The allocator of the `clanc` binary (src/main.rs), so the benches time what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -36,6 +36,11 @@ pub trait Files {
     /// What is at an absolute path (following symlinks, as `import` and `pathExists` do),
     /// if anything.
     fn file_type(&self, path: &str) -> Option<EntryKind>;
+    /// The file at an absolute path, read as text (`builtins.readFile`): its exact contents
+    /// become a value, where an imported file only matters up to comments and whitespace.
+    fn read_text(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
+        self.source(db, path)
+    }
 }
 
 struct FileInfo {
@@ -59,6 +64,10 @@ pub struct Evaluator<'a> {
     /// Frames whose slots may refer back to them (`let`, `rec`, formals with defaults):
     /// reference cycles that `Drop` breaks. Dead entries are pruned as the list grows.
     cyclic_envs: Vec<std::rc::Weak<Env>>,
+    /// Whether a position became part of a value or a message (`__curPos`,
+    /// `unsafeGetAttrPos`, "called at file:line:column"): then results depend on where
+    /// things are written, not only on what is written.
+    positions_shown: std::cell::Cell<bool>,
     prune_at: usize,
 }
 
@@ -106,8 +115,14 @@ impl<'a> Evaluator<'a> {
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
             cyclic_envs: Vec::new(),
+            positions_shown: std::cell::Cell::new(false),
             prune_at: 1024,
         }
+    }
+
+    /// Whether a position became part of a value or a message (see `positions_shown`).
+    pub fn showed_positions(&self) -> bool {
+        self.positions_shown.get()
     }
 
     /// Ends the evaluation without freeing it yet: everything it made stays alive in the
@@ -1191,6 +1206,7 @@ impl<'a> Evaluator<'a> {
     /// `{ file, line, column }` for a position, as `__curPos` and `unsafeGetAttrPos` give it.
     /// Like Nix, an expression given on the command line names its own text as the file.
     pub fn position_attrs(&self, pos: Pos) -> Value {
+        self.positions_shown.set(true);
         let text = self.file_text(pos.file);
         let index = crate::syntax::LineIndex::new(&text);
         let lc = index.line_col(&text, pos.range.start());
@@ -1216,6 +1232,7 @@ impl<'a> Evaluator<'a> {
 
     /// `file:line:column` of a position, as Nix shows it in messages.
     pub fn describe_pos(&self, pos: Pos) -> String {
+        self.positions_shown.set(true);
         let text = self.file_text(pos.file);
         let index = crate::syntax::LineIndex::new(&text);
         let lc = index.line_col(&text, pos.range.start());

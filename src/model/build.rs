@@ -12,7 +12,7 @@ use rnix::SyntaxNode;
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
 use crate::eval::{EvalError, Evaluator, FileId, Garbage, Limits, Pos, Thunk, Value};
-use crate::files::{ClanFiles, Observations};
+use crate::files::{ClanFiles, FilesNow, Observations};
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
 use crate::modules::known;
@@ -21,6 +21,7 @@ use crate::modules::system::{
     evaluate,
 };
 use crate::syntax::locate;
+use crate::syntax::trivia_edit::{Moved, trivia_only};
 
 use super::clan::*;
 use crate::services::flake_service::read_flake_service;
@@ -42,6 +43,21 @@ pub struct ModelInputs {
     root: String,
     workspace_facts: WorkspaceFacts,
     reads: Observations,
+    /// Whether the evaluation turned a position into a value or a message: then moving
+    /// text around (comments, whitespace) can change the model.
+    positions_shown: bool,
+}
+
+/// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
+#[derive(Debug)]
+pub enum Freshness {
+    /// Nothing it was built from changed: the same model.
+    Same,
+    /// Only comments and whitespace changed in files it imported: the same model once its
+    /// spans in those files (relative paths) follow the text; the inputs of the moved model.
+    Moved(Box<ModelInputs>, Vec<(String, Moved)>),
+    /// Build it again.
+    Stale,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -70,11 +86,40 @@ impl ModelInputs {
     /// Whether building the model of `root` from `workspace` now would read exactly what it
     /// read before (and so build the same model).
     pub fn still_hold(&self, db: &dyn Db, root: &str, workspace: Workspace) -> bool {
-        self.root == root
-            && self.workspace_facts == WorkspaceFacts::of(db, workspace)
-            && self
-                .reads
-                .still_hold(db, &ClanFiles::new(db, root, workspace))
+        matches!(self.freshness(db, root, workspace), Freshness::Same)
+    }
+
+    /// Whether the model built from these inputs describes `workspace` now, and if only
+    /// comments and whitespace changed in files it imported, how its spans move.
+    pub fn freshness(&self, db: &dyn Db, root: &str, workspace: Workspace) -> Freshness {
+        if self.root != root || self.workspace_facts != WorkspaceFacts::of(db, workspace) {
+            return Freshness::Stale;
+        }
+        let files = ClanFiles::new(db, root, workspace);
+        let changed = match self.reads.compare(db, &files) {
+            FilesNow::Same => return Freshness::Same,
+            FilesNow::Changed => return Freshness::Stale,
+            FilesNow::CodeChanged(_) if self.positions_shown => return Freshness::Stale,
+            FilesNow::CodeChanged(changed) => changed,
+        };
+        let mut moves = Vec::new();
+        for (path, text) in &changed {
+            let Some(Ok(before)) = self.reads.text_of(path) else {
+                return Freshness::Stale;
+            };
+            let Some(moved) = trivia_only(before, text) else {
+                return Freshness::Stale;
+            };
+            // Files outside the clan have no spans in the model.
+            if let Some(rel) = files.relative(path) {
+                moves.push((rel.to_string(), moved));
+            }
+        }
+        let inputs = ModelInputs {
+            reads: self.reads.with_texts(&changed),
+            ..self.clone()
+        };
+        Freshness::Moved(Box::new(inputs), moves)
     }
 }
 
@@ -88,10 +133,11 @@ pub fn build_model_keeping_garbage(
 ) -> (Clan, Garbage, ModelInputs) {
     let files = ClanFiles::new(db, root, workspace);
     let facts = WorkspaceFacts::of(db, workspace);
-    let inputs = |files: &ClanFiles| ModelInputs {
+    let inputs = |files: &ClanFiles, ev: &Evaluator| ModelInputs {
         root: root.to_string(),
         workspace_facts: facts.clone(),
         reads: files.observations(),
+        positions_shown: ev.showed_positions(),
     };
     let mut ev = Evaluator::new(db, &files, Limits::default());
     let lock = facts
@@ -106,7 +152,8 @@ pub fn build_model_keeping_garbage(
     };
     if !facts.has_flake {
         clan.inputs = Known::Unknown("the directory has no flake.nix".into());
-        return (clan, ev.into_garbage(), inputs(&files));
+        let inputs = inputs(&files, &ev);
+        return (clan, ev.into_garbage(), inputs);
     }
     let flake = evaluate_flake(&mut ev, root, lock.as_ref());
     clan.inputs = Known::Known(flake.inputs.clone());
@@ -128,9 +175,10 @@ pub fn build_model_keeping_garbage(
     }
     reader.collect_context(&flake.ctx);
     drop(reader);
+    let inputs = inputs(&files, &ev);
     let mut garbage = ev.into_garbage();
     garbage.keep(flake);
-    (clan, garbage, inputs(&files))
+    (clan, garbage, inputs)
 }
 
 struct Reader<'r, 'a> {
@@ -1488,9 +1536,19 @@ fn json_path_of(subject: &str) -> Vec<String> {
     subject.split('.').map(str::to_string).collect()
 }
 
-/// `config.flake.modules.<class>.<name>` at the end of an import's text.
+/// `config.flake.modules.<class>.<name>` at the end of an import's text (comments and
+/// whitespace between its tokens do not count).
 fn deferred_reference(text: &str) -> Option<(String, String)> {
-    let text = text.trim();
+    let text: String = rnix::tokenize(text)
+        .filter(|(kind, _)| {
+            !matches!(
+                kind,
+                rnix::SyntaxKind::TOKEN_WHITESPACE | rnix::SyntaxKind::TOKEN_COMMENT
+            )
+        })
+        .map(|(_, token)| token)
+        .collect();
+    let text = text.as_str();
     let rest = text.rsplit_once("modules.")?.1;
     let before = &text[..text.len() - rest.len() - "modules.".len()];
     if !before.ends_with("flake.") {

@@ -7,9 +7,11 @@ mod clan;
 pub mod deploy_target;
 mod json_locate;
 pub mod machine_selector;
+mod spans;
 
-pub use build::{ModelInputs, build_model, build_model_keeping_garbage};
+pub use build::{Freshness, ModelInputs, build_model, build_model_keeping_garbage};
 pub use clan::*;
+pub use spans::SpansMut;
 
 /// The input a nom parser stopped at: where its error points.
 fn unparsed_rest<'a>(error: &nom::Err<nom::error::Error<&'a str>>) -> &'a str {

@@ -62,7 +62,7 @@ fn missing(what: &str, path: &str, pos: Option<Pos>) -> Box<EvalError> {
 fn read_file(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let path = known!(ev.want_path(&args[0], pos)?);
     let files = ev.files();
-    match files.source(ev.db(), &path) {
+    match files.read_text(ev.db(), &path) {
         Ok(source) => Ok(Value::string(source.text(ev.db()).to_string())),
         Err(FileError::NotFound) => Err(missing("opening file", &path, pos)),
         Err(FileError::NotUtf8) => Err(EvalError::eval(

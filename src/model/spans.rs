@@ -1,0 +1,317 @@
+//! Every span the model holds, for moving them when an edit changed only where things are in
+//! a file (comments, whitespace): the model built before stays right once its spans follow
+//! the text.
+
+use crate::diagnostics::{Diagnostic, Span};
+
+use super::clan::*;
+
+/// Calls `f` on every span below a value.
+pub trait SpansMut {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span));
+}
+
+impl SpansMut for Span {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        f(self)
+    }
+}
+
+impl<T: SpansMut> SpansMut for Option<T> {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        if let Some(v) = self {
+            v.spans_mut(f)
+        }
+    }
+}
+
+impl<T: SpansMut> SpansMut for Vec<T> {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        self.iter_mut().for_each(|v| v.spans_mut(f))
+    }
+}
+
+impl<K, T: SpansMut> SpansMut for std::collections::BTreeMap<K, T> {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        self.values_mut().for_each(|v| v.spans_mut(f))
+    }
+}
+
+impl<T: SpansMut> SpansMut for Box<T> {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        (**self).spans_mut(f)
+    }
+}
+
+impl<T: SpansMut> SpansMut for Known<T> {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        if let Known::Known(v) = self {
+            v.spans_mut(f)
+        }
+    }
+}
+
+impl<T: SpansMut> SpansMut for Spanned<T> {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        self.value.spans_mut(f);
+        self.span.spans_mut(f);
+        self.key.spans_mut(f);
+    }
+}
+
+/// Values without spans inside.
+macro_rules! no_spans {
+    ($($t:ty),*) => {
+        $(impl SpansMut for $t {
+            fn spans_mut(&mut self, _: &mut dyn FnMut(&mut Span)) {}
+        })*
+    };
+}
+no_spans!(String, bool, MachineClass, ExtraModule);
+
+impl SpansMut for Diagnostic {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        f(&mut self.span);
+        self.labels.iter_mut().for_each(|l| f(&mut l.span));
+    }
+}
+
+impl SpansMut for Data {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        match self {
+            Data::List(items) => items.spans_mut(f),
+            Data::Attrs(attrs) => attrs.spans_mut(f),
+            Data::Override { content, .. }
+            | Data::If { content, .. }
+            | Data::Order { content, .. } => content.spans_mut(f),
+            Data::Merge(parts) => parts.spans_mut(f),
+            Data::Null
+            | Data::Bool(_)
+            | Data::Int(_)
+            | Data::Float(_)
+            | Data::String(_)
+            | Data::Path(_)
+            | Data::Function
+            | Data::Unknown(_) => {}
+        }
+    }
+}
+
+impl SpansMut for Clan {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Clan {
+            meta,
+            machines,
+            tags,
+            instances,
+            legacy_services,
+            flake_services,
+            inputs: _,
+            clan_core_rev: _,
+            diagnostics,
+            unknowns,
+        } = self;
+        let Meta {
+            name,
+            domain,
+            description,
+        } = meta;
+        name.spans_mut(f);
+        domain.spans_mut(f);
+        description.spans_mut(f);
+        machines.spans_mut(f);
+        tags.spans_mut(f);
+        instances.spans_mut(f);
+        legacy_services.spans_mut(f);
+        flake_services.spans_mut(f);
+        diagnostics.spans_mut(f);
+        unknowns.spans_mut(f);
+    }
+}
+
+impl SpansMut for Machine {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Machine {
+            name: _,
+            span,
+            sources: _,
+            class,
+            tags,
+            description,
+            target_host,
+            build_host,
+            host_platform,
+            imports,
+            generators,
+            sops_secrets,
+        } = self;
+        span.spans_mut(f);
+        class.spans_mut(f);
+        tags.spans_mut(f);
+        description.spans_mut(f);
+        target_host.spans_mut(f);
+        build_host.spans_mut(f);
+        host_platform.spans_mut(f);
+        imports.spans_mut(f);
+        generators.spans_mut(f);
+        sops_secrets.spans_mut(f);
+    }
+}
+
+impl SpansMut for SopsSecret {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let SopsSecret {
+            name: _,
+            span,
+            sops_file,
+            key,
+            format: _,
+        } = self;
+        span.spans_mut(f);
+        sops_file.spans_mut(f);
+        key.spans_mut(f);
+    }
+}
+
+impl SpansMut for ModuleImport {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let ModuleImport { span, target: _ } = self;
+        span.spans_mut(f);
+    }
+}
+
+impl SpansMut for Tag {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Tag {
+            name: _,
+            members: _,
+            span,
+            computed: _,
+        } = self;
+        span.spans_mut(f);
+    }
+}
+
+impl SpansMut for Instance {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Instance {
+            name: _,
+            span,
+            module_name,
+            module_name_defaulted: _,
+            module_input,
+            roles,
+        } = self;
+        span.spans_mut(f);
+        module_name.spans_mut(f);
+        module_input.spans_mut(f);
+        roles.spans_mut(f);
+    }
+}
+
+impl SpansMut for Role {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Role {
+            name: _,
+            span,
+            machines,
+            tags,
+            settings,
+            extra_modules,
+            resolved: _,
+        } = self;
+        span.spans_mut(f);
+        machines.spans_mut(f);
+        tags.spans_mut(f);
+        settings.spans_mut(f);
+        extra_modules.spans_mut(f);
+    }
+}
+
+impl SpansMut for RoleMachine {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let RoleMachine {
+            name: _,
+            span,
+            settings,
+        } = self;
+        span.spans_mut(f);
+        settings.spans_mut(f);
+    }
+}
+
+impl SpansMut for FlakeService {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        // `service` is the catalog's description of a service: no spans.
+        let FlakeService {
+            name: _,
+            span,
+            service: _,
+            role_spans,
+        } = self;
+        span.spans_mut(f);
+        role_spans.spans_mut(f);
+    }
+}
+
+impl SpansMut for Generator {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Generator {
+            name: _,
+            span,
+            share: _,
+            files,
+            prompts,
+            dependencies,
+            script: _,
+            runtime_inputs: _,
+        } = self;
+        span.spans_mut(f);
+        files.spans_mut(f);
+        prompts.spans_mut(f);
+        dependencies.spans_mut(f);
+    }
+}
+
+impl SpansMut for VarFile {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let VarFile {
+            name: _,
+            span,
+            secret: _,
+            deploy: _,
+            owner: _,
+            group: _,
+            mode,
+            needed_for,
+        } = self;
+        span.spans_mut(f);
+        mode.spans_mut(f);
+        needed_for.spans_mut(f);
+    }
+}
+
+impl SpansMut for Prompt {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let Prompt {
+            name: _,
+            span,
+            description: _,
+            kind,
+            persist: _,
+        } = self;
+        span.spans_mut(f);
+        kind.spans_mut(f);
+    }
+}
+
+impl SpansMut for UnknownNote {
+    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+        let UnknownNote {
+            subject: _,
+            reason: _,
+            span,
+        } = self;
+        span.spans_mut(f);
+    }
+}

@@ -1,0 +1,141 @@
+//! Edits that change only trivia (comments and whitespace between tokens): the parse tree,
+//! and everything computed from it, is the same apart from where its tokens are. For such an
+//! edit [`trivia_only`] says where each offset of the old text is in the new one, so a
+//! result computed from the old text can be moved instead of computed again.
+
+use rnix::{SyntaxKind, TextRange, TextSize};
+
+/// Where the tokens of an old text are in a new text that differs from it only in trivia.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Moved {
+    /// Per non-trivia token, in order: its start in the old text, its start in the new text
+    /// and its length (the same in both).
+    tokens: Vec<(u32, u32, u32)>,
+    new_len: u32,
+}
+
+fn is_trivia(kind: SyntaxKind) -> bool {
+    matches!(
+        kind,
+        SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT
+    )
+}
+
+/// The non-trivia tokens of `text` with their starts.
+fn tokens(text: &str) -> impl Iterator<Item = (u32, SyntaxKind, &str)> {
+    let mut offset = 0u32;
+    rnix::tokenize(text).filter_map(move |(kind, token)| {
+        let start = offset;
+        offset += token.len() as u32;
+        (!is_trivia(kind)).then_some((start, kind, token))
+    })
+}
+
+/// How `old` moved to become `new`, when the two texts have the same tokens apart from
+/// comments and whitespace between them (`None` when any other token differs, or when a
+/// text is too large to index with `u32`).
+pub fn trivia_only(old: &str, new: &str) -> Option<Moved> {
+    let new_len = u32::try_from(new.len()).ok()?;
+    u32::try_from(old.len()).ok()?;
+    let mut moved = Moved {
+        tokens: Vec::new(),
+        new_len,
+    };
+    let mut before = tokens(old);
+    let mut after = tokens(new);
+    loop {
+        match (before.next(), after.next()) {
+            (None, None) => return Some(moved),
+            (Some((a, kind_a, text_a)), Some((b, kind_b, text_b))) => {
+                if kind_a != kind_b || text_a != text_b {
+                    return None;
+                }
+                moved.tokens.push((a, b, text_a.len() as u32));
+            }
+            _ => return None,
+        }
+    }
+}
+
+impl Moved {
+    /// Where `offset` of the old text is in the new one: the same place within its token;
+    /// in trivia after a token, as far after it as before, but not past the next token.
+    pub fn offset(&self, offset: TextSize) -> TextSize {
+        let offset = u32::from(offset);
+        let index = self.tokens.partition_point(|&(old, _, _)| old <= offset);
+        let next_start = |i: usize| self.tokens.get(i).map_or(self.new_len, |t| t.1);
+        let mapped = match index.checked_sub(1) {
+            // in the trivia before the first token
+            None => offset.min(next_start(0)),
+            Some(i) => {
+                let (old, new, len) = self.tokens[i];
+                if offset <= old + len {
+                    new + (offset - old)
+                } else {
+                    (new + len + (offset - old - len)).min(next_start(i + 1))
+                }
+            }
+        };
+        TextSize::from(mapped.min(self.new_len))
+    }
+
+    pub fn range(&self, range: TextRange) -> TextRange {
+        let start = self.offset(range.start());
+        let end = self.offset(range.end()).max(start);
+        TextRange::new(start, end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str, needle: &str) -> TextSize {
+        TextSize::from(text.find(needle).expect("needle in text") as u32)
+    }
+
+    #[test]
+    fn comments_and_whitespace_move_tokens() {
+        let old = "{\n  # hosts\n  a = \"x\"; b = 1;\n}\n";
+        let new = "{\n  # the hosts of the clan\n\n  a   = \"x\";  b = 1; # one\n}\n";
+        let moved = trivia_only(old, new).expect("only trivia changed");
+        for needle in ["a ", "\"x\"", "b", "1", "}"] {
+            assert_eq!(moved.offset(at(old, needle)), at(new, needle), "{needle}");
+        }
+        let old_b = TextRange::at(at(old, "b = 1"), TextSize::from(5));
+        assert_eq!(
+            moved.range(old_b),
+            TextRange::at(at(new, "b = 1"), 5.into())
+        );
+        // a range from `a` to the end of `1` keeps covering both
+        let old_ab = TextRange::new(at(old, "a "), at(old, "1;") + TextSize::from(1));
+        let new_ab = TextRange::new(at(new, "a "), at(new, "1;") + TextSize::from(1));
+        assert_eq!(moved.range(old_ab), new_ab);
+        // the end of the text stays the end
+        assert_eq!(
+            moved.offset(TextSize::of(old)),
+            TextSize::of(new),
+            "end of text"
+        );
+    }
+
+    #[test]
+    fn other_changes_are_not_trivia() {
+        // a string's content, an identifier, an added token, whitespace inside a string
+        for (old, new) in [
+            ("{ a = \"x\"; }", "{ a = \"y\"; }"),
+            ("{ a = 1; }", "{ b = 1; }"),
+            ("{ a = 1; }", "{ a = 1; b = 2; }"),
+            ("{ a = \"x y\"; }", "{ a = \"x  y\"; }"),
+            ("{ a = ''\n  x\n''; }", "{ a = ''\n    x\n''; }"),
+            ("a -1", "a-1"),
+            ("{ a = 1; }", "{ a = 1; }}"),
+        ] {
+            assert_eq!(trivia_only(old, new), None, "{old:?} -> {new:?}");
+        }
+        assert!(
+            trivia_only("{ a = 1; }", "{ a = 1; }").is_some(),
+            "same text"
+        );
+    }
+}
