@@ -268,3 +268,63 @@ fn the_model_is_reused_only_while_what_it_read_is_unchanged() {
     assert!(fourth.clan.machines.contains_key("newbox"));
     assert_eq!(fourth.clan, analyse(&db, &root_text, workspace, false).clan);
 }
+
+const CINNABAR: &str = "modules/machines/nixos/cinnabar/default.nix";
+
+#[test]
+fn literals_the_evaluation_never_used_move_the_model() {
+    let (_dir, root, mut db, workspace) = seed_fleet(|_| {});
+    let first = analyse(&db, &root, workspace, false);
+    let cinnabar = file(&db, workspace, CINNABAR);
+    let mut memo = first.memo.clone();
+    // option values clanc's model never reads: a kernel module, a port, an e-mail address;
+    // first a long comment, so that what the evaluation used moved too
+    let note = format!("# {}\n", "cinnabar ".repeat(60));
+    for (from, to) in [
+        ("# cinnabar:", &*format!("{note}# cinnabar:")),
+        ("\"virtio_pci\"", "\"virtio_net\""),
+        ("443\n", "8443\n"),
+        ("\"acme@example.org\"", "\"letsencrypt@example.org\""),
+    ] {
+        edit(&mut db, cinnabar, from, to);
+        let moved = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(moved.model_reused, ModelReuse::Moved, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(moved.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&moved), placed(&fresh), "after {to:?}");
+        memo = moved.memo.clone();
+    }
+    // literals the model reads (a prompt's description, the host name the machine's
+    // evaluation uses), and a name written as a string: built again, and right
+    for (from, to) in [
+        (
+            "\"Cloudflare API token with Zone:DNS:Edit on example.org\"",
+            "\"Cloudflare API token\"",
+        ),
+        (
+            "generators.cloudflare-dns",
+            "generators.\"cloudflare-dns2\"",
+        ),
+        ("files.\"caddy.env\"", "files.\"caddy2.env\""),
+    ] {
+        edit(&mut db, cinnabar, from, to);
+        let built = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(built.model_reused, ModelReuse::Built, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(built.clan, fresh.clan, "after {to:?}");
+        memo = built.memo.clone();
+    }
+    let generators = &memo_generators(&analyse(&db, &root, workspace, false));
+    assert!(
+        generators.contains(&"cloudflare-dns2".to_string()),
+        "{generators:?}"
+    );
+}
+
+fn memo_generators(analysis: &Analysis) -> Vec<String> {
+    analysis.clan.machines["cinnabar"]
+        .generators
+        .keys()
+        .cloned()
+        .collect()
+}

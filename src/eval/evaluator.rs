@@ -68,6 +68,8 @@ pub struct Evaluator<'a> {
     /// `unsafeGetAttrPos`, "called at file:line:column"): then results depend on where
     /// things are written, not only on what is written.
     positions_shown: std::cell::Cell<bool>,
+    /// The literals whose values the evaluation used (see `literals_used`).
+    literals_used: super::literals_used::LiteralsUsed,
     prune_at: usize,
 }
 
@@ -116,6 +118,7 @@ impl<'a> Evaluator<'a> {
             regex_cache: HashMap::new(),
             cyclic_envs: Vec::new(),
             positions_shown: std::cell::Cell::new(false),
+            literals_used: Default::default(),
             prune_at: 1024,
         }
     }
@@ -123,6 +126,14 @@ impl<'a> Evaluator<'a> {
     /// Whether a position became part of a value or a message (see `positions_shown`).
     pub fn showed_positions(&self) -> bool {
         self.positions_shown.get()
+    }
+
+    /// The ranges of the literals (strings, numbers, syntax errors) whose values this
+    /// evaluation used, by file path, sorted: editing any other literal of a file cannot
+    /// change what it computed.
+    pub fn literals_used(&self) -> HashMap<String, Vec<TextRange>> {
+        self.literals_used
+            .ranges(|file| self.file_path(FileId(file)))
     }
 
     /// Ends the evaluation without freeing it yet: everything it made stays alive in the
@@ -470,9 +481,18 @@ impl<'a> Evaluator<'a> {
     /// thunk for constants.
     fn thunk_of(&self, module: &Rc<Module>, expr: ExprId, env: &Rc<Env>) -> Thunk {
         match module.expr(expr) {
-            Expr::Int(i) => Thunk::value(Value::Int(*i)),
-            Expr::Float(f) => Thunk::value(Value::Float(*f)),
-            Expr::Str(s) => Thunk::value(Value::string(&**s)),
+            Expr::Int(i) => {
+                self.literals_used.note(module, expr);
+                Thunk::value(Value::Int(*i))
+            }
+            Expr::Float(f) => {
+                self.literals_used.note(module, expr);
+                Thunk::value(Value::Float(*f))
+            }
+            Expr::Str(s) => {
+                self.literals_used.note(module, expr);
+                Thunk::value(Value::string(&**s))
+            }
             Expr::Var(Var::Local { up, slot }) => {
                 match env.ancestor(*up).and_then(|e| e.slots.get(*slot as usize)) {
                     Some(t) => t.clone(),
@@ -554,11 +574,21 @@ impl<'a> Evaluator<'a> {
         let mut pos = pos;
         loop {
             match module.expr(expr) {
-                Expr::Int(i) => return Ok(Value::Int(*i)),
-                Expr::Float(f) => return Ok(Value::Float(*f)),
-                Expr::Str(s) => return Ok(Value::string(&**s)),
+                Expr::Int(i) => {
+                    self.literals_used.note(module, expr);
+                    return Ok(Value::Int(*i));
+                }
+                Expr::Float(f) => {
+                    self.literals_used.note(module, expr);
+                    return Ok(Value::Float(*f));
+                }
+                Expr::Str(s) => {
+                    self.literals_used.note(module, expr);
+                    return Ok(Value::string(&**s));
+                }
                 Expr::Var(var) => return self.lookup(var, &env, pos),
                 Expr::Error => {
+                    self.literals_used.note(module, expr);
                     return Err(EvalError::new(ErrorKind::Syntax, "syntax error", Some(pos)));
                 }
                 Expr::SearchPath(name) => {
@@ -568,7 +598,10 @@ impl<'a> Evaluator<'a> {
                     ))));
                 }
                 Expr::CurPos => return Ok(self.position_attrs(pos)),
-                Expr::Interp(parts) => return self.eval_interp(module, parts, &env, pos),
+                Expr::Interp(parts) => {
+                    self.literals_used.note(module, expr);
+                    return self.eval_interp(module, parts, &env, pos);
+                }
                 Expr::Path {
                     home,
                     relative,

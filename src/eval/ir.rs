@@ -25,6 +25,25 @@ impl Lowered {
     pub fn expr(&self, id: ExprId) -> &Expr {
         &self.exprs[id.0 as usize]
     }
+
+    /// Whether the innermost expression covering `range` is a literal string (with or
+    /// without interpolations) or number: then the text in `range` is part of that literal's
+    /// value and of nothing else (not a name, not an operator).
+    pub fn is_literal_at(&self, range: TextRange) -> bool {
+        let innermost = self
+            .source_map
+            .ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.contains_range(range))
+            .min_by_key(|(_, r)| r.len());
+        innermost.is_some_and(|(i, _)| {
+            matches!(
+                self.exprs.get(i),
+                Some(Expr::Str(_) | Expr::Interp(_) | Expr::Int(_) | Expr::Float(_))
+            )
+        })
+    }
 }
 
 /// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the

@@ -14,6 +14,7 @@ mod evaluator;
 mod garbage;
 mod ir;
 mod limits;
+mod literals_used;
 mod lower;
 mod memory;
 mod print;

@@ -21,7 +21,7 @@ use crate::modules::system::{
     evaluate,
 };
 use crate::syntax::locate;
-use crate::syntax::trivia_edit::{Moved, trivia_only};
+use crate::syntax::token_edit::{Moved, literals_only};
 
 use super::clan::*;
 use crate::services::flake_service::read_flake_service;
@@ -46,6 +46,9 @@ pub struct ModelInputs {
     /// Whether the evaluation turned a position into a value or a message: then moving
     /// text around (comments, whitespace) can change the model.
     positions_shown: bool,
+    /// The ranges of the literals whose values the evaluation used, by file path (sorted):
+    /// an edit of any other literal cannot change the model.
+    literals_used: Arc<HashMap<String, Vec<rnix::TextRange>>>,
 }
 
 /// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
@@ -53,8 +56,9 @@ pub struct ModelInputs {
 pub enum Freshness {
     /// Nothing it was built from changed: the same model.
     Same,
-    /// Only comments and whitespace changed in files it imported: the same model once its
-    /// spans in those files (relative paths) follow the text; the inputs of the moved model.
+    /// Only comments, whitespace and literals the evaluation never used changed in files it
+    /// imported: the same model once its spans in those files (relative paths) follow the
+    /// text; the inputs of the moved model.
     Moved(Box<ModelInputs>, Vec<(String, Moved)>),
     /// Build it again.
     Stale,
@@ -103,13 +107,21 @@ impl ModelInputs {
             FilesNow::CodeChanged(changed) => changed,
         };
         let mut moves = Vec::new();
+        // What the evaluation used moves with the text too.
+        let mut literals_used = HashMap::clone(&self.literals_used);
         for (path, text) in &changed {
             let Some(Ok(before)) = self.reads.text_of(path) else {
                 return Freshness::Stale;
             };
-            let Some(moved) = trivia_only(before, text) else {
+            let Some((moved, literals)) = literals_only(before, text) else {
                 return Freshness::Stale;
             };
+            if !literals.is_empty() && !self.unused_literals(db, &files, path, &literals) {
+                return Freshness::Stale;
+            }
+            if let Some(used) = literals_used.get_mut(path) {
+                used.iter_mut().for_each(|r| *r = moved.range(*r));
+            }
             // Files outside the clan have no spans in the model.
             if let Some(rel) = files.relative(path) {
                 moves.push((rel.to_string(), moved));
@@ -117,9 +129,35 @@ impl ModelInputs {
         }
         let inputs = ModelInputs {
             reads: self.reads.with_texts(&changed),
+            literals_used: Arc::new(literals_used),
             ..self.clone()
         };
         Freshness::Moved(Box::new(inputs), moves)
+    }
+}
+
+impl ModelInputs {
+    /// Whether the literal tokens that changed in the file at `path` (ranges in the old text
+    /// and the new one) are each part of a literal expression alone (not a name) that the
+    /// evaluation never used.
+    fn unused_literals(
+        &self,
+        db: &dyn Db,
+        files: &ClanFiles,
+        path: &str,
+        literals: &[(rnix::TextRange, rnix::TextRange)],
+    ) -> bool {
+        let Ok(source) = crate::eval::Files::source(files, db, path) else {
+            return false;
+        };
+        let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
+        let used = self.literals_used.get(path).map_or(&[][..], Vec::as_slice);
+        literals.iter().all(|(old, new)| {
+            lowered.is_literal_at(*new)
+                && !used
+                    .iter()
+                    .any(|r| r.intersect(*old).is_some_and(|i| !i.is_empty()))
+        })
     }
 }
 
@@ -138,6 +176,7 @@ pub fn build_model_keeping_garbage(
         workspace_facts: facts.clone(),
         reads: files.observations(),
         positions_shown: ev.showed_positions(),
+        literals_used: Arc::new(ev.literals_used()),
     };
     let mut ev = Evaluator::new(db, &files, Limits::default());
     let lock = facts

@@ -4,7 +4,7 @@
 mod line_index;
 pub mod locate;
 mod syntax_error;
-pub mod trivia_edit;
+pub mod token_edit;
 mod validate;
 
 pub use line_index::{LineCol, LineIndex};

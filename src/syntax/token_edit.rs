@@ -1,16 +1,17 @@
-//! Edits that change only trivia (comments and whitespace between tokens): the parse tree,
-//! and everything computed from it, is the same apart from where its tokens are. For such an
-//! edit [`trivia_only`] says where each offset of the old text is in the new one, so a
-//! result computed from the old text can be moved instead of computed again.
+//! Edits that keep a file's tokens: only trivia (comments, whitespace between tokens)
+//! changed, or also the text of literals (string contents, numbers). The parse tree is then
+//! the same apart from where its tokens are and what those literals say, so a result computed
+//! from the old text can be moved instead of computed again: always after a trivia edit, and
+//! after a literal edit when the computation never used the literals that changed.
 
 use rnix::{SyntaxKind, TextRange, TextSize};
 
-/// Where the tokens of an old text are in a new text that differs from it only in trivia.
+/// Where the tokens of an old text are in a new text with the same tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Moved {
-    /// Per non-trivia token, in order: its start in the old text, its start in the new text
-    /// and its length (the same in both).
-    tokens: Vec<(u32, u32, u32)>,
+    /// Per non-trivia token, in order: its start in the old text, its start in the new text,
+    /// its length in the old text and in the new one.
+    tokens: Vec<(u32, u32, u32, u32)>,
     new_len: u32,
 }
 
@@ -18,6 +19,14 @@ fn is_trivia(kind: SyntaxKind) -> bool {
     matches!(
         kind,
         SyntaxKind::TOKEN_WHITESPACE | SyntaxKind::TOKEN_COMMENT
+    )
+}
+
+/// Tokens whose text may change without changing the parse tree's shape.
+fn is_literal(kind: SyntaxKind) -> bool {
+    matches!(
+        kind,
+        SyntaxKind::TOKEN_STRING_CONTENT | SyntaxKind::TOKEN_INTEGER | SyntaxKind::TOKEN_FLOAT
     )
 }
 
@@ -35,22 +44,43 @@ fn tokens(text: &str) -> impl Iterator<Item = (u32, SyntaxKind, &str)> {
 /// comments and whitespace between them (`None` when any other token differs, or when a
 /// text is too large to index with `u32`).
 pub fn trivia_only(old: &str, new: &str) -> Option<Moved> {
+    match literals_only(old, new)? {
+        (moved, literals) if literals.is_empty() => Some(moved),
+        _ => None,
+    }
+}
+
+/// How `old` moved to become `new`, and the literal tokens whose text changed (their range
+/// in the old text and in the new one), when the texts have the same tokens apart from
+/// trivia and the text of literals (`None` otherwise).
+pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, TextRange)>)> {
     let new_len = u32::try_from(new.len()).ok()?;
     u32::try_from(old.len()).ok()?;
     let mut moved = Moved {
         tokens: Vec::new(),
         new_len,
     };
+    let mut literals = Vec::new();
     let mut before = tokens(old);
     let mut after = tokens(new);
     loop {
         match (before.next(), after.next()) {
-            (None, None) => return Some(moved),
+            (None, None) => return Some((moved, literals)),
             (Some((a, kind_a, text_a)), Some((b, kind_b, text_b))) => {
-                if kind_a != kind_b || text_a != text_b {
+                let (len_a, len_b) = (text_a.len() as u32, text_b.len() as u32);
+                if kind_a != kind_b {
                     return None;
                 }
-                moved.tokens.push((a, b, text_a.len() as u32));
+                if text_a != text_b {
+                    if !is_literal(kind_a) {
+                        return None;
+                    }
+                    literals.push((
+                        TextRange::at(a.into(), len_a.into()),
+                        TextRange::at(b.into(), len_b.into()),
+                    ));
+                }
+                moved.tokens.push((a, b, len_a, len_b));
             }
             _ => return None,
         }
@@ -58,21 +88,24 @@ pub fn trivia_only(old: &str, new: &str) -> Option<Moved> {
 }
 
 impl Moved {
-    /// Where `offset` of the old text is in the new one: the same place within its token;
-    /// in trivia after a token, as far after it as before, but not past the next token.
+    /// Where `offset` of the old text is in the new one: the same place within its token
+    /// (at most its new end); in trivia after a token, as far after it as before, but not
+    /// past the next token.
     pub fn offset(&self, offset: TextSize) -> TextSize {
         let offset = u32::from(offset);
-        let index = self.tokens.partition_point(|&(old, _, _)| old <= offset);
+        let index = self.tokens.partition_point(|&(old, ..)| old <= offset);
         let next_start = |i: usize| self.tokens.get(i).map_or(self.new_len, |t| t.1);
         let mapped = match index.checked_sub(1) {
             // in the trivia before the first token
             None => offset.min(next_start(0)),
             Some(i) => {
-                let (old, new, len) = self.tokens[i];
-                if offset <= old + len {
-                    new + (offset - old)
+                let (old, new, old_len, new_len) = self.tokens[i];
+                if offset == old + old_len {
+                    new + new_len
+                } else if offset < old + old_len {
+                    new + (offset - old).min(new_len)
                 } else {
-                    (new + len + (offset - old - len)).min(next_start(i + 1))
+                    (new + new_len + (offset - old - old_len)).min(next_start(i + 1))
                 }
             }
         };
