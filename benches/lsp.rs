@@ -12,6 +12,8 @@
 //! - `edit-comment/analyse`: only a comment changes: the previous model is reused with its
 //!   spans in that file moved (`ModelReuse::Moved`); per-file diagnostics and the checker's
 //!   rules run.
+//! - `edit-unused-literal/analyse`: a literal the evaluation never used changes (a machine's
+//!   redis port): the previous model is reused with its spans moved, as for a comment.
 //! - `edit-unread-file/analyse`: a file the clan's evaluation never imports changes (a
 //!   terranix configuration beside the clan): the previous model is reused (its memo), only
 //!   per-file diagnostics and the checker's rules run.
@@ -24,36 +26,52 @@
 //! Benchmarks, not tests: no assertions on time.
 
 mod common;
+#[path = "../tests/lsp_client/mod.rs"]
+mod lsp_client;
 
 use common::generated_clan;
+use lsp_client::Client;
+use serde_json::json;
 
 use std::sync::Arc;
 
 use clanc::db::{Database, SourceFile};
 use criterion::{Criterion, criterion_group, criterion_main};
 
+/// A one-line edit made and undone in turn, on the file's current text (edits of one file
+/// compose).
 struct Edit {
     file: SourceFile,
-    texts: [Arc<str>; 2],
-    next: usize,
+    from: String,
+    to: String,
+    made: bool,
 }
 
 impl Edit {
-    /// Replaces the first occurrence of `from` by `to` in one text of the pair.
+    /// Replaces the first occurrence of `from` by `to`, then back, and so on.
     fn new(db: &Database, file: SourceFile, from: &str, to: &str) -> Edit {
-        let original = file.text(db).clone();
-        assert!(original.contains(from), "`{from}` not in {}", file.path(db));
-        let edited: Arc<str> = Arc::from(original.replacen(from, to, 1));
+        assert!(
+            file.text(db).contains(from),
+            "`{from}` not in {}",
+            file.path(db)
+        );
         Edit {
             file,
-            texts: [edited, original],
-            next: 0,
+            from: from.to_string(),
+            to: to.to_string(),
+            made: false,
         }
     }
 
     fn apply(&mut self, db: &mut Database) {
-        self.file.replace_text(db, self.texts[self.next].clone());
-        self.next = 1 - self.next;
+        let (from, to) = if self.made {
+            (&self.to, &self.from)
+        } else {
+            (&self.from, &self.to)
+        };
+        let text: Arc<str> = Arc::from(self.file.text(db).replacen(from.as_str(), to, 1));
+        self.file.replace_text(db, text);
+        self.made = !self.made;
     }
 }
 
@@ -92,6 +110,10 @@ fn benches(c: &mut Criterion) {
         "# Inventory machines in region asia.",
         "# Inventory machines in the region asia.",
     );
+    // an option value no check reads (the model evaluates a machine's modules only as far
+    // as the options it reads)
+    let zircon = file(&db, "modules/machines/nixos/zircon-9/default.nix");
+    let mut port = Edit::new(&db, zircon, "port = 6379;", "port = 6380;");
     let terraform = file(&db, "terraform/main.nix");
     let mut unread = Edit::new(
         &db,
@@ -122,6 +144,8 @@ fn benches(c: &mut Criterion) {
             clanc::check::check_workspace(&db, workspace).len()
         })
     });
+    // the memo again describes the text as the last iteration left it
+    memo = clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo)).memo;
     group.bench_function("gen-500/edit-comment/analyse", |b| {
         b.iter_with_large_drop(|| {
             comment.apply(&mut db);
@@ -131,6 +155,20 @@ fn benches(c: &mut Criterion) {
                 analysis.model_reused,
                 clanc::analysis::ModelReuse::Moved,
                 "only a comment changed"
+            );
+            memo = analysis.memo.clone();
+            analysis
+        })
+    });
+    group.bench_function("gen-500/edit-unused-literal/analyse", |b| {
+        b.iter_with_large_drop(|| {
+            port.apply(&mut db);
+            let analysis =
+                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
+            assert_eq!(
+                analysis.model_reused,
+                clanc::analysis::ModelReuse::Moved,
+                "the port is never evaluated"
             );
             memo = analysis.memo.clone();
             analysis
@@ -177,6 +215,100 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.finish();
+    drop(db);
+    server(&dir, c);
+}
+
+/// The whole way through the real server (`clanc lsp`, release build) as an editor sees it:
+/// from sending a one-line `didChange` (an incremental range edit) to the answer of a hover
+/// request sent right after it. The server answers hover only from the model of the newest
+/// text, after publishing that check's diagnostics (it sends only files whose diagnostics
+/// changed), so the answer marks the end of the check and its publishing.
+fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
+    let root = std::fs::canonicalize(dir.path()).expect("dir exists");
+    let mut client = Client::start(&root);
+    // the first check publishes every file with diagnostics
+    let first = client.wait_for(|m| m["method"] == "textDocument/publishDiagnostics");
+    assert!(first["params"]["diagnostics"].as_array().is_some());
+    let mut group = c.benchmark_group("lsp-server");
+    group.sample_size(10);
+    for (name, path, from, to) in [
+        (
+            "gen-500/edit-inventory",
+            "modules/clan/inventory/machines/asia.nix",
+            "\"stibnite-1.asia.example.org\"",
+            "\"root@stibnite-1.asia.example.org\"",
+        ),
+        (
+            "gen-500/edit-comment",
+            "modules/clan/inventory/machines/asia.nix",
+            "# Inventory machines in region asia.",
+            "# Inventory machines in the region asia.",
+        ),
+        (
+            "gen-500/edit-unused-literal",
+            "modules/machines/nixos/zircon-9/default.nix",
+            "port = 6379;",
+            "port = 6380;",
+        ),
+    ] {
+        let uri = format!("file://{}/{path}", root.display());
+        let mut text = std::fs::read_to_string(root.join(path)).expect("generated file");
+        client.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": text } }),
+        );
+        let mut version = 1;
+        let mut edit = |client: &mut Client| {
+            let (a, b) = if text.contains(from) {
+                (from, to)
+            } else {
+                (to, from)
+            };
+            let at = text.find(a).expect("edited text");
+            let line = text[..at].matches('\n').count();
+            let character = at - text[..at].rfind('\n').map_or(0, |n| n + 1);
+            let end = character + a.len();
+            version += 1;
+            client.notify(
+                "textDocument/didChange",
+                json!({
+                    "textDocument": { "uri": uri, "version": version },
+                    "contentChanges": [{
+                        "range": {
+                            "start": { "line": line, "character": character },
+                            "end": { "line": line, "character": end }
+                        },
+                        "text": b
+                    }]
+                }),
+            );
+            text = text.replacen(a, b, 1);
+            let hover = client.request(
+                "textDocument/hover",
+                json!({
+                    "textDocument": { "uri": uri },
+                    "position": { "line": line, "character": character }
+                }),
+            );
+            assert!(hover.get("error").is_none(), "{hover}");
+        };
+        // the model the next edits start from
+        edit(&mut client);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let started = std::time::Instant::now();
+                for _ in 0..iterations {
+                    edit(&mut client);
+                }
+                started.elapsed()
+            })
+        });
+    }
+    group.finish();
+    let _ = client.request("shutdown", json!(null));
+    client.notify("exit", json!(null));
+    let _ = client.child.wait();
 }
 
 criterion_group!(lsp, benches);

@@ -3,127 +3,12 @@
 //! error, and shutdown/exit end the process cleanly; hover, definition and completion answer
 //! from the model of the current text.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+mod lsp_client;
 
+use std::time::Duration;
+
+use lsp_client::Client;
 use serde_json::{Value, json};
-
-struct Client {
-    child: Child,
-    stdin: ChildStdin,
-    messages: Receiver<Value>,
-    next_id: i64,
-}
-
-impl Client {
-    fn start(root: &std::path::Path) -> Client {
-        Client::start_with(
-            root,
-            json!({ "general": { "positionEncodings": ["utf-16"] } }),
-        )
-    }
-
-    fn start_with(root: &std::path::Path, capabilities: Value) -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clanc"))
-            .arg("lsp")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, messages) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            loop {
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(n) = line.strip_prefix("Content-Length: ") {
-                        length = n.parse().unwrap();
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
-                    return;
-                }
-                if tx.send(serde_json::from_slice(&body).unwrap()).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut client = Client {
-            child,
-            stdin,
-            messages,
-            next_id: 1,
-        };
-        let root_uri = format!("file://{}", root.display());
-        let init = client.request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": root_uri,
-                "capabilities": capabilities,
-            }),
-        );
-        assert_eq!(
-            init["result"]["capabilities"]["textDocumentSync"], 2,
-            "{init}"
-        );
-        assert_eq!(init["result"]["capabilities"]["positionEncoding"], "utf-16");
-        client.notify("initialized", json!({}));
-        client
-    }
-
-    fn send(&mut self, message: Value) {
-        let body = message.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
-        self.wait_for(|m| m["id"] == id)
-    }
-
-    fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.messages.recv_timeout(left) {
-                Ok(message) if wanted(&message) => return message,
-                Ok(_) => {}
-                Err(RecvTimeoutError::Timeout) => panic!("no expected message within 20 s"),
-                Err(RecvTimeoutError::Disconnected) => panic!("the server closed its output"),
-            }
-        }
-    }
-
-    /// The next diagnostics published for `uri`.
-    fn diagnostics_for(&mut self, uri: &str) -> Vec<Value> {
-        let message = self.wait_for(|m| {
-            m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
-        });
-        message["params"]["diagnostics"].as_array().unwrap().clone()
-    }
-}
 
 #[test]
 fn diagnostics_follow_unsaved_edits_and_clear_when_fixed() {
@@ -215,6 +100,80 @@ fn diagnostics_follow_unsaved_edits_and_clear_when_fixed() {
     client.notify("exit", Value::Null);
     let status = client.child.wait().unwrap();
     assert!(status.success());
+}
+
+/// The files published between now and the answer to a hover request on `uri` (the server
+/// answers hover once the check of the newest text is done and published).
+fn published_until_checked(client: &mut Client, uri: &str) -> Vec<String> {
+    let id = 9000;
+    client.send(json!({
+        "jsonrpc": "2.0", "id": id, "method": "textDocument/hover",
+        "params": { "textDocument": { "uri": uri }, "position": { "line": 0, "character": 0 } }
+    }));
+    let mut published = Vec::new();
+    loop {
+        let message = client
+            .messages
+            .recv_timeout(Duration::from_secs(20))
+            .expect("an answer within 20 s");
+        if message["id"] == id {
+            return published;
+        }
+        if message["method"] == "textDocument/publishDiagnostics" {
+            published.push(message["params"]["uri"].as_str().unwrap().to_string());
+        }
+    }
+}
+
+#[test]
+fn only_files_whose_diagnostics_changed_are_published_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    std::fs::create_dir(root.join("modules")).unwrap();
+    std::fs::write(root.join("modules/a.nix"), "{ a = 1; } }\n").unwrap();
+    std::fs::write(root.join("modules/b.nix"), "{ b = 2; } }\n").unwrap();
+    let mut client = Client::start(root);
+    let a = format!("file://{}/modules/a.nix", root.display());
+    let b = format!("file://{}/modules/b.nix", root.display());
+    let mut first = published_until_checked(&mut client, &a);
+    first.sort();
+    assert_eq!(first, vec![a.clone(), b.clone()]);
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": a, "languageId": "nix", "version": 1, "text": "{ a = 1; } }\n" } }),
+    );
+    // a line above the error: only a.nix's diagnostics moved
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": a, "version": 2 },
+            "contentChanges": [{ "text": "# a\n{ a = 1; } }\n" }]
+        }),
+    );
+    assert_eq!(published_until_checked(&mut client, &a), vec![a.clone()]);
+    // a comment after the error: nothing the editor shows changed, nothing is sent
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": a, "version": 3 },
+            "contentChanges": [{ "text": "# a\n{ a = 1; } } # end\n" }]
+        }),
+    );
+    assert_eq!(
+        published_until_checked(&mut client, &a),
+        Vec::<String>::new()
+    );
+    // fixing b.nix on disk (a watched-file event) clears b.nix alone
+    std::fs::write(root.join("modules/b.nix"), "{ b = 2; }\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": b, "type": 2 }] }),
+    );
+    assert_eq!(published_until_checked(&mut client, &a), vec![b.clone()]);
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
 }
 
 #[test]

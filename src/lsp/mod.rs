@@ -3,6 +3,7 @@
 //! check in flight through salsa) and diagnostics are published for every file that has any, and
 //! cleared when fixed. Only a check of the newest text is ever published.
 
+mod check_thread;
 mod completion;
 mod features;
 mod position;

@@ -22,6 +22,7 @@ use lsp_types::{
 };
 use salsa::Setter;
 
+use super::check_thread::{self, CheckDone, CheckJob};
 use super::position::{Encoding, from_lsp, to_lsp};
 use super::{completion, features, uri, watch};
 use crate::db::{Database, SourceFile, Workspace};
@@ -144,14 +145,6 @@ fn clan_root(params: &InitializeParams) -> PathBuf {
 /// is not needed.
 const REGISTER_WATCHERS_ID: &str = "clanc-register-watchers";
 
-struct CheckDone {
-    generation: u64,
-    /// `None` when the check was cancelled (or failed).
-    analysis: Option<(Vec<Diagnostic>, Arc<Clan>)>,
-    /// The model and what it was built from, for the next check.
-    memo: Option<crate::analysis::ModelMemo>,
-}
-
 struct Server {
     root: PathBuf,
     encoding: Encoding,
@@ -163,8 +156,11 @@ struct Server {
     sender: Sender<Message>,
     results_tx: Sender<CheckDone>,
     results_rx: Receiver<CheckDone>,
+    /// The check thread's queue (`None` when the thread could not be started).
+    jobs: Option<Sender<CheckJob>>,
     generation: u64,
-    published: BTreeSet<String>,
+    /// What was last published for each file that has diagnostics (clan-relative).
+    published: BTreeMap<String, Vec<lsp_types::Diagnostic>>,
     /// The model of the newest finished check, and the generation it was built for.
     model: Option<(u64, Arc<Clan>)>,
     /// The newest finished check's model and what it was built from: the next check reuses it
@@ -186,6 +182,13 @@ impl Server {
             .map(|f| (f.path(&db).clone(), *f))
             .collect();
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
+        let jobs = match check_thread::start(results_tx.clone()) {
+            Ok(jobs) => Some(jobs),
+            Err(e) => {
+                eprintln!("clanc lsp: cannot start the check thread: {e}");
+                None
+            }
+        };
         Ok(Server {
             root,
             encoding,
@@ -196,8 +199,9 @@ impl Server {
             sender,
             results_tx,
             results_rx,
+            jobs,
             generation: 0,
-            published: BTreeSet::new(),
+            published: BTreeMap::new(),
             model: None,
             memo: None,
             waiting: Vec::new(),
@@ -460,58 +464,25 @@ impl Server {
         self.workspace.set_files(&mut self.db).to(files);
     }
 
-    /// Starts a check of the current texts on a worker thread. An older check still running is
-    /// cancelled by the write that preceded this call (salsa unwinds it with `Cancelled`).
+    /// Queues a check of the current texts for the check thread. An older check still running
+    /// is cancelled by the write that preceded this call (salsa unwinds it with `Cancelled`).
     fn schedule_check(&mut self) {
         self.generation += 1;
-        let generation = self.generation;
-        let snapshot = self.db.clone();
-        let workspace = self.workspace;
-        let root = self.root.to_string_lossy().into_owned();
-        let tx = self.results_tx.clone();
-        let memo = self.memo.clone();
-        // Evaluation's limits assume clanc's deep stack (deeply nested user code must end in
-        // N005, not overflow a thread's default 2 MiB).
-        let spawned = std::thread::Builder::new()
-            .name("clanc-check".into())
-            .stack_size(crate::STACK_SIZE)
-            .spawn(move || {
-                // A newer edit unwinds the check with `Cancelled`; any other panic is a bug, which
-                // must not leave requests waiting forever: both end as "no result".
-                let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    salsa::Cancelled::catch(|| {
-                        crate::analysis::analyse_reusing(
-                            &snapshot,
-                            &root,
-                            workspace,
-                            false,
-                            memo.as_ref(),
-                        )
-                    })
-                    .ok()
-                }))
-                .ok()
-                .flatten();
-                let (analysis, memo, garbage) = match analysis {
-                    Some(a) => (Some((a.diagnostics, a.clan)), Some(a.memo), Some(a.garbage)),
-                    None => (None, None, None),
-                };
-                let _ = tx.send(CheckDone {
-                    generation,
-                    analysis,
-                    memo,
-                });
-                // Published first; the evaluation (or, when cancelled, what it left) is freed
-                // after the snapshot is let go of, so that neither delays the next edit.
-                drop(snapshot);
-                drop(garbage);
-                crate::eval::Garbage::free_deferred();
-            });
-        if let Err(e) = spawned {
-            eprintln!("clanc lsp: cannot start a check: {e}");
-            // Nothing waits for a check that never ran.
+        let job = CheckJob {
+            generation: self.generation,
+            snapshot: self.db.clone(),
+            workspace: self.workspace,
+            root: self.root.to_string_lossy().into_owned(),
+            memo: self.memo.clone(),
+        };
+        let queued = match &self.jobs {
+            Some(jobs) => jobs.send(job).map_err(|e| e.into_inner()),
+            None => Err(job),
+        };
+        if let Err(job) = queued {
+            // Nothing waits for a check that never runs.
             let _ = self.results_tx.send(CheckDone {
-                generation,
+                generation: job.generation,
                 analysis: None,
                 memo: None,
             });
@@ -543,6 +514,10 @@ impl Server {
         }
     }
 
+    /// Publishes the diagnostics of every file whose diagnostics differ from what was last
+    /// published for it (as the editor shows them: positions in its text), and clears those
+    /// of files that have none any more. Editors keep what they were sent, so unchanged files
+    /// are not sent again.
     fn publish(&mut self, diagnostics: Vec<Diagnostic>) {
         let mut by_file: BTreeMap<String, Vec<lsp_types::Diagnostic>> = BTreeMap::new();
         let mut indexes: HashMap<String, LineIndex> = HashMap::new();
@@ -553,23 +528,36 @@ impl Server {
                 .or_default()
                 .push(converted);
         }
-        let now: BTreeSet<String> = by_file.keys().cloned().collect();
-        for cleared in self.published.difference(&now) {
-            by_file.entry(cleared.clone()).or_default();
+        let cleared: Vec<String> = self
+            .published
+            .keys()
+            .filter(|file| !by_file.contains_key(*file))
+            .cloned()
+            .collect();
+        for file in cleared {
+            self.published.remove(&file);
+            self.send_diagnostics(&file, Vec::new());
         }
         for (file, diagnostics) in by_file {
-            let Some(uri) = uri::from_path(&self.root.join(&file)) else {
+            if self.published.get(&file) == Some(&diagnostics) {
                 continue;
-            };
-            let params = PublishDiagnosticsParams {
-                uri,
-                diagnostics,
-                version: None,
-            };
-            let notification = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
-            let _ = self.sender.send(notification.into());
+            }
+            self.send_diagnostics(&file, diagnostics.clone());
+            self.published.insert(file, diagnostics);
         }
-        self.published = now;
+    }
+
+    fn send_diagnostics(&self, file: &str, diagnostics: Vec<lsp_types::Diagnostic>) {
+        let Some(uri) = uri::from_path(&self.root.join(file)) else {
+            return;
+        };
+        let params = PublishDiagnosticsParams {
+            uri,
+            diagnostics,
+            version: None,
+        };
+        let notification = Notification::new(PublishDiagnostics::METHOD.to_string(), params);
+        let _ = self.sender.send(notification.into());
     }
 
     fn range(
