@@ -35,7 +35,8 @@ use serde_json::json;
 
 use std::sync::Arc;
 
-use clanc::db::{Database, SourceFile};
+use clanc::analysis::{Analysis, ModelMemo, ModelReuse as Reuse};
+use clanc::db::{Database, SourceFile, Workspace};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 /// A one-line edit made and undone in turn, on the file's current text (edits of one file
@@ -73,6 +74,23 @@ impl Edit {
         self.file.replace_text(db, text);
         self.made = !self.made;
     }
+}
+
+/// Makes `edit` (or undoes it) and analyses as the server does: given the previous analysis's
+/// memo, keeping the new one. `reuse` is where the model must come from.
+fn analyse_after(
+    edit: &mut Edit,
+    db: &mut Database,
+    memo: &mut ModelMemo,
+    root: &str,
+    workspace: Workspace,
+    reuse: Reuse,
+) -> Analysis {
+    edit.apply(db);
+    let analysis = clanc::analysis::analyse_reusing(db, root, workspace, false, Some(memo));
+    assert_eq!(analysis.model_reused, reuse, "where the model came from");
+    *memo = analysis.memo.clone();
+    analysis
 }
 
 fn benches(c: &mut Criterion) {
@@ -129,13 +147,10 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("lsp");
     group.sample_size(10);
+    let root = root_text.as_str();
     group.bench_function("gen-500/edit-inventory/analyse", |b| {
         b.iter_with_large_drop(|| {
-            host.apply(&mut db);
-            let analysis =
-                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
-            memo = analysis.memo.clone();
-            analysis
+            analyse_after(&mut host, &mut db, &mut memo, root, workspace, Reuse::Built)
         })
     });
     group.bench_function("gen-500/edit-inventory/syntax-only", |b| {
@@ -145,49 +160,22 @@ fn benches(c: &mut Criterion) {
         })
     });
     // the memo again describes the text as the last iteration left it
-    memo = clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo)).memo;
-    group.bench_function("gen-500/edit-comment/analyse", |b| {
-        b.iter_with_large_drop(|| {
-            comment.apply(&mut db);
-            let analysis =
-                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
-            assert_eq!(
-                analysis.model_reused,
-                clanc::analysis::ModelReuse::Moved,
-                "only a comment changed"
-            );
-            memo = analysis.memo.clone();
-            analysis
-        })
-    });
-    group.bench_function("gen-500/edit-unused-literal/analyse", |b| {
-        b.iter_with_large_drop(|| {
-            port.apply(&mut db);
-            let analysis =
-                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
-            assert_eq!(
-                analysis.model_reused,
-                clanc::analysis::ModelReuse::Moved,
-                "the port is never evaluated"
-            );
-            memo = analysis.memo.clone();
-            analysis
-        })
-    });
-    group.bench_function("gen-500/edit-unread-file/analyse", |b| {
-        b.iter_with_large_drop(|| {
-            unread.apply(&mut db);
-            let analysis =
-                clanc::analysis::analyse_reusing(&db, &root_text, workspace, false, Some(&memo));
-            assert_eq!(
-                analysis.model_reused,
-                clanc::analysis::ModelReuse::Same,
-                "nothing the model read changed"
-            );
-            memo = analysis.memo.clone();
-            analysis
-        })
-    });
+    memo = clanc::analysis::analyse_reusing(&db, root, workspace, false, Some(&memo)).memo;
+    for (name, edit, reuse) in [
+        ("gen-500/edit-comment/analyse", &mut comment, Reuse::Moved),
+        (
+            "gen-500/edit-unused-literal/analyse",
+            &mut port,
+            Reuse::Moved,
+        ),
+        ("gen-500/edit-unread-file/analyse", &mut unread, Reuse::Same),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_with_large_drop(|| {
+                analyse_after(edit, &mut db, &mut memo, root, workspace, reuse)
+            })
+        });
+    }
     // How long a new edit waits for the check in flight to unwind (salsa cancellation): the
     // write blocks until the worker's snapshot is dropped.
     group.bench_function("gen-500/cancel-check-in-flight", |b| {
