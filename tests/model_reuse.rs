@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clanc::analysis::{Analysis, ModelReuse, analyse, analyse_reusing};
 use clanc::db::{Database, SourceFile, Workspace};
+use clanc::model::Known;
 
 /// `cp -a` (the fixture holds symlinks: vars recipients).
 fn copy_dir(from: &Path, to: &Path) {
@@ -140,30 +141,43 @@ fn comments_and_whitespace_move_the_model_instead_of_building_it() {
     );
 }
 
-#[test]
-fn positions_that_became_values_stop_the_model_from_moving() {
-    // `__curPos` makes a line number part of a machine's description
-    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+/// The seed fleet with cinnabar's description written as `description` (a Nix expression),
+/// and `change` applied too.
+fn seed_with_description(
+    description: &str,
+    change: impl FnOnce(&Path),
+) -> (tempfile::TempDir, String, Database, Workspace) {
+    seed_fleet(|root| {
         let path = root.join("modules/clan/inventory/machines.nix");
         let text = std::fs::read_to_string(&path).unwrap();
         let text = text.replacen(
             "description = \"Hetzner VPS, zerotier controller, public ingress\";",
-            "description = \"written on line ${toString __curPos.line}\";",
+            &format!("description = {description};"),
             1,
         );
         std::fs::write(path, text).unwrap();
-    });
+        change(root);
+    })
+}
+
+fn cinnabar_description(analysis: &Analysis) -> Option<Known<String>> {
+    analysis.clan.machines["cinnabar"]
+        .description
+        .as_ref()
+        .map(|d| d.value.clone())
+}
+
+fn known(text: &str) -> Option<Known<String>> {
+    Some(Known::Known(text.to_string()))
+}
+
+#[test]
+fn positions_that_became_values_stop_the_model_from_moving() {
+    // `__curPos` makes a line number part of a machine's description
+    let (_dir, root, mut db, workspace) =
+        seed_with_description("\"written on line ${toString __curPos.line}\"", |_| {});
     let first = analyse(&db, &root, workspace, false);
-    let line_of = |a: &Analysis| {
-        a.clan.machines["cinnabar"]
-            .description
-            .as_ref()
-            .map(|d| d.value.clone())
-    };
-    assert_eq!(
-        line_of(&first),
-        Some(clanc::model::Known::Known("written on line 4".to_string()))
-    );
+    assert_eq!(cinnabar_description(&first), known("written on line 4"));
     let machines = file(&db, workspace, "modules/clan/inventory/machines.nix");
     edit(
         &mut db,
@@ -173,46 +187,25 @@ fn positions_that_became_values_stop_the_model_from_moving() {
     );
     let second = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
     assert_eq!(second.model_reused, ModelReuse::Built);
-    assert_eq!(
-        line_of(&second),
-        Some(clanc::model::Known::Known("written on line 6".to_string()))
-    );
+    assert_eq!(cinnabar_description(&second), known("written on line 6"));
 }
 
 #[test]
 fn files_read_as_text_are_never_trivia() {
     // a file the clan reads with `builtins.readFile`: its comments are part of a value
-    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
-        std::fs::write(root.join("motd.nix"), "# hello\n{ }\n").unwrap();
-        let path = root.join("modules/clan/inventory/machines.nix");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replacen(
-            "description = \"Hetzner VPS, zerotier controller, public ingress\";",
-            "description = builtins.readFile ../../../motd.nix;",
-            1,
-        );
-        std::fs::write(path, text).unwrap();
-    });
+    let (_dir, root, mut db, workspace) =
+        seed_with_description("builtins.readFile ../../../motd.nix", |root| {
+            std::fs::write(root.join("motd.nix"), "# hello\n{ }\n").unwrap();
+        });
     let first = analyse(&db, &root, workspace, false);
-    let description = |a: &Analysis| {
-        a.clan.machines["cinnabar"]
-            .description
-            .as_ref()
-            .map(|d| d.value.clone())
-    };
-    assert_eq!(
-        description(&first),
-        Some(clanc::model::Known::Known("# hello\n{ }\n".to_string()))
-    );
+    assert_eq!(cinnabar_description(&first), known("# hello\n{ }\n"));
     let motd = file(&db, workspace, "motd.nix");
     edit(&mut db, motd, "# hello", "# hello, world");
     let second = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
     assert_eq!(second.model_reused, ModelReuse::Built);
     assert_eq!(
-        description(&second),
-        Some(clanc::model::Known::Known(
-            "# hello, world\n{ }\n".to_string()
-        ))
+        cinnabar_description(&second),
+        known("# hello, world\n{ }\n")
     );
 }
 
