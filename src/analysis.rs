@@ -33,18 +33,19 @@ pub enum ModelReuse {
     Built,
     /// The previous analysis's: nothing it was built from changed.
     Same,
-    /// The previous analysis's with its spans moved: only comments and whitespace changed
-    /// in files it was built from (and no position became a value or a message).
+    /// The previous analysis's with its spans moved: only comments, whitespace and literals
+    /// the evaluation never used changed in files it was built from (and no position became
+    /// a value or a message).
     Moved,
 }
 
 /// A model and what it was built from ([`ModelInputs`]): an analysis given the memo of the
 /// previous one reuses its model when an edit changed nothing the model was built from (an
 /// edit in a file the evaluation never read: a terranix configuration, a package, a dev
-/// shell), or an edit of comments and whitespace only (the model's spans in that file then
-/// move with the text). Everything after the
-/// model (the checker's rules, sops facts read from disk, per-file diagnostics) runs every
-/// time. Cloning it copies two shared pointers.
+/// shell), or an edit of comments, whitespace or literals the evaluation never used (the
+/// model's spans in that file then move with the text). Everything after the model (the
+/// checker's rules, sops facts read from disk, per-file diagnostics) runs every time. Cloning
+/// it copies two shared pointers.
 #[derive(Clone, Debug)]
 pub struct ModelMemo {
     inputs: Arc<ModelInputs>,

@@ -115,11 +115,6 @@ pub enum FilesNow {
 }
 
 impl Observations {
-    /// Whether `files` (a newer state of the clan) answers every question as before.
-    pub fn still_hold(&self, db: &dyn db::Db, files: &ClanFiles) -> bool {
-        self.compare(db, files) == FilesNow::Same
-    }
-
     /// How `files` (a newer state of the clan) answers the questions asked before.
     pub fn compare(&self, db: &dyn db::Db, files: &ClanFiles) -> FilesNow {
         let same_text = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;

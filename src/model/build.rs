@@ -87,14 +87,9 @@ impl WorkspaceFacts {
 }
 
 impl ModelInputs {
-    /// Whether building the model of `root` from `workspace` now would read exactly what it
-    /// read before (and so build the same model).
-    pub fn still_hold(&self, db: &dyn Db, root: &str, workspace: Workspace) -> bool {
-        matches!(self.freshness(db, root, workspace), Freshness::Same)
-    }
-
     /// Whether the model built from these inputs describes `workspace` now, and if only
-    /// comments and whitespace changed in files it imported, how its spans move.
+    /// comments, whitespace and literals the evaluation never used changed in files it
+    /// imported, how its spans move.
     pub fn freshness(&self, db: &dyn Db, root: &str, workspace: Workspace) -> Freshness {
         if self.root != root || self.workspace_facts != WorkspaceFacts::of(db, workspace) {
             return Freshness::Stale;
@@ -134,9 +129,7 @@ impl ModelInputs {
         };
         Freshness::Moved(Box::new(inputs), moves)
     }
-}
 
-impl ModelInputs {
     /// Whether the literal tokens that changed in the file at `path` (ranges in the old text
     /// and the new one) are each part of a literal expression alone (not a name) that the
     /// evaluation never used.
