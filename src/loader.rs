@@ -69,6 +69,14 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     })
 }
 
+/// What [`refresh_with`] found.
+pub struct Refreshed {
+    /// Whether anything changed.
+    pub changed: bool,
+    /// The files read from disk that are not UTF-8 (as [`Loaded::not_utf8`]).
+    pub not_utf8: Vec<NotUtf8>,
+}
+
 /// Brings a loaded workspace up to date with the disk after files changed outside the editor
 /// (the language server's `workspace/didChangeWatchedFiles`). Only what differs is written, so
 /// salsa re-checks only what depends on it. Files for which `open(rel)` holds are the editor's:
@@ -79,9 +87,20 @@ pub fn refresh(
     workspace: Workspace,
     open: &dyn Fn(&str) -> bool,
 ) -> Result<bool, LoadError> {
+    refresh_with(db, root, workspace, open).map(|r| r.changed)
+}
+
+/// [`refresh`], also saying which files read from disk are not UTF-8.
+pub fn refresh_with(
+    db: &mut Database,
+    root: &Path,
+    workspace: Workspace,
+    open: &dyn Fn(&str) -> bool,
+) -> Result<Refreshed, LoadError> {
     use salsa::Setter as _;
     let (file_paths, dir_paths) = scan(root)?;
     let mut changed = false;
+    let mut not_utf8 = Vec::new();
 
     let old_files: BTreeMap<String, SourceFile> = workspace
         .files(db)
@@ -95,7 +114,8 @@ pub fn refresh(
         match old_files.get(&rel) {
             Some(file) if open(&rel) => files.push(*file),
             Some(file) => {
-                let (text, _) = read_text(&rel, &path)?;
+                let (text, bad) = read_text(&rel, &path)?;
+                not_utf8.extend(bad);
                 if *file.text(db) != text {
                     file.replace_text(db, text);
                     changed = true;
@@ -103,7 +123,8 @@ pub fn refresh(
                 files.push(*file);
             }
             None => {
-                let (text, _) = read_text(&rel, &path)?;
+                let (text, bad) = read_text(&rel, &path)?;
+                not_utf8.extend(bad);
                 files.push(SourceFile::create(db, rel, text));
                 changed = true;
             }
@@ -151,7 +172,10 @@ pub fn refresh(
         workspace.set_dirs(db).to(dirs);
         changed = true;
     }
-    Ok(changed || file_list_changed)
+    Ok(Refreshed {
+        changed: changed || file_list_changed,
+        not_utf8,
+    })
 }
 
 /// The clan's files (those `is_clan_file` accepts) and directories below `root`, each as

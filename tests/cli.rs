@@ -170,25 +170,26 @@ fn watch_mode_checks_again_after_a_change() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("flake.nix"), "{ }\n").unwrap();
+    // stdout and stderr into one pipe, so that a run's report (stdout, flushed) comes before
+    // its "checked in" line (stderr) as the program wrote them
+    let (reader, writer) = std::io::pipe().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .args(["check", "--watch", "--format", "github"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .args(["check", "--watch", "--format", "github", "."])
+        // a relative directory: events name absolute paths
+        .current_dir(dir.path())
+        .stdout(writer.try_clone().unwrap())
+        .stderr(writer)
         .spawn()
         .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let tx_out = tx.clone();
     std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx_out.send(format!("out: {line}"));
-        }
-    });
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(format!("err: {line}"));
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            let prefix = if line.starts_with("[clanc]") || line.starts_with("error") {
+                "err"
+            } else {
+                "out"
+            };
+            let _ = tx.send(format!("{prefix}: {line}"));
         }
     });
     let wait_for_run = |seen: &mut Vec<String>| loop {
@@ -215,6 +216,24 @@ fn watch_mode_checks_again_after_a_change() {
             .iter()
             .any(|l| l.starts_with("out: ::error file=bad.nix,line=1,col=7,title=N001")),
         "{second:?}"
+    );
+    // the clan stays loaded between runs: a changed file is read again, and what it says now
+    // is reported (here a comment line above the error, then the fix)
+    std::fs::write(dir.path().join("bad.nix"), "# note\n{ a = ; }\n").unwrap();
+    let mut third = Vec::new();
+    wait_for_run(&mut third);
+    assert!(
+        third
+            .iter()
+            .any(|l| l.starts_with("out: ::error file=bad.nix,line=2,col=7,title=N001")),
+        "{third:?}"
+    );
+    std::fs::write(dir.path().join("bad.nix"), "# note\n{ a = 1; }\n").unwrap();
+    let mut fourth = Vec::new();
+    wait_for_run(&mut fourth);
+    assert!(
+        !fourth.iter().any(|l| l.starts_with("out: ::error")),
+        "{fourth:?}"
     );
     child.kill().unwrap();
     let _ = child.wait();

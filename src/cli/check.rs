@@ -144,16 +144,24 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     };
     let Analysis {
         texts,
-        mut diagnostics,
+        diagnostics,
         clan,
         garbage,
         ..
     } = analysis;
-    if args.watch {
-        drop(garbage); // checked again on the next change: free it now
-    } else {
-        garbage.leak(); // the process exits next: freeing it would only cost time
-    }
+    garbage.leak(); // the process exits next: freeing it would only cost time
+    print_report(args, color, started, &texts, diagnostics, &clan)
+}
+
+/// Prints the report of a check that started at `started`; returns the exit status.
+pub(super) fn print_report(
+    args: &CheckArgs,
+    color: ColorChoice,
+    started: std::time::Instant,
+    texts: &HashMap<String, Arc<str>>,
+    mut diagnostics: Vec<Diagnostic>,
+    clan: &crate::model::Clan,
+) -> u8 {
     if args.only_vars {
         diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
     }
@@ -165,7 +173,7 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     }
 
     // The renderers need the texts of the files diagnostics point into.
-    let sources = sources_for(&report, &texts);
+    let sources = sources_for(&report, texts);
 
     let stdout = std::io::stdout();
     let output = match args.format {

@@ -1,17 +1,80 @@
 //! `clanc check --watch`: check, then check again after every change to the clan's files
 //! (changes arriving within 100 ms are taken together), clearing a terminal between runs and
-//! saying how long each run took.
+//! saying how long each run took. The clan stays loaded between runs: a run reads the disk
+//! again but parses and lowers only the files that changed (salsa), and keeps the model when
+//! the change cannot alter it (`analysis::ModelMemo`), as the language server does.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::Path;
-use std::sync::mpsc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 
-use super::check::{CheckArgs, check_once};
+use super::check::{CheckArgs, absolute, print_report};
 use super::exit;
+use crate::analysis::ModelMemo;
+use crate::db::{Database, Workspace};
 use crate::diagnostics::ColorChoice;
+use crate::loader::{self, LoadError, NotUtf8};
+
+/// The clan as the last run saw it.
+struct Session {
+    db: Database,
+    workspace: Workspace,
+    root: PathBuf,
+    not_utf8: Vec<NotUtf8>,
+    memo: Option<ModelMemo>,
+}
+
+impl Session {
+    fn load(dir: &Path) -> Result<Session, LoadError> {
+        let mut db = Database::default();
+        let loaded = loader::load_clan(&mut db, dir)?;
+        crate::analysis::prepare(&db, loaded.workspace);
+        Ok(Session {
+            db,
+            workspace: loaded.workspace,
+            root: absolute(dir),
+            not_utf8: loaded.not_utf8,
+            memo: None,
+        })
+    }
+
+    /// Takes what changed on disk since the last run.
+    fn refresh(&mut self) -> Result<(), LoadError> {
+        let refreshed = loader::refresh_with(&mut self.db, &self.root, self.workspace, &|_| false)?;
+        self.not_utf8 = refreshed.not_utf8;
+        Ok(())
+    }
+
+    /// Checks the clan as loaded and prints the report.
+    fn check(&mut self, args: &CheckArgs, color: ColorChoice, started: Instant) {
+        let root = self.root.to_string_lossy().into_owned();
+        let analysis = crate::analysis::analyse_reusing(
+            &self.db,
+            &root,
+            self.workspace,
+            args.explain_unknown,
+            self.memo.as_ref(),
+        );
+        let texts: HashMap<String, Arc<str>> = self
+            .workspace
+            .files(&self.db)
+            .iter()
+            .map(|f| (f.path(&self.db).clone(), Arc::clone(f.text(&self.db))))
+            .collect();
+        let mut diagnostics = analysis.diagnostics;
+        for file in &self.not_utf8 {
+            let text = texts.get(&file.path).map_or("", |t| t.as_ref());
+            diagnostics.push(crate::check::not_utf8_diagnostic(file, text));
+        }
+        print_report(args, color, started, &texts, diagnostics, &analysis.clan);
+        self.memo = Some(analysis.memo);
+        // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
+    }
+}
 
 pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
     if !args.dir.is_dir() {
@@ -26,17 +89,32 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
             return exit::USAGE;
         }
     };
-    if let Err(e) = watcher.watch(&args.dir, RecursiveMode::Recursive) {
+    // Events name absolute paths: compare them with the absolute directory (`--watch .`).
+    let root = absolute(&args.dir);
+    if let Err(e) = watcher.watch(&root, RecursiveMode::Recursive) {
         eprintln!("error: cannot watch `{}`: {e}", args.dir.display());
         return exit::USAGE;
     }
     let terminal = std::io::stdout().is_terminal();
+    let mut session: Option<Session> = None;
     loop {
         if terminal {
             print!("\x1b[2J\x1b[H");
         }
         let started = Instant::now();
-        check_once(args, color);
+        // The first run loads the clan; later runs take what changed (a failed load is tried
+        // again from scratch after the next change).
+        let ready = match session.take() {
+            Some(mut s) => s.refresh().map(|()| s),
+            None => Session::load(&args.dir),
+        };
+        match ready {
+            Ok(mut s) => {
+                s.check(args, color, started);
+                session = Some(s);
+            }
+            Err(e) => eprintln!("error: {e}"),
+        }
         eprintln!(
             "[clanc] checked in {:.1} ms; watching {} for changes",
             started.elapsed().as_secs_f64() * 1000.0,
@@ -45,12 +123,30 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
         // Wait for a relevant change, then for a quiet 100 ms.
         loop {
             match rx.recv() {
-                Ok(Ok(event)) if event.paths.iter().any(|p| is_relevant(&args.dir, p)) => break,
+                Ok(Ok(event))
+                    if is_change(&event.kind)
+                        && event.paths.iter().any(|p| is_relevant(&root, p)) =>
+                {
+                    break;
+                }
                 Ok(_) => {}
                 Err(_) => return exit::USAGE,
             }
         }
         while rx.recv_timeout(Duration::from_millis(100)).is_ok() {}
+    }
+}
+
+/// Whether an event says that something clanc reads changed. Reading a file is an event too
+/// (inotify's open and close, and the access time it updates): each run reads the clan, so
+/// counting those would run again and again. Metadata (modes, owners, times) is not read.
+fn is_change(kind: &notify::EventKind) -> bool {
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode, ModifyKind};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) | EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        _ => true,
     }
 }
 
@@ -75,6 +171,26 @@ fn is_relevant(root: &Path, path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reading_is_not_a_change() {
+        use notify::EventKind;
+        use notify::event::{AccessKind, AccessMode, CreateKind, MetadataKind, ModifyKind};
+        assert!(!is_change(&EventKind::Access(AccessKind::Open(
+            AccessMode::Any
+        ))));
+        assert!(!is_change(&EventKind::Modify(ModifyKind::Metadata(
+            MetadataKind::Any
+        ))));
+        assert!(!is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Read
+        ))));
+        assert!(is_change(&EventKind::Access(AccessKind::Close(
+            AccessMode::Write
+        ))));
+        assert!(is_change(&EventKind::Modify(ModifyKind::Any)));
+        assert!(is_change(&EventKind::Create(CreateKind::File)));
+    }
 
     #[test]
     fn only_clan_files_trigger_a_run() {
