@@ -35,7 +35,7 @@ fn tokens(text: &str) -> impl Iterator<Item = (u32, SyntaxKind, &str)> {
     let mut offset = 0u32;
     rnix::tokenize(text).filter_map(move |(kind, token)| {
         let start = offset;
-        offset += token.len() as u32;
+        offset = offset.saturating_add(token.len() as u32);
         (!is_trivia(kind)).then_some((start, kind, token))
     })
 }
@@ -100,12 +100,15 @@ impl Moved {
             None => offset.min(next_start(0)),
             Some(i) => {
                 let (old, new, old_len, new_len) = self.tokens[i];
-                if offset == old + old_len {
-                    new + new_len
-                } else if offset < old + old_len {
-                    new + (offset - old).min(new_len)
+                let (old_end, new_end) = (old.saturating_add(old_len), new.saturating_add(new_len));
+                if offset == old_end {
+                    new_end
+                } else if offset < old_end {
+                    new.saturating_add((offset - old).min(new_len))
                 } else {
-                    (new + new_len + (offset - old - old_len)).min(next_start(i + 1))
+                    new_end
+                        .saturating_add(offset - old_end)
+                        .min(next_start(i + 1))
                 }
             }
         };
@@ -170,5 +173,35 @@ mod tests {
             trivia_only("{ a = 1; }", "{ a = 1; }").is_some(),
             "same text"
         );
+    }
+
+    #[test]
+    fn literal_edits_keep_the_tokens() {
+        let old = "{ a = \"x\"; b = 1; c = \"k${v}\"; }";
+        let new = "{ a = \"longer\"; b = 12; c = \"k${v}\"; }";
+        let (moved, literals) = literals_only(old, new).expect("only literals changed");
+        let range =
+            |text: &str, needle: &str| TextRange::at(at(text, needle), TextSize::of(needle));
+        assert_eq!(
+            literals,
+            vec![
+                (range(old, "x"), range(new, "longer")),
+                (range(old, "1"), range(new, "12")),
+            ]
+        );
+        // a changed literal's string covers its new text; what follows moved along
+        assert_eq!(moved.range(range(old, "\"x\"")), range(new, "\"longer\""));
+        assert_eq!(moved.range(range(old, "1")), range(new, "12"));
+        assert_eq!(moved.offset(at(old, "c =")), at(new, "c ="));
+        // names, operators, paths and the shape of strings are not literal edits
+        for (old, new) in [
+            ("{ a = 1; }", "{ b = 1; }"),
+            ("{ a = \"x\"; }", "{ a = \"x${y}\"; }"),
+            ("x + 1", "x - 1"),
+            ("./a.nix", "./b.nix"),
+        ] {
+            assert_eq!(literals_only(old, new), None, "{old:?} -> {new:?}");
+        }
+        assert_eq!(trivia_only(old, new), None, "literals are not trivia");
     }
 }
