@@ -341,6 +341,10 @@ impl<'a> RoleCtx<'a> {
                 self.role.machines.keys().map(String::as_str).collect()
             }
         };
+        // What the role's settings alone leave unset: the same for every machine without
+        // settings of its own, so checked once (its diagnostics would repeat at the same
+        // places, which `check_clan` removes anyway).
+        let mut role_only: Option<Vec<&str>> = None;
         for machine in machines {
             // Undefined machines (C001) are never evaluated.
             let Some(defined) = clan.machines.get(machine) else {
@@ -357,7 +361,13 @@ impl<'a> RoleCtx<'a> {
                 .and_then(|m| m.settings.as_ref());
             let sources: Vec<&Spanned<Data>> =
                 role_settings.into_iter().chain(machine_settings).collect();
-            for option in self.check_machine(Some(machine), &sources, out) {
+            let unset = match machine_settings {
+                Some(_) => self.check_machine(Some(machine), &sources, out),
+                None => role_only
+                    .get_or_insert_with(|| self.check_machine(Some(machine), &sources, out))
+                    .clone(),
+            };
+            for option in unset {
                 missing.entry(option).or_default().push(machine);
             }
         }

@@ -708,6 +708,35 @@ fn c008_required_option_unset_for_one_machine() {
 }
 
 #[test]
+fn c008_names_every_machine_the_role_settings_leave_unset() {
+    // a and b have no settings of their own as peers (the role's alone are checked once for
+    // both), c sets the option itself
+    let mut clan = clan();
+    add(
+        &mut clan,
+        instance("wg", "wireguard"),
+        vec![
+            role("controller", 10).with_machine(
+                "a",
+                11,
+                Some(v(attrs(vec![("endpoint", v(s("a.example"), 12))]), 13)),
+            ),
+            role("peer", 14)
+                .with_machine("b", 15, None)
+                .with_machine(
+                    "c",
+                    16,
+                    Some(v(attrs(vec![("controller", v(s("a"), 17))]), 18)),
+                )
+                .with_machine("a", 19, None),
+        ],
+    );
+    let d = only(&run(&clan), "C008", Severity::Error, sp("inv.nix", 14, 1));
+    assert!(d.message.contains("machines `a`, `b`:"), "{}", d.message);
+    assert!(!d.message.contains("`c`"), "{}", d.message);
+}
+
+#[test]
 fn c008_is_silent_when_settings_are_a_function_or_unknown() {
     for settings in [Data::Function, Data::Unknown("inputs.self.lib.wg".into())] {
         let mut clan = clan();
