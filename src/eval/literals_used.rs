@@ -28,13 +28,15 @@ impl LiteralsUsed {
         if files.len() <= file {
             files.resize_with(file + 1, || None);
         }
-        let (_, bits) = files[file].get_or_insert_with(|| {
+        let (lowered, bits) = files[file].get_or_insert_with(|| {
             let words = module.lowered.exprs.len().div_ceil(64);
             (module.lowered.clone(), vec![0; words])
         });
         let i = expr.0 as usize;
-        if let Some(word) = bits.get_mut(i / 64) {
-            *word |= 1 << (i % 64);
+        match bits.get_mut(i / 64) {
+            Some(word) if Arc::ptr_eq(lowered, &module.lowered) => *word |= 1 << (i % 64),
+            // Another IR for the same file (never expected): count the whole file as used.
+            _ => bits.clear(),
         }
     }
 
@@ -46,6 +48,13 @@ impl LiteralsUsed {
             let Some((lowered, bits)) = entry else {
                 continue;
             };
+            if bits.is_empty() && !lowered.exprs.is_empty() {
+                out.insert(
+                    path_of(file as u32),
+                    vec![TextRange::up_to(u32::MAX.into())],
+                );
+                continue;
+            }
             let mut ranges: Vec<TextRange> = (0..lowered.exprs.len())
                 .filter(|i| bits[i / 64] & (1 << (i % 64)) != 0)
                 .filter_map(|i| lowered.source_map.ranges.get(i).copied())
