@@ -1,7 +1,7 @@
 //! An analysis given the previous one's memo reuses its model exactly when nothing the model
 //! was built from changed (what the language server does after each edit), moves its spans
-//! when only comments and whitespace changed, and the result is the same as a fresh analysis
-//! either way.
+//! when only comments, whitespace or literals the evaluation never used changed, and the
+//! result is the same as a fresh analysis either way.
 
 use std::path::Path;
 use std::sync::Arc;
