@@ -23,6 +23,9 @@
 //!   earlier to unwind (salsa cancellation; the write blocks until the check lets go of its
 //!   snapshot). This is added to the latency of the next check.
 //!
+//! - `lsp-server/...`: the same kinds of edit through the real `clanc lsp` over stdio, from the
+//!   `didChange` sent to the answer of a hover that waits for the check (see `server`).
+//!
 //! Benchmarks, not tests: no assertions on time.
 
 mod common;
