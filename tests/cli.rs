@@ -202,39 +202,33 @@ fn watch_mode_checks_again_after_a_change() {
             return;
         }
     };
-    let mut seen = Vec::new();
-    wait_for_run(&mut seen);
-    assert!(
-        !seen.iter().any(|l| l.starts_with("out: ::error")),
-        "{seen:?}"
-    );
-    std::fs::write(dir.path().join("bad.nix"), "{ a = ; }\n").unwrap();
-    let mut second = Vec::new();
-    wait_for_run(&mut second);
-    assert!(
-        second
-            .iter()
-            .any(|l| l.starts_with("out: ::error file=bad.nix,line=1,col=7,title=N001")),
-        "{second:?}"
-    );
-    // the clan stays loaded between runs: a changed file is read again, and what it says now
-    // is reported (here a comment line above the error, then the fix)
-    std::fs::write(dir.path().join("bad.nix"), "# note\n{ a = ; }\n").unwrap();
-    let mut third = Vec::new();
-    wait_for_run(&mut third);
-    assert!(
-        third
-            .iter()
-            .any(|l| l.starts_with("out: ::error file=bad.nix,line=2,col=7,title=N001")),
-        "{third:?}"
-    );
-    std::fs::write(dir.path().join("bad.nix"), "# note\n{ a = 1; }\n").unwrap();
-    let mut fourth = Vec::new();
-    wait_for_run(&mut fourth);
-    assert!(
-        !fourth.iter().any(|l| l.starts_with("out: ::error")),
-        "{fourth:?}"
-    );
+    // the first run, then after each write of bad.nix: the error it must report (none: no
+    // error at all). The clan stays loaded between runs: a changed file is read again, and
+    // what it says now is reported (an error, a comment line above it, the fix).
+    let steps = [
+        (None, None),
+        (Some("{ a = ; }\n"), Some("line=1,col=7,title=N001")),
+        (Some("# note\n{ a = ; }\n"), Some("line=2,col=7,title=N001")),
+        (Some("# note\n{ a = 1; }\n"), None),
+    ];
+    for (text, error) in steps {
+        if let Some(text) = text {
+            std::fs::write(dir.path().join("bad.nix"), text).unwrap();
+        }
+        let mut seen = Vec::new();
+        wait_for_run(&mut seen);
+        match error {
+            Some(error) => assert!(
+                seen.iter()
+                    .any(|l| l.starts_with(&format!("out: ::error file=bad.nix,{error}"))),
+                "{seen:?}"
+            ),
+            None => assert!(
+                !seen.iter().any(|l| l.starts_with("out: ::error")),
+                "{seen:?}"
+            ),
+        }
+    }
     child.kill().unwrap();
     let _ = child.wait();
 }
