@@ -48,7 +48,8 @@ pub struct ModelInputs {
     positions_shown: bool,
     /// The ranges of the literals whose values the evaluation used, by file path (sorted):
     /// an edit of any other literal cannot change the model.
-    literals_used: Arc<HashMap<String, Vec<rnix::TextRange>>>,
+    /// (Per file shared: moving a model copies the map, not every file's ranges.)
+    literals_used: Arc<HashMap<String, Arc<[rnix::TextRange]>>>,
 }
 
 /// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
@@ -115,7 +116,7 @@ impl ModelInputs {
                 return Freshness::Stale;
             }
             if let Some(used) = literals_used.get_mut(path) {
-                used.iter_mut().for_each(|r| *r = moved.range(*r));
+                *used = used.iter().map(|r| moved.range(*r)).collect();
             }
             // Files outside the clan have no spans in the model.
             if let Some(rel) = files.relative(path) {
@@ -144,7 +145,7 @@ impl ModelInputs {
             return false;
         };
         let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
-        let used = self.literals_used.get(path).map_or(&[][..], Vec::as_slice);
+        let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
         literals.iter().all(|(old, new)| {
             lowered.is_literal_at(*new)
                 && !used
@@ -169,7 +170,12 @@ pub fn build_model_keeping_garbage(
         workspace_facts: facts.clone(),
         reads: files.observations(),
         positions_shown: ev.showed_positions(),
-        literals_used: Arc::new(ev.literals_used()),
+        literals_used: Arc::new(
+            ev.literals_used()
+                .into_iter()
+                .map(|(path, ranges)| (path, Arc::from(ranges)))
+                .collect(),
+        ),
     };
     let mut ev = Evaluator::new(db, &files, Limits::default());
     let lock = facts
