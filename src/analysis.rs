@@ -9,7 +9,9 @@ use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::eval::Garbage;
-use crate::model::{Clan, Freshness, ModelInputs, SpansMut, build_model_keeping_garbage};
+use crate::model::{
+    Clan, Freshness, LiteralEdit, ModelInputs, SpanVisitor, SpansMut, build_model_keeping_garbage,
+};
 use crate::services::catalog::Catalog;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
@@ -37,6 +39,22 @@ pub enum ModelReuse {
     /// the evaluation never used changed in files it was built from (and no position became
     /// a value or a message).
     Moved,
+    /// Moved, and with its copies of edited string literals replaced: also string literals
+    /// the evaluation used but never read changed (it only passed their strings on).
+    Patched,
+}
+
+/// Replaces the model's copies of edited string literals (found by the literal's span).
+struct ApplyLiteralEdits<'a>(&'a [LiteralEdit]);
+
+impl SpanVisitor for ApplyLiteralEdits<'_> {
+    fn span(&mut self, _: &mut Span) {}
+
+    fn literal_copy(&mut self, literal: &Span, text: &mut String) {
+        if let Some(edit) = self.0.iter().find(|e| e.literal == *literal) {
+            text.clone_from(&edit.text);
+        }
+    }
 }
 
 /// A model and what it was built from ([`ModelInputs`]): an analysis given the memo of the
@@ -75,21 +93,34 @@ pub fn analyse_reusing(
             memo.clone(),
             ModelReuse::Same,
         ),
-        Some((memo, Freshness::Moved(inputs, moves))) => {
+        Some((
+            memo,
+            Freshness::Moved {
+                inputs,
+                moves,
+                edits,
+            },
+        )) => {
             let mut clan = Clan::clone(&memo.clan);
             for (file, moved) in &moves {
-                clan.spans_mut(&mut |span| {
+                clan.spans_mut(&mut |span: &mut Span| {
                     if span.file == *file {
                         span.range = moved.range(span.range);
                     }
                 });
             }
+            let reuse = if edits.is_empty() {
+                ModelReuse::Moved
+            } else {
+                clan.spans_mut(&mut ApplyLiteralEdits(&edits));
+                ModelReuse::Patched
+            };
             let clan = Arc::new(clan);
             let memo = ModelMemo {
                 inputs: Arc::new(*inputs),
                 clan: Arc::clone(&clan),
             };
-            (clan, Garbage::default(), memo, ModelReuse::Moved)
+            (clan, Garbage::default(), memo, reuse)
         }
         Some((_, Freshness::Stale)) | None => {
             let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);

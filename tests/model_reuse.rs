@@ -244,13 +244,16 @@ fn the_model_is_reused_only_while_what_it_read_is_unchanged() {
     edit(
         &mut db,
         machines,
-        "root@cinnabar.example.org",
-        "root@cinnabar2.example.org",
+        "\"root@cinnabar.example.org\";",
+        "\"root@cinnabar.example.org\" + \"\";",
     );
     let third = analyse_reusing(&db, &root_text, workspace, false, Some(&second.memo));
     assert_eq!(third.model_reused, ModelReuse::Built);
     assert_eq!(third.clan, analyse(&db, &root_text, workspace, false).clan);
-    assert_ne!(third.clan, second.clan);
+    assert_ne!(
+        third.clan.machines["cinnabar"],
+        second.clan.machines["cinnabar"]
+    );
 
     // a new machine folder (a directory listing the evaluation read): built again
     std::fs::create_dir_all(root.join("machines/newbox")).unwrap();
@@ -320,4 +323,98 @@ fn memo_generators(analysis: &Analysis) -> Vec<String> {
         .keys()
         .cloned()
         .collect()
+}
+
+fn target_host(analysis: &Analysis, machine: &str) -> Option<Known<String>> {
+    analysis.clan.machines[machine]
+        .target_host
+        .as_ref()
+        .map(|d| d.value.clone())
+}
+
+#[test]
+fn string_literals_only_passed_on_are_patched_in_the_model() {
+    // a description bound by `let` away from where the model reads it
+    let (_dir, root, mut db, workspace) =
+        seed_with_description("let text = \"Hetzner box\"; in text", |_| {});
+    let first = analyse(&db, &root, workspace, false);
+    assert_eq!(cinnabar_description(&first), known("Hetzner box"));
+    let machines = file(&db, workspace, "modules/clan/inventory/machines.nix");
+    let borg = file(
+        &db,
+        workspace,
+        "modules/clan/inventory/services/borgbackup.nix",
+    );
+    let mut memo = first.memo.clone();
+    // strings the evaluation only passes on to the model: a target host, the description
+    // through its `let`, a setting (alone and inside `mkDefault`); one edit makes a target
+    // host the checker rejects, and the next one fixes it
+    for (file, from, to) in [
+        (
+            machines,
+            "root@cinnabar.example.org",
+            "root@cinnabar.example.net",
+        ),
+        (
+            machines,
+            "\"Hetzner box\"",
+            "\"Hetzner VPS, the controller\"",
+        ),
+        (machines, "root@electrum.example.org", "root@[electrum"),
+        (machines, "root@[electrum", "root@electrum.example.org"),
+        (borg, "\"/srv/borgbackup\"", "\"/srv/backups\""),
+        (borg, "\"*-*-* 03:15:00\"", "\"*-*-* 04:00:00\""),
+        (borg, "\"*.pyc\"", "\"*.pyo\""),
+    ] {
+        edit(&mut db, file, from, to);
+        let patched = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(patched.model_reused, ModelReuse::Patched, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(patched.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&patched), placed(&fresh), "after {to:?}");
+        memo = patched.memo.clone();
+    }
+    assert_eq!(
+        target_host(&analyse(&db, &root, workspace, false), "cinnabar"),
+        known("root@cinnabar.example.net")
+    );
+    assert_eq!(
+        cinnabar_description(&analyse(&db, &root, workspace, false)),
+        known("Hetzner VPS, the controller")
+    );
+    // strings the evaluation reads: a machine class (an enum), a machine's tag and a role's
+    // tag (roles resolve them); built again, and right
+    for (file, from, to) in [
+        (
+            machines,
+            "machineClass = \"nixos\";",
+            "machineClass = \"darwin\";",
+        ),
+        (machines, "\"hetzner\"", "\"hetzner-cloud\""),
+        (borg, "tags = [ \"backup\" ]", "tags = [ \"server\" ]"),
+    ] {
+        edit(&mut db, file, from, to);
+        let built = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(built.model_reused, ModelReuse::Built, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(built.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&built), placed(&fresh), "after {to:?}");
+        memo = built.memo.clone();
+    }
+}
+
+#[test]
+fn a_string_literal_the_evaluation_also_read_builds_the_model_again() {
+    // the evaluation compares the literal; the description is a copy of another one
+    let (_dir, root, mut db, workspace) = seed_with_description(
+        "let text = \"Hetzner box\"; in if text == \"Hetzner box\" then \"matched\" else text",
+        |_| {},
+    );
+    let first = analyse(&db, &root, workspace, false);
+    assert_eq!(cinnabar_description(&first), known("matched"));
+    let machines = file(&db, workspace, "modules/clan/inventory/machines.nix");
+    edit(&mut db, machines, "\"Hetzner box\";", "\"Hetzner VPS\";");
+    let second = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
+    assert_eq!(second.model_reused, ModelReuse::Built);
+    assert_eq!(cinnabar_description(&second), known("Hetzner VPS"));
 }

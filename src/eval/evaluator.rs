@@ -12,6 +12,7 @@ use super::error::{ErrorKind, EvalError, EvalResult};
 use super::garbage::Garbage;
 use super::ir::{AttrKey, BinOp, Expr, ExprId, Lowered, Module, Param, Part, UnOp, Var};
 use super::limits::Limits;
+use super::literals_used::UsedLiteral;
 use super::thunk::{Env, Slots, Thunk, ThunkState};
 use super::unknown::Unknown;
 use super::value::{Attr, Attrs, Closure, Op, PrimOpApp, Value};
@@ -128,10 +129,11 @@ impl<'a> Evaluator<'a> {
         self.positions_shown.get()
     }
 
-    /// The ranges of the literals (strings, numbers, syntax errors) whose values this
-    /// evaluation used, by file path, sorted: editing any other literal of a file cannot
-    /// change what it computed.
-    pub fn literals_used(&self) -> HashMap<String, Vec<TextRange>> {
+    /// The literals (strings, numbers, syntax errors) whose values this evaluation used, by
+    /// file path, sorted, and whether it read them: editing any other literal of a file
+    /// cannot change what it computed, and editing a string literal it did not read changes
+    /// only the strings copied out of it ([`super::NixString::copy_out`]).
+    pub fn literals_used(&self) -> HashMap<String, Vec<UsedLiteral>> {
         self.literals_used
             .ranges(|file| self.file_path(FileId(file)))
     }
@@ -489,10 +491,7 @@ impl<'a> Evaluator<'a> {
                 self.literals_used.note(module, expr);
                 Thunk::value(Value::Float(*f))
             }
-            Expr::Str(s) => {
-                self.literals_used.note(module, expr);
-                Thunk::value(Value::string(&**s))
-            }
+            Expr::Str(s) => Thunk::value(self.literals_used.string(module, expr, s)),
             Expr::Var(Var::Local { up, slot }) => {
                 match env.ancestor(*up).and_then(|e| e.slots.get(*slot as usize)) {
                     Some(t) => t.clone(),
@@ -582,10 +581,7 @@ impl<'a> Evaluator<'a> {
                     self.literals_used.note(module, expr);
                     return Ok(Value::Float(*f));
                 }
-                Expr::Str(s) => {
-                    self.literals_used.note(module, expr);
-                    return Ok(Value::string(&**s));
-                }
+                Expr::Str(s) => return Ok(self.literals_used.string(module, expr, s)),
                 Expr::Var(var) => return self.lookup(var, &env, pos),
                 Expr::Error => {
                     self.literals_used.note(module, expr);
@@ -836,7 +832,7 @@ impl<'a> Evaluator<'a> {
         };
         let open = open.clone();
         let what = match self.force(&open, Some(pos))? {
-            Value::String(s) => s.text.clone(),
+            Value::String(s) => s.text().to_string(),
             _ => "a partly modelled set".to_string(),
         };
         Ok(Some(Value::Unknown(Rc::new(Unknown::new(
@@ -918,7 +914,7 @@ impl<'a> Evaluator<'a> {
             let k = self.eval(module, *key, &scope)?;
             let name = match k {
                 Value::Null => continue,
-                Value::String(s) => s.text.clone(),
+                Value::String(s) => s.text().to_string(),
                 Value::Unknown(u) => return Ok(Value::Unknown(u)),
                 other => {
                     return Err(EvalError::eval(
@@ -1039,7 +1035,7 @@ impl<'a> Evaluator<'a> {
             AttrKey::Dynamic(e) => {
                 let v = self.eval(module, *e, env)?;
                 match v {
-                    Value::String(s) => Ok(Ok(s.text.as_str().into())),
+                    Value::String(s) => Ok(Ok(s.text().into())),
                     Value::Unknown(u) => Ok(Err(u)),
                     other => Err(EvalError::eval(
                         format!("value is {} while a string was expected", other.describe()),
@@ -1406,7 +1402,10 @@ impl<'a> Evaluator<'a> {
                         Coerced::Str(t, c) => (t, c),
                         Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
                     };
-                    Ok(Value::string_with(format!("{}{t}", s.text), s.context || c))
+                    Ok(Value::string_with(
+                        format!("{}{t}", s.text()),
+                        s.context || c,
+                    ))
                 }
                 (Value::Int(_) | Value::Float(_), Value::String(_)) => Err(EvalError::eval(
                     format!("cannot add {} to {}", b.describe(), a.describe()),
@@ -1526,7 +1525,7 @@ impl<'a> Evaluator<'a> {
             }
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Null, Value::Null) => true,
-            (Value::String(x), Value::String(y)) => x.text == y.text,
+            (Value::String(x), Value::String(y)) => x.text() == y.text(),
             (Value::Path(x), Value::Path(y)) => x == y,
             (Value::List(x), Value::List(y)) => {
                 if x.len() != y.len() {
@@ -1604,7 +1603,7 @@ impl<'a> Evaluator<'a> {
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                 as_float(a) < as_float(b)
             }
-            (Value::String(x), Value::String(y)) => x.text < y.text,
+            (Value::String(x), Value::String(y)) => x.text() < y.text(),
             (Value::Path(x), Value::Path(y)) => x < y,
             (Value::List(x), Value::List(y)) => {
                 for (p, q) in x.iter().zip(y.iter()) {
@@ -1644,7 +1643,7 @@ impl<'a> Evaluator<'a> {
 
     fn coerce_inner(&mut self, v: Value, pos: Pos, more: bool, copy: bool) -> EvalResult<Coerced> {
         match v {
-            Value::String(s) => Ok(Coerced::Str(s.text.clone(), s.context)),
+            Value::String(s) => Ok(Coerced::Str(s.text().to_string(), s.context)),
             Value::Path(p) => {
                 if copy {
                     Ok(Coerced::Unknown(Rc::new(Unknown::new(
@@ -1759,7 +1758,7 @@ impl<'a> Evaluator<'a> {
 fn is_derivation(ev: &mut Evaluator, a: &Attrs, pos: Option<Pos>) -> EvalResult<bool> {
     match a.get("type").cloned() {
         Some(t) => match ev.force(&t, pos)? {
-            Value::String(s) => Ok(s.text == "derivation"),
+            Value::String(s) => Ok(s.text() == "derivation"),
             _ => Ok(false),
         },
         None => Ok(false),

@@ -30,19 +30,32 @@ impl Lowered {
     /// without interpolations) or number: then the text in `range` is part of that literal's
     /// value and of nothing else (not a name, not an operator).
     pub fn is_literal_at(&self, range: TextRange) -> bool {
-        let innermost = self
+        self.innermost_at(range).is_some_and(|(_, e)| {
+            matches!(
+                e,
+                Expr::Str(_) | Expr::Interp(_) | Expr::Int(_) | Expr::Float(_)
+            )
+        })
+    }
+
+    /// When the innermost expression covering `range` is a string literal without
+    /// interpolations: its range (quotes included) and its value.
+    pub fn string_literal_at(&self, range: TextRange) -> Option<(TextRange, &Arc<str>)> {
+        match self.innermost_at(range)? {
+            (r, Expr::Str(value)) => Some((r, value)),
+            _ => None,
+        }
+    }
+
+    fn innermost_at(&self, range: TextRange) -> Option<(TextRange, &Expr)> {
+        let (i, r) = self
             .source_map
             .ranges
             .iter()
             .enumerate()
             .filter(|(_, r)| r.contains_range(range))
-            .min_by_key(|(_, r)| r.len());
-        innermost.is_some_and(|(i, _)| {
-            matches!(
-                self.exprs.get(i),
-                Some(Expr::Str(_) | Expr::Interp(_) | Expr::Int(_) | Expr::Float(_))
-            )
-        })
+            .min_by_key(|(_, r)| r.len())?;
+        Some((*r, self.exprs.get(i)?))
     }
 }
 

@@ -1,66 +1,144 @@
 //! Which literal expressions (strings, numbers, and syntax errors) an evaluation used, per
-//! file: an edit that changes only literals the evaluation never used cannot change what it
-//! computed, since evaluation is deterministic and lazy (the caller still has to make sure the
-//! edit changed nothing else).
+//! file, and which of them it read: an edit that changes only literals the evaluation never
+//! used cannot change what it computed, since evaluation is deterministic and lazy (the caller
+//! still has to make sure the edit changed nothing else). A string literal that was used but
+//! never read (its strings were only passed around) changed only the strings made from it:
+//! where the embedder copied them out ([`NixString::copy_out`]) it can apply the edit itself.
+//! Numbers, interpolated strings and syntax errors count as read as soon as they are used.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
+use super::Pos;
 use super::ir::{ExprId, Lowered, Module};
+use super::value::{LiteralMark, NixString, Value};
 use rnix::TextRange;
 
-/// A bit per expression of each file the evaluation used a literal of.
+/// A literal expression the evaluation used: where it is, and whether it was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsedLiteral {
+    pub range: TextRange,
+    pub read: bool,
+}
+
+/// Per file, what the evaluation used of it.
 #[derive(Default)]
 pub struct LiteralsUsed {
     /// Indexed by `FileId`.
-    files: RefCell<Vec<Option<FileBits>>>,
+    files: RefCell<Vec<Option<FileUse>>>,
 }
 
-/// A file's IR (for the ranges) and a bit per expression.
-type FileBits = (Arc<Lowered>, Vec<u64>);
+struct FileUse {
+    /// The file's IR (for the ranges).
+    lowered: Arc<Lowered>,
+    /// A bit per expression: used, and read (numbers, interpolations, errors). Empty when
+    /// the file showed up with another IR: then the whole file counts as read.
+    used: Vec<u64>,
+    read: Vec<u64>,
+    /// The mark of each string literal evaluated, by expression (empty until the first).
+    strings: Vec<Option<Rc<LiteralMark>>>,
+}
 
 impl LiteralsUsed {
-    /// Notes that the value of the literal `expr` of `module` was used (read into a value).
+    /// Notes that the value of the literal `expr` of `module` was used and read.
     pub fn note(&self, module: &Module, expr: ExprId) {
-        let mut files = self.files.borrow_mut();
-        let file = module.file.0 as usize;
-        if files.len() <= file {
-            files.resize_with(file + 1, || None);
-        }
-        let (lowered, bits) = files[file].get_or_insert_with(|| {
-            let words = module.lowered.exprs.len().div_ceil(64);
-            (module.lowered.clone(), vec![0; words])
+        self.with_file(module, |file| {
+            let (word, bit) = (expr.0 as usize / 64, 1 << (expr.0 % 64));
+            if let (Some(u), Some(r)) = (file.used.get_mut(word), file.read.get_mut(word)) {
+                *u |= bit;
+                *r |= bit;
+            }
         });
-        let i = expr.0 as usize;
-        match bits.get_mut(i / 64) {
-            Some(word) if Arc::ptr_eq(lowered, &module.lowered) => *word |= 1 << (i % 64),
-            // Another IR for the same file (never expected): count the whole file as used.
-            _ => bits.clear(),
+    }
+
+    /// The value of the string literal `expr` of `module`, whose text is `text`: noted as
+    /// used, and read once its text is.
+    pub fn string(&self, module: &Module, expr: ExprId, text: &str) -> Value {
+        let mut mark = None;
+        self.with_file(module, |file| {
+            let (word, bit) = (expr.0 as usize / 64, 1 << (expr.0 % 64));
+            if let Some(u) = file.used.get_mut(word) {
+                *u |= bit;
+                let pos = Pos {
+                    file: module.file,
+                    range: module.source_map.range(expr),
+                };
+                if file.strings.is_empty() {
+                    file.strings.resize(file.lowered.exprs.len(), None);
+                }
+                if let Some(slot) = file.strings.get_mut(expr.0 as usize) {
+                    mark = Some(
+                        slot.get_or_insert_with(|| Rc::new(LiteralMark::new(pos)))
+                            .clone(),
+                    );
+                }
+            }
+        });
+        match mark {
+            Some(mark) => Value::String(Rc::new(NixString::literal(text.to_string(), mark))),
+            None => Value::string(text),
         }
     }
 
-    /// The ranges of the literals used, by file (`path_of` names a `FileId`), sorted.
-    pub fn ranges(&self, path_of: impl Fn(u32) -> String) -> HashMap<String, Vec<TextRange>> {
+    fn with_file(&self, module: &Module, f: impl FnOnce(&mut FileUse)) {
+        let mut files = self.files.borrow_mut();
+        let index = module.file.0 as usize;
+        if files.len() <= index {
+            files.resize_with(index + 1, || None);
+        }
+        let file = files[index].get_or_insert_with(|| {
+            let words = module.lowered.exprs.len().div_ceil(64);
+            FileUse {
+                lowered: module.lowered.clone(),
+                used: vec![0; words],
+                read: vec![0; words],
+                strings: Vec::new(),
+            }
+        });
+        if Arc::ptr_eq(&file.lowered, &module.lowered) {
+            f(file)
+        } else {
+            // Another IR for the same file (never expected): count the whole file as read.
+            file.used.clear();
+            file.read.clear();
+        }
+    }
+
+    /// The literals used, by file (`path_of` names a `FileId`), sorted by range.
+    pub fn ranges(&self, path_of: impl Fn(u32) -> String) -> HashMap<String, Vec<UsedLiteral>> {
         let files = self.files.borrow();
         let mut out = HashMap::new();
-        for (file, entry) in files.iter().enumerate() {
-            let Some((lowered, bits)) = entry else {
+        for (index, entry) in files.iter().enumerate() {
+            let Some(file) = entry else {
                 continue;
             };
-            if bits.is_empty() && !lowered.exprs.is_empty() {
-                out.insert(
-                    path_of(file as u32),
-                    vec![TextRange::up_to(u32::MAX.into())],
-                );
+            let exprs = file.lowered.exprs.len();
+            if file.used.is_empty() && exprs > 0 {
+                let whole = UsedLiteral {
+                    range: TextRange::up_to(u32::MAX.into()),
+                    read: true,
+                };
+                out.insert(path_of(index as u32), vec![whole]);
                 continue;
             }
-            let mut ranges: Vec<TextRange> = (0..lowered.exprs.len())
-                .filter(|i| bits[i / 64] & (1 << (i % 64)) != 0)
-                .filter_map(|i| lowered.source_map.ranges.get(i).copied())
+            let bit = |bits: &[u64], i: usize| bits[i / 64] & (1 << (i % 64)) != 0;
+            let mut used: Vec<UsedLiteral> = (0..exprs)
+                .filter(|&i| bit(&file.used, i))
+                .filter_map(|i| {
+                    let range = *file.lowered.source_map.ranges.get(i)?;
+                    let read = bit(&file.read, i)
+                        || file
+                            .strings
+                            .get(i)
+                            .and_then(Option::as_ref)
+                            .is_none_or(|m| m.was_read());
+                    Some(UsedLiteral { range, read })
+                })
                 .collect();
-            ranges.sort_by_key(|r| (r.start(), r.end()));
-            out.insert(path_of(file as u32), ranges);
+            used.sort_by_key(|u| (u.range.start(), u.range.end()));
+            out.insert(path_of(index as u32), used);
         }
         out
     }

@@ -30,6 +30,7 @@ pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, canon_path};
 pub use garbage::Garbage;
 pub use ir::LowerError;
 pub use limits::Limits;
+pub use literals_used::UsedLiteral;
 pub use lower::lower_file;
 pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};

@@ -152,7 +152,7 @@ impl Printer {
                 let _ = write!(self.out, "{i}");
             }
             Value::Float(f) => self.out.push_str(&format_float(*f)),
-            Value::String(s) => json_string(&mut self.out, &s.text),
+            Value::String(s) => json_string(&mut self.out, s.text()),
             Value::Path(p) => self.unknown(&Unknown::new(
                 format!("the store path of {p} (clanc does not copy paths to the store)"),
                 pos,
@@ -235,7 +235,7 @@ impl Printer {
                 let _ = write!(self.out, "{i}");
             }
             Value::Float(f) => self.out.push_str(&format_float(*f)),
-            Value::String(s) => nix_string(&mut self.out, &s.text),
+            Value::String(s) => nix_string(&mut self.out, s.text()),
             Value::Path(p) => self.out.push_str(p),
             Value::List(items) => {
                 self.out.push('[');

@@ -1,6 +1,7 @@
 //! Runtime values. Everything is reference counted and cheap to clone; attribute sets are
 //! kept sorted by name (Nix's order for `attrNames` and printing).
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use super::Pos;
@@ -29,11 +30,98 @@ pub enum Value {
 
 /// A string and whether it refers to store paths (its "context"); clanc does not track
 /// which paths, only that there are some.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// A string that is the value of a string literal also knows that literal, and notes when
+/// its text is read ([`NixString::text`]): a string passed around but never read can only
+/// change what the evaluation computed where it was copied out verbatim
+/// ([`NixString::copy_out`]), so an edit of the literal can be applied to such copies instead
+/// of evaluating everything again.
+#[derive(Clone)]
 pub struct NixString {
-    pub text: String,
+    text: String,
     pub context: bool,
+    literal: Option<Rc<LiteralMark>>,
 }
+
+/// A string literal of the evaluated code, shared by every string made from it, and whether
+/// any of them was read.
+#[derive(Debug)]
+pub struct LiteralMark {
+    /// Where the literal expression is (quotes included).
+    pub pos: Pos,
+    read: Cell<bool>,
+}
+
+impl LiteralMark {
+    pub fn new(pos: Pos) -> LiteralMark {
+        LiteralMark {
+            pos,
+            read: Cell::new(false),
+        }
+    }
+
+    /// Whether the text of a string made from the literal was read.
+    pub fn was_read(&self) -> bool {
+        self.read.get()
+    }
+}
+
+impl NixString {
+    pub fn new(text: String, context: bool) -> NixString {
+        NixString {
+            text,
+            context,
+            literal: None,
+        }
+    }
+
+    /// The value of the string literal `mark`.
+    pub fn literal(text: String, mark: Rc<LiteralMark>) -> NixString {
+        NixString {
+            text,
+            context: false,
+            literal: Some(mark),
+        }
+    }
+
+    /// The text, noting that it was read: whatever is computed from it depends on it.
+    pub fn text(&self) -> &str {
+        if let Some(mark) = &self.literal {
+            mark.read.set(true);
+        }
+        &self.text
+    }
+
+    /// The text, copied out of the evaluation verbatim, and the literal it is the value of:
+    /// the caller keeps that literal with the copy (an edit of the literal then changes only
+    /// the copy), or must call [`NixString::text`] instead.
+    pub fn copy_out(&self) -> (String, Option<Pos>) {
+        (self.text.clone(), self.literal.as_ref().map(|m| m.pos))
+    }
+
+    /// The length in bytes, not noting a read: only for accounting (memory limits), whose
+    /// result is not part of what the evaluation computes.
+    pub fn len_for_accounting(&self) -> usize {
+        self.text.len()
+    }
+}
+
+impl std::fmt::Debug for NixString {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NixString")
+            .field("text", &self.text())
+            .field("context", &self.context)
+            .finish()
+    }
+}
+
+impl PartialEq for NixString {
+    fn eq(&self, other: &NixString) -> bool {
+        self.context == other.context && self.text() == other.text()
+    }
+}
+
+impl Eq for NixString {}
 
 #[derive(Debug)]
 pub struct Closure {
@@ -184,14 +272,12 @@ impl Value {
         Value::String(Rc::new(NixString {
             text: text.into(),
             context: false,
+            literal: None,
         }))
     }
 
     pub fn string_with(text: impl Into<String>, context: bool) -> Value {
-        Value::String(Rc::new(NixString {
-            text: text.into(),
-            context,
-        }))
+        Value::String(Rc::new(NixString::new(text.into(), context)))
     }
 
     pub fn attrs(attrs: Attrs) -> Value {

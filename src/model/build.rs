@@ -11,7 +11,9 @@ use rnix::SyntaxNode;
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
-use crate::eval::{EvalError, Evaluator, FileId, Garbage, Limits, Pos, Thunk, Value};
+use crate::eval::{
+    EvalError, Evaluator, FileId, Garbage, Limits, NixString, Pos, Thunk, UsedLiteral, Value,
+};
 use crate::files::{ClanFiles, FilesNow, Observations};
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
@@ -46,10 +48,11 @@ pub struct ModelInputs {
     /// Whether the evaluation turned a position into a value or a message: then moving
     /// text around (comments, whitespace) can change the model.
     positions_shown: bool,
-    /// The ranges of the literals whose values the evaluation used, by file path (sorted):
-    /// an edit of any other literal cannot change the model.
+    /// The literals whose values the evaluation used, by file path (sorted), and whether it
+    /// read them: an edit of any other literal cannot change the model, and an edit of a
+    /// string literal it did not read changes only the model's copies of it.
     /// (Per file shared: moving a model copies the map, not every file's ranges.)
-    literals_used: Arc<HashMap<String, Arc<[rnix::TextRange]>>>,
+    literals_used: Arc<HashMap<String, Arc<[UsedLiteral]>>>,
 }
 
 /// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
@@ -57,12 +60,26 @@ pub struct ModelInputs {
 pub enum Freshness {
     /// Nothing it was built from changed: the same model.
     Same,
-    /// Only comments, whitespace and literals the evaluation never used changed in files it
-    /// imported: the same model once its spans in those files (relative paths) follow the
-    /// text; the inputs of the moved model.
-    Moved(Box<ModelInputs>, Vec<(String, Moved)>),
+    /// Only comments, whitespace, literals the evaluation never used and string literals it
+    /// never read changed in files it imported: the same model once its spans in those files
+    /// (relative paths) follow the text and its copies of the edited string literals are
+    /// replaced.
+    Moved {
+        /// The inputs of the moved model.
+        inputs: Box<ModelInputs>,
+        moves: Vec<(String, Moved)>,
+        edits: Vec<LiteralEdit>,
+    },
     /// Build it again.
     Stale,
+}
+
+/// A string literal whose new text replaces the model's copies of it
+/// ([`Spanned::literal`]), found by the span the literal has once spans moved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiteralEdit {
+    pub literal: Span,
+    pub text: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -103,6 +120,7 @@ impl ModelInputs {
             FilesNow::CodeChanged(changed) => changed,
         };
         let mut moves = Vec::new();
+        let mut edits = Vec::new();
         // What the evaluation used moves with the text too.
         let mut literals_used = HashMap::clone(&self.literals_used);
         for (path, text) in &changed {
@@ -112,14 +130,32 @@ impl ModelInputs {
             let Some((moved, literals)) = literals_only(before, text) else {
                 return Freshness::Stale;
             };
-            if !literals.is_empty() && !self.unused_literals(db, &files, path, &literals) {
-                return Freshness::Stale;
+            let rel = files.relative(path);
+            if !literals.is_empty() {
+                let Some(found) = self.literal_edits(db, &files, path, &literals) else {
+                    return Freshness::Stale;
+                };
+                match rel {
+                    Some(rel) => edits.extend(found.into_iter().map(|(range, text)| LiteralEdit {
+                        literal: Span::new(rel, range),
+                        text,
+                    })),
+                    // Files outside the clan have no spans in the model: no copy is found.
+                    None if !found.is_empty() => return Freshness::Stale,
+                    None => {}
+                }
             }
             if let Some(used) = literals_used.get_mut(path) {
-                *used = used.iter().map(|r| moved.range(*r)).collect();
+                *used = used
+                    .iter()
+                    .map(|u| UsedLiteral {
+                        range: moved.range(u.range),
+                        read: u.read,
+                    })
+                    .collect();
             }
             // Files outside the clan have no spans in the model.
-            if let Some(rel) = files.relative(path) {
+            if let Some(rel) = rel {
                 moves.push((rel.to_string(), moved));
             }
         }
@@ -128,30 +164,46 @@ impl ModelInputs {
             literals_used: Arc::new(literals_used),
             ..self.clone()
         };
-        Freshness::Moved(Box::new(inputs), moves)
+        Freshness::Moved {
+            inputs: Box::new(inputs),
+            moves,
+            edits,
+        }
     }
 
-    /// Whether the literal tokens that changed in the file at `path` (ranges in the old text
-    /// and the new one) are each part of a literal expression alone (not a name) that the
-    /// evaluation never used.
-    fn unused_literals(
+    /// What the edit of the literal tokens that changed in the file at `path` (ranges in the
+    /// old text and the new one) does to the model, when each is part of a literal
+    /// expression alone (not a name): nothing for literals the evaluation never used; for a
+    /// string literal it used but never read, its range in the new text and its new value,
+    /// to replace the model's copies. `None` when an edit needs the model built again.
+    fn literal_edits(
         &self,
         db: &dyn Db,
         files: &ClanFiles,
         path: &str,
         literals: &[(rnix::TextRange, rnix::TextRange)],
-    ) -> bool {
-        let Ok(source) = crate::eval::Files::source(files, db, path) else {
-            return false;
-        };
+    ) -> Option<Vec<(rnix::TextRange, String)>> {
+        let source = crate::eval::Files::source(files, db, path).ok()?;
         let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
         let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
-        literals.iter().all(|(old, new)| {
-            lowered.is_literal_at(*new)
-                && !used
-                    .iter()
-                    .any(|r| r.intersect(*old).is_some_and(|i| !i.is_empty()))
-        })
+        let mut edits = Vec::new();
+        for (old, new) in literals {
+            if !lowered.is_literal_at(*new) {
+                return None;
+            }
+            let overlaps =
+                |u: &&UsedLiteral| u.range.intersect(*old).is_some_and(|i| !i.is_empty());
+            let mut uses = used.iter().filter(overlaps).peekable();
+            if uses.peek().is_none() {
+                continue;
+            }
+            if uses.any(|u| u.read) {
+                return None;
+            }
+            let (range, value) = lowered.string_literal_at(*new)?;
+            edits.push((range, value.to_string()));
+        }
+        Some(edits)
     }
 }
 
@@ -239,6 +291,18 @@ impl Reader<'_, '_> {
         let path = self.ev.file_path(pos.file);
         let rel = self.files.relative(&path)?;
         Some(Span::new(rel, pos.range))
+    }
+
+    /// A string's text for the model, and the literal it is a copy of when that literal is in
+    /// the clan (the model then holds the copy with that span, [`Spanned::literal`]). A copy
+    /// of a literal outside the clan counts as reading it: no span could find the copy.
+    fn copy_string(&self, s: &NixString) -> (String, Option<Span>) {
+        let (text, from) = s.copy_out();
+        let literal = self.span(from);
+        if from.is_some() && literal.is_none() {
+            s.text();
+        }
+        (text, literal)
     }
 
     /// The syntax tree of a file the evaluator read (parsed once, by the database).
@@ -350,10 +414,35 @@ impl Reader<'_, '_> {
         node: Option<Rc<Node>>,
         subject: &str,
     ) -> Option<Spanned<Known<String>>> {
+        self.string_of(node, subject, false)
+    }
+
+    /// [`Self::string_at`] for a string the model keeps as it is (nothing else is computed
+    /// from it while building the model): a copy of a literal knows the literal.
+    fn copied_string_at(
+        &mut self,
+        node: Option<Rc<Node>>,
+        subject: &str,
+    ) -> Option<Spanned<Known<String>>> {
+        self.string_of(node, subject, true)
+    }
+
+    fn string_of(
+        &mut self,
+        node: Option<Rc<Node>>,
+        subject: &str,
+        copied: bool,
+    ) -> Option<Spanned<Known<String>>> {
         let node = node?;
         let span = self.value_span(&node);
+        let mut literal = None;
         let value = match self.force(&node.value_thunk()) {
-            Ok(Value::String(s)) => Known::Known(s.text.clone()),
+            Ok(Value::String(s)) if copied => {
+                let (text, from) = self.copy_string(&s);
+                literal = from;
+                Known::Known(text)
+            }
+            Ok(Value::String(s)) => Known::Known(s.text().to_string()),
             Ok(Value::Null) => return None,
             Ok(Value::Unknown(u)) => {
                 self.note(subject, u.reason.clone(), span.clone());
@@ -362,7 +451,10 @@ impl Reader<'_, '_> {
             Ok(other) => Known::Unknown(format!("{} is {}", subject, other.describe())),
             Err(e) => Known::Unknown(e),
         };
-        Some(Spanned::new(value, span))
+        Some(Spanned {
+            literal,
+            ..Spanned::new(value, span)
+        })
     }
 
     fn bool_at(&mut self, node: Option<Rc<Node>>) -> Known<bool> {
@@ -480,7 +572,7 @@ impl Reader<'_, '_> {
             } else {
                 r.child(&inv_meta, key).or(a)
             };
-            r.string_at(node, &format!("meta.{key}"))
+            r.copied_string_at(node, &format!("meta.{key}"))
         };
         self.clan.meta.name = pick(self, "name");
         self.clan.meta.domain = pick(self, "domain");
@@ -528,11 +620,11 @@ impl Reader<'_, '_> {
                 defs.first().and_then(|d| self.def_span(d))
             });
             let class = match class_node.map(|c| self.force(&c.value_thunk())) {
-                Some(Ok(Value::String(s))) => match MachineClass::parse(&s.text) {
+                Some(Ok(Value::String(s))) => match MachineClass::parse(s.text()) {
                     Some(c) => Known::Known(c),
                     None => Known::Unknown(format!(
                         "machineClass {:?} is neither nixos nor darwin",
-                        s.text
+                        s.text()
                     )),
                 },
                 Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
@@ -545,15 +637,15 @@ impl Reader<'_, '_> {
             };
             let description = {
                 let node = self.child(&n, "description");
-                self.string_at(node, &format!("machines.{name}.description"))
+                self.copied_string_at(node, &format!("machines.{name}.description"))
             };
             let target_host = {
                 let node = self.path(&n, &["deploy", "targetHost"]);
-                self.string_at(node, &format!("machines.{name}.deploy.targetHost"))
+                self.copied_string_at(node, &format!("machines.{name}.deploy.targetHost"))
             };
             let build_host = {
                 let node = self.path(&n, &["deploy", "buildHost"]);
-                self.string_at(node, &format!("machines.{name}.deploy.buildHost"))
+                self.copied_string_at(node, &format!("machines.{name}.deploy.buildHost"))
             };
             self.clan.machines.insert(
                 name.clone(),
@@ -661,10 +753,10 @@ impl Reader<'_, '_> {
                     for (i, item) in items.iter().enumerate() {
                         let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
                         if let Ok(Value::String(s)) = self.force(item)
-                            && !out.iter().any(|o| o.value == s.text)
+                            && !out.iter().any(|o| o.value == s.text())
                         {
                             let span = self.span(pos).or_else(|| def_span.clone());
-                            out.push(Spanned::new(s.text.clone(), span));
+                            out.push(Spanned::new(s.text().to_string(), span));
                         }
                     }
                 }
@@ -673,9 +765,9 @@ impl Reader<'_, '_> {
                     if let Ok(Value::List(items)) = self.force(&node.value_thunk()) {
                         for item in items.iter() {
                             if let Ok(Value::String(s)) = self.force(item)
-                                && !out.iter().any(|o| o.value == s.text)
+                                && !out.iter().any(|o| o.value == s.text())
                             {
-                                out.push(Spanned::new(s.text.clone(), def_span.clone()));
+                                out.push(Spanned::new(s.text().to_string(), def_span.clone()));
                             }
                         }
                     }
@@ -688,9 +780,9 @@ impl Reader<'_, '_> {
         if let Ok(Value::List(items)) = self.force(&node.value_thunk()) {
             for item in items.iter() {
                 if let Ok(Value::String(s)) = self.force(item)
-                    && !out.iter().any(|o| o.value == s.text)
+                    && !out.iter().any(|o| o.value == s.text())
                 {
-                    out.push(Spanned::new(s.text.clone(), None));
+                    out.push(Spanned::new(s.text().to_string(), None));
                 }
             }
         }
@@ -713,7 +805,7 @@ impl Reader<'_, '_> {
                     for item in items.iter() {
                         match self.force(item) {
                             Ok(Value::String(s)) => {
-                                names.insert(s.text.clone());
+                                names.insert(s.text().to_string());
                             }
                             Ok(Value::Unknown(u)) => unknown = Some(u.reason.clone()),
                             Ok(_) => {}
@@ -939,7 +1031,7 @@ impl Reader<'_, '_> {
                     for (i, item) in items.iter().enumerate() {
                         let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
                         if let Ok(Value::String(s)) = self.force(item)
-                            && !out.iter().any(|o| o.value == s.text)
+                            && !out.iter().any(|o| o.value == s.text())
                         {
                             let span = if from_json {
                                 self.json_index_span(
@@ -949,7 +1041,7 @@ impl Reader<'_, '_> {
                             } else {
                                 self.span(pos).or_else(|| self.def_span(&def))
                             };
-                            out.push(Spanned::new(s.text.clone(), span));
+                            out.push(Spanned::new(s.text().to_string(), span));
                         }
                     }
                 }
@@ -1007,11 +1099,10 @@ impl Reader<'_, '_> {
             .as_deref()
             .filter(|f| f.ends_with("/inventory.json"))
             .map(|_| json_path_of(subject));
-        let data = self.data(&def.value, span.clone(), 0, subject, json_path);
-        Some(Spanned::new(data, span))
+        Some(self.data(&def.value, span, 0, subject, json_path))
     }
 
-    /// A value as `Data`, keeping module-system wrappers.
+    /// A value as `Data` with the span of its definition, keeping module-system wrappers.
     fn data(
         &mut self,
         thunk: &Thunk,
@@ -1019,6 +1110,24 @@ impl Reader<'_, '_> {
         depth: usize,
         subject: &str,
         json: Option<Vec<String>>,
+    ) -> Spanned<Data> {
+        let mut literal = None;
+        let value = self.data_value(thunk, span.clone(), depth, subject, json, &mut literal);
+        Spanned {
+            literal,
+            ..Spanned::new(value, span)
+        }
+    }
+
+    /// [`Self::data`]'s value; a string copied from a literal sets `literal`.
+    fn data_value(
+        &mut self,
+        thunk: &Thunk,
+        span: Option<Span>,
+        depth: usize,
+        subject: &str,
+        json: Option<Vec<String>>,
+        literal: &mut Option<Span>,
     ) -> Data {
         if depth > MAX_DATA_DEPTH {
             return Data::Unknown("nested too deeply".into());
@@ -1032,7 +1141,11 @@ impl Reader<'_, '_> {
             Value::Bool(b) => Data::Bool(b),
             Value::Int(i) => Data::Int(i),
             Value::Float(f) => Data::Float(f),
-            Value::String(s) => Data::String(s.text.clone()),
+            Value::String(s) => {
+                let (text, from) = self.copy_string(&s);
+                *literal = from;
+                Data::String(text)
+            }
             Value::Path(p) => Data::Path(
                 self.files
                     .relative(&p)
@@ -1049,8 +1162,7 @@ impl Reader<'_, '_> {
                 for item in items.iter() {
                     let pos = self.ev.thunk_pos(item);
                     let s = self.span(pos).or_else(|| span.clone());
-                    let d = self.data(item, s.clone(), depth + 1, subject, None);
-                    out.push(Spanned::new(d, s));
+                    out.push(self.data(item, s, depth + 1, subject, None));
                 }
                 Data::List(out)
             }
@@ -1058,17 +1170,14 @@ impl Reader<'_, '_> {
                 let get = |name: &str| attrs.get(name).cloned();
                 if let Some(kind) = get("_type") {
                     let kind = match self.force(&kind) {
-                        Ok(Value::String(s)) => s.text.clone(),
+                        Ok(Value::String(s)) => s.text().to_string(),
                         _ => String::new(),
                     };
                     let content = |r: &mut Self| -> Box<Spanned<Data>> {
                         let c = get("content").unwrap_or_else(|| Thunk::value(Value::Null));
                         let pos = r.ev.thunk_pos(&c);
                         let s = r.span(pos).or_else(|| span.clone());
-                        Box::new(Spanned::new(
-                            r.data(&c, s.clone(), depth + 1, subject, None),
-                            s,
-                        ))
+                        Box::new(r.data(&c, s, depth + 1, subject, None))
                     };
                     let int = |r: &mut Self, name: &str| -> i64 {
                         match get(name).map(|t| r.force(&t)) {
@@ -1112,10 +1221,7 @@ impl Reader<'_, '_> {
                                 for item in items.iter() {
                                     let pos = self.ev.thunk_pos(item);
                                     let s = self.span(pos).or_else(|| span.clone());
-                                    out.push(Spanned::new(
-                                        self.data(item, s.clone(), depth + 1, subject, None),
-                                        s,
-                                    ));
+                                    out.push(self.data(item, s, depth + 1, subject, None));
                                 }
                                 return Data::Merge(out);
                             }
@@ -1146,8 +1252,8 @@ impl Reader<'_, '_> {
                         .thunk_pos(&a.value)
                         .or_else(|| self.value_of_key(a.pos));
                     let s = self.span(value_pos).or_else(|| key.clone());
-                    let d = self.data(&a.value, s.clone(), depth + 1, subject, child_json);
-                    out.insert(a.name.to_string(), Spanned::new(d, s).with_key(key));
+                    let d = self.data(&a.value, s, depth + 1, subject, child_json);
+                    out.insert(a.name.to_string(), d.with_key(key));
                 }
                 Data::Attrs(out)
             }
@@ -1170,7 +1276,7 @@ impl Reader<'_, '_> {
                                 .map(str::to_string)
                                 .unwrap_or_else(|| p.to_string()),
                         ),
-                        Ok(Value::String(s)) => ExtraModule::File(s.text.clone()),
+                        Ok(Value::String(s)) => ExtraModule::File(s.text().to_string()),
                         Ok(Value::Unknown(u)) => ExtraModule::Unknown(u.reason.clone()),
                         Ok(_) => ExtraModule::Inline,
                         Err(e) => ExtraModule::Unknown(e),
@@ -1236,7 +1342,7 @@ impl Reader<'_, '_> {
         let platform = self.path(&root, &["nixpkgs", "hostPlatform"]);
         let host_platform = match platform {
             Some(node) if node.is_defined() => {
-                self.string_at(Some(node), &format!("machines.{name}.nixpkgs.hostPlatform"))
+                self.copied_string_at(Some(node), &format!("machines.{name}.nixpkgs.hostPlatform"))
             }
             _ => None,
         };
@@ -1349,7 +1455,7 @@ impl Reader<'_, '_> {
         let value = match self.force(&node.value_thunk()) {
             Ok(Value::Null) => return None,
             Ok(Value::Path(p)) => self.clan_relative(&p),
-            Ok(Value::String(s)) => self.clan_relative(&s.text),
+            Ok(Value::String(s)) => self.clan_relative(s.text()),
             Ok(Value::Unknown(u)) => {
                 self.note(subject, u.reason.clone(), span.clone());
                 Known::Unknown(u.reason.clone())
@@ -1477,7 +1583,7 @@ impl Reader<'_, '_> {
             .child(&n, "script")
             .map(|s| self.force(&s.value_thunk()))
         {
-            Some(Ok(Value::String(s))) if !s.context => Known::Known(s.text.clone()),
+            Some(Ok(Value::String(s))) if !s.context => Known::Known(s.text().to_string()),
             Some(Ok(Value::String(_))) => Known::Unknown("the script refers to store paths".into()),
             Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
             Some(Ok(other)) => Known::Unknown(format!("the script is {}", other.describe())),

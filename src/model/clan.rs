@@ -42,6 +42,10 @@ pub struct Spanned<T> {
     /// For the value of an attribute: the span of the attribute's name (a diagnostic about
     /// the key, like an unknown setting, points there).
     pub key: Option<Span>,
+    /// When the value is a string copied verbatim from a string literal that the evaluation
+    /// never read otherwise: that literal (quotes included). An edit of only that literal
+    /// then changes only this copy, which can be patched instead of building the model again.
+    pub literal: Option<Span>,
 }
 
 impl<T> Spanned<T> {
@@ -50,6 +54,7 @@ impl<T> Spanned<T> {
             value,
             span,
             key: None,
+            literal: None,
         }
     }
 

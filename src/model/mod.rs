@@ -9,9 +9,9 @@ mod json_locate;
 pub mod machine_selector;
 mod spans;
 
-pub use build::{Freshness, ModelInputs, build_model, build_model_keeping_garbage};
+pub use build::{Freshness, LiteralEdit, ModelInputs, build_model, build_model_keeping_garbage};
 pub use clan::*;
-pub use spans::SpansMut;
+pub use spans::{SpanVisitor, SpansMut};
 
 /// The input a nom parser stopped at: where its error points.
 fn unparsed_rest<'a>(error: &nom::Err<nom::error::Error<&'a str>>) -> &'a str {

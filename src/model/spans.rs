@@ -1,24 +1,47 @@
 //! Every span the model holds, for moving them when an edit changed only where things are in
 //! a file (comments, whitespace): the model built before stays right once its spans follow
-//! the text.
+//! the text. The same walk finds the strings copied verbatim from string literals
+//! ([`Spanned::literal`]), for applying an edit of such a literal to its copies.
 
 use crate::diagnostics::{Diagnostic, Span};
 
 use super::clan::*;
 
-/// Calls `f` on every span below a value.
+/// What a walk over the model does with what it finds.
+pub trait SpanVisitor {
+    fn span(&mut self, span: &mut Span);
+
+    /// A string copied from the string literal at `literal` (visited as a span before).
+    fn literal_copy(&mut self, literal: &Span, text: &mut String) {
+        let _ = (literal, text);
+    }
+}
+
+/// A closure is a visitor of spans alone.
+impl<F: FnMut(&mut Span)> SpanVisitor for F {
+    fn span(&mut self, span: &mut Span) {
+        self(span)
+    }
+}
+
+/// Calls the visitor on every span below a value, and on every string copied from a literal.
 pub trait SpansMut {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span));
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor);
+
+    /// The string this value is, when it is one (a copy of a literal has no other form).
+    fn as_copied_text(&mut self) -> Option<&mut String> {
+        None
+    }
 }
 
 impl SpansMut for Span {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
-        f(self)
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
+        f.span(self)
     }
 }
 
 impl<T: SpansMut> SpansMut for Option<T> {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         if let Some(v) = self {
             v.spans_mut(f)
         }
@@ -26,36 +49,55 @@ impl<T: SpansMut> SpansMut for Option<T> {
 }
 
 impl<T: SpansMut> SpansMut for Vec<T> {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         self.iter_mut().for_each(|v| v.spans_mut(f))
     }
 }
 
 impl<K, T: SpansMut> SpansMut for std::collections::BTreeMap<K, T> {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         self.values_mut().for_each(|v| v.spans_mut(f))
     }
 }
 
 impl<T: SpansMut> SpansMut for Box<T> {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         (**self).spans_mut(f)
     }
 }
 
 impl<T: SpansMut> SpansMut for Known<T> {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         if let Known::Known(v) = self {
             v.spans_mut(f)
+        }
+    }
+
+    fn as_copied_text(&mut self) -> Option<&mut String> {
+        match self {
+            Known::Known(v) => v.as_copied_text(),
+            Known::Unknown(_) => None,
         }
     }
 }
 
 impl<T: SpansMut> SpansMut for Spanned<T> {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
-        self.value.spans_mut(f);
-        self.span.spans_mut(f);
-        self.key.spans_mut(f);
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
+        let Spanned {
+            value,
+            span,
+            key,
+            literal,
+        } = self;
+        value.spans_mut(f);
+        span.spans_mut(f);
+        key.spans_mut(f);
+        if let Some(literal) = literal {
+            f.span(literal);
+            if let Some(text) = value.as_copied_text() {
+                f.literal_copy(literal, text);
+            }
+        }
     }
 }
 
@@ -63,21 +105,29 @@ impl<T: SpansMut> SpansMut for Spanned<T> {
 macro_rules! no_spans {
     ($($t:ty),*) => {
         $(impl SpansMut for $t {
-            fn spans_mut(&mut self, _: &mut dyn FnMut(&mut Span)) {}
+            fn spans_mut(&mut self, _: &mut dyn SpanVisitor) {}
         })*
     };
 }
-no_spans!(String, bool, MachineClass, ExtraModule);
+no_spans!(bool, MachineClass, ExtraModule);
+
+impl SpansMut for String {
+    fn spans_mut(&mut self, _: &mut dyn SpanVisitor) {}
+
+    fn as_copied_text(&mut self) -> Option<&mut String> {
+        Some(self)
+    }
+}
 
 impl SpansMut for Diagnostic {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
-        f(&mut self.span);
-        self.labels.iter_mut().for_each(|l| f(&mut l.span));
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
+        f.span(&mut self.span);
+        self.labels.iter_mut().for_each(|l| f.span(&mut l.span));
     }
 }
 
 impl SpansMut for Data {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         match self {
             Data::List(items) => items.spans_mut(f),
             Data::Attrs(attrs) => attrs.spans_mut(f),
@@ -95,10 +145,17 @@ impl SpansMut for Data {
             | Data::Unknown(_) => {}
         }
     }
+
+    fn as_copied_text(&mut self) -> Option<&mut String> {
+        match self {
+            Data::String(text) => Some(text),
+            _ => None,
+        }
+    }
 }
 
 impl SpansMut for Clan {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Clan {
             meta,
             machines,
@@ -130,7 +187,7 @@ impl SpansMut for Clan {
 }
 
 impl SpansMut for Machine {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Machine {
             name: _,
             span,
@@ -159,7 +216,7 @@ impl SpansMut for Machine {
 }
 
 impl SpansMut for SopsSecret {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let SopsSecret {
             name: _,
             span,
@@ -174,14 +231,14 @@ impl SpansMut for SopsSecret {
 }
 
 impl SpansMut for ModuleImport {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let ModuleImport { span, target: _ } = self;
         span.spans_mut(f);
     }
 }
 
 impl SpansMut for Tag {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Tag {
             name: _,
             members: _,
@@ -193,7 +250,7 @@ impl SpansMut for Tag {
 }
 
 impl SpansMut for Instance {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Instance {
             name: _,
             span,
@@ -210,7 +267,7 @@ impl SpansMut for Instance {
 }
 
 impl SpansMut for Role {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Role {
             name: _,
             span,
@@ -229,7 +286,7 @@ impl SpansMut for Role {
 }
 
 impl SpansMut for RoleMachine {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let RoleMachine {
             name: _,
             span,
@@ -241,7 +298,7 @@ impl SpansMut for RoleMachine {
 }
 
 impl SpansMut for FlakeService {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         // `service` is the catalog's description of a service: no spans.
         let FlakeService {
             name: _,
@@ -255,7 +312,7 @@ impl SpansMut for FlakeService {
 }
 
 impl SpansMut for Generator {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Generator {
             name: _,
             span,
@@ -274,7 +331,7 @@ impl SpansMut for Generator {
 }
 
 impl SpansMut for VarFile {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let VarFile {
             name: _,
             span,
@@ -292,7 +349,7 @@ impl SpansMut for VarFile {
 }
 
 impl SpansMut for Prompt {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let Prompt {
             name: _,
             span,
@@ -306,7 +363,7 @@ impl SpansMut for Prompt {
 }
 
 impl SpansMut for UnknownNote {
-    fn spans_mut(&mut self, f: &mut dyn FnMut(&mut Span)) {
+    fn spans_mut(&mut self, f: &mut dyn SpanVisitor) {
         let UnknownNote {
             subject: _,
             reason: _,

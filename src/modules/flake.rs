@@ -293,7 +293,7 @@ pub fn evaluate_flake(
 fn input_url(ev: &mut Evaluator<'_>, spec: &Thunk) -> Option<String> {
     match ev.force(spec, None).ok()? {
         Value::Attrs(a) => match ev.force(&a.get("url")?.clone(), None).ok()? {
-            Value::String(s) => Some(s.text.clone()),
+            Value::String(s) => Some(s.text().to_string()),
             _ => None,
         },
         _ => None,

@@ -460,7 +460,7 @@ impl Collector<'_> {
             && let Ok(v) = ev.force(&key.value, None)
         {
             let key: Option<Rc<str>> = match v {
-                Value::String(s) => Some(s.text.as_str().into()),
+                Value::String(s) => Some(s.text().into()),
                 Value::Path(p) => Some(p),
                 _ => None,
             };
@@ -475,7 +475,7 @@ impl Collector<'_> {
             && let Ok(v) = ev.force(&f.value, None)
         {
             match v {
-                Value::String(s) => file = Some(s.text.as_str().into()),
+                Value::String(s) => file = Some(s.text().into()),
                 Value::Path(p) => file = Some(p),
                 _ => {}
             }
@@ -534,8 +534,8 @@ impl Collector<'_> {
                 let pos = ev.thunk_pos(item).or(imports.pos);
                 let target = match ev.force(item, pos) {
                     Ok(Value::Path(p)) => ImportedModule::File(p),
-                    Ok(Value::String(s)) if s.text.starts_with('/') => {
-                        ImportedModule::File(s.text.as_str().into())
+                    Ok(Value::String(s)) if s.text().starts_with('/') => {
+                        ImportedModule::File(s.text().into())
                     }
                     Ok(Value::Unknown(u)) => ImportedModule::Unknown(u.reason.clone()),
                     Ok(_) => ImportedModule::Inline,
@@ -588,7 +588,7 @@ impl Collector<'_> {
 
 fn is_typed(ev: &mut Evaluator<'_>, attrs: &Attrs, what: &str) -> bool {
     match attrs.get("_type") {
-        Some(t) => matches!(ev.force(&t.clone(), None), Ok(Value::String(s)) if s.text == what),
+        Some(t) => matches!(ev.force(&t.clone(), None), Ok(Value::String(s)) if s.text() == what),
         None => false,
     }
 }
@@ -717,7 +717,7 @@ fn read_decl(ev: &mut Evaluator<'_>, attrs: &Attrs, pos: Option<Pos>) -> EvalRes
                 && let Some(d) = ta.get("description")
                 && let Value::String(s) = ev.force(&d.clone(), pos)?
             {
-                type_description = s.text.clone();
+                type_description = s.text().to_string();
             }
             TypeInfo::read(ev, &t)?
         }
@@ -731,7 +731,7 @@ fn read_decl(ev: &mut Evaluator<'_>, attrs: &Attrs, pos: Option<Pos>) -> EvalRes
             let mut path = Vec::new();
             for item in items.iter() {
                 if let Value::String(s) = ev.force(item, pos)? {
-                    path.push(Name::from(s.text.as_str()));
+                    path.push(Name::from(s.text()));
                 }
             }
             alias_of = Some(path);
@@ -898,7 +898,7 @@ impl Node {
             return;
         };
         let kind = match ev.force(&kind.clone(), def.pos) {
-            Ok(Value::String(s)) => s.text.clone(),
+            Ok(Value::String(s)) => s.text().to_string(),
             _ => String::new(),
         };
         let field = |name: &str| attrs.get(name).cloned();
@@ -1409,7 +1409,7 @@ impl Node {
                 let mut parts = Vec::new();
                 for (def, v) in resolved.defs.iter() {
                     match v {
-                        Value::String(s) => parts.push(s.text.clone()),
+                        Value::String(s) => parts.push(s.text().to_string()),
                         other => self.wrong_type_value(def, other, &ty),
                     }
                 }

@@ -52,7 +52,7 @@ impl TypeInfo {
         let text = |ev: &mut Evaluator<'_>, name: &str| -> EvalResult<Option<String>> {
             match attrs.get(name) {
                 Some(t) => match ev.force(&t.clone(), None)? {
-                    Value::String(s) => Ok(Some(s.text.clone())),
+                    Value::String(s) => Ok(Some(s.text().to_string())),
                     _ => Ok(None),
                 },
                 None => Ok(None),
@@ -114,7 +114,7 @@ impl TypeInfo {
             "separatedString" | "lines" | "commas" | "envVar" => {
                 let sep = match attrs.get("payload") {
                     Some(t) => match ev.force(&t.clone(), None)? {
-                        Value::String(s) => s.text.clone(),
+                        Value::String(s) => s.text().to_string(),
                         _ => String::new(),
                     },
                     None => String::new(),
@@ -197,8 +197,8 @@ pub fn leaf_accepts(ty: &OptionType, value: &Value) -> bool {
         (OptionType::Str | OptionType::StrMatching(_) | OptionType::SingleLineStr, v) => {
             let Value::String(s) = v else { return false };
             match ty {
-                OptionType::StrMatching(pattern) => regex_full_match(pattern, &s.text),
-                OptionType::SingleLineStr => !s.text.trim_end_matches('\n').contains('\n'),
+                OptionType::StrMatching(pattern) => regex_full_match(pattern, s.text()),
+                OptionType::SingleLineStr => !s.text().trim_end_matches('\n').contains('\n'),
                 _ => true,
             }
         }
@@ -211,11 +211,11 @@ pub fn leaf_accepts(ty: &OptionType, value: &Value) -> bool {
         (OptionType::Float, v) => matches!(v, Value::Float(_)),
         (OptionType::Path { absolute }, v) => match v {
             Value::Path(_) => true,
-            Value::String(s) => !*absolute || s.text.starts_with('/'),
+            Value::String(s) => !*absolute || s.text().starts_with('/'),
             _ => false,
         },
         (OptionType::Enum(values), v) => values.iter().any(|e| match (e, v) {
-            (EnumValue::Str(a), Value::String(b)) => *a == b.text,
+            (EnumValue::Str(a), Value::String(b)) => *a == b.text(),
             (EnumValue::Int(a), Value::Int(b)) => a == b,
             (EnumValue::Bool(a), Value::Bool(b)) => a == b,
             _ => false,
@@ -241,7 +241,7 @@ fn regex_full_match(pattern: &str, text: &str) -> bool {
 /// A value's type in the words of messages ("a string", "an integer").
 pub fn describe_value(value: &Value) -> String {
     match value {
-        Value::String(s) => format!("the string {:?}", s.text),
+        Value::String(s) => format!("the string {:?}", s.text()),
         Value::Int(i) => format!("the integer {i}"),
         Value::Bool(b) => format!("the Boolean {b}"),
         other => other.describe().to_string(),

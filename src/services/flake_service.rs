@@ -62,7 +62,7 @@ pub fn read_flake_service(
     let string = |ev: &mut Evaluator<'_>, path: &[&str]| -> Option<String> {
         let node = evaluation.node(ev, path)?;
         match ev.force(&node.value_thunk(), None).ok()? {
-            Value::String(s) => Some(s.text.clone()),
+            Value::String(s) => Some(s.text().to_string()),
             _ => None,
         }
     };
@@ -116,7 +116,7 @@ pub fn read_flake_service(
         let role_description = evaluation
             .node(ev, &["roles", role, "description"])
             .and_then(|n| match ev.force(&n.value_thunk(), None).ok()? {
-                Value::String(s) => Some(s.text.clone()),
+                Value::String(s) => Some(s.text().to_string()),
                 _ => None,
             });
         let options = match evaluation.node(ev, &["roles", role, "interface"]) {
@@ -193,8 +193,8 @@ fn default_text(ev: &mut Evaluator<'_>, default: &Thunk) -> String {
         Ok(Value::Null) => Some("null".to_string()),
         Ok(Value::Bool(b)) => Some(b.to_string()),
         Ok(Value::Int(i)) => Some(i.to_string()),
-        Ok(Value::String(s)) if s.text.len() <= 80 && !s.text.contains('\n') => Some(
-            serde_json::to_string(&s.text)
+        Ok(Value::String(s)) if s.text().len() <= 80 && !s.text().contains('\n') => Some(
+            serde_json::to_string(&s.text())
                 .unwrap_or_default()
                 .replace("${", "\\${"),
         ),

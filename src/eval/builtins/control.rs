@@ -110,7 +110,7 @@ fn try_eval(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<
 fn trace(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let msg = ev.force(&args[0], pos)?;
     let shown = match &msg {
-        Value::String(s) => s.text.clone(),
+        Value::String(s) => s.text().to_string(),
         other => crate::eval::print_nix(ev, other, true)
             .map(|p| p.text)
             .unwrap_or_default(),

@@ -305,7 +305,7 @@ fn group_by(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<
     let mut groups: BTreeMap<crate::eval::value::Name, Vec<Thunk>> = BTreeMap::new();
     for item in list.iter() {
         let name = match ev.apply(f.clone(), item.clone(), pos)? {
-            Value::String(s) => s.text.clone(),
+            Value::String(s) => s.text().to_string(),
             Value::Unknown(u) => return Ok(Value::Unknown(u)),
             other => {
                 return Err(EvalError::eval(

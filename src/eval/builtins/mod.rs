@@ -192,7 +192,7 @@ impl Evaluator<'_> {
         pos: Option<Pos>,
     ) -> EvalResult<Known<(String, bool)>> {
         match self.force(t, pos)? {
-            Value::String(s) => Ok(Ok((s.text.clone(), s.context))),
+            Value::String(s) => Ok(Ok((s.text().to_string(), s.context))),
             Value::Unknown(u) => Ok(Err(u)),
             other => Err(type_error("a string", &other, pos)),
         }
