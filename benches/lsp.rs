@@ -4,10 +4,14 @@
 //! the checker) on a database that already analysed the previous text. Each iteration
 //! alternates between two texts, so every run sees a real change.
 //!
-//! - `edit-inventory/analyse`: an inventory machine's target host changes; the whole analysis,
-//!   what the server runs after every edit. Freeing the evaluation is not timed: the server
-//!   publishes before it frees it (`eval::Garbage`).
-//! - `edit-inventory/syntax-only`: the same edit, only the per-file syntax and lowering
+//! - `edit-tag/analyse`: an inventory machine's tag changes (roles resolve tags): the model is
+//!   built again (`ModelReuse::Built`); the whole analysis, what the server runs after every
+//!   edit. Freeing the evaluation is not timed: the server publishes before it frees it
+//!   (`eval::Garbage`).
+//! - `edit-target-host/analyse`: an inventory machine's target host changes: a string the
+//!   evaluation only passes on to the model, so the previous model is reused with spans moved
+//!   and its copy of the string replaced (`ModelReuse::Patched`).
+//! - `edit-target-host/syntax-only`: the same edit, only the per-file syntax and lowering
 //!   diagnostics (salsa-tracked: only the edited file is parsed again).
 //! - `edit-comment/analyse`: only a comment changes: the previous model is reused with its
 //!   spans in that file moved (`ModelReuse::Moved`); per-file diagnostics and the checker's
@@ -119,6 +123,7 @@ fn benches(c: &mut Criterion) {
             .unwrap_or_else(|| panic!("{path} not generated"))
     };
     let machines = file(&db, "modules/clan/inventory/machines/asia.nix");
+    let mut tag = Edit::new(&db, machines, "\"team-web\"", "\"team-webx\"");
     let mut host = Edit::new(
         &db,
         machines,
@@ -151,12 +156,24 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("lsp");
     group.sample_size(10);
     let root = root_text.as_str();
-    group.bench_function("gen-500/edit-inventory/analyse", |b| {
+    group.bench_function("gen-500/edit-tag/analyse", |b| {
         b.iter_with_large_drop(|| {
-            analyse_after(&mut host, &mut db, &mut memo, root, workspace, Reuse::Built)
+            analyse_after(&mut tag, &mut db, &mut memo, root, workspace, Reuse::Built)
         })
     });
-    group.bench_function("gen-500/edit-inventory/syntax-only", |b| {
+    group.bench_function("gen-500/edit-target-host/analyse", |b| {
+        b.iter_with_large_drop(|| {
+            analyse_after(
+                &mut host,
+                &mut db,
+                &mut memo,
+                root,
+                workspace,
+                Reuse::Patched,
+            )
+        })
+    });
+    group.bench_function("gen-500/edit-target-host/syntax-only", |b| {
         b.iter(|| {
             host.apply(&mut db);
             clanc::check::check_workspace(&db, workspace).len()
@@ -225,7 +242,13 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
     group.sample_size(10);
     for (name, path, from, to) in [
         (
-            "gen-500/edit-inventory",
+            "gen-500/edit-tag",
+            "modules/clan/inventory/machines/asia.nix",
+            "\"team-web\"",
+            "\"team-webx\"",
+        ),
+        (
+            "gen-500/edit-target-host",
             "modules/clan/inventory/machines/asia.nix",
             "\"stibnite-1.asia.example.org\"",
             "\"root@stibnite-1.asia.example.org\"",
@@ -250,12 +273,11 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
             json!({ "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": text } }),
         );
         let mut version = 1;
+        // made and undone in turn (`from` may occur more than once, `to` must not)
+        let mut made = false;
         let mut edit = |client: &mut Client| {
-            let (a, b) = if text.contains(from) {
-                (from, to)
-            } else {
-                (to, from)
-            };
+            let (a, b) = if made { (to, from) } else { (from, to) };
+            made = !made;
             let at = text.find(a).expect("edited text");
             let line = text[..at].matches('\n').count();
             let character = at - text[..at].rfind('\n').map_or(0, |n| n + 1);

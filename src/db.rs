@@ -13,7 +13,32 @@ pub struct SourceFile {
     pub path: String,
     #[returns(ref)]
     pub text: Arc<str>,
+    /// The last parse of this file, of whichever text: the next text is parsed from it
+    /// ([`syntax::reparse`]). Never set after the file is created, only filled in by
+    /// [`parse`], whose result it does not change (a hint, not an input that matters).
+    #[default]
+    #[returns(ref)]
+    pub last_parse: LastParse,
 }
+
+/// A file's last parse, shared by every revision of the database (see
+/// [`SourceFile::last_parse`]).
+#[derive(Clone, Default)]
+pub struct LastParse(Arc<std::sync::Mutex<Option<Parse>>>);
+
+impl std::fmt::Debug for LastParse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LastParse")
+    }
+}
+
+impl PartialEq for LastParse {
+    fn eq(&self, other: &LastParse) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for LastParse {}
 
 /// How often a file's text changes, for salsa's durability tiers: `flake.lock` (and clanc's
 /// embedded modules) rarely, so what depends only on them is not re-validated after an edit
@@ -100,7 +125,18 @@ impl Db for Database {}
 /// comparable, so an edit that reparses to the same tree does not invalidate what follows.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Parse {
-    syntax::parse(file.text(db))
+    let text = file.text(db);
+    let last = file.last_parse(db);
+    // A poisoned lock only loses the hint.
+    let earlier = last.0.lock().ok().and_then(|l| l.clone());
+    let parse = match earlier {
+        Some(earlier) => syntax::reparse(&earlier, text),
+        None => syntax::parse(text),
+    };
+    if let Ok(mut l) = last.0.lock() {
+        *l = Some(parse.clone());
+    }
+    parse
 }
 
 /// Whether a file of the workspace is Nix source (as opposed to `flake.lock`, JSON, ...).
@@ -122,5 +158,10 @@ mod tests {
         assert!(!parse(&db, file).errors.is_empty());
         file.set_text(&mut db).to(Arc::from("{ a = 2; }"));
         assert!(parse(&db, file).errors.is_empty());
+        // from the last parse (a literal changed): the same tree as parsing from scratch
+        file.set_text(&mut db).to(Arc::from("{ a = 345; } # ok"));
+        assert_eq!(*parse(&db, file), syntax::parse("{ a = 345; } # ok"));
+        file.set_text(&mut db).to(Arc::from("{ a = 6; } # fine"));
+        assert_eq!(*parse(&db, file), syntax::parse("{ a = 6; } # fine"));
     }
 }

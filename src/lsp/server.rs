@@ -491,10 +491,12 @@ impl Server {
 
     fn on_check_done(&mut self, done: CheckDone) {
         // Any finished check's memo serves the next one (reuse is checked against the texts
-        // of then), but a check of older text is never published.
-        if let Some(memo) = done.memo {
-            self.memo = Some(memo);
-        }
+        // of then), but a check of older text is never published. The previous model is
+        // freed after publishing and answering (a large clan's model takes a millisecond).
+        let _previous_memo = match done.memo {
+            Some(memo) => self.memo.replace(memo),
+            None => None,
+        };
         if done.generation != self.generation {
             return;
         }
@@ -503,7 +505,7 @@ impl Server {
             self.answer_waiting();
             return;
         };
-        self.model = Some((done.generation, clan));
+        let _previous_model = self.model.replace((done.generation, clan));
         self.publish(diagnostics);
         self.answer_waiting();
     }

@@ -3,11 +3,13 @@
 
 mod line_index;
 pub mod locate;
+mod reparse;
 mod syntax_error;
 pub mod token_edit;
 mod validate;
 
 pub use line_index::{LineCol, LineIndex};
+pub use reparse::reparse;
 pub use rnix::{SyntaxKind, SyntaxNode, TextRange, TextSize};
 pub use syntax_error::SyntaxError;
 
