@@ -8,9 +8,10 @@ use std::sync::Arc;
 use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
-use crate::eval::Garbage;
+use crate::eval::{Garbage, LiteralValue};
 use crate::model::{
-    Clan, Freshness, LiteralEdit, ModelInputs, SpanVisitor, SpansMut, build_model_keeping_garbage,
+    Clan, Copied, Freshness, LiteralEdit, ModelInputs, SpanVisitor, SpansMut,
+    build_model_keeping_garbage,
 };
 use crate::services::catalog::Catalog;
 
@@ -50,9 +51,16 @@ struct ApplyLiteralEdits<'a>(&'a [LiteralEdit]);
 impl SpanVisitor for ApplyLiteralEdits<'_> {
     fn span(&mut self, _: &mut Span) {}
 
-    fn literal_copy(&mut self, literal: &Span, text: &mut String) {
-        if let Some(edit) = self.0.iter().find(|e| e.literal == *literal) {
-            text.clone_from(&edit.text);
+    fn literal_copy(&mut self, literal: &Span, copied: Copied<'_>) {
+        let Some(edit) = self.0.iter().find(|e| e.literal == *literal) else {
+            return;
+        };
+        // An edit keeps a literal's kind (the tokens did not change), so the kinds match.
+        match (copied, &edit.value) {
+            (Copied::String(text), LiteralValue::String(new)) => text.clone_from(new),
+            (Copied::Int(i), LiteralValue::Int(new)) => *i = *new,
+            (Copied::Float(f), LiteralValue::Float(new)) => *f = *new,
+            _ => {}
         }
     }
 }

@@ -418,3 +418,77 @@ fn a_string_literal_the_evaluation_also_read_builds_the_model_again() {
     assert_eq!(second.model_reused, ModelReuse::Built);
     assert_eq!(cinnabar_description(&second), known("Hetzner VPS"));
 }
+
+#[test]
+fn numbers_only_passed_on_are_patched_in_the_model() {
+    // a role machine's number setting, and one bound by `let` that Nix code also compares
+    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+        std::fs::write(
+            root.join("modules/clan/inventory/services/localbackup.nix"),
+            r#"let
+  keep = 30;
+in
+{
+  clan.inventory.instances.localbackup = {
+    module = {
+      name = "localbackup";
+      input = "clan-core";
+    };
+    roles.default.machines.electrum.settings = {
+      snapshots = 20;
+    };
+    roles.default.machines.galena.settings = {
+      snapshots = if keep > 10 then keep else 10;
+    };
+  };
+}
+"#,
+        )
+        .unwrap();
+    });
+    let first = analyse(&db, &root, workspace, false);
+    assert_eq!(snapshots(&first, "electrum"), Some(20));
+    assert_eq!(snapshots(&first, "galena"), Some(30));
+    let backup = file(
+        &db,
+        workspace,
+        "modules/clan/inventory/services/localbackup.nix",
+    );
+    let mut memo = first.memo.clone();
+    for (from, to, reuse) in [
+        ("snapshots = 20;", "snapshots = 25;", ModelReuse::Patched),
+        ("snapshots = 25;", "snapshots = 1234;", ModelReuse::Patched),
+        // read by `>`: built again
+        ("keep = 30;", "keep = 5;", ModelReuse::Built),
+        // another kind of literal: built again, and the checker sees a float
+        ("snapshots = 1234;", "snapshots = 2.5;", ModelReuse::Built),
+    ] {
+        edit(&mut db, backup, from, to);
+        let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(after.model_reused, reuse, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(after.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
+        memo = after.memo.clone();
+    }
+    let last = analyse(&db, &root, workspace, false);
+    assert_eq!(snapshots(&last, "galena"), Some(10));
+    assert!(
+        codes(&last).iter().any(|(code, ..)| code == "C006"),
+        "a float where an integer belongs: {:?}",
+        codes(&last)
+    );
+}
+
+/// The `snapshots` setting of `machine` in the localbackup instance, when an integer.
+fn snapshots(analysis: &Analysis, machine: &str) -> Option<i64> {
+    let role = &analysis.clan.instances["localbackup"].roles["default"];
+    let settings = role.machines[machine].settings.as_ref()?;
+    match &settings.value {
+        clanc::model::Data::Attrs(attrs) => match attrs.get("snapshots")?.value {
+            clanc::model::Data::Int(i) => Some(i),
+            _ => None,
+        },
+        _ => None,
+    }
+}

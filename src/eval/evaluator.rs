@@ -410,6 +410,10 @@ impl<'a> Evaluator<'a> {
             let mut cell = thunk.0.borrow_mut();
             match &*cell {
                 ThunkState::Done(v) => return Ok(v.clone()),
+                ThunkState::Literal(v, mark) => {
+                    mark.note_read();
+                    return Ok(v.clone());
+                }
                 ThunkState::Blackhole => {
                     return Err(EvalError::new(
                         ErrorKind::InfiniteRecursion,
@@ -483,14 +487,8 @@ impl<'a> Evaluator<'a> {
     /// thunk for constants.
     fn thunk_of(&self, module: &Rc<Module>, expr: ExprId, env: &Rc<Env>) -> Thunk {
         match module.expr(expr) {
-            Expr::Int(i) => {
-                self.literals_used.note(module, expr);
-                Thunk::value(Value::Int(*i))
-            }
-            Expr::Float(f) => {
-                self.literals_used.note(module, expr);
-                Thunk::value(Value::Float(*f))
-            }
+            Expr::Int(i) => self.literals_used.number(module, expr, Value::Int(*i)),
+            Expr::Float(f) => self.literals_used.number(module, expr, Value::Float(*f)),
             Expr::Str(s) => Thunk::value(self.literals_used.string(module, expr, s)),
             Expr::Var(Var::Local { up, slot }) => {
                 match env.ancestor(*up).and_then(|e| e.slots.get(*slot as usize)) {
@@ -524,8 +522,8 @@ impl<'a> Evaluator<'a> {
         match module.expr(expr) {
             Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path { .. } => {
                 let constant = self.thunk_of(module, expr, env);
-                match constant.peek() {
-                    Some(v) => ThunkState::Done(v),
+                match constant.constant_state() {
+                    Some(state) => state,
                     None => ThunkState::Code(module.clone(), expr, env.clone()),
                 }
             }
@@ -536,9 +534,9 @@ impl<'a> Evaluator<'a> {
                 match env
                     .ancestor(*up)
                     .and_then(|e| e.slots.get(*slot as usize))
-                    .and_then(Thunk::peek)
+                    .and_then(Thunk::constant_state)
                 {
-                    Some(v) => ThunkState::Done(v),
+                    Some(state) => state,
                     None => ThunkState::Code(module.clone(), expr, env.clone()),
                 }
             }

@@ -38,13 +38,17 @@ impl Lowered {
         })
     }
 
-    /// When the innermost expression covering `range` is a string literal without
-    /// interpolations: its range (quotes included) and its value.
-    pub fn string_literal_at(&self, range: TextRange) -> Option<(TextRange, &Arc<str>)> {
-        match self.innermost_at(range)? {
-            (r, Expr::Str(value)) => Some((r, value)),
-            _ => None,
-        }
+    /// When the innermost expression covering `range` is a number or a string literal
+    /// without interpolations: its range (quotes included) and its value.
+    pub fn literal_value_at(&self, range: TextRange) -> Option<(TextRange, LiteralValue)> {
+        let (r, expr) = self.innermost_at(range)?;
+        let value = match expr {
+            Expr::Str(text) => LiteralValue::String(text.to_string()),
+            Expr::Int(i) => LiteralValue::Int(*i),
+            Expr::Float(f) => LiteralValue::Float(*f),
+            _ => return None,
+        };
+        Some((r, value))
     }
 
     fn innermost_at(&self, range: TextRange) -> Option<(TextRange, &Expr)> {
@@ -57,6 +61,14 @@ impl Lowered {
             .min_by_key(|(_, r)| r.len())?;
         Some((*r, self.exprs.get(i)?))
     }
+}
+
+/// The value of a literal expression.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiteralValue {
+    String(String),
+    Int(i64),
+    Float(f64),
 }
 
 /// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the

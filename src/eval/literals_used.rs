@@ -1,10 +1,13 @@
 //! Which literal expressions (strings, numbers, and syntax errors) an evaluation used, per
 //! file, and which of them it read: an edit that changes only literals the evaluation never
 //! used cannot change what it computed, since evaluation is deterministic and lazy (the caller
-//! still has to make sure the edit changed nothing else). A string literal that was used but
-//! never read (its strings were only passed around) changed only the strings made from it:
-//! where the embedder copied them out ([`NixString::copy_out`]) it can apply the edit itself.
-//! Numbers, interpolated strings and syntax errors count as read as soon as they are used.
+//! still has to make sure the edit changed nothing else). A string or number literal that was
+//! used but never read (its values were only passed around) changed only the values made from
+//! it: where the embedder copied them out ([`NixString::copy_out`],
+//! [`Thunk::literal_number`]) it can apply the edit itself. A number counts as read when its
+//! value is taken out of its thunk (forced or peeked), and when it is evaluated where no thunk
+//! holds it (an operand, an `if` branch); interpolated strings and syntax errors count as read
+//! as soon as they are used.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,6 +16,7 @@ use std::sync::Arc;
 
 use super::Pos;
 use super::ir::{ExprId, Lowered, Module};
+use super::thunk::{Thunk, ThunkState};
 use super::value::{LiteralMark, NixString, Value};
 use rnix::TextRange;
 
@@ -37,8 +41,9 @@ struct FileUse {
     /// the file showed up with another IR: then the whole file counts as read.
     used: Vec<u64>,
     read: Vec<u64>,
-    /// The mark of each string literal evaluated, by expression (empty until the first).
-    strings: Vec<Option<Rc<LiteralMark>>>,
+    /// The mark of each string or number literal evaluated into a value that notes reads,
+    /// by expression (empty until the first).
+    marks: Vec<Option<Rc<LiteralMark>>>,
 }
 
 impl LiteralsUsed {
@@ -56,19 +61,36 @@ impl LiteralsUsed {
     /// The value of the string literal `expr` of `module`, whose text is `text`: noted as
     /// used, and read once its text is.
     pub fn string(&self, module: &Module, expr: ExprId, text: &str) -> Value {
+        match self.mark(module, expr) {
+            Some(mark) => Value::String(Rc::new(NixString::literal(text.to_string(), mark))),
+            None => Value::string(text),
+        }
+    }
+
+    /// A thunk holding `value`, the value of the number literal `expr` of `module`: noted
+    /// as used, and read once the value is taken out of the thunk.
+    pub fn number(&self, module: &Module, expr: ExprId, value: Value) -> Thunk {
+        match self.mark(module, expr) {
+            Some(mark) => Thunk(Rc::new(RefCell::new(ThunkState::Literal(value, mark)))),
+            None => Thunk::value(value),
+        }
+    }
+
+    /// Notes the literal `expr` of `module` as used, and gives its mark.
+    fn mark(&self, module: &Module, expr: ExprId) -> Option<Rc<LiteralMark>> {
         let mut mark = None;
         self.with_file(module, |file| {
             let (word, bit) = (expr.0 as usize / 64, 1 << (expr.0 % 64));
             if let Some(u) = file.used.get_mut(word) {
                 *u |= bit;
-                let pos = Pos {
-                    file: module.file,
-                    range: module.source_map.range(expr),
-                };
-                if file.strings.is_empty() {
-                    file.strings.resize(file.lowered.exprs.len(), None);
+                if file.marks.is_empty() {
+                    file.marks.resize(file.lowered.exprs.len(), None);
                 }
-                if let Some(slot) = file.strings.get_mut(expr.0 as usize) {
+                if let Some(slot) = file.marks.get_mut(expr.0 as usize) {
+                    let pos = Pos {
+                        file: module.file,
+                        range: module.source_map.range(expr),
+                    };
                     mark = Some(
                         slot.get_or_insert_with(|| Rc::new(LiteralMark::new(pos)))
                             .clone(),
@@ -76,10 +98,7 @@ impl LiteralsUsed {
                 }
             }
         });
-        match mark {
-            Some(mark) => Value::String(Rc::new(NixString::literal(text.to_string(), mark))),
-            None => Value::string(text),
-        }
+        mark
     }
 
     fn with_file(&self, module: &Module, f: impl FnOnce(&mut FileUse)) {
@@ -94,7 +113,7 @@ impl LiteralsUsed {
                 lowered: module.lowered.clone(),
                 used: vec![0; words],
                 read: vec![0; words],
-                strings: Vec::new(),
+                marks: Vec::new(),
             }
         });
         if Arc::ptr_eq(&file.lowered, &module.lowered) {
@@ -130,7 +149,7 @@ impl LiteralsUsed {
                     let range = *file.lowered.source_map.ranges.get(i)?;
                     let read = bit(&file.read, i)
                         || file
-                            .strings
+                            .marks
                             .get(i)
                             .and_then(Option::as_ref)
                             .is_none_or(|m| m.was_read());

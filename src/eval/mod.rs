@@ -28,7 +28,7 @@ mod value;
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
 pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, canon_path};
 pub use garbage::Garbage;
-pub use ir::LowerError;
+pub use ir::{LiteralValue, LowerError};
 pub use limits::Limits;
 pub use literals_used::UsedLiteral;
 pub use lower::lower_file;

@@ -4,8 +4,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use super::Pos;
 use super::ir::{ExprId, Module};
-use super::value::Value;
+use super::value::{LiteralMark, Value};
 
 #[derive(Debug)]
 pub enum ThunkState {
@@ -16,6 +17,10 @@ pub enum ThunkState {
     /// Being forced right now: forcing it again is infinite recursion.
     Blackhole,
     Done(Value),
+    /// The value of a number literal: computed, but whoever takes the value out notes that
+    /// it was read ([`LiteralMark`]), unless it is copied out verbatim
+    /// ([`Thunk::literal_number`]).
+    Literal(Value, Rc<LiteralMark>),
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +78,30 @@ impl Thunk {
     pub fn peek(&self) -> Option<Value> {
         match &*self.0.borrow() {
             ThunkState::Done(v) => Some(v.clone()),
+            ThunkState::Literal(v, mark) => {
+                mark.note_read();
+                Some(v.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// The state of a constant (computed) thunk, for another thunk to start in; taking it
+    /// reads nothing.
+    pub fn constant_state(&self) -> Option<ThunkState> {
+        match &*self.0.borrow() {
+            ThunkState::Done(v) => Some(ThunkState::Done(v.clone())),
+            ThunkState::Literal(v, mark) => Some(ThunkState::Literal(v.clone(), mark.clone())),
+            _ => None,
+        }
+    }
+
+    /// When the thunk is a number literal's value: the number, copied out verbatim, and the
+    /// literal's position, without noting a read. The caller keeps the literal with the copy
+    /// (see [`super::NixString::copy_out`]).
+    pub fn literal_number(&self) -> Option<(Value, Pos)> {
+        match &*self.0.borrow() {
+            ThunkState::Literal(v, mark) => Some((v.clone(), mark.pos)),
             _ => None,
         }
     }
@@ -138,6 +167,7 @@ impl Drop for Thunk {
         if matches!(
             state,
             ThunkState::Done(Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))
+                | ThunkState::Literal(..)
                 | ThunkState::Blackhole
         ) {
             return;

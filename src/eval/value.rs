@@ -43,8 +43,9 @@ pub struct NixString {
     literal: Option<Rc<LiteralMark>>,
 }
 
-/// A string literal of the evaluated code, shared by every string made from it, and whether
-/// any of them was read.
+/// A string or number literal of the evaluated code, shared by every value made from it
+/// (strings hold it, numbers are held with it by their thunk: `ThunkState::Literal`), and
+/// whether any of them was read.
 #[derive(Debug)]
 pub struct LiteralMark {
     /// Where the literal expression is (quotes included).
@@ -60,9 +61,13 @@ impl LiteralMark {
         }
     }
 
-    /// Whether the text of a string made from the literal was read.
+    /// Whether the value made from the literal was read.
     pub fn was_read(&self) -> bool {
         self.read.get()
+    }
+
+    pub fn note_read(&self) {
+        self.read.set(true);
     }
 }
 

@@ -12,7 +12,8 @@ use rnix::SyntaxNode;
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
 use crate::eval::{
-    EvalError, Evaluator, FileId, Garbage, Limits, NixString, Pos, Thunk, UsedLiteral, Value,
+    EvalError, Evaluator, FileId, Garbage, Limits, LiteralValue, NixString, Pos, Thunk,
+    UsedLiteral, Value,
 };
 use crate::files::{ClanFiles, FilesNow, Observations};
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
@@ -74,12 +75,12 @@ pub enum Freshness {
     Stale,
 }
 
-/// A string literal whose new text replaces the model's copies of it
+/// A string or number literal whose new value replaces the model's copies of it
 /// ([`Spanned::literal`]), found by the span the literal has once spans moved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiteralEdit {
     pub literal: Span,
-    pub text: String,
+    pub value: LiteralValue,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -136,10 +137,12 @@ impl ModelInputs {
                     return Freshness::Stale;
                 };
                 match rel {
-                    Some(rel) => edits.extend(found.into_iter().map(|(range, text)| LiteralEdit {
-                        literal: Span::new(rel, range),
-                        text,
-                    })),
+                    Some(rel) => {
+                        edits.extend(found.into_iter().map(|(range, value)| LiteralEdit {
+                            literal: Span::new(rel, range),
+                            value,
+                        }))
+                    }
                     // Files outside the clan have no spans in the model: no copy is found.
                     None if !found.is_empty() => return Freshness::Stale,
                     None => {}
@@ -174,15 +177,16 @@ impl ModelInputs {
     /// What the edit of the literal tokens that changed in the file at `path` (ranges in the
     /// old text and the new one) does to the model, when each is part of a literal
     /// expression alone (not a name): nothing for literals the evaluation never used; for a
-    /// string literal it used but never read, its range in the new text and its new value,
-    /// to replace the model's copies. `None` when an edit needs the model built again.
+    /// string or number literal it used but never read, its range in the new text and its
+    /// new value, to replace the model's copies. `None` when an edit needs the model built
+    /// again.
     fn literal_edits(
         &self,
         db: &dyn Db,
         files: &ClanFiles,
         path: &str,
         literals: &[(rnix::TextRange, rnix::TextRange)],
-    ) -> Option<Vec<(rnix::TextRange, String)>> {
+    ) -> Option<Vec<(rnix::TextRange, LiteralValue)>> {
         let source = crate::eval::Files::source(files, db, path).ok()?;
         let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
         let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
@@ -200,8 +204,7 @@ impl ModelInputs {
             if uses.any(|u| u.read) {
                 return None;
             }
-            let (range, value) = lowered.string_literal_at(*new)?;
-            edits.push((range, value.to_string()));
+            edits.push(lowered.literal_value_at(*new)?);
         }
         Some(edits)
     }
@@ -1131,6 +1134,18 @@ impl Reader<'_, '_> {
     ) -> Data {
         if depth > MAX_DATA_DEPTH {
             return Data::Unknown("nested too deeply".into());
+        }
+        // A number literal's value, copied: the model keeps the literal with it.
+        if let Some((number, pos)) = thunk.literal_number() {
+            let copied = match number {
+                Value::Int(i) => Some(Data::Int(i)),
+                Value::Float(f) => Some(Data::Float(f)),
+                _ => None,
+            };
+            if let (Some(data), Some(span)) = (copied, self.span(Some(pos))) {
+                *literal = Some(span);
+                return data;
+            }
         }
         let value = match self.force(thunk) {
             Ok(v) => v,

@@ -11,7 +11,7 @@ mod spans;
 
 pub use build::{Freshness, LiteralEdit, ModelInputs, build_model, build_model_keeping_garbage};
 pub use clan::*;
-pub use spans::{SpanVisitor, SpansMut};
+pub use spans::{Copied, SpanVisitor, SpansMut};
 
 /// The input a nom parser stopped at: where its error points.
 fn unparsed_rest<'a>(error: &nom::Err<nom::error::Error<&'a str>>) -> &'a str {

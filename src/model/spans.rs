@@ -11,10 +11,17 @@ use super::clan::*;
 pub trait SpanVisitor {
     fn span(&mut self, span: &mut Span);
 
-    /// A string copied from the string literal at `literal` (visited as a span before).
-    fn literal_copy(&mut self, literal: &Span, text: &mut String) {
-        let _ = (literal, text);
+    /// A value copied from the literal at `literal` (visited as a span before).
+    fn literal_copy(&mut self, literal: &Span, value: Copied<'_>) {
+        let _ = (literal, value);
     }
+}
+
+/// A value of the model that is a copy of a literal.
+pub enum Copied<'a> {
+    String(&'a mut String),
+    Int(&'a mut i64),
+    Float(&'a mut f64),
 }
 
 /// A closure is a visitor of spans alone.
@@ -28,8 +35,9 @@ impl<F: FnMut(&mut Span)> SpanVisitor for F {
 pub trait SpansMut {
     fn spans_mut(&mut self, f: &mut dyn SpanVisitor);
 
-    /// The string this value is, when it is one (a copy of a literal has no other form).
-    fn as_copied_text(&mut self) -> Option<&mut String> {
+    /// The string or number this value is, when it is one (a copy of a literal has no
+    /// other form).
+    fn as_copied(&mut self) -> Option<Copied<'_>> {
         None
     }
 }
@@ -73,9 +81,9 @@ impl<T: SpansMut> SpansMut for Known<T> {
         }
     }
 
-    fn as_copied_text(&mut self) -> Option<&mut String> {
+    fn as_copied(&mut self) -> Option<Copied<'_>> {
         match self {
-            Known::Known(v) => v.as_copied_text(),
+            Known::Known(v) => v.as_copied(),
             Known::Unknown(_) => None,
         }
     }
@@ -94,8 +102,8 @@ impl<T: SpansMut> SpansMut for Spanned<T> {
         key.spans_mut(f);
         if let Some(literal) = literal {
             f.span(literal);
-            if let Some(text) = value.as_copied_text() {
-                f.literal_copy(literal, text);
+            if let Some(copied) = value.as_copied() {
+                f.literal_copy(literal, copied);
             }
         }
     }
@@ -114,8 +122,8 @@ no_spans!(bool, MachineClass, ExtraModule);
 impl SpansMut for String {
     fn spans_mut(&mut self, _: &mut dyn SpanVisitor) {}
 
-    fn as_copied_text(&mut self) -> Option<&mut String> {
-        Some(self)
+    fn as_copied(&mut self) -> Option<Copied<'_>> {
+        Some(Copied::String(self))
     }
 }
 
@@ -146,9 +154,11 @@ impl SpansMut for Data {
         }
     }
 
-    fn as_copied_text(&mut self) -> Option<&mut String> {
+    fn as_copied(&mut self) -> Option<Copied<'_>> {
         match self {
-            Data::String(text) => Some(text),
+            Data::String(text) => Some(Copied::String(text)),
+            Data::Int(i) => Some(Copied::Int(i)),
+            Data::Float(f) => Some(Copied::Float(f)),
             _ => None,
         }
     }
