@@ -60,6 +60,7 @@ impl SpanVisitor for ApplyLiteralEdits<'_> {
             (Copied::String(text), LiteralValue::String(new)) => text.clone_from(new),
             (Copied::Int(i), LiteralValue::Int(new)) => *i = *new,
             (Copied::Float(f), LiteralValue::Float(new)) => *f = *new,
+            (Copied::Bool(b), LiteralValue::Bool(new)) => *b = *new,
             _ => {}
         }
     }

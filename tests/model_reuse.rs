@@ -492,3 +492,75 @@ fn snapshots(analysis: &Analysis, machine: &str) -> Option<i64> {
         _ => None,
     }
 }
+
+#[test]
+fn booleans_only_passed_on_are_patched_and_bound_names_are_not() {
+    // a boolean setting, and `true` bound by a `let` (a variable, not the constant): edited
+    // into `false`, which is the constant there
+    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+        std::fs::write(
+            root.join("modules/clan/inventory/services/localbackup.nix"),
+            r#"let
+  true = 7;
+in
+{
+  clan.inventory.instances.localbackup = {
+    module = {
+      name = "localbackup";
+      input = "clan-core";
+    };
+    roles.default.machines.electrum.settings = {
+      snapshots = true;
+    };
+  };
+}
+"#,
+        )
+        .unwrap();
+    });
+    let first = analyse(&db, &root, workspace, false);
+    assert_eq!(snapshots(&first, "electrum"), Some(7));
+    let users = file(
+        &db,
+        workspace,
+        "modules/clan/inventory/services/users/cameron.nix",
+    );
+    let backup = file(
+        &db,
+        workspace,
+        "modules/clan/inventory/services/localbackup.nix",
+    );
+    let mut memo = first.memo.clone();
+    for (file, from, to, reuse) in [
+        (
+            users,
+            "prompt = false;",
+            "prompt = true;",
+            ModelReuse::Patched,
+        ),
+        (
+            users,
+            "prompt = true;",
+            "prompt = false;",
+            ModelReuse::Patched,
+        ),
+        (
+            backup,
+            "snapshots = true;",
+            "snapshots = false;",
+            ModelReuse::Built,
+        ),
+    ] {
+        edit(&mut db, file, from, to);
+        let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(after.model_reused, reuse, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(after.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
+        memo = after.memo.clone();
+    }
+    assert_eq!(
+        snapshots(&analyse(&db, &root, workspace, false), "electrum"),
+        None
+    );
+}

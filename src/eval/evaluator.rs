@@ -496,6 +496,12 @@ impl<'a> Evaluator<'a> {
                     None => Thunk::code(module.clone(), expr, env.clone()),
                 }
             }
+            // `true` and `false` as values of their own, which note when they are read (the
+            // shared global would not tell one use from another).
+            e @ Expr::Var(Var::Global(_)) if e.boolean().is_some() => {
+                let value = Value::Bool(e.boolean() == Some(true));
+                self.literals_used.number(module, expr, value)
+            }
             Expr::Var(Var::Global(name)) => match self.globals.get(&**name) {
                 Some(t) => t.clone(),
                 None => Thunk::code(module.clone(), expr, env.clone()),

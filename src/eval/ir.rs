@@ -34,7 +34,7 @@ impl Lowered {
             matches!(
                 e,
                 Expr::Str(_) | Expr::Interp(_) | Expr::Int(_) | Expr::Float(_)
-            )
+            ) || Expr::boolean(e).is_some()
         })
     }
 
@@ -46,7 +46,7 @@ impl Lowered {
             Expr::Str(text) => LiteralValue::String(text.to_string()),
             Expr::Int(i) => LiteralValue::Int(*i),
             Expr::Float(f) => LiteralValue::Float(*f),
-            _ => return None,
+            other => LiteralValue::Bool(Expr::boolean(other)?),
         };
         Some((r, value))
     }
@@ -69,6 +69,7 @@ pub enum LiteralValue {
     String(String),
     Int(i64),
     Float(f64),
+    Bool(bool),
 }
 
 /// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the
@@ -263,4 +264,18 @@ pub enum Expr {
     },
     Unary(UnOp, ExprId),
     Binary(BinOp, ExprId, ExprId),
+}
+
+impl Expr {
+    /// `true` or `false` not bound by the code: the constants.
+    pub fn boolean(&self) -> Option<bool> {
+        match self {
+            Expr::Var(Var::Global(name)) => match &**name {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }

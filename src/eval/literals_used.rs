@@ -67,8 +67,8 @@ impl LiteralsUsed {
         }
     }
 
-    /// A thunk holding `value`, the value of the number literal `expr` of `module`: noted
-    /// as used, and read once the value is taken out of the thunk.
+    /// A thunk holding `value`, the value of the number literal (or the `true` or `false`)
+    /// `expr` of `module`: noted as used, and read once the value is taken out of the thunk.
     pub fn number(&self, module: &Module, expr: ExprId, value: Value) -> Thunk {
         match self.mark(module, expr) {
             Some(mark) => Thunk(Rc::new(RefCell::new(ThunkState::Literal(value, mark)))),

@@ -198,13 +198,19 @@ impl ModelInputs {
             let overlaps =
                 |u: &&UsedLiteral| u.range.intersect(*old).is_some_and(|i| !i.is_empty());
             let mut uses = used.iter().filter(overlaps).peekable();
+            let value = lowered.literal_value_at(*new);
             if uses.peek().is_none() {
+                // `true` and `false` are names: unless the evaluation used the old one as
+                // the constant, it may have been a variable the code binds.
+                if matches!(value, Some((_, LiteralValue::Bool(_)))) {
+                    return None;
+                }
                 continue;
             }
             if uses.any(|u| u.read) {
                 return None;
             }
-            edits.push(lowered.literal_value_at(*new)?);
+            edits.push(value?);
         }
         Some(edits)
     }
@@ -1135,11 +1141,13 @@ impl Reader<'_, '_> {
         if depth > MAX_DATA_DEPTH {
             return Data::Unknown("nested too deeply".into());
         }
-        // A number literal's value, copied: the model keeps the literal with it.
+        // A number literal's (or `true`'s, `false`'s) value, copied: the model keeps the
+        // literal with it.
         if let Some((number, pos)) = thunk.literal_number() {
             let copied = match number {
                 Value::Int(i) => Some(Data::Int(i)),
                 Value::Float(f) => Some(Data::Float(f)),
+                Value::Bool(b) => Some(Data::Bool(b)),
                 _ => None,
             };
             if let (Some(data), Some(span)) = (copied, self.span(Some(pos))) {

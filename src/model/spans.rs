@@ -22,6 +22,7 @@ pub enum Copied<'a> {
     String(&'a mut String),
     Int(&'a mut i64),
     Float(&'a mut f64),
+    Bool(&'a mut bool),
 }
 
 /// A closure is a visitor of spans alone.
@@ -159,6 +160,7 @@ impl SpansMut for Data {
             Data::String(text) => Some(Copied::String(text)),
             Data::Int(i) => Some(Copied::Int(i)),
             Data::Float(f) => Some(Copied::Float(f)),
+            Data::Bool(b) => Some(Copied::Bool(b)),
             _ => None,
         }
     }

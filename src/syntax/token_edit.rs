@@ -30,6 +30,12 @@ fn is_literal(kind: SyntaxKind) -> bool {
     )
 }
 
+/// `true` or `false`: names, but of constants unless the code binds them (the caller finds
+/// out which from the code around them).
+fn is_boolean(kind: SyntaxKind, text: &str) -> bool {
+    kind == SyntaxKind::TOKEN_IDENT && matches!(text, "true" | "false")
+}
+
 /// The non-trivia tokens of `text` with their starts.
 fn tokens(text: &str) -> impl Iterator<Item = (u32, SyntaxKind, &str)> {
     let mut offset = 0u32;
@@ -52,7 +58,8 @@ pub fn trivia_only(old: &str, new: &str) -> Option<Moved> {
 
 /// How `old` moved to become `new`, and the literal tokens whose text changed (their range
 /// in the old text and in the new one), when the texts have the same tokens apart from
-/// trivia and the text of literals (`None` otherwise).
+/// trivia and the text of literals, counting `true` and `false` as literals (`None`
+/// otherwise).
 pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, TextRange)>)> {
     let new_len = u32::try_from(new.len()).ok()?;
     u32::try_from(old.len()).ok()?;
@@ -72,7 +79,8 @@ pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, Tex
                     return None;
                 }
                 if text_a != text_b {
-                    if !is_literal(kind_a) {
+                    let boolean = is_boolean(kind_a, text_a) && is_boolean(kind_b, text_b);
+                    if !is_literal(kind_a) && !boolean {
                         return None;
                     }
                     literals.push((
