@@ -113,7 +113,7 @@ pub fn analyse_reusing(
             let mut clan = Clan::clone(&memo.clan);
             for (file, moved) in &moves {
                 clan.spans_mut(&mut |span: &mut Span| {
-                    if span.file == *file {
+                    if *span.file == **file {
                         span.range = moved.range(span.range);
                     }
                 });

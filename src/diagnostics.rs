@@ -11,6 +11,8 @@ pub use human::{ColorChoice, render_human};
 pub use json::render_json;
 pub use sources::Sources;
 
+use std::sync::Arc;
+
 use rnix::TextRange;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,15 +33,16 @@ impl Severity {
 }
 
 /// A place in a file of the checked clan: the file's path relative to the clan directory
-/// (always with `/`) and a byte range in its text.
+/// (always with `/`) and a byte range in its text. The path is shared: a model holds
+/// thousands of spans and is copied whole when an edit only moves them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Span {
-    pub file: String,
+    pub file: Arc<str>,
     pub range: TextRange,
 }
 
 impl Span {
-    pub fn new(file: impl Into<String>, range: TextRange) -> Span {
+    pub fn new(file: impl Into<Arc<str>>, range: TextRange) -> Span {
         Span {
             file: file.into(),
             range,

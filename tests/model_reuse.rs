@@ -42,7 +42,7 @@ fn codes(analysis: &Analysis) -> Vec<(String, String, u32)> {
         .map(|d| {
             (
                 d.code.to_string(),
-                d.span.file.clone(),
+                d.span.file.to_string(),
                 u32::from(d.span.range.start()),
             )
         })

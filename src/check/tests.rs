@@ -1215,7 +1215,7 @@ fn v004_stale_machine_dir_and_undeclared_generator_dirs() {
         .insert("old-gen".into(), BTreeSet::new());
     listing.shared.insert("gone".into(), BTreeSet::new());
     let out = run_with(&clan, &listing);
-    let paths: Vec<(&str, &str)> = out.iter().map(|d| (d.code, d.span.file.as_str())).collect();
+    let paths: Vec<(&str, &str)> = out.iter().map(|d| (d.code, &*d.span.file)).collect();
     assert_eq!(
         paths,
         [

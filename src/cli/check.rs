@@ -124,9 +124,9 @@ pub(super) fn sources_for(report: &Report, texts: &HashMap<String, Arc<str>>) ->
         .flat_map(|d| std::iter::once(&d.span).chain(d.labels.iter().map(|l| &l.span)));
     for span in spans {
         if sources.text(&span.file).is_none()
-            && let Some(text) = texts.get(&span.file)
+            && let Some(text) = texts.get(&*span.file)
         {
-            sources.insert(span.file.clone(), Arc::clone(text));
+            sources.insert(span.file.to_string(), Arc::clone(text));
         }
     }
     sources

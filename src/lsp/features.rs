@@ -33,7 +33,7 @@ pub fn target_at<'c>(clan: &'c Clan, file: &str, offset: TextSize) -> Option<(Sp
     let mut best: Option<(Span, Target<'c>)> = None;
     let mut consider = |span: &Option<Span>, target: Target<'c>| {
         let Some(span) = span else { return };
-        if span.file != file || span.range.is_empty() || !span.range.contains_inclusive(offset) {
+        if &*span.file != file || span.range.is_empty() || !span.range.contains_inclusive(offset) {
             return;
         }
         if best

@@ -333,7 +333,7 @@ impl Server {
 
     fn location(&self, span: &Span, indexes: &mut HashMap<String, LineIndex>) -> Option<Location> {
         Some(Location {
-            uri: uri::from_path(&self.root.join(&span.file))?,
+            uri: uri::from_path(&self.root.join(&*span.file))?,
             range: self.range(&span.file, span.range, indexes),
         })
     }
@@ -526,7 +526,7 @@ impl Server {
         for d in &diagnostics {
             let converted = self.convert(d, &mut indexes);
             by_file
-                .entry(d.span.file.clone())
+                .entry(d.span.file.to_string())
                 .or_default()
                 .push(converted);
         }
@@ -593,7 +593,7 @@ impl Server {
             .filter_map(|label| {
                 Some(DiagnosticRelatedInformation {
                     location: Location {
-                        uri: uri::from_path(&self.root.join(&label.span.file))?,
+                        uri: uri::from_path(&self.root.join(&*label.span.file))?,
                         range: self.range(&label.span.file, label.span.range, indexes),
                     },
                     message: label.message.clone(),

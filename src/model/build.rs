@@ -262,6 +262,7 @@ pub fn build_model_keeping_garbage(
         files: &files,
         clan: &mut clan,
         trees: RefCell::default(),
+        relative_paths: RefCell::default(),
         missing_references: Vec::new(),
     };
     match flake.clans.first() {
@@ -287,6 +288,9 @@ struct Reader<'r, 'a> {
     clan: &'r mut Clan,
     /// Syntax trees of the files values are located in (parsed once per build).
     trees: RefCell<HashMap<FileId, Option<SyntaxNode>>>,
+    /// The clan-relative path of each file spans point into (`None`: outside the clan), one
+    /// shared string per file.
+    relative_paths: RefCell<HashMap<FileId, Option<Arc<str>>>>,
     /// References to deferred modules nothing defines: the checker reports them (M001), so
     /// the evaluation error they cause is not reported again.
     missing_references: Vec<Span>,
@@ -297,8 +301,15 @@ impl Reader<'_, '_> {
     /// outside the clan).
     fn span(&self, pos: Option<Pos>) -> Option<Span> {
         let pos = pos?;
-        let path = self.ev.file_path(pos.file);
-        let rel = self.files.relative(&path)?;
+        let rel = self
+            .relative_paths
+            .borrow_mut()
+            .entry(pos.file)
+            .or_insert_with(|| {
+                let path = self.ev.file_path(pos.file);
+                self.files.relative(&path).map(Arc::from)
+            })
+            .clone()?;
         Some(Span::new(rel, pos.range))
     }
 

@@ -121,7 +121,7 @@ pub fn plan_json(plan: &Plan) -> PlanJson {
                 code: d.code.to_string(),
                 severity: d.severity.as_str().to_string(),
                 message: d.message.clone(),
-                file: d.span.file.clone(),
+                file: d.span.file.to_string(),
             })
             .collect(),
     }
