@@ -517,6 +517,11 @@ in
 "#,
         )
         .unwrap();
+        // a setting named by `inherit`: its name is the constant's name
+        let users = root.join("modules/clan/inventory/services/users/cameron.nix");
+        let text = std::fs::read_to_string(&users).unwrap();
+        let text = text.replacen("prompt = false;", "prompt = false;\n      inherit true;", 1);
+        std::fs::write(users, text).unwrap();
     });
     let first = analyse(&db, &root, workspace, false);
     assert_eq!(snapshots(&first, "electrum"), Some(7));
@@ -550,6 +555,7 @@ in
             "snapshots = false;",
             ModelReuse::Built,
         ),
+        (users, "inherit true;", "inherit false;", ModelReuse::Built),
     ] {
         edit(&mut db, file, from, to);
         let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));

@@ -210,9 +210,26 @@ impl ModelInputs {
             if uses.any(|u| u.read) {
                 return None;
             }
+            // `inherit true;` names an attribute too: not a value alone.
+            if matches!(value, Some((_, LiteralValue::Bool(_)))) && inherited_at(db, source, *new) {
+                return None;
+            }
             edits.push(value?);
         }
         Some(edits)
+    }
+}
+
+/// Whether the token at `range` of the file is a name an `inherit` lists.
+fn inherited_at(db: &dyn Db, file: crate::db::SourceFile, range: rnix::TextRange) -> bool {
+    let root = crate::db::parse(db, file).syntax();
+    match root.covering_element(range) {
+        rowan::NodeOrToken::Token(t) => t
+            .parent_ancestors()
+            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
+        rowan::NodeOrToken::Node(n) => n
+            .ancestors()
+            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
     }
 }
 
