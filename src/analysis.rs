@@ -40,12 +40,13 @@ pub enum ModelReuse {
     /// the evaluation never used changed in files it was built from (and no position became
     /// a value or a message).
     Moved,
-    /// Moved, and with its copies of edited string literals replaced: also string literals
-    /// the evaluation used but never read changed (it only passed their strings on).
+    /// Moved, and with its copies of edited literals replaced: also literals (strings,
+    /// numbers, `true`, `false`) the evaluation used but never read changed (it only passed
+    /// their values on).
     Patched,
 }
 
-/// Replaces the model's copies of edited string literals (found by the literal's span).
+/// Replaces the model's copies of edited literals (found by the literal's span).
 struct ApplyLiteralEdits<'a>(&'a [LiteralEdit]);
 
 impl SpanVisitor for ApplyLiteralEdits<'_> {
@@ -70,7 +71,8 @@ impl SpanVisitor for ApplyLiteralEdits<'_> {
 /// previous one reuses its model when an edit changed nothing the model was built from (an
 /// edit in a file the evaluation never read: a terranix configuration, a package, a dev
 /// shell), or an edit of comments, whitespace or literals the evaluation never used (the
-/// model's spans in that file then move with the text). Everything after the model (the
+/// model's spans in that file then move with the text), or of literals it only passed on to
+/// the model (the model's copies then take the new values). Everything after the model (the
 /// checker's rules, sops facts read from disk, per-file diagnostics) runs every time. Cloning
 /// it copies two shared pointers.
 #[derive(Clone, Debug)]

@@ -37,8 +37,9 @@ pub struct LiteralsUsed {
 struct FileUse {
     /// The file's IR (for the ranges).
     lowered: Arc<Lowered>,
-    /// A bit per expression: used, and read (numbers, interpolations, errors). Empty when
-    /// the file showed up with another IR: then the whole file counts as read.
+    /// A bit per expression: used, and read (literals evaluated where no thunk holds them,
+    /// interpolations, errors). Empty when the file showed up with another IR: then the
+    /// whole file counts as read.
     used: Vec<u64>,
     read: Vec<u64>,
     /// The mark of each string or number literal evaluated into a value that notes reads,

@@ -17,9 +17,9 @@ pub enum ThunkState {
     /// Being forced right now: forcing it again is infinite recursion.
     Blackhole,
     Done(Value),
-    /// The value of a number literal: computed, but whoever takes the value out notes that
-    /// it was read ([`LiteralMark`]), unless it is copied out verbatim
-    /// ([`Thunk::literal_number`]).
+    /// The value of a number literal (or of a `true` or `false` the code does not bind):
+    /// computed, but whoever takes the value out notes that it was read ([`LiteralMark`]),
+    /// unless it is copied out verbatim ([`Thunk::literal_number`]).
     Literal(Value, Rc<LiteralMark>),
 }
 

@@ -103,12 +103,6 @@ impl NixString {
     pub fn copy_out(&self) -> (String, Option<Pos>) {
         (self.text.clone(), self.literal.as_ref().map(|m| m.pos))
     }
-
-    /// The length in bytes, not noting a read: only for accounting (memory limits), whose
-    /// result is not part of what the evaluation computes.
-    pub fn len_for_accounting(&self) -> usize {
-        self.text.len()
-    }
 }
 
 impl std::fmt::Debug for NixString {

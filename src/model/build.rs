@@ -51,7 +51,7 @@ pub struct ModelInputs {
     positions_shown: bool,
     /// The literals whose values the evaluation used, by file path (sorted), and whether it
     /// read them: an edit of any other literal cannot change the model, and an edit of a
-    /// string literal it did not read changes only the model's copies of it.
+    /// literal it did not read changes only the model's copies of it.
     /// (Per file shared: moving a model copies the map, not every file's ranges.)
     literals_used: Arc<HashMap<String, Arc<[UsedLiteral]>>>,
 }
@@ -61,10 +61,9 @@ pub struct ModelInputs {
 pub enum Freshness {
     /// Nothing it was built from changed: the same model.
     Same,
-    /// Only comments, whitespace, literals the evaluation never used and string literals it
-    /// never read changed in files it imported: the same model once its spans in those files
-    /// (relative paths) follow the text and its copies of the edited string literals are
-    /// replaced.
+    /// Only comments, whitespace, literals the evaluation never used and literals it never
+    /// read changed in files it imported: the same model once its spans in those files
+    /// (relative paths) follow the text and its copies of the edited literals are replaced.
     Moved {
         /// The inputs of the moved model.
         inputs: Box<ModelInputs>,
@@ -75,8 +74,8 @@ pub enum Freshness {
     Stale,
 }
 
-/// A string or number literal whose new value replaces the model's copies of it
-/// ([`Spanned::literal`]), found by the span the literal has once spans moved.
+/// A literal (a string, a number, `true` or `false`) whose new value replaces the model's
+/// copies of it ([`Spanned::literal`]), found by the span the literal has once spans moved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiteralEdit {
     pub literal: Span,
@@ -177,9 +176,8 @@ impl ModelInputs {
     /// What the edit of the literal tokens that changed in the file at `path` (ranges in the
     /// old text and the new one) does to the model, when each is part of a literal
     /// expression alone (not a name): nothing for literals the evaluation never used; for a
-    /// string or number literal it used but never read, its range in the new text and its
-    /// new value, to replace the model's copies. `None` when an edit needs the model built
-    /// again.
+    /// literal it used but never read, its range in the new text and its new value, to
+    /// replace the model's copies. `None` when an edit needs the model built again.
     fn literal_edits(
         &self,
         db: &dyn Db,
