@@ -92,7 +92,7 @@ fn local_argv_env_only(mut argv: Vec<String>, ssh_args: &[String]) -> Vec<String
     argv
 }
 
-/// The remote shell line for an argv (the run's ssh options added as [`remote_argv`] says).
+/// The remote shell line for an argv (the run's ssh options added as `remote_argv` says).
 /// `systemd-run ... -- CMD` (after an optional `sudo -n`) runs through systemd only where
 /// the target runs it; elsewhere CMD runs directly with the `-E KEY=VALUE` environment.
 pub fn remote_line(argv: &[String], ssh_args: &[String]) -> String {

@@ -74,7 +74,7 @@ pub enum RunError {
         status: String,
         stderr_tail: String,
     },
-    /// A declared file was not generated (clan: "did not generate a file for '<f>'").
+    /// A declared file was not generated (clan: "did not generate a file for '`<f>`'").
     MissingFile(String),
     Cancelled,
 }
