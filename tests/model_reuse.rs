@@ -570,3 +570,54 @@ in
         None
     );
 }
+
+#[test]
+fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
+    // a shared module's vars generator (imported by every darwin machine): a file's mode and a
+    // prompt's type, copied into each machine's model
+    let (_dir, root, mut db, workspace) = seed_fleet(|_| {});
+    let first = analyse(&db, &root, workspace, false);
+    let darwin = file(&db, workspace, "modules/system/darwin-base.nix");
+    let mut memo = first.memo.clone();
+    for (from, to) in [
+        ("mode = \"0440\";", "mode = \"0400\";"),
+        ("type = \"hidden\";", "type = \"line\";"),
+    ] {
+        edit(&mut db, darwin, from, to);
+        let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));
+        assert_eq!(after.model_reused, ModelReuse::Patched, "after {to:?}");
+        let fresh = analyse(&db, &root, workspace, false);
+        assert_eq!(after.clan, fresh.clan, "after {to:?}");
+        assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
+        memo = after.memo.clone();
+    }
+
+    // a legacy sops secret whose key is not in its file (S002): fixing the key's spelling
+    // patches the model, and the checker, run again, finds the key
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("clan");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/mistakes/S002-key-not-in-file"),
+        &root,
+    );
+    let root = std::fs::canonicalize(&root).unwrap();
+    let root = root.to_string_lossy().into_owned();
+    let mut db = Database::default();
+    let workspace = clanc::loader::load_clan(&mut db, Path::new(&root))
+        .unwrap()
+        .workspace;
+    let first = analyse(&db, &root, workspace, false);
+    assert!(codes(&first).iter().any(|(code, ..)| code == "S002"));
+    let web = file(&db, workspace, "modules/machines/web.nix");
+    edit(&mut db, web, "\"smtp/pasword\"", "\"smtp/password\"");
+    let after = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
+    assert_eq!(after.model_reused, ModelReuse::Patched);
+    let fresh = analyse(&db, &root, workspace, false);
+    assert_eq!(after.clan, fresh.clan);
+    assert_eq!(placed(&after), placed(&fresh));
+    assert!(
+        !codes(&after).iter().any(|(code, ..)| code == "S002"),
+        "{:?}",
+        codes(&after)
+    );
+}

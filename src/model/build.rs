@@ -1478,7 +1478,7 @@ impl Reader<'_, '_> {
             };
             let key_node = self.child(&n, "key");
             let key = self
-                .string_at(key_node, &format!("{subject}.key"))
+                .copied_string_at(key_node, &format!("{subject}.key"))
                 .unwrap_or_else(|| Spanned::new(Known::Known(name.clone()), None));
             let format_node = self.child(&n, "format");
             let format = self
@@ -1537,10 +1537,17 @@ impl Reader<'_, '_> {
             }
             let fnode = Some(f_node.clone());
             let fspan = self.first_span(&f_node);
-            let text = |r: &mut Self, key: &str, default: &str| -> Spanned<Known<String>> {
+            // `kept`: the model keeps the value as it is (a copy of a literal knows it)
+            let text = |r: &mut Self, key: &str, default: &str, kept: bool| {
                 let child = r.child(&fnode, key);
                 let user = child.as_ref().is_some_and(|c| !r.user_defs(c).is_empty());
-                match r.string_at(child, &format!("{subject}.files.{f}.{key}")) {
+                let subject = format!("{subject}.files.{f}.{key}");
+                let value = if kept {
+                    r.copied_string_at(child, &subject)
+                } else {
+                    r.string_at(child, &subject)
+                };
+                match value {
                     Some(mut s) => {
                         if !user {
                             s.span = None;
@@ -1550,10 +1557,10 @@ impl Reader<'_, '_> {
                     None => Spanned::new(Known::Known(default.to_string()), None),
                 }
             };
-            let owner = text(self, "owner", "root").value;
-            let group = text(self, "group", "root").value;
-            let mode = text(self, "mode", "0400");
-            let needed_for = text(self, "neededFor", "services");
+            let owner = text(self, "owner", "root", false).value;
+            let group = text(self, "group", "root", false).value;
+            let mode = text(self, "mode", "0400", true);
+            let needed_for = text(self, "neededFor", "services", true);
             let secret = {
                 let node = self.child(&fnode, "secret");
                 self.bool_at(node)
@@ -1589,7 +1596,7 @@ impl Reader<'_, '_> {
                 .as_ref()
                 .is_some_and(|c| !self.user_defs(c).is_empty());
             let mut kind = self
-                .string_at(kind_node, &format!("{subject}.prompts.{p}.type"))
+                .copied_string_at(kind_node, &format!("{subject}.prompts.{p}.type"))
                 .unwrap_or_else(|| Spanned::new(Known::Known("line".into()), None));
             if !user {
                 kind.span = None;
