@@ -139,6 +139,31 @@ pub fn parse(db: &dyn Db, file: SourceFile) -> Parse {
     parse
 }
 
+/// The clan's files and directory listings by path relative to the clan directory. Depends
+/// only on which files there are and what the directories hold (not on texts), so an edit
+/// of a text reuses it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct WorkspaceIndex {
+    pub files: std::collections::HashMap<String, SourceFile>,
+    pub dirs: std::collections::HashMap<String, Vec<DirEntry>>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn workspace_index(db: &dyn Db, workspace: Workspace) -> Arc<WorkspaceIndex> {
+    Arc::new(WorkspaceIndex {
+        files: workspace
+            .files(db)
+            .iter()
+            .map(|f| (f.path(db).clone(), *f))
+            .collect(),
+        dirs: workspace
+            .dirs(db)
+            .iter()
+            .map(|d| (d.path(db).clone(), d.entries(db).clone()))
+            .collect(),
+    })
+}
+
 /// Whether a file of the workspace is Nix source (as opposed to `flake.lock`, JSON, ...).
 pub fn is_nix(path: &str) -> bool {
     path.ends_with(".nix")

@@ -79,8 +79,8 @@ fn io_message(e: &std::io::Error) -> String {
 /// from the disk.
 pub struct ClanFiles {
     root: String,
-    files: HashMap<String, SourceFile>,
-    dirs: HashMap<String, Vec<DirEntry>>,
+    /// The workspace's files and listings by relative path (memoised by the database).
+    index: Arc<db::WorkspaceIndex>,
     /// Inputs made for clanc's embedded files.
     embedded: RefCell<HashMap<String, SourceFile>>,
     disk: DiskFiles,
@@ -170,16 +170,7 @@ impl ClanFiles {
     /// `root` is the clan directory's absolute path.
     pub fn new(db: &dyn db::Db, root: &str, workspace: Workspace) -> ClanFiles {
         let root = root.trim_end_matches('/').to_string();
-        let files = workspace
-            .files(db)
-            .iter()
-            .map(|f| (join(&root, f.path(db)), *f))
-            .collect();
-        let dirs = workspace
-            .dirs(db)
-            .iter()
-            .map(|d| (join(&root, d.path(db)), d.entries(db).clone()))
-            .collect();
+        let index = Arc::clone(db::workspace_index(db, workspace));
         let embedded = workspace
             .builtins(db)
             .iter()
@@ -187,8 +178,7 @@ impl ClanFiles {
             .collect();
         ClanFiles {
             root,
-            files,
-            dirs,
+            index,
             embedded: RefCell::new(embedded),
             disk: DiskFiles::default(),
             observed: RefCell::default(),
@@ -204,7 +194,7 @@ impl ClanFiles {
         if let Some(file) = self.embedded.borrow().get(path) {
             return Ok(*file);
         }
-        if let Some(file) = self.files.get(path) {
+        if let Some(file) = self.relative(path).and_then(|p| self.index.files.get(p)) {
             return Ok(*file);
         }
         if let Some(text) = known::source(path) {
@@ -218,18 +208,27 @@ impl ClanFiles {
         self.disk.source(db, path)
     }
 
+    /// The workspace's listing of the directory at an absolute path, if it has one.
+    fn listing(&self, path: &str) -> Option<&Vec<DirEntry>> {
+        let rel = self.relative(path.trim_end_matches('/'))?;
+        self.index.dirs.get(rel)
+    }
+
     fn read_dir_unobserved(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
-        match self.dirs.get(path.trim_end_matches('/')) {
+        match self.listing(path) {
             Some(entries) => Ok(entries.clone()),
             None => self.disk.read_dir(path),
         }
     }
 
     fn file_type_unobserved(&self, path: &str) -> Option<EntryKind> {
-        if self.files.contains_key(path) || known::source(path).is_some() {
+        let in_workspace = self
+            .relative(path)
+            .is_some_and(|p| self.index.files.contains_key(p));
+        if in_workspace || known::source(path).is_some() {
             return Some(EntryKind::Regular);
         }
-        if self.dirs.contains_key(path.trim_end_matches('/')) {
+        if self.listing(path).is_some() {
             return Some(EntryKind::Directory);
         }
         self.disk.file_type(path)
@@ -245,14 +244,6 @@ impl ClanFiles {
             return Some("");
         }
         path.strip_prefix(&self.root)?.strip_prefix('/')
-    }
-}
-
-fn join(root: &str, rel: &str) -> String {
-    if rel.is_empty() {
-        root.to_string()
-    } else {
-        format!("{root}/{rel}")
     }
 }
 
