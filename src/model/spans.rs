@@ -1,6 +1,6 @@
 //! Every span the model holds, for moving them when an edit changed only where things are in
 //! a file (comments, whitespace): the model built before stays right once its spans follow
-//! the text. The same walk finds the strings copied verbatim from string literals
+//! the text. The same walk finds the values copied verbatim from literals
 //! ([`Spanned::literal`]), for applying an edit of such a literal to its copies.
 
 use crate::diagnostics::{Diagnostic, Span};
@@ -32,12 +32,12 @@ impl<F: FnMut(&mut Span)> SpanVisitor for F {
     }
 }
 
-/// Calls the visitor on every span below a value, and on every string copied from a literal.
+/// Calls the visitor on every span below a value, and on every value copied from a literal.
 pub trait SpansMut {
     fn spans_mut(&mut self, f: &mut dyn SpanVisitor);
 
-    /// The string or number this value is, when it is one (a copy of a literal has no
-    /// other form).
+    /// The string, number or boolean this value is, when it is one (a copy of a literal
+    /// has no other form).
     fn as_copied(&mut self) -> Option<Copied<'_>> {
         None
     }
