@@ -129,10 +129,11 @@ impl<'a> Evaluator<'a> {
         self.positions_shown.get()
     }
 
-    /// The literals (strings, numbers, syntax errors) whose values this evaluation used, by
-    /// file path, sorted, and whether it read them: editing any other literal of a file
-    /// cannot change what it computed, and editing a string literal it did not read changes
-    /// only the strings copied out of it ([`super::NixString::copy_out`]).
+    /// The literals (strings, numbers, `true`/`false`, syntax errors) whose values this
+    /// evaluation used, by file path, sorted, and whether it read them: editing any other
+    /// literal of a file cannot change what it computed, and editing a literal it did not
+    /// read changes only the values copied out of it ([`super::NixString::copy_out`],
+    /// [`Thunk::literal_number`]).
     pub fn literals_used(&self) -> HashMap<String, Vec<UsedLiteral>> {
         self.literals_used
             .ranges(|file| self.file_path(FileId(file)))

@@ -27,8 +27,9 @@ impl Lowered {
     }
 
     /// Whether the innermost expression covering `range` is a literal string (with or
-    /// without interpolations) or number: then the text in `range` is part of that literal's
-    /// value and of nothing else (not a name, not an operator).
+    /// without interpolations), a number, or a `true`/`false` the code does not bind: then
+    /// the text in `range` is part of that literal's value (for `true`/`false` the caller
+    /// still has to rule out a name an `inherit` lists).
     pub fn is_literal_at(&self, range: TextRange) -> bool {
         self.innermost_at(range).is_some_and(|(_, e)| {
             matches!(
@@ -38,8 +39,9 @@ impl Lowered {
         })
     }
 
-    /// When the innermost expression covering `range` is a number or a string literal
-    /// without interpolations: its range (quotes included) and its value.
+    /// When the innermost expression covering `range` is a number, a `true`/`false` the code
+    /// does not bind, or a string literal without interpolations: its range (quotes
+    /// included) and its value.
     pub fn literal_value_at(&self, range: TextRange) -> Option<(TextRange, LiteralValue)> {
         let (r, expr) = self.innermost_at(range)?;
         let value = match expr {
