@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use clanc::analysis::{Analysis, ModelReuse, analyse, analyse_reusing};
+use clanc::analysis::{Analysis, ModelMemo, ModelReuse, analyse, analyse_reusing};
 use clanc::db::{Database, SourceFile, Workspace};
 use clanc::model::Known;
 
@@ -82,6 +82,30 @@ fn placed(analysis: &Analysis) -> Vec<String> {
 }
 
 const ZEROTIER: &str = "modules/clan/inventory/services/zerotier.nix";
+
+/// Makes an edit and analyses as the language server does (given the previous memo, which
+/// then moves on): the model must come from `reuse` and equal a fresh analysis, spans and
+/// diagnostics included.
+#[allow(clippy::too_many_arguments)]
+fn edit_and_compare(
+    db: &mut Database,
+    root: &str,
+    workspace: Workspace,
+    memo: &mut ModelMemo,
+    file: SourceFile,
+    from: &str,
+    to: &str,
+    reuse: ModelReuse,
+) -> Analysis {
+    edit(db, file, from, to);
+    let after = analyse_reusing(db, root, workspace, false, Some(memo));
+    assert_eq!(after.model_reused, reuse, "after {to:?}");
+    let fresh = analyse(db, root, workspace, false);
+    assert_eq!(after.clan, fresh.clan, "after {to:?}");
+    assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
+    *memo = after.memo.clone();
+    after
+}
 
 #[test]
 fn comments_and_whitespace_move_the_model_instead_of_building_it() {
@@ -366,13 +390,10 @@ fn string_literals_only_passed_on_are_patched_in_the_model() {
         (borg, "\"*-*-* 03:15:00\"", "\"*-*-* 04:00:00\""),
         (borg, "\"*.pyc\"", "\"*.pyo\""),
     ] {
-        edit(&mut db, file, from, to);
-        let patched = analyse_reusing(&db, &root, workspace, false, Some(&memo));
-        assert_eq!(patched.model_reused, ModelReuse::Patched, "after {to:?}");
-        let fresh = analyse(&db, &root, workspace, false);
-        assert_eq!(patched.clan, fresh.clan, "after {to:?}");
-        assert_eq!(placed(&patched), placed(&fresh), "after {to:?}");
-        memo = patched.memo.clone();
+        let patched = ModelReuse::Patched;
+        edit_and_compare(
+            &mut db, &root, workspace, &mut memo, file, from, to, patched,
+        );
     }
     assert_eq!(
         target_host(&analyse(&db, &root, workspace, false), "cinnabar"),
@@ -393,13 +414,8 @@ fn string_literals_only_passed_on_are_patched_in_the_model() {
         (machines, "\"hetzner\"", "\"hetzner-cloud\""),
         (borg, "tags = [ \"backup\" ]", "tags = [ \"server\" ]"),
     ] {
-        edit(&mut db, file, from, to);
-        let built = analyse_reusing(&db, &root, workspace, false, Some(&memo));
-        assert_eq!(built.model_reused, ModelReuse::Built, "after {to:?}");
-        let fresh = analyse(&db, &root, workspace, false);
-        assert_eq!(built.clan, fresh.clan, "after {to:?}");
-        assert_eq!(placed(&built), placed(&fresh), "after {to:?}");
-        memo = built.memo.clone();
+        let built = ModelReuse::Built;
+        edit_and_compare(&mut db, &root, workspace, &mut memo, file, from, to, built);
     }
 }
 
@@ -463,13 +479,9 @@ in
         // another kind of literal: built again, and the checker sees a float
         ("snapshots = 1234;", "snapshots = 2.5;", ModelReuse::Built),
     ] {
-        edit(&mut db, backup, from, to);
-        let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));
-        assert_eq!(after.model_reused, reuse, "after {to:?}");
-        let fresh = analyse(&db, &root, workspace, false);
-        assert_eq!(after.clan, fresh.clan, "after {to:?}");
-        assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
-        memo = after.memo.clone();
+        edit_and_compare(
+            &mut db, &root, workspace, &mut memo, backup, from, to, reuse,
+        );
     }
     let last = analyse(&db, &root, workspace, false);
     assert_eq!(snapshots(&last, "galena"), Some(10));
@@ -557,13 +569,7 @@ in
         ),
         (users, "inherit true;", "inherit false;", ModelReuse::Built),
     ] {
-        edit(&mut db, file, from, to);
-        let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));
-        assert_eq!(after.model_reused, reuse, "after {to:?}");
-        let fresh = analyse(&db, &root, workspace, false);
-        assert_eq!(after.clan, fresh.clan, "after {to:?}");
-        assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
-        memo = after.memo.clone();
+        edit_and_compare(&mut db, &root, workspace, &mut memo, file, from, to, reuse);
     }
     assert_eq!(
         snapshots(&analyse(&db, &root, workspace, false), "electrum"),
@@ -583,13 +589,10 @@ fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
         ("mode = \"0440\";", "mode = \"0400\";"),
         ("type = \"hidden\";", "type = \"line\";"),
     ] {
-        edit(&mut db, darwin, from, to);
-        let after = analyse_reusing(&db, &root, workspace, false, Some(&memo));
-        assert_eq!(after.model_reused, ModelReuse::Patched, "after {to:?}");
-        let fresh = analyse(&db, &root, workspace, false);
-        assert_eq!(after.clan, fresh.clan, "after {to:?}");
-        assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
-        memo = after.memo.clone();
+        let patched = ModelReuse::Patched;
+        edit_and_compare(
+            &mut db, &root, workspace, &mut memo, darwin, from, to, patched,
+        );
     }
 
     // a legacy sops secret whose key is not in its file (S002): fixing the key's spelling
@@ -609,12 +612,10 @@ fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
     let first = analyse(&db, &root, workspace, false);
     assert!(codes(&first).iter().any(|(code, ..)| code == "S002"));
     let web = file(&db, workspace, "modules/machines/web.nix");
-    edit(&mut db, web, "\"smtp/pasword\"", "\"smtp/password\"");
-    let after = analyse_reusing(&db, &root, workspace, false, Some(&first.memo));
-    assert_eq!(after.model_reused, ModelReuse::Patched);
-    let fresh = analyse(&db, &root, workspace, false);
-    assert_eq!(after.clan, fresh.clan);
-    assert_eq!(placed(&after), placed(&fresh));
+    let (from, to) = ("\"smtp/pasword\"", "\"smtp/password\"");
+    let mut memo = first.memo.clone();
+    let patched = ModelReuse::Patched;
+    let after = edit_and_compare(&mut db, &root, workspace, &mut memo, web, from, to, patched);
     assert!(
         !codes(&after).iter().any(|(code, ..)| code == "S002"),
         "{:?}",
