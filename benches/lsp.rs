@@ -4,10 +4,13 @@
 //! the checker) on a database that already analysed the previous text. Each iteration
 //! alternates between two texts, so every run sees a real change.
 //!
-//! - `edit-tag/analyse`: an inventory machine's tag changes (roles resolve tags): the model is
-//!   built again (`ModelReuse::Built`); the whole analysis, what the server runs after every
-//!   edit. Freeing the evaluation is not timed: the server publishes before it frees it
-//!   (`eval::Garbage`).
+//! - `edit-machine-name/analyse`: an inventory machine is renamed (an attribute name: the
+//!   shape of the code changes): the model is built again (`ModelReuse::Built`); the whole
+//!   analysis, what the server runs after most structural edits. Freeing the evaluation is
+//!   not timed: the server publishes before it frees it (`eval::Garbage`).
+//! - `edit-tag/analyse`: an inventory machine's tag changes: a string the evaluation only
+//!   passes on to the model, so the previous model is reused with its copy replaced and what
+//!   tags and roles resolve to computed again (`ModelReuse::Patched`).
 //! - `edit-target-host/analyse`: an inventory machine's target host changes: a string the
 //!   evaluation only passes on to the model, so the previous model is reused with spans moved
 //!   and its copy of the string replaced (`ModelReuse::Patched`).
@@ -124,6 +127,7 @@ fn benches(c: &mut Criterion) {
     };
     let machines = file(&db, "modules/clan/inventory/machines/asia.nix");
     let mut tag = Edit::new(&db, machines, "\"team-web\"", "\"team-webx\"");
+    let mut rename = Edit::new(&db, machines, "\"stibnite-1\" = {", "\"stibnite-1x\" = {");
     let mut host = Edit::new(
         &db,
         machines,
@@ -156,9 +160,28 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("lsp");
     group.sample_size(10);
     let root = root_text.as_str();
+    group.bench_function("gen-500/edit-machine-name/analyse", |b| {
+        b.iter_with_large_drop(|| {
+            analyse_after(
+                &mut rename,
+                &mut db,
+                &mut memo,
+                root,
+                workspace,
+                Reuse::Built,
+            )
+        })
+    });
     group.bench_function("gen-500/edit-tag/analyse", |b| {
         b.iter_with_large_drop(|| {
-            analyse_after(&mut tag, &mut db, &mut memo, root, workspace, Reuse::Built)
+            analyse_after(
+                &mut tag,
+                &mut db,
+                &mut memo,
+                root,
+                workspace,
+                Reuse::Patched,
+            )
         })
     });
     group.bench_function("gen-500/edit-target-host/analyse", |b| {
@@ -241,6 +264,12 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
     let mut group = c.benchmark_group("lsp-server");
     group.sample_size(10);
     for (name, path, from, to) in [
+        (
+            "gen-500/edit-machine-name",
+            "modules/clan/inventory/machines/asia.nix",
+            "\"stibnite-1\" = {",
+            "\"stibnite-1x\" = {",
+        ),
         (
             "gen-500/edit-tag",
             "modules/clan/inventory/machines/asia.nix",

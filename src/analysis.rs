@@ -14,6 +14,7 @@ use crate::model::{
     build_model_keeping_garbage,
 };
 use crate::services::catalog::Catalog;
+use crate::syntax::token_edit::Moved;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
 pub struct Analysis {
@@ -97,13 +98,10 @@ pub fn analyse_reusing(
 ) -> Analysis {
     let mut diagnostics = check::check_workspace(db, workspace);
     let freshness = previous.map(|memo| (memo, memo.inputs.freshness(db, root, workspace)));
-    let (clan, garbage, memo, model_reused) = match freshness {
-        Some((memo, Freshness::Same)) => (
-            Arc::clone(&memo.clan),
-            Garbage::default(),
-            memo.clone(),
-            ModelReuse::Same,
-        ),
+    let reused = match freshness {
+        Some((memo, Freshness::Same)) => {
+            Some((Arc::clone(&memo.clan), memo.clone(), ModelReuse::Same))
+        }
         Some((
             memo,
             Freshness::Moved {
@@ -111,29 +109,12 @@ pub fn analyse_reusing(
                 moves,
                 edits,
             },
-        )) => {
-            let mut clan = Clan::clone(&memo.clan);
-            for (file, moved) in &moves {
-                clan.spans_mut(&mut |span: &mut Span| {
-                    if *span.file == **file {
-                        span.range = moved.range(span.range);
-                    }
-                });
-            }
-            let reuse = if edits.is_empty() {
-                ModelReuse::Moved
-            } else {
-                clan.spans_mut(&mut ApplyLiteralEdits(&edits));
-                ModelReuse::Patched
-            };
-            let clan = Arc::new(clan);
-            let memo = ModelMemo {
-                inputs: Arc::new(*inputs),
-                clan: Arc::clone(&clan),
-            };
-            (clan, Garbage::default(), memo, reuse)
-        }
-        Some((_, Freshness::Stale)) | None => {
+        )) => moved_model(memo, *inputs, &moves, &edits),
+        Some((_, Freshness::Stale)) | None => None,
+    };
+    let (clan, garbage, memo, model_reused) = match reused {
+        Some((clan, memo, reuse)) => (clan, Garbage::default(), memo, reuse),
+        None => {
             let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);
             let clan = Arc::new(clan);
             let memo = ModelMemo {
@@ -181,6 +162,41 @@ pub fn analyse_reusing(
         memo,
         model_reused,
     }
+}
+
+/// The previous model with its spans moved and its copies of edited literals replaced; `None`
+/// when an edit made two tags of one machine or role equal (the model would keep one copy,
+/// and a later edit of the other literal could not reach it).
+fn moved_model(
+    memo: &ModelMemo,
+    inputs: ModelInputs,
+    moves: &[(String, Moved)],
+    edits: &[LiteralEdit],
+) -> Option<(Arc<Clan>, ModelMemo, ModelReuse)> {
+    let mut clan = Clan::clone(&memo.clan);
+    for (file, moved) in moves {
+        clan.spans_mut(&mut |span: &mut Span| {
+            if *span.file == **file {
+                span.range = moved.range(span.range);
+            }
+        });
+    }
+    let reuse = if edits.is_empty() {
+        ModelReuse::Moved
+    } else {
+        clan.spans_mut(&mut ApplyLiteralEdits(edits));
+        // A tag may have been renamed: what tags and roles resolve to follows.
+        if clan.resolve_tags() {
+            return None;
+        }
+        ModelReuse::Patched
+    };
+    let clan = Arc::new(clan);
+    let memo = ModelMemo {
+        inputs: Arc::new(inputs),
+        clan: Arc::clone(&clan),
+    };
+    Some((clan, memo, reuse))
 }
 
 /// Parses and lowers every Nix file of the workspace on all cores, so that the check and the

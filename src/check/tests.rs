@@ -81,31 +81,32 @@ fn clan() -> Clan {
     clan
 }
 
-/// Recomputes `clan.tags` from the machines (machine tags and the computed ones).
+/// Sets the computed tags (`all`, `nixos`, `darwin`, which the evaluation computes) and
+/// resolves the machines' tags as the model does.
 fn retag(clan: &mut Clan) {
-    let mut tags: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut computed: BTreeMap<&str, Vec<String>> = ["all", "nixos", "darwin"]
+        .into_iter()
+        .map(|name| (name, Vec::new()))
+        .collect();
     for m in clan.machines.values() {
-        tags.entry("all".into()).or_default().insert(m.name.clone());
         let class = m.class.value.known().map_or("nixos", |c| c.as_str());
-        tags.entry(class.into()).or_default().insert(m.name.clone());
-        for t in &m.tags {
-            tags.entry(t.value.clone())
-                .or_default()
-                .insert(m.name.clone());
+        for name in ["all", class] {
+            computed.entry(name).or_default().push(m.name.clone());
         }
     }
-    for (name, members) in tags {
-        let computed = ["all", "nixos", "darwin"].contains(&name.as_str());
+    for (name, members) in computed {
         clan.tags.insert(
-            name.clone(),
+            name.to_string(),
             Tag {
-                name,
-                members: Known::Known(members.into_iter().collect()),
+                name: name.to_string(),
+                members: Known::Known(Vec::new()),
+                listed: Some(Known::Known(members)),
                 span: None,
-                computed,
+                computed: true,
             },
         );
     }
+    let _ = clan.resolve_tags();
 }
 
 fn instance(name: &str, module: &str) -> Instance {
@@ -153,31 +154,15 @@ impl Role {
         self.settings = Some(settings);
         self
     }
-
-    /// Sets `resolved` the way the model does: named machines plus tag members.
-    fn resolve(mut self, clan: &Clan) -> Role {
-        let mut all: BTreeSet<String> = self.machines.keys().cloned().collect();
-        for tag in &self.tags {
-            match clan.tags.get(&tag.value).map(|t| &t.members) {
-                Some(Known::Known(members)) => all.extend(members.iter().cloned()),
-                Some(Known::Unknown(reason)) => {
-                    self.resolved = Known::Unknown(reason.clone());
-                    return self;
-                }
-                None => {}
-            }
-        }
-        self.resolved = Known::Known(all.into_iter().collect());
-        self
-    }
 }
 
+/// Adds the instance with its roles, resolved as the model resolves them.
 fn add(clan: &mut Clan, mut instance: Instance, roles: Vec<Role>) {
     for role in roles {
-        let role = role.resolve(clan);
         instance.roles.insert(role.name.clone(), role);
     }
     clan.instances.insert(instance.name.clone(), instance);
+    let _ = clan.resolve_tags();
 }
 
 fn run(clan: &Clan) -> Vec<Diagnostic> {
@@ -399,6 +384,7 @@ fn c005_tag_matching_nothing_and_not_when_members_are_unknown() {
         Tag {
             name: "gpu".into(),
             members: Known::Unknown("inputs.fleet-config.lib.gpuHosts".into()),
+            listed: Some(Known::Unknown("inputs.fleet-config.lib.gpuHosts".into())),
             span: None,
             computed: false,
         },
@@ -1359,6 +1345,7 @@ fn unknown_tag_members_silence_constraints_and_required_options() {
         Tag {
             name: "gpu".into(),
             members: Known::Unknown("inputs.fleet-config.lib.gpuHosts".into()),
+            listed: Some(Known::Unknown("inputs.fleet-config.lib.gpuHosts".into())),
             span: None,
             computed: false,
         },

@@ -27,6 +27,7 @@ use crate::syntax::locate;
 use crate::syntax::token_edit::{Moved, literals_only};
 
 use super::clan::*;
+use super::unique_names::UniqueNames;
 use crate::services::flake_service::read_flake_service;
 
 /// How deep settings values are read into `Data`.
@@ -565,6 +566,8 @@ impl Reader<'_, '_> {
         self.read_machines(&root, &inventory);
         self.read_tags(&inventory);
         self.read_instances(&inventory);
+        // Names were made unique as they were read (finding two equal read both).
+        let _ = self.clan.resolve_tags();
         if let Some(services) = self.child(&inventory, "services") {
             let defs = self.user_defs(&services);
             if let Some(def) = defs.first() {
@@ -668,7 +671,7 @@ impl Reader<'_, '_> {
             };
             let tags = {
                 let node = self.child(&n, "tags");
-                self.list_of_strings(node)
+                self.list_of_strings(node, true)
             };
             let description = {
                 let node = self.child(&n, "description");
@@ -776,10 +779,17 @@ impl Reader<'_, '_> {
         Some(file.text(self.db).clone())
     }
 
-    /// A list-of-strings option with the span of each element the user wrote.
-    fn list_of_strings(&mut self, node: Option<Rc<Node>>) -> Vec<Spanned<String>> {
+    /// A list-of-strings option (a machine's `tags`, a generator's `dependencies`) with the
+    /// span of each element the user wrote, each once. With `copies`, a string the user wrote
+    /// is kept as a copy of its literal (an edit of a tag is then applied to the model,
+    /// [`Clan::resolve_tags`]), and the merged value is not forced unless a definition is not
+    /// a plain list: clan-core's `apply = lib.unique` on tags would compare, that is read,
+    /// every element.
+    fn list_of_strings(&mut self, node: Option<Rc<Node>>, copies: bool) -> Vec<Spanned<String>> {
         let Some(node) = node else { return Vec::new() };
-        let mut out: Vec<Spanned<String>> = Vec::new();
+        let mut names = UniqueNames::default();
+        // The span for the merged value's elements, when it must be read.
+        let mut read_merged: Option<Option<Span>> = None;
         for def in self.user_defs(&node) {
             let def_span = self.def_span(&def);
             let written = self.list_items(self.def_value_pos(&def));
@@ -787,41 +797,56 @@ impl Reader<'_, '_> {
                 Ok(Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
                         let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
-                        if let Ok(Value::String(s)) = self.force(item)
-                            && !out.iter().any(|o| o.value == s.text())
-                        {
+                        if let Ok(Value::String(s)) = self.force(item) {
                             let span = self.span(pos).or_else(|| def_span.clone());
-                            out.push(Spanned::new(s.text().to_string(), span));
-                        }
-                    }
-                }
-                Ok(Value::Attrs(_)) => {
-                    // mkIf/mkMerge around the list: read the merged value instead.
-                    if let Ok(Value::List(items)) = self.force(&node.value_thunk()) {
-                        for item in items.iter() {
-                            if let Ok(Value::String(s)) = self.force(item)
-                                && !out.iter().any(|o| o.value == s.text())
-                            {
-                                out.push(Spanned::new(s.text().to_string(), def_span.clone()));
+                            if copies {
+                                names.add_copy(&s, self.copy_string(&s), span);
+                            } else {
+                                names.add_read(&s, span);
                             }
                         }
                     }
                 }
-                _ => {}
+                // mkIf/mkMerge around the list, or not a list (the merged value reports its
+                // type).
+                Ok(_) => {
+                    read_merged.get_or_insert(def_span);
+                }
+                Err(_) => {}
             }
         }
-        // Definitions clan-core adds (tags listed in `inventory.tags`), without a span of
-        // their own.
-        if let Ok(Value::List(items)) = self.force(&node.value_thunk()) {
-            for item in items.iter() {
-                if let Ok(Value::String(s)) = self.force(item)
-                    && !out.iter().any(|o| o.value == s.text())
-                {
-                    out.push(Spanned::new(s.text().to_string(), None));
+        // What clanc's clan-core adds (the tags whose `inventory.tags` list names the
+        // machine): from its own definitions, without a span of their own.
+        let mut added = Vec::new();
+        if read_merged.is_none() {
+            let builtin: Vec<Def> = (node.defs.iter())
+                .filter(|d| is_builtin_def(self.ev, d))
+                .cloned()
+                .collect();
+            for def in builtin {
+                match self.force(&def.value) {
+                    Ok(Value::List(items)) => added.extend(items.iter().cloned()),
+                    Ok(_) => read_merged = Some(None),
+                    Err(_) => {}
                 }
             }
         }
-        out
+        let span = match read_merged {
+            Some(span) => {
+                added = match self.force(&node.value_thunk()) {
+                    Ok(Value::List(items)) => items.iter().cloned().collect(),
+                    _ => Vec::new(),
+                };
+                span
+            }
+            None => None,
+        };
+        for item in &added {
+            if let Ok(Value::String(s)) = self.force(item) {
+                names.add_read(&s, span.clone());
+            }
+        }
+        names.list
     }
 
     fn read_tags(&mut self, inventory: &Option<Rc<Node>>) {
@@ -867,43 +892,12 @@ impl Reader<'_, '_> {
                 name.clone(),
                 Tag {
                     name,
+                    listed: Some(members.clone()),
                     members,
                     span,
                     computed,
                 },
             );
-        }
-        // Tags that only machines carry.
-        let mut by_tag: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for m in self.clan.machines.values() {
-            for t in &m.tags {
-                by_tag
-                    .entry(t.value.clone())
-                    .or_default()
-                    .insert(m.name.clone());
-            }
-        }
-        for (name, machines) in by_tag {
-            match self.clan.tags.get_mut(&name) {
-                Some(tag) => {
-                    if let Known::Known(members) = &mut tag.members {
-                        let mut all: BTreeSet<String> = members.iter().cloned().collect();
-                        all.extend(machines);
-                        *members = all.into_iter().collect();
-                    }
-                }
-                None => {
-                    self.clan.tags.insert(
-                        name.clone(),
-                        Tag {
-                            name,
-                            members: Known::Known(machines.into_iter().collect()),
-                            span: None,
-                            computed: false,
-                        },
-                    );
-                }
-            }
         }
     }
 
@@ -1018,7 +1012,6 @@ impl Reader<'_, '_> {
             let node = self.child(&n, "extraModules");
             self.extra_modules(node)
         };
-        let resolved = self.resolve(&machines, &tags);
         Role {
             name: name.to_string(),
             span,
@@ -1026,24 +1019,9 @@ impl Reader<'_, '_> {
             tags,
             settings,
             extra_modules,
-            resolved,
+            // `Clan::resolve_tags`, once every tag is known
+            resolved: Known::Known(Vec::new()),
         }
-    }
-
-    fn resolve(
-        &self,
-        machines: &BTreeMap<String, RoleMachine>,
-        tags: &[Spanned<String>],
-    ) -> Known<Vec<String>> {
-        let mut out: BTreeSet<String> = machines.keys().cloned().collect();
-        for tag in tags {
-            match self.clan.tags.get(&tag.value).map(|t| &t.members) {
-                Some(Known::Known(members)) => out.extend(members.iter().cloned()),
-                Some(Known::Unknown(reason)) => return Known::Unknown(reason.clone()),
-                None => {}
-            }
-        }
-        Known::Known(out.into_iter().collect())
     }
 
     /// A role's `tags`: a list of names or a set whose keys are names.
@@ -1054,7 +1032,7 @@ impl Reader<'_, '_> {
         role: &str,
     ) -> Vec<Spanned<String>> {
         let Some(node) = node else { return Vec::new() };
-        let mut out: Vec<Spanned<String>> = Vec::new();
+        let mut names = UniqueNames::default();
         for def in self.user_defs(&node) {
             let from_json = def
                 .file
@@ -1065,9 +1043,7 @@ impl Reader<'_, '_> {
                 Ok(Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
                         let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
-                        if let Ok(Value::String(s)) = self.force(item)
-                            && !out.iter().any(|o| o.value == s.text())
-                        {
+                        if let Ok(Value::String(s)) = self.force(item) {
                             let span = if from_json {
                                 self.json_index_span(
                                     &["instances", instance, "roles", role, "tags"],
@@ -1076,13 +1052,13 @@ impl Reader<'_, '_> {
                             } else {
                                 self.span(pos).or_else(|| self.def_span(&def))
                             };
-                            out.push(Spanned::new(s.text().to_string(), span));
+                            names.add_copy(&s, self.copy_string(&s), span);
                         }
                     }
                 }
                 Ok(Value::Attrs(attrs)) => {
                     for a in &attrs.entries {
-                        if a.name.starts_with("_") || out.iter().any(|o| *o.value == *a.name) {
+                        if a.name.starts_with("_") {
                             continue;
                         }
                         let span = if from_json {
@@ -1097,7 +1073,7 @@ impl Reader<'_, '_> {
                         } else {
                             self.span(a.pos).or_else(|| self.def_span(&def))
                         };
-                        out.push(Spanned::new(a.name.to_string(), span));
+                        names.add_name(&a.name, span);
                     }
                 }
                 Ok(Value::Unknown(u)) => {
@@ -1111,7 +1087,7 @@ impl Reader<'_, '_> {
                 _ => {}
             }
         }
-        out
+        names.list
     }
 
     fn json_index_span(&self, keys: &[&str], index: usize) -> Option<Span> {
@@ -1623,7 +1599,7 @@ impl Reader<'_, '_> {
         }
         let dependencies = match self.child(&n, "dependencies") {
             Some(d) => {
-                let list = self.list_of_strings(Some(d.clone()));
+                let list = self.list_of_strings(Some(d.clone()), false);
                 match self.force(&d.value_thunk()) {
                     Ok(Value::Unknown(u)) => Known::Unknown(u.reason.clone()),
                     _ => Known::Known(list),

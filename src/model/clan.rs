@@ -234,8 +234,12 @@ pub enum ImportTarget {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tag {
     pub name: String,
-    /// Sorted machine names.
+    /// Sorted machine names: those [`Tag::listed`] and those carrying the tag
+    /// ([`Clan::resolve_tags`]).
     pub members: Known<Vec<String>>,
+    /// The machines `inventory.tags` lists (the computed tags' members for `all`, `nixos`,
+    /// `darwin`); `None` for a tag only machines carry.
+    pub listed: Option<Known<Vec<String>>>,
     /// Where the tag is defined in `inventory.tags` (none for machine tags and computed ones).
     pub span: Option<Span>,
     /// `all`, `nixos` and `darwin`.
@@ -261,13 +265,14 @@ pub struct Role {
     /// The `roles.<r>` key.
     pub span: Option<Span>,
     pub machines: BTreeMap<String, RoleMachine>,
-    /// Tag names (attrset or list form), in definition order.
+    /// Tag names (attrset or list form), in definition order, each once.
     pub tags: Vec<Spanned<String>>,
     /// The role's `settings` (one definition; more is C012, reported by the model).
     pub settings: Option<Spanned<Data>>,
     pub extra_modules: Vec<Spanned<ExtraModule>>,
     /// What clan-core resolves the role to: every machine named (defined or not) plus the
     /// members of its tags; sorted, unique. Unknown when a tag's members are unknown.
+    /// Computed from the rest of the model ([`Clan::resolve_tags`]).
     pub resolved: Known<Vec<String>>,
 }
 

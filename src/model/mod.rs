@@ -8,6 +8,8 @@ pub mod deploy_target;
 mod json_locate;
 pub mod machine_selector;
 mod spans;
+mod tag_members;
+mod unique_names;
 
 pub use build::{Freshness, LiteralEdit, ModelInputs, build_model, build_model_keeping_garbage};
 pub use clan::*;

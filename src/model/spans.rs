@@ -254,6 +254,7 @@ impl SpansMut for Tag {
         let Tag {
             name: _,
             members: _,
+            listed: _,
             span,
             computed: _,
         } = self;

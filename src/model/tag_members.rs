@@ -1,0 +1,97 @@
+//! What the model's tags resolve to: the members of every tag (the machines `inventory.tags`
+//! lists plus those carrying the tag) and the machines of every role (those it names plus the
+//! members of its tags), as clan-core resolves them.
+//!
+//! Computed from the model's own values, not by the evaluation, so that an edit replacing the
+//! model's copies of tag literals ([`super::Spanned::literal`]) only needs this run again:
+//! renaming a machine's tag in the editor does not evaluate the clan again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::clan::{Clan, Known, Spanned, Tag};
+
+impl Clan {
+    /// Makes every machine's and role's tags unique (the first of equal names stays), then
+    /// computes [`Tag::members`] (adding the tags only machines carry, dropping those no
+    /// machine carries any more) and [`super::Role::resolved`].
+    ///
+    /// Returns whether a name copied from a literal was dropped (an edit made two names
+    /// equal): the model then no longer holds that copy, and a later edit of its literal could
+    /// not be applied, so the caller must not keep this model as the evaluation's.
+    #[must_use]
+    pub fn resolve_tags(&mut self) -> bool {
+        let mut dropped_copy = false;
+        let mut carried: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for machine in self.machines.values_mut() {
+            dropped_copy |= keep_first_of_each(&mut machine.tags);
+            for tag in &machine.tags {
+                carried
+                    .entry(tag.value.clone())
+                    .or_default()
+                    .insert(machine.name.clone());
+            }
+        }
+        self.tags.retain(|_, tag| tag.listed.is_some());
+        for tag in self.tags.values_mut() {
+            let carriers = carried.remove(&tag.name).unwrap_or_default();
+            tag.members = match &tag.listed {
+                Some(Known::Known(listed)) => {
+                    let mut all = carriers;
+                    all.extend(listed.iter().cloned());
+                    Known::Known(all.into_iter().collect())
+                }
+                Some(Known::Unknown(reason)) => Known::Unknown(reason.clone()),
+                None => Known::Known(carriers.into_iter().collect()),
+            };
+        }
+        for (name, machines) in carried {
+            self.tags.insert(
+                name.clone(),
+                Tag {
+                    name,
+                    members: Known::Known(machines.into_iter().collect()),
+                    listed: None,
+                    span: None,
+                    computed: false,
+                },
+            );
+        }
+        let tags = &self.tags;
+        for role in self
+            .instances
+            .values_mut()
+            .flat_map(|i| i.roles.values_mut())
+        {
+            dropped_copy |= keep_first_of_each(&mut role.tags);
+            let mut machines: BTreeSet<String> = role.machines.keys().cloned().collect();
+            let mut unknown = None;
+            for tag in &role.tags {
+                match tags.get(&tag.value).map(|t| &t.members) {
+                    Some(Known::Known(members)) => machines.extend(members.iter().cloned()),
+                    Some(Known::Unknown(reason)) => {
+                        unknown = Some(reason.clone());
+                        break;
+                    }
+                    None => {}
+                }
+            }
+            role.resolved = match unknown {
+                Some(reason) => Known::Unknown(reason),
+                None => Known::Known(machines.into_iter().collect()),
+            };
+        }
+        dropped_copy
+    }
+}
+
+/// Drops every name equal to an earlier one; whether one of them was a copy of a literal.
+fn keep_first_of_each(names: &mut Vec<Spanned<String>>) -> bool {
+    let mut seen = BTreeSet::new();
+    let mut dropped_copy = false;
+    names.retain(|name| {
+        let first = seen.insert(name.value.clone());
+        dropped_copy |= !first && name.literal.is_some();
+        first
+    });
+    dropped_copy
+}
