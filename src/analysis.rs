@@ -185,8 +185,8 @@ fn moved_model(
         ModelReuse::Moved
     } else {
         clan.spans_mut(&mut ApplyLiteralEdits(edits));
-        // A tag may have been renamed: what tags and roles resolve to follows.
-        if clan.resolve_tags() {
+        // A tag renamed: what tags and roles resolve to follows.
+        if clan.tags_copy_any(edits.iter().map(|e| &e.literal)) && clan.resolve_tags() {
             return None;
         }
         ModelReuse::Patched

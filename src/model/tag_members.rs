@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::clan::{Clan, Known, Spanned, Tag};
+use crate::diagnostics::Span;
 
 impl Clan {
     /// Makes every machine's and role's tags unique (the first of equal names stays), then
@@ -21,35 +22,36 @@ impl Clan {
     #[must_use]
     pub fn resolve_tags(&mut self) -> bool {
         let mut dropped_copy = false;
-        let mut carried: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for machine in self.machines.values_mut() {
             dropped_copy |= keep_first_of_each(&mut machine.tags);
+        }
+        // Machine names are borrowed while sets are built (fleets have hundreds of machines
+        // and roles on `all`): owned copies only for the results.
+        let mut carried: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for machine in self.machines.values() {
             for tag in &machine.tags {
-                carried
-                    .entry(tag.value.clone())
-                    .or_default()
-                    .insert(machine.name.clone());
+                carried.entry(&tag.value).or_default().push(&machine.name);
             }
         }
         self.tags.retain(|_, tag| tag.listed.is_some());
         for tag in self.tags.values_mut() {
-            let carriers = carried.remove(&tag.name).unwrap_or_default();
+            let carriers = carried.remove(tag.name.as_str()).unwrap_or_default();
             tag.members = match &tag.listed {
-                Some(Known::Known(listed)) => {
-                    let mut all = carriers;
-                    all.extend(listed.iter().cloned());
-                    Known::Known(all.into_iter().collect())
-                }
+                Some(Known::Known(listed)) => Known::Known(sorted_unique(
+                    carriers
+                        .into_iter()
+                        .chain(listed.iter().map(String::as_str)),
+                )),
                 Some(Known::Unknown(reason)) => Known::Unknown(reason.clone()),
-                None => Known::Known(carriers.into_iter().collect()),
+                None => Known::Known(sorted_unique(carriers)),
             };
         }
         for (name, machines) in carried {
             self.tags.insert(
-                name.clone(),
+                name.to_string(),
                 Tag {
-                    name,
-                    members: Known::Known(machines.into_iter().collect()),
+                    name: name.to_string(),
+                    members: Known::Known(sorted_unique(machines)),
                     listed: None,
                     span: None,
                     computed: false,
@@ -63,11 +65,13 @@ impl Clan {
             .flat_map(|i| i.roles.values_mut())
         {
             dropped_copy |= keep_first_of_each(&mut role.tags);
-            let mut machines: BTreeSet<String> = role.machines.keys().cloned().collect();
+            let mut machines: Vec<&str> = role.machines.keys().map(String::as_str).collect();
             let mut unknown = None;
             for tag in &role.tags {
                 match tags.get(&tag.value).map(|t| &t.members) {
-                    Some(Known::Known(members)) => machines.extend(members.iter().cloned()),
+                    Some(Known::Known(members)) => {
+                        machines.extend(members.iter().map(String::as_str))
+                    }
                     Some(Known::Unknown(reason)) => {
                         unknown = Some(reason.clone());
                         break;
@@ -77,10 +81,34 @@ impl Clan {
             }
             role.resolved = match unknown {
                 Some(reason) => Known::Unknown(reason),
-                None => Known::Known(machines.into_iter().collect()),
+                None => Known::Known(sorted_unique(machines)),
             };
         }
         dropped_copy
+    }
+}
+
+/// The names sorted, each once, as owned strings.
+fn sorted_unique<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(str::to_string).collect()
+}
+
+impl Clan {
+    /// Whether a name of a machine's or role's tags is a copy of a literal one of `literals`
+    /// is: what [`Clan::resolve_tags`] computes may then change when those literals do.
+    pub fn tags_copy_any<'a>(&self, mut literals: impl Iterator<Item = &'a Span>) -> bool {
+        let copies: Vec<&Span> = (self.machines.values().flat_map(|m| &m.tags))
+            .chain(
+                (self.instances.values())
+                    .flat_map(|i| i.roles.values())
+                    .flat_map(|r| &r.tags),
+            )
+            .filter_map(|tag| tag.literal.as_ref())
+            .collect();
+        literals.any(|literal| copies.contains(&literal))
     }
 }
 
