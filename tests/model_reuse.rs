@@ -395,6 +395,27 @@ fn string_literals_only_passed_on_are_patched_in_the_model() {
             &mut db, &root, workspace, &mut memo, file, from, to, patched,
         );
     }
+    // the service an instance uses: a module clan-core does not have (the checker says so),
+    // then back
+    let patched = ModelReuse::Patched;
+    let (from, to) = ("name = \"borgbackup\"", "name = \"borgbackups\"");
+    let after = edit_and_compare(
+        &mut db, &root, workspace, &mut memo, borg, from, to, patched,
+    );
+    let about_module = |a: &Analysis| {
+        a.diagnostics
+            .iter()
+            .any(|d| d.message.contains("borgbackups"))
+    };
+    assert!(about_module(&after), "{:#?}", after.diagnostics);
+    let after = edit_and_compare(
+        &mut db, &root, workspace, &mut memo, borg, to, from, patched,
+    );
+    assert!(!about_module(&after));
+    let (from, to) = ("input = \"clan-core\"", "input = \"clan-core-fork\"");
+    edit_and_compare(
+        &mut db, &root, workspace, &mut memo, borg, from, to, patched,
+    );
     assert_eq!(
         target_host(&analyse(&db, &root, workspace, false), "cinnabar"),
         known("root@cinnabar.example.net")

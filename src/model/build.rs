@@ -910,19 +910,20 @@ impl Reader<'_, '_> {
             let defaulted = module_name_node
                 .as_ref()
                 .is_none_or(|m| self.user_defs(m).is_empty());
-            let module_name =
-                match self.string_at(module_name_node, &format!("instances.{name}.module.name")) {
-                    Some(mut s) => {
-                        if defaulted {
-                            s.span = span.clone();
-                        }
-                        s
+            let module_name = match self
+                .copied_string_at(module_name_node, &format!("instances.{name}.module.name"))
+            {
+                Some(mut s) => {
+                    if defaulted {
+                        s.span = span.clone();
                     }
-                    None => Spanned::new(Known::Known(name.clone()), span.clone()),
-                };
+                    s
+                }
+                None => Spanned::new(Known::Known(name.clone()), span.clone()),
+            };
             let module_input = {
                 let node = self.path(&n, &["module", "input"]);
-                self.string_at(node, &format!("instances.{name}.module.input"))
+                self.copied_string_at(node, &format!("instances.{name}.module.input"))
             };
             let mut roles = BTreeMap::new();
             let roles_node = self.child(&n, "roles");
