@@ -314,13 +314,8 @@ fn literals_the_evaluation_never_used_move_the_model() {
         assert_eq!(placed(&moved), placed(&fresh), "after {to:?}");
         memo = moved.memo.clone();
     }
-    // literals the model reads (a prompt's description, the host name the machine's
-    // evaluation uses), and a name written as a string: built again, and right
+    // names written as strings: built again, and right
     for (from, to) in [
-        (
-            "\"Cloudflare API token with Zone:DNS:Edit on example.org\"",
-            "\"Cloudflare API token\"",
-        ),
         (
             "generators.cloudflare-dns",
             "generators.\"cloudflare-dns2\"",
@@ -691,8 +686,8 @@ in
 
 #[test]
 fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
-    // a shared module's vars generator (imported by every darwin machine): a file's mode and a
-    // prompt's type, copied into each machine's model
+    // a shared module's vars generator (imported by every darwin machine): a file's mode and
+    // group, a prompt's type, copied into each machine's model
     let (_dir, root, mut db, workspace) = seed_fleet(|_| {});
     let first = analyse(&db, &root, workspace, false);
     let darwin = file(&db, workspace, "modules/system/darwin-base.nix");
@@ -700,12 +695,42 @@ fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
     for (from, to) in [
         ("mode = \"0440\";", "mode = \"0400\";"),
         ("type = \"hidden\";", "type = \"line\";"),
+        ("group = \"admin\";", "group = \"wheel\";"),
     ] {
         let patched = ModelReuse::Patched;
         edit_and_compare(
             &mut db, &root, workspace, &mut memo, darwin, from, to, patched,
         );
     }
+    // one machine's generator: a prompt's description, a file's owner, the script (an
+    // indented string)
+    let cinnabar = file(
+        &db,
+        workspace,
+        "modules/machines/nixos/cinnabar/default.nix",
+    );
+    for (from, to) in [
+        (
+            "\"Cloudflare API token with Zone:DNS:Edit on example.org\"",
+            "\"Cloudflare API token\"",
+        ),
+        ("owner = \"caddy\";", "owner = \"root\";"),
+        ("printf 'CLOUDFLARE_API_TOKEN", "printf 'CF_API_TOKEN"),
+    ] {
+        let patched = ModelReuse::Patched;
+        edit_and_compare(
+            &mut db, &root, workspace, &mut memo, cinnabar, from, to, patched,
+        );
+    }
+    let generator = |a: &Analysis| a.clan.machines["cinnabar"].generators["cloudflare-dns"].clone();
+    let after = generator(&analyse(&db, &root, workspace, false));
+    assert!(
+        matches!(&after.script.value, Known::Known(s) if s.starts_with("printf 'CF_API_TOKEN"))
+    );
+    assert_eq!(
+        after.files["caddy.env"].owner.value,
+        Known::Known("root".into())
+    );
 
     // a legacy sops secret whose key is not in its file (S002): fixing the key's spelling
     // patches the model, and the checker, run again, finds the key

@@ -1045,8 +1045,8 @@ fn generator(name: &str, at_: u32, files: &[&str], deps: &[(&str, u32)]) -> Gene
                         span: None,
                         secret: Known::Known(true),
                         deploy: Known::Known(true),
-                        owner: Known::Known("root".into()),
-                        group: Known::Known("root".into()),
+                        owner: Spanned::new(Known::Known("root".into()), None),
+                        group: Spanned::new(Known::Known("root".into()), None),
                         mode: Spanned::new(Known::Known("0400".into()), None),
                         needed_for: Spanned::new(Known::Known("services".into()), None),
                     },
@@ -1059,7 +1059,7 @@ fn generator(name: &str, at_: u32, files: &[&str], deps: &[(&str, u32)]) -> Gene
                 .map(|(d, at_)| Spanned::new(d.to_string(), Some(sp("vars.nix", *at_, 1))))
                 .collect(),
         ),
-        script: Known::Unknown("interpolates packages".into()),
+        script: Spanned::new(Known::Unknown("interpolates packages".into()), None),
         runtime_inputs: Known::Unknown("packages".into()),
     }
 }
@@ -1237,7 +1237,7 @@ fn v006_mode_needed_for_and_prompt_type() {
         Prompt {
             name: "pw".into(),
             span: None,
-            description: Known::Known("password".into()),
+            description: Spanned::new(Known::Known("password".into()), None),
             kind: Spanned::new(
                 Known::Known("password".into()),
                 Some(sp("vars.nix", 70, 10)),
@@ -1457,7 +1457,7 @@ fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
 fn shared(name: &str, at_: u32, files: &[&str], script: &str) -> Generator {
     let mut g = generator(name, at_, files, &[]);
     g.share = Known::Known(true);
-    g.script = Known::Known(script.to_string());
+    g.script = Spanned::new(Known::Known(script.to_string()), None);
     g
 }
 
@@ -1535,7 +1535,7 @@ fn v007_shared_generator_declared_differently() {
 
     // an unknown script cannot be compared: silent
     let mut other = shared("wifi", 50, &["psk"], "");
-    other.script = Known::Unknown("interpolates packages".into());
+    other.script = Spanned::new(Known::Unknown("interpolates packages".into()), None);
     let (clan, listing) = shared_clan(g.clone(), other);
     none(&run_with(&clan, &listing));
 }

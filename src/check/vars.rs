@@ -714,7 +714,7 @@ fn shared_difference(a: &Generator, b: &Generator) -> Option<String> {
             ));
         }
     }
-    if let (Known::Known(x), Known::Known(y)) = (&a.script, &b.script)
+    if let (Known::Known(x), Known::Known(y)) = (&a.script.value, &b.script.value)
         && x.trim() != y.trim()
     {
         return Some("their scripts differ".to_string());

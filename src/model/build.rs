@@ -1514,17 +1514,12 @@ impl Reader<'_, '_> {
             }
             let fnode = Some(f_node.clone());
             let fspan = self.first_span(&f_node);
-            // `kept`: the model keeps the value as it is (a copy of a literal knows it)
-            let text = |r: &mut Self, key: &str, default: &str, kept: bool| {
+            // kept as they are (a copy of a literal knows it); defaults have no span
+            let text = |r: &mut Self, key: &str, default: &str| {
                 let child = r.child(&fnode, key);
                 let user = child.as_ref().is_some_and(|c| !r.user_defs(c).is_empty());
                 let subject = format!("{subject}.files.{f}.{key}");
-                let value = if kept {
-                    r.copied_string_at(child, &subject)
-                } else {
-                    r.string_at(child, &subject)
-                };
-                match value {
+                match r.copied_string_at(child, &subject) {
                     Some(mut s) => {
                         if !user {
                             s.span = None;
@@ -1534,10 +1529,10 @@ impl Reader<'_, '_> {
                     None => Spanned::new(Known::Known(default.to_string()), None),
                 }
             };
-            let owner = text(self, "owner", "root", false).value;
-            let group = text(self, "group", "root", false).value;
-            let mode = text(self, "mode", "0400", true);
-            let needed_for = text(self, "neededFor", "services", true);
+            let owner = text(self, "owner", "root");
+            let group = text(self, "group", "root");
+            let mode = text(self, "mode", "0400");
+            let needed_for = text(self, "neededFor", "services");
             let secret = {
                 let node = self.child(&fnode, "secret");
                 self.bool_at(node)
@@ -1580,9 +1575,8 @@ impl Reader<'_, '_> {
             }
             let description_node = self.child(&pnode, "description");
             let description = self
-                .string_at(description_node, "prompt description")
-                .map(|s| s.value)
-                .unwrap_or(Known::Known(p.clone()));
+                .copied_string_at(description_node, "prompt description")
+                .unwrap_or_else(|| Spanned::new(Known::Known(p.clone()), None));
             let persist = {
                 let node = self.child(&pnode, "persist");
                 self.bool_at(node)
@@ -1612,16 +1606,28 @@ impl Reader<'_, '_> {
             let node = self.child(&n, "share");
             self.bool_at(node)
         };
-        let script = match self
-            .child(&n, "script")
-            .map(|s| self.force(&s.value_thunk()))
-        {
-            Some(Ok(Value::String(s))) if !s.context => Known::Known(s.text().to_string()),
-            Some(Ok(Value::String(_))) => Known::Unknown("the script refers to store paths".into()),
-            Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
-            Some(Ok(other)) => Known::Unknown(format!("the script is {}", other.describe())),
-            Some(Err(e)) => Known::Unknown(e),
-            None => Known::Known(String::new()),
+        let script = {
+            let node = self.child(&n, "script");
+            let span = node.as_ref().and_then(|s| self.value_span(s));
+            let mut literal = None;
+            let value = match node.map(|s| self.force(&s.value_thunk())) {
+                Some(Ok(Value::String(s))) if !s.context => {
+                    let (text, from) = self.copy_string(&s);
+                    literal = from;
+                    Known::Known(text)
+                }
+                Some(Ok(Value::String(_))) => {
+                    Known::Unknown("the script refers to store paths".into())
+                }
+                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+                Some(Ok(other)) => Known::Unknown(format!("the script is {}", other.describe())),
+                Some(Err(e)) => Known::Unknown(e),
+                None => Known::Known(String::new()),
+            };
+            Spanned {
+                literal,
+                ..Spanned::new(value, span)
+            }
         };
         let runtime_inputs = match self
             .child(&n, "runtimeInputs")

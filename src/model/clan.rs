@@ -316,7 +316,7 @@ pub struct Generator {
     pub prompts: BTreeMap<String, Prompt>,
     pub dependencies: Known<Vec<Spanned<String>>>,
     /// The script text when it is known (it usually interpolates packages: unknown).
-    pub script: Known<String>,
+    pub script: Spanned<Known<String>>,
     /// Store paths of `runtimeInputs` (usually unknown).
     pub runtime_inputs: Known<Vec<String>>,
 }
@@ -327,9 +327,9 @@ pub struct VarFile {
     pub span: Option<Span>,
     pub secret: Known<bool>,
     pub deploy: Known<bool>,
-    pub owner: Known<String>,
-    pub group: Known<String>,
     /// Set values keep their span; defaults have none.
+    pub owner: Spanned<Known<String>>,
+    pub group: Spanned<Known<String>>,
     pub mode: Spanned<Known<String>>,
     pub needed_for: Spanned<Known<String>>,
 }
@@ -338,7 +338,8 @@ pub struct VarFile {
 pub struct Prompt {
     pub name: String,
     pub span: Option<Span>,
-    pub description: Known<String>,
+    /// The prompt's name unless set (then without a span).
+    pub description: Spanned<Known<String>>,
     /// "line" unless set.
     pub kind: Spanned<Known<String>>,
     pub persist: Known<bool>,

@@ -333,13 +333,14 @@ impl SpansMut for Generator {
             files,
             prompts,
             dependencies,
-            script: _,
+            script,
             runtime_inputs: _,
         } = self;
         span.spans_mut(f);
         files.spans_mut(f);
         prompts.spans_mut(f);
         dependencies.spans_mut(f);
+        script.spans_mut(f);
     }
 }
 
@@ -350,12 +351,14 @@ impl SpansMut for VarFile {
             span,
             secret: _,
             deploy: _,
-            owner: _,
-            group: _,
+            owner,
+            group,
             mode,
             needed_for,
         } = self;
         span.spans_mut(f);
+        owner.spans_mut(f);
+        group.spans_mut(f);
         mode.spans_mut(f);
         needed_for.spans_mut(f);
     }
@@ -366,11 +369,12 @@ impl SpansMut for Prompt {
         let Prompt {
             name: _,
             span,
-            description: _,
+            description,
             kind,
             persist: _,
         } = self;
         span.spans_mut(f);
+        description.spans_mut(f);
         kind.spans_mut(f);
     }
 }

@@ -113,7 +113,7 @@ pub fn spec_of(generator: &Generator) -> Result<GeneratorSpec, String> {
             Known::Unknown(reason) => Err(format!("{what} is unknown ({reason})")),
         }
     }
-    let script = known(&generator.script, "its script")?.clone();
+    let script = known(&generator.script.value, "its script")?.clone();
     let share = *known(&generator.share, "`share`")?;
     let mut files = BTreeMap::new();
     for (name, file) in &generator.files {
@@ -124,8 +124,8 @@ pub fn spec_of(generator: &Generator) -> Result<GeneratorSpec, String> {
             FileSpec {
                 secret: *known(&file.secret, &what("secret"))?,
                 deploy: *known(&file.deploy, &what("deploy"))?,
-                owner: known(&file.owner, &what("owner"))?.clone(),
-                group: known(&file.group, &what("group"))?.clone(),
+                owner: known(&file.owner.value, &what("owner"))?.clone(),
+                group: known(&file.group.value, &what("group"))?.clone(),
                 mode: known(&file.mode.value, &what("mode"))?.clone(),
                 needed_for: NeededFor::parse(needed_for)
                     .ok_or_else(|| format!("{} is \"{needed_for}\"", what("neededFor")))?,
@@ -140,6 +140,7 @@ pub fn spec_of(generator: &Generator) -> Result<GeneratorSpec, String> {
             PromptSpec {
                 description: prompt
                     .description
+                    .value
                     .known()
                     .cloned()
                     .unwrap_or_else(|| name.clone()),

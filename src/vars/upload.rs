@@ -153,8 +153,8 @@ mod tests {
             span: None,
             secret: Known::Known(true),
             deploy: Known::Known(true),
-            owner: Known::Known("root".into()),
-            group: Known::Known("root".into()),
+            owner: Spanned::new(Known::Known("root".into()), None),
+            group: Spanned::new(Known::Known("root".into()), None),
             mode: Spanned::new(Known::Known(mode.into()), None),
             needed_for: Spanned::new(Known::Known(needed_for.into()), None),
         }
@@ -172,7 +172,7 @@ mod tests {
             ]),
             prompts: BTreeMap::new(),
             dependencies: Known::Known(Vec::new()),
-            script: Known::Unknown("packages".into()),
+            script: Spanned::new(Known::Unknown("packages".into()), None),
             runtime_inputs: Known::Unknown("packages".into()),
         };
         Machine {
