@@ -1,8 +1,9 @@
 //! Every literal of the fixture clans (the seed fleet, the mistakes, the shapes) edited alone:
 //! an analysis reusing the previous model (what the language server does after the edit) must
 //! equal a fresh analysis of the edited text, whatever the model does with that literal
-//! (moved, patched, built again). This is what holds the evaluator's read tracking to
-//! account: a read it missed lets a stale model through.
+//! (moved, patched, built again), and undoing the edit from there must give the first
+//! analysis again. This is what holds the evaluator's read tracking to account: a read it
+//! missed lets a stale model through.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -85,6 +86,14 @@ fn every_literal_of(fixture: &Path, tally: &mut Tally) {
                 );
                 assert!(reused.clan == fresh.clan, "model differs after {at}");
                 assert_eq!(placed(&reused), placed(&fresh), "after {at}");
+                // undone, from the memo the edit left: the first analysis again
+                file.replace_text(&mut db, original.clone());
+                let undone = analyse_reusing(&db, &root_text, workspace, false, Some(&reused.memo));
+                assert!(
+                    undone.clan == first.clan,
+                    "model differs after undoing {at}"
+                );
+                assert_eq!(placed(&undone), placed(&first), "after undoing {at}");
             }
             file.replace_text(&mut db, original.clone());
         }
