@@ -86,19 +86,9 @@ impl Clan {
         }
         dropped_copy
     }
-}
 
-/// The names sorted, each once, as owned strings.
-fn sorted_unique<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut names: Vec<&str> = names.into_iter().collect();
-    names.sort_unstable();
-    names.dedup();
-    names.into_iter().map(str::to_string).collect()
-}
-
-impl Clan {
-    /// Whether a name of a machine's or role's tags is a copy of a literal one of `literals`
-    /// is: what [`Clan::resolve_tags`] computes may then change when those literals do.
+    /// Whether any of `literals` is one a machine's or role's tag was copied from: what
+    /// [`Clan::resolve_tags`] computes may then change when those literals do.
     pub fn tags_copy_any<'a>(&self, mut literals: impl Iterator<Item = &'a Span>) -> bool {
         let copies: Vec<&Span> = (self.machines.values().flat_map(|m| &m.tags))
             .chain(
@@ -110,6 +100,14 @@ impl Clan {
             .collect();
         literals.any(|literal| copies.contains(&literal))
     }
+}
+
+/// The names sorted, each once, as owned strings.
+fn sorted_unique<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    names.dedup();
+    names.into_iter().map(str::to_string).collect()
 }
 
 /// Drops every name equal to an earlier one; whether one of them was a copy of a literal.
