@@ -24,6 +24,35 @@ fn edited(kind: SyntaxKind, text: &str) -> Option<String> {
     }
 }
 
+/// Each literal token's edit (the token's range, its text, the new text), and for strings
+/// also all contents removed, or contents typed into an empty string (the fixtures have
+/// none; undoing a removal types the contents back into one).
+fn edits(
+    tokens: &[(SyntaxKind, rnix::TextRange, String)],
+) -> Vec<(rnix::TextRange, String, String)> {
+    use SyntaxKind::{TOKEN_STRING_CONTENT, TOKEN_STRING_END, TOKEN_STRING_START};
+    let kind_at = |i: usize| tokens.get(i).map(|t| t.0);
+    let mut out = Vec::new();
+    for (i, (kind, range, text)) in tokens.iter().enumerate() {
+        if let Some(new) = edited(*kind, text) {
+            out.push((*range, text.clone(), new));
+        }
+        let alone = i.checked_sub(1).and_then(kind_at) == Some(TOKEN_STRING_START)
+            && kind_at(i + 1) == Some(TOKEN_STRING_END);
+        if *kind == TOKEN_STRING_CONTENT && alone {
+            out.push((*range, text.clone(), String::new()));
+        }
+        if *kind == TOKEN_STRING_START && kind_at(i + 1) == Some(TOKEN_STRING_END) {
+            out.push((
+                rnix::TextRange::empty(range.end()),
+                String::new(),
+                "z".into(),
+            ));
+        }
+    }
+    out
+}
+
 /// Every diagnostic with its whole primary span and its labels' spans.
 fn placed(analysis: &Analysis) -> Vec<String> {
     let mut all: Vec<String> = (analysis.diagnostics.iter())
@@ -66,10 +95,7 @@ fn every_literal_of(fixture: &Path, tally: &mut Tally) {
             .filter_map(|e| e.into_token())
             .map(|t| (t.kind(), t.text_range(), t.text().to_string()))
             .collect();
-        for (kind, range, text) in tokens {
-            let Some(new) = edited(kind, &text) else {
-                continue;
-            };
+        for (range, text, new) in edits(&tokens) {
             let mut changed = original.to_string();
             changed.replace_range(std::ops::Range::<usize>::from(range), &new);
             file.replace_text(&mut db, Arc::from(changed));

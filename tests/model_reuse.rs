@@ -509,8 +509,15 @@ fn tags_are_patched_and_resolved_again() {
         "\"cloud\"\n        \"hetzner\"",
         ModelReuse::Built,
     );
-    // and a tag renamed again after a build is patched again
+    // and a tag renamed again after a build is patched again; all its text removed, then a
+    // new name typed into the empty string
     edit(machines, "\"server\"", "\"servers\"", ModelReuse::Patched);
+    edit(machines, "\"servers\"", "\"\"", ModelReuse::Patched);
+    let after = edit(machines, "\"\"", "\"w\"", ModelReuse::Patched);
+    assert_eq!(
+        machine_tags(&after, "cinnabar"),
+        ["cloud", "hetzner", "w", "backups", "always-on"]
+    );
     // a tag Nix code compares: built again, and `cuda` goes
     let after = edit(machines, "\"gpu\"; in", "\"gpus\"; in", ModelReuse::Built);
     assert_eq!(

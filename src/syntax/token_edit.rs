@@ -59,7 +59,8 @@ pub fn trivia_only(old: &str, new: &str) -> Option<Moved> {
 /// How `old` moved to become `new`, and the literal tokens whose text changed (their range
 /// in the old text and in the new one), when the texts have the same tokens apart from
 /// trivia and the text of literals, counting `true` and `false` as literals (`None`
-/// otherwise).
+/// otherwise). A string that was empty and now has contents, or the reverse, has one token
+/// more on one side: the other side's range is then its opening quote's.
 pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, TextRange)>)> {
     let new_len = u32::try_from(new.len()).ok()?;
     u32::try_from(old.len()).ok()?;
@@ -68,30 +69,50 @@ pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, Tex
         new_len,
     };
     let mut literals = Vec::new();
-    let mut before = tokens(old);
-    let mut after = tokens(new);
+    let mut before = tokens(old).peekable();
+    let mut after = tokens(new).peekable();
+    // The opening quote just paired, in the old text and the new one.
+    let mut quote: Option<(TextRange, TextRange)> = None;
     loop {
-        match (before.next(), after.next()) {
-            (None, None) => return Some((moved, literals)),
-            (Some((a, kind_a, text_a)), Some((b, kind_b, text_b))) => {
-                let (len_a, len_b) = (text_a.len() as u32, text_b.len() as u32);
-                if kind_a != kind_b {
-                    return None;
+        let (Some(&(a, kind_a, text_a)), Some(&(b, kind_b, text_b))) =
+            (before.peek(), after.peek())
+        else {
+            return (before.peek().is_none() && after.peek().is_none())
+                .then_some((moved, literals));
+        };
+        let (range_a, range_b) = (
+            TextRange::at(a.into(), (text_a.len() as u32).into()),
+            TextRange::at(b.into(), (text_b.len() as u32).into()),
+        );
+        if kind_a != kind_b {
+            // contents typed into an empty string, or all of them removed
+            let (old_quote, new_quote) = quote.take()?;
+            match (kind_a, kind_b) {
+                (SyntaxKind::TOKEN_STRING_END, SyntaxKind::TOKEN_STRING_CONTENT) => {
+                    literals.push((old_quote, range_b));
+                    after.next();
                 }
-                if text_a != text_b {
-                    let boolean = is_boolean(kind_a, text_a) && is_boolean(kind_b, text_b);
-                    if !is_literal(kind_a) && !boolean {
-                        return None;
-                    }
-                    literals.push((
-                        TextRange::at(a.into(), len_a.into()),
-                        TextRange::at(b.into(), len_b.into()),
-                    ));
+                (SyntaxKind::TOKEN_STRING_CONTENT, SyntaxKind::TOKEN_STRING_END) => {
+                    literals.push((range_a, new_quote));
+                    before.next();
                 }
-                moved.tokens.push((a, b, len_a, len_b));
+                _ => return None,
             }
-            _ => return None,
+            continue;
         }
+        if text_a != text_b {
+            let boolean = is_boolean(kind_a, text_a) && is_boolean(kind_b, text_b);
+            if !is_literal(kind_a) && !boolean {
+                return None;
+            }
+            literals.push((range_a, range_b));
+        }
+        quote = (kind_a == SyntaxKind::TOKEN_STRING_START).then_some((range_a, range_b));
+        moved
+            .tokens
+            .push((a, b, u32::from(range_a.len()), u32::from(range_b.len())));
+        before.next();
+        after.next();
     }
 }
 
@@ -205,11 +226,33 @@ mod tests {
         for (old, new) in [
             ("{ a = 1; }", "{ b = 1; }"),
             ("{ a = \"x\"; }", "{ a = \"x${y}\"; }"),
+            ("{ a = \"\"; }", "{ a = \"${y}\"; }"),
+            ("{ a = \"x${y}\"; }", "{ a = \"${y}\"; }"),
+            ("{ a = \"${y}x\"; }", "{ a = \"${y}\"; }"),
             ("x + 1", "x - 1"),
             ("./a.nix", "./b.nix"),
         ] {
             assert_eq!(literals_only(old, new), None, "{old:?} -> {new:?}");
         }
         assert_eq!(trivia_only(old, new), None, "literals are not trivia");
+    }
+
+    #[test]
+    fn an_empty_string_given_contents_and_back_is_a_literal_edit() {
+        let range =
+            |text: &str, needle: &str| TextRange::at(at(text, needle), TextSize::of(needle));
+        let (empty, full) = ("{ a = \"\"; b = 1; }", "{ a = \"web\"; b = 1; }");
+        // the empty string's range is its opening quote's
+        let quote = TextRange::at(at(empty, "\""), TextSize::from(1));
+        let (moved, literals) = literals_only(empty, full).expect("contents typed");
+        assert_eq!(literals, vec![(quote, range(full, "web"))]);
+        assert_eq!(moved.range(range(empty, "\"\"")), range(full, "\"web\""));
+        assert_eq!(moved.offset(at(empty, "b =")), at(full, "b ="));
+        let quote = TextRange::at(at(full, "\""), TextSize::from(1));
+        let (moved, literals) = literals_only(full, empty).expect("contents removed");
+        assert_eq!(literals, vec![(range(full, "web"), quote)]);
+        assert_eq!(moved.range(range(full, "\"web\"")), range(empty, "\"\""));
+        // indented strings too
+        assert!(literals_only("{ a = ''''; }", "{ a = ''x''; }").is_some());
     }
 }
