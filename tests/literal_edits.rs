@@ -5,11 +5,14 @@
 //! analysis again. This is what holds the evaluator's read tracking to account: a read it
 //! missed lets a stale model through.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
-use clanc::analysis::{Analysis, ModelReuse, analyse, analyse_reusing};
+use clanc::analysis::{ModelReuse, analyse, analyse_reusing};
 use clanc::db::{Database, SourceFile};
+use common::{copy_dir, placed};
 use rnix::SyntaxKind;
 
 /// The token's text changed in a way that keeps its kind.
@@ -53,31 +56,13 @@ fn edits(
     out
 }
 
-/// Every diagnostic with its whole primary span and its labels' spans.
-fn placed(analysis: &Analysis) -> Vec<String> {
-    let mut all: Vec<String> = (analysis.diagnostics.iter())
-        .map(|d| {
-            let labels: Vec<_> = d.labels.iter().map(|l| format!("{:?}", l.span)).collect();
-            format!("{} {:?} {}", d.code, d.span, labels.join(" "))
-        })
-        .collect();
-    all.sort();
-    all
-}
-
 type Tally = std::collections::BTreeMap<String, usize>;
 
 /// Edits each literal of the clan at `fixture` (copied) alone, analyses, and compares.
 fn every_literal_of(fixture: &Path, tally: &mut Tally) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("clan");
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(fixture)
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_dir(fixture, &root);
     let root = std::fs::canonicalize(&root).unwrap();
     let root_text = root.to_string_lossy().into_owned();
     let mut db = Database::default();

@@ -3,23 +3,15 @@
 //! when only comments, whitespace or literals the evaluation never used changed, and the
 //! result is the same as a fresh analysis either way.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
 use clanc::analysis::{Analysis, ModelMemo, ModelReuse, analyse, analyse_reusing};
 use clanc::db::{Database, SourceFile, Workspace};
 use clanc::model::Known;
-
-/// `cp -a` (the fixture holds symlinks: vars recipients).
-fn copy_dir(from: &Path, to: &Path) {
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(from)
-        .arg(to)
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
+use common::{copy_dir, placed};
 
 fn file(db: &Database, workspace: Workspace, path: &str) -> SourceFile {
     *workspace
@@ -51,6 +43,14 @@ fn codes(analysis: &Analysis) -> Vec<(String, String, u32)> {
     codes
 }
 
+/// Replaces the first `from` in the file at `path` below `root` by `to`.
+fn rewrite(root: &Path, path: &str, from: &str, to: &str) {
+    let path = root.join(path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "`{from}` in {}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
+}
+
 /// The seed fleet copied to a temporary directory, with `change` applied to it, loaded.
 fn seed_fleet(change: impl FnOnce(&Path)) -> (tempfile::TempDir, String, Database, Workspace) {
     let dir = tempfile::tempdir().unwrap();
@@ -65,20 +65,6 @@ fn seed_fleet(change: impl FnOnce(&Path)) -> (tempfile::TempDir, String, Databas
     let mut db = Database::default();
     let workspace = clanc::loader::load_clan(&mut db, &root).unwrap().workspace;
     (dir, root_text, db, workspace)
-}
-
-/// Every diagnostic with its whole primary span and its labels' spans.
-fn placed(analysis: &Analysis) -> Vec<String> {
-    let mut all: Vec<String> = analysis
-        .diagnostics
-        .iter()
-        .map(|d| {
-            let labels: Vec<_> = d.labels.iter().map(|l| format!("{:?}", l.span)).collect();
-            format!("{} {:?} {}", d.code, d.span, labels.join(" "))
-        })
-        .collect();
-    all.sort();
-    all
 }
 
 const ZEROTIER: &str = "modules/clan/inventory/services/zerotier.nix";
@@ -111,13 +97,12 @@ fn edit_and_compare(
 fn comments_and_whitespace_move_the_model_instead_of_building_it() {
     // a role naming a machine nothing defines: a diagnostic in the file that is edited
     let (_dir, root, mut db, workspace) = seed_fleet(|root| {
-        let path = root.join(ZEROTIER);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replace(
+        rewrite(
+            root,
+            ZEROTIER,
             "roles.peer.tags.\"peer\" = { };",
             "roles.peer.tags.\"peer\" = { };\n    roles.peer.machines.\"nosuchbox\" = { };",
-        );
-        std::fs::write(path, text).unwrap();
+        )
     });
     let first = analyse(&db, &root, workspace, false);
     assert!(
@@ -172,14 +157,12 @@ fn seed_with_description(
     change: impl FnOnce(&Path),
 ) -> (tempfile::TempDir, String, Database, Workspace) {
     seed_fleet(|root| {
-        let path = root.join("modules/clan/inventory/machines.nix");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replacen(
+        rewrite(
+            root,
+            "modules/clan/inventory/machines.nix",
             "description = \"Hetzner VPS, zerotier controller, public ingress\";",
             &format!("description = {description};"),
-            1,
         );
-        std::fs::write(path, text).unwrap();
         change(root);
     })
 }
@@ -449,14 +432,12 @@ fn machine_tags(analysis: &Analysis, machine: &str) -> Vec<String> {
 fn tags_are_patched_and_resolved_again() {
     // scheelite's tags: one compared by Nix code (read), one only passed on
     let (_dir, root, mut db, workspace) = seed_fleet(|root| {
-        let path = root.join("modules/clan/inventory/machines.nix");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replacen(
+        rewrite(
+            root,
+            "modules/clan/inventory/machines.nix",
             "\"gpu\"\n",
             "] ++ (let gpu = \"gpu\"; in [ gpu ] ++ (if gpu == \"gpu\" then [ \"cuda\" ] else [ ])) ++ [\n",
-            1,
-        );
-        std::fs::write(path, text).unwrap();
+        )
     });
     let first = analyse(&db, &root, workspace, false);
     assert_eq!(machine_tags(&first, "scheelite")[3..5], ["gpu", "cuda"]);

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: running clanc and the real Nix.
+//! Helpers shared by the integration tests: running clanc and the real Nix, copying fixture
+//! clans, comparing analyses.
 
 #![allow(dead_code)]
 
@@ -68,4 +69,33 @@ pub fn read_plaintexts() -> serde_json::Map<String, serde_json::Value> {
     let text = std::fs::read_to_string(repo().join("fixtures/seed-fleet-plaintexts.json")).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     json["files"].as_object().cloned().unwrap_or_default()
+}
+
+/// `cp -a` (fixture clans hold symlinks: vars recipients).
+pub fn copy_dir(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .expect("cp runs");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        from.display(),
+        to.display()
+    );
+}
+
+/// Every diagnostic of an analysis with its whole primary span and its labels' spans, sorted:
+/// what must not differ between two analyses of the same text.
+pub fn placed(analysis: &clanc::analysis::Analysis) -> Vec<String> {
+    let mut all: Vec<String> = (analysis.diagnostics.iter())
+        .map(|d| {
+            let labels: Vec<_> = d.labels.iter().map(|l| format!("{:?}", l.span)).collect();
+            format!("{} {:?} {}", d.code, d.span, labels.join(" "))
+        })
+        .collect();
+    all.sort();
+    all
 }
