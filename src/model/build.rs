@@ -430,6 +430,24 @@ impl Reader<'_, '_> {
         }
     }
 
+    /// C011 for the element at `index` of a definition of the list-of-strings option at
+    /// `path` that is not a string (clan-core's evaluation fails on it). Unknown values pass.
+    fn not_a_string(&mut self, path: &str, index: usize, value: &Value, span: Option<Span>) {
+        if matches!(value, Value::Unknown(_)) {
+            return;
+        }
+        let Some(span) = span else { return };
+        let message = format!(
+            "`{path}` must be of type `list of string`, but its element {} is {}",
+            index + 1,
+            crate::modules::types::describe_value(value)
+        );
+        push_unique(
+            &mut self.clan.diagnostics,
+            Diagnostic::new("C011", Severity::Error, message, span),
+        );
+    }
+
     fn report_error(&mut self, e: Box<EvalError>) -> String {
         let message = e.message.clone();
         let files = self.files;
@@ -797,13 +815,14 @@ impl Reader<'_, '_> {
                 Ok(Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
                         let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
-                        if let Ok(Value::String(s)) = self.force(item) {
-                            let span = self.span(pos).or_else(|| def_span.clone());
-                            if copies {
-                                names.add_copy(&s, self.copy_string(&s), span);
-                            } else {
-                                names.add_read(&s, span);
+                        let span = self.span(pos).or_else(|| def_span.clone());
+                        match self.force(item) {
+                            Ok(Value::String(s)) if copies => {
+                                names.add_copy(&s, self.copy_string(&s), span)
                             }
+                            Ok(Value::String(s)) => names.add_read(&s, span),
+                            Ok(other) => self.not_a_string(&node.path, i, &other, span),
+                            Err(_) => {}
                         }
                     }
                 }
@@ -1044,16 +1063,15 @@ impl Reader<'_, '_> {
                 Ok(Value::List(items)) => {
                     for (i, item) in items.iter().enumerate() {
                         let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
-                        if let Ok(Value::String(s)) = self.force(item) {
-                            let span = if from_json {
-                                self.json_index_span(
-                                    &["instances", instance, "roles", role, "tags"],
-                                    i,
-                                )
-                            } else {
-                                self.span(pos).or_else(|| self.def_span(&def))
-                            };
-                            names.add_copy(&s, self.copy_string(&s), span);
+                        let span = if from_json {
+                            self.json_index_span(&["instances", instance, "roles", role, "tags"], i)
+                        } else {
+                            self.span(pos).or_else(|| self.def_span(&def))
+                        };
+                        match self.force(item) {
+                            Ok(Value::String(s)) => names.add_copy(&s, self.copy_string(&s), span),
+                            Ok(other) => self.not_a_string(&node.path, i, &other, span),
+                            Err(_) => {}
                         }
                     }
                 }
