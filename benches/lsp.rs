@@ -21,6 +21,10 @@
 //!   rules run.
 //! - `edit-unused-literal/analyse`: a literal the evaluation never used changes (a machine's
 //!   redis port): the previous model is reused with its spans moved, as for a comment.
+//! - `edit-unentered-code/analyse`: an attribute is added to an option definition of a
+//!   machine that nothing reads (the shape of the code changes, but only inside code the
+//!   evaluation never entered): the previous model is reused with its spans moved
+//!   (`ModelReuse::Moved`).
 //! - `edit-unread-file/analyse`: a file the clan's evaluation never imports changes (a
 //!   terranix configuration beside the clan): the previous model is reused (its memo), only
 //!   per-file diagnostics and the checker's rules run.
@@ -144,6 +148,13 @@ fn benches(c: &mut Criterion) {
     // as the options it reads)
     let zircon = file(&db, "modules/machines/nixos/zircon-9/default.nix");
     let mut port = Edit::new(&db, zircon, "port = 6379;", "port = 6380;");
+    // an option nothing reads given another attribute: code the evaluation never entered
+    let mut option = Edit::new(
+        &db,
+        zircon,
+        "fsType = \"ext4\";",
+        "fsType = \"ext4\"; options = [ \"noatime\" ];",
+    );
     let terraform = file(&db, "terraform/main.nix");
     let mut unread = Edit::new(
         &db,
@@ -209,6 +220,11 @@ fn benches(c: &mut Criterion) {
         (
             "gen-500/edit-unused-literal/analyse",
             &mut port,
+            Reuse::Moved,
+        ),
+        (
+            "gen-500/edit-unentered-code/analyse",
+            &mut option,
             Reuse::Moved,
         ),
         ("gen-500/edit-unread-file/analyse", &mut unread, Reuse::Same),
@@ -293,6 +309,12 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
             "modules/machines/nixos/zircon-9/default.nix",
             "port = 6379;",
             "port = 6380;",
+        ),
+        (
+            "gen-500/edit-unentered-code",
+            "modules/machines/nixos/zircon-9/default.nix",
+            "fsType = \"ext4\";",
+            "fsType = \"ext4\"; options = [ \"noatime\" ];",
         ),
     ] {
         let uri = format!("file://{}/{path}", root.display());

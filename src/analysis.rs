@@ -37,8 +37,9 @@ pub enum ModelReuse {
     Built,
     /// The previous analysis's: nothing it was built from changed.
     Same,
-    /// The previous analysis's with its spans moved: only comments, whitespace and literals
-    /// the evaluation never used changed in files it was built from (and no position became
+    /// The previous analysis's with its spans moved: only comments, whitespace, literals the
+    /// evaluation never used and code it never entered (an option definition nothing reads,
+    /// a function never called) changed in files it was built from (and no position became
     /// a value or a message).
     Moved,
     /// Moved, and with its copies of edited literals replaced: also literals (strings,
@@ -71,11 +72,11 @@ impl SpanVisitor for ApplyLiteralEdits<'_> {
 /// A model and what it was built from ([`ModelInputs`]): an analysis given the memo of the
 /// previous one reuses its model when an edit changed nothing the model was built from (an
 /// edit in a file the evaluation never read: a terranix configuration, a package, a dev
-/// shell), or an edit of comments, whitespace or literals the evaluation never used (the
-/// model's spans in that file then move with the text), or of literals it only passed on to
-/// the model (the model's copies then take the new values). Everything after the model (the
-/// checker's rules, sops facts read from disk, per-file diagnostics) runs every time. Cloning
-/// it copies two shared pointers.
+/// shell), or an edit of comments, whitespace, literals the evaluation never used or code it
+/// never entered (the model's spans in that file then move with the text), or of literals it
+/// only passed on to the model (the model's copies then take the new values). Everything
+/// after the model (the checker's rules, sops facts read from disk, per-file diagnostics)
+/// runs every time. Cloning it copies two shared pointers.
 #[derive(Clone, Debug)]
 pub struct ModelMemo {
     inputs: Arc<ModelInputs>,
@@ -108,8 +109,9 @@ pub fn analyse_reusing(
                 inputs,
                 moves,
                 edits,
+                unentered,
             },
-        )) => moved_model(memo, *inputs, &moves, &edits),
+        )) => moved_model(memo, *inputs, &moves, &edits, &unentered),
         Some((_, Freshness::Stale)) | None => None,
     };
     let (clan, garbage, memo, model_reused) = match reused {
@@ -166,14 +168,33 @@ pub fn analyse_reusing(
 
 /// The previous model with its spans moved and its copies of edited literals replaced; `None`
 /// when an edit made two tags of one machine or role equal (the model would keep one copy,
-/// and a later edit of the other literal could not reach it).
+/// and a later edit of the other literal could not reach it), or when the model has a span
+/// in code that changed unentered (`unentered`, old ranges).
 fn moved_model(
     memo: &ModelMemo,
     inputs: ModelInputs,
     moves: &[(String, Moved)],
     edits: &[LiteralEdit],
+    unentered: &[Span],
 ) -> Option<(Arc<Clan>, ModelMemo, ModelReuse)> {
     let mut clan = Clan::clone(&memo.clan);
+    if !unentered.is_empty() {
+        // A span around changed code moves with it; any other that overlaps it was taken
+        // from code the evaluation never ran (a position of an unforced value).
+        let mut inside = false;
+        clan.spans_mut(&mut |span: &mut Span| {
+            inside |= unentered.iter().any(|u| {
+                let around =
+                    span.range.start() < u.range.start() && u.range.end() < span.range.end();
+                span.file == u.file
+                    && !around
+                    && span.range.intersect(u.range).is_some_and(|i| !i.is_empty())
+            });
+        });
+        if inside {
+            return None;
+        }
+    }
     for (file, moved) in moves {
         clan.spans_mut(&mut |span: &mut Span| {
             if *span.file == **file {

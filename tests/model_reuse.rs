@@ -1,6 +1,7 @@
 //! An analysis given the previous one's memo reuses its model exactly when nothing the model
 //! was built from changed (what the language server does after each edit), moves its spans
-//! when only comments, whitespace or literals the evaluation never used changed, and the
+//! when only comments, whitespace, literals the evaluation never used or code it never
+//! entered changed, and the
 //! result is the same as a fresh analysis either way.
 
 mod common;
@@ -746,4 +747,71 @@ fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
         "{:?}",
         codes(&after)
     );
+}
+
+#[test]
+fn code_the_evaluation_never_entered_moves_the_model() {
+    use ModelReuse::{Built, Moved};
+    let (_dir, root, mut db, workspace) = seed_fleet(|_| {});
+    let first = analyse(&db, &root, workspace, false);
+    let mut memo = first.memo.clone();
+    let cinnabar = file(
+        &db,
+        workspace,
+        "modules/machines/nixos/cinnabar/default.nix",
+    );
+    let mut step = |db: &mut Database, from: &str, to: &str, reuse| {
+        edit_and_compare(db, &root, workspace, &mut memo, cinnabar, from, to, reuse)
+    };
+    // options nothing reads: a list grows, an attribute set gains an attribute, a value
+    // becomes an expression
+    step(
+        &mut db,
+        "\"sd_mod\"\n",
+        "\"sd_mod\"\n        \"nvme\"\n",
+        Moved,
+    );
+    step(
+        &mut db,
+        "networkConfig.DHCP = \"yes\";",
+        "networkConfig.DHCP = \"yes\";\n        linkConfig.MTUBytes = \"1400\";",
+        Moved,
+    );
+    step(
+        &mut db,
+        "networking.useNetworkd = true;",
+        "networking.useNetworkd = !false && true;",
+        Moved,
+    );
+    // half-typed: a syntax error stops the file's import, whatever the evaluation entered
+    step(&mut db, "80\n", "80 +\n", Built);
+    step(&mut db, "80 +\n", "80\n", Built);
+    // a generator's files are read, their restartUnits are not
+    step(
+        &mut db,
+        "restartUnits = [ \"caddy.service\" ];",
+        "restartUnits = [ \"caddy.service\" \"x.service\" ];",
+        Moved,
+    );
+    step(
+        &mut db,
+        "group = \"caddy\";",
+        "group = \"caddy\";\n          mode = \"0400\";",
+        Built,
+    );
+    // code the model reads: the imports, a generator's runtime inputs
+    step(
+        &mut db,
+        "nixosModules.server\n",
+        "nixosModules.server\n        { }\n",
+        Built,
+    );
+    step(
+        &mut db,
+        "pkgs.coreutils ]",
+        "pkgs.coreutils pkgs.jq ]",
+        Built,
+    );
+    // and after all that, nothing read changed
+    step(&mut db, "\"nvme\"\n", "", Moved);
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rnix::TextRange;
 
 use super::builtins;
+use super::entered::EnteredExprs;
 use super::error::{ErrorKind, EvalError, EvalResult};
 use super::garbage::Garbage;
 use super::ir::{AttrKey, BinOp, Expr, ExprId, Lowered, Module, Param, Part, UnOp, Var};
@@ -71,6 +72,10 @@ pub struct Evaluator<'a> {
     positions_shown: std::cell::Cell<bool>,
     /// The literals whose values the evaluation used (see `literals_used`).
     literals_used: super::literals_used::LiteralsUsed,
+    /// Every file loaded as code, for what the evaluation entered of it.
+    modules: Vec<Rc<Module>>,
+    /// Where the embedder read source text ([`Evaluator::pos_text`]).
+    texts_shown: std::cell::RefCell<Vec<Pos>>,
     prune_at: usize,
 }
 
@@ -120,6 +125,8 @@ impl<'a> Evaluator<'a> {
             cyclic_envs: Vec::new(),
             positions_shown: std::cell::Cell::new(false),
             literals_used: Default::default(),
+            modules: Vec::new(),
+            texts_shown: Default::default(),
             prune_at: 1024,
         }
     }
@@ -137,6 +144,35 @@ impl<'a> Evaluator<'a> {
     pub fn literals_used(&self) -> HashMap<String, Vec<UsedLiteral>> {
         self.literals_used
             .ranges(|file| self.file_path(FileId(file)))
+    }
+
+    /// The expressions of each file loaded as code that this evaluation entered, by file path
+    /// (files given as text, `«string»`, left out): an edit that changes only subtrees it never
+    /// entered cannot change what it computed ([`EnteredExprs::carried_to`]).
+    pub fn entered_exprs(&self) -> HashMap<String, EnteredExprs> {
+        let mut out: HashMap<String, EnteredExprs> = HashMap::new();
+        let mut mixed = Vec::new();
+        for module in &self.modules {
+            let path = self.file_path(module.file);
+            if !path.starts_with('/') {
+                continue;
+            }
+            let entered = EnteredExprs::new(module.lowered.clone(), module.entered());
+            match out.get(&path).map(|e| e.union(&entered)) {
+                // Another IR of the same path (never expected): nothing carries over.
+                Some(None) => mixed.push(path),
+                Some(Some(joined)) => {
+                    out.insert(path, joined);
+                }
+                None => {
+                    out.insert(path, entered);
+                }
+            }
+        }
+        for path in mixed {
+            out.remove(&path);
+        }
+        out
     }
 
     /// Ends the evaluation without freeing it yet: everything it made stays alive in the
@@ -320,7 +356,9 @@ impl<'a> Evaluator<'a> {
             }
             return Err(err);
         }
-        Ok(Rc::new(Module { lowered, file, dir }))
+        let module = Rc::new(Module::new(lowered, file, dir));
+        self.modules.push(module.clone());
+        Ok(module)
     }
 
     /// Evaluates an expression given as text (`clanc eval --expr`), with relative paths
@@ -456,8 +494,21 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Where the embedder read source text with [`Evaluator::pos_text`], by file path: what it
+    /// computed from that text depends on all of it, entered by the evaluation or not.
+    pub fn texts_shown(&self) -> HashMap<String, Vec<TextRange>> {
+        let mut out: HashMap<String, Vec<TextRange>> = HashMap::new();
+        for pos in self.texts_shown.borrow().iter() {
+            out.entry(self.file_path(pos.file))
+                .or_default()
+                .push(pos.range);
+        }
+        out
+    }
+
     /// The source text at a position.
     pub fn pos_text(&self, pos: Pos) -> Option<String> {
+        self.texts_shown.borrow_mut().push(pos);
         let text = self.file_table.get(pos.file.0 as usize)?.text.clone();
         text.get(std::ops::Range::<usize>::from(pos.range))
             .map(str::to_string)
@@ -487,7 +538,16 @@ impl<'a> Evaluator<'a> {
     /// A thunk for `expr` in `env`, reusing existing thunks for variables and skipping the
     /// thunk for constants.
     fn thunk_of(&self, module: &Rc<Module>, expr: ExprId, env: &Rc<Env>) -> Thunk {
-        match module.expr(expr) {
+        let code = module.expr(expr);
+        if !matches!(
+            code,
+            Expr::Var(_) | Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path { .. }
+        ) {
+            // only deferred: not entered
+            return Thunk::code(module.clone(), expr, env.clone());
+        }
+        module.enter(expr);
+        match code {
             Expr::Int(i) => self.literals_used.number(module, expr, Value::Int(*i)),
             Expr::Float(f) => self.literals_used.number(module, expr, Value::Float(*f)),
             Expr::Str(s) => Thunk::value(self.literals_used.string(module, expr, s)),
@@ -526,7 +586,16 @@ impl<'a> Evaluator<'a> {
     /// The first state of a `let` or `rec` slot: constants are values at once (as in Nix,
     /// which matters for what non-strict printing shows), anything else is code.
     fn initial_state(&self, module: &Rc<Module>, expr: ExprId, env: &Rc<Env>) -> ThunkState {
-        match module.expr(expr) {
+        let code = module.expr(expr);
+        if !matches!(
+            code,
+            Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path { .. } | Expr::Var(_)
+        ) {
+            // only deferred: not entered
+            return ThunkState::Code(module.clone(), expr, env.clone());
+        }
+        module.enter(expr);
+        match code {
             Expr::Int(_) | Expr::Float(_) | Expr::Str(_) | Expr::Path { .. } => {
                 let constant = self.thunk_of(module, expr, env);
                 match constant.constant_state() {
@@ -577,6 +646,7 @@ impl<'a> Evaluator<'a> {
         let mut env = env.clone();
         let mut pos = pos;
         loop {
+            module.enter(expr);
             match module.expr(expr) {
                 Expr::Int(i) => {
                     self.literals_used.note(module, expr);

@@ -2,6 +2,7 @@
 //! variables already resolved to frames and attrpaths already merged. Positions live in a
 //! separate `SourceMap` so the IR itself says nothing about where text sits.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use rnix::TextRange;
@@ -75,7 +76,7 @@ pub enum LiteralValue {
 }
 
 /// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the
-/// file (which positions refer to).
+/// file (which positions refer to), and which of its expressions this evaluation evaluated.
 #[derive(Debug)]
 pub struct Module {
     pub lowered: Arc<Lowered>,
@@ -83,6 +84,37 @@ pub struct Module {
     /// The directory relative path literals (`./x.nix`) resolve against. It is not part of
     /// the lowered IR, so the same IR serves a file whatever path it is imported by.
     pub dir: Arc<str>,
+    /// A bit per expression: whether the evaluation entered it (see [`Module::enter`]).
+    entered: Box<[Cell<u64>]>,
+}
+
+impl Module {
+    pub fn new(lowered: Arc<Lowered>, file: crate::eval::FileId, dir: Arc<str>) -> Module {
+        let entered = vec![Cell::new(0); lowered.exprs.len().div_ceil(64)].into_boxed_slice();
+        Module {
+            lowered,
+            file,
+            dir,
+            entered,
+        }
+    }
+
+    /// Notes that the evaluation looked at `expr` itself: evaluated it, or took its value or
+    /// variable without a thunk of its own. An expression never entered is one whose code
+    /// could be anything: the evaluation only ever held an unforced thunk of it, or nothing
+    /// (its parent was never entered). Only `eval_inner`, `thunk_of` and `initial_state` look
+    /// at expressions, and each enters the one it looks at.
+    pub fn enter(&self, expr: ExprId) {
+        let i = expr.0 as usize;
+        if let Some(word) = self.entered.get(i / 64) {
+            word.set(word.get() | 1 << (i % 64));
+        }
+    }
+
+    /// What [`Module::enter`] noted, a bit per expression.
+    pub fn entered(&self) -> Vec<u64> {
+        self.entered.iter().map(Cell::get).collect()
+    }
 }
 
 impl std::ops::Deref for Module {

@@ -9,6 +9,7 @@
 //! one `Evaluator`.
 
 pub mod builtins;
+mod entered;
 mod error;
 mod evaluator;
 mod garbage;
@@ -25,10 +26,11 @@ mod thunk;
 mod unknown;
 mod value;
 
+pub use entered::{Carried, EnteredExprs};
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
 pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, canon_path};
 pub use garbage::Garbage;
-pub use ir::{LiteralValue, LowerError};
+pub use ir::{LiteralValue, LowerError, Lowered};
 pub use limits::Limits;
 pub use literals_used::UsedLiteral;
 pub use lower::lower_file;

@@ -389,3 +389,51 @@ fn an_unwound_evaluation_is_freed_when_the_thread_says() {
     .join()
     .expect("no failed assertion");
 }
+
+/// The texts of the expressions of `text` (the file `/t/main.nix`) that evaluating it to
+/// strict JSON entered.
+fn entered_texts(text: &str) -> Vec<String> {
+    let files = MemoryFiles::new().with("/t/main.nix", text);
+    let db = Database::default();
+    let mut ev = Evaluator::new(&db, &files, Limits::default());
+    let value = ev.eval_file("/t/main.nix").expect("evaluates");
+    print_json(&mut ev, &value).expect("prints");
+    let entered = ev.entered_exprs().remove("/t/main.nix").expect("the file");
+    let lowered = entered.lowered().clone();
+    (0..lowered.exprs.len() as u32)
+        .map(ir::ExprId)
+        .filter(|e| entered.is_entered(*e))
+        .map(|e| text[std::ops::Range::<usize>::from(lowered.source_map.range(e))].to_string())
+        .collect()
+}
+
+#[test]
+fn what_is_never_evaluated_is_never_entered() {
+    let entered = entered_texts("{ used = 1; unused = [ 2 (3 + 4) ]; }.used");
+    assert!(entered.contains(&"1".to_string()), "{entered:?}");
+    for never in ["[ 2 (3 + 4) ]", "2", "3 + 4"] {
+        assert!(
+            !entered.contains(&never.to_string()),
+            "{never} in {entered:?}"
+        );
+    }
+    // a function never called: its body is not entered, the function is
+    let entered = entered_texts("let f = x: x.y + 1; in builtins.isFunction f");
+    assert!(entered.iter().any(|t| t == "x: x.y + 1"), "{entered:?}");
+    assert!(!entered.iter().any(|t| t == "x.y + 1"), "{entered:?}");
+}
+
+#[test]
+fn values_taken_without_a_thunk_of_their_own_are_entered() {
+    // `b = a` shares `a`'s value (computed in an enclosing frame): no thunk of `a` is ever
+    // forced for `b`, but its value came from there
+    let entered = entered_texts("let a = 1; in let b = a; in b");
+    assert_eq!(
+        entered.iter().filter(|t| *t == "a").count(),
+        1,
+        "{entered:?}"
+    );
+    // a variable passed on as a list element, never forced on its own
+    let entered = entered_texts("let a = 2; in builtins.length [ a ]");
+    assert!(entered.iter().any(|t| t == "a"), "{entered:?}");
+}

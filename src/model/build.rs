@@ -11,11 +11,8 @@ use rnix::SyntaxNode;
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
-use crate::eval::{
-    EvalError, Evaluator, FileId, Garbage, Limits, LiteralValue, NixString, Pos, Thunk,
-    UsedLiteral, Value,
-};
-use crate::files::{ClanFiles, FilesNow, Observations};
+use crate::eval::{EvalError, Evaluator, FileId, Garbage, Limits, NixString, Pos, Thunk, Value};
+use crate::files::ClanFiles;
 use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
 use crate::modules::known;
@@ -24,9 +21,9 @@ use crate::modules::system::{
     evaluate,
 };
 use crate::syntax::locate;
-use crate::syntax::token_edit::{Moved, literals_only};
 
 use super::clan::*;
+use super::freshness::{ModelInputs, WorkspaceFacts};
 use super::unique_names::UniqueNames;
 use crate::services::flake_service::read_flake_service;
 
@@ -36,200 +33,6 @@ const MAX_DATA_DEPTH: usize = 64;
 /// Builds the model of the clan at `root` (an absolute path) from the workspace's files.
 pub fn build_model(db: &dyn Db, root: &str, workspace: Workspace) -> Clan {
     build_model_keeping_garbage(db, root, workspace).0
-}
-
-/// What a model was built from: its root, the texts of `flake.lock` and whether there is a
-/// `flake.nix` (read from the workspace), and everything the evaluation read (files,
-/// directory listings, file types, through [`ClanFiles`]). Building is deterministic in these,
-/// so while they hold, the model does too: an edit elsewhere need not build it again.
-#[derive(Clone, Debug)]
-pub struct ModelInputs {
-    root: String,
-    workspace_facts: WorkspaceFacts,
-    reads: Observations,
-    /// Whether the evaluation turned a position into a value or a message: then moving
-    /// text around (comments, whitespace) can change the model.
-    positions_shown: bool,
-    /// The literals whose values the evaluation used, by file path (sorted), and whether it
-    /// read them: an edit of any other literal cannot change the model, and an edit of a
-    /// literal it did not read changes only the model's copies of it.
-    /// (Per file shared: moving a model copies the map, not every file's ranges.)
-    literals_used: Arc<HashMap<String, Arc<[UsedLiteral]>>>,
-}
-
-/// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
-#[derive(Debug)]
-pub enum Freshness {
-    /// Nothing it was built from changed: the same model.
-    Same,
-    /// Only comments, whitespace, literals the evaluation never used and literals it never
-    /// read changed in files it imported: the same model once its spans in those files
-    /// (relative paths) follow the text and its copies of the edited literals are replaced.
-    Moved {
-        /// The inputs of the moved model.
-        inputs: Box<ModelInputs>,
-        moves: Vec<(String, Moved)>,
-        edits: Vec<LiteralEdit>,
-    },
-    /// Build it again.
-    Stale,
-}
-
-/// A literal (a string, a number, `true` or `false`) whose new value replaces the model's
-/// copies of it ([`Spanned::literal`]), found by the span the literal has once spans moved.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LiteralEdit {
-    pub literal: Span,
-    pub value: LiteralValue,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct WorkspaceFacts {
-    lock: Option<Arc<str>>,
-    has_flake: bool,
-}
-
-impl WorkspaceFacts {
-    fn of(db: &dyn Db, workspace: Workspace) -> WorkspaceFacts {
-        let file = |name: &str| {
-            workspace
-                .files(db)
-                .iter()
-                .find(|f| f.path(db) == name)
-                .copied()
-        };
-        WorkspaceFacts {
-            lock: file("flake.lock").map(|f| f.text(db).clone()),
-            has_flake: file("flake.nix").is_some(),
-        }
-    }
-}
-
-impl ModelInputs {
-    /// Whether the model built from these inputs describes `workspace` now, and if only
-    /// comments, whitespace and literals the evaluation never used changed in files it
-    /// imported, how its spans move.
-    pub fn freshness(&self, db: &dyn Db, root: &str, workspace: Workspace) -> Freshness {
-        if self.root != root || self.workspace_facts != WorkspaceFacts::of(db, workspace) {
-            return Freshness::Stale;
-        }
-        let files = ClanFiles::new(db, root, workspace);
-        let changed = match self.reads.compare(db, &files) {
-            FilesNow::Same => return Freshness::Same,
-            FilesNow::Changed => return Freshness::Stale,
-            FilesNow::CodeChanged(_) if self.positions_shown => return Freshness::Stale,
-            FilesNow::CodeChanged(changed) => changed,
-        };
-        let mut moves = Vec::new();
-        let mut edits = Vec::new();
-        // What the evaluation used moves with the text too.
-        let mut literals_used = HashMap::clone(&self.literals_used);
-        for (path, text) in &changed {
-            let Some(Ok(before)) = self.reads.text_of(path) else {
-                return Freshness::Stale;
-            };
-            let Some((moved, literals)) = literals_only(before, text) else {
-                return Freshness::Stale;
-            };
-            let rel = files.relative(path);
-            if !literals.is_empty() {
-                let Some(found) = self.literal_edits(db, &files, path, &literals) else {
-                    return Freshness::Stale;
-                };
-                match rel {
-                    Some(rel) => {
-                        edits.extend(found.into_iter().map(|(range, value)| LiteralEdit {
-                            literal: Span::new(rel, range),
-                            value,
-                        }))
-                    }
-                    // Files outside the clan have no spans in the model: no copy is found.
-                    None if !found.is_empty() => return Freshness::Stale,
-                    None => {}
-                }
-            }
-            if let Some(used) = literals_used.get_mut(path) {
-                *used = used
-                    .iter()
-                    .map(|u| UsedLiteral {
-                        range: moved.range(u.range),
-                        read: u.read,
-                    })
-                    .collect();
-            }
-            // Files outside the clan have no spans in the model.
-            if let Some(rel) = rel {
-                moves.push((rel.to_string(), moved));
-            }
-        }
-        let inputs = ModelInputs {
-            reads: self.reads.with_texts(&changed),
-            literals_used: Arc::new(literals_used),
-            ..self.clone()
-        };
-        Freshness::Moved {
-            inputs: Box::new(inputs),
-            moves,
-            edits,
-        }
-    }
-
-    /// What the edit of the literal tokens that changed in the file at `path` (ranges in the
-    /// old text and the new one) does to the model, when each is part of a literal
-    /// expression alone (not a name): nothing for literals the evaluation never used; for a
-    /// literal it used but never read, its range in the new text and its new value, to
-    /// replace the model's copies. `None` when an edit needs the model built again.
-    fn literal_edits(
-        &self,
-        db: &dyn Db,
-        files: &ClanFiles,
-        path: &str,
-        literals: &[(rnix::TextRange, rnix::TextRange)],
-    ) -> Option<Vec<(rnix::TextRange, LiteralValue)>> {
-        let source = crate::eval::Files::source(files, db, path).ok()?;
-        let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
-        let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
-        let mut edits = Vec::new();
-        for (old, new) in literals {
-            if !lowered.is_literal_at(*new) {
-                return None;
-            }
-            let overlaps =
-                |u: &&UsedLiteral| u.range.intersect(*old).is_some_and(|i| !i.is_empty());
-            let mut uses = used.iter().filter(overlaps).peekable();
-            let value = lowered.literal_value_at(*new);
-            if uses.peek().is_none() {
-                // `true` and `false` are names: unless the evaluation used the old one as
-                // the constant, it may have been a variable the code binds.
-                if matches!(value, Some((_, LiteralValue::Bool(_)))) {
-                    return None;
-                }
-                continue;
-            }
-            if uses.any(|u| u.read) {
-                return None;
-            }
-            // `inherit true;` names an attribute too: not a value alone.
-            if matches!(value, Some((_, LiteralValue::Bool(_)))) && inherited_at(db, source, *new) {
-                return None;
-            }
-            edits.push(value?);
-        }
-        Some(edits)
-    }
-}
-
-/// Whether the token at `range` of the file is a name an `inherit` lists.
-fn inherited_at(db: &dyn Db, file: crate::db::SourceFile, range: rnix::TextRange) -> bool {
-    let root = crate::db::parse(db, file).syntax();
-    match root.covering_element(range) {
-        rowan::NodeOrToken::Token(t) => t
-            .parent_ancestors()
-            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
-        rowan::NodeOrToken::Node(n) => n
-            .ancestors()
-            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
-    }
 }
 
 /// [`build_model`], with the evaluation behind the model not freed yet (the caller drops the
@@ -242,18 +45,7 @@ pub fn build_model_keeping_garbage(
 ) -> (Clan, Garbage, ModelInputs) {
     let files = ClanFiles::new(db, root, workspace);
     let facts = WorkspaceFacts::of(db, workspace);
-    let inputs = |files: &ClanFiles, ev: &Evaluator| ModelInputs {
-        root: root.to_string(),
-        workspace_facts: facts.clone(),
-        reads: files.observations(),
-        positions_shown: ev.showed_positions(),
-        literals_used: Arc::new(
-            ev.literals_used()
-                .into_iter()
-                .map(|(path, ranges)| (path, Arc::from(ranges)))
-                .collect(),
-        ),
-    };
+    let inputs = |files: &ClanFiles, ev: &Evaluator| ModelInputs::new(root, &facts, files, ev);
     let mut ev = Evaluator::new(db, &files, Limits::default());
     let lock = facts
         .lock

@@ -5,14 +5,16 @@
 mod build;
 mod clan;
 pub mod deploy_target;
+mod freshness;
 mod json_locate;
 pub mod machine_selector;
 mod spans;
 mod tag_members;
 mod unique_names;
 
-pub use build::{Freshness, LiteralEdit, ModelInputs, build_model, build_model_keeping_garbage};
+pub use build::{build_model, build_model_keeping_garbage};
 pub use clan::*;
+pub use freshness::{Freshness, LiteralEdit, ModelInputs};
 pub use spans::{Copied, SpanVisitor, SpansMut};
 
 /// The input a nom parser stopped at: where its error points.

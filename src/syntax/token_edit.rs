@@ -116,6 +116,46 @@ pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, Tex
     }
 }
 
+/// How the tokens of `old` before and after the part an edit changed are placed in `new`:
+/// the longest run of equal tokens (kind and text) from the start, and from the end (`None`
+/// when a text is too large to index with `u32`). Offsets in the changed part map to the
+/// end of the last token before it (as trivia after it would).
+pub fn around_change(old: &str, new: &str) -> Option<Moved> {
+    let new_len = u32::try_from(new.len()).ok()?;
+    u32::try_from(old.len()).ok()?;
+    let before: Vec<_> = tokens(old).collect();
+    let after: Vec<_> = tokens(new).collect();
+    let same = |a: &(u32, SyntaxKind, &str), b: &(u32, SyntaxKind, &str)| a.1 == b.1 && a.2 == b.2;
+    let prefix = before
+        .iter()
+        .zip(&after)
+        .take_while(|(a, b)| same(a, b))
+        .count();
+    let room = before.len().min(after.len()) - prefix;
+    let suffix = before
+        .iter()
+        .rev()
+        .zip(after.iter().rev())
+        .take(room)
+        .take_while(|(a, b)| same(a, b))
+        .count();
+    let pair = |a: &(u32, SyntaxKind, &str), b: &(u32, SyntaxKind, &str)| {
+        (a.0, b.0, a.2.len() as u32, b.2.len() as u32)
+    };
+    let mut tokens: Vec<_> = before[..prefix]
+        .iter()
+        .zip(&after[..prefix])
+        .map(|(a, b)| pair(a, b))
+        .collect();
+    tokens.extend(
+        before[before.len() - suffix..]
+            .iter()
+            .zip(&after[after.len() - suffix..])
+            .map(|(a, b)| pair(a, b)),
+    );
+    Some(Moved { tokens, new_len })
+}
+
 impl Moved {
     /// Where `offset` of the old text is in the new one: the same place within its token
     /// (at most its new end); in trivia after a token, as far after it as before, but not
@@ -154,6 +194,27 @@ impl Moved {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn around_a_change_tokens_before_and_after_it_move() {
+        let old = "{ a = [ 1 ]; b = 2; }";
+        let new = "{ a = [ 1 x ];  b = 2; }";
+        let moved = around_change(old, new).unwrap();
+        // before the change: in place
+        assert_eq!(moved.offset(at(old, "a")), at(new, "a"));
+        assert_eq!(moved.offset(at(old, "1")), at(new, "1"));
+        // after it: moved with the text
+        assert_eq!(moved.offset(at(old, "b")), at(new, "b"));
+        assert_eq!(moved.offset(at(old, "]")), at(new, "]"));
+        // the list's range follows its brackets
+        let list = TextRange::new(at(old, "["), at(old, "]") + TextSize::from(1));
+        let new_list = TextRange::new(at(new, "["), at(new, "]") + TextSize::from(1));
+        assert_eq!(moved.range(list), new_list);
+        // an edit that only removes tokens, and one at the very end
+        assert!(around_change(new, old).is_some());
+        let grown = around_change("a", "a b").unwrap();
+        assert_eq!(grown.offset(TextSize::from(1)), TextSize::from(1));
+    }
 
     fn at(text: &str, needle: &str) -> TextSize {
         TextSize::from(text.find(needle).expect("needle in text") as u32)

@@ -1,0 +1,355 @@
+//! What a model was built from, and whether it still holds for a newer state of the clan:
+//! the same model, the model with its spans moved and its copies of edited literals
+//! replaced, or a model to build again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rnix::TextRange;
+
+use crate::db::{Db, Workspace};
+use crate::diagnostics::Span;
+use crate::eval::{EnteredExprs, Evaluator, LiteralValue, UsedLiteral};
+use crate::files::{ClanFiles, FilesNow, Observations};
+use crate::syntax::token_edit::{Moved, around_change, literals_only};
+
+/// What a model was built from: its root, the texts of `flake.lock` and whether there is a
+/// `flake.nix` (read from the workspace), and everything the evaluation read (files,
+/// directory listings, file types, through [`ClanFiles`]). Building is deterministic in these,
+/// so while they hold, the model does too: an edit elsewhere need not build it again.
+#[derive(Clone, Debug)]
+pub struct ModelInputs {
+    root: String,
+    workspace_facts: WorkspaceFacts,
+    reads: Observations,
+    /// Whether the evaluation turned a position into a value or a message: then moving
+    /// text around (comments, whitespace) can change the model.
+    positions_shown: bool,
+    /// The literals whose values the evaluation used, by file path (sorted), and whether it
+    /// read them: an edit of any other literal cannot change the model, and an edit of a
+    /// literal it did not read changes only the model's copies of it.
+    /// (Per file shared: moving a model copies the map, not every file's ranges.)
+    literals_used: Arc<HashMap<String, Arc<[UsedLiteral]>>>,
+    /// The expressions the evaluation entered, per file it imported as code (absolute
+    /// path): an edit that changes only subtrees it never entered cannot change the model.
+    entered: Arc<HashMap<String, EnteredExprs>>,
+    /// Where the model's builder read source text, per file (absolute path): what it made
+    /// of that text depends on all of it, entered or not.
+    texts_shown: Arc<HashMap<String, Arc<[TextRange]>>>,
+}
+
+/// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
+#[derive(Debug)]
+pub enum Freshness {
+    /// Nothing it was built from changed: the same model.
+    Same,
+    /// Only comments, whitespace, literals the evaluation never used and literals it never
+    /// read changed in files it imported: the same model once its spans in those files
+    /// (relative paths) follow the text and its copies of the edited literals are replaced.
+    Moved {
+        /// The inputs of the moved model.
+        inputs: Box<ModelInputs>,
+        moves: Vec<(String, Moved)>,
+        edits: Vec<LiteralEdit>,
+        /// Code the evaluation never entered that changed (old ranges): a span of the model
+        /// that overlaps one without lying around it was not made by the evaluation (a
+        /// position of unforced code), so the model is built again.
+        unentered: Vec<Span>,
+    },
+    /// Build it again.
+    Stale,
+}
+
+/// A literal (a string, a number, `true` or `false`) whose new value replaces the model's
+/// copies of it ([`Spanned::literal`]), found by the span the literal has once spans moved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiteralEdit {
+    pub literal: Span,
+    pub value: LiteralValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct WorkspaceFacts {
+    pub(super) lock: Option<Arc<str>>,
+    pub(super) has_flake: bool,
+}
+
+/// How one file imported as code changed, when that leaves the model as it was (moved).
+struct FileChange {
+    moved: Moved,
+    /// Literals the evaluation passed on but never read: their new ranges and values.
+    literals: Vec<(TextRange, LiteralValue)>,
+    /// Old ranges of the subtrees that changed without having been entered.
+    unentered: Vec<TextRange>,
+    /// What the evaluation entered, in terms of the new text (`None`: unknown from now on).
+    entered: Option<EnteredExprs>,
+}
+
+impl WorkspaceFacts {
+    pub(super) fn of(db: &dyn Db, workspace: Workspace) -> WorkspaceFacts {
+        let file = |name: &str| {
+            workspace
+                .files(db)
+                .iter()
+                .find(|f| f.path(db) == name)
+                .copied()
+        };
+        WorkspaceFacts {
+            lock: file("flake.lock").map(|f| f.text(db).clone()),
+            has_flake: file("flake.nix").is_some(),
+        }
+    }
+}
+
+impl ModelInputs {
+    /// What the evaluation `ev` behind a model read and used, with the model's `root` and
+    /// the workspace `facts` it was built with.
+    pub(super) fn new(
+        root: &str,
+        facts: &WorkspaceFacts,
+        files: &ClanFiles,
+        ev: &Evaluator,
+    ) -> ModelInputs {
+        ModelInputs {
+            root: root.to_string(),
+            workspace_facts: facts.clone(),
+            reads: files.observations(),
+            positions_shown: ev.showed_positions(),
+            literals_used: Arc::new(
+                ev.literals_used()
+                    .into_iter()
+                    .map(|(path, ranges)| (path, Arc::from(ranges)))
+                    .collect(),
+            ),
+            entered: Arc::new(ev.entered_exprs()),
+            texts_shown: Arc::new(
+                ev.texts_shown()
+                    .into_iter()
+                    .map(|(path, ranges)| (path, Arc::from(ranges)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Whether the model built from these inputs describes `workspace` now, and if only
+    /// comments, whitespace, literals the evaluation never used or never read, and code it
+    /// never entered changed in files it imported, how its spans move.
+    pub fn freshness(&self, db: &dyn Db, root: &str, workspace: Workspace) -> Freshness {
+        if self.root != root || self.workspace_facts != WorkspaceFacts::of(db, workspace) {
+            return Freshness::Stale;
+        }
+        let files = ClanFiles::new(db, root, workspace);
+        let changed = match self.reads.compare(db, &files) {
+            FilesNow::Same => return Freshness::Same,
+            FilesNow::Changed => return Freshness::Stale,
+            FilesNow::CodeChanged(_) if self.positions_shown => return Freshness::Stale,
+            FilesNow::CodeChanged(changed) => changed,
+        };
+        let mut moves = Vec::new();
+        let mut edits = Vec::new();
+        let mut unentered = Vec::new();
+        // What the evaluation used, entered and showed moves with the text too.
+        let mut literals_used = HashMap::clone(&self.literals_used);
+        let mut entered = HashMap::clone(&self.entered);
+        let mut texts_shown = HashMap::clone(&self.texts_shown);
+        for (path, text) in &changed {
+            let Some(Ok(before)) = self.reads.text_of(path) else {
+                return Freshness::Stale;
+            };
+            let rel = files.relative(path);
+            let change = self
+                .literal_change(db, &files, path, rel.is_some(), before, text)
+                .or_else(|| self.unentered_change(db, &files, path, before, text));
+            let Some(change) = change else {
+                return Freshness::Stale;
+            };
+            let moved = change.moved;
+            let move_all = |ranges: &[TextRange]| ranges.iter().map(|r| moved.range(*r)).collect();
+            if let Some(used) = literals_used.get_mut(path) {
+                *used = used
+                    .iter()
+                    .map(|u| UsedLiteral {
+                        range: moved.range(u.range),
+                        read: u.read,
+                    })
+                    .collect();
+            }
+            if let Some(shown) = texts_shown.get_mut(path) {
+                *shown = move_all(shown);
+            }
+            match change.entered {
+                Some(now) => entered.insert(path.clone(), now),
+                None => entered.remove(path),
+            };
+            // Files outside the clan have no spans in the model.
+            if let Some(rel) = rel {
+                edits.extend(
+                    change
+                        .literals
+                        .into_iter()
+                        .map(|(range, value)| LiteralEdit {
+                            literal: Span::new(rel, range),
+                            value,
+                        }),
+                );
+                unentered.extend(change.unentered.into_iter().map(|r| Span::new(rel, r)));
+                moves.push((rel.to_string(), moved));
+            }
+        }
+        let inputs = ModelInputs {
+            reads: self.reads.with_texts(&changed),
+            literals_used: Arc::new(literals_used),
+            entered: Arc::new(entered),
+            texts_shown: Arc::new(texts_shown),
+            ..self.clone()
+        };
+        Freshness::Moved {
+            inputs: Box::new(inputs),
+            moves,
+            edits,
+            unentered,
+        }
+    }
+
+    /// The change of the file at `path` from `before` to `text` when only trivia and
+    /// literals changed, and each changed literal is one the evaluation never used, or used
+    /// but never read (`in_clan`: the file is the clan's, where the model may hold copies).
+    fn literal_change(
+        &self,
+        db: &dyn Db,
+        files: &ClanFiles,
+        path: &str,
+        in_clan: bool,
+        before: &str,
+        text: &str,
+    ) -> Option<FileChange> {
+        let (moved, literals) = literals_only(before, text)?;
+        let found = if literals.is_empty() {
+            Vec::new()
+        } else {
+            self.literal_edits(db, files, path, &literals)?
+        };
+        // Files outside the clan have no spans in the model: no copy would be found.
+        if !in_clan && !found.is_empty() {
+            return None;
+        }
+        let entered = self.entered.get(path).and_then(|old| {
+            let lowered = lowered_cleanly(db, files, path)?;
+            Some(old.carried_to(&lowered, |r| moved.range(r))?.entered)
+        });
+        Some(FileChange {
+            moved,
+            literals: found,
+            unentered: Vec::new(),
+            entered,
+        })
+    }
+
+    /// The change of the file at `path` from `before` to `text` when its new text lowers
+    /// (without errors, which would stop its import) to the old IR apart from subtrees the
+    /// evaluation never entered, and where the model's builder read no text.
+    fn unentered_change(
+        &self,
+        db: &dyn Db,
+        files: &ClanFiles,
+        path: &str,
+        before: &str,
+        text: &str,
+    ) -> Option<FileChange> {
+        let old = self.entered.get(path)?;
+        let moved = around_change(before, text)?;
+        let lowered = lowered_cleanly(db, files, path)?;
+        let carried = old.carried_to(&lowered, |r| moved.range(r))?;
+        if carried.differ_entered {
+            return None;
+        }
+        let shown = self.texts_shown.get(path).map_or(&[][..], |s| &s[..]);
+        let overlaps =
+            |a: &TextRange, b: &TextRange| a.intersect(*b).is_some_and(|i| !i.is_empty());
+        if carried
+            .differ
+            .iter()
+            .any(|d| shown.iter().any(|s| overlaps(s, d)))
+        {
+            return None;
+        }
+        Some(FileChange {
+            moved,
+            literals: Vec::new(),
+            unentered: carried.differ,
+            entered: Some(carried.entered),
+        })
+    }
+
+    /// What the edit of the literal tokens that changed in the file at `path` (ranges in the
+    /// old text and the new one) does to the model, when each is part of a literal
+    /// expression alone (not a name): nothing for literals the evaluation never used; for a
+    /// literal it used but never read, its range in the new text and its new value, to
+    /// replace the model's copies. `None` when an edit needs the model built again.
+    fn literal_edits(
+        &self,
+        db: &dyn Db,
+        files: &ClanFiles,
+        path: &str,
+        literals: &[(rnix::TextRange, rnix::TextRange)],
+    ) -> Option<Vec<(rnix::TextRange, LiteralValue)>> {
+        let source = crate::eval::Files::source(files, db, path).ok()?;
+        let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
+        let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
+        let mut edits = Vec::new();
+        for (old, new) in literals {
+            if !lowered.is_literal_at(*new) {
+                return None;
+            }
+            let overlaps =
+                |u: &&UsedLiteral| u.range.intersect(*old).is_some_and(|i| !i.is_empty());
+            let mut uses = used.iter().filter(overlaps).peekable();
+            let value = lowered.literal_value_at(*new);
+            if uses.peek().is_none() {
+                // `true` and `false` are names: unless the evaluation used the old one as
+                // the constant, it may have been a variable the code binds.
+                if matches!(value, Some((_, LiteralValue::Bool(_)))) {
+                    return None;
+                }
+                continue;
+            }
+            if uses.any(|u| u.read) {
+                return None;
+            }
+            // `inherit true;` names an attribute too: not a value alone.
+            if matches!(value, Some((_, LiteralValue::Bool(_)))) && inherited_at(db, source, *new) {
+                return None;
+            }
+            edits.push(value?);
+        }
+        Some(edits)
+    }
+}
+
+/// The IR of the file at `path` as it is now, when it parses and lowers without errors (a
+/// file with errors is not imported: nothing of it is evaluated).
+fn lowered_cleanly(
+    db: &dyn Db,
+    files: &ClanFiles,
+    path: &str,
+) -> Option<Arc<crate::eval::Lowered>> {
+    let source = crate::eval::Files::source(files, db, path).ok()?;
+    if !crate::db::parse(db, source).errors.is_empty() {
+        return None;
+    }
+    let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
+    lowered.errors.is_empty().then(|| lowered.clone())
+}
+
+/// Whether the token at `range` of the file is a name an `inherit` lists.
+fn inherited_at(db: &dyn Db, file: crate::db::SourceFile, range: rnix::TextRange) -> bool {
+    let root = crate::db::parse(db, file).syntax();
+    match root.covering_element(range) {
+        rowan::NodeOrToken::Token(t) => t
+            .parent_ancestors()
+            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
+        rowan::NodeOrToken::Node(n) => n
+            .ancestors()
+            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
+    }
+}
