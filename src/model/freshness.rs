@@ -246,8 +246,9 @@ impl ModelInputs {
     }
 
     /// The change of the file at `path` from `before` to `text` when its new text lowers
-    /// (without errors, which would stop its import) to the old IR apart from subtrees the
-    /// evaluation never entered, and where the model's builder read no text.
+    /// (without errors, which would stop its import) to the old IR apart from one subtree
+    /// the evaluation never entered, which holds every token that changed or went away and
+    /// no text the model's builder read.
     fn unentered_change(
         &self,
         db: &dyn Db,
@@ -257,19 +258,21 @@ impl ModelInputs {
         text: &str,
     ) -> Option<FileChange> {
         let old = self.entered.get(path)?;
-        let moved = around_change(before, text)?;
+        let (moved, changed) = around_change(before, text)?;
         let lowered = lowered_cleanly(db, files, path)?;
         let carried = old.carried_to(&lowered, |r| moved.range(r))?;
-        if carried.differ_entered {
+        // One subtree differs, and every token that changed or went away is in it: text
+        // outside it (a span around it included) moves with the tokens around the change.
+        let [site] = carried.differ[..] else {
+            return None;
+        };
+        if carried.differ_entered || changed.is_some_and(|c| !site.contains_range(c)) {
             return None;
         }
         let shown = self.texts_shown.get(path).map_or(&[][..], |s| &s[..]);
-        let overlaps =
-            |a: &TextRange, b: &TextRange| a.intersect(*b).is_some_and(|i| !i.is_empty());
-        if carried
-            .differ
+        if shown
             .iter()
-            .any(|d| shown.iter().any(|s| overlaps(s, d)))
+            .any(|s| s.intersect(site).is_some_and(|i| !i.is_empty()))
         {
             return None;
         }

@@ -117,10 +117,12 @@ pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, Tex
 }
 
 /// How the tokens of `old` before and after the part an edit changed are placed in `new`:
-/// the longest run of equal tokens (kind and text) from the start, and from the end (`None`
-/// when a text is too large to index with `u32`). Offsets in the changed part map to the
-/// end of the last token before it (as trivia after it would).
-pub fn around_change(old: &str, new: &str) -> Option<Moved> {
+/// the longest run of equal tokens (kind and text) from the start, and from the end; and
+/// where the tokens of `old` between those runs are (from the first one's start to the last
+/// one's end; `None` when the edit only inserted tokens). `None` when a text is too large to
+/// index with `u32`. Offsets in the changed part map to the end of the last token before it
+/// (as trivia after it would).
+pub fn around_change(old: &str, new: &str) -> Option<(Moved, Option<TextRange>)> {
     let new_len = u32::try_from(new.len()).ok()?;
     u32::try_from(old.len()).ok()?;
     let before: Vec<_> = tokens(old).collect();
@@ -153,7 +155,15 @@ pub fn around_change(old: &str, new: &str) -> Option<Moved> {
             .zip(&after[after.len() - suffix..])
             .map(|(a, b)| pair(a, b)),
     );
-    Some(Moved { tokens, new_len })
+    let changed = &before[prefix..before.len() - suffix];
+    let changed = match (changed.first(), changed.last()) {
+        (Some(first), Some(last)) => Some(TextRange::new(
+            first.0.into(),
+            (last.0 + last.2.len() as u32).into(),
+        )),
+        _ => None,
+    };
+    Some((Moved { tokens, new_len }, changed))
 }
 
 impl Moved {
@@ -199,7 +209,9 @@ mod tests {
     fn around_a_change_tokens_before_and_after_it_move() {
         let old = "{ a = [ 1 ]; b = 2; }";
         let new = "{ a = [ 1 x ];  b = 2; }";
-        let moved = around_change(old, new).unwrap();
+        let (moved, changed) = around_change(old, new).unwrap();
+        // only inserted
+        assert_eq!(changed, None);
         // before the change: in place
         assert_eq!(moved.offset(at(old, "a")), at(new, "a"));
         assert_eq!(moved.offset(at(old, "1")), at(new, "1"));
@@ -212,8 +224,11 @@ mod tests {
         assert_eq!(moved.range(list), new_list);
         // an edit that only removes tokens, and one at the very end
         assert!(around_change(new, old).is_some());
-        let grown = around_change("a", "a b").unwrap();
+        let (grown, changed) = around_change("a", "a b").unwrap();
         assert_eq!(grown.offset(TextSize::from(1)), TextSize::from(1));
+        assert_eq!(changed, None);
+        let (_, changed) = around_change("f a b", "f x b").unwrap();
+        assert_eq!(changed, Some(TextRange::new(2.into(), 3.into())));
     }
 
     fn at(text: &str, needle: &str) -> TextSize {
