@@ -317,45 +317,14 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
             "fsType = \"ext4\"; options = [ \"noatime\" ];",
         ),
     ] {
-        let uri = format!("file://{}/{path}", root.display());
-        let mut text = std::fs::read_to_string(root.join(path)).expect("generated file");
-        client.notify(
-            "textDocument/didOpen",
-            json!({ "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": text } }),
-        );
-        let mut version = 1;
+        let mut file = Opened::open(&mut client, &root, path);
         // made and undone in turn (`from` may occur more than once, `to` must not)
         let mut made = false;
         let mut edit = |client: &mut Client| {
             let (a, b) = if made { (to, from) } else { (from, to) };
             made = !made;
-            let at = text.find(a).expect("edited text");
-            let line = text[..at].matches('\n').count();
-            let character = at - text[..at].rfind('\n').map_or(0, |n| n + 1);
-            let end = character + a.len();
-            version += 1;
-            client.notify(
-                "textDocument/didChange",
-                json!({
-                    "textDocument": { "uri": uri, "version": version },
-                    "contentChanges": [{
-                        "range": {
-                            "start": { "line": line, "character": character },
-                            "end": { "line": line, "character": end }
-                        },
-                        "text": b
-                    }]
-                }),
-            );
-            text = text.replacen(a, b, 1);
-            let hover = client.request(
-                "textDocument/hover",
-                json!({
-                    "textDocument": { "uri": uri },
-                    "position": { "line": line, "character": character }
-                }),
-            );
-            assert!(hover.get("error").is_none(), "{hover}");
+            let at = file.change(client, a, b);
+            file.hover(client, at);
         };
         // the model the next edits start from
         edit(&mut client);
@@ -373,6 +342,67 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
     let _ = client.request("shutdown", json!(null));
     client.notify("exit", json!(null));
     let _ = client.child.wait();
+}
+
+/// A file the bench opened in the server and edits.
+struct Opened {
+    uri: String,
+    text: String,
+    version: i64,
+}
+
+impl Opened {
+    fn open(client: &mut Client, root: &std::path::Path, path: &str) -> Opened {
+        let uri = format!("file://{}/{path}", root.display());
+        let text = std::fs::read_to_string(root.join(path)).expect("generated file");
+        client.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": text } }),
+        );
+        Opened {
+            uri,
+            text,
+            version: 1,
+        }
+    }
+
+    /// Replaces the first `a` (on one line) by `b` with an incremental `didChange`; gives the
+    /// line and character where.
+    fn change(&mut self, client: &mut Client, a: &str, b: &str) -> (usize, usize) {
+        let text = &self.text;
+        let at = text.find(a).expect("edited text");
+        let line = text[..at].matches('\n').count();
+        let character = at - text[..at].rfind('\n').map_or(0, |n| n + 1);
+        let end = character + a.len();
+        self.version += 1;
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": self.uri, "version": self.version },
+                "contentChanges": [{
+                    "range": {
+                        "start": { "line": line, "character": character },
+                        "end": { "line": line, "character": end }
+                    },
+                    "text": b
+                }]
+            }),
+        );
+        self.text = self.text.replacen(a, b, 1);
+        (line, character)
+    }
+
+    /// Asks for hover at `(line, character)`: answered after the check of the newest text.
+    fn hover(&self, client: &mut Client, (line, character): (usize, usize)) {
+        let hover = client.request(
+            "textDocument/hover",
+            json!({
+                "textDocument": { "uri": self.uri },
+                "position": { "line": line, "character": character }
+            }),
+        );
+        assert!(hover.get("error").is_none(), "{hover}");
+    }
 }
 
 criterion_group!(lsp, benches);
