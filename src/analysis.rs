@@ -76,11 +76,46 @@ impl SpanVisitor for ApplyLiteralEdits<'_> {
 /// never entered (the model's spans in that file then move with the text), or of literals it
 /// only passed on to the model (the model's copies then take the new values). Everything
 /// after the model (the checker's rules, sops facts read from disk, per-file diagnostics)
-/// runs every time. Cloning it copies two shared pointers.
+/// runs every time. Cloning it copies three shared pointers.
 #[derive(Clone, Debug)]
 pub struct ModelMemo {
     inputs: Arc<ModelInputs>,
     clan: Arc<Clan>,
+    /// Whether no file had syntax errors (which stop its import: its code is then never
+    /// entered, so nearly any edit of it builds again).
+    clean: bool,
+    /// When some file had syntax errors: the newest earlier memo of texts without any, tried
+    /// when this one does not hold. Typing makes a file invalid for a few keystrokes; once
+    /// it is valid again, the edit since the last valid text may be one that keeps the model
+    /// (code never entered, a literal only passed on).
+    last_clean: Option<Arc<ModelMemo>>,
+}
+
+impl ModelMemo {
+    /// The memo of an analysis with `inputs` and `clan`, of texts `clean` or not, made after
+    /// one given `previous`.
+    fn after(
+        inputs: Arc<ModelInputs>,
+        clan: Arc<Clan>,
+        clean: bool,
+        previous: Option<&ModelMemo>,
+    ) -> ModelMemo {
+        let last_clean = match previous {
+            _ if clean => None,
+            Some(p) if p.clean => Some(Arc::new(ModelMemo {
+                last_clean: None,
+                ..p.clone()
+            })),
+            Some(p) => p.last_clean.clone(),
+            None => None,
+        };
+        ModelMemo {
+            inputs,
+            clan,
+            clean,
+            last_clean,
+        }
+    }
 }
 
 /// Checks the clan whose directory is `root` (absolute). With `explain_unknown`, every value
@@ -98,34 +133,19 @@ pub fn analyse_reusing(
     previous: Option<&ModelMemo>,
 ) -> Analysis {
     let mut diagnostics = check::check_workspace(db, workspace);
-    let freshness = previous.map(|memo| (memo, memo.inputs.freshness(db, root, workspace)));
-    let reused = match freshness {
-        Some((memo, Freshness::Same)) => {
-            Some((Arc::clone(&memo.clan), memo.clone(), ModelReuse::Same))
-        }
-        Some((
-            memo,
-            Freshness::Moved {
-                inputs,
-                moves,
-                edits,
-                unentered,
-            },
-        )) => moved_model(memo, *inputs, &moves, &edits, &unentered),
-        Some((_, Freshness::Stale)) | None => None,
-    };
-    let (clan, garbage, memo, model_reused) = match reused {
-        Some((clan, memo, reuse)) => (clan, Garbage::default(), memo, reuse),
+    let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let reused = previous.and_then(|memo| {
+        reused_model(db, root, workspace, memo)
+            .or_else(|| reused_model(db, root, workspace, memo.last_clean.as_deref()?))
+    });
+    let (clan, garbage, inputs, model_reused) = match reused {
+        Some((clan, inputs, reuse)) => (clan, Garbage::default(), inputs, reuse),
         None => {
             let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);
-            let clan = Arc::new(clan);
-            let memo = ModelMemo {
-                inputs: Arc::new(inputs),
-                clan: Arc::clone(&clan),
-            };
-            (clan, garbage, memo, ModelReuse::Built)
+            (Arc::new(clan), garbage, Arc::new(inputs), ModelReuse::Built)
         }
     };
+    let memo = ModelMemo::after(inputs, Arc::clone(&clan), clean, previous);
     let mut listing = vars_listing(db, workspace);
     // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
     listing.sops = crate::vars::facts::read_for_clan(std::path::Path::new(root), &clan);
@@ -166,6 +186,30 @@ pub fn analyse_reusing(
     }
 }
 
+/// `memo`'s model, when what it was built from still holds (moved or patched as the edit
+/// requires), with the inputs of the reused model.
+fn reused_model(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+    memo: &ModelMemo,
+) -> Option<(Arc<Clan>, Arc<ModelInputs>, ModelReuse)> {
+    match memo.inputs.freshness(db, root, workspace) {
+        Freshness::Same => Some((
+            Arc::clone(&memo.clan),
+            Arc::clone(&memo.inputs),
+            ModelReuse::Same,
+        )),
+        Freshness::Moved {
+            inputs,
+            moves,
+            edits,
+            unentered,
+        } => moved_model(memo, *inputs, &moves, &edits, &unentered),
+        Freshness::Stale => None,
+    }
+}
+
 /// The previous model with its spans moved and its copies of edited literals replaced; `None`
 /// when an edit made two tags of one machine or role equal (the model would keep one copy,
 /// and a later edit of the other literal could not reach it), or when the model has a span
@@ -176,7 +220,7 @@ fn moved_model(
     moves: &[(String, Moved)],
     edits: &[LiteralEdit],
     unentered: &[Span],
-) -> Option<(Arc<Clan>, ModelMemo, ModelReuse)> {
+) -> Option<(Arc<Clan>, Arc<ModelInputs>, ModelReuse)> {
     let mut clan = Clan::clone(&memo.clan);
     if !unentered.is_empty() {
         // A span around changed code moves with it; any other that overlaps it was taken
@@ -212,12 +256,7 @@ fn moved_model(
         }
         ModelReuse::Patched
     };
-    let clan = Arc::new(clan);
-    let memo = ModelMemo {
-        inputs: Arc::new(inputs),
-        clan: Arc::clone(&clan),
-    };
-    Some((clan, memo, reuse))
+    Some((Arc::new(clan), Arc::new(inputs), reuse))
 }
 
 /// Parses and lowers every Nix file of the workspace on all cores, so that the check and the

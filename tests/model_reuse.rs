@@ -751,7 +751,7 @@ fn generator_fields_and_sops_keys_kept_as_written_are_patched() {
 
 #[test]
 fn code_the_evaluation_never_entered_moves_the_model() {
-    use ModelReuse::{Built, Moved};
+    use ModelReuse::{Built, Moved, Same};
     let (_dir, root, mut db, workspace) = seed_fleet(|_| {});
     let first = analyse(&db, &root, workspace, false);
     let mut memo = first.memo.clone();
@@ -783,9 +783,23 @@ fn code_the_evaluation_never_entered_moves_the_model() {
         "networking.useNetworkd = !false && true;",
         Moved,
     );
-    // half-typed: a syntax error stops the file's import, whatever the evaluation entered
+    // half-typed: a syntax error stops the file's import, whatever the evaluation entered;
+    // once the text is valid again, it is compared with the last valid one
     step(&mut db, "80\n", "80 +\n", Built);
-    step(&mut db, "80 +\n", "80\n", Built);
+    step(&mut db, "80 +\n", "80\n", Same);
+    step(
+        &mut db,
+        "DHCP = \"yes\";",
+        "DHCP = \"yes\"; bond = [ ]",
+        Built,
+    );
+    step(&mut db, "bond = [ ]", "bond = [ \"eth0\" ]", Built);
+    step(
+        &mut db,
+        "bond = [ \"eth0\" ]",
+        "bond = [ \"eth0\" ];",
+        Moved,
+    );
     // a generator's files are read, their restartUnits are not
     step(
         &mut db,
