@@ -76,7 +76,7 @@ pub enum LiteralValue {
 }
 
 /// A lowered file as one evaluator sees it: the shared IR plus the evaluator's id for the
-/// file (which positions refer to), and which of its expressions this evaluation evaluated.
+/// file (which positions refer to), and which of its expressions this evaluation entered.
 #[derive(Debug)]
 pub struct Module {
     pub lowered: Arc<Lowered>,

@@ -224,6 +224,9 @@ impl ModelInputs {
         text: &str,
     ) -> Option<FileChange> {
         let (moved, literals) = literals_only(before, text)?;
+        if literals.iter().any(|(old, _)| self.shown_at(path, *old)) {
+            return None;
+        }
         let found = if literals.is_empty() {
             Vec::new()
         } else {
@@ -269,11 +272,7 @@ impl ModelInputs {
         if carried.differ_entered || changed.is_some_and(|c| !site.contains_range(c)) {
             return None;
         }
-        let shown = self.texts_shown.get(path).map_or(&[][..], |s| &s[..]);
-        if shown
-            .iter()
-            .any(|s| s.intersect(site).is_some_and(|i| !i.is_empty()))
-        {
+        if self.shown_at(path, site) {
             return None;
         }
         Some(FileChange {
@@ -281,6 +280,16 @@ impl ModelInputs {
             literals: Vec::new(),
             unentered: carried.differ,
             entered: Some(carried.entered),
+        })
+    }
+
+    /// Whether the model's builder read source text of the file at `path` that overlaps
+    /// `range` (or, for an empty range, touches it).
+    fn shown_at(&self, path: &str, range: TextRange) -> bool {
+        let shown = self.texts_shown.get(path).map_or(&[][..], |s| &s[..]);
+        shown.iter().any(|s| {
+            s.intersect(range)
+                .is_some_and(|i| !i.is_empty() || range.is_empty())
         })
     }
 
