@@ -800,6 +800,19 @@ fn code_the_evaluation_never_entered_moves_the_model() {
         "bond = [ \"eth0\" ];",
         Moved,
     );
+    // a new line of an attribute set already defined further down (`services.caddy`): the
+    // set is now named at the new line, a position the model does not hold
+    let caddy_end = "      };\n\n      users.users.root";
+    let firewall = "      networking.firewall.allowedTCPPorts";
+    let nginx = "      services.nginx.enable = true;\n";
+    step(&mut db, firewall, &format!("{nginx}{firewall}"), Moved);
+    step(&mut db, nginx, "", Moved);
+    step(
+        &mut db,
+        caddy_end,
+        "      };\n      services.nginx.enable = true;\n\n      users.users.root",
+        Moved,
+    );
     // a generator's files are read, their restartUnits are not
     step(
         &mut db,

@@ -31,6 +31,10 @@ pub struct Carried {
     pub differ: Vec<TextRange>,
     /// Whether the evaluation entered any subtree that differs.
     pub differ_entered: bool,
+    /// Attribute names of corresponding sets that are written elsewhere now (their old
+    /// ranges): a set built from attribute paths (`a.x = 1; a.y = 2;`) is named where its
+    /// first path is, so a new first path moves the name without changing the set.
+    pub names_moved: Vec<TextRange>,
 }
 
 impl EnteredExprs {
@@ -69,8 +73,8 @@ impl EnteredExprs {
     /// Walks the old IR and `new` side by side from their roots. Two expressions correspond
     /// when they are of the same kind with the same names, variables, operators and constants,
     /// their children correspond in order, and the old one's range, moved by `moved`, is the
-    /// new one's (likewise each attribute's name). Where two expressions differ, the walk
-    /// notes the pair and does not go below it. `None` when a range does not move to its
+    /// new one's (an attribute name that is not is noted). Where two expressions differ, the
+    /// walk notes the pair and does not go below it. `None` when a range does not move to its
     /// counterpart (then what the old evaluation knew of positions does not carry over).
     pub fn carried_to(
         &self,
@@ -81,6 +85,7 @@ impl EnteredExprs {
         let mut bits = vec![0u64; new.exprs.len().div_ceil(64)];
         let mut differ = Vec::new();
         let mut differ_entered = false;
+        let mut names_moved = Vec::new();
         let mut stack = vec![(old.root, new.root)];
         let (mut old_children, mut new_children) = (Vec::new(), Vec::new());
         while let Some((o, n)) = stack.pop() {
@@ -97,10 +102,12 @@ impl EnteredExprs {
             if moved(old.source_map.range(o)) != new.source_map.range(n) {
                 return None;
             }
-            if let (Expr::Attrs(a), Expr::Attrs(b)) = (old_expr, new_expr)
-                && (a.attrs.iter().zip(&b.attrs)).any(|(p, q)| moved(p.range) != q.range)
-            {
-                return None;
+            if let (Expr::Attrs(a), Expr::Attrs(b)) = (old_expr, new_expr) {
+                names_moved.extend(
+                    (a.attrs.iter().zip(&b.attrs))
+                        .filter(|(p, q)| moved(p.range) != q.range)
+                        .map(|(p, _)| p.range),
+                );
             }
             old_children.clear();
             new_children.clear();
@@ -123,6 +130,7 @@ impl EnteredExprs {
             entered: EnteredExprs::new(new.clone(), bits),
             differ,
             differ_entered,
+            names_moved,
         })
     }
 }
@@ -367,6 +375,21 @@ mod tests {
         let carried = all_entered(&old).carried_to(&new, after_brace).unwrap();
         assert!(carried.differ.is_empty());
         assert!(all_entered(&old).carried_to(&new, shifted(1)).is_none());
+    }
+
+    #[test]
+    fn a_set_of_attribute_paths_named_at_a_new_first_path_moves_its_name() {
+        let (before, after) = ("{ b = 1; a.y = 2; }", "{ a.x = 1; b = 1; a.y = 2; }");
+        let (moved, _) = crate::syntax::token_edit::around_change(before, after).unwrap();
+        let carried = all_entered(&lowered(before))
+            .carried_to(&lowered(after), |r| moved.range(r))
+            .unwrap();
+        // the set `a` differs (it has `x` now), and is named at the new first path
+        assert_eq!(carried.differ.len(), 1);
+        assert_eq!(
+            carried.names_moved,
+            vec![TextRange::new(9.into(), 10.into())]
+        );
     }
 
     #[test]

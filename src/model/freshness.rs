@@ -79,7 +79,8 @@ struct FileChange {
     moved: Moved,
     /// Literals the evaluation passed on but never read: their new ranges and values.
     literals: Vec<(TextRange, LiteralValue)>,
-    /// Old ranges of the subtrees that changed without having been entered.
+    /// Old ranges of the subtrees that changed without having been entered, and of names of
+    /// attributes now written at another path of their set.
     unentered: Vec<TextRange>,
     /// What the evaluation entered, in terms of the new text (`None`: unknown from now on).
     entered: Option<EnteredExprs>,
@@ -238,7 +239,8 @@ impl ModelInputs {
         }
         let entered = self.entered.get(path).and_then(|old| {
             let lowered = lowered_cleanly(db, files, path)?;
-            Some(old.carried_to(&lowered, |r| moved.range(r))?.entered)
+            let carried = old.carried_to(&lowered, |r| moved.range(r))?;
+            carried.names_moved.is_empty().then_some(carried.entered)
         });
         Some(FileChange {
             moved,
@@ -275,10 +277,14 @@ impl ModelInputs {
         if self.shown_at(path, site) {
             return None;
         }
+        // An attribute now named at another path of the same set: the model must hold no
+        // span at its old name (a definition's position).
+        let mut unentered = carried.differ;
+        unentered.extend(carried.names_moved);
         Some(FileChange {
             moved,
             literals: Vec::new(),
-            unentered: carried.differ,
+            unentered,
             entered: Some(carried.entered),
         })
     }
