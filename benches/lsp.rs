@@ -35,7 +35,10 @@
 //!   snapshot). This is added to the latency of the next check.
 //!
 //! - `lsp-server/...`: the same kinds of edit through the real `clanc lsp` over stdio, from the
-//!   `didChange` sent to the answer of a hover that waits for the check (see `server`).
+//!   `didChange` sent to the answer of a hover that waits for the check (see `server`);
+//!   `finish-line-after-syntax-error`: the `;` that makes a half-typed line in code the
+//!   evaluation never entered parse again (the model of the invalid text knows nothing of the
+//!   file; the last valid one's is moved).
 //!
 //! Benchmarks, not tests: no assertions on time.
 
@@ -338,6 +341,33 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
             })
         });
     }
+    // A line typed through a syntax error: the line without its `;` (the file does not
+    // parse, the model is built), then, 50 ms after that check's answer (a fast typist's
+    // pace; the server frees the evaluation of the invalid text meanwhile), the `;`, timed:
+    // compared with the last text that parsed, the edit is in code the evaluation never
+    // entered.
+    let zircon = "modules/machines/nixos/zircon-9/default.nix";
+    let mut file = Opened::open(&mut client, &root, zircon);
+    let line = "fsType = \"ext4\";";
+    let half = "fsType = \"ext4\"; options = [ \"noatime\" ]";
+    let done = "fsType = \"ext4\"; options = [ \"noatime\" ];";
+    group.bench_function("gen-500/finish-line-after-syntax-error", |b| {
+        b.iter_custom(|iterations| {
+            let mut waited = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                let at = file.change(&mut client, line, half);
+                file.hover(&mut client, at);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                let started = std::time::Instant::now();
+                let at = file.change(&mut client, half, done);
+                file.hover(&mut client, at);
+                waited += started.elapsed();
+                let at = file.change(&mut client, done, line);
+                file.hover(&mut client, at);
+            }
+            waited
+        })
+    });
     group.finish();
     let _ = client.request("shutdown", json!(null));
     client.notify("exit", json!(null));
