@@ -43,17 +43,19 @@ pub struct ModelInputs {
 pub enum Freshness {
     /// Nothing it was built from changed: the same model.
     Same,
-    /// Only comments, whitespace, literals the evaluation never used and literals it never
-    /// read changed in files it imported: the same model once its spans in those files
-    /// (relative paths) follow the text and its copies of the edited literals are replaced.
+    /// Only comments, whitespace, literals the evaluation never used or never read, and code
+    /// it never entered changed in files it imported: the same model once its spans in those
+    /// files (relative paths) follow the text and its copies of the edited literals are
+    /// replaced.
     Moved {
         /// The inputs of the moved model.
         inputs: Box<ModelInputs>,
         moves: Vec<(String, Moved)>,
         edits: Vec<LiteralEdit>,
-        /// Code the evaluation never entered that changed (old ranges): a span of the model
-        /// that overlaps one without lying around it was not made by the evaluation (a
-        /// position of unforced code), so the model is built again.
+        /// Code the evaluation never entered that changed, and names of attributes now
+        /// written at another path of their set (old ranges): a span of the model that
+        /// overlaps one without lying around it was not made by the evaluation (a position
+        /// of unforced code) or is a position that moved, so the model is built again.
         unentered: Vec<Span>,
     },
     /// Build it again.
