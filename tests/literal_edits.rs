@@ -22,30 +22,30 @@ fn edited(kind: SyntaxKind, text: &str) -> Option<String> {
     }
 }
 
-/// Each literal token's edit (the token's range, its text, the new text), and for strings
-/// also all contents removed, or contents typed into an empty string (the fixtures have
-/// none; undoing a removal types the contents back into one).
-fn edits(
-    tokens: &[(SyntaxKind, rnix::TextRange, String)],
-) -> Vec<(rnix::TextRange, String, String)> {
+/// Each literal token's edit of a file's text (the token's range, the new text), and for
+/// strings also all contents removed, or contents typed into an empty string (the fixtures
+/// have none; undoing a removal types the contents back into one).
+fn literal_edits(text: &str) -> Vec<(rnix::TextRange, String)> {
     use SyntaxKind::{TOKEN_STRING_CONTENT, TOKEN_STRING_END, TOKEN_STRING_START};
+    let tokens: Vec<(SyntaxKind, rnix::TextRange, String)> = rnix::Root::parse(text)
+        .syntax()
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+        .map(|t| (t.kind(), t.text_range(), t.text().to_string()))
+        .collect();
     let kind_at = |i: usize| tokens.get(i).map(|t| t.0);
     let mut out = Vec::new();
     for (i, (kind, range, text)) in tokens.iter().enumerate() {
         if let Some(new) = edited(*kind, text) {
-            out.push((*range, text.clone(), new));
+            out.push((*range, new));
         }
         let alone = i.checked_sub(1).and_then(kind_at) == Some(TOKEN_STRING_START)
             && kind_at(i + 1) == Some(TOKEN_STRING_END);
         if *kind == TOKEN_STRING_CONTENT && alone {
-            out.push((*range, text.clone(), String::new()));
+            out.push((*range, String::new()));
         }
         if *kind == TOKEN_STRING_START && kind_at(i + 1) == Some(TOKEN_STRING_END) {
-            out.push((
-                rnix::TextRange::empty(range.end()),
-                String::new(),
-                "z".into(),
-            ));
+            out.push((rnix::TextRange::empty(range.end()), "z".into()));
         }
     }
     out
@@ -62,18 +62,4 @@ fn every_literal_edited_alone_gives_what_a_fresh_analysis_gives() {
     for kind in ["Built", "Moved", "Patched", "Same"] {
         assert!(tally.contains_key(kind), "no {kind} edit: {tally:?}");
     }
-}
-
-/// The literal edits of a file's text.
-fn literal_edits(text: &str) -> Vec<(rnix::TextRange, String)> {
-    let tokens: Vec<(SyntaxKind, rnix::TextRange, String)> = rnix::Root::parse(text)
-        .syntax()
-        .descendants_with_tokens()
-        .filter_map(|e| e.into_token())
-        .map(|t| (t.kind(), t.text_range(), t.text().to_string()))
-        .collect();
-    edits(&tokens)
-        .into_iter()
-        .map(|(range, _, new)| (range, new))
-        .collect()
 }
