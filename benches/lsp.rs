@@ -39,6 +39,10 @@
 //!   `finish-line-after-syntax-error`: the `;` that makes a half-typed line in code the
 //!   evaluation never entered parse again (the model of the invalid text knows nothing of the
 //!   file; the last valid one's is moved).
+//! - `lsp-server/seed-fleet/...`: the user's own fleet (`fixtures/seed-fleet`, 10 machines)
+//!   through the real server: a machine renamed, a tag added to a machine, an option added to
+//!   a machine's module: edits of the shape of code the evaluation entered, so the model is
+//!   built again (the edits that stay above 10 ms at 500 machines).
 //!
 //! Benchmarks, not tests: no assertions on time.
 
@@ -267,6 +271,7 @@ fn benches(c: &mut Criterion) {
     group.finish();
     drop(db);
     server(&dir, c);
+    seed_fleet_server(c);
 }
 
 /// The whole way through the real server (`clanc lsp`, release build) as an editor sees it:
@@ -320,26 +325,7 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
             "fsType = \"ext4\"; options = [ \"noatime\" ];",
         ),
     ] {
-        let mut file = Opened::open(&mut client, &root, path);
-        // made and undone in turn (`from` may occur more than once, `to` must not)
-        let mut made = false;
-        let mut edit = |client: &mut Client| {
-            let (a, b) = if made { (to, from) } else { (from, to) };
-            made = !made;
-            let at = file.change(client, a, b);
-            file.hover(client, at);
-        };
-        // the model the next edits start from
-        edit(&mut client);
-        group.bench_function(name, |b| {
-            b.iter_custom(|iterations| {
-                let started = std::time::Instant::now();
-                for _ in 0..iterations {
-                    edit(&mut client);
-                }
-                started.elapsed()
-            })
-        });
+        edit_rows(&mut group, &mut client, &root, name, path, from, to);
     }
     // A line typed through a syntax error: the line without its `;` (the file does not
     // parse, the model is built), then, 50 ms after that check's answer (a fast typist's
@@ -369,6 +355,85 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
         })
     });
     group.finish();
+    stop(client);
+}
+
+/// The seed fleet (`fixtures/seed-fleet`, the user's own 10 machines) through the real
+/// server: edits of the clan's shape in code the evaluation entered, which build the model
+/// again (what stays above 10 ms at 500 machines).
+fn seed_fleet_server(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(common::repo().join("fixtures/seed-fleet"))
+        .arg(dir.path())
+        .status()
+        .expect("cp runs");
+    assert!(status.success(), "seed fleet copied");
+    let root = std::fs::canonicalize(dir.path().join("seed-fleet")).expect("copied");
+    // (the fleet has no diagnostics to publish: the first edit's hover waits for the check)
+    let mut client = Client::start(&root);
+    let mut group = c.benchmark_group("lsp-server");
+    group.sample_size(10);
+    for (name, path, from, to) in [
+        (
+            "seed-fleet/edit-machine-name",
+            "modules/clan/inventory/machines.nix",
+            "    galena = {",
+            "    galenax = {",
+        ),
+        (
+            "seed-fleet/add-tag",
+            "modules/clan/inventory/machines.nix",
+            "\"hetzner\"",
+            "\"hetzner\" \"eu\"",
+        ),
+        (
+            "seed-fleet/add-machine-option",
+            "modules/machines/nixos/galena/default.nix",
+            "networking.hostName = \"galena\";",
+            "networking.hostName = \"galena\"; programs.mosh.enable = true;",
+        ),
+    ] {
+        edit_rows(&mut group, &mut client, &root, name, path, from, to);
+    }
+    group.finish();
+    stop(client);
+}
+
+/// One row: `from` (on one line; it may occur more than once, `to` must not) replaced by `to`
+/// in `path`, and back, in turn; each timed until the hover after it is answered.
+fn edit_rows(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    client: &mut Client,
+    root: &std::path::Path,
+    name: &str,
+    path: &str,
+    from: &str,
+    to: &str,
+) {
+    let mut file = Opened::open(client, root, path);
+    let mut made = false;
+    let mut edit = |client: &mut Client| {
+        let (a, b) = if made { (to, from) } else { (from, to) };
+        made = !made;
+        let at = file.change(client, a, b);
+        file.hover(client, at);
+    };
+    // the model the next edits start from
+    edit(client);
+    group.bench_function(name, |b| {
+        b.iter_custom(|iterations| {
+            let started = std::time::Instant::now();
+            for _ in 0..iterations {
+                edit(client);
+            }
+            started.elapsed()
+        })
+    });
+}
+
+fn stop(mut client: Client) {
     let _ = client.request("shutdown", json!(null));
     client.notify("exit", json!(null));
     let _ = client.child.wait();
