@@ -36,6 +36,8 @@
 //!
 //! - `lsp-server/...`: the same kinds of edit through the real `clanc lsp` over stdio, from the
 //!   `didChange` sent to the answer of a hover that waits for the check (see `server`);
+//!   `type-into-syntax-error`: an edit that leaves a machine's module not parsing (the clan
+//!   is unknown then: the flake's modules are collected, nothing is read);
 //!   `finish-line-after-syntax-error`: the `;` that makes a half-typed line in code the
 //!   evaluation never entered parse again (the model of the invalid text knows nothing of the
 //!   file; the last valid one's is moved).
@@ -328,32 +330,41 @@ fn server(dir: &tempfile::TempDir, c: &mut Criterion) {
         edit_rows(&mut group, &mut client, &root, name, path, from, to);
     }
     // A line typed through a syntax error: the line without its `;` (the file does not
-    // parse, the model is built), then, 50 ms after that check's answer (a fast typist's
-    // pace; the server frees the evaluation of the invalid text meanwhile), the `;`, timed:
-    // compared with the last text that parsed, the edit is in code the evaluation never
-    // entered.
+    // parse: the flake's modules are collected, the clan is not read, as it is unknown),
+    // then, 50 ms after that check's answer (a fast typist's pace; the server frees the
+    // evaluation of the invalid text meanwhile), the `;`: compared with the last text that
+    // parsed, the edit is in code the evaluation never entered. One row times the first
+    // step, one the second.
     let zircon = "modules/machines/nixos/zircon-9/default.nix";
     let mut file = Opened::open(&mut client, &root, zircon);
     let line = "fsType = \"ext4\";";
     let half = "fsType = \"ext4\"; options = [ \"noatime\" ]";
     let done = "fsType = \"ext4\"; options = [ \"noatime\" ];";
-    group.bench_function("gen-500/finish-line-after-syntax-error", |b| {
-        b.iter_custom(|iterations| {
-            let mut waited = std::time::Duration::ZERO;
-            for _ in 0..iterations {
-                let at = file.change(&mut client, line, half);
-                file.hover(&mut client, at);
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                let started = std::time::Instant::now();
-                let at = file.change(&mut client, half, done);
-                file.hover(&mut client, at);
-                waited += started.elapsed();
-                let at = file.change(&mut client, done, line);
-                file.hover(&mut client, at);
-            }
-            waited
-        })
-    });
+    for (name, timed) in [
+        ("gen-500/type-into-syntax-error", 0),
+        ("gen-500/finish-line-after-syntax-error", 1),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let mut waited = std::time::Duration::ZERO;
+                for _ in 0..iterations {
+                    for (step, (a, b)) in [(line, half), (half, done), (done, line)]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let started = std::time::Instant::now();
+                        let at = file.change(&mut client, a, b);
+                        file.hover(&mut client, at);
+                        if step == timed {
+                            waited += started.elapsed();
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                }
+                waited
+            })
+        });
+    }
     group.finish();
     stop(client);
 }

@@ -115,6 +115,8 @@ pub struct Report {
     /// What the model held, for the summary line (none when no model was built).
     pub machines: Option<usize>,
     pub instances: Option<usize>,
+    /// Why the clan itself was not checked (it could not be read), for the summary line.
+    pub clan_unknown: Option<String>,
     /// How long the check took, in milliseconds.
     pub elapsed_ms: Option<u128>,
 }

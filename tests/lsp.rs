@@ -105,6 +105,14 @@ fn diagnostics_follow_unsaved_edits_and_clear_when_fixed() {
 /// The files published between now and the answer to a hover request on `uri` (the server
 /// answers hover once the check of the newest text is done and published).
 fn published_until_checked(client: &mut Client, uri: &str) -> Vec<String> {
+    diagnostics_until_checked(client, uri)
+        .into_iter()
+        .map(|(uri, _)| uri)
+        .collect()
+}
+
+/// [`published_until_checked`], with the diagnostics published for each file.
+fn diagnostics_until_checked(client: &mut Client, uri: &str) -> Vec<(String, Vec<Value>)> {
     let id = 9000;
     client.send(json!({
         "jsonrpc": "2.0", "id": id, "method": "textDocument/hover",
@@ -120,7 +128,11 @@ fn published_until_checked(client: &mut Client, uri: &str) -> Vec<String> {
             return published;
         }
         if message["method"] == "textDocument/publishDiagnostics" {
-            published.push(message["params"]["uri"].as_str().unwrap().to_string());
+            let params = &message["params"];
+            published.push((
+                params["uri"].as_str().unwrap().to_string(),
+                params["diagnostics"].as_array().unwrap().clone(),
+            ));
         }
     }
 }
@@ -508,6 +520,92 @@ fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
 
     let shutdown = client.request("shutdown", Value::Null);
     assert!(shutdown.get("error").is_none());
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
+
+/// While a file of the clan does not parse, the clan's evaluation misses what that file
+/// defines: the server reports the syntax error and no diagnostics the missing definitions
+/// would invent (a role's machines "not defined", a tag matching nothing), hides the clan's
+/// real ones until the file parses, then shows them again.
+#[test]
+fn a_file_that_does_not_parse_invents_no_diagnostics_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shapes/self-service"))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = dir.path().join("self-service").canonicalize().unwrap();
+    let mut client = Client::start(&root);
+    let site = format!("file://{}/modules/clan/site.nix", root.display());
+    let machines = format!("file://{}/modules/clan/machines.nix", root.display());
+    let site_text = std::fs::read_to_string(root.join("modules/clan/site.nix")).unwrap();
+    let machines_text = std::fs::read_to_string(root.join("modules/clan/machines.nix")).unwrap();
+    for (uri, text) in [(&site, &site_text), (&machines, &machines_text)] {
+        client.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": text } }),
+        );
+    }
+    // a real mistake in site.nix: a role naming a machine that does not exist
+    let ghost = site_text.replace(
+        "    roles.client.machines.proof",
+        "    roles.client.machines.ghost = { };\n    roles.client.machines.proof",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 2 }, "contentChanges": [{ "text": ghost }] }),
+    );
+    let codes = |diagnostics: &[Value]| -> Vec<String> {
+        diagnostics
+            .iter()
+            .map(|d| d["code"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(codes(&client.diagnostics_for(&site)), ["C001"]);
+
+    // machines.nix half-typed: the `;` after press's target host is missing
+    let typing = machines_text.replacen(
+        "deploy.targetHost = \"root@press.example.org\";",
+        "deploy.targetHost = \"root@press.example.org\"",
+        1,
+    );
+    assert_ne!(typing, machines_text);
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": machines, "version": 2 }, "contentChanges": [{ "text": typing }] }),
+    );
+    // the syntax error in machines.nix; site.nix cleared (its C001 cannot be checked now),
+    // and nothing else: press, proof and the tag `web` were not "not defined"
+    let published = diagnostics_until_checked(&mut client, &machines);
+    let mut shown: Vec<(&str, Vec<String>)> = published
+        .iter()
+        .map(|(uri, diagnostics)| (uri.as_str(), codes(diagnostics)))
+        .collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            // rnix recovers after the first error and stumbles at the end too
+            (
+                machines.as_str(),
+                vec!["N001".to_string(), "N001".to_string()]
+            ),
+            (site.as_str(), vec![])
+        ],
+        "{published:?}"
+    );
+
+    // the `;` typed: the clan is checked again, the C001 is back
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": machines, "version": 4 }, "contentChanges": [{ "text": machines_text }] }),
+    );
+    assert_eq!(codes(&client.diagnostics_for(&site)), ["C001"]);
+    let _ = client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());
 }

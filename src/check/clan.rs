@@ -17,6 +17,10 @@ use super::{machines, roles, settings, sops_nix, vars};
 /// (`clan.diagnostics`) are not repeated here.
 pub fn check_clan(clan: &Clan, catalog: &Catalog, vars_listing: &VarsListing) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    if clan.is_unknown() {
+        // an empty model: every machine, vars directory and secret would look unused
+        return out;
+    }
     let services = roles::check(clan, catalog, &mut out);
     settings::check(clan, &services, &mut out);
     machines::check(clan, &mut out);

@@ -166,8 +166,13 @@ pub(super) fn print_report(
         diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
     }
     let mut report = Report::new(diagnostics, texts.len());
-    report.machines = Some(clan.machines.len());
-    report.instances = Some(clan.instances.len());
+    match clan.unknowns.iter().find(|note| note.subject == "clan") {
+        Some(note) => report.clan_unknown = Some(note.reason.clone()),
+        None => {
+            report.machines = Some(clan.machines.len());
+            report.instances = Some(clan.instances.len());
+        }
+    }
     if !args.no_timing {
         report.elapsed_ms = Some(started.elapsed().as_millis());
     }

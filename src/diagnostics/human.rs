@@ -79,8 +79,12 @@ fn summary_line(report: &Report) -> String {
         Some(ms) => format!(" in {ms} ms"),
         None => String::new(),
     };
+    let unknown = match &report.clan_unknown {
+        Some(reason) => format!("\nthe clan itself was not checked: {reason}\n"),
+        None => String::new(),
+    };
     format!(
-        "checked {what}: {errors} {}, {warnings} {}{time}\n",
+        "checked {what}: {errors} {}, {warnings} {}{time}\n{unknown}",
         plural(errors, "error", "errors"),
         plural(warnings, "warning", "warnings"),
     )

@@ -73,9 +73,26 @@ pub fn build_model_keeping_garbage(
         relative_paths: RefCell::default(),
         missing_references: Vec::new(),
     };
-    match flake.clans.first() {
-        Some(evaluation) => reader.read_clan(&flake, evaluation),
-        None => reader.clan.unknowns.push(UnknownNote {
+    match (flake.clans.first(), &flake.failed) {
+        // Definitions of the module that failed are missing: reading the rest would find
+        // machines without their tags, roles without their machines (errors that are not).
+        (_, Some(failure)) => {
+            let span = reader.span(failure.pos);
+            let module = match &span {
+                Some(span) => format!("`{}`", span.file),
+                None => "a module of it".to_string(),
+            };
+            reader.clan.unknowns.push(UnknownNote {
+                subject: "clan".into(),
+                reason: format!(
+                    "{module} could not be read ({}), so what it defines is unknown",
+                    failure.message
+                ),
+                span,
+            })
+        }
+        (Some(evaluation), None) => reader.read_clan(&flake, evaluation),
+        (None, None) => reader.clan.unknowns.push(UnknownNote {
             subject: "clan".into(),
             reason: "the flake's outputs evaluate no clan clanc can see (no clan-core flake module, no `clan-core.lib.clan` call)".into(),
             span: None,

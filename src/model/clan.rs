@@ -148,6 +148,14 @@ pub struct Clan {
     pub unknowns: Vec<UnknownNote>,
 }
 
+impl Clan {
+    /// Whether the clan as a whole is unknown (the flake evaluates no clan clanc can see, or
+    /// a module of it could not be read): nothing may be concluded from what the model lacks.
+    pub fn is_unknown(&self) -> bool {
+        self.unknowns.iter().any(|note| note.subject == "clan")
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Meta {
     pub name: Option<Spanned<Known<String>>>,

@@ -9,7 +9,9 @@ use crate::eval::{Attr, Attrs, EvalError, EvalResult, Evaluator, OPEN_MARKER, Po
 
 use super::flake_lock::FlakeLock;
 use super::known;
-use super::system::{EvalSettings, Evaluation, ModuleContext, ModuleSource, Name, evaluate};
+use super::system::{
+    EvalSettings, Evaluation, ModuleContext, ModuleFailure, ModuleSource, Name, evaluate,
+};
 
 /// What evaluating a flake found.
 pub struct FlakeEvaluation {
@@ -23,6 +25,9 @@ pub struct FlakeEvaluation {
     /// The `inputs` set `outputs` is called with (with `self`).
     pub inputs_value: Thunk,
     pub self_value: Thunk,
+    /// `flake.nix` or its outputs could not be evaluated, or a module of the flake-parts or
+    /// clan evaluation failed (a file that does not parse, ...): the clan is incomplete.
+    pub failed: Option<ModuleFailure>,
 }
 
 /// The inputs clanc has a model of.
@@ -102,6 +107,7 @@ pub fn evaluate_flake(
         input_kinds: Vec::new(),
         inputs_value: Thunk::value(ev.unknown("flake inputs", None)),
         self_value: Thunk::value(ev.unknown("flake outputs", None)),
+        failed: None,
     };
     let flake_path = format!("{root}/flake.nix");
     let flake = match ev.import(&flake_path, None) {
@@ -118,6 +124,7 @@ pub fn evaluate_flake(
             return result;
         }
         Err(e) => {
+            result.failed = Some(ModuleFailure::of(&e));
             ctx.report_error(e);
             return result;
         }
@@ -250,6 +257,7 @@ pub fn evaluate_flake(
     }
 
     // Evaluate the outputs far enough to meet the clan.
+    let mut outputs_failed = None;
     match ev.force(&outputs_thunk, None) {
         Ok(Value::Attrs(outputs)) => {
             if sink.clans.borrow().is_empty() {
@@ -272,7 +280,10 @@ pub fn evaluate_flake(
         }
         Ok(Value::Unknown(u)) => ctx.note_unknown("outputs", &u.reason, u.origin),
         Ok(_) => {}
-        Err(e) => ctx.report_error(e),
+        Err(e) => {
+            outputs_failed = Some(ModuleFailure::of(&e));
+            ctx.report_error(e);
+        }
     }
     // flake-parts: the `clan` option of the top-level evaluation.
     for fp in sink.flake_parts.borrow().iter() {
@@ -284,6 +295,14 @@ pub fn evaluate_flake(
         }
     }
     result.clans = sink.clans.borrow().clone();
+    result.failed = sink
+        .flake_parts
+        .borrow()
+        .iter()
+        .chain(result.clans.iter())
+        .find_map(|e| e.failed.clone())
+        // an error of the outputs elsewhere leaves a clan they reached whole
+        .or(outputs_failed.filter(|_| result.clans.is_empty()));
     result.inputs_value = inputs_thunk;
     result.self_value = self_thunk;
     result

@@ -188,6 +188,25 @@ pub struct Evaluation {
     /// A module that clanc could not see into (an unknown value in `imports`): any option
     /// may have definitions it does not know.
     pub open: Option<String>,
+    /// The first module that failed (a syntax error in its file, an error evaluating or
+    /// calling it): what it defines is missing, so no option's definitions are complete.
+    pub failed: Option<ModuleFailure>,
+}
+
+/// A module the evaluation could not read; the error itself is reported to the context.
+#[derive(Clone, Debug)]
+pub struct ModuleFailure {
+    pub message: String,
+    pub pos: Option<Pos>,
+}
+
+impl ModuleFailure {
+    pub fn of(error: &EvalError) -> ModuleFailure {
+        ModuleFailure {
+            message: error.message.clone(),
+            pos: error.pos,
+        }
+    }
 }
 
 /// A place in the option tree with its definitions.
@@ -280,14 +299,16 @@ pub fn evaluate(
         modules: Vec::new(),
         imports: Vec::new(),
         open: None,
+        failed: None,
     };
     for m in modules {
-        collector.collect(ev, m, 0);
+        let _ = collector.collect(ev, m, 0);
     }
     let Collector {
         modules: collected,
         imports,
         open,
+        failed,
         ..
     } = collector;
 
@@ -335,6 +356,7 @@ pub fn evaluate(
         imports,
         files: collected.iter().filter_map(|m| m.file.clone()).collect(),
         open,
+        failed,
     });
     ctx.evaluations.borrow_mut().push(evaluation.clone());
     evaluation
@@ -365,6 +387,7 @@ struct Collector<'c> {
     modules: Vec<Collected>,
     imports: Vec<ImportRecord>,
     open: Option<String>,
+    failed: Option<ModuleFailure>,
 }
 
 /// Attributes of a module that are not configuration, even in shorthand form.
@@ -378,24 +401,27 @@ const MODULE_META: &[&str] = &[
 ];
 
 impl Collector<'_> {
-    fn collect(&mut self, ev: &mut Evaluator<'_>, m: ModuleSource, depth: usize) {
+    /// Collects `m` and what it imports; fails when `m` itself could not be read (the error
+    /// is reported, and the evaluation's first failure kept).
+    fn collect(
+        &mut self,
+        ev: &mut Evaluator<'_>,
+        m: ModuleSource,
+        depth: usize,
+    ) -> Result<(), ModuleFailure> {
         if depth > 200 {
-            self.ctx.report(ModuleDiagnostic {
+            return Err(self.fail(ModuleDiagnostic {
                 code: "N005",
                 message: "modules import each other more than 200 levels deep".into(),
                 pos: m.pos,
                 labels: Vec::new(),
                 error: None,
-            });
-            return;
+            }));
         }
         let mut file = m.file.clone();
         let mut value = match ev.force(&m.value, m.pos) {
             Ok(v) => v,
-            Err(e) => {
-                self.ctx.report_error(e);
-                return;
-            }
+            Err(e) => return Err(self.fail_with(e)),
         };
         // `submodule`'s shorthand rule: a definition written as a plain set is configuration,
         // all of it (`key`, `imports`, `_file` included: sops-nix's `key` option is one);
@@ -404,15 +430,12 @@ impl Collector<'_> {
         if let Value::Path(path) = &value {
             let path = path.clone();
             if self.seen.contains(&path) {
-                return;
+                return Ok(());
             }
             self.seen.push(path.clone());
             value = match ev.import(&path, m.pos) {
                 Ok(v) => v,
-                Err(e) => {
-                    self.ctx.report_error(e);
-                    return;
-                }
+                Err(e) => return Err(self.fail_with(e)),
             };
             file = Some(path);
         }
@@ -420,20 +443,17 @@ impl Collector<'_> {
             let args = self.args_for(ev, &value);
             value = match ev.apply(value, Thunk::value(Value::Attrs(args)), m.pos) {
                 Ok(v) => v,
-                Err(e) => {
-                    self.ctx.report_error(e);
-                    return;
-                }
+                Err(e) => return Err(self.fail_with(e)),
             };
         }
         let attrs = match value {
             Value::Attrs(a) => a,
             Value::Unknown(u) => {
                 self.open.get_or_insert_with(|| u.reason.clone());
-                return;
+                return Ok(());
             }
             other => {
-                self.ctx.report(ModuleDiagnostic {
+                return Err(self.fail(ModuleDiagnostic {
                     code: "N002",
                     message: format!(
                         "a module must be a set or a function, but this is {}",
@@ -442,8 +462,7 @@ impl Collector<'_> {
                     pos: m.pos,
                     labels: Vec::new(),
                     error: None,
-                });
-                return;
+                }));
             }
         };
         let get = |name: &str| attrs.find(name).cloned();
@@ -454,7 +473,7 @@ impl Collector<'_> {
                 config: Some((Thunk::value(Value::Attrs(attrs)), m.pos)),
                 freeform: None,
             });
-            return;
+            return Ok(());
         }
         if let Some(key) = get("key")
             && let Ok(v) = ev.force(&key.value, None)
@@ -466,7 +485,7 @@ impl Collector<'_> {
             };
             if let Some(key) = key {
                 if self.seen.contains(&key) {
-                    return;
+                    return Ok(());
                 }
                 self.seen.push(key);
             }
@@ -510,10 +529,11 @@ impl Collector<'_> {
                 Ok(Value::List(items)) => items,
                 Ok(Value::Unknown(u)) => {
                     self.open.get_or_insert_with(|| u.reason.clone());
-                    return;
+                    return Ok(());
                 }
                 Ok(other) => {
-                    self.ctx.report(ModuleDiagnostic {
+                    // the module's configuration is collected; what it imports is unknown
+                    let _ = self.fail(ModuleDiagnostic {
                         code: "N002",
                         message: format!(
                             "`imports` must be a list, but it is {}",
@@ -523,11 +543,11 @@ impl Collector<'_> {
                         labels: Vec::new(),
                         error: None,
                     });
-                    return;
+                    return Ok(());
                 }
                 Err(e) => {
-                    self.ctx.report_error(e);
-                    return;
+                    let _ = self.fail_with(e);
+                    return Ok(());
                 }
             };
             for item in list.iter() {
@@ -539,25 +559,47 @@ impl Collector<'_> {
                     }
                     Ok(Value::Unknown(u)) => ImportedModule::Unknown(u.reason.clone()),
                     Ok(_) => ImportedModule::Inline,
-                    Err(e) => {
-                        let message = e.message.clone();
-                        self.ctx.report_error(e);
-                        ImportedModule::Failed(message)
-                    }
+                    Err(e) => ImportedModule::Failed(self.fail_with(e).message),
                 };
+                let value = match &target {
+                    ImportedModule::Failed(_) => None,
+                    ImportedModule::File(p) => Some(Thunk::value(Value::Path(p.clone()))),
+                    _ => Some(item.clone()),
+                };
+                let record = self.imports.len();
                 self.imports.push(ImportRecord {
                     parent: file.clone(),
                     pos,
-                    target: target.clone(),
+                    target,
                 });
-                let value = match &target {
-                    ImportedModule::Failed(_) => continue,
-                    ImportedModule::File(p) => Thunk::value(Value::Path(p.clone())),
-                    _ => item.clone(),
-                };
-                self.collect(ev, ModuleSource::new(value, file.clone(), pos), depth + 1);
+                if let Some(value) = value
+                    && let Err(failure) =
+                        self.collect(ev, ModuleSource::new(value, file.clone(), pos), depth + 1)
+                {
+                    // a file that does not parse: imported, but nothing of it is known
+                    self.imports[record].target = ImportedModule::Failed(failure.message);
+                }
             }
         }
+        Ok(())
+    }
+
+    /// Reports why a module could not be read; the first such failure marks the evaluation.
+    fn fail(&mut self, d: ModuleDiagnostic) -> ModuleFailure {
+        let failure = ModuleFailure {
+            message: d.message.clone(),
+            pos: d.pos,
+        };
+        self.failed.get_or_insert_with(|| failure.clone());
+        self.ctx.report(d);
+        failure
+    }
+
+    fn fail_with(&mut self, e: Box<EvalError>) -> ModuleFailure {
+        let failure = ModuleFailure::of(&e);
+        self.failed.get_or_insert_with(|| failure.clone());
+        self.ctx.report_error(e);
+        failure
     }
 
     /// The arguments for a module function: the base ones, and an unknown for each other
