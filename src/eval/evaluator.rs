@@ -76,6 +76,8 @@ pub struct Evaluator<'a> {
     modules: Vec<Rc<Module>>,
     /// Where the embedder read source text ([`Evaluator::pos_text`]).
     texts_shown: std::cell::RefCell<Vec<Pos>>,
+    /// The first import of a file that does not parse (or does not lower).
+    unreadable: Option<Box<EvalError>>,
     prune_at: usize,
 }
 
@@ -127,8 +129,15 @@ impl<'a> Evaluator<'a> {
             literals_used: Default::default(),
             modules: Vec::new(),
             texts_shown: Default::default(),
+            unreadable: None,
             prune_at: 1024,
         }
+    }
+
+    /// The error of the first import so far of a file that does not parse: what such a file
+    /// holds is unknown, so what was read from values it would have given is incomplete.
+    pub fn first_unreadable_import(&self) -> Option<&EvalError> {
+        self.unreadable.as_deref()
     }
 
     /// Whether a position became part of a value or a message (see `positions_shown`).
@@ -322,6 +331,12 @@ impl<'a> Evaluator<'a> {
         }
     }
 
+    /// Notes an import of a file that does not parse, keeping the first error.
+    fn unreadable(&mut self, error: Box<EvalError>) -> Box<EvalError> {
+        self.unreadable.get_or_insert_with(|| error.clone());
+        error
+    }
+
     /// Registers a lowered file and turns its syntax and lowering errors into one error.
     fn load_module(
         &mut self,
@@ -333,14 +348,14 @@ impl<'a> Evaluator<'a> {
     ) -> EvalResult<Rc<Module>> {
         let file = self.add_file(path, text);
         if let Some(e) = syntax_errors.first() {
-            return Err(EvalError::new(
+            return Err(self.unreadable(EvalError::new(
                 ErrorKind::Syntax,
                 e.message.clone(),
                 Some(Pos {
                     file,
                     range: e.range,
                 }),
-            ));
+            )));
         }
         if let Some(e) = lowered.errors.first() {
             let mut err = EvalError::new(
@@ -354,7 +369,7 @@ impl<'a> Evaluator<'a> {
             if let Some(prev) = e.previous {
                 err.push_trace(Pos { file, range: prev }, "previously defined here");
             }
-            return Err(err);
+            return Err(self.unreadable(err));
         }
         let module = Rc::new(Module::new(lowered, file, dir));
         self.modules.push(module.clone());

@@ -17,8 +17,8 @@ use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
 use crate::modules::known;
 use crate::modules::system::{
-    Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleSource, Node, NodeKind,
-    evaluate,
+    Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleFailure, ModuleSource,
+    Node, NodeKind, evaluate,
 };
 use crate::syntax::locate;
 
@@ -76,21 +76,7 @@ pub fn build_model_keeping_garbage(
     match (flake.clans.first(), &flake.failed) {
         // Definitions of the module that failed are missing: reading the rest would find
         // machines without their tags, roles without their machines (errors that are not).
-        (_, Some(failure)) => {
-            let span = reader.span(failure.pos);
-            let module = match &span {
-                Some(span) => format!("`{}`", span.file),
-                None => "a module of it".to_string(),
-            };
-            reader.clan.unknowns.push(UnknownNote {
-                subject: "clan".into(),
-                reason: format!(
-                    "{module} could not be read ({}), so what it defines is unknown",
-                    failure.message
-                ),
-                span,
-            })
-        }
+        (_, Some(failure)) => reader.clan_unknown(failure),
         (Some(evaluation), None) => reader.read_clan(&flake, evaluation),
         (None, None) => reader.clan.unknowns.push(UnknownNote {
             subject: "clan".into(),
@@ -386,6 +372,29 @@ impl Reader<'_, '_> {
 
     // ---- the clan ---------------------------------------------------------------------
 
+    /// The clan as unknown: nothing read of it is kept (what the model lacks would be
+    /// reported as mistakes: machines without their tags, roles without their machines).
+    fn clan_unknown(&mut self, failure: &ModuleFailure) {
+        let span = self.span(failure.pos);
+        let module = match &span {
+            Some(span) => format!("`{}`", span.file),
+            None => "a module of it".to_string(),
+        };
+        *self.clan = Clan {
+            inputs: self.clan.inputs.clone(),
+            clan_core_rev: self.clan.clan_core_rev.clone(),
+            ..Clan::default()
+        };
+        self.clan.unknowns.push(UnknownNote {
+            subject: "clan".into(),
+            reason: format!(
+                "{module} could not be read ({}), so what it defines is unknown",
+                failure.message
+            ),
+            span,
+        });
+    }
+
     fn read_clan(&mut self, flake: &FlakeEvaluation, evaluation: &Rc<Evaluation>) {
         let root = Some(evaluation.root.clone());
         let inventory = self.child(&root, "inventory");
@@ -393,6 +402,13 @@ impl Reader<'_, '_> {
         self.read_machines(&root, &inventory);
         self.read_tags(&inventory);
         self.read_instances(&inventory);
+        // A file the inventory's values come from does not parse (`machines.x = import
+        // ./x.nix;`): the machine, instance or tag it holds is missing or incomplete.
+        if let Some(error) = self.ev.first_unreadable_import() {
+            let failure = ModuleFailure::of(error);
+            self.clan_unknown(&failure);
+            return;
+        }
         // Names were made unique as they were read (finding two equal read both).
         let _ = self.clan.resolve_tags();
         if let Some(services) = self.child(&inventory, "services") {

@@ -1,0 +1,5 @@
+{
+  description = "Work MacBook"
+  machineClass = "darwin";
+  deploy.targetHost = "tess@plum.local";
+}
