@@ -474,11 +474,28 @@ fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
         json!({ "textDocument": { "uri": site, "version": 3 }, "contentChanges": [{ "text": typing }] }),
     );
     let complete = |client: &mut Client, text: &str, needle: &str, shift: usize| {
+        // after the check of the text (a hover waits for it): the text does not parse, so
+        // the clan is unknown and the names come from the last model that knew them
+        client.request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": site }, "position": position_of(text, needle, 0, shift) }),
+        );
         client.request(
             "textDocument/completion",
             json!({ "textDocument": { "uri": site }, "position": position_of(text, needle, 0, shift) }),
         )
     };
+    let offered = complete(&mut client, &typing, "roles.server.machines.\n", 22);
+    assert_eq!(labels(&offered), ["galley", "press", "proof"], "{offered}");
+    // the same as the last line of the instance: now the file does not parse
+    let typing = site_text.replace(
+        "    roles.client.machines.proof.settings.interval = \"*:0/15\";\n",
+        "    roles.client.machines.proof.settings.interval = \"*:0/15\";\n    roles.server.machines.\n",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": site, "version": 4 }, "contentChanges": [{ "text": typing }] }),
+    );
     let offered = complete(&mut client, &typing, "roles.server.machines.\n", 22);
     assert_eq!(labels(&offered), ["galley", "press", "proof"], "{offered}");
     let typing = site_text.replace(
@@ -487,14 +504,14 @@ fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
     );
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": site, "version": 4 }, "contentChanges": [{ "text": typing }] }),
+        json!({ "textDocument": { "uri": site, "version": 5 }, "contentChanges": [{ "text": typing }] }),
     );
     let offered = complete(&mut client, &typing, "roles.server.settings.\n", 22);
     assert_eq!(labels(&offered), ["domain", "port", "root"], "{offered}");
     let typing = site_text.replace("roles.server.tags.web", "roles.server.tags.w");
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": site, "version": 5 }, "contentChanges": [{ "text": typing }] }),
+        json!({ "textDocument": { "uri": site, "version": 6 }, "contentChanges": [{ "text": typing }] }),
     );
     // the sshd instance: tags after `tags.`, roles of the built-in service after `roles.`
     let offered = complete(&mut client, &typing, "roles.server.tags.w", 19);
@@ -510,7 +527,7 @@ fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
     // the fix clears the diagnostic
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": site, "version": 6 }, "contentChanges": [{ "text": site_text }] }),
+        json!({ "textDocument": { "uri": site, "version": 7 }, "contentChanges": [{ "text": site_text }] }),
     );
     client.wait_for(|m| {
         m["method"] == "textDocument/publishDiagnostics"

@@ -163,6 +163,9 @@ struct Server {
     published: BTreeMap<String, Vec<lsp_types::Diagnostic>>,
     /// The model of the newest finished check, and the generation it was built for.
     model: Option<(u64, Arc<Clan>)>,
+    /// The newest model whose clan is known, for completion: while the file being typed in
+    /// does not parse, the clan is unknown, and the names to offer are the last ones known.
+    names: Option<Arc<Clan>>,
     /// The newest finished check's model and what it was built from: the next check reuses it
     /// when the edit changed nothing it was built from.
     memo: Option<crate::analysis::ModelMemo>,
@@ -203,6 +206,7 @@ impl Server {
             generation: 0,
             published: BTreeMap::new(),
             model: None,
+            names: None,
             memo: None,
             waiting: Vec::new(),
         })
@@ -311,7 +315,7 @@ impl Server {
 
     fn completion(&self, p: &TextDocumentPositionParams) -> Option<CompletionResponse> {
         let (_, text, offset) = self.locate(p)?;
-        let (_, clan) = self.model.as_ref()?;
+        let clan = self.names.as_ref()?;
         let items = completion::complete(clan, &text, offset)
             .into_iter()
             .map(|item| CompletionItem {
@@ -504,6 +508,10 @@ impl Server {
             // The check of the newest text failed: there is no model of it to answer from.
             self.answer_waiting();
             return;
+        };
+        let _previous_names = match clan.is_unknown() {
+            true => None,
+            false => self.names.replace(Arc::clone(&clan)),
         };
         let _previous_model = self.model.replace((done.generation, clan));
         self.publish(diagnostics);
