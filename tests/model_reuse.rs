@@ -71,8 +71,8 @@ fn seed_fleet(change: impl FnOnce(&Path)) -> (tempfile::TempDir, String, Databas
 const ZEROTIER: &str = "modules/clan/inventory/services/zerotier.nix";
 
 /// Makes an edit and analyses as the language server does (given the previous memo, which
-/// then moves on): the model must come from `reuse` and equal a fresh analysis, spans and
-/// diagnostics included.
+/// then moves on): the model must come from `reuse` (when given) and equal a fresh analysis,
+/// spans and diagnostics included.
 #[allow(clippy::too_many_arguments)]
 fn edit_and_compare(
     db: &mut Database,
@@ -82,11 +82,13 @@ fn edit_and_compare(
     file: SourceFile,
     from: &str,
     to: &str,
-    reuse: ModelReuse,
+    reuse: impl Into<Option<ModelReuse>>,
 ) -> Analysis {
     edit(db, file, from, to);
     let after = analyse_reusing(db, root, workspace, false, Some(memo));
-    assert_eq!(after.model_reused, reuse, "after {to:?}");
+    if let Some(reuse) = reuse.into() {
+        assert_eq!(after.model_reused, reuse, "after {to:?}");
+    }
     let fresh = analyse(db, root, workspace, false);
     assert_eq!(after.clan, fresh.clan, "after {to:?}");
     assert_eq!(placed(&after), placed(&fresh), "after {to:?}");
@@ -841,4 +843,81 @@ fn code_the_evaluation_never_entered_moves_the_model() {
     );
     // and after all that, nothing read changed
     step(&mut db, "\"nvme\"\n", "", Moved);
+}
+
+/// While a file the inventory imports does not parse, the clan is unknown; edits elsewhere
+/// keep it unknown (reused or built, always what a fresh analysis gives), and fixing the file
+/// brings the clan back.
+#[test]
+fn a_file_that_does_not_parse_keeps_the_clan_unknown_until_fixed() {
+    let galena_entry = "    galena = {
+      description = \"GCP CPU compute VM\";
+      machineClass = \"nixos\";
+      tags = [
+        \"cloud\"
+        \"gcp\"
+        \"compute\"
+        \"peer\"
+      ];
+      deploy.targetHost = \"cameron@galena.gcp.example.org\";
+      deploy.buildHost = \"root@magnetite.example.org\";
+    };";
+    let (_dir, root, mut db, workspace) = seed_fleet(|root| {
+        let machines = "modules/clan/inventory/machines.nix";
+        rewrite(
+            root,
+            machines,
+            galena_entry,
+            "    galena = import ./_machines/galena.nix;",
+        );
+        // import-tree leaves paths with `/_` alone: only the inventory imports it
+        let dir = root.join("modules/clan/inventory/_machines");
+        std::fs::create_dir(&dir).unwrap();
+        let entry = galena_entry
+            .trim_start_matches("    galena = ")
+            .trim_end_matches(';')
+            // half typed: the `;` after the description is missing
+            .replacen("compute VM\";", "compute VM\"", 1);
+        std::fs::write(dir.join("galena.nix"), format!("{entry}\n")).unwrap();
+    });
+    let first = analyse(&db, &root, workspace, false);
+    assert!(first.clan.is_unknown(), "{:?}", first.clan.unknowns);
+    assert!(
+        codes(&first).iter().all(|(code, ..)| code == "N001"),
+        "{:?}",
+        codes(&first)
+    );
+    let mut memo = first.memo.clone();
+    let machines = file(&db, workspace, "modules/clan/inventory/machines.nix");
+    let galena = file(
+        &db,
+        workspace,
+        "modules/clan/inventory/_machines/galena.nix",
+    );
+    let cinnabar = file(
+        &db,
+        workspace,
+        "modules/machines/nixos/cinnabar/default.nix",
+    );
+    let mut step = |db: &mut Database, file, from: &str, to: &str| {
+        edit_and_compare(db, &root, workspace, &mut memo, file, from, to, None).clan
+    };
+    // another machine's host, a comment, an option of a machine module: still unknown
+    let host = ("root@electrum.example.org", "root@electrum2.example.org");
+    assert!(step(&mut db, machines, host.0, host.1).is_unknown());
+    assert!(step(&mut db, machines, "{\n", "# inventory\n{\n").is_unknown());
+    let nvme = ("\"sd_mod\"\n", "\"sd_mod\"\n        \"nvme\"\n");
+    assert!(step(&mut db, cinnabar, nvme.0, nvme.1).is_unknown());
+    // the `;` typed: the clan is back, with galena's tags
+    let clan = step(&mut db, galena, "compute VM\"", "compute VM\";");
+    assert!(!clan.is_unknown());
+    let tags: Vec<&str> = clan.machines["galena"]
+        .tags
+        .iter()
+        .map(|t| t.value.as_str())
+        .collect();
+    // (and `always-on`, which the fleet's `inventory.tags` gives it)
+    assert_eq!(tags[..4], ["cloud", "gcp", "compute", "peer"]);
+    // and gone again with the next half-typed line
+    assert!(step(&mut db, galena, "compute VM\";", "compute VM\"").is_unknown());
 }
