@@ -166,8 +166,8 @@ pub(super) fn print_report(
         diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
     }
     let mut report = Report::new(diagnostics, texts.len());
-    match clan.unknowns.iter().find(|note| note.subject == "clan") {
-        Some(note) => report.clan_unknown = Some(note.reason.clone()),
+    match clan.unknown_reason() {
+        Some(reason) => report.clan_unknown = Some(reason.to_string()),
         None => {
             report.machines = Some(clan.machines.len());
             report.instances = Some(clan.instances.len());

@@ -509,9 +509,10 @@ impl Server {
             self.answer_waiting();
             return;
         };
-        let _previous_names = match clan.is_unknown() {
-            true => None,
-            false => self.names.replace(Arc::clone(&clan)),
+        let _previous_names = if clan.is_unknown() {
+            None
+        } else {
+            self.names.replace(Arc::clone(&clan))
         };
         let _previous_model = self.model.replace((done.generation, clan));
         self.publish(diagnostics);

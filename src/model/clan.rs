@@ -152,7 +152,14 @@ impl Clan {
     /// Whether the clan as a whole is unknown (the flake evaluates no clan clanc can see, or
     /// a module of it could not be read): nothing may be concluded from what the model lacks.
     pub fn is_unknown(&self) -> bool {
-        self.unknowns.iter().any(|note| note.subject == "clan")
+        self.unknown_reason().is_some()
+    }
+
+    /// Why the clan as a whole is unknown.
+    pub fn unknown_reason(&self) -> Option<&str> {
+        (self.unknowns.iter())
+            .find(|note| note.subject == "clan")
+            .map(|note| note.reason.as_str())
     }
 }
 
