@@ -626,3 +626,48 @@ fn a_file_that_does_not_parse_invents_no_diagnostics_elsewhere() {
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());
 }
+
+/// A machine tag clanc cannot know (it comes from an input it does not fetch): hover says so
+/// rather than "no machine has this tag", and the machine's own hover lists it as unknown.
+#[test]
+fn hover_on_tags_says_when_a_machine_tag_is_unknown() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/tag-element-unknown/input")
+        .canonicalize()
+        .unwrap();
+    let mut client = Client::start(&root);
+    let path = root.join("modules/inventory/wireguard.nix");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = format!("file://{}", path.display());
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri, "languageId": "nix", "version": 1, "text": text } }),
+    );
+    let at = |needle: &str, shift: usize| json!({ "textDocument": { "uri": uri }, "position": position_of(&text, needle, 0, shift) });
+    let vpn = hover_text(&client.request("textDocument/hover", at("tags.vpn", 5)));
+    assert!(
+        vpn.contains("no machine is known to have this tag; some tags of `mbp` are unknown"),
+        "{vpn}"
+    );
+    let beacon = hover_text(&client.request("textDocument/hover", at("machines.beacon", 9)));
+    assert!(beacon.contains("tags: `server`\n"), "{beacon}");
+
+    let inventory = root.join("modules/clan/inventory.nix");
+    let inventory_text = std::fs::read_to_string(&inventory).unwrap();
+    let inventory_uri = format!("file://{}", inventory.display());
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": inventory_uri, "languageId": "nix", "version": 1, "text": inventory_text } }),
+    );
+    let mbp = hover_text(&client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": inventory_uri }, "position": position_of(&inventory_text, "mbp", 0, 1) }),
+    ));
+    assert!(
+        mbp.contains("tags: `laptop` and unknown ones (`vpnTag` of nixpkgs `lib` is not modelled)"),
+        "{mbp}"
+    );
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}

@@ -95,8 +95,17 @@ pub(super) fn unknown_below(clan: &Clan, prefixes: &[&str]) -> bool {
     })
 }
 
-/// Whether the set of machines is complete: no machine source the model could not evaluate.
+/// Whether the set of machine names is complete: no machine source whose names the model
+/// could not list. (What is unknown inside a named machine, `machines.<m>.description`, does
+/// not make its name unknown.)
 pub(super) fn machines_complete(clan: &Clan) -> bool {
-    !unknown_below(clan, &["machines", "inventory.machines", "clan.machines"])
-        && !clan.unknowns.iter().any(|note| note.subject == "inventory")
+    !clan.unknowns.iter().any(|note| {
+        [
+            "machines",
+            "inventory.machines",
+            "clan.machines",
+            "inventory",
+        ]
+        .contains(&note.subject.as_str())
+    })
 }

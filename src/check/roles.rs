@@ -417,8 +417,9 @@ fn tag_members(clan: &Clan, tag: &str) -> Option<Known<usize>> {
 
 /// C005: a tag in a role that matches no machine.
 fn check_role_tags(clan: &Clan, instance: &Instance, role: &Role, out: &mut Vec<Diagnostic>) {
-    let tags_complete =
-        machines_complete(clan) && !unknown_below(clan, &["tags", "inventory.tags"]);
+    let tags_complete = machines_complete(clan)
+        && !unknown_below(clan, &["tags", "inventory.tags"])
+        && clan.machines.values().all(|m| m.tags_unknown.is_none());
     for tag in &role.tags {
         let empty = match tag_members(clan, &tag.value) {
             Some(Known::Known(n)) => n == 0,

@@ -51,6 +51,7 @@ fn machine(name: &str, class: MachineClass, tags: &[&str]) -> Machine {
             .iter()
             .map(|t| Spanned::new(t.to_string(), None))
             .collect(),
+        tags_unknown: None,
         description: None,
         target_host: None,
         build_host: None,
@@ -126,6 +127,7 @@ fn role(name: &str, span_at: u32) -> Role {
         span: at(span_at),
         machines: BTreeMap::new(),
         tags: Vec::new(),
+        tags_unknown: None,
         settings: None,
         extra_modules: Vec::new(),
         resolved: Known::Known(Vec::new()),

@@ -184,7 +184,21 @@ fn hover_machine(clan: &Clan, name: &str) -> String {
         let _ = writeln!(out, "- description: {description}");
     }
     let tags: Vec<&str> = machine.tags.iter().map(|t| t.value.as_str()).collect();
-    let _ = writeln!(out, "- tags: {}", code_list(&tags));
+    match &machine.tags_unknown {
+        Some(reason) if tags.is_empty() => {
+            let _ = writeln!(out, "- tags: unknown ({reason})");
+        }
+        Some(reason) => {
+            let _ = writeln!(
+                out,
+                "- tags: {} and unknown ones ({reason})",
+                code_list(&tags)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "- tags: {}", code_list(&tags));
+        }
+    }
     let _ = writeln!(
         out,
         "- target host: {}",
@@ -246,7 +260,13 @@ fn hover_tag(clan: &Clan, name: &str) -> String {
             if tag.computed { " (computed)" } else { "" },
             members_text(&tag.members)
         ),
-        None => format!("**tag `{name}`**\n\nno machine has this tag"),
+        None => match clan.machines.values().find(|m| m.tags_unknown.is_some()) {
+            Some(m) => format!(
+                "**tag `{name}`**\n\nno machine is known to have this tag; some tags of `{}` are unknown",
+                m.name
+            ),
+            None => format!("**tag `{name}`**\n\nno machine has this tag"),
+        },
     }
 }
 

@@ -514,7 +514,12 @@ impl Reader<'_, '_> {
             };
             let tags = {
                 let node = self.child(&n, "tags");
-                self.list_of_strings(node, true)
+                let tags = self.list_of_strings(node.clone(), true);
+                if let Some(reason) = &tags.unknown {
+                    let span = node.and_then(|n| self.first_span(&n));
+                    self.note(&format!("machines.{name}.tags"), reason.clone(), span);
+                }
+                tags
             };
             let description = {
                 let node = self.child(&n, "description");
@@ -535,7 +540,8 @@ impl Reader<'_, '_> {
                     span,
                     sources,
                     class: Spanned::new(class, class_span),
-                    tags,
+                    tags: tags.list,
+                    tags_unknown: tags.unknown,
                     description,
                     target_host,
                     build_host,
@@ -576,6 +582,7 @@ impl Reader<'_, '_> {
                     sources: Vec::new(),
                     class: Spanned::new(Known::Known(MachineClass::Nixos), None),
                     tags: Vec::new(),
+                    tags_unknown: None,
                     description: None,
                     target_host: None,
                     build_host: None,
@@ -627,10 +634,11 @@ impl Reader<'_, '_> {
     /// is kept as a copy of its literal (an edit of a tag is then applied to the model,
     /// [`Clan::resolve_tags`]), and the merged value is not forced unless a definition is not
     /// a plain list: clan-core's `apply = lib.unique` on tags would compare, that is read,
-    /// every element.
-    fn list_of_strings(&mut self, node: Option<Rc<Node>>, copies: bool) -> Vec<Spanned<String>> {
-        let Some(node) = node else { return Vec::new() };
+    /// every element. An element or definition that is unknown or fails (reported) makes
+    /// [`UniqueNames::unknown`] say so.
+    fn list_of_strings(&mut self, node: Option<Rc<Node>>, copies: bool) -> UniqueNames {
         let mut names = UniqueNames::default();
+        let Some(node) = node else { return names };
         // The span for the merged value's elements, when it must be read.
         let mut read_merged: Option<Option<Span>> = None;
         for def in self.user_defs(&node) {
@@ -646,8 +654,9 @@ impl Reader<'_, '_> {
                                 names.add_copy(&s, self.copy_string(&s), span)
                             }
                             Ok(Value::String(s)) => names.add_read(&s, span),
+                            Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
                             Ok(other) => self.not_a_string(&node.path, i, &other, span),
-                            Err(_) => {}
+                            Err(e) => names.add_unknown(&e),
                         }
                     }
                 }
@@ -656,7 +665,7 @@ impl Reader<'_, '_> {
                 Ok(_) => {
                     read_merged.get_or_insert(def_span);
                 }
-                Err(_) => {}
+                Err(e) => names.add_unknown(&e),
             }
         }
         // What clanc's clan-core adds (the tags whose `inventory.tags` list names the
@@ -671,7 +680,7 @@ impl Reader<'_, '_> {
                 match self.force(&def.value) {
                     Ok(Value::List(items)) => added.extend(items.iter().cloned()),
                     Ok(_) => read_merged = Some(None),
-                    Err(_) => {}
+                    Err(e) => names.add_unknown(&e),
                 }
             }
         }
@@ -679,18 +688,35 @@ impl Reader<'_, '_> {
             Some(span) => {
                 added = match self.force(&node.value_thunk()) {
                     Ok(Value::List(items)) => items.iter().cloned().collect(),
-                    _ => Vec::new(),
+                    Ok(Value::Unknown(u)) => {
+                        names.add_unknown(&u.reason);
+                        Vec::new()
+                    }
+                    // Not a list: the module system reports the type.
+                    Ok(other) => {
+                        names.add_unknown(&format!("`{}` is {}", node.path, other.describe()));
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        names.add_unknown(&e);
+                        Vec::new()
+                    }
                 };
                 span
             }
             None => None,
         };
         for item in &added {
-            if let Ok(Value::String(s)) = self.force(item) {
-                names.add_read(&s, span.clone());
+            match self.force(item) {
+                Ok(Value::String(s)) => names.add_read(&s, span.clone()),
+                Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
+                // Not a string: reported where the element is written (or by the module
+                // system's type check of the merged value).
+                Ok(_) => {}
+                Err(e) => names.add_unknown(&e),
             }
         }
-        names.list
+        names
     }
 
     fn read_tags(&mut self, inventory: &Option<Rc<Node>>) {
@@ -861,7 +887,8 @@ impl Reader<'_, '_> {
             name: name.to_string(),
             span,
             machines,
-            tags,
+            tags: tags.list,
+            tags_unknown: tags.unknown,
             settings,
             extra_modules,
             // `Clan::resolve_tags`, once every tag is known
@@ -870,14 +897,9 @@ impl Reader<'_, '_> {
     }
 
     /// A role's `tags`: a list of names or a set whose keys are names.
-    fn role_tags(
-        &mut self,
-        node: Option<Rc<Node>>,
-        instance: &str,
-        role: &str,
-    ) -> Vec<Spanned<String>> {
-        let Some(node) = node else { return Vec::new() };
+    fn role_tags(&mut self, node: Option<Rc<Node>>, instance: &str, role: &str) -> UniqueNames {
         let mut names = UniqueNames::default();
+        let Some(node) = node else { return names };
         for def in self.user_defs(&node) {
             let from_json = def
                 .file
@@ -895,8 +917,9 @@ impl Reader<'_, '_> {
                         };
                         match self.force(item) {
                             Ok(Value::String(s)) => names.add_copy(&s, self.copy_string(&s), span),
+                            Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
                             Ok(other) => self.not_a_string(&node.path, i, &other, span),
-                            Err(_) => {}
+                            Err(e) => names.add_unknown(&e),
                         }
                     }
                 }
@@ -920,18 +943,21 @@ impl Reader<'_, '_> {
                         names.add_name(&a.name, span);
                     }
                 }
-                Ok(Value::Unknown(u)) => {
-                    let span = self.def_span(&def);
-                    self.note(
-                        &format!("instances.{instance}.roles.{role}.tags"),
-                        u.reason.clone(),
-                        span,
-                    );
-                }
-                _ => {}
+                Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
+                // Neither form: the module system reports the type.
+                Ok(other) => names.add_unknown(&format!("`{}` is {}", node.path, other.describe())),
+                Err(e) => names.add_unknown(&e),
             }
         }
-        names.list
+        if let Some(reason) = &names.unknown {
+            let span = self.first_span(&node);
+            self.note(
+                &format!("instances.{instance}.roles.{role}.tags"),
+                reason.clone(),
+                span,
+            );
+        }
+        names
     }
 
     fn json_index_span(&self, keys: &[&str], index: usize) -> Option<Span> {
@@ -1438,9 +1464,10 @@ impl Reader<'_, '_> {
         let dependencies = match self.child(&n, "dependencies") {
             Some(d) => {
                 let list = self.list_of_strings(Some(d.clone()), false);
-                match self.force(&d.value_thunk()) {
-                    Ok(Value::Unknown(u)) => Known::Unknown(u.reason.clone()),
-                    _ => Known::Known(list),
+                match (self.force(&d.value_thunk()), list.unknown) {
+                    (Ok(Value::Unknown(u)), _) => Known::Unknown(u.reason.clone()),
+                    (_, Some(reason)) => Known::Unknown(reason),
+                    _ => Known::Known(list.list),
                 }
             }
             None => Known::Known(Vec::new()),

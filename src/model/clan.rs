@@ -195,6 +195,10 @@ pub struct Machine {
     pub class: Spanned<Known<MachineClass>>,
     /// The machine's own tags (unique, in definition order); computed tags are in `Clan::tags`.
     pub tags: Vec<Spanned<String>>,
+    /// Why some of the machine's own tags are unknown (an element or a definition that is
+    /// unknown or could not be evaluated): [`Machine::tags`] then holds only the others, and
+    /// any tag but `all` may have this machine as a member.
+    pub tags_unknown: Option<String>,
     pub description: Option<Spanned<Known<String>>>,
     pub target_host: Option<Spanned<Known<String>>>,
     pub build_host: Option<Spanned<Known<String>>>,
@@ -282,6 +286,9 @@ pub struct Role {
     pub machines: BTreeMap<String, RoleMachine>,
     /// Tag names (attrset or list form), in definition order, each once.
     pub tags: Vec<Spanned<String>>,
+    /// Why some of the role's tags are unknown ([`Role::tags`] then holds only the others,
+    /// and [`Role::resolved`] is unknown).
+    pub tags_unknown: Option<String>,
     /// The role's `settings` (one definition; more is C012, reported by the model).
     pub settings: Option<Spanned<Data>>,
     pub extra_modules: Vec<Spanned<ExtraModule>>,

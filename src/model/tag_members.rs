@@ -33,9 +33,25 @@ impl Clan {
                 carried.entry(&tag.value).or_default().push(&machine.name);
             }
         }
+        // A machine some of whose tags are unknown may carry any tag (`all` has every machine).
+        let unknown_carrier = self.machines.values().find_map(|m| {
+            let reason = m.tags_unknown.as_ref()?;
+            Some(format!(
+                "some tags of machine `{}` are unknown: {reason}",
+                m.name
+            ))
+        });
+        let maybe_carried = |tag: &str| match &unknown_carrier {
+            Some(reason) if tag != "all" => Some(reason.clone()),
+            _ => None,
+        };
         self.tags.retain(|_, tag| tag.listed.is_some());
         for tag in self.tags.values_mut() {
             let carriers = carried.remove(tag.name.as_str()).unwrap_or_default();
+            if let Some(reason) = maybe_carried(&tag.name) {
+                tag.members = Known::Unknown(reason);
+                continue;
+            }
             tag.members = match &tag.listed {
                 Some(Known::Known(listed)) => Known::Known(sorted_unique(
                     carriers
@@ -47,11 +63,15 @@ impl Clan {
             };
         }
         for (name, machines) in carried {
+            let members = match maybe_carried(name) {
+                Some(reason) => Known::Unknown(reason),
+                None => Known::Known(sorted_unique(machines)),
+            };
             self.tags.insert(
                 name.to_string(),
                 Tag {
                     name: name.to_string(),
-                    members: Known::Known(sorted_unique(machines)),
+                    members,
                     listed: None,
                     span: None,
                     computed: false,
@@ -66,17 +86,18 @@ impl Clan {
         {
             dropped_copy |= keep_first_of_each(&mut role.tags);
             let mut machines: Vec<&str> = role.machines.keys().map(String::as_str).collect();
-            let mut unknown = None;
+            let mut unknown = role.tags_unknown.clone();
             for tag in &role.tags {
+                if unknown.is_some() {
+                    break;
+                }
                 match tags.get(&tag.value).map(|t| &t.members) {
                     Some(Known::Known(members)) => {
                         machines.extend(members.iter().map(String::as_str))
                     }
-                    Some(Known::Unknown(reason)) => {
-                        unknown = Some(reason.clone());
-                        break;
-                    }
-                    None => {}
+                    Some(Known::Unknown(reason)) => unknown = Some(reason.clone()),
+                    // No machine carries it, unless one whose tags are unknown does.
+                    None => unknown = maybe_carried(&tag.value),
                 }
             }
             role.resolved = match unknown {

@@ -14,6 +14,9 @@ use super::clan::Spanned;
 #[derive(Default)]
 pub(super) struct UniqueNames {
     pub list: Vec<Spanned<String>>,
+    /// Why some names are unknown (the first reason): an element or a definition that is
+    /// unknown or could not be evaluated; `list` holds the others.
+    pub unknown: Option<String>,
     /// The string each name of `list` was copied from, for names kept as copies.
     copied_from: Vec<Option<NixString>>,
 }
@@ -46,6 +49,11 @@ impl UniqueNames {
         }
         self.list.push(Spanned::new(text.to_string(), span));
         self.copied_from.push(None);
+    }
+
+    /// Notes that some names are unknown, for `reason` (the first reason stays).
+    pub fn add_unknown(&mut self, reason: &str) {
+        self.unknown.get_or_insert_with(|| reason.to_string());
     }
 
     /// Whether a name equal to `text` is there; the copy it is then becomes read.

@@ -388,6 +388,7 @@ mod tests {
                             span: None,
                             machines: BTreeMap::new(),
                             tags: Vec::new(),
+                            tags_unknown: None,
                             settings: None,
                             extra_modules: Vec::new(),
                             resolved: Known::Known(ms.iter().map(|m| m.to_string()).collect()),

@@ -181,6 +181,7 @@ mod tests {
             sources: Vec::new(),
             class: Spanned::new(Known::Known(MachineClass::Nixos), None),
             tags: Vec::new(),
+            tags_unknown: None,
             description: None,
             target_host: None,
             build_host: None,
