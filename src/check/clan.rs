@@ -95,17 +95,7 @@ pub(super) fn unknown_below(clan: &Clan, prefixes: &[&str]) -> bool {
     })
 }
 
-/// Whether the set of machine names is complete: no machine source whose names the model
-/// could not list. (What is unknown inside a named machine, `machines.<m>.description`, does
-/// not make its name unknown.)
+/// Whether the set of machine names is complete ([`Clan::machine_names_unknown`]).
 pub(super) fn machines_complete(clan: &Clan) -> bool {
-    !clan.unknowns.iter().any(|note| {
-        [
-            "machines",
-            "inventory.machines",
-            "clan.machines",
-            "inventory",
-        ]
-        .contains(&note.subject.as_str())
-    })
+    clan.machine_names_unknown().is_none()
 }

@@ -72,6 +72,7 @@ pub fn build_model_keeping_garbage(
         trees: RefCell::default(),
         relative_paths: RefCell::default(),
         missing_references: Vec::new(),
+        root_path: String::new(),
     };
     match (flake.clans.first(), &flake.failed) {
         // Definitions of the module that failed are missing: reading the rest would find
@@ -105,6 +106,9 @@ struct Reader<'r, 'a> {
     /// References to deferred modules nothing defines: the checker reports them (M001), so
     /// the evaluation error they cause is not reported again.
     missing_references: Vec<Span>,
+    /// The path of the clan's root node (`clan` under flake-parts, empty for `lib.clan`):
+    /// notes name what is below it relative to it (`inventory.machines`).
+    root_path: String,
 }
 
 impl Reader<'_, '_> {
@@ -318,6 +322,11 @@ impl Reader<'_, '_> {
         }
     }
 
+    /// Why some definitions of a node may be missing: one failed (reported) or is unknown.
+    fn open_reason(&mut self, node: &Option<Rc<Node>>) -> Option<String> {
+        node.as_ref()?.children(self.ev)?.open.clone()
+    }
+
     /// The names below a node (sorted).
     fn keys(&mut self, node: &Option<Rc<Node>>) -> Vec<(String, Rc<Node>)> {
         let Some(node) = node else { return Vec::new() };
@@ -325,7 +334,11 @@ impl Reader<'_, '_> {
             Some(children) => {
                 if let Some(reason) = &children.open {
                     let span = self.first_span(node);
-                    self.note(&node.path, reason.clone(), span);
+                    let subject = (node.path.strip_prefix(&self.root_path))
+                        .and_then(|p| p.strip_prefix('.'))
+                        .unwrap_or(&node.path)
+                        .to_string();
+                    self.note(&subject, reason.clone(), span);
                 }
                 let mut out = Vec::new();
                 for (k, n) in children.map.iter() {
@@ -396,6 +409,7 @@ impl Reader<'_, '_> {
     }
 
     fn read_clan(&mut self, flake: &FlakeEvaluation, evaluation: &Rc<Evaluation>) {
+        self.root_path = evaluation.root.path.clone();
         let root = Some(evaluation.root.clone());
         let inventory = self.child(&root, "inventory");
         self.read_meta(&root, &inventory);
@@ -462,6 +476,10 @@ impl Reader<'_, '_> {
 
     fn read_machines(&mut self, root: &Option<Rc<Node>>, inventory: &Option<Rc<Node>>) {
         let inv_machines = self.child(inventory, "machines");
+        // A failed (reported) definition of `inventory` or `inventory.machines` may have held
+        // any machine.
+        let inventory_failed =
+            (self.open_reason(&inv_machines)).or_else(|| self.open_reason(inventory));
         for (name, node) in self.keys(&inv_machines) {
             let defs = self.user_defs(&node);
             let mut sources = Vec::new();
@@ -495,26 +513,35 @@ impl Reader<'_, '_> {
                 }
             }
             let n = Some(node.clone());
+            // A definition of the machine that failed (reported) may have set any option.
+            let failed = self.open_reason(&n);
             let class_node = self.child(&n, "machineClass");
             let class_span = class_node.as_ref().and_then(|c| {
                 let defs = self.user_defs(c);
                 defs.first().and_then(|d| self.def_span(d))
             });
-            let class = match class_node.map(|c| self.force(&c.value_thunk())) {
-                Some(Ok(Value::String(s))) => match MachineClass::parse(s.text()) {
-                    Some(c) => Known::Known(c),
-                    None => Known::Unknown(format!(
-                        "machineClass {:?} is neither nixos nor darwin",
-                        s.text()
-                    )),
+            let class = match (&failed, &class_span) {
+                // Only the default, and a failed definition may have set it.
+                (Some(reason), None) => Known::Unknown(reason.clone()),
+                _ => match class_node.map(|c| self.force(&c.value_thunk())) {
+                    Some(Ok(Value::String(s))) => match MachineClass::parse(s.text()) {
+                        Some(c) => Known::Known(c),
+                        None => Known::Unknown(format!(
+                            "machineClass {:?} is neither nixos nor darwin",
+                            s.text()
+                        )),
+                    },
+                    Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+                    Some(Ok(_)) | None => Known::Known(MachineClass::Nixos),
+                    Some(Err(e)) => Known::Unknown(e),
                 },
-                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
-                Some(Ok(_)) | None => Known::Known(MachineClass::Nixos),
-                Some(Err(e)) => Known::Unknown(e),
             };
             let tags = {
                 let node = self.child(&n, "tags");
-                let tags = self.list_of_strings(node.clone(), true);
+                let mut tags = self.list_of_strings(node.clone(), true);
+                if let Some(reason) = &failed {
+                    tags.add_unknown(reason);
+                }
                 if let Some(reason) = &tags.unknown {
                     let span = node.and_then(|n| self.first_span(&n));
                     self.note(&format!("machines.{name}.tags"), reason.clone(), span);
@@ -580,9 +607,15 @@ impl Reader<'_, '_> {
                     name: name.clone(),
                     span: span.clone(),
                     sources: Vec::new(),
-                    class: Spanned::new(Known::Known(MachineClass::Nixos), None),
+                    class: Spanned::new(
+                        match &inventory_failed {
+                            Some(reason) => Known::Unknown(reason.clone()),
+                            None => Known::Known(MachineClass::Nixos),
+                        },
+                        None,
+                    ),
                     tags: Vec::new(),
-                    tags_unknown: None,
+                    tags_unknown: inventory_failed.clone(),
                     description: None,
                     target_host: None,
                     build_host: None,
@@ -780,16 +813,29 @@ impl Reader<'_, '_> {
             let defaulted = module_name_node
                 .as_ref()
                 .is_none_or(|m| self.user_defs(m).is_empty());
-            let module_name = match self
-                .copied_string_at(module_name_node, &format!("instances.{name}.module.name"))
-            {
-                Some(mut s) => {
-                    if defaulted {
-                        s.span = span.clone();
-                    }
-                    s
+            // A definition of the instance or its `module` that failed (reported) may have set
+            // `module.name`.
+            let module_node = self.child(&n, "module");
+            let failed = self
+                .open_reason(&n)
+                .or_else(|| self.open_reason(&module_node));
+            let module_name = match failed {
+                Some(reason) if defaulted => {
+                    let subject = format!("instances.{name}.module.name");
+                    self.note(&subject, reason.clone(), span.clone());
+                    Spanned::new(Known::Unknown(reason), span.clone())
                 }
-                None => Spanned::new(Known::Known(name.clone()), span.clone()),
+                _ => match self
+                    .copied_string_at(module_name_node, &format!("instances.{name}.module.name"))
+                {
+                    Some(mut s) => {
+                        if defaulted {
+                            s.span = span.clone();
+                        }
+                        s
+                    }
+                    None => Spanned::new(Known::Known(name.clone()), span.clone()),
+                },
             };
             let module_input = {
                 let node = self.path(&n, &["module", "input"]);
@@ -1160,24 +1206,36 @@ impl Reader<'_, '_> {
         let mut out = Vec::new();
         for def in self.user_defs(&node) {
             let written = self.list_items(self.def_value_pos(&def));
-            if let Ok(Value::List(items)) = self.force(&def.value) {
-                for (i, item) in items.iter().enumerate() {
-                    let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
-                    let span = self.span(pos).or_else(|| self.def_span(&def));
-                    let module = match self.force(item) {
-                        Ok(Value::Path(p)) => ExtraModule::File(
-                            self.files
-                                .relative(&p)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| p.to_string()),
-                        ),
-                        Ok(Value::String(s)) => ExtraModule::File(s.text().to_string()),
-                        Ok(Value::Unknown(u)) => ExtraModule::Unknown(u.reason.clone()),
-                        Ok(_) => ExtraModule::Inline,
-                        Err(e) => ExtraModule::Unknown(e),
+            let items = match self.force(&def.value) {
+                Ok(Value::List(items)) => items,
+                // Modules clanc cannot see (reported when it failed): any module at all.
+                other => {
+                    let reason = match other {
+                        Ok(Value::Unknown(u)) => u.reason.clone(),
+                        Ok(v) => format!("`extraModules` is {}", v.describe()),
+                        Err(e) => e,
                     };
-                    out.push(Spanned::new(module, span));
+                    let span = self.def_span(&def);
+                    out.push(Spanned::new(ExtraModule::Unknown(reason), span));
+                    continue;
                 }
+            };
+            for (i, item) in items.iter().enumerate() {
+                let pos = self.ev.thunk_pos(item).or_else(|| written.get(i).copied());
+                let span = self.span(pos).or_else(|| self.def_span(&def));
+                let module = match self.force(item) {
+                    Ok(Value::Path(p)) => ExtraModule::File(
+                        self.files
+                            .relative(&p)
+                            .map(str::to_string)
+                            .unwrap_or_else(|| p.to_string()),
+                    ),
+                    Ok(Value::String(s)) => ExtraModule::File(s.text().to_string()),
+                    Ok(Value::Unknown(u)) => ExtraModule::Unknown(u.reason.clone()),
+                    Ok(_) => ExtraModule::Inline,
+                    Err(e) => ExtraModule::Unknown(e),
+                };
+                out.push(Spanned::new(module, span));
             }
         }
         out
@@ -1201,7 +1259,13 @@ impl Reader<'_, '_> {
         let names: Vec<String> = self.clan.machines.keys().cloned().collect();
         // One schema value for every machine: its declarations are read once.
         let schema = machine_schema(&flake.ctx);
+        // A failed (reported) definition of `machines` may have held any machine's modules.
+        let machines_failed = self.open_reason(&machines_node);
         for name in names {
+            if let Some(reason) = &machines_failed {
+                let span = self.clan.machines.get(&name).and_then(|m| m.span.clone());
+                self.note(&format!("machines.{name}"), reason.clone(), span);
+            }
             let Some(node) = self.child(&machines_node, &name) else {
                 continue;
             };
@@ -1228,6 +1292,11 @@ impl Reader<'_, '_> {
                 checked_below: None,
             };
             let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
+            // A module that failed (reported): what it declares and defines is missing.
+            if let Some(failure) = &evaluation.failed {
+                let span = self.clan.machines.get(&name).and_then(|m| m.span.clone());
+                self.note(&format!("machines.{name}"), failure.message.clone(), span);
+            }
             self.read_machine_evaluation(&name, &evaluation);
         }
     }
@@ -1308,11 +1377,16 @@ impl Reader<'_, '_> {
             }
             let n = Some(node.clone());
             let subject = format!("machines.{machine}.sops.secrets.{name}");
+            // A definition of the secret that failed (reported) may have set any field.
+            let failed = self.open_reason(&n);
+            let unset = |r: &Self, node: &Option<Rc<Node>>| {
+                node.as_ref().is_none_or(|c| r.user_defs(c).is_empty())
+            };
             let file_node = self.child(&n, "sopsFile");
-            let user_file = file_node
-                .as_ref()
-                .is_some_and(|c| !self.user_defs(c).is_empty());
-            let sops_file = if user_file {
+            let user_file = !unset(self, &file_node);
+            let sops_file = if let (Some(reason), false) = (&failed, user_file) {
+                Some(Spanned::new(Known::Unknown(reason.clone()), None))
+            } else if user_file {
                 self.file_at(file_node, &format!("{subject}.sopsFile"))
             } else {
                 match default_file.clone() {
@@ -1323,14 +1397,22 @@ impl Reader<'_, '_> {
                 }
             };
             let key_node = self.child(&n, "key");
-            let key = self
-                .copied_string_at(key_node, &format!("{subject}.key"))
-                .unwrap_or_else(|| Spanned::new(Known::Known(name.clone()), None));
+            let key = match &failed {
+                Some(reason) if unset(self, &key_node) => {
+                    Spanned::new(Known::Unknown(reason.clone()), None)
+                }
+                _ => self
+                    .copied_string_at(key_node, &format!("{subject}.key"))
+                    .unwrap_or_else(|| Spanned::new(Known::Known(name.clone()), None)),
+            };
             let format_node = self.child(&n, "format");
-            let format = self
-                .string_at(format_node, &format!("{subject}.format"))
-                .map(|s| s.value)
-                .unwrap_or_else(|| Known::Known("yaml".to_string()));
+            let format = match &failed {
+                Some(reason) if unset(self, &format_node) => Known::Unknown(reason.clone()),
+                _ => self
+                    .string_at(format_node, &format!("{subject}.format"))
+                    .map(|s| s.value)
+                    .unwrap_or_else(|| Known::Known("yaml".to_string())),
+            };
             out.push(SopsSecret {
                 span: self.first_span(&node),
                 name,

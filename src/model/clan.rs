@@ -161,6 +161,22 @@ impl Clan {
             .find(|note| note.subject == "clan")
             .map(|note| note.reason.as_str())
     }
+
+    /// Why the set of machine names may be incomplete: a machine source whose names the model
+    /// could not list (what is unknown inside a named machine does not count).
+    pub fn machine_names_unknown(&self) -> Option<&str> {
+        (self.unknowns.iter())
+            .find(|note| {
+                [
+                    "machines",
+                    "inventory.machines",
+                    "clan.machines",
+                    "inventory",
+                ]
+                .contains(&note.subject.as_str())
+            })
+            .map(|note| note.reason.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

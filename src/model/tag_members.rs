@@ -33,7 +33,10 @@ impl Clan {
                 carried.entry(&tag.value).or_default().push(&machine.name);
             }
         }
-        // A machine some of whose tags are unknown may carry any tag (`all` has every machine).
+        // A machine some of whose tags are unknown may carry any tag (`all` has every machine);
+        // a machine the model could not name may carry any tag, `all` included.
+        let unnamed = (self.machine_names_unknown())
+            .map(|reason| format!("some machines are unknown: {reason}"));
         let unknown_carrier = self.machines.values().find_map(|m| {
             let reason = m.tags_unknown.as_ref()?;
             Some(format!(
@@ -41,8 +44,9 @@ impl Clan {
                 m.name
             ))
         });
-        let maybe_carried = |tag: &str| match &unknown_carrier {
-            Some(reason) if tag != "all" => Some(reason.clone()),
+        let maybe_carried = |tag: &str| match (&unnamed, &unknown_carrier) {
+            (Some(reason), _) => Some(reason.clone()),
+            (None, Some(reason)) if tag != "all" => Some(reason.clone()),
             _ => None,
         };
         self.tags.retain(|_, tag| tag.listed.is_some());

@@ -169,6 +169,20 @@ pub struct Decl {
 #[derive(Clone, Debug, Default)]
 pub struct DeclNs {
     pub entries: BTreeMap<Name, DeclEntry>,
+    /// Why some declarations here may be missing: one failed (reported) or is unknown.
+    pub open: Option<String>,
+}
+
+impl DeclNs {
+    /// Why some declarations here or below may be missing.
+    pub fn open_below(&self) -> Option<&str> {
+        self.open.as_deref().or_else(|| {
+            self.entries.values().find_map(|e| match e {
+                DeclEntry::Ns(ns) => ns.open_below(),
+                DeclEntry::Option(_) => None,
+            })
+        })
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -661,6 +675,9 @@ fn declared(
 
 /// Adds one module's declarations to an evaluation's.
 fn merge_ns(into: &mut DeclNs, from: &DeclNs) {
+    if into.open.is_none() {
+        into.open.clone_from(&from.open);
+    }
     for (name, entry) in &from.entries {
         let merged = match (into.entries.remove(name), entry) {
             (None, e) => e.clone(),
@@ -699,11 +716,15 @@ fn declare(
 ) {
     let value = match ev.force(options, None) {
         Ok(v) => v,
-        Err(e) => return ctx.report_error(e),
+        Err(e) => {
+            ns.open.get_or_insert_with(|| e.message.clone());
+            return ctx.report_error(e);
+        }
     };
     let Value::Attrs(attrs) = value else {
         if let Value::Unknown(u) = value {
             ctx.note_unknown(path, &u.reason, u.origin);
+            ns.open.get_or_insert_with(|| u.reason.clone());
         }
         return;
     };
@@ -712,6 +733,7 @@ fn declare(
         let v = match ev.force(&a.value, a.pos) {
             Ok(v) => v,
             Err(e) => {
+                ns.open.get_or_insert_with(|| e.message.clone());
                 ctx.report_error(e);
                 continue;
             }
@@ -721,6 +743,7 @@ fn declare(
             let decl = match read_decl(ev, inner, a.pos) {
                 Ok(d) => d,
                 Err(e) => {
+                    ns.open.get_or_insert_with(|| e.message.clone());
                     ctx.report_error(e);
                     continue;
                 }
@@ -926,8 +949,8 @@ impl Node {
         let value = match ev.force(&def.value, def.pos) {
             Ok(v) => v,
             Err(e) => {
+                uncertain.get_or_insert_with(|| format!("a definition failed: {}", e.message));
                 ctx.report_error(e);
-                uncertain.get_or_insert_with(|| "a definition failed to evaluate".into());
                 return;
             }
         };
@@ -987,9 +1010,10 @@ impl Node {
                         error: None,
                     }),
                     Err(e) => {
+                        uncertain.get_or_insert_with(|| {
+                            format!("an `mkIf` condition failed: {}", e.message)
+                        });
                         ctx.report_error(e);
-                        uncertain
-                            .get_or_insert_with(|| "an `mkIf` condition failed to evaluate".into());
                     }
                 }
             }
@@ -1089,7 +1113,17 @@ impl Node {
             }
             (_, Some(TypeInfo::Submodule { .. })) => {
                 let sub = self.sub_evaluation(ev)?;
-                return sub.root.children(ev);
+                let children = sub.root.children(ev)?;
+                // A definition of the element that failed (reported) may have held any key.
+                let failed = (self.resolved(ev).uncertain.clone())
+                    .or_else(|| sub.failed.as_ref().map(|f| f.message.clone()));
+                match failed {
+                    Some(reason) if children.open.is_none() => Children {
+                        map: children.map.clone(),
+                        open: Some(reason),
+                    },
+                    _ => return Some(children),
+                }
             }
             (_, Some(TypeInfo::NullOr(inner))) => {
                 let inner = (**inner).clone();
@@ -1179,17 +1213,18 @@ impl Node {
         ctx: &ModuleContext,
         namespace: bool,
     ) -> Option<(KeyedDefs, Option<String>)> {
-        let defs: Vec<(Def, Value)> = if namespace {
+        // A definition that failed (reported) or might win may hold keys: the set is open.
+        let (defs, mut open): (Vec<(Def, Value)>, Option<String>) = if namespace {
             let mut all = Vec::new();
             let mut uncertain = None;
             for def in &self.defs {
                 self.discharge(ev, def.clone(), &mut all, &mut uncertain);
             }
-            all
+            (all, uncertain)
         } else {
-            self.resolved(ev).defs.clone()
+            let resolved = self.resolved(ev);
+            (resolved.defs.clone(), resolved.uncertain.clone())
         };
-        let mut open = None;
         let mut out: BTreeMap<Name, Vec<Def>> = BTreeMap::new();
         for (def, value) in defs {
             match value {

@@ -55,8 +55,11 @@ pub fn read_flake_service(
         ));
     }
     let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
-    if let Some(reason) = &evaluation.open {
-        read.service = Err(reason.clone());
+    // A module clanc cannot see into, or one that failed (reported): its roles are unknown.
+    if let Some(reason) =
+        (evaluation.open.clone()).or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+    {
+        read.service = Err(reason);
         return read;
     }
     let string = |ev: &mut Evaluator<'_>, path: &[&str]| -> Option<String> {
@@ -91,9 +94,18 @@ pub fn read_flake_service(
         read.service = Ok(service);
         return read;
     };
+    if let Some(reason) = &roles.open {
+        read.service = Err(format!("its roles: {reason}"));
+        return read;
+    }
     for (role, role_node) in roles.map.iter() {
         if let Some(pos) = role_node.first_pos() {
             read.role_positions.push((role.to_string(), pos));
+        }
+        // A definition of the role that failed (reported) may have held its interface.
+        if let Some(reason) = role_node.children(ev).and_then(|c| c.open.clone()) {
+            read.service = Err(format!("role `{role}`: {reason}"));
+            return read;
         }
         let constraint_node = evaluation.node(ev, &["manifest", "constraints", "roles", role]);
         let constraint = match constraint_node {
@@ -154,12 +166,18 @@ fn interface_options(
         .map(|d| ModuleSource::new(d.value.clone(), d.file.clone(), d.pos))
         .collect();
     let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
-    if let Some(reason) = &evaluation.open {
-        return Err(reason.clone());
+    if let Some(reason) =
+        (evaluation.open.clone()).or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+    {
+        return Err(reason);
     }
     let NodeKind::Namespace { decls, .. } = &evaluation.root.kind else {
         return Ok(Vec::new());
     };
+    // A declaration that failed (reported): settings it declares would look undeclared.
+    if let Some(reason) = decls.open_below() {
+        return Err(reason.to_string());
+    }
     let mut out = Vec::new();
     collect(ev, decls, "", &mut out);
     Ok(out)

@@ -1,0 +1,88 @@
+//! A value that fails to evaluate reports its own error and nothing else: over every fixture
+//! clan (the seed fleet, the mistakes, the shapes), each binding's value in turn is replaced by
+//! `throw "probe"`. What the model could not read is unknown, never smaller (a machine without
+//! its tags, an instance without its `module.name`), so every diagnostic of the edited clan
+//! must be one the clan had before the edit (same code, file and message) or the probe's own
+//! error. Clan-core itself stops at the throw; anything else clanc reports would be a cascade
+//! of guesses.
+
+mod common;
+
+use std::sync::Arc;
+
+use clanc::analysis::analyse;
+use clanc::db::{Database, SourceFile};
+use clanc::diagnostics::Diagnostic;
+use common::sweep::fixture_clans;
+use rnix::SyntaxKind;
+
+/// What a diagnostic says, without where (the edit moves the text after it).
+fn said(d: &Diagnostic) -> String {
+    format!("{} {} {}", d.code, d.span.file, d.message)
+}
+
+/// The ranges of every binding's value in `text`.
+fn values(text: &str) -> Vec<rnix::TextRange> {
+    rnix::Root::parse(text)
+        .syntax()
+        .descendants()
+        .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
+        .filter_map(|n| n.last_child())
+        .map(|value| value.text_range())
+        .collect()
+}
+
+#[test]
+fn a_value_that_fails_reports_only_its_own_error() {
+    let mut probes = 0;
+    let mut failures = Vec::new();
+    for fixture in &fixture_clans() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("clan");
+        common::copy_dir(fixture, &root);
+        let root = std::fs::canonicalize(&root).unwrap();
+        let root_text = root.to_string_lossy().into_owned();
+        let mut db = Database::default();
+        let workspace = clanc::loader::load_clan(&mut db, &root).unwrap().workspace;
+        let before: Vec<String> = (analyse(&db, &root_text, workspace, false).diagnostics)
+            .iter()
+            .map(said)
+            .collect();
+        let files: Vec<SourceFile> = (workspace.files(&db).iter())
+            .filter(|f| f.path(&db).ends_with(".nix"))
+            .copied()
+            .collect();
+        for file in files {
+            let original: Arc<str> = file.text(&db).clone();
+            for range in values(&original) {
+                let mut changed = original.to_string();
+                changed.replace_range(std::ops::Range::<usize>::from(range), "(throw \"probe\")");
+                file.replace_text(&mut db, Arc::from(changed));
+                probes += 1;
+                let after = analyse(&db, &root_text, workspace, false);
+                let new: Vec<String> = (after.diagnostics.iter())
+                    .filter(|d| !d.message.contains("probe"))
+                    .map(said)
+                    .filter(|s| !before.contains(s))
+                    .collect();
+                if !new.is_empty() {
+                    let text = &original[std::ops::Range::<usize>::from(range)];
+                    failures.push(format!(
+                        "{} {} {range:?} {:?}: {new:#?}",
+                        fixture.display(),
+                        file.path(&db),
+                        text.chars().take(60).collect::<String>()
+                    ));
+                }
+            }
+            file.replace_text(&mut db, original.clone());
+        }
+    }
+    assert!(probes > 1000, "only {probes} values probed");
+    assert!(
+        failures.is_empty(),
+        "{} of {probes} failing values made other diagnostics:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
