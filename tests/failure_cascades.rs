@@ -1,10 +1,11 @@
-//! A value that fails to evaluate reports its own error and nothing else: over every fixture
-//! clan (the seed fleet, the mistakes, the shapes), each binding's value in turn is replaced by
-//! `throw "probe"`. What the model could not read is unknown, never smaller (a machine without
-//! its tags, an instance without its `module.name`), so every diagnostic of the edited clan
-//! must be one the clan had before the edit (same code, file and message) or the probe's own
-//! error. Clan-core itself stops at the throw; anything else clanc reports would be a cascade
-//! of guesses.
+//! A value that fails to evaluate reports its own error and nothing else, and a value clanc
+//! cannot know reports nothing: over every fixture clan (the seed fleet, the mistakes, the
+//! shapes), each binding's value in turn is replaced by `throw "probe"`, then by
+//! `builtins.currentSystem` (unknown: the evaluating host's). What the model could not read is
+//! unknown, never smaller (a machine without its tags, an instance without its `module.name`),
+//! so every diagnostic of the edited clan must be one the clan had before the edit (same code,
+//! file and message) or the probe's own error. Clan-core itself stops at the throw; anything
+//! else clanc reports would be a cascade of guesses.
 
 mod common;
 
@@ -34,6 +35,17 @@ fn values(text: &str) -> Vec<rnix::TextRange> {
 
 #[test]
 fn a_value_that_fails_reports_only_its_own_error() {
+    replace_every_value_by("(throw \"probe\")");
+}
+
+#[test]
+fn a_value_clanc_cannot_know_reports_nothing() {
+    replace_every_value_by("builtins.currentSystem");
+}
+
+/// Replaces each binding's value of every fixture clan by `probe` in turn: only diagnostics
+/// the clan had before, or that mention the probe, may be reported.
+fn replace_every_value_by(probe: &str) {
     let mut probes = 0;
     let mut failures = Vec::new();
     for fixture in &fixture_clans() {
@@ -56,7 +68,7 @@ fn a_value_that_fails_reports_only_its_own_error() {
             let original: Arc<str> = file.text(&db).clone();
             for range in values(&original) {
                 let mut changed = original.to_string();
-                changed.replace_range(std::ops::Range::<usize>::from(range), "(throw \"probe\")");
+                changed.replace_range(std::ops::Range::<usize>::from(range), probe);
                 file.replace_text(&mut db, Arc::from(changed));
                 probes += 1;
                 let after = analyse(&db, &root_text, workspace, false);
@@ -81,7 +93,7 @@ fn a_value_that_fails_reports_only_its_own_error() {
     assert!(probes > 1000, "only {probes} values probed");
     assert!(
         failures.is_empty(),
-        "{} of {probes} failing values made other diagnostics:\n{}",
+        "{} of {probes} values replaced by `{probe}` made other diagnostics:\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -693,6 +693,7 @@ impl Reader<'_, '_> {
                         }
                     }
                 }
+                Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
                 // mkIf/mkMerge around the list, or not a list (the merged value reports its
                 // type).
                 Ok(_) => {
@@ -1292,12 +1293,19 @@ impl Reader<'_, '_> {
                 checked_below: None,
             };
             let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
-            // A module that failed (reported): what it declares and defines is missing.
-            if let Some(failure) = &evaluation.failed {
-                let span = self.clan.machines.get(&name).and_then(|m| m.span.clone());
-                self.note(&format!("machines.{name}"), failure.message.clone(), span);
-            }
             self.read_machine_evaluation(&name, &evaluation);
+            // A module that failed (reported) or that clanc cannot see into: what it declares
+            // and defines is missing. (An unknown import says so itself, `ImportTarget`.)
+            let machine = self.clan.machines.get(&name);
+            let unknown_import = machine.is_some_and(|m| {
+                (m.imports.iter()).any(|i| matches!(i.target, ImportTarget::Unknown(_)))
+            });
+            let unseen = evaluation.open.clone().filter(|_| !unknown_import);
+            if let Some(reason) = (evaluation.failed.as_ref().map(|f| f.message.clone())).or(unseen)
+            {
+                let span = machine.and_then(|m| m.span.clone());
+                self.note(&format!("machines.{name}"), reason, span);
+            }
         }
     }
 

@@ -738,7 +738,15 @@ fn declare(
                 continue;
             }
         };
-        let Value::Attrs(inner) = &v else { continue };
+        let inner = match &v {
+            Value::Attrs(inner) => inner,
+            // An option or a namespace clanc cannot see.
+            Value::Unknown(u) => {
+                ns.open.get_or_insert_with(|| u.reason.clone());
+                continue;
+            }
+            _ => continue,
+        };
         if is_typed(ev, inner, "option") {
             let decl = match read_decl(ev, inner, a.pos) {
                 Ok(d) => d,
@@ -1114,9 +1122,11 @@ impl Node {
             (_, Some(TypeInfo::Submodule { .. })) => {
                 let sub = self.sub_evaluation(ev)?;
                 let children = sub.root.children(ev)?;
-                // A definition of the element that failed (reported) may have held any key.
+                // A definition of the element that failed (reported) or that clanc cannot see
+                // into may have held any key.
                 let failed = (self.resolved(ev).uncertain.clone())
-                    .or_else(|| sub.failed.as_ref().map(|f| f.message.clone()));
+                    .or_else(|| sub.failed.as_ref().map(|f| f.message.clone()))
+                    .or_else(|| sub.open.clone());
                 match failed {
                     Some(reason) if children.open.is_none() => Children {
                         map: children.map.clone(),
@@ -1268,6 +1278,10 @@ impl Node {
         let Some(code) = self.settings.type_code else {
             return;
         };
+        // An unknown value may have any type.
+        if let Value::Unknown(u) = value {
+            return ctx.note_unknown(&self.path, &u.reason, def.value_pos.or(def.pos));
+        }
         ctx.report(ModuleDiagnostic {
             code,
             message: format!(
