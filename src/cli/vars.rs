@@ -63,7 +63,7 @@ pub enum VarsCommand {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// List a machine's vars: public values, secrets as ********, missing as <not set>
+    /// List a machine's vars: public values, secrets as ********, missing as `<not set>`
     List {
         /// The machine
         machine: String,

@@ -63,7 +63,7 @@ pub enum Freshness {
 }
 
 /// A literal (a string, a number, `true` or `false`) whose new value replaces the model's
-/// copies of it ([`Spanned::literal`]), found by the span the literal has once spans moved.
+/// copies of it ([`Spanned::literal`](super::Spanned::literal)), found by the span the literal has once spans moved.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiteralEdit {
     pub literal: Span,
