@@ -544,7 +544,8 @@ fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
 /// While a file of the clan does not parse, the clan's evaluation misses what that file
 /// defines: the server reports the syntax error and no diagnostics the missing definitions
 /// would invent (a role's machines "not defined", a tag matching nothing), hides the clan's
-/// real ones until the file parses, then shows them again.
+/// real ones until the file parses, then shows them again. Hover answers in files unchanged
+/// since the clan was last known, from that model.
 #[test]
 fn a_file_that_does_not_parse_invents_no_diagnostics_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
@@ -615,6 +616,22 @@ fn a_file_that_does_not_parse_invents_no_diagnostics_elsewhere() {
         ],
         "{published:?}"
     );
+    // hover in site.nix, unchanged since the last model that knew the clan, answers from it
+    let at_press = json!({ "textDocument": { "uri": site }, "position": position_of(&ghost, "machines.press", 0, 10) });
+    let hover = client.request("textDocument/hover", at_press.clone());
+    assert!(
+        hover_text(&hover).contains("machine `press`** (nixos)"),
+        "{hover}"
+    );
+    // press is defined in machines.nix, whose text changed since: no position of then
+    let definition = client.request("textDocument/definition", at_press);
+    assert_eq!(definition["result"], Value::Null, "{definition}");
+    // in machines.nix itself nothing is answered (the model's positions are of its old text)
+    let hover = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": machines }, "position": position_of(&typing, "proof", 0, 1) }),
+    );
+    assert_eq!(hover["result"], Value::Null, "{hover}");
 
     // the `;` typed: the clan is checked again, the C001 is back
     client.notify(

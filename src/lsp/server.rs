@@ -163,9 +163,14 @@ struct Server {
     published: BTreeMap<String, Vec<lsp_types::Diagnostic>>,
     /// The model of the newest finished check, and the generation it was built for.
     model: Option<(u64, Arc<Clan>)>,
-    /// The newest model whose clan is known, for completion: while the file being typed in
-    /// does not parse, the clan is unknown, and the names to offer are the last ones known.
-    names: Option<Arc<Clan>>,
+    /// The newest model whose clan is known, and the generation it was built for: while the
+    /// file being typed in does not parse, the clan is unknown, and completion offers the
+    /// names last known; hover and definition answer from it in files unchanged since.
+    names: Option<(u64, Arc<Clan>)>,
+    /// The generation each file last changed in (clan-relative; files never edited: none).
+    changed_in: BTreeMap<String, u64>,
+    /// The generation files were last read from disk in (any of them may have changed).
+    reloaded_in: u64,
     /// The newest finished check's model and what it was built from: the next check reuses it
     /// when the edit changed nothing it was built from.
     memo: Option<crate::analysis::ModelMemo>,
@@ -207,6 +212,8 @@ impl Server {
             published: BTreeMap::new(),
             model: None,
             names: None,
+            changed_in: BTreeMap::new(),
+            reloaded_in: 0,
             memo: None,
             waiting: Vec::new(),
         })
@@ -283,9 +290,27 @@ impl Server {
         (*generation == self.generation).then_some(clan)
     }
 
+    /// Whether `rel` is as it was when the check of `generation` began.
+    fn unchanged_since(&self, rel: &str, generation: u64) -> bool {
+        self.reloaded_in <= generation && self.changed_in.get(rel).is_none_or(|g| *g <= generation)
+    }
+
+    /// The model to answer a request in `rel` from, and the generation it was built for: the
+    /// current text's; while that clan is unknown (a file does not parse), the last known
+    /// one, if `rel` has not changed since.
+    fn model_for(&self, rel: &str) -> Option<(u64, &Clan)> {
+        let current = self.current_model()?;
+        if !current.is_unknown() {
+            return Some((self.generation, current));
+        }
+        let (generation, known) = self.names.as_ref()?;
+        self.unchanged_since(rel, *generation)
+            .then_some((*generation, known.as_ref()))
+    }
+
     fn hover(&self, p: &TextDocumentPositionParams) -> Option<Hover> {
         let (rel, _, offset) = self.locate(p)?;
-        let clan = self.current_model()?;
+        let (_, clan) = self.model_for(&rel)?;
         let (span, target) = features::target_at(clan, &rel, u32::try_from(offset).ok()?.into())?;
         let mut indexes = HashMap::new();
         Some(Hover {
@@ -299,11 +324,13 @@ impl Server {
 
     fn definition(&self, p: &TextDocumentPositionParams) -> Option<GotoDefinitionResponse> {
         let (rel, _, offset) = self.locate(p)?;
-        let clan = self.current_model()?;
+        let (generation, clan) = self.model_for(&rel)?;
         let (_, target) = features::target_at(clan, &rel, u32::try_from(offset).ok()?.into())?;
         let mut indexes = HashMap::new();
         let locations: Vec<Location> = features::definition(clan, &target)
             .iter()
+            // A last known model's spans are positions in the texts of then.
+            .filter(|span| self.unchanged_since(&span.file, generation))
             .filter_map(|span| self.location(span, &mut indexes))
             .collect();
         match locations.len() {
@@ -315,7 +342,7 @@ impl Server {
 
     fn completion(&self, p: &TextDocumentPositionParams) -> Option<CompletionResponse> {
         let (_, text, offset) = self.locate(p)?;
-        let clan = self.names.as_ref()?;
+        let (_, clan) = self.names.as_ref()?;
         let items = completion::complete(clan, &text, offset)
             .into_iter()
             .map(|item| CompletionItem {
@@ -392,6 +419,7 @@ impl Server {
             });
         match refreshed {
             Ok(true) => {
+                self.reloaded_in = self.generation + 1;
                 self.files = self
                     .workspace
                     .files(&self.db)
@@ -451,7 +479,7 @@ impl Server {
             }
             (None, Some(text)) => {
                 let file = SourceFile::create(&self.db, rel.clone(), Arc::from(text));
-                self.files.insert(rel, file);
+                self.files.insert(rel.clone(), file);
                 self.update_file_list();
             }
             (Some(_), None) => {
@@ -460,6 +488,8 @@ impl Server {
             }
             (None, None) => return,
         }
+        // The check scheduled next is the first of the new text.
+        self.changed_in.insert(rel, self.generation + 1);
         self.schedule_check();
     }
 
@@ -512,7 +542,7 @@ impl Server {
         let _previous_names = if clan.is_unknown() {
             None
         } else {
-            self.names.replace(Arc::clone(&clan))
+            self.names.replace((done.generation, Arc::clone(&clan)))
         };
         let _previous_model = self.model.replace((done.generation, clan));
         self.publish(diagnostics);
