@@ -22,13 +22,23 @@ fn said(d: &Diagnostic) -> String {
     format!("{} {} {}", d.code, d.span.file, d.message)
 }
 
-/// The ranges of every binding's value in `text`.
+/// The ranges of every binding's value and every list element in `text`, but for elements
+/// of `imports` lists: a module clanc cannot see into is assumed to declare and define nothing
+/// the model reads (docs/model.md), so an unknown one there is not a probe of the above.
 fn values(text: &str) -> Vec<rnix::TextRange> {
-    rnix::Root::parse(text)
-        .syntax()
-        .descendants()
+    let root = rnix::Root::parse(text).syntax();
+    let bound = (root.descendants())
         .filter(|n| n.kind() == SyntaxKind::NODE_ATTRPATH_VALUE)
-        .filter_map(|n| n.last_child())
+        .filter_map(|n| n.last_child());
+    let elements = (root.descendants())
+        .filter(|n| n.kind() == SyntaxKind::NODE_LIST)
+        .filter(|list| {
+            let binding = list.parent().and_then(|p| p.first_child());
+            binding.is_none_or(|path| !path.text().to_string().ends_with("imports"))
+        })
+        .flat_map(|list| list.children());
+    bound
+        .chain(elements)
         .map(|value| value.text_range())
         .collect()
 }
