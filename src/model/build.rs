@@ -947,6 +947,8 @@ impl Reader<'_, '_> {
     fn role_tags(&mut self, node: Option<Rc<Node>>, instance: &str, role: &str) -> UniqueNames {
         let mut names = UniqueNames::default();
         let Some(node) = node else { return names };
+        // The span for the merged value's names, when a definition is wrapped (`mkIf`, ...).
+        let mut read_merged: Option<Option<Span>> = None;
         for def in self.user_defs(&node) {
             let from_json = def
                 .file
@@ -970,6 +972,10 @@ impl Reader<'_, '_> {
                         }
                     }
                 }
+                // `mkIf`/`mkMerge`/`mkOverride` around either form: the merged value tells.
+                Ok(Value::Attrs(attrs)) if attrs.get("_type").is_some() => {
+                    read_merged.get_or_insert(self.def_span(&def));
+                }
                 Ok(Value::Attrs(attrs)) => {
                     for a in &attrs.entries {
                         if a.name.starts_with("_") {
@@ -992,6 +998,28 @@ impl Reader<'_, '_> {
                 }
                 Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
                 // Neither form: the module system reports the type.
+                Ok(other) => names.add_unknown(&format!("`{}` is {}", node.path, other.describe())),
+                Err(e) => names.add_unknown(&e),
+            }
+        }
+        if let Some(span) = read_merged {
+            match self.force(&node.value_thunk()) {
+                Ok(Value::Attrs(attrs)) => {
+                    for a in attrs.entries.iter().filter(|a| !a.name.starts_with('_')) {
+                        names.add_name(&a.name, span.clone());
+                    }
+                }
+                Ok(Value::List(items)) => {
+                    for item in items.iter() {
+                        match self.force(item) {
+                            Ok(Value::String(s)) => names.add_read(&s, span.clone()),
+                            Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
+                            Ok(_) => {}
+                            Err(e) => names.add_unknown(&e),
+                        }
+                    }
+                }
+                Ok(Value::Unknown(u)) => names.add_unknown(&u.reason),
                 Ok(other) => names.add_unknown(&format!("`{}` is {}", node.path, other.describe())),
                 Err(e) => names.add_unknown(&e),
             }
@@ -1213,6 +1241,9 @@ impl Reader<'_, '_> {
                 other => {
                     let reason = match other {
                         Ok(Value::Unknown(u)) => u.reason.clone(),
+                        Ok(Value::Attrs(a)) if a.get("_type").is_some() => {
+                            "`extraModules` under `mkIf`/`mkMerge` is not read".to_string()
+                        }
                         Ok(v) => format!("`extraModules` is {}", v.describe()),
                         Err(e) => e,
                     };

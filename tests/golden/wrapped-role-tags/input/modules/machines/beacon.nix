@@ -1,0 +1,16 @@
+{
+  clan.machines.beacon =
+    { ... }:
+    {
+      networking.hostName = "beacon";
+      nixpkgs.hostPlatform = "x86_64-linux";
+      boot.loader.grub.enable = true;
+      boot.loader.grub.device = "/dev/sda";
+      fileSystems."/" = {
+        device = "/dev/sda1";
+        fsType = "ext4";
+      };
+      services.qemuGuest.enable = true;
+      system.stateVersion = "25.05";
+    };
+}
