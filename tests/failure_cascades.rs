@@ -12,9 +12,8 @@ mod common;
 use std::sync::Arc;
 
 use clanc::analysis::analyse;
-use clanc::db::{Database, SourceFile};
 use clanc::diagnostics::Diagnostic;
-use common::sweep::fixture_clans;
+use common::sweep::{Loaded, fixture_clans};
 use rnix::SyntaxKind;
 
 /// What a diagnostic says, without where (the edit moves the text after it).
@@ -59,22 +58,18 @@ fn replace_every_value_by(probe: &str) {
     let mut probes = 0;
     let mut failures = Vec::new();
     for fixture in &fixture_clans() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("clan");
-        common::copy_dir(fixture, &root);
-        let root = std::fs::canonicalize(&root).unwrap();
-        let root_text = root.to_string_lossy().into_owned();
-        let mut db = Database::default();
-        let workspace = clanc::loader::load_clan(&mut db, &root).unwrap().workspace;
+        let Loaded {
+            root: root_text,
+            mut db,
+            workspace,
+            nix_files,
+            dir: _copy,
+        } = Loaded::copy_of(fixture);
         let before: Vec<String> = (analyse(&db, &root_text, workspace, false).diagnostics)
             .iter()
             .map(said)
             .collect();
-        let files: Vec<SourceFile> = (workspace.files(&db).iter())
-            .filter(|f| f.path(&db).ends_with(".nix"))
-            .copied()
-            .collect();
-        for file in files {
+        for file in nix_files {
             let original: Arc<str> = file.text(&db).clone();
             for range in values(&original) {
                 let mut changed = original.to_string();

@@ -35,6 +35,38 @@ pub fn fixture_clans() -> Vec<PathBuf> {
     clans
 }
 
+/// A copy of a fixture clan, loaded: its Nix files are edited in the database only.
+pub struct Loaded {
+    /// The copy, deleted when dropped: bind it for as long as the clan is used.
+    pub dir: tempfile::TempDir,
+    pub root: String,
+    pub db: Database,
+    pub workspace: clanc::db::Workspace,
+    pub nix_files: Vec<SourceFile>,
+}
+
+impl Loaded {
+    pub fn copy_of(fixture: &Path) -> Loaded {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("clan");
+        copy_dir(fixture, &root);
+        let root = std::fs::canonicalize(&root).unwrap();
+        let mut db = Database::default();
+        let workspace = clanc::loader::load_clan(&mut db, &root).unwrap().workspace;
+        let nix_files = (workspace.files(&db).iter())
+            .filter(|f| f.path(&db).ends_with(".nix"))
+            .copied()
+            .collect();
+        Loaded {
+            dir,
+            root: root.to_string_lossy().into_owned(),
+            db,
+            workspace,
+            nix_files,
+        }
+    }
+}
+
 /// Makes each edit `edits` gives for a Nix file's text (a range of it and the text to put
 /// there) alone, on a copy of the clan at `fixture`, and compares.
 pub fn every_edit_of(
@@ -42,19 +74,15 @@ pub fn every_edit_of(
     edits: impl Fn(&str) -> Vec<(rnix::TextRange, String)>,
     tally: &mut Tally,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("clan");
-    copy_dir(fixture, &root);
-    let root = std::fs::canonicalize(&root).unwrap();
-    let root_text = root.to_string_lossy().into_owned();
-    let mut db = Database::default();
-    let workspace = clanc::loader::load_clan(&mut db, &root).unwrap().workspace;
+    let Loaded {
+        root: root_text,
+        mut db,
+        workspace,
+        nix_files,
+        dir: _copy,
+    } = Loaded::copy_of(fixture);
     let first = analyse(&db, &root_text, workspace, false);
-    let files: Vec<SourceFile> = (workspace.files(&db).iter())
-        .filter(|f| f.path(&db).ends_with(".nix"))
-        .copied()
-        .collect();
-    for file in files {
+    for file in nix_files {
         let original: Arc<str> = file.text(&db).clone();
         for (range, new) in edits(&original) {
             let text = &original[std::ops::Range::<usize>::from(range)];
