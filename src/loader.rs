@@ -200,7 +200,9 @@ fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
         .filter_entry(|entry| {
             let name = entry.file_name().to_string_lossy();
             let is_link = entry.path_is_symlink();
-            !(name == ".git" || (is_link && name.starts_with("result")))
+            !(name == ".git"
+                || (is_link && name.starts_with("result"))
+                || is_editor_lock(&name, is_link))
         })
         .build();
     for entry in walker {
@@ -296,13 +298,22 @@ fn list_dir(path: &Path) -> Result<Vec<DirEntry>, String> {
             Ok(t) if t.is_file() => EntryKind::Regular,
             _ => EntryKind::Unknown,
         };
-        entries.push(DirEntry {
-            name: entry.file_name().to_string_lossy().into_owned(),
-            kind,
-        });
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_editor_lock(&name, kind == EntryKind::Symlink) {
+            continue;
+        }
+        entries.push(DirEntry { name, kind });
     }
     entries.sort();
     Ok(entries)
+}
+
+/// Whether a directory entry is an editor's lock file: Emacs marks a file being edited with a
+/// symlink `.#<name>` beside it (pointing to `user@host.pid:time`, usually nowhere). Never
+/// part of a flake (git does not track it) and never readable: the clan is read as if it
+/// were not there, also while the language server watches the directory.
+fn is_editor_lock(name: &str, is_symlink: bool) -> bool {
+    is_symlink && name.starts_with(".#")
 }
 
 /// An I/O error's reason without Rust's "(os error N)" suffix.
@@ -366,5 +377,36 @@ mod tests {
         assert!(refresh(&mut db, root, workspace, &open).unwrap());
         assert_eq!(paths(&db, workspace), ["a.nix", "b.nix"]);
         assert_eq!(&**workspace.files(&db)[0].text(&db), "editor");
+    }
+
+    /// Emacs's lock file beside a file being edited (a symlink to nowhere) is not read: the
+    /// clan loads, and a lock appearing while the server watches changes nothing.
+    #[test]
+    fn an_editors_lock_file_is_not_part_of_the_clan() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("flake.nix"), "{ }").unwrap();
+        std::fs::create_dir_all(root.join("modules")).unwrap();
+        std::fs::write(root.join("modules/site.nix"), "1").unwrap();
+        let lock = root.join("modules/.#site.nix");
+        std::os::unix::fs::symlink("ada@desk.4242:1764230000", &lock).unwrap();
+        let mut db = Database::default();
+        let workspace = load_clan(&mut db, root).unwrap().workspace;
+        assert_eq!(paths(&db, workspace), ["flake.nix", "modules/site.nix"]);
+        let listing = (workspace.dirs(&db).iter())
+            .find(|d| d.path(&db) == "modules")
+            .map(|d| d.entries(&db).clone())
+            .unwrap();
+        let names: Vec<&str> = listing.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["site.nix"]);
+
+        std::fs::remove_file(&lock).unwrap();
+        let none = |_: &str| false;
+        assert!(!refresh(&mut db, root, workspace, &none).unwrap());
+        std::os::unix::fs::symlink("ada@desk.4242:1764230001", &lock).unwrap();
+        assert!(!refresh(&mut db, root, workspace, &none).unwrap());
+        // a dangling link of another name is still an error (`tests/golden/dangling-symlink`)
+        std::os::unix::fs::symlink("nowhere.nix", root.join("modules/broken.nix")).unwrap();
+        assert!(load_clan(&mut Database::default(), root).is_err());
     }
 }
