@@ -102,3 +102,24 @@ fn failures_are_clear_and_never_show_the_secret() {
     assert!(stderr.contains("altered"), "{stderr}");
     assert!(tampered.stdout.is_empty());
 }
+
+/// A machine's module written under `lib.mkIf` (`clan.machines.beacon = lib.mkIf true (...)`)
+/// is discharged as NixOS does: its generator is listed, and its var found.
+#[test]
+fn a_generator_in_a_machine_module_under_mkif_counts() {
+    let dir = repo().join("tests/golden/wrapped-role-tags/input");
+    let list = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["vars", "list", "beacon"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&list.stdout),
+        "wg-address/address: fd00::1\n",
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    let got = vars_get(&dir, "beacon", "wg-address/address", None);
+    assert_eq!(got.status.code(), Some(0));
+    assert_eq!(got.stdout, b"fd00::1\n");
+}

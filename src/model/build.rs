@@ -1307,13 +1307,8 @@ impl Reader<'_, '_> {
                 Some(Rc::from(known::path("machine.nix"))),
                 None,
             ));
-            for def in &node.defs {
-                modules.push(ModuleSource::new(
-                    def.value.clone(),
-                    def.file.clone(),
-                    def.pos,
-                ));
-            }
+            let (defined, uncertain) = node.as_modules(self.ev);
+            modules.extend(defined);
             let mut args = special.clone();
             args.push(("inputs".into(), flake.inputs_value.clone()));
             args.push(("self".into(), flake.self_value.clone()));
@@ -1332,7 +1327,9 @@ impl Reader<'_, '_> {
                 (m.imports.iter()).any(|i| matches!(i.target, ImportTarget::Unknown(_)))
             });
             let unseen = evaluation.open.clone().filter(|_| !unknown_import);
-            if let Some(reason) = (evaluation.failed.as_ref().map(|f| f.message.clone())).or(unseen)
+            if let Some(reason) = (evaluation.failed.as_ref().map(|f| f.message.clone()))
+                .or(unseen)
+                .or(uncertain)
             {
                 let span = machine.and_then(|m| m.span.clone());
                 self.note(&format!("machines.{name}"), reason, span);

@@ -1391,6 +1391,20 @@ impl Node {
         Some(sub)
     }
 
+    /// The definitions of a deferred module option (`clan.machines.<m>`, a role's
+    /// `interface`) as modules, as NixOS merges them: with `mkIf`/`mkMerge`/`mkOverride`
+    /// around a definition discharged and only the highest priority kept. Also why they may
+    /// be incomplete (a definition failed, or sits under an unknown `mkIf` and might win).
+    pub fn as_modules(&self, ev: &mut Evaluator<'_>) -> (Vec<ModuleSource>, Option<String>) {
+        let resolved = self.resolved(ev);
+        let modules = (resolved.defs.iter())
+            .map(|(def, value)| {
+                ModuleSource::new(Thunk::value(value.clone()), def.file.clone(), def.pos)
+            })
+            .collect();
+        (modules, resolved.uncertain.clone())
+    }
+
     /// The merged value, as a thunk (forced on demand).
     pub fn value_thunk(&self) -> Thunk {
         self.value

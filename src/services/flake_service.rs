@@ -47,17 +47,13 @@ pub fn read_flake_service(
         Some(Rc::from(known::path("clan-service.nix"))),
         None,
     )];
-    for def in &node.defs {
-        modules.push(ModuleSource::new(
-            def.value.clone(),
-            def.file.clone(),
-            def.pos,
-        ));
-    }
+    let (defined, uncertain) = node.as_modules(ev);
+    modules.extend(defined);
     let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
     // A module clanc cannot see into, or one that failed (reported): its roles are unknown.
-    if let Some(reason) =
-        (evaluation.open.clone()).or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+    if let Some(reason) = (evaluation.open.clone())
+        .or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+        .or(uncertain)
     {
         read.service = Err(reason);
         return read;
@@ -160,14 +156,11 @@ fn interface_options(
     ctx: &Rc<ModuleContext>,
     interface: &Rc<Node>,
 ) -> Result<Vec<OptionDecl>, String> {
-    let modules = interface
-        .defs
-        .iter()
-        .map(|d| ModuleSource::new(d.value.clone(), d.file.clone(), d.pos))
-        .collect();
+    let (modules, uncertain) = interface.as_modules(ev);
     let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
-    if let Some(reason) =
-        (evaluation.open.clone()).or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+    if let Some(reason) = (evaluation.open.clone())
+        .or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+        .or(uncertain)
     {
         return Err(reason);
     }

@@ -1,5 +1,5 @@
 {
-  description = "lighthouse, with role tags written under mkIf and mkMerge";
+  description = "lighthouse, with role tags and a machine module written under mkIf and mkMerge";
 
   inputs = {
     nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";

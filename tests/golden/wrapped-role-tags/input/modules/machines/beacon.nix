@@ -1,5 +1,7 @@
+{ lib, ... }:
 {
-  clan.machines.beacon =
+  # a machine's module under mkIf: its generator counts (`vars/per-machine/beacon/wg-address`)
+  clan.machines.beacon = lib.mkIf true (
     { ... }:
     {
       networking.hostName = "beacon";
@@ -12,5 +14,10 @@
       };
       services.qemuGuest.enable = true;
       system.stateVersion = "25.05";
-    };
+      clan.core.vars.generators.wg-address = {
+        files.address.secret = false;
+        script = "echo fd00::1 > $out/address";
+      };
+    }
+  );
 }
