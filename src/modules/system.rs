@@ -1351,19 +1351,15 @@ impl Node {
         else {
             return None;
         };
-        let resolved = self.resolved(ev);
         let mut sources: Vec<ModuleSource> = modules
             .iter()
             .map(|m| ModuleSource::new(m.clone(), None, None))
             .collect();
-        for (def, value) in &resolved.defs {
-            sources.push(ModuleSource {
-                value: Thunk::value(value.clone()),
-                file: def.file.clone(),
-                pos: def.pos,
-                config_only: *shorthand_only_config,
-            });
-        }
+        let (defined, _) = self.as_modules(ev);
+        sources.extend(defined.into_iter().map(|m| ModuleSource {
+            config_only: *shorthand_only_config,
+            ..m
+        }));
         let mut args = Vec::new();
         if let Some(special) = special_args
             && let Ok(Value::Attrs(a)) = ev.force(special, None)
