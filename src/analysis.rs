@@ -145,6 +145,7 @@ pub fn analyse_reusing(
             (Arc::new(clan), garbage, Arc::new(inputs), ModelReuse::Built)
         }
     };
+    unread_files_do_not_block(&mut diagnostics, &inputs);
     let memo = ModelMemo::after(inputs, Arc::clone(&clan), clean, previous);
     let mut listing = vars_listing(db, workspace);
     // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
@@ -183,6 +184,21 @@ pub fn analyse_reusing(
         garbage,
         memo,
         model_reused,
+    }
+}
+
+/// Syntax errors in files the clan's evaluation never read (a scratch file, a template, a
+/// `callPackage` file, an encrypted file named `.nix`) are shown, as information: Nix never
+/// reads them either, so they cannot stop a deploy.
+fn unread_files_do_not_block(diagnostics: &mut [Diagnostic], inputs: &ModelInputs) {
+    for d in diagnostics.iter_mut() {
+        if d.code == "N001" && d.severity == Severity::Error && inputs.unread_file(&d.span.file) {
+            d.severity = Severity::Info;
+            d.message = format!(
+                "{} (`{}` is not read by the clan's evaluation)",
+                d.message, d.span.file
+            );
+        }
     }
 }
 

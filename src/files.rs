@@ -115,6 +115,11 @@ pub enum FilesNow {
 }
 
 impl Observations {
+    /// Whether the evaluation read the file at `path` (absolute), as code or as text.
+    pub fn read_file(&self, path: &str) -> bool {
+        self.sources.contains_key(path)
+    }
+
     /// How `files` (a newer state of the clan) answers the questions asked before.
     pub fn compare(&self, db: &dyn db::Db, files: &ClanFiles) -> FilesNow {
         let same_text = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;

@@ -169,7 +169,14 @@ fn flake_nix_of_clanc_parses_with_clanc_and_nix() {
 fn watch_mode_checks_again_after_a_change() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("flake.nix"), "{ }\n").unwrap();
+    // the flake reads bad.nix: its syntax errors are errors (in a file the flake never
+    // reads they would be information)
+    std::fs::write(
+        dir.path().join("flake.nix"),
+        "{ outputs = { ... }: import ./bad.nix; }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bad.nix"), "{ }\n").unwrap();
     // stdout and stderr into one pipe, so that a run's report (stdout, flushed) comes before
     // its "checked in" line (stderr) as the program wrote them
     let (reader, writer) = std::io::pipe().unwrap();

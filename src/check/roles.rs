@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use crate::diagnostics::Diagnostic;
 use crate::model::{Clan, Instance, Known, MachineClass, Role};
 use crate::services::catalog::{Catalog, Service};
+use crate::services::history::Pin;
 
 use super::clan::{first_span, machines_complete, unknown_below};
 use super::suggest::{did_you_mean, list_names};
@@ -21,19 +22,35 @@ use super::suggest::{did_you_mean, list_names};
 /// The service each instance uses, for the instances whose service is known.
 pub(super) type Services<'a> = BTreeMap<&'a str, &'a Service>;
 
+/// clan-core turned `inventory.services` into a removed option (defining it has no effect)
+/// on 2025-08-16, and since 2026-05-29 rejects any definition of it. By the pinned clan-core's
+/// commit time (a day of margin each way; `None` for a clan without a lock, which gets the
+/// newest): what defining it does, or `None` where nothing is certain to go wrong.
+fn legacy_services_message(clan: &Clan) -> Option<&'static str> {
+    const IGNORED_SINCE: i64 = 1_755_388_800; // 2025-08-17T00:00Z
+    const REJECTED_SINCE: i64 = 1_780_099_200; // 2026-05-30T00:00Z
+    match clan.clan_core_last_modified {
+        Some(t) if t < IGNORED_SINCE => None,
+        Some(t) if t < REJECTED_SINCE => (!clan.legacy_services_empty).then_some(
+            "`inventory.services` was removed from clan-core: the pinned clan-core ignores what is defined there; expected `inventory.instances`",
+        ),
+        _ => Some(
+            "`inventory.services` was removed from clan-core; expected `inventory.instances`",
+        ),
+    }
+}
+
 /// Runs the role checks and returns the services that were found, for the other families.
 pub(super) fn check<'a>(
     clan: &'a Clan,
     catalog: &'a Catalog,
     out: &mut Vec<Diagnostic>,
 ) -> Services<'a> {
-    if let Some(span) = &clan.legacy_services {
+    if let Some(span) = &clan.legacy_services
+        && let Some(message) = legacy_services_message(clan)
+    {
         out.push(
-            Diagnostic::error(
-                "C013",
-                "`inventory.services` was removed from clan-core; expected `inventory.instances`",
-                span.clone(),
-            )
+            Diagnostic::error("C013", message, span.clone())
             .with_help(
                 "rewrite each service as an instance: `inventory.instances.<name> = { module.name = \"<service>\"; roles.<role>.machines.<machine> = { }; }`",
             ),
@@ -70,12 +87,18 @@ pub(super) fn check<'a>(
 
 /// The service an instance uses and where it comes from ("clan-core" or "self"); `None` when
 /// it is unknown or does not exist (then C003 or C004 is reported here).
+/// clan-core's default for `module.input` changed on 2025-06-30 (the flake's own modules
+/// before, clan-core's since); between these commit times (a day of margin) it is uncertain.
+const LOCAL_DEFAULT_UNTIL: i64 = 1_751_155_200; // 2025-06-29T00:00Z
+const CLAN_CORE_DEFAULT_SINCE: i64 = 1_751_328_000; // 2025-07-01T00:00Z
+
 fn lookup_service<'a>(
     clan: &'a Clan,
     catalog: &'a Catalog,
     instance: &Instance,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(&'static str, &'a Service)> {
+    let history = &catalog.history;
     let input = match &instance.module_input {
         None => None,
         Some(spanned) => match &spanned.value {
@@ -121,10 +144,31 @@ fn lookup_service<'a>(
     } else {
         ""
     };
-    match input.map(|(i, _)| i) {
+    let pin = Pin {
+        rev: clan.clan_core_rev.as_deref(),
+        time: clan.clan_core_last_modified,
+    };
+    let input = match input.map(|(i, _)| i) {
+        // Until 2025-06-30 clan-core took an instance without `module.input` from the
+        // flake's own `clan.modules`; since, from clan-core's services.
+        None => match pin.time {
+            Some(t) if t < LOCAL_DEFAULT_UNTIL => Some("self"),
+            Some(t) if t < CLAN_CORE_DEFAULT_SINCE => return None,
+            _ => None,
+        },
+        other => other,
+    };
+    match input {
         None | Some("clan-core") => {
             if let Some(service) = catalog.service(module_name) {
-                return Some(("clan-core", service));
+                // A service of another clan-core than the catalog's: its roles and settings
+                // may differ, nothing about it is certain.
+                return history
+                    .describes(module_name, pin)
+                    .then_some(("clan-core", service));
+            }
+            if history.may_exist(module_name, pin) {
+                return None;
             }
             if let Some(span) = name_span {
                 let mut help = format!(

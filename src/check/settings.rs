@@ -380,11 +380,16 @@ impl<'a> RoleCtx<'a> {
                 format!(" (type `{}`)", d.type_description)
             });
             let example = machines.first().copied().unwrap_or("<machine>");
+            // Information only: the module system fails on an option without a value only
+            // when something reads it, and whether the service's code reads it (wireguard's
+            // peers read `controller` only when there are several controllers) is beyond
+            // what clanc models.
             out.push(
-                Diagnostic::error(
+                Diagnostic::new(
                     "C008",
+                    crate::diagnostics::Severity::Info,
                     format!(
-                        "the required option `{}` has no value for {} {}: expected a definition, found none",
+                        "the required option `{}` has no value for {} {}: clan-core fails if the service reads it",
                         self.option_text(option),
                         if machines.len() == 1 { "machine" } else { "machines" },
                         list_names(machines.iter().copied())

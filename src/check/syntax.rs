@@ -8,6 +8,7 @@ use crate::db::{self, Db, SourceFile};
 use crate::diagnostics::{Diagnostic, Span};
 use crate::eval::lower_file;
 use crate::loader::NotUtf8;
+use crate::syntax::sops_document::is_sops_encrypted;
 
 /// Stack lowering may use for one file in a check (lowering recurses with the nesting of the
 /// file, which the parser already bounds). The evaluator's budget, so that a file's lowering
@@ -21,6 +22,15 @@ pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     }
     let span = |range| Span::new(path.clone(), range);
     let parse_errors = &db::parse(db, file).errors;
+    if !parse_errors.is_empty() && is_sops_encrypted(file.text(db)) {
+        // Not Nix until its owner decrypts it; importing it gives an unknown value.
+        return vec![Diagnostic::new(
+            "N001",
+            crate::diagnostics::Severity::Info,
+            "the file is encrypted with sops: it is Nix once decrypted, and unknown to clanc",
+            span(TextRange::empty(TextSize::from(0))),
+        )];
+    }
     if !parse_errors.is_empty() {
         // Lowering a broken tree would only repeat what the parse errors say.
         return parse_errors

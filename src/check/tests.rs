@@ -432,6 +432,7 @@ fn c009_max_instances() {
     let catalog = Catalog {
         clan_core_commit: "test".into(),
         services: catalog,
+        history: Default::default(),
     };
     let mut clan = clan();
     let mut first = instance("sshd-1", "sshd");
@@ -511,6 +512,26 @@ fn c013_legacy_services() {
     clan.legacy_services = Some(sp("legacy.nix", 3, 8));
     let d = only(&run(&clan), "C013", Severity::Error, sp("legacy.nix", 3, 8));
     assert!(d.message.contains("inventory.instances"));
+}
+
+#[test]
+fn c013_depends_on_the_pinned_clan_core() {
+    let mut clan = clan();
+    clan.legacy_services = Some(sp("legacy.nix", 3, 8));
+    // 2025-06: inventory.services still worked
+    clan.clan_core_last_modified = Some(1_749_900_000);
+    none(&run(&clan));
+    // 2026-04: a removed option, ignored: an empty set loses nothing
+    clan.clan_core_last_modified = Some(1_777_300_000);
+    clan.legacy_services_empty = true;
+    none(&run(&clan));
+    clan.legacy_services_empty = false;
+    let d = only(&run(&clan), "C013", Severity::Error, sp("legacy.nix", 3, 8));
+    assert!(d.message.contains("ignores"), "{}", d.message);
+    // 2026-08: rejected, even empty
+    clan.clan_core_last_modified = Some(1_785_800_000);
+    clan.legacy_services_empty = true;
+    only(&run(&clan), "C013", Severity::Error, sp("legacy.nix", 3, 8));
 }
 
 // ---------------------------------------------------------------- settings
@@ -689,7 +710,7 @@ fn c008_required_option_unset_for_one_machine() {
             ),
         ],
     );
-    let d = only(&run(&clan), "C008", Severity::Error, sp("inv.nix", 14, 1));
+    let d = only(&run(&clan), "C008", Severity::Info, sp("inv.nix", 14, 1));
     assert!(d.message.contains("settings.controller"));
     assert!(d.message.contains("machine `b`"), "{}", d.message);
     assert!(!d.message.contains("`c`"));
@@ -719,7 +740,7 @@ fn c008_names_every_machine_the_role_settings_leave_unset() {
                 .with_machine("a", 19, None),
         ],
     );
-    let d = only(&run(&clan), "C008", Severity::Error, sp("inv.nix", 14, 1));
+    let d = only(&run(&clan), "C008", Severity::Info, sp("inv.nix", 14, 1));
     assert!(d.message.contains("machines `a`, `b`:"), "{}", d.message);
     assert!(!d.message.contains("`c`"), "{}", d.message);
 }
@@ -1021,13 +1042,26 @@ fn m004_deploy_targets_with_the_offending_character() {
     let d = only(&run(&clan), "M004", Severity::Error, sp("m.nix", 100, 9));
     assert!(d.labels.is_empty());
 
+    // clan's own forms: a `ssh://` scheme and ssh options after `?`
     let mut clan = self::clan();
     clan.machines.get_mut("a").unwrap().build_host = Some(Spanned::new(
         Known::Known("ssh://root@beacon".to_string()),
         Some(sp("m.nix", 100, 19)),
     ));
-    let d = only(&run(&clan), "M004", Severity::Error, sp("m.nix", 100, 19));
-    assert!(text(&d).contains("remove `ssh://`"));
+    clan.machines.get_mut("b").unwrap().target_host = Some(Spanned::new(
+        Known::Known("root@host?ProxyJump=tunnel@gw".to_string()),
+        Some(sp("m.nix", 200, 31)),
+    ));
+    none(&run(&clan));
+
+    // another scheme is no deploy target
+    let mut clan = self::clan();
+    clan.machines.get_mut("a").unwrap().build_host = Some(Spanned::new(
+        Known::Known("https://root@beacon".to_string()),
+        Some(sp("m.nix", 100, 21)),
+    ));
+    let d = only(&run(&clan), "M004", Severity::Error, sp("m.nix", 100, 21));
+    assert!(text(&d).contains("remove `https://`"));
 }
 
 // ---------------------------------------------------------------- vars
@@ -1440,6 +1474,25 @@ fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
         Span::new(format!("{dir}/secret"), TextRange::empty(0.into())),
     );
     assert!(d.message.contains("machine `a`"));
+    // ... but a generator the machine no longer declares (a stale link), or a secret clan
+    // decrypts on the admin's side (activation, partitioning), breaks nothing on `a`
+    let mut stale = clan.clone();
+    stale.machines.get_mut("a").unwrap().generators.clear();
+    let found = run_with(&stale, &listing);
+    assert!(found.iter().all(|d| d.code != "V005"), "{found:?}");
+    assert!(
+        found.iter().any(|d| d.code == "V004"),
+        "the stale directory: {found:?}"
+    );
+    for needed_for in ["activation", "partitioning"] {
+        let mut uploaded = clan.clone();
+        let file = (uploaded.machines.get_mut("a").unwrap().generators)
+            .get_mut("restic")
+            .and_then(|g| g.files.get_mut("password"))
+            .unwrap();
+        file.needed_for = Spanned::new(Known::Known(needed_for.into()), None);
+        none(&run_with(&uploaded, &listing));
+    }
     // an unreadable file, or a user without key.json: nothing to say
     listing.sops.secrets.insert(
         dir.into(),
@@ -1454,6 +1507,33 @@ fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
         .secrets
         .insert(dir.into(), secret(&["carol"], &["age1a"]));
     none(&run_with(&clan, &listing));
+}
+
+#[test]
+fn v005_a_deployed_secret_without_its_machine_only_when_sops_nix_decrypts_it() {
+    let (clan, mut listing) = vars_clan(vec![generator("initrd-ssh", 10, &["key"], &[])]);
+    let key = ("a".to_string(), "initrd-ssh".to_string(), "key".to_string());
+    listing.secrets.insert(key, BTreeSet::new());
+    let d = only(
+        &run_with(&clan, &listing),
+        "V005",
+        Severity::Error,
+        Span::new(
+            "vars/per-machine/a/initrd-ssh/key/secret",
+            TextRange::empty(0.into()),
+        ),
+    );
+    assert!(d.message.contains("not encrypted for it"), "{}", d.message);
+    // clan decrypts activation and partitioning secrets itself and uploads them
+    for needed_for in ["activation", "partitioning"] {
+        let mut uploaded = clan.clone();
+        let file = (uploaded.machines.get_mut("a").unwrap().generators)
+            .get_mut("initrd-ssh")
+            .and_then(|g| g.files.get_mut("key"))
+            .unwrap();
+        file.needed_for = Spanned::new(Known::Known(needed_for.into()), None);
+        none(&run_with(&uploaded, &listing));
+    }
 }
 
 fn shared(name: &str, at_: u32, files: &[&str], script: &str) -> Generator {

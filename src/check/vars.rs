@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rnix::TextRange;
 
 use crate::diagnostics::{Diagnostic, Span};
-use crate::model::{Clan, Generator, Known, Machine, Spanned};
+use crate::model::{Clan, Generator, Known, Machine, Spanned, VarFile};
 use crate::vars::facts::SopsFacts;
 use crate::vars::generator::{NeededFor, PromptKind};
 use crate::vars::order::{OrderError, dependency_errors};
@@ -134,7 +134,7 @@ pub(super) fn check(
     }
     missing.report(out);
     secrets_for_machines(clan, listing, out);
-    stale_recipients(&listing.sops, out);
+    stale_recipients(clan, &listing.sops, out);
     shared_declared_differently(clan, out);
     if machines_complete(clan) {
         for name in listing.per_machine.keys() {
@@ -556,7 +556,7 @@ fn secrets_for_machines(clan: &Clan, listing: &VarsListing, out: &mut Vec<Diagno
         else {
             continue;
         };
-        if file.deploy != Known::Known(true) || file.secret != Known::Known(true) {
+        if !decrypted_on_machine(file) {
             continue;
         }
         if recipients.contains(m) {
@@ -577,10 +577,31 @@ fn secrets_for_machines(clan: &Clan, listing: &VarsListing, out: &mut Vec<Diagno
     }
 }
 
+/// Whether sops-nix on the machine decrypts the file with the machine's key: a deployed secret
+/// needed for `users` or `services`. clan decrypts `activation` and `partitioning` secrets on
+/// the admin's side and uploads them, so the machine's key never has to open those. A value
+/// the model does not know is not known to be decrypted there.
+fn decrypted_on_machine(file: &VarFile) -> bool {
+    file.deploy == Known::Known(true)
+        && file.secret == Known::Known(true)
+        && matches!(
+            &file.needed_for.value,
+            Known::Known(n) if matches!(NeededFor::parse(n), Some(NeededFor::Users | NeededFor::Services))
+        )
+}
+
+/// The file `<g>/<f>` as machine `m` declares it (per-machine or shared).
+fn declared_file<'a>(clan: &'a Clan, m: &str, g: &str, f: &str) -> Option<&'a VarFile> {
+    clan.machines.get(m)?.generators.get(g)?.files.get(f)
+}
+
 /// V005 from the sops files themselves: a secret with a `users/<u>` (or `machines/<m>`) link
 /// whose sops file lacks that user's (machine's) age key among its recipients: the key was
 /// added or changed after the secret was encrypted, and that user (machine) cannot open it.
-fn stale_recipients(facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
+/// A machine's link counts only where the machine is known to decrypt the secret (it declares
+/// the generator and deploys the file for sops-nix): a stale link of a generator the machine
+/// no longer has, or one the model cannot see, breaks nothing.
+fn stale_recipients(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
     for (dir, secret) in &facts.secrets {
         let Some(recipients) = &secret.recipients else {
             continue;
@@ -601,6 +622,25 @@ fn stale_recipients(facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
             for name in names {
                 if !lacking(keys.get(name)) {
                     continue;
+                }
+                if kind == "machine" {
+                    let mut parts = var.split('/');
+                    let file = if dir.starts_with("vars/shared/") {
+                        match (parts.next(), parts.next()) {
+                            (Some(g), Some(f)) => declared_file(clan, name, g, f),
+                            _ => None,
+                        }
+                    } else {
+                        match (parts.next(), parts.next(), parts.next()) {
+                            (Some(m), Some(g), Some(f)) if m == name => {
+                                declared_file(clan, name, g, f)
+                            }
+                            _ => None,
+                        }
+                    };
+                    if !file.is_some_and(decrypted_on_machine) {
+                        continue;
+                    }
                 }
                 let plural = if kind == "user" { "users" } else { "machines" };
                 out.push(

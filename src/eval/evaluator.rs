@@ -449,6 +449,10 @@ impl<'a> Evaluator<'a> {
         }
         let text = source.text(self.db).clone();
         let syntax_errors = db::parse(self.db, source).errors.clone();
+        if !syntax_errors.is_empty() && crate::syntax::sops_document::is_sops_encrypted(&text) {
+            let reason = format!("'{path}' is encrypted with sops (it is Nix once decrypted)");
+            return Ok(self.unknown(reason, pos));
+        }
         let lowered = super::lower::lower_file(self.db, source, lower_budget).clone();
         let dir = super::lower::dir_of(&path);
         let module = self.load_module(path.clone(), dir.into(), text, &syntax_errors, lowered)?;
@@ -929,6 +933,27 @@ impl<'a> Evaluator<'a> {
             format!("`{name}` of {what} is not modelled"),
             Some(pos),
         )))))
+    }
+
+    /// When `attrs` is *open* (see `open_rest`): an unknown standing for what it would be
+    /// to enumerate its names or compare it, which the model cannot know.
+    pub(crate) fn open_names(
+        &mut self,
+        attrs: &Attrs,
+        pos: Option<Pos>,
+    ) -> EvalResult<Option<Rc<Unknown>>> {
+        let Some(open) = attrs.get(OPEN_MARKER) else {
+            return Ok(None);
+        };
+        let open = open.clone();
+        let what = match self.force(&open, pos)? {
+            Value::String(s) => s.text().to_string(),
+            _ => "a partly modelled set".to_string(),
+        };
+        Ok(Some(Rc::new(Unknown::new(
+            format!("the attribute names of {what} are not all modelled"),
+            pos,
+        ))))
     }
 
     #[inline(never)]
@@ -1637,6 +1662,11 @@ impl<'a> Evaluator<'a> {
                 return Ok(unknown.map_or(Ok(true), Err));
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
+                for set in [x, y] {
+                    if let Some(u) = self.open_names(set, pos)? {
+                        return Ok(Err(u));
+                    }
+                }
                 if is_derivation(self, x, pos)?
                     && is_derivation(self, y, pos)?
                     && let (Some(p), Some(q)) =

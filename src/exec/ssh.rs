@@ -125,6 +125,8 @@ pub struct Connections {
     /// directories and the ssh_config.
     dir: tempfile::TempDir,
     config: PathBuf,
+    /// How many per-target configs were written (their file names).
+    target_configs: std::sync::atomic::AtomicUsize,
     sessions: Mutex<HashMap<String, Slot>>,
 }
 
@@ -139,6 +141,7 @@ impl Connections {
             options,
             dir,
             config,
+            target_configs: std::sync::atomic::AtomicUsize::new(0),
             sessions: Mutex::new(HashMap::new()),
         })
     }
@@ -159,10 +162,30 @@ impl Connections {
 
     async fn connect(&self, target: &DeployTarget, log: &Path) -> Result<Arc<Session>, String> {
         let mut builder = SessionBuilder::default();
+        // A target's own ssh options (`host?ProxyJump=gw`) come first in a config of its own
+        // that includes the run's.
+        let config = if target.options.is_empty() {
+            self.config.clone()
+        } else {
+            let path = self.dir.path().join(format!(
+                "config-{}",
+                self.target_configs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
+            let mut text = String::from("# the target's own options, then the run's\n");
+            for (name, value) in &target.options {
+                text.push_str(&format!("{name}={value}\n"));
+            }
+            text.push_str(&format!("Include {}\n", self.config.display()));
+            if let Err(e) = std::fs::write(&path, text) {
+                return Err(format!("cannot write the ssh config for {target}: {e}"));
+            }
+            path
+        };
         builder
             .known_hosts_check(self.options.known_hosts())
             .control_directory(self.dir.path())
-            .config_file(&self.config);
+            .config_file(&config);
         if let Some(user) = &target.user {
             builder.user(user.clone());
         }

@@ -47,6 +47,7 @@ pub fn ssh_argv(target: &DeployTarget, options: &SshOptions, dest: &str) -> Vec<
     if let Some(port) = target.port {
         argv.extend(["-p".to_string(), port.to_string()]);
     }
+    argv.extend(target.ssh_option_args());
     argv.push(target.ssh_destination());
     argv.push(command_line(&receive_argv(target, dest)));
     argv

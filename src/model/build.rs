@@ -52,9 +52,9 @@ pub fn build_model_keeping_garbage(
         .as_ref()
         .and_then(|text| FlakeLock::parse(text).ok());
     let mut clan = Clan {
-        clan_core_rev: lock
-            .as_ref()
-            .and_then(|l| l.rev_of("clan-core").map(str::to_string)),
+        clan_core_rev: (lock.as_ref().and_then(FlakeLock::clan_core)).and_then(|l| l.rev.clone()),
+        clan_core_last_modified: (lock.as_ref().and_then(FlakeLock::clan_core))
+            .and_then(|l| l.last_modified),
         ..Clan::default()
     };
     if !facts.has_flake {
@@ -396,6 +396,7 @@ impl Reader<'_, '_> {
         *self.clan = Clan {
             inputs: self.clan.inputs.clone(),
             clan_core_rev: self.clan.clan_core_rev.clone(),
+            clan_core_last_modified: self.clan.clan_core_last_modified,
             ..Clan::default()
         };
         self.clan.unknowns.push(UnknownNote {
@@ -429,6 +430,9 @@ impl Reader<'_, '_> {
             let defs = self.user_defs(&services);
             if let Some(def) = defs.first() {
                 self.clan.legacy_services = self.def_span(def);
+                let value = services.value_thunk();
+                self.clan.legacy_services_empty =
+                    matches!(self.ev.force(&value, None), Ok(Value::Attrs(a)) if a.is_empty());
             }
         }
         let modules = self.child(&root, "modules");
@@ -1317,6 +1321,9 @@ impl Reader<'_, '_> {
                 prefix: String::new(),
                 type_code: None,
                 checked_below: None,
+                open_world: Some(
+                    "options of the machine's NixOS or nix-darwin modules are not modelled".into(),
+                ),
             };
             let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
             self.read_machine_evaluation(&name, &evaluation);

@@ -133,6 +133,8 @@ pub struct Clan {
     pub instances: BTreeMap<String, Instance>,
     /// The span of the `inventory.services` key when the removed option is used.
     pub legacy_services: Option<Span>,
+    /// Whether that definition is known to be an empty set (`inventory.services = { };`).
+    pub legacy_services_empty: bool,
     /// The flake's own services (`clan.modules.<name>`), reached by `module.input = "self"`.
     pub flake_services: BTreeMap<String, FlakeService>,
     /// The flake's input names (`module.input` must name one, or "self"); unknown when
@@ -140,6 +142,9 @@ pub struct Clan {
     pub inputs: Known<Vec<String>>,
     /// The clan-core revision `flake.lock` pins, when it pins one.
     pub clan_core_rev: Option<String>,
+    /// When that revision was committed (`lastModified`, seconds since the epoch): which
+    /// clan-core the flake evaluates with, for facts that changed between versions.
+    pub clan_core_last_modified: Option<i64>,
     /// Diagnostics found while building the model: syntax and evaluation errors in code the
     /// model needs (N001-N005), inventory values of the wrong type (C011), conflicting
     /// definitions (C012).

@@ -1,5 +1,7 @@
 //! Deploy targets (`grammar/target.ebnf`): `deploy.targetHost`/`buildHost` and
-//! `--target-host`, written `[user@]host[:port]`, with `[v6-address]` for IPv6 (always).
+//! `--target-host`, written `[ssh://][user@]host[:port][?Option=value&...]`, with
+//! `[v6-address]` for IPv6 (always). The options after `?` are ssh options, as clan takes them
+//! (`root@host?ProxyJump=tunnel@gw`).
 
 use std::fmt;
 
@@ -15,9 +17,29 @@ pub struct DeployTarget {
     pub user: Option<String>,
     pub host: String,
     pub port: Option<u16>,
+    /// ssh options written after `?`, in order (`ProxyJump`, `IdentityFile`, ...).
+    pub options: Vec<(String, String)>,
 }
 
 impl DeployTarget {
+    /// A target without ssh options.
+    pub fn new(user: Option<String>, host: String, port: Option<u16>) -> DeployTarget {
+        DeployTarget {
+            user,
+            host,
+            port,
+            options: Vec::new(),
+        }
+    }
+
+    /// The target's ssh options as `-o Name=value` arguments.
+    pub fn ssh_option_args(&self) -> Vec<String> {
+        self.options
+            .iter()
+            .flat_map(|(name, value)| ["-o".to_string(), format!("{name}={value}")])
+            .collect()
+    }
+
     /// The user ssh logs in as: the given one, else root (clan's default).
     pub fn user_or_root(&self) -> &str {
         self.user.as_deref().unwrap_or("root")
@@ -41,7 +63,12 @@ impl fmt::Display for DeployTarget {
             Some(port) if self.host.contains(':') => write!(f, "[{}]:{port}", self.host),
             Some(port) => write!(f, "{}:{port}", self.host),
             None => write!(f, "{}", self.host),
+        }?;
+        for (i, (name, value)) in self.options.iter().enumerate() {
+            let sep = if i == 0 { '?' } else { '&' };
+            write!(f, "{sep}{name}={value}")?;
         }
+        Ok(())
     }
 }
 
@@ -99,6 +126,14 @@ pub fn parse_deploy_target(text: &str) -> Result<DeployTarget, TargetError> {
         });
     }
     let lead = text.len() - text.trim_start().len();
+    let (trimmed, lead) = match trimmed.strip_prefix("ssh://") {
+        Some(rest) => (rest, lead + "ssh://".len()),
+        None => (trimmed, lead),
+    };
+    let (trimmed, options) = match trimmed.split_once('?') {
+        Some((endpoint, query)) => (endpoint, ssh_options(query, lead + endpoint.len() + 1)?),
+        None => (trimmed, Vec::new()),
+    };
     let (_, (user, host, port)) = target(trimmed).map_err(|e| {
         let rest = super::unparsed_rest(&e);
         let offset = lead + trimmed.len() - rest.len();
@@ -127,7 +162,50 @@ pub fn parse_deploy_target(text: &str) -> Result<DeployTarget, TargetError> {
         user: user.map(str::to_string),
         host: host.to_string(),
         port,
+        options,
     })
+}
+
+/// `Name=value&Name2=value2` after the `?` of a target (`offset`: where it starts in the
+/// text). Empty parts are skipped, as clan does; a part without `=` is an error. Names are
+/// letters and digits (ssh's option names), values have no whitespace or control characters:
+/// they go into an ssh_config file and onto ssh's command line.
+fn ssh_options(query: &str, offset: usize) -> Result<Vec<(String, String)>, TargetError> {
+    let mut options = Vec::new();
+    let mut at = offset;
+    for part in query.split('&') {
+        let here = at;
+        at += part.len() + 1;
+        if part.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(TargetError {
+                message: format!(
+                    "the ssh option `{part}` has no value; expected `Name=value` after `?`"
+                ),
+                offset: here,
+            });
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(TargetError {
+                message: format!(
+                    "`{name}` is not an ssh option name; expected letters and digits (`ProxyJump=host`)"
+                ),
+                offset: here,
+            });
+        }
+        if let Some(bad) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+            return Err(TargetError {
+                message: format!(
+                    "the value of the ssh option `{name}` holds {bad:?}; expected no spaces or control characters"
+                ),
+                offset: here + name.len() + 1,
+            });
+        }
+        options.push((name.to_string(), value.to_string()));
+    }
+    Ok(options)
 }
 
 #[cfg(test)]
@@ -139,11 +217,41 @@ mod tests {
     }
 
     fn target(user: Option<&str>, host: &str, port: Option<u16>) -> DeployTarget {
-        DeployTarget {
-            user: user.map(str::to_string),
-            host: host.to_string(),
-            port,
-        }
+        DeployTarget::new(user.map(str::to_string), host.to_string(), port)
+    }
+
+    #[test]
+    fn ssh_options_after_a_question_mark_as_clan_takes_them() {
+        let t = ok("root@host.example?ProxyJump=tunnel@gw&IdentityFile=/key");
+        assert_eq!(t.user.as_deref(), Some("root"));
+        assert_eq!(t.host, "host.example");
+        assert_eq!(
+            t.options,
+            vec![
+                ("ProxyJump".to_string(), "tunnel@gw".to_string()),
+                ("IdentityFile".to_string(), "/key".to_string())
+            ]
+        );
+        assert_eq!(
+            t.ssh_option_args(),
+            ["-o", "ProxyJump=tunnel@gw", "-o", "IdentityFile=/key"]
+        );
+        assert_eq!(
+            t.to_string(),
+            "root@host.example?ProxyJump=tunnel@gw&IdentityFile=/key"
+        );
+        assert_eq!(
+            ok("ssh://user@example.com:22"),
+            target(Some("user"), "example.com", Some(22))
+        );
+        assert_eq!(ok("example.com?"), target(None, "example.com", None));
+        let e = parse_deploy_target("example.com?foo").unwrap_err();
+        assert_eq!(e.offset, 12);
+        assert!(e.message.contains("has no value"), "{e}");
+        let e = parse_deploy_target("h?A=b&Bad Name=x").unwrap_err();
+        assert_eq!(e.offset, 6);
+        let e = parse_deploy_target("h?A=b c").unwrap_err();
+        assert_eq!(e.offset, 4);
     }
 
     #[test]

@@ -105,6 +105,16 @@ impl WorkspaceFacts {
 }
 
 impl ModelInputs {
+    /// Whether the evaluation behind the model is known not to have read `file` (relative to
+    /// the clan directory): the clan has a flake.nix, which was evaluated, and the file was
+    /// never imported or read. Without a flake.nix nothing says which files count.
+    pub fn unread_file(&self, file: &str) -> bool {
+        self.workspace_facts.has_flake
+            && !self
+                .reads
+                .read_file(&format!("{}/{file}", self.root.trim_end_matches('/')))
+    }
+
     /// What the evaluation `ev` behind a model read and used, with the model's `root` and
     /// the workspace `facts` it was built with.
     pub(super) fn new(

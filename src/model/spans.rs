@@ -174,9 +174,11 @@ impl SpansMut for Clan {
             tags,
             instances,
             legacy_services,
+            legacy_services_empty: _,
             flake_services,
             inputs: _,
             clan_core_rev: _,
+            clan_core_last_modified: _,
             diagnostics,
             unknowns,
         } = self;

@@ -234,7 +234,10 @@ pub fn evaluate_flake(
                 other => return Ok(other),
             };
             let extra = Attrs::from_unsorted(vec![
-                attr("outPath", Value::Path(root_path.clone())),
+                // A string, as in Nix (where it names the flake's source in the store): the
+                // clan's own directory holds the same files, so `"${self}/x"` and
+                // `self + "/x"` read them.
+                attr("outPath", Value::string(root_path.to_string())),
                 thunk_attr("inputs", inputs_thunk.clone()),
                 attr("_type", Value::string("flake")),
                 attr(OPEN_MARKER, Value::string("this flake's outputs")),
@@ -319,6 +322,23 @@ fn input_url(ev: &mut Evaluator<'_>, spec: &Thunk) -> Option<String> {
     }
 }
 
+/// The sets of nixpkgs' `lib` that clanc's model has (partly): each is open like `lib`.
+const LIB_SECTIONS: &[&str] = &[
+    "types",
+    "attrsets",
+    "lists",
+    "strings",
+    "trivial",
+    "options",
+    "modules",
+    "generators",
+    "versions",
+    "filesystem",
+    "fixedPoints",
+    "asserts",
+    "meta",
+];
+
 /// `lib`, with `evalModules` bound to clanc's module system; open, so functions it lacks are
 /// unknown rather than errors.
 fn lib_value(ev: &mut Evaluator<'_>, ctx: &Rc<ModuleContext>) -> Thunk {
@@ -343,15 +363,20 @@ fn lib_value(ev: &mut Evaluator<'_>, ctx: &Rc<ModuleContext>) -> Thunk {
     match ev.apply(f, arg, None) {
         Ok(Value::Attrs(lib)) => {
             let mut extra = vec![attr(OPEN_MARKER, Value::string("nixpkgs `lib`"))];
-            if let Some(types) = lib.get("types") {
-                let types = types.clone();
+            // Its sections are partly modelled too (`lib.fixedPoints.composeManyExtensions`).
+            for section in LIB_SECTIONS {
+                let Some(set) = lib.get(section) else {
+                    continue;
+                };
+                let set = set.clone();
+                let what = format!("nixpkgs `lib.{section}`");
                 extra.push(thunk_attr(
-                    "types",
-                    Thunk::native("lib.types", move |ev, pos| match ev.force(&types, pos)? {
+                    section,
+                    Thunk::native("lib section", move |ev, pos| match ev.force(&set, pos)? {
                         Value::Attrs(t) => {
                             Ok(Value::attrs(t.update(&Attrs::from_unsorted(vec![attr(
                                 OPEN_MARKER,
-                                Value::string("nixpkgs `lib.types`"),
+                                Value::string(what.clone()),
                             )]))))
                         }
                         other => Ok(other),
@@ -564,6 +589,7 @@ fn clan_core_value(
             prefix: "clan".into(),
             type_code: Some("C011"),
             checked_below: None,
+            open_world: None,
         };
         let evaluation = evaluate(&ctx, ev, modules, Vec::new(), settings);
         sink.clans.borrow_mut().push(evaluation.clone());

@@ -143,6 +143,25 @@ impl FlakeLock {
         Some(current)
     }
 
+    /// What the root input clan-core is locked to: the input recognised as clan-core by its
+    /// name or locked source (`clan`, `clan-core`, a tarball of git.clan.lol), the one named
+    /// `clan-core` first.
+    pub fn clan_core(&self) -> Option<&Locked> {
+        let mut inputs = self.root_inputs();
+        inputs.sort_by_key(|name| *name != "clan-core");
+        inputs.into_iter().find_map(|name| {
+            let locked = self.resolve(&[name])?.locked.as_ref()?;
+            let source = format!(
+                "{} {}/{}",
+                locked.url.as_deref().unwrap_or_default(),
+                locked.owner.as_deref().unwrap_or_default(),
+                locked.repo.as_deref().unwrap_or_default()
+            );
+            (super::flake::InputKind::recognise(name, &source) == super::flake::InputKind::ClanCore)
+                .then_some(locked)
+        })
+    }
+
     /// The locked revision of a root input, if it has one.
     pub fn rev_of(&self, input: &str) -> Option<&str> {
         self.resolve(&[input])?.locked.as_ref()?.rev.as_deref()

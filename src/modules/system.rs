@@ -151,6 +151,11 @@ pub struct EvalSettings {
     /// Below this option path (in submodules), definitions of the wrong type are reported
     /// with this code.
     pub checked_below: Option<(String, &'static str)>,
+    /// The evaluation also has modules clanc does not see (a machine's NixOS or nix-darwin
+    /// modules, why in the text): the configuration the modules read through `config` is
+    /// open everywhere, so an attribute no seen module defines is unknown, never missing.
+    /// What the model reads from the nodes is not affected.
+    pub open_world: Option<String>,
 }
 
 /// An option declaration (`mkOption`), merged over the modules that declare it.
@@ -1381,6 +1386,7 @@ impl Node {
             prefix: self.path.clone(),
             type_code: self.settings.type_code.or(checked),
             checked_below: below,
+            open_world: self.settings.open_world.clone(),
         };
         let sub = evaluate(&ctx, ev, sources, args, settings);
         let _ = self.sub.set(Some(sub.clone()));
@@ -1628,10 +1634,14 @@ impl Node {
                 pos: node.first_pos(),
             });
         }
-        if let Some(reason) = &children.open {
+        if let Some(reason) = children.open.as_ref().or(self.settings.open_world.as_ref()) {
+            let what = match self.path.as_str() {
+                "" => format!("the configuration ({reason})"),
+                path => format!("`{path}` ({reason})"),
+            };
             entries.push(attr(
                 crate::eval::OPEN_MARKER,
-                Thunk::value(Value::string(format!("`{}` ({reason})", self.path))),
+                Thunk::value(Value::string(what)),
             ));
         }
         Ok(Value::attrs(Attrs::from_unsorted(entries)))

@@ -139,17 +139,21 @@ pub fn ssh_ng_url(target: &DeployTarget) -> String {
     }
 }
 
-/// `env NIX_SSHOPTS='-p N'` in front of a nix command that talks to `target` over ssh on a
-/// port other than the default (Nix 2.8's store URLs carry no port).
+/// `env NIX_SSHOPTS='-p N -o Name=value'` in front of a nix command that talks to `target`
+/// over ssh on a port other than the default (Nix 2.8's store URLs carry no port) or with the
+/// target's own ssh options (`?ProxyJump=...`).
 fn with_ssh_port(target: &DeployTarget, argv: Vec<String>) -> Vec<String> {
-    match target.port {
-        Some(port) => {
-            let mut out = strings(&["env", &format!("NIX_SSHOPTS=-p {port}")]);
-            out.extend(argv);
-            out
-        }
-        None => argv,
+    let mut opts: Vec<String> = Vec::new();
+    if let Some(port) = target.port {
+        opts.extend(["-p".to_string(), port.to_string()]);
     }
+    opts.extend(target.ssh_option_args());
+    if opts.is_empty() {
+        return argv;
+    }
+    let mut out = strings(&["env", &format!("NIX_SSHOPTS={}", opts.join(" "))]);
+    out.extend(argv);
+    out
 }
 
 /// Builds the machine's system without a result link; the store path is read from `--json`
@@ -285,6 +289,7 @@ pub fn confirm_argv(target: &DeployTarget) -> Vec<String> {
     if let Some(port) = target.port {
         argv.extend(strings(&["-p", &port.to_string()]));
     }
+    argv.extend(target.ssh_option_args());
     argv.push(target.ssh_destination());
     argv.push("true".to_string());
     argv

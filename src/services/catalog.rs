@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 use crate::modules::option_type::OptionType;
 
+use super::history::ServiceHistory;
+
 const CATALOG_JSON: &str = include_str!("clan-core-services.json");
 
 #[derive(Debug, Deserialize)]
@@ -124,6 +126,8 @@ impl Role {
 pub struct Catalog {
     pub clan_core_commit: String,
     pub services: BTreeMap<String, Service>,
+    /// Which pinned clan-cores the catalog describes, service by service.
+    pub history: ServiceHistory,
 }
 
 impl Catalog {
@@ -189,6 +193,7 @@ impl Catalog {
         Ok(Catalog {
             clan_core_commit: raw.source.commit,
             services,
+            history: ServiceHistory::builtin().clone(),
         })
     }
 

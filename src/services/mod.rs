@@ -3,3 +3,4 @@
 
 pub mod catalog;
 pub mod flake_service;
+pub mod history;

@@ -4,6 +4,7 @@
 mod line_index;
 pub mod locate;
 mod reparse;
+pub mod sops_document;
 mod syntax_error;
 pub mod token_edit;
 mod validate;

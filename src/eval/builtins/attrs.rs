@@ -1,6 +1,6 @@
 //! Builtins on attribute sets.
 
-use super::{PrimOp, known};
+use super::{Known, PrimOp, known};
 use crate::eval::Pos;
 use crate::eval::error::{EvalError, EvalResult};
 use crate::eval::evaluator::Evaluator;
@@ -65,8 +65,17 @@ pub static PRIMOPS: &[PrimOp] = &[
     },
 ];
 
+/// `Err(unknown)` for an open set (a partly modelled one), whose names cannot be listed.
+fn enumerable(ev: &mut Evaluator, a: &Attrs, pos: Option<Pos>) -> EvalResult<Known<()>> {
+    Ok(match ev.open_names(a, pos)? {
+        Some(u) => Err(u),
+        None => Ok(()),
+    })
+}
+
 fn attr_names(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let a = known!(ev.want_attrs(&args[0], pos)?);
+    known!(enumerable(ev, &a, pos)?);
     Ok(Value::list(
         a.entries
             .iter()
@@ -77,6 +86,7 @@ fn attr_names(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResul
 
 fn attr_values(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let a = known!(ev.want_attrs(&args[0], pos)?);
+    known!(enumerable(ev, &a, pos)?);
     Ok(Value::list(
         a.entries.iter().map(|e| e.value.clone()).collect(),
     ))
@@ -103,22 +113,30 @@ fn get_attr(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<
             let t = t.clone();
             ev.force(&t, pos)
         }
-        None => Err(EvalError::eval(
-            format!("attribute '{name}' missing for call to 'getAttr'"),
-            pos,
-        )),
+        None => {
+            known!(enumerable(ev, &a, pos)?);
+            Err(EvalError::eval(
+                format!("attribute '{name}' missing for call to 'getAttr'"),
+                pos,
+            ))
+        }
     }
 }
 
 fn has_attr(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let (name, _) = known!(ev.want_string(&args[0], pos)?);
     let a = known!(ev.want_attrs(&args[1], pos)?);
+    if a.get(&name).is_none() {
+        known!(enumerable(ev, &a, pos)?);
+    }
     Ok(Value::Bool(a.get(&name).is_some()))
 }
 
 fn intersect_attrs(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
     let a = known!(ev.want_attrs(&args[0], pos)?);
     let b = known!(ev.want_attrs(&args[1], pos)?);
+    known!(enumerable(ev, &a, pos)?);
+    known!(enumerable(ev, &b, pos)?);
     let entries = b
         .entries
         .iter()
@@ -167,13 +185,19 @@ fn map_attrs(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult
     let entries = a
         .entries
         .iter()
-        .map(|e| Attr {
-            name: e.name.clone(),
-            value: Thunk::apply(
-                f.clone(),
-                vec![Thunk::value(Value::string(&*e.name)), e.value.clone()],
-            ),
-            pos: e.pos,
+        .map(|e| {
+            if &*e.name == crate::eval::OPEN_MARKER {
+                // an open set stays open: the marker is not one of its attributes
+                return e.clone();
+            }
+            Attr {
+                name: e.name.clone(),
+                value: Thunk::apply(
+                    f.clone(),
+                    vec![Thunk::value(Value::string(&*e.name)), e.value.clone()],
+                ),
+                pos: e.pos,
+            }
         })
         .collect();
     Ok(Value::attrs(Attrs { entries }))
@@ -202,6 +226,7 @@ fn zip_attrs_with(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalR
         Default::default();
     for item in list.iter() {
         let a = known!(ev.want_attrs(item, pos)?);
+        known!(enumerable(ev, &a, pos)?);
         for e in &a.entries {
             grouped
                 .entry(e.name.clone())

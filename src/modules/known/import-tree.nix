@@ -28,4 +28,7 @@ let
 in
 {
   __functor = _: dir: { imports = walk dir; };
+  # import-tree has more (`filter`, `match`, `map`, `addPath`, `withLib`, ...): what this model
+  # lacks is unknown to clanc, never missing.
+  __clancOpen = "the import-tree flake";
 }

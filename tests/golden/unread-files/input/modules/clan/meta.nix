@@ -1,0 +1,4 @@
+{
+  clan.meta.name = "beacon";
+  clan.inventory.machines.beacon.deploy.targetHost = "root@beacon.example.org";
+}

@@ -1,0 +1,3 @@
+# half-written, never imported
+{ pkgs, ... }: {
+  environment.systemPackages = with pkgs; [ vim
