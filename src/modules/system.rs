@@ -1558,7 +1558,12 @@ impl Node {
                 Ok(resolved.defs[0].1.clone())
             }
             TypeInfo::Anything | TypeInfo::Either(..) => {
-                if resolved.defs.len() == 1 {
+                // An undeclared set in an open world: modules clanc does not see may declare
+                // and define more of it, so it is read key by key (and stays open).
+                let open_set = matches!(self.kind, NodeKind::Free)
+                    && self.settings.open_world.is_some()
+                    && matches!(&resolved.defs[0].1, Value::Attrs(_));
+                if resolved.defs.len() == 1 && !open_set {
                     return Ok(resolved.defs[0].1.clone());
                 }
                 if resolved

@@ -164,9 +164,15 @@ fn interface_options(
     {
         return Err(reason);
     }
-    let NodeKind::Namespace { decls, .. } = &evaluation.root.kind else {
+    let NodeKind::Namespace { decls, freeform } = &evaluation.root.kind else {
         return Ok(Vec::new());
     };
+    // `freeformType`: settings it does not declare are accepted too.
+    if freeform.is_some() {
+        return Err(
+            "the interface has a `freeformType`: it accepts settings it does not declare".into(),
+        );
+    }
     // A declaration that failed (reported): settings it declares would look undeclared.
     if let Some(reason) = decls.open_below() {
         return Err(reason.to_string());
