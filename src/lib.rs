@@ -15,6 +15,7 @@ pub mod model;
 pub mod modules;
 pub mod plan;
 pub mod services;
+pub mod shell;
 pub mod syntax;
 pub mod vars;
 

@@ -18,7 +18,7 @@ use loopback::*;
 
 #[test]
 fn every_machine_switches_over_loopback_ssh() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let clan = fixture(
         setup.root.path(),
         &[("alpha", setup.port), ("beta", setup.port)],
@@ -51,7 +51,7 @@ fn every_machine_switches_over_loopback_ssh() {
 
 #[test]
 fn an_unreachable_host_fails_alone() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let closed = free_port();
     let clan = fixture(
         setup.root.path(),
@@ -142,7 +142,7 @@ fn alpha_deployed_then(setup: &Setup, next: Stub) -> (PathBuf, PathBuf) {
 
 #[test]
 fn a_failing_activation_is_rolled_back_to_the_previous_generation() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let (clan, first) = alpha_deployed_then(
         &setup,
         Stub {
@@ -179,7 +179,7 @@ fn a_failing_activation_is_rolled_back_to_the_previous_generation() {
 
 #[test]
 fn an_unconfirmed_activation_rolls_back_on_its_own() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     // Revision 2's activation stops sshd from accepting connections: the master connection
     // stays, the confirmation's new connection is refused.
     let (clan, first) = alpha_deployed_then(
@@ -214,7 +214,7 @@ fn an_unconfirmed_activation_rolls_back_on_its_own() {
 
 #[test]
 fn a_dependent_machine_is_skipped_when_its_provider_fails() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     // borgbackup orders its server before its clients.
     let stub = Stub {
         failing: vec!["provider".into()],
@@ -250,7 +250,7 @@ fn a_dependent_machine_is_skipped_when_its_provider_fails() {
 #[test]
 fn ctrl_c_stops_the_run_and_leaves_no_host_half_activated() {
     use std::io::{BufRead, BufReader};
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let machines = ["alpha", "beta", "gamma"];
     let stub = Stub {
         slow: 2,
@@ -306,7 +306,7 @@ fn ctrl_c_stops_the_run_and_leaves_no_host_half_activated() {
 
 #[test]
 fn without_rollback_a_failed_activation_stays() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let (clan, first) = alpha_deployed_then(
         &setup,
         Stub {
@@ -347,7 +347,7 @@ fn newest_log(clan: &std::path::Path, machine: &str) -> String {
 fn a_second_ctrl_c_kills_clancs_side_and_the_target_still_rolls_back() {
     use std::io::{BufRead, BufReader};
     use std::time::{Duration, Instant};
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let (clan, first) = alpha_deployed_then(
         &setup,
         Stub {

@@ -268,10 +268,7 @@ fn switched_all(fleet: &Fleet, run: &str) -> bool {
 #[test]
 #[ignore = "30 sshd instances and 120 real nix builds: run by hand, see the module docs"]
 fn thirty_loopback_hosts() {
-    if !is_root() {
-        eprintln!("skipped: the loopback deploy logs in as root and needs to run as root");
-        return;
-    }
+    require_root();
     let fleet = start_fleet();
     let mut rows = Vec::new();
 

@@ -29,7 +29,7 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn update_runs_the_plan_of_apply_for_the_named_machines() {
-    let Some(setup) = setup() else { return };
+    let setup = setup();
     let clan = fixture(
         setup.root.path(),
         &[("alpha", setup.port), ("beta", setup.port)],

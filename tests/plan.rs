@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -334,4 +335,148 @@ fn bad_selectors_and_build_hosts_are_usage_errors() {
     );
     let out = clanc(&["plan", input.to_str().unwrap(), "--build-host", "root@a b"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The commands of `clanc plan --format text`, by step: `(machine, header) -> lines`, where a
+/// machine's step has the header `kind [host]` (`kind generator [host]` for vars) and a
+/// shared vars step its id.
+fn text_commands(text: &str) -> BTreeMap<(Option<String>, String), Vec<String>> {
+    let mut blocks: BTreeMap<(Option<String>, String), Vec<String>> = BTreeMap::new();
+    let mut section = "";
+    let mut machine: Option<String> = None;
+    let mut current: Option<(Option<String>, String)> = None;
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            section = if line.starts_with("Wave ") {
+                "wave"
+            } else if line == "Shared vars to generate" {
+                "shared"
+            } else {
+                ""
+            };
+            current = None;
+            continue;
+        }
+        if section.is_empty() {
+            continue;
+        }
+        let key = current.clone();
+        if let Some(rest) = line.strip_prefix("      && ") {
+            blocks
+                .get_mut(&key.expect("a command under a step"))
+                .unwrap()
+                .push(rest.into());
+        } else if let Some(rest) = line.strip_prefix("      ") {
+            blocks
+                .get_mut(&key.expect("a command under a step"))
+                .unwrap()
+                .push(rest.into());
+        } else if let Some(rest) = line.strip_prefix("    ") {
+            let header = rest.split(" after ").next().unwrap().to_string();
+            let key = (
+                Some(machine.clone().expect("a step under a machine")),
+                header,
+            );
+            assert!(
+                blocks.insert(key.clone(), Vec::new()).is_none(),
+                "{key:?} twice"
+            );
+            current = Some(key);
+        } else if let Some(rest) = line.strip_prefix("  ") {
+            if section == "shared" {
+                let key = (None, rest.to_string());
+                assert!(
+                    blocks.insert(key.clone(), Vec::new()).is_none(),
+                    "{key:?} twice"
+                );
+                current = Some(key);
+            } else {
+                machine = Some(rest.split(' ').next().unwrap().to_string());
+                current = None;
+            }
+        }
+    }
+    blocks
+}
+
+/// The line the executor runs for one command of a step, with `toplevel` as the machine's
+/// built system: a local argv runs as is (logged as this line), a remote one is sent to the
+/// target's shell as this line.
+fn executor_line(step: &clanc::plan::StepJson, argv: &[String], toplevel: &str) -> String {
+    let filled = clanc::exec::fill_toplevel(argv, Some(toplevel)).expect("filled");
+    if step.host == "local" {
+        clanc::exec::command_line(&clanc::exec::local_argv(filled, &[], "clanc"))
+    } else {
+        clanc::exec::remote_line(&filled, &[])
+    }
+}
+
+/// The shown line is the executor's line; an activation through `systemd-run` is sent with
+/// a fallback for targets without systemd, whose first branch is the shown line.
+fn assert_shows_executor_line(shown: &str, step: &clanc::plan::StepJson, argv: &[String]) {
+    let toplevel = "/nix/store/0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-nixos-system-m-25.05";
+    let shown = shown.replace("{toplevel}", toplevel);
+    let sent = executor_line(step, argv, toplevel);
+    let fallback = format!("if [ -d /run/systemd/system ]; then {shown}; else ");
+    assert!(
+        sent == shown || (argv.iter().any(|w| w == "systemd-run") && sent.starts_with(&fallback)),
+        "{}: the plan shows\n  {shown}\nthe executor runs\n  {sent}",
+        step.id
+    );
+}
+
+#[test]
+fn the_plan_shows_every_command_as_the_executor_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut commands = 0;
+    for case in cases() {
+        let input = case_input(&case);
+        let extra: Vec<String> = std::fs::read_to_string(case.join("args"))
+            .map(|a| a.lines().map(str::to_string).collect())
+            .unwrap_or_default();
+        let (_, json) = run_plan(&input, "json", &extra);
+        let (_, text) = run_plan(&input, "text", &extra);
+        assert!(json.status.success() && text.status.success(), "{case:?}");
+        let plan = clanc::plan::parse_plan_json(&String::from_utf8_lossy(&json.stdout)).unwrap();
+        let blocks = text_commands(&String::from_utf8_lossy(&text.stdout));
+        assert_eq!(
+            blocks.len(),
+            plan.steps.len(),
+            "{case:?}: steps in the text"
+        );
+
+        // `clanc apply --dry-run` of the same plan: `[id] host: line` for every command
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, &json.stdout).unwrap();
+        let dry = clanc(&["apply", "--dry-run", file.to_str().unwrap()]);
+        assert!(dry.status.success(), "{case:?}: {dry:?}");
+        let dry = String::from_utf8_lossy(&dry.stdout).into_owned();
+        let mut dry_lines = dry.lines();
+
+        for step in &plan.steps {
+            let header = match step.machine.as_deref() {
+                None => step.id.clone(),
+                Some(_) if step.kind == "generate-vars" => {
+                    let generator = step.id.rsplit('/').next().unwrap();
+                    format!("{} {generator} [{}]", step.kind, step.host)
+                }
+                Some(_) => format!("{} [{}]", step.kind, step.host),
+            };
+            let shown = &blocks[&(step.machine.clone(), header)];
+            assert_eq!(shown.len(), step.argv.len(), "{}", step.id);
+            for (line, argv) in shown.iter().zip(&step.argv) {
+                assert_shows_executor_line(line, step, argv);
+                let dry_line = dry_lines.next().expect("a dry-run line per command");
+                let prefix = format!("[{}] {}: ", step.id, step.host);
+                assert_eq!(dry_line.strip_prefix(&prefix), Some(line.as_str()));
+                commands += 1;
+            }
+        }
+        assert_eq!(
+            dry_lines.next(),
+            None,
+            "{case:?}: more dry-run lines than commands"
+        );
+    }
+    assert!(commands >= 100, "only {commands} commands compared");
 }

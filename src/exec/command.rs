@@ -5,7 +5,7 @@
 
 use crate::plan::step::TOPLEVEL;
 
-use super::quote::command_line;
+use crate::shell::command_line;
 
 /// `{toplevel}` replaced in every word; an error when the step needs it and the machine
 /// has no built system.

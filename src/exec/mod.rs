@@ -1,12 +1,12 @@
 //! Executing a plan (`clanc apply`): the only code that starts processes. `runner` orders
 //! and runs the steps on tokio, `step` runs one step, `process` one command, `command` turns
-//! a plan argv into what runs (toplevel, ssh options, remote quoting from `quote`), `ssh`
-//! holds the master sessions (openssh), `rollback` the activation agent and magic rollback,
-//! `signal` Ctrl-C, `events` what the runner reports and `progress` shows, `log` the run's
-//! files and clock, `summary` the final table, `upload` sends secrets to a target, `install`
-//! runs nixos-anywhere, `vars_generator` a vars generator's script (in bubblewrap), `git`
-//! commits generated vars. The rest of clanc stays synchronous: [`apply`] builds a runtime and
-//! blocks on it.
+//! a plan argv into what runs (toplevel, ssh options, remote quoting by `crate::shell`, the
+//! quoter the plan shows commands with), `ssh` holds the master sessions (openssh),
+//! `rollback` the activation agent and magic rollback, `signal` Ctrl-C, `events` what the
+//! runner reports and `progress` shows, `log` the run's files and clock, `summary` the final
+//! table, `upload` sends secrets to a target, `install` runs nixos-anywhere,
+//! `vars_generator` a vars generator's script (in bubblewrap), `git` commits generated vars.
+//! The rest of clanc stays synchronous: [`apply`] builds a runtime and blocks on it.
 
 mod command;
 mod events;
@@ -15,7 +15,6 @@ mod install;
 mod log;
 mod process;
 mod progress;
-mod quote;
 mod rollback;
 mod runner;
 mod signal;
@@ -33,9 +32,9 @@ use std::sync::Arc;
 use crate::plan::Step;
 use crate::plan::select::Goal;
 
-pub use command::remote_line;
+pub use crate::shell::{command_line, quote_word};
+pub use command::{fill_toplevel, local_argv, remote_line};
 pub use install::{Install, find_on_path, nixos_anywhere_argv, run_nixos_anywhere};
-pub use quote::{command_line, quote_word};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;
 pub use summary::MachineRow;

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
 use super::events::{Event, Events, send};
-use super::quote::command_line;
+use crate::shell::command_line;
 
 /// Where a process's lines go.
 pub struct Sink<'a> {

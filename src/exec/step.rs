@@ -9,9 +9,9 @@ use crate::plan::{Host, Step, StepKind};
 
 use super::command::{fill_toplevel, local_argv, remote_line};
 use super::process::{self, Sink};
-use super::quote::command_line;
 use super::rollback::{self, Activation, AgentResult};
 use super::ssh::Connections;
+use crate::shell::command_line;
 
 /// What a run shares with every step.
 pub struct Context {

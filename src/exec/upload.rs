@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 
 use crate::model::deploy_target::DeployTarget;
 
-use super::quote::command_line;
 use super::ssh::SshOptions;
+use crate::shell::command_line;
 
 pub use crate::plan::step::SECRETS_UPLOAD_DIR as DEFAULT_UPLOAD_DIR;
 

@@ -5,13 +5,13 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::step::shell_line;
+use super::step::shown_line;
 use super::{Plan, Step, StepJson, StepKind};
 
 fn describe(step: &Step) -> String {
     step.commands
         .iter()
-        .map(|c| shell_line(c))
+        .map(|c| shown_line(c))
         .collect::<Vec<_>>()
         .join("\n      && ")
 }
@@ -130,7 +130,7 @@ pub fn render_commands(steps: &[StepJson]) -> String {
     let mut out = String::new();
     for step in steps {
         for argv in &step.argv {
-            let _ = writeln!(out, "[{}] {}: {}", step.id, step.host, shell_line(argv));
+            let _ = writeln!(out, "[{}] {}: {}", step.id, step.host, shown_line(argv));
         }
     }
     out

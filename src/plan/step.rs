@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::model::MachineClass;
 use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
+use crate::shell::quote_word;
 
 use super::select::Goal;
 
@@ -334,23 +335,21 @@ pub fn upload_secrets_argv(
     argv
 }
 
-/// A word as a POSIX shell reads it back unchanged.
-pub fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,%{}".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// An argv as one shell line.
-pub fn shell_line(argv: &[String]) -> String {
+/// An argv as the plan shows it: the line the executor runs (`crate::shell::command_line`,
+/// the same quoter), with `{toplevel}` where the executor puts the built system's store path.
+/// Each word is quoted as if that path were already in it: a store path is a bare word
+/// (`/nix/store/<hash>-nixos-system-<host>-<version>`), so filling it in leaves the line as
+/// shown.
+pub fn shown_line(argv: &[String]) -> String {
+    const STAND_IN: &str = "/nix/store/00000000000000000000000000000000-toplevel";
     argv.iter()
-        .map(|w| shell_quote(w))
+        .map(|word| {
+            if word.contains(TOPLEVEL) {
+                quote_word(&word.replace(TOPLEVEL, STAND_IN)).replace(STAND_IN, TOPLEVEL)
+            } else {
+                quote_word(word)
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -367,7 +366,7 @@ mod tests {
     fn build_reads_the_path_from_json_not_print_out_paths() {
         let argv = build_argv("/srv/clan", MachineClass::Nixos, "web-1", None, None);
         assert_eq!(
-            shell_line(&argv),
+            shown_line(&argv),
             "nix build --extra-experimental-features 'nix-command flakes' --no-link --json \
              '/srv/clan#nixosConfigurations.\"web-1\".config.system.build.toplevel'"
         );
@@ -399,7 +398,7 @@ mod tests {
     #[test]
     fn copy_goes_to_the_target_with_its_port() {
         assert_eq!(
-            shell_line(&copy_argv(&target("root@h.example.org"))),
+            shown_line(&copy_argv(&target("root@h.example.org"))),
             "nix copy --extra-experimental-features 'nix-command flakes' --to \
              ssh-ng://root@h.example.org --substitute-on-destination {toplevel}"
         );
@@ -419,14 +418,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            shell_line(&commands[0]),
+            shown_line(&commands[0]),
             "nix-env -p /nix/var/nix/profiles/system --set {toplevel}"
         );
         assert_eq!(
-            shell_line(&commands[1]),
+            shown_line(&commands[1]),
             "systemd-run --pipe --wait --quiet --collect --no-ask-password \
-             --service-type=exec --unit=u1 -E LOCALE_ARCHIVE -E NIXOS_INSTALL_BOOTLOADER=0 \
-             -- {toplevel}/bin/switch-to-configuration switch"
+             '--service-type=exec' '--unit=u1' -E LOCALE_ARCHIVE -E \
+             'NIXOS_INSTALL_BOOTLOADER=0' -- {toplevel}/bin/switch-to-configuration switch"
         );
     }
 
@@ -485,7 +484,7 @@ mod tests {
         let t = target("root@h:22");
         let argv = upload_secrets_argv("/c", "m", &t, SECRETS_UPLOAD_DIR);
         assert_eq!(
-            shell_line(&argv),
+            shown_line(&argv),
             "clanc vars upload /c --machine m --target-host root@h:22"
         );
         let argv = upload_secrets_argv("/c", "m", &t, "/tmp/up/m");
@@ -495,8 +494,8 @@ mod tests {
     #[test]
     fn confirm_opens_a_fresh_connection() {
         assert_eq!(
-            shell_line(&confirm_argv(&target("root@h:2222"))),
-            "ssh -o ControlMaster=no -o ControlPath=none -o BatchMode=yes -p 2222 root@h true"
+            shown_line(&confirm_argv(&target("root@h:2222"))),
+            "ssh -o 'ControlMaster=no' -o 'ControlPath=none' -o 'BatchMode=yes' -p 2222 root@h true"
         );
     }
 
@@ -516,10 +515,32 @@ mod tests {
 
     #[test]
     fn quoting_survives_hostile_words() {
-        assert_eq!(shell_quote("plain-word"), "plain-word");
-        assert_eq!(shell_quote(""), "''");
-        assert_eq!(shell_quote("a b;rm -rf /"), "'a b;rm -rf /'");
-        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(quote_word("plain-word"), "plain-word");
+        assert_eq!(quote_word(""), "''");
+        assert_eq!(quote_word("a b;rm -rf /"), "'a b;rm -rf /'");
+        assert_eq!(quote_word("it's"), "'it'\\''s'");
+        // the plan shows `{toplevel}` where the executor puts a store path: quoted the same
+        let path = "/nix/store/0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-nixos-system-web-1-25.05";
+        for argv in [
+            strings(&["nix-env", "--set", TOPLEVEL]),
+            strings(&[
+                "x",
+                "--unit=u",
+                "{toplevel}/bin/switch-to-configuration",
+                "a b",
+            ]),
+            strings(&["env", "SYSTEM={toplevel}", "{a,b}"]),
+        ] {
+            let filled: Vec<String> = argv.iter().map(|w| w.replace(TOPLEVEL, path)).collect();
+            assert_eq!(
+                shown_line(&argv).replace(TOPLEVEL, path),
+                crate::shell::command_line(&filled)
+            );
+        }
+        assert_eq!(
+            shown_line(&strings(&["env", "S={toplevel}", "{toplevel}"])),
+            "env 'S={toplevel}' {toplevel}"
+        );
         assert_eq!(
             generate_vars_argv("/c", "m", "g"),
             strings(&[

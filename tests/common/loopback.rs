@@ -34,6 +34,18 @@ pub fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// A loopback deploy test cannot run but as root: its sshd logs the deploy in as `root` and
+/// real `nix build` writes to the store. Not root is a failure that says so, never a silent
+/// pass; CI runs as root.
+pub fn require_root() {
+    assert!(
+        is_root(),
+        "this loopback deploy test must run as root (it logs in to a local sshd as root and \
+         builds with the real nix): run the tests as root, as CI does, or leave this test out \
+         with `cargo test -- --skip <test name>`"
+    );
+}
+
 pub fn keygen(path: &Path) {
     let status = Command::new("ssh-keygen")
         .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -280,11 +292,9 @@ pub struct Setup {
     pub port: u16,
 }
 
-pub fn setup() -> Option<Setup> {
-    if !is_root() {
-        eprintln!("skipped: the loopback deploy logs in as root and needs to run as root");
-        return None;
-    }
+/// Fails (never skips) when not root: the deploy logs in as root over ssh.
+pub fn setup() -> Setup {
+    require_root();
     let root = tempfile::tempdir().unwrap();
     let keys = root.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
@@ -292,12 +302,12 @@ pub fn setup() -> Option<Setup> {
     keygen(&keys.join("user"));
     let port = free_port();
     let sshd = start_sshd(&keys, port);
-    Some(Setup {
+    Setup {
         keys,
         _sshd: sshd,
         port,
         root,
-    })
+    }
 }
 
 pub fn apply(setup: &Setup, clan: &Path) -> Output {

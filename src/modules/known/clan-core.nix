@@ -1,7 +1,7 @@
 # clanc's model of clan-core's option tree: the `clan` top-level interface, the inventory
 # (machines, tags, instances, roles), and where clan-core finds machines (inventory.json,
-# `machines/<name>/` folders). Written for clanc's module system from the facts in
-# shared/reference/clan-formats.md (clan-core d7c35d9127af); not clan-core's code.
+# `machines/<name>/` folders). Written for clanc's module system from facts read in clan-core
+# d7c35d9127af (modules/clan/top-level-interface.nix, modules/inventoryClass/); not its code.
 #
 # Arguments (from Rust): `lib` (known/lib.nix), `unknown` (a value clanc cannot know),
 # `clanDirectory` (the flake's directory, a path).

@@ -1,7 +1,7 @@
 # The few options of a machine's NixOS/nix-darwin configuration that the clan model reads:
-# `nixpkgs.hostPlatform`, the vars generators (`clan.core.vars.generators`, see
-# shared/reference/clan-formats.md) and legacy sops-nix secrets (`sops.secrets`). Every other
-# option of the machine's modules is accepted as it is written: clanc does not model NixOS.
+# `nixpkgs.hostPlatform`, the vars generators (`clan.core.vars.generators`, clan-core's
+# nixosModules/clanCore/vars/interface.nix) and legacy sops-nix secrets (`sops.secrets`).
+# Every other option of the machine's modules is accepted as written: clanc does not model NixOS.
 { lib }:
 let
   inherit (lib) mkOption types;

@@ -1,10 +1,14 @@
-//! Quoting an argv for the remote login shell: ssh joins its arguments with spaces and the
-//! target's shell parses the result, so every word must come back exactly as it was. Words
-//! made only of characters no POSIX shell (sh, dash, bash, zsh) treats specially stay bare;
-//! everything else is single-quoted, a `'` written as `'\''`. `{`, `}`, `,` (bash brace
-//! expansion), `=` (assignments, zsh's `=cmd`), `~`, globs and whitespace are always quoted.
+//! Quoting an argv as one line for a POSIX shell: the one quoter of clanc. The executor
+//! sends remote commands through it (ssh joins its arguments with spaces and the target's
+//! shell parses the result, so every word must come back exactly as it was) and logs local
+//! ones with it; the plan shows every command with it, so what `clanc plan` prints is the
+//! line `clanc apply` runs. It lives outside both layers so that `plan` need not import
+//! `exec`. Words made only of characters no POSIX shell (sh, dash, bash, zsh) treats
+//! specially stay bare; everything else is single-quoted, a `'` written as `'\''`. `{`, `}`,
+//! `,` (bash brace expansion), `=` (assignments, zsh's `=cmd`), `~`, globs and whitespace
+//! are always quoted.
 
-/// One word as the remote shell reads it back unchanged.
+/// One word as a shell reads it back unchanged.
 pub fn quote_word(word: &str) -> String {
     let bare = !word.is_empty()
         && word
@@ -17,7 +21,7 @@ pub fn quote_word(word: &str) -> String {
     }
 }
 
-/// An argv as one line for the remote shell.
+/// An argv as one line for a shell (its words quoted by [`quote_word`]).
 pub fn command_line(argv: &[String]) -> String {
     argv.iter()
         .map(|w| quote_word(w))
@@ -68,9 +72,10 @@ mod tests {
     fn hostile_words_reach_the_command_unchanged() {
         let _ = std::fs::remove_file("/tmp/clanc-pwned-quote");
         for shell in ["/bin/sh", "/bin/bash"] {
-            if !std::path::Path::new(shell).exists() {
-                continue;
-            }
+            assert!(
+                std::path::Path::new(shell).exists(),
+                "{shell} is missing: the quoting is checked against both shells"
+            );
             assert_eq!(round_trip(shell, &HOSTILE), HOSTILE, "{shell}");
         }
         assert!(
