@@ -1532,12 +1532,10 @@ impl<'a> Evaluator<'a> {
                 };
                 self.arith(name, &a, &b, pos)
             }
-            BinOp::And | BinOp::Or | BinOp::Implication | BinOp::PipeLeft | BinOp::PipeRight => {
-                Err(EvalError::eval(
-                    "internal error: lazy operator applied to values",
-                    pos,
-                ))
-            }
+            BinOp::And | BinOp::Or | BinOp::Implication => Err(EvalError::eval(
+                "internal error: lazy operator applied to values",
+                pos,
+            )),
         }
     }
 

@@ -287,7 +287,17 @@ impl Lowerer<'_> {
                     None => return self.alloc(Expr::Error, range),
                 };
                 use rnix::ast::BinOpKind as K;
+                // The pipe operators (Nix 2.24's `pipe-operators`, Lix 2.91's
+                // `pipe-operator`) are function application written the other way round:
+                // `x |> f` is `f x` and `f <| x` is `f x`, the argument staying lazy.
+                // rnix parses them as Lix does: both bind more loosely than every other
+                // operator, `|>` to the left, `<|` to the right and more loosely than `|>`.
+                // Nix's grammar has no rule mixing the two without parentheses (a syntax
+                // error there); rnix's reading is Lix's, which clanc keeps: an error needs
+                // certainty, and a clan evaluated by Lix may mix them.
                 let op = match op {
+                    K::PipeRight => return self.pipe(b.rhs(), b.lhs(), range),
+                    K::PipeLeft => return self.pipe(b.lhs(), b.rhs(), range),
                     K::Concat => BinOp::Concat,
                     K::Update => BinOp::Update,
                     K::Add => BinOp::Add,
@@ -303,15 +313,7 @@ impl Lowerer<'_> {
                     K::LessOrEq => BinOp::LessEq,
                     K::More => BinOp::More,
                     K::MoreOrEq => BinOp::MoreEq,
-                    K::PipeRight => BinOp::PipeRight,
-                    K::PipeLeft => BinOp::PipeLeft,
                 };
-                if matches!(op, BinOp::PipeRight | BinOp::PipeLeft) {
-                    return self.error(
-                        "the pipe operators are not part of Nix 2.8's language",
-                        range,
-                    );
-                }
                 let lhs = self.expr_opt(b.lhs(), range);
                 let rhs = self.expr_opt(b.rhs(), range);
                 self.alloc(Expr::Binary(op, lhs, rhs), range)
@@ -357,6 +359,18 @@ impl Lowerer<'_> {
             }
             ast::Expr::CurPos(_) => self.alloc(Expr::CurPos, range),
         }
+    }
+
+    /// `x |> f` and `f <| x`: the call `f x`.
+    fn pipe(
+        &mut self,
+        func: Option<ast::Expr>,
+        arg: Option<ast::Expr>,
+        range: TextRange,
+    ) -> ExprId {
+        let func = self.expr_opt(func, range);
+        let arg = self.expr_opt(arg, range);
+        self.alloc(Expr::Apply { func, arg }, range)
     }
 
     fn literal(&mut self, lit: ast::Literal, range: TextRange) -> ExprId {
