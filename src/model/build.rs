@@ -434,7 +434,29 @@ impl Reader<'_, '_> {
         let modules = self.child(&root, "modules");
         for (name, node) in self.keys(&modules) {
             let span = self.first_span(&node);
+            let reported = flake.ctx.diagnostics.borrow().len();
             let service = read_flake_service(self.ev, &flake.ctx, &node, &name);
+            // clan-core imports a service of `clan.modules` for the instances that use it:
+            // what reading one no instance certainly uses fails of (`./absent.nix`, a type
+            // error) is no certain error, only why the service is unknown.
+            if !self.uses_flake_service(&name) {
+                let dropped: Vec<_> = flake
+                    .ctx
+                    .diagnostics
+                    .borrow_mut()
+                    .drain(reported..)
+                    .collect();
+                if let Some(first) = dropped.first() {
+                    self.note(
+                        &format!("clan.modules.{name}"),
+                        format!(
+                            "no instance uses it, and reading it failed: {}",
+                            first.message
+                        ),
+                        span.clone(),
+                    );
+                }
+            }
             let role_spans = service
                 .role_positions
                 .iter()
@@ -454,6 +476,14 @@ impl Reader<'_, '_> {
             );
         }
         self.read_machine_modules(flake, &root);
+    }
+
+    /// Whether an instance certainly takes its module from this flake's `clan.modules.<name>`.
+    fn uses_flake_service(&self, name: &str) -> bool {
+        self.clan.instances.values().any(|i| {
+            matches!(&i.module_input, Some(input) if input.value == Known::Known("self".to_string()))
+                && i.module_name.value == Known::Known(name.to_string())
+        })
     }
 
     fn read_meta(&mut self, root: &Option<Rc<Node>>, inventory: &Option<Rc<Node>>) {
