@@ -233,6 +233,19 @@ fn coercing_what_is_partly_unknown_is_unknown() {
 }
 
 #[test]
+fn an_absent_path_is_read_only_when_nix_reads_it() {
+    // Copying to the store is what clanc cannot do (unknown); reading fails (N004).
+    is_unknown("\"${./absent}\"");
+    is_unknown("{ a = ./absent; }.a");
+    assert_eq!(json("builtins.pathExists ./absent"), "false");
+    assert_eq!(json("toString ./absent/x"), "\"/t/absent/x\"");
+    assert_eq!(json("(x: 1) (import ./absent.nix)"), "1");
+    assert_eq!(error_code("import ./absent.nix"), "N004");
+    assert_eq!(error_code("builtins.readFile ./absent"), "N004");
+    assert_eq!(error_code("builtins.readDir ./absent"), "N004");
+}
+
+#[test]
 fn unknowns_remember_where_they_came_from() {
     let p = run("let x = 1; in <nixpkgs>").expect("evaluates");
     let origin = p.unknowns[0].origin.expect("has an origin");
