@@ -296,8 +296,8 @@ impl Lowerer<'_> {
                 // error there); rnix's reading is Lix's, which clanc keeps: an error needs
                 // certainty, and a clan evaluated by Lix may mix them.
                 let op = match op {
-                    K::PipeRight => return self.pipe(b.rhs(), b.lhs(), range),
-                    K::PipeLeft => return self.pipe(b.lhs(), b.rhs(), range),
+                    K::PipeRight => return self.pipe(&b, true, range),
+                    K::PipeLeft => return self.pipe(&b, false, range),
                     K::Concat => BinOp::Concat,
                     K::Update => BinOp::Update,
                     K::Add => BinOp::Add,
@@ -361,15 +361,12 @@ impl Lowerer<'_> {
         }
     }
 
-    /// `x |> f` and `f <| x`: the call `f x`.
-    fn pipe(
-        &mut self,
-        func: Option<ast::Expr>,
-        arg: Option<ast::Expr>,
-        range: TextRange,
-    ) -> ExprId {
-        let func = self.expr_opt(func, range);
-        let arg = self.expr_opt(arg, range);
+    /// `x |> f` (`into_right`) and `f <| x`: the call `f x`. Both sides are lowered in the
+    /// order they are written.
+    fn pipe(&mut self, b: &ast::BinOp, into_right: bool, range: TextRange) -> ExprId {
+        let lhs = self.expr_opt(b.lhs(), range);
+        let rhs = self.expr_opt(b.rhs(), range);
+        let (func, arg) = if into_right { (rhs, lhs) } else { (lhs, rhs) };
         self.alloc(Expr::Apply { func, arg }, range)
     }
 
