@@ -439,7 +439,8 @@ impl Reader<'_, '_> {
             // clan-core imports a service of `clan.modules` for the instances that use it:
             // what reading one no instance certainly uses fails of (`./absent.nix`, a type
             // error) is no certain error, only why the service is unknown.
-            if !self.uses_flake_service(&name) {
+            let failed = flake.ctx.diagnostics.borrow().len() > reported;
+            if failed && !self.uses_flake_service(&inventory, &name) {
                 let dropped: Vec<_> = flake
                     .ctx
                     .diagnostics
@@ -478,12 +479,29 @@ impl Reader<'_, '_> {
         self.read_machine_modules(flake, &root);
     }
 
-    /// Whether an instance certainly takes its module from this flake's `clan.modules.<name>`.
-    fn uses_flake_service(&self, name: &str) -> bool {
-        self.clan.instances.values().any(|i| {
-            matches!(&i.module_input, Some(input) if input.value == Known::Known("self".to_string()))
-                && i.module_name.value == Known::Known(name.to_string())
-        })
+    /// Whether an instance certainly takes its module from this flake's
+    /// `clan.modules.<service>`: its `module.input` is "self" and its module name (the
+    /// instance's name by default) is the service's, both known. This reads the names (an
+    /// edit of one builds the model again rather than patching the copy), so it is asked
+    /// only about a service whose reading failed.
+    fn uses_flake_service(&mut self, inventory: &Option<Rc<Node>>, service: &str) -> bool {
+        let instances = self.child(inventory, "instances");
+        for (name, node) in self.keys(&instances) {
+            let n = Some(node);
+            let input_node = self.path(&n, &["module", "input"]);
+            let input = self.string_at(input_node, &format!("instances.{name}.module.input"));
+            if !matches!(input.map(|s| s.value), Some(Known::Known(i)) if i == "self") {
+                continue;
+            }
+            let name_node = self.path(&n, &["module", "name"]);
+            let module = self
+                .string_at(name_node, &format!("instances.{name}.module.name"))
+                .map_or(Known::Known(name), |s| s.value);
+            if module == Known::Known(service.to_string()) {
+                return true;
+            }
+        }
+        false
     }
 
     fn read_meta(&mut self, root: &Option<Rc<Node>>, inventory: &Option<Rc<Node>>) {
