@@ -1756,8 +1756,16 @@ impl<'a> Evaluator<'a> {
                     return self.coerce_to_string(r, pos, more, copy);
                 }
                 // A partly modelled set (an input clanc has no model of the source of, say)
-                // may have a `__toString` clanc does not know, which Nix would call first.
+                // may have a `__toString` clanc does not know, which Nix would call first:
+                // the string is unknown. When its `outPath` is unknown too, that says why
+                // better (a store path, say).
                 if let Some(Value::Unknown(u)) = self.open_rest(&a, "__toString", pos)? {
+                    if let Some(o) = a.get("outPath").cloned()
+                        && let Ok(o) = self.force(&o, Some(pos))
+                        && let Ok(Coerced::Unknown(why)) = self.coerce_to_string(o, pos, more, copy)
+                    {
+                        return Ok(Coerced::Unknown(why));
+                    }
                     return Ok(Coerced::Unknown(u));
                 }
                 if let Some(o) = a.get("outPath").cloned() {
