@@ -920,7 +920,12 @@ impl<'a> Evaluator<'a> {
     /// For an attribute a set lacks: an unknown when the set is *open*, i.e. a model of
     /// something only partly known (an input's outputs, `lib`), marked by an `__clancOpen`
     /// attribute whose value says what the set stands for.
-    fn open_rest(&mut self, attrs: &Attrs, name: &str, pos: Pos) -> EvalResult<Option<Value>> {
+    pub(super) fn open_rest(
+        &mut self,
+        attrs: &Attrs,
+        name: &str,
+        pos: Pos,
+    ) -> EvalResult<Option<Value>> {
         let Some(open) = attrs.get(OPEN_MARKER) else {
             return Ok(None);
         };
@@ -1527,12 +1532,14 @@ impl<'a> Evaluator<'a> {
                     pos,
                 )),
                 _ => {
-                    // Anything else concatenates as strings when the left side coerces.
+                    // Anything else concatenates as strings when the left side coerces. Nix
+                    // copies paths to the store only when the left side is a string, so
+                    // `{ outPath = ./x; } + "/y"` is the string of the path, not copied.
                     let (s, c) = match self.coerce_to_string(
                         a.clone(),
                         pos.unwrap_or_else(dummy_pos),
                         false,
-                        true,
+                        false,
                     )? {
                         Coerced::Str(t, c) => (t, c),
                         Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
@@ -1541,7 +1548,7 @@ impl<'a> Evaluator<'a> {
                         b.clone(),
                         pos.unwrap_or_else(dummy_pos),
                         false,
-                        true,
+                        false,
                     )? {
                         Coerced::Str(t, c) => (t, c),
                         Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
@@ -1557,12 +1564,10 @@ impl<'a> Evaluator<'a> {
                 };
                 self.arith(name, &a, &b, pos)
             }
-            BinOp::And | BinOp::Or | BinOp::Implication | BinOp::PipeLeft | BinOp::PipeRight => {
-                Err(EvalError::eval(
-                    "internal error: lazy operator applied to values",
-                    pos,
-                ))
-            }
+            BinOp::And | BinOp::Or | BinOp::Implication => Err(EvalError::eval(
+                "internal error: lazy operator applied to values",
+                pos,
+            )),
         }
     }
 
@@ -1779,6 +1784,19 @@ impl<'a> Evaluator<'a> {
                     let f = self.force(&f, Some(pos))?;
                     let r = self.apply(f, Thunk::value(Value::Attrs(a.clone())), Some(pos))?;
                     return self.coerce_to_string(r, pos, more, copy);
+                }
+                // A partly modelled set (an input clanc has no model of the source of, say)
+                // may have a `__toString` clanc does not know, which Nix would call first:
+                // the string is unknown. When its `outPath` is unknown too, that says why
+                // better (a store path, say).
+                if let Some(Value::Unknown(u)) = self.open_rest(&a, "__toString", pos)? {
+                    if let Some(o) = a.get("outPath").cloned()
+                        && let Ok(o) = self.force(&o, Some(pos))
+                        && let Ok(Coerced::Unknown(why)) = self.coerce_to_string(o, pos, more, copy)
+                    {
+                        return Ok(Coerced::Unknown(why));
+                    }
+                    return Ok(Coerced::Unknown(u));
                 }
                 if let Some(o) = a.get("outPath").cloned() {
                     let o = self.force(&o, Some(pos))?;

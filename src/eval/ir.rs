@@ -188,8 +188,6 @@ pub enum BinOp {
     LessEq,
     More,
     MoreEq,
-    PipeRight,
-    PipeLeft,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -287,7 +287,17 @@ impl Lowerer<'_> {
                     None => return self.alloc(Expr::Error, range),
                 };
                 use rnix::ast::BinOpKind as K;
+                // The pipe operators (Nix 2.24's `pipe-operators`, Lix 2.91's
+                // `pipe-operator`) are function application written the other way round:
+                // `x |> f` is `f x` and `f <| x` is `f x`, the argument staying lazy.
+                // rnix parses them as Lix does: both bind more loosely than every other
+                // operator, `|>` to the left, `<|` to the right and more loosely than `|>`.
+                // Nix's grammar has no rule mixing the two without parentheses (a syntax
+                // error there); rnix's reading is Lix's, which clanc keeps: an error needs
+                // certainty, and a clan evaluated by Lix may mix them.
                 let op = match op {
+                    K::PipeRight => return self.pipe(&b, true, range),
+                    K::PipeLeft => return self.pipe(&b, false, range),
                     K::Concat => BinOp::Concat,
                     K::Update => BinOp::Update,
                     K::Add => BinOp::Add,
@@ -303,15 +313,7 @@ impl Lowerer<'_> {
                     K::LessOrEq => BinOp::LessEq,
                     K::More => BinOp::More,
                     K::MoreOrEq => BinOp::MoreEq,
-                    K::PipeRight => BinOp::PipeRight,
-                    K::PipeLeft => BinOp::PipeLeft,
                 };
-                if matches!(op, BinOp::PipeRight | BinOp::PipeLeft) {
-                    return self.error(
-                        "the pipe operators are not part of Nix 2.8's language",
-                        range,
-                    );
-                }
                 let lhs = self.expr_opt(b.lhs(), range);
                 let rhs = self.expr_opt(b.rhs(), range);
                 self.alloc(Expr::Binary(op, lhs, rhs), range)
@@ -357,6 +359,15 @@ impl Lowerer<'_> {
             }
             ast::Expr::CurPos(_) => self.alloc(Expr::CurPos, range),
         }
+    }
+
+    /// `x |> f` (`into_right`) and `f <| x`: the call `f x`. Both sides are lowered in the
+    /// order they are written.
+    fn pipe(&mut self, b: &ast::BinOp, into_right: bool, range: TextRange) -> ExprId {
+        let lhs = self.expr_opt(b.lhs(), range);
+        let rhs = self.expr_opt(b.rhs(), range);
+        let (func, arg) = if into_right { (rhs, lhs) } else { (lhs, rhs) };
+        self.alloc(Expr::Apply { func, arg }, range)
     }
 
     fn literal(&mut self, lit: ast::Literal, range: TextRange) -> ExprId {
@@ -806,47 +817,45 @@ impl Lowerer<'_> {
             } else {
                 match key {
                     Key::Static(name) => {
-                        let new = self.pending_value(value.clone());
-                        match set.attrs.get_mut(&name) {
-                            None => {
-                                set.attrs.insert(
-                                    name,
-                                    PendingDef {
-                                        value: new,
-                                        range,
-                                        key: range_of(attr),
-                                    },
-                                );
-                            }
-                            Some(existing) => match (&mut existing.value, new) {
-                                (PendingValue::Set(old, _), PendingValue::Set(new, _)) => {
-                                    // Two literal sets for one key merge one level deep;
-                                    // the later set's `rec` and dynamic attributes are
-                                    // dropped, as in Nix 2.8.
-                                    let mut dups = Vec::new();
-                                    for (k, def) in new.attrs {
-                                        if let Some(prev) = old.attrs.get(&k) {
-                                            dups.push((k, def.range, prev.range));
-                                        } else {
-                                            old.attrs.insert(k, def);
-                                        }
-                                    }
-                                    for (k, r, p) in dups {
-                                        self.dup(&k, r, p);
-                                    }
-                                }
-                                _ => {
-                                    let prev = existing.range;
-                                    self.dup(&shown, range, prev);
-                                }
-                            },
-                        }
+                        let def = PendingDef {
+                            value: self.pending_value(value.clone()),
+                            range,
+                            key: range_of(attr),
+                        };
+                        self.define(set, name, def, &shown);
                     }
                     Key::Dynamic(attr) => {
                         let new = self.pending_value(value.clone());
                         set.dynamic.push((attr, new, range));
                     }
                 }
+            }
+        }
+    }
+
+    /// Defines `name` in `set`. A name defined twice is an error unless both definitions
+    /// are attribute sets written out (a literal set, or the set an attrpath makes): then
+    /// the later one's attributes are defined in the earlier one, recursively, and its
+    /// dynamic attributes join the earlier one's. Its `rec` is dropped; the earlier one's
+    /// applies to them all. This is Nix's parser since 2.26 (`{ a.b.c = 1; a = { b.d =
+    /// 2; }; }` merges `b` too; 2.8 merged one level only) and 2.17 (the dynamic
+    /// attributes; 2.8 dropped them). `shown` is the path shown in the error.
+    fn define(&mut self, set: &mut PendingSet, name: Arc<str>, def: PendingDef, shown: &str) {
+        let Some(existing) = set.attrs.get_mut(&name) else {
+            set.attrs.insert(name, def);
+            return;
+        };
+        match (&mut existing.value, def.value) {
+            (PendingValue::Set(old, _), PendingValue::Set(new, _)) => {
+                for (k, inner) in new.attrs {
+                    let shown = format!("{shown}.{k}");
+                    self.define(old, k, inner, &shown);
+                }
+                old.dynamic.extend(new.dynamic);
+            }
+            _ => {
+                let previous = existing.range;
+                self.dup(shown, def.range, previous);
             }
         }
     }

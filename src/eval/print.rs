@@ -179,6 +179,16 @@ impl Printer {
                     }
                     return Ok(());
                 }
+                // A partly modelled set may have a `__toString` (or an `outPath`) clanc does
+                // not know.
+                if let Some(Value::Unknown(u)) = ev.open_rest(
+                    a,
+                    "__toString",
+                    pos.unwrap_or_else(super::evaluator::no_pos),
+                )? {
+                    self.unknown(&u);
+                    return Ok(());
+                }
                 if let Some(o) = a.get("outPath").cloned() {
                     let o = ev.force(&o, pos)?;
                     return self.json(ev, &o, pos, depth + 1);

@@ -182,6 +182,70 @@ fn unknowable_builtins_and_search_paths() {
 }
 
 #[test]
+fn coercing_what_is_partly_unknown_is_unknown() {
+    // A set whose `outPath` or `__toString` result is unknown (a flake input clanc has no
+    // source of, a derivation), through every way Nix coerces a set to a string.
+    for set in [
+        "{ outPath = u; }",
+        "{ outPath = { outPath = u; }; }",
+        "{ __toString = self: u; }",
+        "(derivation { name = \"d\"; system = \"x\"; builder = \"b\"; })",
+    ] {
+        for expr in [
+            "\"${@}\"",
+            "\"a${@}b\"",
+            "toString @",
+            "builtins.toString [ @ ]",
+            "\"a\" + @",
+            "@ + \"a\"",
+            "./. + @",
+            "./a/${@}",
+            "builtins.readFile @",
+            "import @",
+            "builtins.pathExists @",
+            "baseNameOf @",
+            "builtins.stringLength @",
+            "builtins.concatStringsSep \",\" [ @ ]",
+            "builtins.toJSON @",
+            "@",
+        ] {
+            is_unknown(&format!("{U}{}", expr.replace('@', set)));
+        }
+    }
+    // A set marked open (a partial model of an input or of `lib`) may have a `__toString`
+    // or an `outPath` clanc does not know.
+    for expr in [
+        "\"${{ __clancOpen = \"an input\"; }}\"",
+        "toString { __clancOpen = \"an input\"; outPath = \"/x\"; }",
+        "{ __clancOpen = \"an input\"; } + \"/x\"",
+        "builtins.toJSON { __clancOpen = \"an input\"; a = 1; }",
+        "import { __clancOpen = \"an input\"; }",
+    ] {
+        is_unknown(expr);
+    }
+    // An explicit `__toString` of an open set is called as usual.
+    assert_eq!(
+        json("\"${{ __clancOpen = \"x\"; __toString = s: \"t\"; }}\""),
+        "\"t\""
+    );
+    // A plain set without either stays an error.
+    assert_eq!(error_code("\"${{ a = 1; }}\""), "N002");
+}
+
+#[test]
+fn an_absent_path_is_read_only_when_nix_reads_it() {
+    // Copying to the store is what clanc cannot do (unknown); reading fails (N004).
+    is_unknown("\"${./absent}\"");
+    is_unknown("{ a = ./absent; }.a");
+    assert_eq!(json("builtins.pathExists ./absent"), "false");
+    assert_eq!(json("toString ./absent/x"), "\"/t/absent/x\"");
+    assert_eq!(json("(x: 1) (import ./absent.nix)"), "1");
+    assert_eq!(error_code("import ./absent.nix"), "N004");
+    assert_eq!(error_code("builtins.readFile ./absent"), "N004");
+    assert_eq!(error_code("builtins.readDir ./absent"), "N004");
+}
+
+#[test]
 fn unknowns_remember_where_they_came_from() {
     let p = run("let x = 1; in <nixpkgs>").expect("evaluates");
     let origin = p.unknowns[0].origin.expect("has an origin");

@@ -438,7 +438,30 @@ impl Reader<'_, '_> {
         let modules = self.child(&root, "modules");
         for (name, node) in self.keys(&modules) {
             let span = self.first_span(&node);
+            let reported = flake.ctx.diagnostics.borrow().len();
             let service = read_flake_service(self.ev, &flake.ctx, &node, &name);
+            // clan-core imports a service of `clan.modules` for the instances that use it:
+            // what reading one no instance certainly uses fails of (`./absent.nix`, a type
+            // error) is no certain error, only why the service is unknown.
+            let failed = flake.ctx.diagnostics.borrow().len() > reported;
+            if failed && !self.uses_flake_service(&inventory, &name) {
+                let dropped: Vec<_> = flake
+                    .ctx
+                    .diagnostics
+                    .borrow_mut()
+                    .drain(reported..)
+                    .collect();
+                if let Some(first) = dropped.first() {
+                    self.note(
+                        &format!("clan.modules.{name}"),
+                        format!(
+                            "no instance uses it, and reading it failed: {}",
+                            first.message
+                        ),
+                        span.clone(),
+                    );
+                }
+            }
             let role_spans = service
                 .role_positions
                 .iter()
@@ -458,6 +481,31 @@ impl Reader<'_, '_> {
             );
         }
         self.read_machine_modules(flake, &root);
+    }
+
+    /// Whether an instance certainly takes its module from this flake's
+    /// `clan.modules.<service>`: its `module.input` is "self" and its module name (the
+    /// instance's name by default) is the service's, both known. This reads the names (an
+    /// edit of one builds the model again rather than patching the copy), so it is asked
+    /// only about a service whose reading failed.
+    fn uses_flake_service(&mut self, inventory: &Option<Rc<Node>>, service: &str) -> bool {
+        let instances = self.child(inventory, "instances");
+        for (name, node) in self.keys(&instances) {
+            let n = Some(node);
+            let input_node = self.path(&n, &["module", "input"]);
+            let input = self.string_at(input_node, &format!("instances.{name}.module.input"));
+            if !matches!(input.map(|s| s.value), Some(Known::Known(i)) if i == "self") {
+                continue;
+            }
+            let name_node = self.path(&n, &["module", "name"]);
+            let module = self
+                .string_at(name_node, &format!("instances.{name}.module.name"))
+                .map_or(Known::Known(name), |s| s.value);
+            if module == Known::Known(service.to_string()) {
+                return true;
+            }
+        }
+        false
     }
 
     fn read_meta(&mut self, root: &Option<Rc<Node>>, inventory: &Option<Rc<Node>>) {

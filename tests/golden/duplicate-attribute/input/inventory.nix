@@ -2,7 +2,7 @@
 {
   clan.inventory.machines.cinnabar.tags = [ "server" ];
   clan.inventory.machines = {
-    cinnabar = { };
+    cinnabar = { tags = [ "db" ]; };
   };
   clan.meta.name = lib.mkDefault name;
 }
