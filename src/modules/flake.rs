@@ -233,7 +233,7 @@ pub fn evaluate_flake(
                 Value::Attrs(a) => a,
                 other => return Ok(other),
             };
-            let extra = Attrs::from_unsorted(vec![
+            let mut extra = vec![
                 // A string, as in Nix (where it names the flake's source in the store): the
                 // clan's own directory holds the same files, so `"${self}/x"` and
                 // `self + "/x"` read them.
@@ -241,7 +241,20 @@ pub fn evaluate_flake(
                 thunk_attr("inputs", inputs_thunk.clone()),
                 attr("_type", Value::string("flake")),
                 attr(OPEN_MARKER, Value::string("this flake's outputs")),
-            ]);
+            ];
+            // `self` is open, and an open set might have a `__toString` clanc does not see;
+            // this one has none unless the outputs clanc evaluated define it, so it coerces
+            // to its `outPath` as in Nix.
+            if outputs.get("__toString").is_none() {
+                let path = root_path.to_string();
+                extra.push(attr(
+                    "__toString",
+                    Value::host("self.__toString", 1, move |_, _, _| {
+                        Ok(Value::string(path.clone()))
+                    }),
+                ));
+            }
+            let extra = Attrs::from_unsorted(extra);
             Ok(Value::attrs(outputs.update(&extra)))
         });
         self_thunk.redirect(me);

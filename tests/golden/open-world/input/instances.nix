@@ -1,0 +1,3 @@
+{
+  admin.roles.default.tags = [ "server" ];
+}
