@@ -486,12 +486,21 @@ impl<'a> RoleCtx<'a> {
             self.role.name,
             unknown.path
         );
-        let help = if declared.is_empty() {
-            format!(
-                "role `{}` declares no options at all: remove its `settings`",
-                self.role.name
-            )
-        } else {
+        // A role that declares no options at all: its service cannot read any setting (the
+        // first read would fail for every user), so clan-core never evaluates them and the
+        // setting is silently ignored: a warning. Where options are declared, the service
+        // reads its settings and the undeclared one fails the machine's evaluation.
+        if declared.is_empty() {
+            out.push(
+                Diagnostic::warning("C007", format!("{message}, so clan-core ignores it"), span)
+                    .with_help(format!(
+                        "role `{}` declares no options at all: remove its `settings`",
+                        self.role.name
+                    )),
+            );
+            return;
+        }
+        let help = {
             let suggestion = did_you_mean(&unknown.key, &unknown.candidates)
                 .map(|s| format!("{s} "))
                 .unwrap_or_default();

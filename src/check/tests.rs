@@ -128,6 +128,7 @@ fn role(name: &str, span_at: u32) -> Role {
         machines: BTreeMap::new(),
         tags: Vec::new(),
         tags_unknown: None,
+        machines_unknown: None,
         settings: None,
         extra_modules: Vec::new(),
         resolved: Known::Known(Vec::new()),
@@ -660,8 +661,10 @@ fn c007_unknown_setting_with_suggestion_and_role_without_options() {
                 .with_settings(v(attrs(vec![("enable", v(Data::Bool(true), 12))]), 13)),
         ],
     );
-    let d = only(&run(&clan), "C007", Severity::Error, sp("inv.nix", 12, 1));
+    // nothing can read a setting of a role without options: ignored, a warning
+    let d = only(&run(&clan), "C007", Severity::Warning, sp("inv.nix", 12, 1));
     assert!(text(&d).contains("declares no options at all"));
+    assert!(d.message.contains("ignores it"), "{}", d.message);
 }
 
 #[test]

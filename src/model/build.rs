@@ -947,6 +947,7 @@ impl Reader<'_, '_> {
         };
         let mut machines = BTreeMap::new();
         let machines_node = self.child(&n, "machines");
+        let machines_unknown = self.open_reason(&machines_node);
         for (m, m_node) in self.keys(&machines_node) {
             let defs = self.user_defs(&m_node);
             let m_span = match defs.first() {
@@ -988,6 +989,7 @@ impl Reader<'_, '_> {
             machines,
             tags: tags.list,
             tags_unknown: tags.unknown,
+            machines_unknown,
             settings,
             extra_modules,
             // `Clan::resolve_tags`, once every tag is known

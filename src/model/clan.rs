@@ -310,6 +310,10 @@ pub struct Role {
     /// Why some of the role's tags are unknown ([`Role::tags`] then holds only the others,
     /// and [`Role::resolved`] is unknown).
     pub tags_unknown: Option<String>,
+    /// Why the role's `machines` may name more than [`Role::machines`] holds (a definition
+    /// clanc could not evaluate, such as a set computed from an unmodelled argument);
+    /// [`Role::resolved`] is unknown then.
+    pub machines_unknown: Option<String>,
     /// The role's `settings` (one definition; more is C012, reported by the model).
     pub settings: Option<Spanned<Data>>,
     pub extra_modules: Vec<Spanned<ExtraModule>>,

@@ -290,6 +290,7 @@ impl SpansMut for Role {
             machines,
             tags,
             tags_unknown: _,
+            machines_unknown: _,
             settings,
             extra_modules,
             resolved: _,

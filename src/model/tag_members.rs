@@ -90,7 +90,7 @@ impl Clan {
         {
             dropped_copy |= keep_first_of_each(&mut role.tags);
             let mut machines: Vec<&str> = role.machines.keys().map(String::as_str).collect();
-            let mut unknown = role.tags_unknown.clone();
+            let mut unknown = role.tags_unknown.clone().or(role.machines_unknown.clone());
             for tag in &role.tags {
                 if unknown.is_some() {
                     break;

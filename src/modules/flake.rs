@@ -598,13 +598,22 @@ fn clan_core_value(
             ));
         }
         modules.push(ModuleSource::new(args[0].clone(), None, pos));
+        // `lib.clan { self = ...; ... }` gives the clan's modules `self` as a special
+        // argument (clan-core's lib/clan); `nixpkgs`/`nix-darwin` come from inputs clanc
+        // does not model, so they stay unknown arguments.
+        let mut special = Vec::new();
+        if let Ok(Value::Attrs(a)) = ev.force(&args[0], pos)
+            && let Some(this) = a.get("self")
+        {
+            special.push((Name::from("self"), this.clone()));
+        }
         let settings = EvalSettings {
             prefix: "clan".into(),
             type_code: Some("C011"),
             checked_below: None,
             open_world: None,
         };
-        let evaluation = evaluate(&ctx, ev, modules, Vec::new(), settings);
+        let evaluation = evaluate(&ctx, ev, modules, special, settings);
         sink.clans.borrow_mut().push(evaluation.clone());
         Ok(Value::attrs(Attrs::from_unsorted(vec![
             thunk_attr("config", evaluation.config.clone()),

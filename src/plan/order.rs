@@ -389,6 +389,7 @@ mod tests {
                             machines: BTreeMap::new(),
                             tags: Vec::new(),
                             tags_unknown: None,
+                            machines_unknown: None,
                             settings: None,
                             extra_modules: Vec::new(),
                             resolved: Known::Known(ms.iter().map(|m| m.to_string()).collect()),
