@@ -96,9 +96,7 @@ pub fn evaluate_flake(
 ) -> FlakeEvaluation {
     let sink = Rc::new(Sink::default());
     // The context holds `lib`, whose `evalModules` refers back to the context.
-    let ctx = ModuleContext::new(Thunk::blank());
-    let lib = lib_value(ev, &ctx);
-    ctx.lib.redirect(lib.clone());
+    let (ctx, lib) = module_lib(ev);
 
     let mut result = FlakeEvaluation {
         ctx: ctx.clone(),
@@ -317,6 +315,17 @@ fn input_url(ev: &mut Evaluator<'_>, spec: &Thunk) -> Option<String> {
         },
         _ => None,
     }
+}
+
+/// nixpkgs' `lib` as clanc models it, with `lib.evalModules` bound to clanc's module system,
+/// and the context that collects what its evaluations find (conflicts, unknowns). The flake
+/// entry does the same; this is for evaluating modules outside a flake (the module-system
+/// differential suite, `tests/module_differential.rs`).
+pub fn module_lib(ev: &mut Evaluator<'_>) -> (Rc<ModuleContext>, Thunk) {
+    let ctx = ModuleContext::new(Thunk::blank());
+    let lib = lib_value(ev, &ctx);
+    ctx.lib.redirect(lib.clone());
+    (ctx, lib)
 }
 
 /// `lib`, with `evalModules` bound to clanc's module system; open, so functions it lacks are
