@@ -141,7 +141,7 @@ let
       ofClass = class: builtins.filter (m: machines.${m}.machineClass == class) (builtins.attrNames machines);
     in
     {
-      freeformType = types.attrsOf (types.listOf types.str);
+      freeformType = types.lazyAttrsOf (types.listOf types.str);
       options = {
         all = mkOption {
           type = types.listOf types.str;
@@ -164,7 +164,7 @@ let
       options = {
         meta = metaOptions;
         machines = mkOption {
-          type = types.attrsOf (
+          type = types.lazyAttrsOf (
             types.submoduleWith {
               modules = [
                 machineOptions
