@@ -9,7 +9,8 @@
 //! Where Nix printed a value, clanc must print the same JSON and report nothing; where Nix
 //! failed, clanc must report an error (an evaluation error or a module diagnostic: a
 //! conflict, a value of the wrong type, an option that does not exist). A value clanc cannot
-//! know agrees with nothing: the cases only use what clanc models.
+//! know agrees with nothing. `MODULE_SUITE_VERBOSE=1 cargo test --test module_differential
+//! -- --nocapture` also prints, where both fail, Nix's message beside clanc's diagnostics.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -230,6 +231,7 @@ fn clanc_module_system_agrees_with_nixpkgs() {
         .spawn(move || {
             let mut reports = Vec::new();
             let mut tally = (0usize, 0usize);
+            let verbose = std::env::var_os("MODULE_SUITE_VERBOSE").is_some();
             for case in &cases {
                 let outcome = clanc(case, &dir_text);
                 match judge(case, &outcome) {
@@ -239,7 +241,20 @@ fn clanc_module_system_agrees_with_nixpkgs() {
                         case.name,
                         indent(&expression(case))
                     )),
-                    None if matches!(outcome, Outcome::Errors(_)) => tally.1 += 1,
+                    None if matches!(outcome, Outcome::Errors(_)) => {
+                        if let Outcome::Errors(errors) = &outcome
+                            && verbose
+                        {
+                            println!(
+                                "both fail: {} :: {}\n  nix:   {}\n  clanc: {}",
+                                case.file,
+                                case.name,
+                                case.expect.as_deref().unwrap_or_default(),
+                                errors.join("\n         ")
+                            );
+                        }
+                        tally.1 += 1
+                    }
                     None => tally.0 += 1,
                 }
             }

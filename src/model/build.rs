@@ -1313,11 +1313,7 @@ impl Reader<'_, '_> {
             args.push(("inputs".into(), flake.inputs_value.clone()));
             args.push(("self".into(), flake.self_value.clone()));
             args.push(("name".into(), Thunk::value(Value::string(name.clone()))));
-            let settings = EvalSettings {
-                prefix: String::new(),
-                type_code: None,
-                checked_below: None,
-            };
+            let settings = EvalSettings::default();
             let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
             self.read_machine_evaluation(&name, &evaluation);
             // A module that failed (reported) or that clanc cannot see into: what it declares

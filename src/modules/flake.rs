@@ -398,7 +398,12 @@ fn eval_modules(
         None => Vec::new(),
     };
     let args = special_args(ev, arg.get("specialArgs"), pos)?;
-    let evaluation = evaluate(ctx, ev, modules, args, EvalSettings::default());
+    // The user's own evaluation: as in NixOS, what no module declares does not exist.
+    let settings = EvalSettings {
+        strict: true,
+        ..EvalSettings::default()
+    };
+    let evaluation = evaluate(ctx, ev, modules, args, settings);
     Ok(Value::attrs(Attrs::from_unsorted(vec![
         thunk_attr("config", evaluation.config.clone()),
         attr(
@@ -572,7 +577,7 @@ fn clan_core_value(
         let settings = EvalSettings {
             prefix: "clan".into(),
             type_code: Some("C011"),
-            checked_below: None,
+            ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, Vec::new(), settings);
         sink.clans.borrow_mut().push(evaluation.clone());
