@@ -283,9 +283,9 @@ pub fn evaluate_flake(
             ctx.report_error(e);
         }
     }
-    // flake-parts: the `clan` option of the top-level evaluation.
+    // flake-parts: clan-core's `flake.clan` option (`clan` is renamed to it).
     for fp in sink.flake_parts.borrow().iter() {
-        if let Some(node) = fp.node(ev, &["clan"])
+        if let Some(node) = fp.node(ev, &["flake", "clan"])
             && node.is_defined()
             && let Some(sub) = node.sub_evaluation(ev)
         {
@@ -452,6 +452,7 @@ fn flake_parts_value(
     };
     let core = model.get("coreModule").cloned();
     let modules_module = model.get("modulesModule").cloned();
+    let flake_modules_module = model.get("flakeModulesModule").cloned();
     let weak: Weak<ModuleContext> = Rc::downgrade(ctx);
     let sink = sink.clone();
     let self_thunk = self_thunk.clone();
@@ -485,7 +486,7 @@ fn flake_parts_value(
         }
         modules.push(ModuleSource::new(args[1].clone(), None, pos));
         let settings = EvalSettings {
-            checked_below: Some(("clan".into(), "C011")),
+            checked_below: Some(("flake.clan".into(), "C011")),
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);
@@ -510,6 +511,9 @@ fn flake_parts_value(
     let mut flake_modules = Vec::new();
     if let Some(m) = modules_module {
         flake_modules.push(thunk_attr("modules", m));
+    }
+    if let Some(m) = flake_modules_module {
+        flake_modules.push(thunk_attr("flakeModules", m));
     }
     let flake_modules = open_set(flake_modules, &format!("`{name}.flakeModules`"));
     open_set(
