@@ -78,7 +78,8 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                 }
             }
             let machine_keys = facts.machine_keys.get(&machine.name);
-            if let (Some(recipients), Some(machine_keys)) = (recipients, machine_keys)
+            if let (Some(recipients), Some(machine_keys), None) =
+                (recipients, machine_keys, &machine.sops_key_elsewhere)
                 && !machine_keys.is_empty()
                 && !machine_keys.iter().any(|k| recipients.contains(k))
             {

@@ -59,6 +59,7 @@ fn machine(name: &str, class: MachineClass, tags: &[&str]) -> Machine {
         imports: Vec::new(),
         generators: BTreeMap::new(),
         sops_secrets: Vec::new(),
+        sops_key_elsewhere: None,
     }
 }
 
@@ -1697,6 +1698,11 @@ fn s001_s002_s003_legacy_sops_files() {
         sp("inv.nix", 20, 1),
     );
     assert!(d.message.contains("machine `a`"));
+    // ... unless sops-nix on `a` decrypts with a key of its own (`sops.age.keyFile`)
+    let mut own_key = clan.clone();
+    own_key.machines.get_mut("a").unwrap().sops_key_elsewhere =
+        Some("`sops.age.keyFile` is `/home/ada/.config/sops/age/keys.txt`".into());
+    none(&run_with(&own_key, &listing));
 
     // not read (e.g. `clanc check` without the files), or keys unknown (binary): silent
     let (clan, mut listing) = sops_clan("secrets/a.yaml", "x", SopsFileFacts::Missing);

@@ -628,6 +628,7 @@ impl Reader<'_, '_> {
                     imports: Vec::new(),
                     generators: BTreeMap::new(),
                     sops_secrets: Vec::new(),
+                    sops_key_elsewhere: None,
                 },
             );
         }
@@ -675,6 +676,7 @@ impl Reader<'_, '_> {
                     imports: Vec::new(),
                     generators: BTreeMap::new(),
                     sops_secrets: Vec::new(),
+                    sops_key_elsewhere: None,
                 });
             if !m.sources.contains(&source) {
                 m.sources.push(source);
@@ -1368,12 +1370,10 @@ impl Reader<'_, '_> {
             args.push(("self".into(), flake.self_value.clone()));
             args.push(("name".into(), Thunk::value(Value::string(name.clone()))));
             let settings = EvalSettings {
-                prefix: String::new(),
-                type_code: None,
-                checked_below: None,
                 open_world: Some(
                     "options of the machine's NixOS or nix-darwin modules are not modelled".into(),
                 ),
+                ..EvalSettings::default()
             };
             let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
             self.read_machine_evaluation(&name, &evaluation);
@@ -1451,12 +1451,50 @@ impl Reader<'_, '_> {
             generators.insert(g, generator);
         }
         let sops_secrets = self.read_sops_secrets(name, &root);
+        let sops_key_elsewhere = self.sops_key_elsewhere(&root);
         if let Some(m) = self.clan.machines.get_mut(name) {
             m.host_platform = host_platform;
             m.imports = imports;
             m.generators = generators;
             m.sops_secrets = sops_secrets;
+            m.sops_key_elsewhere = sops_key_elsewhere;
         }
+    }
+
+    /// Why sops-nix may not decrypt with the clan's machine key, `/var/lib/sops-nix/key.txt`
+    /// (clan-core's `sops.age.keyFile`): the machine's modules set the key file to another
+    /// path (or to one clanc cannot know), or give ssh or gnupg keys.
+    fn sops_key_elsewhere(&mut self, root: &Option<Rc<Node>>) -> Option<String> {
+        const CLAN_KEY_FILE: &str = "/var/lib/sops-nix/key.txt";
+        let defined = |r: &mut Self, keys: &[&str]| {
+            r.path(root, keys)
+                .is_some_and(|node| !r.user_defs(&node).is_empty())
+        };
+        if defined(self, &["sops", "age", "keyFile"]) {
+            let node = self.path(root, &["sops", "age", "keyFile"]);
+            let value = node.map(|n| n.value_thunk());
+            let file = value.and_then(|t| match self.ev.force(&t, None) {
+                Ok(Value::String(s)) => Some(s.text().to_string()),
+                Ok(Value::Path(p)) => Some(p.to_string()),
+                _ => None,
+            });
+            if file.as_deref() != Some(CLAN_KEY_FILE) {
+                return Some(format!(
+                    "`sops.age.keyFile` is {}",
+                    file.map_or("not known".to_string(), |f| format!("`{f}`"))
+                ));
+            }
+        }
+        for keys in [
+            &["sops", "age", "sshKeyPaths"][..],
+            &["sops", "gnupg", "home"],
+            &["sops", "gnupg", "sshKeyPaths"],
+        ] {
+            if defined(self, keys) {
+                return Some(format!("`{}` is set", keys.join(".")));
+            }
+        }
+        None
     }
 
     /// `sops.secrets.<name>` with their file (else `sops.defaultSopsFile`), key and format.

@@ -231,6 +231,9 @@ pub struct Machine {
     pub generators: BTreeMap<String, Generator>,
     /// Legacy sops-nix secrets (`sops.secrets.<name>`) of the machine's modules, by name.
     pub sops_secrets: Vec<SopsSecret>,
+    /// Why sops-nix on the machine may decrypt with another key than the clan's machine key
+    /// (`sops.age.keyFile` set elsewhere, `sops.age.sshKeyPaths`, gnupg), when it may.
+    pub sops_key_elsewhere: Option<String>,
 }
 
 /// A legacy sops-nix secret: `sops.secrets."<name>" = { sopsFile = ...; key = ...; }`.

@@ -216,6 +216,7 @@ impl SpansMut for Machine {
             imports,
             generators,
             sops_secrets,
+            sops_key_elsewhere: _,
         } = self;
         span.spans_mut(f);
         class.spans_mut(f);

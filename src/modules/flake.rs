@@ -96,9 +96,7 @@ pub fn evaluate_flake(
 ) -> FlakeEvaluation {
     let sink = Rc::new(Sink::default());
     // The context holds `lib`, whose `evalModules` refers back to the context.
-    let ctx = ModuleContext::new(Thunk::blank());
-    let lib = lib_value(ev, &ctx);
-    ctx.lib.redirect(lib.clone());
+    let (ctx, lib) = module_lib(ev);
 
     let mut result = FlakeEvaluation {
         ctx: ctx.clone(),
@@ -301,9 +299,9 @@ pub fn evaluate_flake(
             ctx.report_error(e);
         }
     }
-    // flake-parts: the `clan` option of the top-level evaluation.
+    // flake-parts: clan-core's `flake.clan` option (`clan` is renamed to it).
     for fp in sink.flake_parts.borrow().iter() {
-        if let Some(node) = fp.node(ev, &["clan"])
+        if let Some(node) = fp.node(ev, &["flake", "clan"])
             && node.is_defined()
             && let Some(sub) = node.sub_evaluation(ev)
         {
@@ -351,6 +349,17 @@ const LIB_SECTIONS: &[&str] = &[
     "asserts",
     "meta",
 ];
+
+/// nixpkgs' `lib` as clanc models it, with `lib.evalModules` bound to clanc's module system,
+/// and the context that collects what its evaluations find (conflicts, unknowns). The flake
+/// entry does the same; this is for evaluating modules outside a flake (the module-system
+/// differential suite, `tests/module_differential.rs`).
+pub fn module_lib(ev: &mut Evaluator<'_>) -> (Rc<ModuleContext>, Thunk) {
+    let ctx = ModuleContext::new(Thunk::blank());
+    let lib = lib_value(ev, &ctx);
+    ctx.lib.redirect(lib.clone());
+    (ctx, lib)
+}
 
 /// `lib`, with `evalModules` bound to clanc's module system; open, so functions it lacks are
 /// unknown rather than errors.
@@ -427,7 +436,12 @@ fn eval_modules(
         None => Vec::new(),
     };
     let args = special_args(ev, arg.get("specialArgs"), pos)?;
-    let evaluation = evaluate(ctx, ev, modules, args, EvalSettings::default());
+    // The user's own evaluation: as in NixOS, what no module declares does not exist.
+    let settings = EvalSettings {
+        strict: true,
+        ..EvalSettings::default()
+    };
+    let evaluation = evaluate(ctx, ev, modules, args, settings);
     Ok(Value::attrs(Attrs::from_unsorted(vec![
         thunk_attr("config", evaluation.config.clone()),
         attr(
@@ -476,6 +490,7 @@ fn flake_parts_value(
     };
     let core = model.get("coreModule").cloned();
     let modules_module = model.get("modulesModule").cloned();
+    let flake_modules_module = model.get("flakeModulesModule").cloned();
     let weak: Weak<ModuleContext> = Rc::downgrade(ctx);
     let sink = sink.clone();
     let self_thunk = self_thunk.clone();
@@ -509,7 +524,7 @@ fn flake_parts_value(
         }
         modules.push(ModuleSource::new(args[1].clone(), None, pos));
         let settings = EvalSettings {
-            checked_below: Some(("clan".into(), "C011")),
+            checked_below: Some(("flake.clan".into(), "C011")),
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);
@@ -534,6 +549,9 @@ fn flake_parts_value(
     let mut flake_modules = Vec::new();
     if let Some(m) = modules_module {
         flake_modules.push(thunk_attr("modules", m));
+    }
+    if let Some(m) = flake_modules_module {
+        flake_modules.push(thunk_attr("flakeModules", m));
     }
     let flake_modules = open_set(flake_modules, &format!("`{name}.flakeModules`"));
     open_set(
@@ -610,8 +628,7 @@ fn clan_core_value(
         let settings = EvalSettings {
             prefix: "clan".into(),
             type_code: Some("C011"),
-            checked_below: None,
-            open_world: None,
+            ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);
         sink.clans.borrow_mut().push(evaluation.clone());

@@ -1,53 +1,123 @@
 //! Option types as the module system merges them. A type is the attribute set `lib.types.*`
-//! builds (`{ _type = "option-type"; name; description; nestedTypes; payload; ... }`, see
-//! `known/lib.nix`); this reads it into how definitions merge. Checking a single value
-//! against a leaf type reuses `OptionType`, read from nixpkgs' description text.
+//! builds (`{ _type = "option-type"; name; description; check; nestedTypes; ... }`, see
+//! `known/lib.nix`); this reads it into how definitions merge, as nixpkgs' types do. The
+//! type's own `check` function is kept (strict evaluations check definitions with it, as
+//! NixOS does); checking a single value by the description reuses `OptionType`.
 
 use crate::eval::{EvalResult, Evaluator, Thunk, Value};
 
 use super::option_type::{EnumValue, OptionType};
 
-/// How definitions of an option of this type merge.
+/// An option type: how its definitions merge, its description, and its `check` function.
 #[derive(Clone, Debug)]
-pub enum TypeInfo {
+pub struct TypeInfo {
+    pub kind: TypeKind,
+    /// nixpkgs' description of the type ("16 bit unsigned integer; ...").
+    pub description: String,
+    /// The type's `check` function, when it has one.
+    pub check: Option<Thunk>,
+}
+
+/// How definitions of an option of a type merge.
+#[derive(Clone, Debug)]
+pub enum TypeKind {
     /// `submodule`/`submoduleWith`: the definitions are modules, evaluated with the type's.
     Submodule {
         modules: Vec<Thunk>,
         special_args: Option<Thunk>,
         shorthand_only_config: bool,
     },
-    /// `attrsOf`/`lazyAttrsOf`: merged key by key with the element type.
-    AttrsOf {
+    /// `attrsOf`/`lazyAttrsOf`: merged key by key with the element type; `attrsOf` drops a
+    /// key whose definitions all vanish (`mkIf false`), `lazyAttrsOf` keeps it.
+    AttrsOf { elem: Box<TypeInfo>, lazy: bool },
+    /// `listOf`/`nonEmptyListOf`: the definitions' lists concatenated, each element merged
+    /// with the element type.
+    ListOf {
         elem: Box<TypeInfo>,
-        lazy: bool,
+        non_empty: bool,
     },
-    /// `listOf`: the definitions' lists concatenated.
-    ListOf(Box<TypeInfo>),
+    /// `nullOr`: all null, or none null (merged with the element type).
     NullOr(Box<TypeInfo>),
+    /// `either`/`oneOf`: merged as the first type that accepts every definition.
     Either(Box<TypeInfo>, Box<TypeInfo>),
-    /// `deferredModule`: the definitions become the imports of one module.
-    DeferredModule,
-    /// `raw`, `uniq`, `unique`, `functionTo`, `package`: exactly one definition.
-    One {
-        description: String,
+    /// `coercedTo`: definitions the first type accepts go through the function, then merge
+    /// as the final type.
+    CoercedTo {
+        from: Box<TypeInfo>,
+        coerce: Thunk,
+        to: Box<TypeInfo>,
     },
-    /// `anything`, `attrs`, `unspecified`, and types this does not know: attribute sets
-    /// merge key by key, anything else must be equal.
+    /// `functionTo`: a function whose result merges the definitions' results.
+    FunctionTo(Box<TypeInfo>),
+    /// `deferredModule`: the definitions become the imports of one module.
+    DeferredModule { static_modules: Vec<Thunk> },
+    /// `raw`, `uniq`/`unique`, `package`, `optionType`: exactly one definition (merged with
+    /// the inner type of `unique`).
+    One { inner: Option<Box<TypeInfo>> },
+    /// `anything`: sets merge key by key, functions by their results, everything else must
+    /// be equal.
     Anything,
+    /// `unspecified` (and an option without a type): nixpkgs' `mergeDefaultOption`.
+    Unspecified,
+    /// `attrs`: the definitions' sets updated one by the next (`//`).
+    Attrs,
+    /// `boolByOr`: the definitions or-ed.
+    BoolByOr,
     /// `lines`, `commas`, `separatedString`: strings joined with the separator.
     Separated(String),
-    /// Everything else: one value, checked against the type; equal definitions are fine.
-    Leaf {
-        check: OptionType,
-        description: String,
-    },
+    /// A type with its own `merge` function (`mkOptionType { merge = ...; }`).
+    Custom { merge: Thunk },
+    /// Everything else (`str`, `int`, `bool`, `enum`, `path`, ...): equal definitions only.
+    Leaf { check: OptionType },
+}
+
+/// The names of nixpkgs' types whose definitions must all be equal (`mergeEqualOption`).
+fn is_leaf_name(name: &str) -> bool {
+    matches!(
+        name,
+        "bool"
+            | "int"
+            | "intBetween"
+            | "unsignedInt"
+            | "positiveInt"
+            | "float"
+            | "numberBetween"
+            | "numberNonnegative"
+            | "numberPositive"
+            | "str"
+            | "nonEmptyStr"
+            | "singleLineStr"
+            | "path"
+            | "enum"
+    ) || name.starts_with("unsignedInt")
+        || name.starts_with("signedInt")
+        || name.starts_with("strMatching ")
+        || name.starts_with("passwdEntry ")
 }
 
 impl TypeInfo {
+    /// The type of an option declared without one.
+    pub fn unspecified() -> TypeInfo {
+        TypeInfo {
+            kind: TypeKind::Unspecified,
+            description: "unspecified value".into(),
+            check: None,
+        }
+    }
+
+    /// A type that accepts anything and merges as `anything` (for keys no option declares).
+    pub fn anything() -> TypeInfo {
+        TypeInfo {
+            kind: TypeKind::Anything,
+            description: "anything".into(),
+            check: None,
+        }
+    }
+
     /// Reads a `lib.types.*` value (forcing only its descriptive attributes).
     pub fn read(ev: &mut Evaluator<'_>, ty: &Value) -> EvalResult<TypeInfo> {
         let Value::Attrs(attrs) = ty else {
-            return Ok(TypeInfo::Anything);
+            return Ok(TypeInfo::unspecified());
         };
         let text = |ev: &mut Evaluator<'_>, name: &str| -> EvalResult<Option<String>> {
             match attrs.get(name) {
@@ -59,59 +129,81 @@ impl TypeInfo {
             }
         };
         let name = text(ev, "name")?.unwrap_or_default();
-        let description = text(ev, "description")?.unwrap_or_default();
+        let description = text(ev, "description")?.unwrap_or_else(|| name.clone());
+        let check = attrs.get("check").cloned();
         let nested = |ev: &mut Evaluator<'_>, which: &str| -> EvalResult<TypeInfo> {
             let Some(n) = attrs.get("nestedTypes") else {
-                return Ok(TypeInfo::Anything);
+                return Ok(TypeInfo::unspecified());
             };
             let n = ev.force(&n.clone(), None)?;
             let Value::Attrs(n) = n else {
-                return Ok(TypeInfo::Anything);
+                return Ok(TypeInfo::unspecified());
             };
             match n.get(which) {
                 Some(t) => {
                     let t = ev.force(&t.clone(), None)?;
                     TypeInfo::read(ev, &t)
                 }
-                None => Ok(TypeInfo::Anything),
+                None => Ok(TypeInfo::unspecified()),
             }
         };
-        Ok(match name.as_str() {
+        let list = |ev: &mut Evaluator<'_>, name: &str| -> EvalResult<Vec<Thunk>> {
+            match attrs.get(name) {
+                Some(m) => match ev.force(&m.clone(), None)? {
+                    Value::List(items) => Ok(items.to_vec()),
+                    _ => Ok(Vec::new()),
+                },
+                None => Ok(Vec::new()),
+            }
+        };
+        let kind = match name.as_str() {
             "submodule" => {
-                let modules = match attrs.get("modules") {
-                    Some(m) => match ev.force(&m.clone(), None)? {
-                        Value::List(items) => items.to_vec(),
-                        _ => Vec::new(),
-                    },
-                    None => Vec::new(),
-                };
                 let shorthand_only_config = match attrs.get("shorthandOnlyDefinesConfig") {
                     Some(t) => matches!(ev.force(&t.clone(), None)?, Value::Bool(true)),
                     None => false,
                 };
-                TypeInfo::Submodule {
-                    modules,
+                TypeKind::Submodule {
+                    modules: list(ev, "modules")?,
                     special_args: attrs.get("specialArgs").cloned(),
                     shorthand_only_config,
                 }
             }
-            "attrsOf" | "lazyAttrsOf" => TypeInfo::AttrsOf {
+            "attrsOf" | "lazyAttrsOf" | "loaOf" => TypeKind::AttrsOf {
                 elem: Box::new(nested(ev, "elemType")?),
                 lazy: name == "lazyAttrsOf",
             },
-            "listOf" | "nonEmptyListOf" => TypeInfo::ListOf(Box::new(nested(ev, "elemType")?)),
-            "nullOr" => TypeInfo::NullOr(Box::new(nested(ev, "elemType")?)),
-            "either" => TypeInfo::Either(
+            "listOf" | "nonEmptyListOf" => TypeKind::ListOf {
+                elem: Box::new(nested(ev, "elemType")?),
+                non_empty: name == "nonEmptyListOf" || description.starts_with("non-empty "),
+            },
+            "nullOr" => TypeKind::NullOr(Box::new(nested(ev, "elemType")?)),
+            "either" => TypeKind::Either(
                 Box::new(nested(ev, "left")?),
                 Box::new(nested(ev, "right")?),
             ),
-            "coercedTo" => nested(ev, "finalType")?,
-            "deferredModule" => TypeInfo::DeferredModule,
-            "raw" | "uniq" | "unique" | "functionTo" | "package" | "optionType" => {
-                TypeInfo::One { description }
+            "coercedTo" => match attrs.get("coerce") {
+                Some(coerce) => TypeKind::CoercedTo {
+                    from: Box::new(nested(ev, "coercedType")?),
+                    coerce: coerce.clone(),
+                    to: Box::new(nested(ev, "finalType")?),
+                },
+                None => return nested(ev, "finalType"),
+            },
+            "functionTo" => TypeKind::FunctionTo(Box::new(nested(ev, "elemType")?)),
+            "deferredModule" => TypeKind::DeferredModule {
+                static_modules: list(ev, "staticModules")?,
+            },
+            "unique" | "uniq" => TypeKind::One {
+                inner: Some(Box::new(nested(ev, "elemType")?)),
+            },
+            "raw" | "package" | "optionType" | "pkgs" | "shellPackage" => {
+                TypeKind::One { inner: None }
             }
-            "anything" | "attrs" | "unspecified" | "" => TypeInfo::Anything,
-            "separatedString" | "lines" | "commas" | "envVar" => {
+            "anything" => TypeKind::Anything,
+            "unspecified" | "" => TypeKind::Unspecified,
+            "attrs" => TypeKind::Attrs,
+            "boolByOr" => TypeKind::BoolByOr,
+            "separatedString" | "lines" | "commas" | "envVar" | "string" => {
                 let sep = match attrs.get("payload") {
                     Some(t) => match ev.force(&t.clone(), None)? {
                         Value::String(s) => s.text().to_string(),
@@ -119,47 +211,46 @@ impl TypeInfo {
                     },
                     None => String::new(),
                 };
-                TypeInfo::Separated(sep)
+                TypeKind::Separated(sep)
             }
-            _ => {
-                let check = OptionType::from_description(&description);
-                if check.is_unchecked() {
-                    TypeInfo::Anything
-                } else {
-                    TypeInfo::Leaf { check, description }
-                }
-            }
+            _ => match attrs.get("merge") {
+                Some(merge) => TypeKind::Custom {
+                    merge: merge.clone(),
+                },
+                None if is_leaf_name(&name) => TypeKind::Leaf {
+                    check: OptionType::from_description(&description),
+                },
+                // nixpkgs' `mkOptionType` merges with `mergeDefaultOption` unless told.
+                None => TypeKind::Unspecified,
+            },
+        };
+        Ok(TypeInfo {
+            kind,
+            description,
+            check,
         })
     }
 
     /// nixpkgs' description of the type, for messages.
     pub fn describe(&self) -> String {
-        match self {
-            TypeInfo::Submodule { .. } => "submodule".into(),
-            TypeInfo::AttrsOf { elem, lazy } => format!(
-                "{}attribute set of {}",
-                if *lazy { "lazy " } else { "" },
-                elem.describe_nested()
-            ),
-            TypeInfo::ListOf(e) => format!("list of {}", e.describe_nested()),
-            TypeInfo::NullOr(e) => format!("null or {}", e.describe_nested()),
-            TypeInfo::Either(a, b) => format!("{} or {}", a.describe(), b.describe()),
-            TypeInfo::DeferredModule => "module".into(),
-            TypeInfo::One { description } | TypeInfo::Leaf { description, .. } => {
-                description.clone()
-            }
-            TypeInfo::Anything => "anything".into(),
-            TypeInfo::Separated(sep) => format!("strings concatenated with {sep:?}"),
-        }
+        self.description.clone()
     }
 
-    fn describe_nested(&self) -> String {
-        match self {
-            TypeInfo::Submodule { .. } => "(submodule)".into(),
-            TypeInfo::AttrsOf { .. } | TypeInfo::ListOf(_) | TypeInfo::NullOr(_) => {
-                format!("({})", self.describe())
+    /// The value an option of this type has without definitions (nixpkgs' `emptyValue`),
+    /// when it has one: `{ }`, `[ ]` or `null`. (A submodule's is its evaluation without
+    /// definitions: the caller makes it.)
+    pub fn empty_value(&self) -> Option<Value> {
+        match &self.kind {
+            TypeKind::AttrsOf { .. } | TypeKind::Attrs => {
+                Some(Value::attrs(crate::eval::Attrs::default()))
             }
-            _ => self.describe(),
+            TypeKind::ListOf {
+                non_empty: false, ..
+            } => Some(Value::list(Vec::new())),
+            TypeKind::NullOr(_) => Some(Value::Null),
+            TypeKind::One { inner: Some(inner) } => inner.empty_value(),
+            TypeKind::CoercedTo { to, .. } => to.empty_value(),
+            _ => None,
         }
     }
 
@@ -169,22 +260,30 @@ impl TypeInfo {
         if matches!(value, Value::Unknown(_)) {
             return None;
         }
-        Some(match self {
-            TypeInfo::Submodule { .. } | TypeInfo::DeferredModule => matches!(
-                value,
-                Value::Attrs(_) | Value::Lambda(_) | Value::Path(_) | Value::PrimOp(_)
-            ),
-            TypeInfo::AttrsOf { .. } => matches!(value, Value::Attrs(_)),
-            TypeInfo::ListOf(_) => matches!(value, Value::List(_)),
-            TypeInfo::NullOr(e) => {
+        Some(match &self.kind {
+            // A set, a function, or a path (an absolute path string too).
+            TypeKind::Submodule { .. } | TypeKind::DeferredModule { .. } => match value {
+                Value::Attrs(_) | Value::Lambda(_) | Value::Path(_) | Value::PrimOp(_) => true,
+                Value::String(s) => s.text().starts_with('/'),
+                _ => false,
+            },
+            TypeKind::AttrsOf { .. } | TypeKind::Attrs => matches!(value, Value::Attrs(_)),
+            TypeKind::ListOf { .. } => matches!(value, Value::List(_)),
+            TypeKind::NullOr(e) => {
                 matches!(value, Value::Null) || e.shallow_accepts(value).unwrap_or(true)
             }
-            TypeInfo::Either(a, b) => {
+            TypeKind::Either(a, b) => {
                 a.shallow_accepts(value).unwrap_or(true) || b.shallow_accepts(value).unwrap_or(true)
             }
-            TypeInfo::Separated(_) => matches!(value, Value::String(_)),
-            TypeInfo::Leaf { check, .. } => leaf_accepts(check, value),
-            TypeInfo::One { .. } | TypeInfo::Anything => true,
+            TypeKind::Separated(_) => matches!(value, Value::String(_)),
+            TypeKind::BoolByOr => matches!(value, Value::Bool(_)),
+            TypeKind::Leaf { check } => leaf_accepts(check, value),
+            TypeKind::CoercedTo { .. }
+            | TypeKind::FunctionTo(_)
+            | TypeKind::Custom { .. }
+            | TypeKind::One { .. }
+            | TypeKind::Anything
+            | TypeKind::Unspecified => true,
         })
     }
 }

@@ -189,6 +189,7 @@ mod tests {
             imports: Vec::new(),
             generators: BTreeMap::from([("borgbackup".to_string(), generator)]),
             sops_secrets: Vec::new(),
+            sops_key_elsewhere: None,
         }
     }
 

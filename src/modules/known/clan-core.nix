@@ -141,7 +141,7 @@ let
       ofClass = class: builtins.filter (m: machines.${m}.machineClass == class) (builtins.attrNames machines);
     in
     {
-      freeformType = types.attrsOf (types.listOf types.str);
+      freeformType = types.lazyAttrsOf (types.listOf types.str);
       options = {
         all = mkOption {
           type = types.listOf types.str;
@@ -164,7 +164,7 @@ let
       options = {
         meta = metaOptions;
         machines = mkOption {
-          type = types.attrsOf (
+          type = types.lazyAttrsOf (
             types.submoduleWith {
               modules = [
                 machineOptions
@@ -325,16 +325,39 @@ in
 {
   inherit clanModule;
 
-  # `clan-core.flakeModules.default`: the `clan` option of a flake-parts flake.
+  # `clan-core.flakeModules.default`: the `flake.clan` option of a flake-parts flake (`clan`
+  # is renamed to it), and the outputs clan-core declares and fills from the clan.
   flakeModule =
-    { self, inputs, ... }:
     {
-      options.clan = mkOption {
-        type = types.submoduleWith {
-          modules = [ clanModule ];
-          specialArgs = { inherit self inputs; };
+      self,
+      inputs,
+      config,
+      ...
+    }:
+    {
+      imports = [ (lib.mkRenamedOptionModule [ "clan" ] [ "flake" "clan" ]) ];
+      options.flake = {
+        clan = mkOption {
+          type = types.submoduleWith {
+            modules = [ clanModule ];
+            specialArgs = { inherit self inputs; };
+          };
+          default = { };
         };
-        default = { };
+        darwinConfigurations = mkOption {
+          type = types.lazyAttrsOf types.raw;
+        };
+        darwinModules = mkOption {
+          type = types.lazyAttrsOf types.deferredModule;
+        };
+      };
+      config.flake = {
+        inherit (config.flake.clan)
+          nixosConfigurations
+          nixosModules
+          darwinConfigurations
+          darwinModules
+          ;
       };
     };
 }

@@ -1,0 +1,8 @@
+{
+  flake.nixosModules.base =
+    { lib, ... }:
+    {
+      nixpkgs.hostPlatform = lib.mkDefault "x86_64-linux";
+      time.timeZone = "UTC";
+    };
+}

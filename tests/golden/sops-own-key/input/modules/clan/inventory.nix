@@ -1,0 +1,6 @@
+{
+  clan.inventory.machines.web = {
+    description = "Web server";
+    deploy.targetHost = "root@web.example.org";
+  };
+}

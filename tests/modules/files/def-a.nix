@@ -1,0 +1,1 @@
+{ a = [ "from def-a.nix" ]; }

@@ -1,0 +1,1 @@
+{ imports = [ ./def-a.nix ]; a = [ "from imports-def-a.nix" ]; }

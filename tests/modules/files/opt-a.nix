@@ -1,0 +1,7 @@
+{ lib, ... }:
+{
+  options.a = lib.mkOption {
+    type = lib.types.listOf lib.types.str;
+    default = [ ];
+  };
+}
