@@ -320,6 +320,9 @@ let
         };
       };
       config.inventory.meta = lib.mkDefault config.meta;
+      # clan-core's modules/clan/module.nix: every machine of `machines` is an inventory
+      # machine too (so the `all` tag and the class tags hold it).
+      config.inventory.machines = lib.mapAttrs (_n: _: { }) config.machines;
     };
 in
 {
