@@ -307,11 +307,49 @@ fn apply_dry_run_of_a_directory_prints_every_command_in_order() {
         .position(|l| l.starts_with("[activate:electrum]"))
         .unwrap();
     assert!(confirm < peer, "{text}");
+    // a darwin laptop builds on itself, as clan does without a build host: no copy step
     assert!(
-        !text.contains("argentum"),
-        "skipped darwin machines run nothing"
+        lines
+            .iter()
+            .any(|l| l.starts_with("[build:argentum] local: ")
+                && l.contains("--store ssh-ng://cameron@argentum.local")),
+        "{text}"
     );
+    assert!(!text.contains("[copy:argentum]"), "{text}");
     assert!(!text.contains("--print-out-paths"));
+}
+
+#[test]
+fn apply_dry_run_says_which_machines_it_skips_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let clan = dir.path().join("clan");
+    common::copy_dir(&repo().join("fixtures/seed-fleet"), &clan);
+    let all = clanc(&["apply", "--dry-run", clan.to_str().unwrap()]);
+    let all = String::from_utf8_lossy(&all.stdout);
+    assert!(
+        !all.contains("[skipped:"),
+        "every seed machine has a target: {all}"
+    );
+    // pyrite without a target (in the inventory or its own clan.core.networking): skipped,
+    // and the dry run says so
+    let machines = clan.join("modules/clan/inventory/machines.nix");
+    let text = std::fs::read_to_string(&machines).unwrap();
+    let without = text.replace("deploy.targetHost = \"root@pyrite.lan:2222\";", "");
+    assert_ne!(text, without);
+    std::fs::write(&machines, without).unwrap();
+    let out = clanc(&["apply", "--dry-run", clan.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("[build:pyrite]"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("[skipped:pyrite] ") && l.contains("targetHost")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -472,10 +510,14 @@ fn the_plan_shows_every_command_as_the_executor_runs_it() {
                 commands += 1;
             }
         }
+        // after the commands, the machines the plan skips, each with its reason
+        let rest: Vec<&str> = dry_lines.collect();
+        let skipped: Vec<String> = (plan.machines.iter())
+            .filter_map(|(name, m)| Some(format!("[skipped:{name}] {}", m.skipped.as_ref()?)))
+            .collect();
         assert_eq!(
-            dry_lines.next(),
-            None,
-            "{case:?}: more dry-run lines than commands"
+            rest, skipped,
+            "{case:?}: the dry run's lines after the commands"
         );
     }
     assert!(commands >= 100, "only {commands} commands compared");

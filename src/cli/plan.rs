@@ -315,6 +315,12 @@ pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {
     };
     if args.dry_run {
         print(&plan::render_commands(&saved.steps));
+        // What the plan leaves out, and why: a machine the run does not touch is said so.
+        for (name, machine) in &saved.machines {
+            if let Some(reason) = &machine.skipped {
+                println!("[skipped:{name}] {reason}");
+            }
+        }
         return exit::OK;
     }
     execute(args, &saved)

@@ -1403,6 +1403,20 @@ impl Reader<'_, '_> {
             }
             _ => None,
         };
+        // clan falls back to the machine's own `clan.core.networking.{targetHost,buildHost}`
+        // where the inventory sets no `deploy.<field>` (clan_lib's get_machine_host).
+        let mut networking = [None, None];
+        for (slot, field) in networking.iter_mut().zip(["targetHost", "buildHost"]) {
+            if let Some(node) = self.path(&root, &["clan", "core", "networking", field])
+                && !self.user_defs(&node).is_empty()
+            {
+                *slot = self.copied_string_at(
+                    Some(node),
+                    &format!("machines.{name}.clan.core.networking.{field}"),
+                );
+            }
+        }
+        let [networking_target, networking_build] = networking;
         let mut imports = Vec::new();
         for record in &evaluation.imports {
             let span = self.span(record.pos);
@@ -1453,6 +1467,12 @@ impl Reader<'_, '_> {
         let sops_secrets = self.read_sops_secrets(name, &root);
         let sops_key_elsewhere = self.sops_key_elsewhere(&root);
         if let Some(m) = self.clan.machines.get_mut(name) {
+            if m.target_host.is_none() {
+                m.target_host = networking_target;
+            }
+            if m.build_host.is_none() {
+                m.build_host = networking_build;
+            }
             m.host_platform = host_platform;
             m.imports = imports;
             m.generators = generators;

@@ -182,7 +182,7 @@ fn deployable<'a>(
             }
             HostValue::Unusable(..) => None,
         };
-    let build_host = match &options.build_host {
+    let mut build_host = match &options.build_host {
         Some(host) => Some(host.clone()),
         None => match host_value("buildHost", machine.build_host.as_ref()) {
             HostValue::Target(t) => Some(t),
@@ -193,6 +193,11 @@ fn deployable<'a>(
         },
     };
     if class == MachineClass::Darwin {
+        // Without a build host clan builds on the target, which for a nix-darwin machine is a
+        // Mac: so does clanc, where this machine is not one.
+        if build_host.is_none() && !options.local_is_darwin {
+            build_host = target.clone();
+        }
         if build_host.is_none() && !options.local_is_darwin {
             return Err((
                 "no darwin builder: this machine cannot build nix-darwin systems; set \
@@ -469,16 +474,19 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             last_step.insert(name.clone(), previous);
             continue;
         };
-        let copy = step::step_id(StepKind::Copy, name);
-        steps.push(Step {
-            id: copy.clone(),
-            kind: StepKind::Copy,
-            machine: Some(name.clone()),
-            host: d.build_host.clone().map_or(Host::Local, Host::Remote),
-            commands: vec![step::copy_argv(target)],
-            after: vec![previous],
-        });
-        previous = copy;
+        // Built on the target itself: the system is already in its store.
+        if d.build_host.as_ref() != Some(target) {
+            let copy = step::step_id(StepKind::Copy, name);
+            steps.push(Step {
+                id: copy.clone(),
+                kind: StepKind::Copy,
+                machine: Some(name.clone()),
+                host: d.build_host.clone().map_or(Host::Local, Host::Remote),
+                commands: vec![step::copy_argv(target)],
+                after: vec![previous],
+            });
+            previous = copy;
+        }
         if options.goal.uploads_secrets() && has_secrets(d.machine) {
             let upload = step::step_id(StepKind::UploadSecrets, name);
             steps.push(Step {

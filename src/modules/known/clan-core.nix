@@ -235,10 +235,20 @@ let
     inventory = lib.importJSON inventoryJson;
   };
 
+  # clan-core's modules/clan/module.nix: every machine of `machines` is an inventory machine
+  # too (so the `all` tag and the class tags hold it). A definition of clanc's model (`_file`),
+  # not the user's, though its keys carry the positions of the user's `machines`.
+  machinesInInventory =
+    { config, ... }:
+    {
+      _file = toString ./clan-core.nix;
+      config.inventory.machines = lib.mapAttrs (_n: _: { }) config.machines;
+    };
+
   clanModule =
     { config, ... }:
     {
-      imports = jsonModules ++ map folderModule folderMachines;
+      imports = jsonModules ++ map folderModule folderMachines ++ [ machinesInInventory ];
       options = {
         self = mkOption {
           type = types.raw;
@@ -320,9 +330,6 @@ let
         };
       };
       config.inventory.meta = lib.mkDefault config.meta;
-      # clan-core's modules/clan/module.nix: every machine of `machines` is an inventory
-      # machine too (so the `all` tag and the class tags hold it).
-      config.inventory.machines = lib.mapAttrs (_n: _: { }) config.machines;
     };
 in
 {
