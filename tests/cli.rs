@@ -263,3 +263,17 @@ fn watch_mode_checks_again_after_a_change() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+#[test]
+fn plan_steps_pass_a_dash_name_back_to_clanc_as_a_value() {
+    // A machine named `-hazel` (M005): the step the plan writes must reach clanc's own
+    // parser as `--machine`'s value, not as an unknown flag.
+    let dir = repo().join("fixtures/mistakes/M005-dash-machine-name");
+    let argv = clanc::plan::step::generate_vars_argv(dir.to_str().unwrap(), "-hazel", "-g");
+    let out = clanc(&argv[1..].iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("machine `-hazel` has no vars generator `-g`"),
+        "{err}"
+    );
+}

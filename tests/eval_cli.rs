@@ -99,3 +99,18 @@ fn traces_go_to_stderr() {
     assert_eq!(stdout(&o), "1");
     assert!(stderr(&o).contains("trace: hello"));
 }
+
+#[test]
+fn an_error_past_column_65535_is_reported_without_a_panic() {
+    // A long line (as in minified JSON): miette cannot draw a snippet past column 65,535, so
+    // the report falls back to `file:line:col` and the message.
+    let expr = format!(
+        "{{ a = \"{}\"; b = throw \"late\"; }}.b",
+        "x".repeat(70_000)
+    );
+    let o = clanc(&["--expr", &expr]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("late") && err.contains(":1:70"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

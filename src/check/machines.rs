@@ -1,6 +1,6 @@
 //! Machines: deferred modules that nothing defines (M001) or of the other class (M002),
-//! `nixpkgs.hostPlatform` that is no known system or contradicts the class (M003), and deploy
-//! targets that do not parse (M004).
+//! `nixpkgs.hostPlatform` that is no known system or contradicts the class (M003), deploy
+//! targets that do not parse (M004) and machine names clan's CLI does not accept (M005).
 
 use std::collections::BTreeSet;
 
@@ -78,6 +78,7 @@ pub(super) fn check(clan: &Clan, out: &mut Vec<Diagnostic>) {
         }
     }
     for machine in clan.machines.values() {
+        check_machine_name(machine, out);
         check_imports(machine, &defined, out);
         check_host_platform(machine, out);
         for (field, host) in [
@@ -232,6 +233,48 @@ fn check_host_platform(machine: &Machine, out: &mut Vec<Diagnostic>) {
     );
 }
 
+/// The longest machine name clan accepts (a DNS label).
+const MAX_MACHINE_NAME: usize = 63;
+
+/// Whether clan's CLI accepts `name` as a machine name: ASCII letters, digits and `-`, neither
+/// first nor last, at most 63 characters (clan-cli's `is_valid_machine_name`, which
+/// `clan machines create`, `clan machines hardware` and `clan secrets machines` apply).
+pub fn is_valid_machine_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= MAX_MACHINE_NAME
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+}
+
+/// M005: a warning, not an error: the inventory itself evaluates with any name, and a machine
+/// that sets its own `networking.hostName` builds; but clan's CLI refuses the name and, with
+/// clan's default hostname (the machine's name), NixOS refuses it too.
+fn check_machine_name(machine: &Machine, out: &mut Vec<Diagnostic>) {
+    if is_valid_machine_name(&machine.name) {
+        return;
+    }
+    let Some(span) = machine.span.clone() else {
+        return;
+    };
+    out.push(
+        Diagnostic::warning(
+            "M005",
+            format!(
+                "machine name `{}` is not one clan accepts: letters, digits and `-` (not first or last), at most {MAX_MACHINE_NAME} characters",
+                machine.name
+            ),
+            span,
+        )
+        .with_help(
+            "rename the machine: clan's CLI (`clan machines create`, `clan secrets machines`) rejects this name, and NixOS rejects it as the default `networking.hostName`",
+        ),
+    );
+}
+
 fn check_deploy_target(
     machine: &Machine,
     field: &str,
@@ -285,4 +328,27 @@ fn offending_part(span: &Span, text: &str, offset: usize) -> Option<Span> {
         TextSize::try_from(width).ok()?,
     );
     Some(Span::new(span.file.clone(), range))
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::is_valid_machine_name;
+
+    #[test]
+    fn machine_names_as_clan_accepts_them() {
+        for ok in ["a", "web-1", "Pixel", "x".repeat(63).as_str()] {
+            assert!(is_valid_machine_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "-x",
+            "x-",
+            "a_b",
+            "a.b",
+            "über",
+            "x".repeat(64).as_str(),
+        ] {
+            assert!(!is_valid_machine_name(bad), "{bad}");
+        }
+    }
 }

@@ -47,19 +47,77 @@ pub fn render_human(report: &Report, sources: &Sources, color: bool, width: usiz
         .without_syntax_highlighting();
     let mut out = String::new();
     for diagnostic in &report.diagnostics {
-        let shown = Shown::new(diagnostic, sources);
-        if handler.render_report(&mut out, &shown).is_err() {
-            // Rendering into a String only fails on a broken source span; fall back to a line.
-            out.push_str(&format!(
-                "{}[{}]: {}\n",
-                diagnostic.severity.as_str(),
-                diagnostic.code,
-                diagnostic.message
-            ));
-        }
+        out.push_str(&render_one(&handler, diagnostic, sources));
         out.push('\n');
     }
     out.push_str(&summary_line(report));
+    out
+}
+
+/// The longest line (in characters) clanc lets miette draw a snippet of. miette formats the
+/// underline's indent with a `{:width$}` argument, and Rust panics on a width past `u16::MAX`;
+/// a character is at most 4 columns wide (a tab), so 10,000 characters stay well below it. A
+/// snippet of a longer line (a minified `inventory.json`) is unreadable anyway.
+const MAX_SNIPPET_LINE: usize = 10_000;
+
+/// One diagnostic as miette draws it, or in the plain form when a span points into a line too
+/// long to draw or outside its file.
+fn render_one(handler: &GraphicalReportHandler, d: &Diagnostic, sources: &Sources) -> String {
+    if drawable(d, sources) {
+        let shown = Shown::new(d, sources);
+        let mut drawn = String::new();
+        // Rendering into a String only fails on a span miette cannot read: then the plain form.
+        if handler.render_report(&mut drawn, &shown).is_ok() {
+            return drawn;
+        }
+    }
+    render_plain(d, sources)
+}
+
+/// Whether every line a span of `d` touches is short enough for a snippet.
+fn drawable(d: &Diagnostic, sources: &Sources) -> bool {
+    std::iter::once(&d.span)
+        .chain(d.labels.iter().map(|l| &l.span))
+        .all(|span| match sources.text(&span.file) {
+            Some(text) => lines_are_short(text, span.range),
+            None => true,
+        })
+}
+
+/// Whether `range` lies in `text` and the lines from the one holding its start to the one
+/// holding its end are each at most [`MAX_SNIPPET_LINE`] characters.
+fn lines_are_short(text: &str, range: rnix::TextRange) -> bool {
+    let (start, end) = (usize::from(range.start()), usize::from(range.end()));
+    if !(text.is_char_boundary(start) && text.is_char_boundary(end)) {
+        return false;
+    }
+    let first = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let last = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    text[first..last]
+        .split('\n')
+        .all(|line| line.len() <= MAX_SNIPPET_LINE || line.chars().count() <= MAX_SNIPPET_LINE)
+}
+
+/// The plain form of a diagnostic: its code, message, `file:line:col` of each span and its
+/// help, without snippets.
+fn render_plain(d: &Diagnostic, sources: &Sources) -> String {
+    let at = |span: &super::Span| {
+        let lc = sources.line_col(&span.file, span.range.start());
+        format!("{}:{}:{}", span.file, lc.line, lc.column)
+    };
+    let mut out = format!(
+        "{}[{}]: {}\n  --> {}\n",
+        d.severity.as_str(),
+        d.code,
+        d.message,
+        at(&d.span)
+    );
+    for label in &d.labels {
+        out.push_str(&format!("  note: {}: {}\n", at(&label.span), label.message));
+    }
+    if let Some(help) = &d.help {
+        out.push_str(&format!("  help: {help}\n"));
+    }
     out
 }
 
@@ -248,5 +306,108 @@ impl SourceCode for FileText {
             column,
             inner.line_count(),
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::{Label, Span};
+    use rnix::{TextRange, TextSize};
+
+    fn range(start: usize, end: usize) -> TextRange {
+        TextRange::new(
+            TextSize::from(u32::try_from(start).unwrap()),
+            TextSize::from(u32::try_from(end).unwrap()),
+        )
+    }
+
+    /// A one-line file of `len` characters with a mistake `name` at its end, as in a minified
+    /// `inventory.json`.
+    fn long_line(len: usize) -> (Arc<str>, usize) {
+        let mut text = String::from("{\"machines\":{\"a\":\"");
+        text.push_str(&"x".repeat(len));
+        text.push_str("\"},\"oops\":1}\n");
+        let at = text.find("\"oops\"").unwrap();
+        (Arc::from(text), at)
+    }
+
+    #[test]
+    fn a_span_past_column_65535_falls_back_to_the_plain_form() {
+        let (text, at) = long_line(100_000);
+        let mut sources = Sources::new();
+        sources.insert("inventory.json", text.clone());
+        let mut d = Diagnostic::new(
+            "M001",
+            Severity::Error,
+            "unknown key `oops`",
+            Span::new("inventory.json", range(at, at + 6)),
+        );
+        d.labels.push(Label {
+            span: Span::new("inventory.json", range(1, 11)),
+            message: "in this object".to_string(),
+        });
+        d.help = Some("remove it".to_string());
+        let report = Report::new(vec![d], 1);
+        for color in [false, true] {
+            let out = render_human(&report, &sources, color, 100);
+            let column = at + 1;
+            assert!(
+                out.starts_with(&format!(
+                    "error[M001]: unknown key `oops`\n  --> inventory.json:1:{column}\n  \
+                     note: inventory.json:1:2: in this object\n  help: remove it\n"
+                )),
+                "{out}"
+            );
+            // No snippet: the long line is not copied into the report.
+            assert!(!out.contains(&"x".repeat(100)), "{out}");
+        }
+    }
+
+    #[test]
+    fn a_short_line_in_the_same_file_is_still_drawn() {
+        let mut text = String::from("{ a = 1 + true; }\n");
+        text.push_str(&"#".repeat(100_000));
+        text.push('\n');
+        let mut sources = Sources::new();
+        sources.insert("f.nix", Arc::from(text));
+        let d = Diagnostic::new(
+            "E001",
+            Severity::Error,
+            "cannot add",
+            Span::new("f.nix", range(6, 14)),
+        );
+        let out = render_human(&Report::new(vec![d], 1), &sources, false, 100);
+        assert!(out.contains("1 + true"), "{out}");
+        assert!(!out.contains("  --> f.nix:1:7"), "{out}");
+    }
+
+    #[test]
+    fn a_span_past_the_end_of_its_file_is_plain() {
+        let mut sources = Sources::new();
+        sources.insert("f.nix", Arc::from("1\n"));
+        let d = Diagnostic::new(
+            "E001",
+            Severity::Error,
+            "broken",
+            Span::new("f.nix", range(50, 60)),
+        );
+        let out = render_human(&Report::new(vec![d], 1), &sources, false, 100);
+        assert!(
+            out.starts_with("error[E001]: broken\n  --> f.nix:"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn lines_are_short_measures_every_line_a_range_touches() {
+        let long = "y".repeat(MAX_SNIPPET_LINE + 1);
+        let text = format!("ab\n{long}\ncd\n");
+        assert!(lines_are_short(&text, range(0, 2)));
+        assert!(!lines_are_short(&text, range(0, 5)));
+        assert!(!lines_are_short(&text, range(4, 4)));
+        let end = text.len();
+        assert!(lines_are_short(&text, range(end - 3, end - 1)));
+        assert!(!lines_are_short(&text, range(end + 10, end + 20)));
     }
 }

@@ -84,6 +84,8 @@ pub fn nixos_anywhere_argv(tool: &Path, install: &Install) -> Vec<String> {
         argv.push("--ssh-option".to_string());
         argv.push(format!("{key}={value}"));
     }
+    // nixos-anywhere takes the destination as its last argument and hands it to ssh; no `--`
+    // here: this relies on `parse_deploy_target` rejecting a user or host starting with `-`.
     argv.push(format!(
         "{}@{}",
         install.target.user_or_root(),

@@ -203,6 +203,9 @@ impl Connections {
                 self.options.args().join(" ")
             ),
         );
+        // The openssh crate puts the host last on ssh's command line without `--` (the user
+        // goes to `-l`): this relies on `parse_deploy_target` rejecting a user or host that
+        // starts with `-`.
         match builder.connect(&target.host).await {
             Ok(session) => Ok(Arc::new(session)),
             Err(e) => {

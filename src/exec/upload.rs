@@ -48,6 +48,9 @@ pub fn ssh_argv(target: &DeployTarget, options: &SshOptions, dest: &str) -> Vec<
         argv.extend(["-p".to_string(), port.to_string()]);
     }
     argv.extend(target.ssh_option_args());
+    // `--` ends ssh's options before the destination (the target parser also rejects a user or
+    // host starting with `-`).
+    argv.push("--".to_string());
     argv.push(target.ssh_destination());
     argv.push(command_line(&receive_argv(target, dest)));
     argv
@@ -129,8 +132,10 @@ mod tests {
     fn the_archive_goes_to_stdin_and_sudo_only_for_other_users() {
         let root = parse_deploy_target("root@h:2222").unwrap();
         let argv = ssh_argv(&root, &SshOptions::default(), "/var/lib/sops-nix");
-        assert_eq!(argv[argv.len() - 4..argv.len() - 2], ["-p", "2222"]);
-        assert!(argv.iter().any(|w| w == "root@h"));
+        assert_eq!(
+            argv[argv.len() - 5..argv.len() - 1],
+            ["-p", "2222", "--", "root@h"]
+        );
         let line = argv.last().unwrap();
         assert!(line.starts_with("sh -c 'set -eu"), "{line}");
         assert!(line.ends_with(" sh /var/lib/sops-nix"), "{line}");

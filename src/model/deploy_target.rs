@@ -146,6 +146,19 @@ pub fn parse_deploy_target(text: &str) -> Result<DeployTarget, TargetError> {
             offset,
         }
     })?;
+    // A user or host starting with `-` would reach ssh as an option (`-Fcfg@host` reads a
+    // config file); clan-core passes the destination as a plain argument, so clanc rejects it.
+    let host_at = lead + user.map_or(0, |u| u.len() + 1);
+    for (what, part, offset) in [("user", user.unwrap_or(""), lead), ("host", host, host_at)] {
+        if part.starts_with('-') {
+            return Err(TargetError {
+                message: format!(
+                    "the {what} `{part}` starts with `-`, which ssh would read as an option; expected `[user@]host[:port]`"
+                ),
+                offset,
+            });
+        }
+    }
     let port = match port {
         None => None,
         Some(digits) => match digits.parse::<u16>() {
@@ -299,5 +312,24 @@ mod tests {
         assert!(parse_deploy_target("").is_err());
         assert!(parse_deploy_target("root@host; rm -rf /").is_err());
         assert!(parse_deploy_target("@host").is_err());
+    }
+
+    #[test]
+    fn a_user_or_host_starting_with_a_dash_is_not_an_ssh_option() {
+        let e = parse_deploy_target("-Fcfg@host").unwrap_err();
+        assert_eq!(e.offset, 0);
+        assert!(
+            e.message.contains("the user `-Fcfg` starts with `-`"),
+            "{e}"
+        );
+        let e = parse_deploy_target("ssh://root@-oProxyCommand=x").unwrap_err();
+        assert!(e.message.contains("host"), "{e}");
+        let e = parse_deploy_target(" ssh://root@-host:22").unwrap_err();
+        assert_eq!(e.offset, 12);
+        assert!(e.message.contains("the host `-host`"), "{e}");
+        let e = parse_deploy_target("-h").unwrap_err();
+        assert_eq!(e.offset, 0);
+        // A dash inside a name is fine.
+        assert_eq!(ok("a-b@c-d"), target(Some("a-b"), "c-d", None));
     }
 }

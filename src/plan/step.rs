@@ -128,6 +128,8 @@ pub fn toplevel_installable(flake: &str, class: MachineClass, machine: &str) -> 
 }
 
 /// `ssh-ng://user@host` for `nix copy --to` and `--store` (the port goes to `NIX_SSHOPTS`).
+/// Nix runs `ssh user@host` from the URL without `--`, so this relies on
+/// `parse_deploy_target` rejecting a user or host that starts with `-`.
 pub fn ssh_ng_url(target: &DeployTarget) -> String {
     let host = if target.host.contains(':') {
         format!("[{}]", target.host)
@@ -291,23 +293,32 @@ pub fn confirm_argv(target: &DeployTarget) -> Vec<String> {
         argv.extend(strings(&["-p", &port.to_string()]));
     }
     argv.extend(target.ssh_option_args());
+    // `--` ends ssh's options: the destination is never read as one (the target parser also
+    // rejects a user or host starting with `-`).
+    argv.push("--".to_string());
     argv.push(target.ssh_destination());
     argv.push("true".to_string());
     argv
 }
 
+/// `--flag value`, or `--flag=value` when the value starts with `-`: clap would read a
+/// separate `-x` as another flag, while the `=` form keeps it the flag's value (a machine named
+/// `-x` is M005, but the plan must still say what it means). The plain form otherwise keeps
+/// the plan's lines free of quoting.
+fn flag(name: &str, value: &str) -> Vec<String> {
+    if value.starts_with('-') {
+        vec![format!("{name}={value}")]
+    } else {
+        strings(&[name, value])
+    }
+}
+
 /// Generates one generator's files for a machine (`clanc vars generate`).
 pub fn generate_vars_argv(flake: &str, machine: &str, generator: &str) -> Vec<String> {
-    strings(&[
-        "clanc",
-        "vars",
-        "generate",
-        flake,
-        "--machine",
-        machine,
-        "--generator",
-        generator,
-    ])
+    let mut argv = strings(&["clanc", "vars", "generate", flake]);
+    argv.extend(flag("--machine", machine));
+    argv.extend(flag("--generator", generator));
+    argv
 }
 
 /// Uploads the machine's age key and activation secrets into `upload_dir` (normally
@@ -319,16 +330,9 @@ pub fn upload_secrets_argv(
     target: &DeployTarget,
     upload_dir: &str,
 ) -> Vec<String> {
-    let mut argv = strings(&[
-        "clanc",
-        "vars",
-        "upload",
-        flake,
-        "--machine",
-        machine,
-        "--target-host",
-        &target.to_string(),
-    ]);
+    let mut argv = strings(&["clanc", "vars", "upload", flake]);
+    argv.extend(flag("--machine", machine));
+    argv.extend(flag("--target-host", &target.to_string()));
     if upload_dir != SECRETS_UPLOAD_DIR {
         argv.extend(strings(&["--upload-dir", upload_dir]));
     }
@@ -495,7 +499,7 @@ mod tests {
     fn confirm_opens_a_fresh_connection() {
         assert_eq!(
             shown_line(&confirm_argv(&target("root@h:2222"))),
-            "ssh -o 'ControlMaster=no' -o 'ControlPath=none' -o 'BatchMode=yes' -p 2222 root@h true"
+            "ssh -o 'ControlMaster=no' -o 'ControlPath=none' -o 'BatchMode=yes' -p 2222 -- root@h true"
         );
     }
 
@@ -553,6 +557,11 @@ mod tests {
                 "--generator",
                 "g"
             ])
+        );
+        // A name starting with `-` stays the flag's value.
+        assert_eq!(
+            generate_vars_argv("/c", "-x", "-g")[4..],
+            strings(&["--machine=-x", "--generator=-g"])
         );
     }
 }
