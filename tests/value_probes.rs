@@ -64,6 +64,11 @@ fn said(d: &Diagnostic) -> String {
     format!("{} {} {}", d.code, d.span.file, d.message)
 }
 
+/// A finding regardless of where it is placed.
+fn found(d: &Diagnostic) -> String {
+    format!("{} {}", d.code, d.message)
+}
+
 /// The ranges of every binding's value and every list element in `text`, but for elements
 /// of `imports` lists.
 fn values(text: &str) -> Vec<rnix::TextRange> {
@@ -127,10 +132,12 @@ fn rewrite_every_value(rewrite: impl Fn(&str) -> String, expect: Expect<'_>) {
             nix_files,
             dir: _copy,
         } = Loaded::copy_of(fixture);
-        let before: Vec<String> = (analyse(&db, &root, workspace, false).diagnostics)
-            .iter()
-            .map(said)
-            .collect();
+        let before_all = analyse(&db, &root, workspace, false).diagnostics;
+        let before: Vec<String> = before_all.iter().map(said).collect();
+        // The same finding (code and message) may be placed at another of its definitions
+        // when a probe removes the first one (a machine named in the inventory and in
+        // `clan.machines`): that is not a new finding.
+        let before_found: Vec<String> = before_all.iter().map(found).collect();
         for file in nix_files {
             let original: Arc<str> = file.text(&db).clone();
             for range in values(&original) {
@@ -145,8 +152,11 @@ fn rewrite_every_value(rewrite: impl Fn(&str) -> String, expect: Expect<'_>) {
                     Expect::NothingNewBut(allowed) => allowed(d),
                     Expect::Same => false,
                 };
+                let moved = |d: &Diagnostic| {
+                    matches!(expect, Expect::NothingNewBut(_)) && before_found.contains(&found(d))
+                };
                 let mut differ: Vec<String> = (after.iter())
-                    .filter(|d| !allowed(d) && !before.contains(&said(d)))
+                    .filter(|d| !allowed(d) && !before.contains(&said(d)) && !moved(d))
                     .map(|d| format!("+ {}", said(d)))
                     .collect();
                 if let Expect::Same = expect {

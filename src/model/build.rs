@@ -565,8 +565,12 @@ impl Reader<'_, '_> {
                 }
             }
             let n = Some(node.clone());
-            // A definition of the machine that failed (reported) may have set any option.
-            let failed = self.open_reason(&n);
+            // A definition of the machine that failed (reported) may have set any option; so
+            // may a failed definition of `inventory.machines` for a machine the user's
+            // inventory does not define (one of `clan.machines`, which clan-core adds).
+            let failed = self
+                .open_reason(&n)
+                .or_else(|| defs.is_empty().then(|| inventory_failed.clone()).flatten());
             let class_node = self.child(&n, "machineClass");
             let class_span = class_node.as_ref().and_then(|c| {
                 let defs = self.user_defs(c);

@@ -135,8 +135,11 @@ let
     };
 
   # The computed tags; every other tag is a list of machine names.
+  # clan-core's modules/clan/module.nix makes every machine of the clan's `machines` an
+  # inventory machine (`inventory.machines = mapAttrs (_: _: { }) config.machines`): those
+  # only there (`clanOnly`) are in `all`, and in `nixos`, the default class.
   tagsModule =
-    { machines, ... }:
+    { machines, clanOnly, ... }:
     let
       ofClass = class: builtins.filter (m: machines.${m}.machineClass == class) (builtins.attrNames machines);
     in
@@ -145,11 +148,11 @@ let
       options = {
         all = mkOption {
           type = types.listOf types.str;
-          default = builtins.attrNames machines;
+          default = builtins.attrNames machines ++ clanOnly;
         };
         nixos = mkOption {
           type = types.listOf types.str;
-          default = ofClass "nixos";
+          default = ofClass "nixos" ++ clanOnly;
         };
         darwin = mkOption {
           type = types.listOf types.str;
@@ -159,6 +162,7 @@ let
     };
 
   inventoryModule =
+    clanMachineNames:
     { config, ... }:
     {
       options = {
@@ -179,6 +183,7 @@ let
           type = types.submoduleWith {
             modules = [ tagsModule ];
             specialArgs.machines = config.machines;
+            specialArgs.clanOnly = builtins.filter (n: !(config.machines ? ${n})) clanMachineNames;
           };
           default = { };
         };
@@ -235,20 +240,10 @@ let
     inventory = lib.importJSON inventoryJson;
   };
 
-  # clan-core's modules/clan/module.nix: every machine of `machines` is an inventory machine
-  # too (so the `all` tag and the class tags hold it). A definition of clanc's model (`_file`),
-  # not the user's, though its keys carry the positions of the user's `machines`.
-  machinesInInventory =
-    { config, ... }:
-    {
-      _file = toString ./clan-core.nix;
-      config.inventory.machines = lib.mapAttrs (_n: _: { }) config.machines;
-    };
-
   clanModule =
     { config, ... }:
     {
-      imports = jsonModules ++ map folderModule folderMachines ++ [ machinesInInventory ];
+      imports = jsonModules ++ map folderModule folderMachines;
       options = {
         self = mkOption {
           type = types.raw;
@@ -263,7 +258,7 @@ let
           default = { };
         };
         inventory = mkOption {
-          type = types.submodule inventoryModule;
+          type = types.submodule (inventoryModule (builtins.attrNames config.machines));
           default = { };
         };
         machines = mkOption {
