@@ -85,13 +85,13 @@ pub(super) fn check<'a>(
     services
 }
 
-/// The service an instance uses and where it comes from ("clan-core" or "self"); `None` when
-/// it is unknown or does not exist (then C003 or C004 is reported here).
 /// clan-core's default for `module.input` changed on 2025-06-30 (the flake's own modules
 /// before, clan-core's since); between these commit times (a day of margin) it is uncertain.
 const LOCAL_DEFAULT_UNTIL: i64 = 1_751_155_200; // 2025-06-29T00:00Z
 const CLAN_CORE_DEFAULT_SINCE: i64 = 1_751_328_000; // 2025-07-01T00:00Z
 
+/// The service an instance uses and where it comes from ("clan-core" or "self"); `None` when
+/// it is unknown or does not exist (then C003 or C004 is reported here).
 fn lookup_service<'a>(
     clan: &'a Clan,
     catalog: &'a Catalog,

@@ -517,6 +517,45 @@ fn c013_legacy_services() {
 }
 
 #[test]
+fn an_instance_without_module_input_follows_the_pinned_clan_cores_default() {
+    let mut clan = clan();
+    add(
+        &mut clan,
+        instance("acme", "acme"),
+        vec![role("client", 10).with_machine("a", 11, None)],
+    );
+    // no clan-core ever had `acme`: with today's default (clan-core's services), C003 for it
+    clan.clan_core_last_modified = Some(1_785_800_000);
+    // (a pin known by its time only: no C014 beside what is tested)
+    let d = only(&run(&clan), "C003", Severity::Error, at(2).unwrap());
+    assert!(
+        d.message.contains("clan-core doesn't provide"),
+        "{}",
+        d.message
+    );
+    // before 2025-06-30 it meant the flake's own `clan.modules`
+    clan.clan_core_last_modified = Some(1_749_900_000);
+    let d = only(&run(&clan), "C003", Severity::Error, at(2).unwrap());
+    assert!(
+        d.message.contains("this flake's `clan.modules`"),
+        "{}",
+        d.message
+    );
+    // on the day it changed, nothing is certain
+    clan.clan_core_last_modified = Some(1_751_250_000);
+    none(&run(&clan));
+    // a service clan-core had around the pin but the catalog describes in another version
+    let mut clan = self::clan();
+    add(
+        &mut clan,
+        instance("state", "state-version"),
+        vec![role("default", 10).with_machine("a", 11, None)],
+    );
+    clan.clan_core_last_modified = Some(1_752_000_000); // 2025-07: state-version existed
+    none(&run(&clan));
+}
+
+#[test]
 fn c013_depends_on_the_pinned_clan_core() {
     let mut clan = clan();
     clan.legacy_services = Some(sp("legacy.nix", 3, 8));
