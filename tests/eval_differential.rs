@@ -7,7 +7,9 @@
 //! expression. Real Nix is required (Debian: `apt-get install nix-bin`): without it the test
 //! fails; leave it out with `--skip clanc_agrees_with_nix`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 struct Case {
@@ -19,40 +21,25 @@ struct Case {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("tests/eval exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "cases"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("case file is readable");
-        let file_name = file
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut current: Option<Case> = None;
-        for line in text.lines() {
-            if let Some(header) = line.strip_prefix("#== ") {
-                out.extend(current.take());
-                let (name, attr) = match header.split_once(" @attr ") {
-                    Some((name, attr)) => (name, Some(attr.trim().to_string())),
-                    None => (header, None),
-                };
-                current = Some(Case {
-                    file: file_name.clone(),
-                    name: name.trim().to_string(),
-                    expr: String::new(),
-                    attr,
-                });
-            } else if let Some(case) = current.as_mut() {
-                case.expr.push_str(line);
-                case.expr.push('\n');
+    for file in common::cases::case_files(dir) {
+        for raw in file.cases {
+            let (name, attr) = match raw.header.split_once(" @attr ") {
+                Some((name, attr)) => (name, Some(attr.trim().to_string())),
+                None => (raw.header.as_str(), None),
+            };
+            let mut expr = String::new();
+            for line in &raw.lines {
+                expr.push_str(line);
+                expr.push('\n');
             }
+            out.push(Case {
+                file: file.name.clone(),
+                name: name.trim().to_string(),
+                expr,
+                attr,
+            });
         }
-        out.extend(current);
     }
     out
 }

@@ -17,7 +17,9 @@
 //! comments. A case without a source or an expectation, or a file with no case, fails the
 //! suite, as does any mismatch.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 struct Case {
@@ -47,34 +49,21 @@ fn expected(text: &str) -> Expected<'_> {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("tests/eval/modern exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "cases"))
-        .collect();
-    files.sort();
+    let files = common::cases::case_files(dir);
     assert!(!files.is_empty(), "no case files in {}", dir.display());
     let mut out = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).expect("case file is readable");
-        let file_name = file
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let before = out.len();
-        let mut current: Option<Case> = None;
-        for line in text.lines() {
-            if let Some(name) = line.strip_prefix("#== ") {
-                out.extend(current.take());
-                current = Some(Case {
-                    file: file_name.clone(),
-                    name: name.trim().to_string(),
-                    sources: Vec::new(),
-                    expr: String::new(),
-                    expected: None,
-                });
-            } else if let Some(case) = current.as_mut() {
+        let file_name = file.name;
+        assert!(!file.cases.is_empty(), "{file_name} has no case");
+        for raw in file.cases {
+            let mut case = Case {
+                file: file_name.clone(),
+                name: raw.header,
+                sources: Vec::new(),
+                expr: String::new(),
+                expected: None,
+            };
+            for line in &raw.lines {
                 if let Some(source) = line.strip_prefix("#source:") {
                     case.sources.push(source.trim().to_string());
                 } else if let Some(result) = line.strip_prefix("#=>") {
@@ -89,9 +78,8 @@ fn cases(dir: &Path) -> Vec<Case> {
                     case.expr.push('\n');
                 }
             }
+            out.push(case);
         }
-        out.extend(current);
-        assert!(out.len() > before, "{file_name} has no case");
     }
     out
 }

@@ -12,7 +12,9 @@
 //! know agrees with nothing. `MODULE_SUITE_VERBOSE=1 cargo test --test module_differential
 //! -- --nocapture` also prints, where both fail, Nix's message beside clanc's diagnostics.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::sync::Arc;
 
 use clanc::db::{self, DirEntry, EntryKind, SourceFile};
@@ -31,32 +33,17 @@ struct Case {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("tests/modules exists")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "cases"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("case file is readable");
-        let file_name = file
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut current: Option<Case> = None;
-        for line in text.lines() {
-            if let Some(name) = line.strip_prefix("#== ") {
-                out.extend(current.take());
-                current = Some(Case {
-                    file: file_name.clone(),
-                    name: name.trim().to_string(),
-                    print: None,
-                    body: String::new(),
-                    expect: None,
-                });
-            } else if let Some(case) = current.as_mut() {
+    for file in common::cases::case_files(dir) {
+        for raw in file.cases {
+            let mut case = Case {
+                file: file.name.clone(),
+                name: raw.header,
+                print: None,
+                body: String::new(),
+                expect: None,
+            };
+            for line in &raw.lines {
                 if let Some(print) = line.strip_prefix("#print ")
                     && case.body.is_empty()
                 {
@@ -68,8 +55,8 @@ fn cases(dir: &Path) -> Vec<Case> {
                     case.body.push('\n');
                 }
             }
+            out.push(case);
         }
-        out.extend(current);
     }
     out
 }

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod cases;
 pub mod sweep;
 
 use std::path::{Path, PathBuf};
