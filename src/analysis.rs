@@ -265,9 +265,17 @@ fn moved_model(
     let reuse = if edits.is_empty() {
         ModelReuse::Moved
     } else {
+        let literals = || edits.iter().map(|e| &e.literal);
         clan.spans_mut(&mut ApplyLiteralEdits(edits));
         // A tag renamed: what tags and roles resolve to follows.
-        if clan.tags_copy_any(edits.iter().map(|e| &e.literal)) && clan.resolve_tags() {
+        if clan.tags_copy_any(literals()) && clan.resolve_tags() {
+            return None;
+        }
+        // Which services a machine's generators were read with was decided from the model:
+        // an edit that changes it builds the model again.
+        if (clan.tags_copy_any(literals()) || clan.instance_modules_copy_any(literals()))
+            && clan.distribution_changed()
+        {
             return None;
         }
         ModelReuse::Patched

@@ -58,6 +58,8 @@ fn machine(name: &str, class: MachineClass, tags: &[&str]) -> Machine {
         host_platform: None,
         imports: Vec::new(),
         generators: BTreeMap::new(),
+        distributed: Vec::new(),
+        services_failed: None,
         sops_secrets: Vec::new(),
         sops_key_elsewhere: None,
     }
@@ -1189,7 +1191,17 @@ fn v001_missing_dependency_only_when_generators_are_all_known() {
         instance("sshd", "sshd"),
         vec![role("server", 30).with_tag("all", 31)],
     );
+    // What the model says when clan-core's source is not on the machine.
+    partial(&mut clan, "a");
     none(&run_with(&clan, &listing));
+}
+
+/// The model's note that `machine`'s generators are partial: a clan-core service it takes part
+/// in could not be read.
+fn partial(clan: &mut Clan, machine: &str) {
+    if let Some(m) = clan.machines.get_mut(machine) {
+        m.services_failed = Some("clan-core's source is not in the Nix store".into());
+    }
 }
 
 #[test]
@@ -1302,6 +1314,7 @@ fn v004_stale_machine_dir_and_undeclared_generator_dirs() {
         instance("sshd", "sshd"),
         vec![role("server", 30).with_machine("a", 31, None)],
     );
+    partial(&mut clan, "a");
     none(&run_with(&clan, &listing));
 }
 

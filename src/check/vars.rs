@@ -104,8 +104,10 @@ impl VarsListing {
     }
 }
 
-/// Built-in services known to declare no vars generators of their own.
-const SERVICES_WITHOUT_VARS: &[&str] = &["packages", "trusted-nix-caches"];
+use crate::model::SERVICES_WITHOUT_VARS;
+
+/// The generators clan-core's own NixOS modules (`nixosModules/clanCore`) may give a machine.
+const CLAN_CORE_BASE_GENERATORS: &[&str] = &["state-version", "machine-id"];
 
 /// A span for a path of the vars tree: the path, no line.
 fn path_span(path: String) -> Span {
@@ -126,10 +128,15 @@ pub(super) fn check(
         check_dependencies(machine, known, out);
         for generator in machine.generators.values() {
             check_options(machine, generator, out);
-            missing.collect(machine, generator, listing);
+            missing.collect(machine, generator, listing, clan.secrets_in_vars_tree());
         }
         if known {
-            stale_generator_dirs(machine, listing, out);
+            stale_generator_dirs(
+                machine,
+                listing,
+                clan.clan_core_modules_unread().is_some(),
+                out,
+            );
         }
     }
     missing.report(out);
@@ -209,6 +216,17 @@ fn generators_fully_known(clan: &Clan, services: &Services, machine: &Machine) -
     ) {
         return false;
     }
+    // A service the model could not read or evaluate for the machine.
+    if clan.generators_partial(machine).is_some() {
+        return false;
+    }
+    // Without clan-core's own modules (its `state-version` generator), a machine taking part
+    // in a service instance is not taken as fully known, as before the model read services.
+    clan.clan_core_modules_unread().is_none() || !in_instance_with_vars(clan, services, machine)
+}
+
+/// Whether the machine takes part in an instance of a service that may give it generators.
+fn in_instance_with_vars(clan: &Clan, services: &Services, machine: &Machine) -> bool {
     for (instance_name, instance) in &clan.instances {
         for role in instance.roles.values() {
             let member = match &role.resolved {
@@ -219,7 +237,7 @@ fn generators_fully_known(clan: &Clan, services: &Services, machine: &Machine) -
                 continue;
             }
             if !role.extra_modules.is_empty() {
-                return false;
+                return true;
             }
             let from_clan_core = instance
                 .module_input
@@ -230,11 +248,11 @@ fn generators_fully_known(clan: &Clan, services: &Services, machine: &Machine) -
                 && matches!(&instance.module_name.value,
                     Known::Known(name) if SERVICES_WITHOUT_VARS.contains(&name.as_str()));
             if !builtin_without_vars {
-                return false;
+                return true;
             }
         }
     }
-    true
+    false
 }
 
 /// V001 (only when the machine's generators are fully known: a dependency may name a
@@ -415,11 +433,20 @@ fn check_options(machine: &Machine, generator: &Generator, out: &mut Vec<Diagnos
 
 /// V004 for `vars/per-machine/<m>/<g>` that the machine (whose generators are fully known)
 /// does not declare as a per-machine generator.
-fn stale_generator_dirs(machine: &Machine, listing: &VarsListing, out: &mut Vec<Diagnostic>) {
+fn stale_generator_dirs(
+    machine: &Machine,
+    listing: &VarsListing,
+    unread_base: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(dirs) = listing.per_machine.get(&machine.name) else {
         return;
     };
     for generator in dirs.keys() {
+        // clan-core's own modules give machines these; unread, they may declare them.
+        if unread_base && CLAN_CORE_BASE_GENERATORS.contains(&generator.as_str()) {
+            continue;
+        }
         let declared = machine
             .generators
             .get(generator)
@@ -460,6 +487,9 @@ struct MissingFiles {
 
 struct MissingEntry {
     span: Span,
+    /// The generator is declared in code outside the clan (a clan-core service's): the span
+    /// is the machine's, shared by every such generator of the machine.
+    undeclared: bool,
     generator: String,
     shared: bool,
     machines: Vec<String>,
@@ -467,13 +497,23 @@ struct MissingEntry {
 }
 
 impl MissingFiles {
-    fn collect(&mut self, machine: &Machine, generator: &Generator, listing: &VarsListing) {
+    /// `secrets_in_tree`: the clan keeps secret vars under `vars/` (the sops store); with
+    /// another store only public files are looked for.
+    fn collect(
+        &mut self,
+        machine: &Machine,
+        generator: &Generator,
+        listing: &VarsListing,
+        secrets_in_tree: bool,
+    ) {
         let Known::Known(shared) = generator.share else {
             return;
         };
         let files: BTreeSet<String> = generator
             .files
-            .keys()
+            .iter()
+            .filter(|(_, file)| secrets_in_tree || file.secret == Known::Known(false))
+            .map(|(f, _)| f)
             .filter(|f| !listing.has_file(&machine.name, &generator.name, f, shared))
             .cloned()
             .collect();
@@ -494,6 +534,7 @@ impl MissingFiles {
             }
             None => self.entries.push(MissingEntry {
                 span,
+                undeclared: generator.span.is_none(),
                 generator: generator.name.clone(),
                 shared,
                 machines: vec![machine.name.clone()],
@@ -503,7 +544,10 @@ impl MissingFiles {
     }
 
     fn report(self, out: &mut Vec<Diagnostic>) {
-        for entry in self.entries {
+        let (undeclared, declared): (Vec<_>, Vec<_>) =
+            self.entries.into_iter().partition(|e| e.undeclared);
+        Self::report_undeclared(undeclared, out);
+        for entry in declared {
             let g = &entry.generator;
             let (where_, command) = if entry.shared {
                 (
@@ -533,6 +577,50 @@ impl MissingFiles {
                         list_names(&entry.files)
                     ),
                     entry.span,
+                )
+                .with_help(format!(
+                    "run `{command}` to create the files (otherwise the next deploy stops to generate them)"
+                )),
+            );
+        }
+    }
+
+    /// Generators of code outside the clan (clan-core's services), one diagnostic per machine
+    /// at the machine's definition.
+    fn report_undeclared(entries: Vec<MissingEntry>, out: &mut Vec<Diagnostic>) {
+        let mut by_span: Vec<(Span, Vec<MissingEntry>)> = Vec::new();
+        for entry in entries {
+            match by_span.iter_mut().find(|(span, _)| *span == entry.span) {
+                Some((_, group)) => group.push(entry),
+                None => by_span.push((entry.span.clone(), vec![entry])),
+            }
+        }
+        for (span, group) in by_span {
+            let machines: BTreeSet<&String> = group.iter().flat_map(|e| &e.machines).collect();
+            let paths: Vec<String> = group
+                .iter()
+                .map(|e| {
+                    let dir = if e.shared {
+                        format!("vars/shared/{}", e.generator)
+                    } else {
+                        format!("vars/per-machine/{}/{}", e.machines.join(","), e.generator)
+                    };
+                    format!("`{dir}/` ({})", list_names(&e.files))
+                })
+                .collect();
+            let names = list_names(group.iter().map(|e| e.generator.as_str()));
+            let command = match machines.iter().next() {
+                Some(m) if machines.len() == 1 => format!("clanc vars generate --machine {m}"),
+                _ => "clanc vars generate".to_string(),
+            };
+            out.push(
+                Diagnostic::warning(
+                    "V003",
+                    format!(
+                        "the vars generators {names} that clan-core and the machine's services give it have not been run yet: expected {}, found none",
+                        paths.join(", ")
+                    ),
+                    span,
                 )
                 .with_help(format!(
                     "run `{command}` to create the files (otherwise the next deploy stops to generate them)"

@@ -138,9 +138,12 @@ pub fn run(command: &VarsCommand, color: ColorChoice) -> u8 {
             super::check::check_once(&args, color)
         }
         VarsCommand::List { machine, dir } => match list(machine, dir) {
-            Ok(text) => {
+            Ok((text, partial)) => {
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                for reason in partial {
+                    eprintln!("note: the list is partial: {reason}");
+                }
                 exit::OK
             }
             Err((code, message)) => {
@@ -503,7 +506,9 @@ fn upload(
 }
 
 /// `gen/file: value` for every file the machine's generators declare.
-fn list(machine: &str, dir: &Path) -> Result<String, (u8, String)> {
+/// The machine's vars as lines, and why the list may lack generators (on stderr, so the
+/// lines stay the list).
+fn list(machine: &str, dir: &Path) -> Result<(String, Vec<String>), (u8, String)> {
     let (root, clan) = load_model(dir)?;
     let Some(m) = clan.machines.get(machine) else {
         return Err((
@@ -544,5 +549,21 @@ fn list(machine: &str, dir: &Path) -> Result<String, (u8, String)> {
             out.push_str(&format!("{name}/{file}: {shown}\n"));
         }
     }
-    Ok(out)
+    let mut partial = Vec::new();
+    partial.extend(clan.generators_partial(m));
+    if let Some(reason) = clan.clan_core_modules_unread() {
+        partial.push(format!(
+            "clan-core's own modules (the `state-version` generator, ...) are not read: {reason}"
+        ));
+    }
+    let unknown_import = m.imports.iter().find_map(|i| match &i.target {
+        crate::model::ImportTarget::Unknown(reason) => Some(reason.clone()),
+        _ => None,
+    });
+    if let Some(reason) = unknown_import {
+        partial.push(format!(
+            "a module the machine imports is not read ({reason}): it may declare generators"
+        ));
+    }
+    Ok((out, partial))
 }

@@ -74,6 +74,7 @@ pub fn build_model_keeping_garbage(
         missing_references: Vec::new(),
         root_path: String::new(),
     };
+    reader.clan.service_sources = service_sources(&files, lock.as_ref(), &flake);
     match (flake.clans.first(), &flake.failed) {
         // Definitions of the module that failed are missing: reading the rest would find
         // machines without their tags, roles without their machines (errors that are not).
@@ -93,11 +94,11 @@ pub fn build_model_keeping_garbage(
     (clan, garbage, inputs)
 }
 
-struct Reader<'r, 'a> {
+pub(super) struct Reader<'r, 'a> {
     db: &'a dyn Db,
-    ev: &'r mut Evaluator<'a>,
-    files: &'r ClanFiles,
-    clan: &'r mut Clan,
+    pub(super) ev: &'r mut Evaluator<'a>,
+    pub(super) files: &'r ClanFiles,
+    pub(super) clan: &'r mut Clan,
     /// Syntax trees of the files values are located in (parsed once per build).
     trees: RefCell<HashMap<FileId, Option<SyntaxNode>>>,
     /// The clan-relative path of each file spans point into (`None`: outside the clan), one
@@ -328,7 +329,7 @@ impl Reader<'_, '_> {
     }
 
     /// The names below a node (sorted).
-    fn keys(&mut self, node: &Option<Rc<Node>>) -> Vec<(String, Rc<Node>)> {
+    pub(super) fn keys(&mut self, node: &Option<Rc<Node>>) -> Vec<(String, Rc<Node>)> {
         let Some(node) = node else { return Vec::new() };
         match node.children(self.ev) {
             Some(children) => {
@@ -361,12 +362,12 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn child(&mut self, node: &Option<Rc<Node>>, key: &str) -> Option<Rc<Node>> {
+    pub(super) fn child(&mut self, node: &Option<Rc<Node>>, key: &str) -> Option<Rc<Node>> {
         let node = node.as_ref()?;
         node.children(self.ev)?.map.get(key).cloned()
     }
 
-    fn path(&mut self, node: &Option<Rc<Node>>, keys: &[&str]) -> Option<Rc<Node>> {
+    pub(super) fn path(&mut self, node: &Option<Rc<Node>>, keys: &[&str]) -> Option<Rc<Node>> {
         let mut node = node.clone();
         for k in keys {
             node = self.child(&node, k);
@@ -414,6 +415,13 @@ impl Reader<'_, '_> {
         let root = Some(evaluation.root.clone());
         let inventory = self.child(&root, "inventory");
         self.read_meta(&root, &inventory);
+        if let Some(node) = self.path(&root, &["vars", "settings", "secretStore"])
+            && node.is_defined()
+        {
+            self.clan.secret_store = self
+                .string_at(Some(node), "vars.settings.secretStore")
+                .map(|s| s.value);
+        }
         self.read_machines(&root, &inventory);
         self.read_tags(&inventory);
         self.read_instances(&inventory);
@@ -480,7 +488,7 @@ impl Reader<'_, '_> {
                 },
             );
         }
-        self.read_machine_modules(flake, &root);
+        self.read_machine_modules(flake, &root, &evaluation.config);
     }
 
     /// Whether an instance certainly takes its module from this flake's
@@ -631,6 +639,8 @@ impl Reader<'_, '_> {
                     host_platform: None,
                     imports: Vec::new(),
                     generators: BTreeMap::new(),
+                    distributed: Vec::new(),
+                    services_failed: None,
                     sops_secrets: Vec::new(),
                     sops_key_elsewhere: None,
                 },
@@ -679,6 +689,8 @@ impl Reader<'_, '_> {
                     host_platform: None,
                     imports: Vec::new(),
                     generators: BTreeMap::new(),
+                    distributed: Vec::new(),
+                    services_failed: None,
                     sops_secrets: Vec::new(),
                     sops_key_elsewhere: None,
                 });
@@ -1335,7 +1347,12 @@ impl Reader<'_, '_> {
 
     // ---- machines' own modules ----------------------------------------------------------
 
-    fn read_machine_modules(&mut self, flake: &FlakeEvaluation, root: &Option<Rc<Node>>) {
+    fn read_machine_modules(
+        &mut self,
+        flake: &FlakeEvaluation,
+        root: &Option<Rc<Node>>,
+        clan_config: &Thunk,
+    ) {
         let machines_node = self.child(root, "machines");
         let special = match self
             .child(root, "specialArgs")
@@ -1350,7 +1367,7 @@ impl Reader<'_, '_> {
         };
         let names: Vec<String> = self.clan.machines.keys().cloned().collect();
         // One schema value for every machine: its declarations are read once.
-        let schema = machine_schema(&flake.ctx);
+        let schema = machine_schema(&flake.ctx, true);
         // A failed (reported) definition of `machines` may have held any machine's modules.
         let machines_failed = self.open_reason(&machines_node);
         for name in names {
@@ -1358,7 +1375,15 @@ impl Reader<'_, '_> {
                 let span = self.clan.machines.get(&name).and_then(|m| m.span.clone());
                 self.note(&format!("machines.{name}"), reason.clone(), span);
             }
+            let mut args = special.clone();
+            args.push(("inputs".into(), flake.inputs_value.clone()));
+            args.push(("self".into(), flake.self_value.clone()));
+            args.push(("name".into(), Thunk::value(Value::string(name.clone()))));
             let Some(node) = self.child(&machines_node, &name) else {
+                // No modules of its own: what its services give it is all it has.
+                if machines_failed.is_none() {
+                    self.add_service_generators(flake, clan_config, &name, Vec::new(), args, false);
+                }
                 continue;
             };
             let mut modules = Vec::new();
@@ -1368,19 +1393,20 @@ impl Reader<'_, '_> {
                 None,
             ));
             let (defined, uncertain) = node.as_modules(self.ev);
+            let own_modules = defined.clone();
             modules.extend(defined);
-            let mut args = special.clone();
-            args.push(("inputs".into(), flake.inputs_value.clone()));
-            args.push(("self".into(), flake.self_value.clone()));
-            args.push(("name".into(), Thunk::value(Value::string(name.clone()))));
             let settings = EvalSettings {
                 open_world: Some(
                     "options of the machine's NixOS or nix-darwin modules are not modelled".into(),
                 ),
                 ..EvalSettings::default()
             };
-            let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
+            let evaluation = evaluate(&flake.ctx, self.ev, modules, args.clone(), settings);
             self.read_machine_evaluation(&name, &evaluation);
+            if evaluation.failed.is_none() {
+                let own_open = evaluation.open.is_some();
+                self.add_service_generators(flake, clan_config, &name, own_modules, args, own_open);
+            }
             // A module that failed (reported) or that clanc cannot see into: what it declares
             // and defines is missing. (An unknown import says so itself, `ImportTarget`.)
             let machine = self.clan.machines.get(&name);
@@ -1482,6 +1508,48 @@ impl Reader<'_, '_> {
             m.generators = generators;
             m.sops_secrets = sops_secrets;
             m.sops_key_elsewhere = sops_key_elsewhere;
+        }
+    }
+
+    /// Adds the generators the machine's services and clan-core give it (read from a second
+    /// evaluation, `service_generators`); a failure there is kept as why its generators are
+    /// partial.
+    fn add_service_generators(
+        &mut self,
+        flake: &FlakeEvaluation,
+        clan_config: &Thunk,
+        name: &str,
+        own_modules: Vec<ModuleSource>,
+        args: Vec<(crate::modules::system::Name, Thunk)>,
+        own_open: bool,
+    ) {
+        let source = self.clan.service_sources.clan_core_dir.clone();
+        let class = match self.clan.machines.get(name).map(|m| &m.class.value) {
+            Some(Known::Known(class)) => class.as_str(),
+            _ => return,
+        };
+        let services = self.clan.machine_services(name);
+        if services.memberships.is_empty() && source.is_none() {
+            return;
+        }
+        let result = self.service_generators(
+            flake,
+            clan_config,
+            name,
+            class,
+            &services,
+            source.as_deref(),
+            (own_modules, own_open),
+            args,
+        );
+        if let Some(m) = self.clan.machines.get_mut(name) {
+            m.distributed = (services.memberships.iter())
+                .map(|s| s.instance.clone())
+                .collect();
+            match result {
+                Ok(generators) => m.generators = generators,
+                Err(reason) => m.services_failed = Some(reason),
+            }
         }
     }
 
@@ -1608,7 +1676,12 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn read_generator(&mut self, machine: &str, name: &str, node: &Rc<Node>) -> Generator {
+    pub(super) fn read_generator(
+        &mut self,
+        machine: &str,
+        name: &str,
+        node: &Rc<Node>,
+    ) -> Generator {
         let n = Some(node.clone());
         let span = self.first_span(node);
         let subject = format!("machines.{machine}.clan.core.vars.generators.{name}");
@@ -1854,16 +1927,65 @@ fn deferred_reference(text: &str) -> Option<(String, String)> {
     (ident(class) && ident(name)).then(|| (class.to_string(), name.to_string()))
 }
 
+/// Where the code of the clan's services comes from: clan-core's locked source when it is on
+/// this machine (the store path Nix fetches it to), its `clanServices/`, and the inputs that
+/// are clan-core.
+fn service_sources(
+    files: &ClanFiles,
+    lock: Option<&FlakeLock>,
+    flake: &FlakeEvaluation,
+) -> crate::model::ServiceSources {
+    use crate::eval::Files;
+    let locked = lock.and_then(FlakeLock::clan_core);
+    let dir = (locked.and_then(|l| l.nar_hash.as_deref()))
+        .and_then(crate::modules::flake_lock::store_path_of)
+        .filter(|dir| files.file_type(dir) == Some(crate::db::EntryKind::Directory));
+    let clan_core_missing = match (locked.and_then(|l| l.rev.as_deref()), &dir) {
+        (_, Some(_)) => String::new(),
+        (Some(rev), None) => format!(
+            "clan-core's source ({}) is not in the Nix store (any nix command on the flake, e.g. `nix flake archive`, fetches it)",
+            &rev[..rev.len().min(12)]
+        ),
+        (None, None) => "the flake does not lock clan-core with a narHash".into(),
+    };
+    let clan_core_services = dir
+        .as_ref()
+        .and_then(|d| files.read_dir(&format!("{d}/clanServices")).ok())
+        .map(|entries| {
+            (entries.into_iter())
+                .filter(|e| e.kind == crate::db::EntryKind::Directory)
+                .map(|e| e.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::model::ServiceSources {
+        clan_core_dir: dir,
+        clan_core_missing,
+        clan_core_services,
+        clan_core_inputs: (flake.input_kinds.iter())
+            .filter(|(_, kind)| *kind == crate::modules::flake::InputKind::ClanCore)
+            .map(|(name, _)| name.clone())
+            .collect(),
+    }
+}
+
 /// The schema module of a machine's configuration (`known/machine.nix`), applied to `lib`.
-fn machine_schema(ctx: &Rc<ModuleContext>) -> Thunk {
+pub(super) fn machine_schema(ctx: &Rc<ModuleContext>, with_vars: bool) -> Thunk {
     let lib = ctx.lib.clone();
     Thunk::native("machine schema", move |ev, pos| {
         let f = ev.import(&known::path("machine.nix"), pos)?;
-        let arg = crate::eval::Attrs::from_unsorted(vec![crate::eval::Attr {
-            name: "lib".into(),
-            value: lib.clone(),
-            pos: None,
-        }]);
+        let arg = crate::eval::Attrs::from_unsorted(vec![
+            crate::eval::Attr {
+                name: "lib".into(),
+                value: lib.clone(),
+                pos: None,
+            },
+            crate::eval::Attr {
+                name: "withVars".into(),
+                value: Thunk::value(Value::Bool(with_vars)),
+                pos: None,
+            },
+        ]);
         ev.apply(f, Thunk::value(Value::attrs(arg)), pos)
     })
 }

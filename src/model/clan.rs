@@ -145,6 +145,11 @@ pub struct Clan {
     /// When that revision was committed (`lastModified`, seconds since the epoch): which
     /// clan-core the flake evaluates with, for facts that changed between versions.
     pub clan_core_last_modified: Option<i64>,
+    /// Where the services' code comes from (`model/service_membership.rs`).
+    pub service_sources: super::service_membership::ServiceSources,
+    /// `vars.settings.secretStore` when the clan sets it (clan-core's default is "sops", the
+    /// `vars/` tree clanc reads; another store keeps secrets elsewhere).
+    pub secret_store: Option<Known<String>>,
     /// Diagnostics found while building the model: syntax and evaluation errors in code the
     /// model needs (N001-N005), inventory values of the wrong type (C011), conflicting
     /// definitions (C012).
@@ -156,6 +161,15 @@ pub struct Clan {
 impl Clan {
     /// Whether the clan as a whole is unknown (the flake evaluates no clan clanc can see, or
     /// a module of it could not be read): nothing may be concluded from what the model lacks.
+    /// Whether secret vars live in the `vars/` tree as sops files (clan-core's default
+    /// store), so that their presence there can be checked.
+    pub fn secrets_in_vars_tree(&self) -> bool {
+        match &self.secret_store {
+            None => true,
+            Some(store) => *store == Known::Known("sops".to_string()),
+        }
+    }
+
     pub fn is_unknown(&self) -> bool {
         self.unknown_reason().is_some()
     }
@@ -227,8 +241,15 @@ pub struct Machine {
     pub host_platform: Option<Spanned<Known<String>>>,
     /// What the machine's modules import (transitively), in order.
     pub imports: Vec<ModuleImport>,
-    /// `clan.core.vars.generators.<g>` declared by the machine's own modules.
+    /// `clan.core.vars.generators.<g>`: declared by the machine's own modules, and by its
+    /// services' and clan-core's modules where clanc could read them
+    /// (`model/service_generators.rs`).
     pub generators: BTreeMap<String, Generator>,
+    /// The instances whose services' modules the generators were read with (sorted).
+    pub distributed: Vec<String>,
+    /// Why evaluating the machine with its services' and clan-core's modules failed (the
+    /// generators are then the machine's own only): see [`Clan::generators_partial`].
+    pub services_failed: Option<String>,
     /// Legacy sops-nix secrets (`sops.secrets.<name>`) of the machine's modules, by name.
     pub sops_secrets: Vec<SopsSecret>,
     /// Why sops-nix on the machine may decrypt with another key than the clan's machine key

@@ -8,6 +8,8 @@ pub mod deploy_target;
 mod freshness;
 mod json_locate;
 pub mod machine_selector;
+mod service_generators;
+mod service_membership;
 mod spans;
 mod tag_members;
 mod unique_names;
@@ -15,6 +17,7 @@ mod unique_names;
 pub use build::{build_model, build_model_keeping_garbage};
 pub use clan::*;
 pub use freshness::{Freshness, LiteralEdit, ModelInputs};
+pub use service_membership::{SERVICES_WITHOUT_VARS, ServiceSources};
 pub use spans::{Copied, SpanVisitor, SpansMut};
 
 /// The input a nom parser stopped at: where its error points.

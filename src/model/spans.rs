@@ -179,6 +179,8 @@ impl SpansMut for Clan {
             inputs: _,
             clan_core_rev: _,
             clan_core_last_modified: _,
+            secret_store: _,
+            service_sources: _,
             diagnostics,
             unknowns,
         } = self;
@@ -215,6 +217,8 @@ impl SpansMut for Machine {
             host_platform,
             imports,
             generators,
+            distributed: _,
+            services_failed: _,
             sops_secrets,
             sops_key_elsewhere: _,
         } = self;

@@ -127,6 +127,22 @@ impl Clan {
     }
 }
 
+impl Clan {
+    /// Whether any of these literals is copied into an instance's module name or input (which
+    /// decide where a machine's services come from).
+    pub fn instance_modules_copy_any<'a>(
+        &self,
+        mut literals: impl Iterator<Item = &'a Span>,
+    ) -> bool {
+        let copies: Vec<&Span> = (self.instances.values())
+            .flat_map(|i| [Some(&i.module_name), i.module_input.as_ref()])
+            .flatten()
+            .filter_map(|m| m.literal.as_ref())
+            .collect();
+        literals.any(|literal| copies.contains(&literal))
+    }
+}
+
 /// The names sorted, each once, as owned strings.
 fn sorted_unique<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut names: Vec<&str> = names.into_iter().collect();

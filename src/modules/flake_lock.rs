@@ -6,6 +6,31 @@ use std::fmt;
 
 use serde::Deserialize;
 
+/// Where Nix keeps a locked source: `/nix/store/<hash>-source`, the path of a fixed-output,
+/// recursive sha256 store object named `source` with the lock's `narHash` (Nix's
+/// `makeFixedOutputPath`). It exists once any nix command has fetched the input.
+pub fn store_path_of(nar_hash: &str) -> Option<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = nar_hash.strip_prefix("sha256-")?;
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(digest)
+        .ok()?;
+    if digest.len() != 32 {
+        return None;
+    }
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let fingerprint = format!("source:sha256:{hex}:/nix/store:source");
+    let hash = sha2::Sha256::digest(fingerprint.as_bytes());
+    // Nix folds the 32 bytes into 20 by xor.
+    let mut folded = [0u8; 20];
+    for (i, byte) in hash.iter().enumerate() {
+        folded[i % 20] ^= byte;
+    }
+    let name = crate::eval::builtins::nix_base32(&folded);
+    Some(format!("/nix/store/{name}-source"))
+}
+
 /// A parsed lock file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlakeLock {
@@ -214,6 +239,18 @@ mod tests {
         let err = FlakeLock::parse(r#"{"nodes": {"root": {}}, "root": "root", "version": 4}"#)
             .unwrap_err();
         assert!(err.message.contains("version 4"));
+    }
+
+    #[test]
+    fn store_paths_are_nixs() {
+        // `nix-store --print-fixed-path --recursive sha256 <hash> source` (Nix 2.8) for the
+        // clan-core the seed fleet pins.
+        assert_eq!(
+            store_path_of("sha256-o8v2oMrb/p6gfbqYWjTJq5MspQRXYcr46Ud6g36MzBE=").as_deref(),
+            Some("/nix/store/xl77sfbyhwml6jdaapx1zyyzakzjv8fx-source")
+        );
+        assert_eq!(store_path_of("sha256-short"), None);
+        assert_eq!(store_path_of("sha512-x"), None);
     }
 
     #[test]

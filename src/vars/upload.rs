@@ -188,6 +188,8 @@ mod tests {
             host_platform: None,
             imports: Vec::new(),
             generators: BTreeMap::from([("borgbackup".to_string(), generator)]),
+            distributed: Vec::new(),
+            services_failed: None,
             sops_secrets: Vec::new(),
             sops_key_elsewhere: None,
         }

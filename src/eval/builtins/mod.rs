@@ -9,6 +9,7 @@ mod numbers;
 mod regex;
 mod serial;
 mod strings;
+pub(crate) use strings::nix_base32;
 mod types;
 mod unknowable;
 mod versions;

@@ -248,7 +248,7 @@ fn hash_string(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResu
 }
 
 /// Nix's base-32 alphabet (no e, o, u, t) and bit order.
-fn nix_base32(hash: &[u8]) -> String {
+pub(crate) fn nix_base32(hash: &[u8]) -> String {
     const CHARS: &[u8] = b"0123456789abcdfghijklmnpqrsvwxyz";
     let len = (hash.len() * 8 - 1) / 5 + 1;
     let mut out = String::with_capacity(len);

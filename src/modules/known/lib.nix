@@ -874,6 +874,9 @@ let
     });
   };
   mkAliasOptionModuleMD = mkAliasOptionModule;
+  # nixpkgs' general form of the two above: the definitions of `from` go to `to` either way
+  # (`warn`, `use`, `visible` only change messages; `withPriority` how they are wrapped).
+  doRename = { from, to, ... }: mkRenamedOptionModule from to;
   importApply = modulePath: staticArg: {
     _file = modulePath;
     imports = [ (import modulePath staticArg) ];
@@ -907,6 +910,7 @@ let
       mkRenamedOptionModuleWith
       mkAliasOptionModule
       mkAliasOptionModuleMD
+      doRename
       importApply
       setDefaultModuleLocation
       evalModules

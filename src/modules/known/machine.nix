@@ -2,7 +2,12 @@
 # `nixpkgs.hostPlatform`, the vars generators (`clan.core.vars.generators`, clan-core's
 # nixosModules/clanCore/vars/interface.nix) and legacy sops-nix secrets (`sops.secrets`).
 # Every other option of the machine's modules is accepted as written: clanc does not model NixOS.
-{ lib }:
+# `withVars = false` leaves the generators to clan-core's own declaration (its clanCore module
+# is then part of the machine).
+{
+  lib,
+  withVars ? true,
+}:
 let
   inherit (lib) mkOption types;
 
@@ -100,8 +105,16 @@ let
           type = types.listOf types.raw;
           default = [ ];
         };
+        # clan-core: `either str path`: equal definitions merge (a generator two roles of one
+        # service define alike). The value is not looked at otherwise, so that an edit of a
+        # script the model only copies keeps the model.
         script = mkOption {
-          type = types.raw;
+          type = lib.mkOptionType {
+            name = "strOrPath";
+            description = "string or path";
+            check = _: true;
+            merge = lib.mergeEqualOption;
+          };
           default = "";
         };
         share = mkOption {
@@ -109,7 +122,7 @@ let
           default = false;
         };
         validation = mkOption {
-          type = types.raw;
+          type = types.nullOr types.anything;
           default = null;
         };
       };
@@ -157,6 +170,8 @@ in
     nixpkgs.hostPlatform = mkOption {
       type = types.raw;
     };
+  }
+  // lib.optionalAttrs withVars {
     clan.core.vars.generators = mkOption {
       type = types.attrsOf (types.submodule generatorModule);
       default = { };

@@ -13,6 +13,7 @@ const FILES: &[(&str, &str)] = &[
     ("clan-core.nix", include_str!("clan-core.nix")),
     ("machine.nix", include_str!("machine.nix")),
     ("clan-service.nix", include_str!("clan-service.nix")),
+    ("service-modules.nix", include_str!("service-modules.nix")),
 ];
 
 /// The text of an embedded file, by its absolute (virtual) path.
