@@ -264,5 +264,24 @@ mod tests {
              StrictHostKeyChecking=accept-new --ssh-option ForwardAgent=yes -i /k ."
         );
         assert!(plain_name("web-1") && !plain_name("web-*") && !plain_name("@tag"));
+        let clan_flags = parse(&[
+            "update",
+            "--build-host",
+            "localhost",
+            "--upload-inputs",
+            "--specialisation",
+            "gaming",
+            "--no-check",
+            "--tags",
+            "peer",
+            "web",
+        ]);
+        assert_eq!(clan_flags.tags, ["peer", "web"]);
+        assert_eq!(
+            apply_argv(&clan_flags, &["m1".to_string(), "m2".to_string()]).join(" "),
+            "clanc apply --yes --on m1,m2 --build-host localhost --specialisation gaming \
+             --upload-inputs --no-check --ssh-option StrictHostKeyChecking=accept-new \
+             --ssh-option ForwardAgent=yes ."
+        );
     }
 }
