@@ -32,6 +32,9 @@ fn options(flake: &str) -> PlanOptions {
         goal: Goal::Switch,
         selector: None,
         build_host: None,
+        build_local: false,
+        source_upload: clanc::plan::SourceUpload::SourceOnly,
+        activation: Default::default(),
         // Darwin machines are planned, not skipped for want of a builder.
         local_is_darwin: true,
         configured_order: Default::default(),

@@ -16,6 +16,10 @@ use std::process::Command;
 
 use loopback::*;
 
+/// What a successful NixOS switch runs, as clan does: `switch-to-configuration boot`, then
+/// `switch`.
+const SWITCHED: &str = "boot\nswitch\n";
+
 #[test]
 fn every_machine_switches_over_loopback_ssh() {
     let setup = setup();
@@ -28,7 +32,7 @@ fn every_machine_switches_over_loopback_ssh() {
     let report = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{report}");
     for machine in ["alpha", "beta"] {
-        assert_eq!(recorded(&setup, machine), "switch\n", "{machine}: {report}");
+        assert_eq!(recorded(&setup, machine), SWITCHED, "{machine}: {report}");
         let path = built_path(&stdout, machine);
         assert!(path.starts_with("/nix/store/"), "{report}");
         assert!(path.ends_with(machine), "{report}");
@@ -61,7 +65,7 @@ fn an_unreachable_host_fails_alone() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(1), "{report}");
-    assert_eq!(recorded(&setup, "alpha"), "switch\n", "{report}");
+    assert_eq!(recorded(&setup, "alpha"), SWITCHED, "{report}");
     assert!(profile_target(&setup, "alpha").is_some(), "{report}");
     assert_eq!(recorded(&setup, "gone"), "", "{report}");
     assert!(profile_target(&setup, "gone").is_none(), "{report}");
@@ -162,16 +166,21 @@ fn a_failing_activation_is_rolled_back_to_the_previous_generation() {
         Some(first.clone()),
         "{report}"
     );
-    // The new system was tried, then the previous one activated again.
+    // The new system was registered for boot, its live switch tried and retried once (as
+    // clan does), then the previous one activated again.
     assert_eq!(
         calls(&setup, "alpha"),
         [
+            call("boot", &first),
             call("switch", &first),
+            call("boot", &second),
+            call("switch", &second),
             call("switch", &second),
             call("switch", &first)
         ],
         "{report}"
     );
+    assert!(stdout.contains("retrying once"), "{report}");
     // The log tail under the table shows the agent's rollback.
     assert!(stdout.contains("--- alpha: last lines of"), "{report}");
     assert!(stdout.contains("rolling back"), "{report}");
@@ -204,7 +213,9 @@ fn an_unconfirmed_activation_rolls_back_on_its_own() {
     assert_eq!(
         calls(&setup, "alpha"),
         [
+            call("boot", &first),
             call("switch", &first),
+            call("boot", &second),
             call("switch", &second),
             call("switch", &first)
         ],
@@ -244,7 +255,7 @@ fn a_dependent_machine_is_skipped_when_its_provider_fails() {
     assert_eq!(recorded(&setup, "consumer"), "", "{report}");
     assert!(profile_target(&setup, "consumer").is_none(), "{report}");
     assert!(row(&stdout, "loner").contains(" switched "), "{report}");
-    assert_eq!(recorded(&setup, "loner"), "switch\n", "{report}");
+    assert_eq!(recorded(&setup, "loner"), SWITCHED, "{report}");
 }
 
 #[test]
@@ -290,7 +301,7 @@ fn ctrl_c_stops_the_run_and_leaves_no_host_half_activated() {
         let switches = recorded(&setup, machine);
         match (profile, switches.as_str()) {
             (None, "") => assert!(row(&stdout, machine).contains("skipped"), "{report}"),
-            (Some(_), "switch\n") => {
+            (Some(_), SWITCHED) => {
                 switched += 1;
                 assert!(row(&stdout, machine).contains(" switched "), "{report}");
             }
@@ -325,9 +336,16 @@ fn without_rollback_a_failed_activation_stays() {
         Some(second.clone()),
         "{report}"
     );
+    // the live switch retried once, then left as it is
     assert_eq!(
         calls(&setup, "alpha"),
-        [call("switch", &first), call("switch", &second)],
+        [
+            call("boot", &first),
+            call("switch", &first),
+            call("boot", &second),
+            call("switch", &second),
+            call("switch", &second)
+        ],
         "{report}"
     );
 }
@@ -396,13 +414,15 @@ fn a_second_ctrl_c_kills_clancs_side_and_the_target_still_rolls_back() {
     // confirmation and goes back to the first generation.
     let second = PathBuf::from(built_path(&stdout, "alpha"));
     let deadline = Instant::now() + Duration::from_secs(30);
-    while calls(&setup, "alpha").len() < 3 && Instant::now() < deadline {
+    while calls(&setup, "alpha").len() < 5 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(
         calls(&setup, "alpha"),
         [
+            call("boot", &first),
             call("switch", &first),
+            call("boot", &second),
             call("switch", &second),
             call("switch", &first)
         ],
@@ -427,4 +447,56 @@ fn a_second_ctrl_c_kills_clancs_side_and_the_target_still_rolls_back() {
         "{agent_log}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_switch_blocked_by_inhibitors_is_not_retried_and_boots_next() {
+    let setup = setup();
+    let (clan, first) = alpha_deployed_then(
+        &setup,
+        Stub {
+            inhibited: vec!["alpha".into()],
+            ..Stub::default()
+        },
+    );
+    let out = apply(&setup, &clan);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(row(&stdout, "alpha").contains(" failed "), "{report}");
+    assert!(
+        stdout.contains("blocked by switch inhibitors") && stdout.contains("reboot"),
+        "{report}"
+    );
+    // As clan: the new system is the boot default (profile and `boot` ran), the live switch
+    // ran once, and nothing was rolled back (the running system did not change).
+    let second = PathBuf::from(built_path(&stdout, "alpha"));
+    assert_eq!(
+        profile_target(&setup, "alpha"),
+        Some(second.clone()),
+        "{report}"
+    );
+    assert_eq!(
+        calls(&setup, "alpha"),
+        [
+            call("boot", &first),
+            call("switch", &first),
+            call("boot", &second),
+            call("switch", &second)
+        ],
+        "{report}"
+    );
+    // --no-check passes NIXOS_NO_CHECK=1 to switch-to-configuration (the plan shows it)
+    let plan = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["apply", "--dry-run", "--no-check"])
+        .arg(&clan)
+        .output()
+        .unwrap();
+    let plan = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        plan.lines()
+            .filter(|l| l.contains("switch-to-configuration"))
+            .all(|l| l.contains("-E 'NIXOS_NO_CHECK=1'")),
+        "{plan}"
+    );
 }

@@ -5,6 +5,9 @@
 //!   cargo test --release --test apply_fleet -- --ignored --nocapture
 //! and copy the figures it prints into docs/performance.md ("clanc apply"). Every run uses a
 //! fresh clan (the toplevels embed the clan's directory), so each builds 30 derivations.
+//! Both sides build here (`--build-on local`), then copy: the hand-run scripts stay plain
+//! `nix build` + `nix copy` + ssh lines (the figures measure orchestration, not where the
+//! builds run).
 
 #[path = "common/loopback.rs"]
 mod loopback;
@@ -79,6 +82,7 @@ fn profile(clan: &Path) -> String {
 fn clanc_apply(fleet: &Fleet, clan: &Path, parallel: usize) -> (Duration, Output) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_clanc"));
     cmd.args(["apply", "--yes", "--parallel", &parallel.to_string()])
+        .args(["--build-on", "local"])
         .args(["--system-profile", &profile(clan)]);
     for option in ssh_options(fleet) {
         cmd.args(["--ssh-option", &option]);
@@ -98,6 +102,8 @@ fn hand_scripts(fleet: &Fleet, clan: &Path) -> Vec<PathBuf> {
             "plan",
             "--format",
             "json",
+            "--build-on",
+            "local",
             "--system-profile",
             &profile(clan),
         ])
@@ -261,7 +267,7 @@ fn switched_all(fleet: &Fleet, run: &str) -> bool {
                 .join("record")
                 .join(format!("m{i:02}")),
         )
-        .is_ok_and(|r| r == "switch\n")
+        .is_ok_and(|r| r == "boot\nswitch\n")
     })
 }
 

@@ -65,6 +65,7 @@ fn apply_with(setup: &Setup, clan: &Path, extra: &[&str]) -> Output {
             "UserKnownHostsFile={}",
             setup.keys.join("known_hosts").display()
         ))
+        .args(["--ssh-option", "SendEnv=NIX_CONFIG"])
         .arg("-i")
         .arg(setup.keys.join("user"))
         .args(extra)
@@ -88,7 +89,7 @@ fn secrets_arrive_private_and_never_in_a_log() {
     let out = apply_with(&setup, &clan, &["--upload-dir", &dir_flag]);
     let text = report(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(recorded(&setup, "alpha"), "switch\n", "{text}");
+    assert_eq!(recorded(&setup, "alpha"), "boot\nswitch\n", "{text}");
 
     // what arrived: the machine's age key (0600) and the activation secret with its mode,
     // in a 0700 directory; the service secret stays in the closure's sops files
@@ -227,7 +228,7 @@ fn a_build_host_builds_and_copies_straight_to_the_target() {
         .expect("clanc runs");
     let text = report(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_eq!(recorded(&setup, "alpha"), "switch\n", "{text}");
+    assert_eq!(recorded(&setup, "alpha"), "boot\nswitch\n", "{text}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let path = built_path(&stdout, "alpha");
     assert!(
@@ -236,23 +237,31 @@ fn a_build_host_builds_and_copies_straight_to_the_target() {
     );
     assert_eq!(profile_target(&setup, "alpha"), Some(PathBuf::from(&path)));
 
-    // The log: nix built in the build host's store (and said so), the copy ran on the
-    // build host (ssh to its port) towards the target.
-    let log = files_under(&clan.join(".clanc/logs"))
-        .into_iter()
-        .find(|p| p.ends_with("alpha.log"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .unwrap_or_default();
+    // The log: the flake went to the build host first (with its locked inputs: the stub
+    // clan-core is a local path input, which clan archives), nix built there over the build
+    // host's ssh master from that source, the copy ran on the build host (ssh to its port)
+    // towards the target.
+    let log = machine_log(&clan, "alpha");
+    let upload_line = log
+        .lines()
+        .find(|l| l.starts_with("$ ") && l.contains("nix flake archive"))
+        .unwrap_or_else(|| panic!("no upload of the sources in:\n{log}"));
+    assert!(
+        upload_line.contains("--to ssh://root@127.0.0.1")
+            && upload_line.contains(&format!("-p {build_port}")),
+        "{upload_line}"
+    );
     let build_line = log
         .lines()
-        .find(|l| l.starts_with("$ ") && l.contains("nix build"))
-        .unwrap_or_else(|| panic!("no build command in:\n{log}"));
+        .find(|l| l.starts_with("$ ssh") && l.contains("nix build"))
+        .unwrap_or_else(|| panic!("no build on the build host in:\n{log}"));
+    assert!(build_line.contains(" -S "), "{build_line}");
     assert!(
-        build_line.contains("--store ssh-ng://root@127.0.0.1")
-            && build_line.contains(&format!("-p {build_port}")),
+        build_line.contains("-source#nixosConfigurations."),
         "{build_line}"
     );
     assert!(log.contains("building '/nix/store/"), "{log}");
+    assert!(!build_line.contains("{source}"), "{build_line}");
     let copy_line = log
         .lines()
         .find(|l| l.starts_with("$ ssh") && l.contains("nix copy"))
@@ -285,4 +294,97 @@ fn a_build_host_builds_and_copies_straight_to_the_target() {
         "target logins: {}",
         logins(target_port)
     );
+}
+
+/// The newest run's log of `machine`.
+fn machine_log(clan: &Path, machine: &str) -> String {
+    let mut logs: Vec<PathBuf> = files_under(&clan.join(".clanc/logs"))
+        .into_iter()
+        .filter(|p| p.ends_with(format!("{machine}.log")))
+        .collect();
+    logs.sort();
+    logs.last()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .unwrap_or_default()
+}
+
+#[test]
+fn by_default_a_machine_is_built_on_its_target_as_clan_does() {
+    let setup = setup();
+    let clan = fixture(setup.root.path(), &[("alpha", setup.port)]);
+    let out = apply_with(&setup, &clan, &[]);
+    let text = report(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(recorded(&setup, "alpha"), "boot\nswitch\n", "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = built_path(&stdout, "alpha");
+    assert!(path.starts_with("/nix/store/"), "{text}");
+    assert_eq!(profile_target(&setup, "alpha"), Some(PathBuf::from(&path)));
+    // the steps: sources up, build there, activate; no copy (the system is already there)
+    for step in ["upload-sources:alpha", "build:alpha", "activate:alpha"] {
+        assert!(stdout.contains(&format!("{step} ok")), "{step}: {text}");
+    }
+    assert!(!stdout.contains("copy:alpha"), "{text}");
+
+    let log = machine_log(&clan, "alpha");
+    // the flake with its locked inputs (the stub clan-core is a local path input) into the
+    // target's store, over the target's port
+    let upload = log
+        .lines()
+        .find(|l| l.starts_with("$ ") && l.contains("nix flake archive"))
+        .unwrap_or_else(|| panic!("no upload of the sources in:\n{log}"));
+    assert!(
+        upload.contains("--to ssh://root@127.0.0.1")
+            && upload.contains(&format!("-p {}", setup.port))
+            && upload.contains("--json"),
+        "{upload}"
+    );
+    // the build ran on the target, over its ssh master, from the uploaded source, with
+    // clan's nix options
+    let build = log
+        .lines()
+        .find(|l| l.starts_with("$ ssh") && l.contains("nix build"))
+        .unwrap_or_else(|| panic!("no build on the target in:\n{log}"));
+    assert!(build.contains(" -S "), "{build}");
+    assert!(build.contains("-source#nixosConfigurations."), "{build}");
+    assert!(
+        build
+            .contains("--show-trace --option keep-going true --option accept-flake-config true -L"),
+        "{build}"
+    );
+    assert!(log.contains("building '/nix/store/"), "{log}");
+    // activation as clan's: the system checked, profile, boot, then the live switch
+    let commands: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ "))
+        .filter(|l| !l.starts_with("ssh") && !l.starts_with("env ") && !l.starts_with("nix "))
+        .collect();
+    let check = commands
+        .iter()
+        .position(|l| l.starts_with("test -e /nix/store/") && l.ends_with("/nixos-version"));
+    let profile = commands.iter().position(|l| l.starts_with("nix-env -p"));
+    let boot = commands
+        .iter()
+        .position(|l| l.contains("switch-to-configuration boot"));
+    let switch = commands
+        .iter()
+        .position(|l| l.contains("switch-to-configuration switch"));
+    assert!(
+        check.is_some() && check < profile && profile < boot && boot < switch,
+        "{log}"
+    );
+
+    // building here instead: clan's `--build-host localhost`, or `--build-on local`
+    for flag in [["--build-on", "local"], ["--build-host", "localhost"]] {
+        let dry = Command::new(env!("CARGO_BIN_EXE_clanc"))
+            .args(["apply", "--dry-run"])
+            .args(flag)
+            .arg(&clan)
+            .output()
+            .unwrap();
+        let dry = String::from_utf8_lossy(&dry.stdout);
+        assert!(dry.contains("[build:alpha] local: nix build"), "{dry}");
+        assert!(dry.contains("[copy:alpha] local: "), "{dry}");
+        assert!(!dry.contains("upload-sources"), "{dry}");
+    }
 }

@@ -66,6 +66,8 @@ fn update_runs_the_plan_of_apply_for_the_named_machines() {
             profile.to_str().unwrap(),
             "--ssh-option",
             &known_hosts,
+            "--ssh-option",
+            "SendEnv=NIX_CONFIG",
             "-i",
             identity.to_str().unwrap(),
         ],
@@ -73,7 +75,7 @@ fn update_runs_the_plan_of_apply_for_the_named_machines() {
     );
     let report = text(&out);
     assert_eq!(out.status.code(), Some(0), "{report}");
-    assert_eq!(recorded(&setup, "alpha"), "switch\n", "{report}");
+    assert_eq!(recorded(&setup, "alpha"), "boot\nswitch\n", "{report}");
     assert_eq!(
         recorded(&setup, "beta"),
         "",
@@ -139,6 +141,14 @@ fn update_refuses_what_clan_refuses() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("only be set for one machine"),
+        "{}",
+        text(&out)
+    );
+    // --tags intersect, as clan's: none carries both, and a named machine must carry them
+    let out = clanc(&["machines", "update", "--tags", "nixos", "gpu"], &clan);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("no machines found with tags: nixos AND gpu"),
         "{}",
         text(&out)
     );

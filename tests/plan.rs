@@ -156,6 +156,7 @@ fn check_json_invariants(text: &str, case: &Path) {
     let mut seen = std::collections::HashSet::new();
     let chain = [
         "generate-vars",
+        "upload-sources",
         "build",
         "copy",
         "upload-secrets",
@@ -307,12 +308,20 @@ fn apply_dry_run_of_a_directory_prints_every_command_in_order() {
         .position(|l| l.starts_with("[activate:electrum]"))
         .unwrap();
     assert!(confirm < peer, "{text}");
-    // a darwin laptop builds on itself, as clan does without a build host: no copy step
+    // a darwin laptop builds on itself, as clan does without a build host: its flake goes
+    // up, the build runs there (as root, in a login shell); no copy step
     assert!(
         lines
             .iter()
-            .any(|l| l.starts_with("[build:argentum] local: ")
-                && l.contains("--store ssh-ng://cameron@argentum.local")),
+            .any(|l| l.starts_with("[upload-sources:argentum] local: ")
+                && l.contains("nix copy")
+                && l.contains("ssh-ng://cameron@argentum.local?remote-program=")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "[build:argentum] cameron@argentum.local:22: sudo -n bash -lc 'exec \"$@\"' bash nix build "
+        ) && l.contains("'{source}#darwinConfigurations.\"argentum\"")),
         "{text}"
     );
     assert!(!text.contains("[copy:argentum]"), "{text}");
@@ -438,10 +447,15 @@ fn text_commands(text: &str) -> BTreeMap<(Option<String>, String), Vec<String>> 
 }
 
 /// The line the executor runs for one command of a step, with `toplevel` as the machine's
-/// built system: a local argv runs as is (logged as this line), a remote one is sent to the
-/// target's shell as this line.
-fn executor_line(step: &clanc::plan::StepJson, argv: &[String], toplevel: &str) -> String {
-    let filled = clanc::exec::fill_toplevel(argv, Some(toplevel)).expect("filled");
+/// built system and `source` as its uploaded flake: a local argv runs as is (logged as this
+/// line), a remote one is sent to the target's shell as this line.
+fn executor_line(
+    step: &clanc::plan::StepJson,
+    argv: &[String],
+    toplevel: &str,
+    source: &str,
+) -> String {
+    let filled = clanc::exec::fill(argv, Some(toplevel), Some(source)).expect("filled");
     if step.host == "local" {
         clanc::exec::command_line(&clanc::exec::local_argv(filled, &[], "clanc"))
     } else {
@@ -453,8 +467,11 @@ fn executor_line(step: &clanc::plan::StepJson, argv: &[String], toplevel: &str) 
 /// a fallback for targets without systemd, whose first branch is the shown line.
 fn assert_shows_executor_line(shown: &str, step: &clanc::plan::StepJson, argv: &[String]) {
     let toplevel = "/nix/store/0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-nixos-system-m-25.05";
-    let shown = shown.replace("{toplevel}", toplevel);
-    let sent = executor_line(step, argv, toplevel);
+    let source = "/nix/store/5p4o3n2m1l0k9j8i7h6g5f4e3d2c1b0a-source";
+    let shown = shown
+        .replace("{toplevel}", toplevel)
+        .replace("{source}", source);
+    let sent = executor_line(step, argv, toplevel, source);
     let fallback = format!("if [ -d /run/systemd/system ]; then {shown}; else ");
     assert!(
         sent == shown || (argv.iter().any(|w| w == "systemd-run") && sent.starts_with(&fallback)),

@@ -48,6 +48,15 @@ impl GoalArg {
     }
 }
 
+/// Where machines are built (`--build-on`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BuildOn {
+    /// On the build host (deploy.buildHost, --build-host), else on the target, as clan does
+    Target,
+    /// Here, then copied to the target (clan's `--build-host localhost`)
+    Local,
+}
+
 /// What selects and shapes a plan (shared by `plan` and `apply`).
 #[derive(Debug, Args)]
 pub struct Planning {
@@ -57,9 +66,23 @@ pub struct Planning {
     /// What to do on the machines
     #[arg(long, value_enum, default_value_t = GoalArg::Switch)]
     pub goal: GoalArg,
-    /// Build every machine on this host (`[user@]host[:port]`) instead of deploy.buildHost
+    /// Build every machine on this host (`[user@]host[:port]`, `localhost`: here) instead
+    /// of deploy.buildHost or the target
     #[arg(long, value_name = "HOST")]
     pub build_host: Option<String>,
+    /// Where to build: on the build host, else the target (clan's default), or here
+    #[arg(long, value_enum, default_value_t = BuildOn::Target)]
+    pub build_on: BuildOn,
+    /// Send the flake's locked inputs to the build host too (`nix flake archive`), rather
+    /// than letting it fetch them
+    #[arg(long)]
+    pub upload_inputs: bool,
+    /// Activate this NixOS specialisation of the system
+    #[arg(long, value_name = "NAME", value_parser = parse_specialisation)]
+    pub specialisation: Option<String>,
+    /// Switch past NixOS switch inhibitors (`NIXOS_NO_CHECK=1`)
+    #[arg(long)]
+    pub no_check: bool,
     /// The profile activation sets; `{machine}` is replaced by the machine's name
     #[arg(long, value_name = "PATH", default_value = plan::step::SYSTEM_PROFILE)]
     pub system_profile: String,
@@ -72,6 +95,47 @@ pub struct Planning {
     /// Where secrets are uploaded on the target; `{machine}` is replaced by the machine's name
     #[arg(long, value_name = "PATH", default_value = plan::step::SECRETS_UPLOAD_DIR)]
     pub upload_dir: String,
+}
+
+/// A specialisation's name: one path component of `{toplevel}/specialisation/`.
+fn parse_specialisation(text: &str) -> Result<String, String> {
+    let plain = !text.is_empty()
+        && text != "."
+        && text != ".."
+        && !text.starts_with('-')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if plain {
+        Ok(text.to_string())
+    } else {
+        Err("expected a specialisation name (letters, digits, `-`, `_`, `.`)".to_string())
+    }
+}
+
+/// Whether the clan's `flake.lock` locks an input to a local path (`path`, or a `file://`
+/// URL such as `git+file://`): a remote build host cannot fetch it, so clan sends every
+/// input (`nix flake archive`), as `--upload-inputs` does. Unreadable: no.
+pub fn has_local_inputs(dir: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(dir.join("flake.lock")) else {
+        return false;
+    };
+    let Ok(lock) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return false;
+    };
+    let Some(nodes) = lock.get("nodes").and_then(|n| n.as_object()) else {
+        return false;
+    };
+    nodes.values().any(|node| {
+        let Some(locked) = node.get("locked") else {
+            return false;
+        };
+        locked.get("type").and_then(|t| t.as_str()) == Some("path")
+            || locked
+                .get("url")
+                .and_then(|u| u.as_str())
+                .is_some_and(|u| u.starts_with("file://"))
+    })
 }
 
 /// `--build-host`/`--target-host` parsed, or the usage error printed.
@@ -200,7 +264,16 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
             }
         },
     };
-    let build_host = host_flag("build-host", planning.build_host.as_deref())?;
+    // clan's `--build-host localhost`: build here
+    let build_here = planning.build_host.as_deref() == Some("localhost");
+    let build_host = match build_here {
+        true => None,
+        false => host_flag("build-host", planning.build_host.as_deref())?,
+    };
+    if build_host.is_some() && planning.build_on == BuildOn::Local {
+        eprintln!("error: --build-on local and --build-host HOST contradict each other");
+        return Err(exit::USAGE);
+    }
     let target_host = host_flag("target-host", planning.target_host.as_deref())?;
     if !planning.upload_dir.starts_with('/') {
         eprintln!(
@@ -242,6 +315,16 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
         goal: planning.goal.goal(),
         selector,
         build_host,
+        build_local: build_here || planning.build_on == BuildOn::Local,
+        source_upload: if planning.upload_inputs || has_local_inputs(dir) {
+            plan::SourceUpload::WithInputs
+        } else {
+            plan::SourceUpload::SourceOnly
+        },
+        activation: plan::step::Activation {
+            specialisation: planning.specialisation.clone(),
+            no_check: planning.no_check,
+        },
         local_is_darwin: cfg!(target_os = "macos"),
         configured_order,
         fingerprint: fingerprint(&analysis, config.as_deref()),

@@ -3,21 +3,41 @@
 //! step's `ssh`), `clanc` meaning this executable, and remote argvs turned into one quoted
 //! line for the target's shell.
 
-use crate::plan::step::TOPLEVEL;
+use crate::plan::step::{SOURCE, TOPLEVEL};
 
 use crate::shell::command_line;
 
 /// `{toplevel}` replaced in every word; an error when the step needs it and the machine
-/// has no built system.
+/// has no built system. (`{source}` stays: see [`fill`].)
 pub fn fill_toplevel(argv: &[String], toplevel: Option<&str>) -> Result<Vec<String>, String> {
+    fill_one(argv, TOPLEVEL, toplevel, "no build step produced it")
+}
+
+/// `{toplevel}` and `{source}` replaced in every word; an error when the step needs one the
+/// machine does not have (no build, no upload-sources step before).
+pub fn fill(
+    argv: &[String],
+    toplevel: Option<&str>,
+    source: Option<&str>,
+) -> Result<Vec<String>, String> {
+    let argv = fill_toplevel(argv, toplevel)?;
+    fill_one(&argv, SOURCE, source, "no upload-sources step produced it")
+}
+
+fn fill_one(
+    argv: &[String],
+    placeholder: &str,
+    value: Option<&str>,
+    missing: &str,
+) -> Result<Vec<String>, String> {
     argv.iter()
         .map(|word| {
-            if !word.contains(TOPLEVEL) {
+            if !word.contains(placeholder) {
                 return Ok(word.clone());
             }
-            match toplevel {
-                Some(path) => Ok(word.replace(TOPLEVEL, path)),
-                None => Err("the command needs {toplevel}, but no build step produced it".into()),
+            match value {
+                Some(path) => Ok(word.replace(placeholder, path)),
+                None => Err(format!("the command needs {placeholder}, but {missing}")),
             }
         })
         .collect()

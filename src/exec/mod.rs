@@ -33,7 +33,7 @@ use crate::plan::Step;
 use crate::plan::select::Goal;
 
 pub use crate::shell::{command_line, quote_word};
-pub use command::{fill_toplevel, local_argv, remote_line};
+pub use command::{fill, fill_toplevel, local_argv, remote_line};
 pub use install::{Install, find_on_path, nixos_anywhere_argv, run_nixos_anywhere};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;

@@ -64,10 +64,18 @@ case $result in activated|confirmed) exit 0 ;; *) exit 1 ;; esac
 /// Runs the activation and the wait for confirmation. `$1` the state directory, `$2` the
 /// confirmation timeout in seconds, `$3` 1 to roll back, `$4` the profile the activation sets
 /// (empty: it sets none; the previous system is then /run/current-system), `$5` the command
-/// re-activating `$1/previous-system`, the rest the activation's commands.
+/// re-activating `$1/previous-system`, `$6` the system the last command switches to live
+/// (empty: the last command is no live switch), `$7` that command again in a unit of its
+/// own (the retry), the rest the activation's commands.
+///
+/// The live switch (the last command, with `$6`) goes as clan's `_nixos_activate`: output
+/// naming a switch inhibitor (`Pre-switch check`, `switchInhibitors`) ends the activation at
+/// once (the new system is the boot default; the user reboots or deploys with `--no-check`;
+/// nothing is rolled back: the running system did not change); any other failure is retried
+/// once; a retry that fails too still succeeds when `/run/current-system` is the new system.
 const AGENT: &str = r#"set -u
-dir=$1 timeout=$2 rollback=$3 profile=$4 reactivate=$5
-shift 5
+dir=$1 timeout=$2 rollback=$3 profile=$4 reactivate=$5 system=$6 retry=$7
+shift 7
 exec >>"$dir/log" 2>&1 </dev/null
 mark() { echo "$2" > "$dir/$1.tmp" && mv "$dir/$1.tmp" "$dir/$1"; }
 finish() {
@@ -105,10 +113,36 @@ roll_back() {
   echo "clanc: rolled back to $previous"
   finish rolled-back
 }
+live_switch() {
+  start=$(wc -c < "$dir/log" | tr -d ' ')
+  /bin/sh -c "$1" && return 0
+  code=$?
+  if tail -c +"$((start + 1))" "$dir/log" | grep -q -e 'Pre-switch check' -e switchInhibitors; then
+    echo "clanc: the live switch was blocked by switch inhibitors (critical system components changed)"
+    finish inhibited
+  fi
+  echo "clanc: the switch returned $code: retrying once"
+  echo "\$ $retry"
+  /bin/sh -c "$retry" && return 0
+  code=$?
+  current=$(readlink -f /run/current-system 2>/dev/null) || current=
+  wanted=$(readlink -f "$system" 2>/dev/null) || wanted=$system
+  if [ -n "$current" ] && [ "$current" = "$wanted" ]; then
+    echo "clanc: the switch returned $code, but /run/current-system is the new system"
+    return 0
+  fi
+  return "$code"
+}
 status=0
+left=$#
 for line in "$@"; do
+  left=$((left - 1))
   echo "\$ $line"
-  /bin/sh -c "$line" || { status=$?; break; }
+  if [ "$left" -eq 0 ] && [ -n "$system" ]; then
+    live_switch "$line" || { status=$?; break; }
+  else
+    /bin/sh -c "$line" || { status=$?; break; }
+  fi
 done
 if [ "$status" -ne 0 ]; then
   echo "clanc: activation failed (exit $status)"
@@ -151,6 +185,8 @@ pub enum AgentResult {
     RollbackFailed,
     /// Failed, and no system was active before (a first deploy).
     NothingToRollBack,
+    /// The live switch was refused by switch inhibitors; the new system boots next.
+    Inhibited,
     Failed,
 }
 
@@ -166,6 +202,7 @@ pub fn parse_result(lines: &[String]) -> Option<AgentResult> {
         "rolled-back" => AgentResult::RolledBack,
         "rollback-failed" => AgentResult::RollbackFailed,
         "nothing-to-roll-back" => AgentResult::NothingToRollBack,
+        "inhibited" => AgentResult::Inhibited,
         "failed" => AgentResult::Failed,
         _ => return None,
     })
@@ -205,14 +242,17 @@ impl Activation {
     }
 
     /// The argv the target runs (over the master session): the launcher starting the agent
-    /// with the activation's remote `lines`, `profile` (`nix-env -p` of the commands) and the
-    /// `reactivate` line.
+    /// with the activation's remote `lines`, `profile` (`nix-env -p` of the commands), the
+    /// `reactivate` line and the system the last line switches to live (see
+    /// [`live_switch_system`]).
     pub fn launcher_argv(
         &self,
         profile: Option<&str>,
         reactivate: &str,
+        live_switch: Option<(&str, &str)>,
         lines: &[String],
     ) -> Vec<String> {
+        let (system, retry) = live_switch.unwrap_or_default();
         let mut argv: Vec<String> = vec![
             "/bin/sh".into(),
             "-c".into(),
@@ -224,6 +264,8 @@ impl Activation {
             if self.awaits_confirmation { "1" } else { "0" }.into(),
             profile.unwrap_or_default().to_string(),
             reactivate.to_string(),
+            system.to_string(),
+            retry.to_string(),
         ];
         argv.extend(lines.iter().cloned());
         self.privileged(argv)
@@ -268,16 +310,42 @@ pub fn profile_of(commands: &[Vec<String>]) -> Option<String> {
     })
 }
 
+/// The system a command switches to live: `<system>` of `<system>/bin/switch-to-configuration
+/// switch` (the agent retries that command once and checks `/run/current-system`).
+pub fn live_switch_system(argv: &[String]) -> Option<String> {
+    let [.., program, action] = argv else {
+        return None;
+    };
+    if action != "switch" {
+        return None;
+    }
+    program
+        .strip_suffix("/bin/switch-to-configuration")
+        .map(str::to_string)
+}
+
+/// The live switch again, in a systemd unit of its own (`<unit>-retry`: the first may not be
+/// collected yet).
+pub fn retry(last: &[String]) -> Vec<String> {
+    renamed_unit(last.to_vec(), "retry")
+}
+
+fn renamed_unit(mut argv: Vec<String>, suffix: &str) -> Vec<String> {
+    for word in &mut argv {
+        if let Some(unit) = word.strip_prefix("--unit=") {
+            *word = format!("--unit={unit}-{suffix}");
+        }
+    }
+    argv
+}
+
 /// The plan's activation command (its last) made to re-activate `previous`: `{toplevel}` is
 /// the previous system, and a systemd unit gets its own name (`<unit>-rollback`).
 pub fn reactivation(last: &[String], previous: &str) -> Result<Vec<String>, String> {
-    let mut argv = fill_toplevel(last, Some(previous))?;
-    for word in &mut argv {
-        if let Some(unit) = word.strip_prefix("--unit=") {
-            *word = format!("--unit={unit}-rollback");
-        }
-    }
-    Ok(argv)
+    Ok(renamed_unit(
+        fill_toplevel(last, Some(previous))?,
+        "rollback",
+    ))
 }
 
 #[cfg(test)]
@@ -318,7 +386,34 @@ mod tests {
         let root = Activation::new(&parse_deploy_target("root@h").unwrap(), false, 30);
         assert_eq!(root.confirm_argv()[0], "mv");
         assert_ne!(admin.dir, root.dir);
-        let argv = root.launcher_argv(None, "re", &["a".into(), "b".into()]);
-        assert_eq!(argv[6..], ["30", "0", "", "re", "a", "b"]);
+        let argv = root.launcher_argv(None, "re", None, &["a".into(), "b".into()]);
+        assert_eq!(argv[6..], ["30", "0", "", "re", "", "", "a", "b"]);
+        assert_eq!(
+            parse_result(&[format!("{RESULT_PREFIX}inhibited")]),
+            Some(AgentResult::Inhibited)
+        );
+    }
+
+    #[test]
+    fn only_a_live_switch_is_retried() {
+        assert_eq!(
+            live_switch_system(&words(
+                "sudo -n systemd-run -- /nix/store/a-s/bin/switch-to-configuration switch"
+            ))
+            .as_deref(),
+            Some("/nix/store/a-s")
+        );
+        assert_eq!(
+            live_switch_system(&words(
+                "systemd-run -- /s/specialisation/x/bin/switch-to-configuration switch"
+            ))
+            .as_deref(),
+            Some("/s/specialisation/x")
+        );
+        assert_eq!(
+            live_switch_system(&words("systemd-run -- /s/bin/switch-to-configuration boot")),
+            None
+        );
+        assert_eq!(live_switch_system(&words("sudo -n /s/activate")), None);
     }
 }

@@ -30,7 +30,7 @@ use super::log::machine_log;
 use super::process::Sink;
 use super::rollback::Activation;
 use super::signal::Interrupt;
-use super::step::{Context, StepFailure, StepOutput, run_step};
+use super::step::{Context, Produced, StepFailure, StepOutput, run_step};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepState {
@@ -105,7 +105,10 @@ fn activation(step: &Step) -> bool {
 
 /// Steps Ctrl-C does not kill: what they change must not be left half done.
 fn finishes_when_interrupted(kind: StepKind) -> bool {
-    !matches!(kind, StepKind::Build | StepKind::Copy)
+    !matches!(
+        kind,
+        StepKind::Build | StepKind::Copy | StepKind::UploadSources
+    )
 }
 
 /// How a step's task ended.
@@ -121,6 +124,7 @@ struct Scheduler<'a> {
     states: Vec<StepState>,
     times: Vec<Option<(Instant, Instant)>>,
     built: HashMap<String, String>,
+    sources: HashMap<String, String>,
     activations: HashMap<String, Activation>,
     failed_machines: HashMap<String, String>,
     any_failed: bool,
@@ -229,6 +233,7 @@ pub async fn run(
         states: vec![StepState::Pending; n],
         times: vec![None; n],
         built: HashMap::new(),
+        sources: HashMap::new(),
         activations: HashMap::new(),
         failed_machines: HashMap::new(),
         any_failed: false,
@@ -263,6 +268,7 @@ pub async fn run(
             s.states[i] = StepState::Running;
             let machine = step.machine.clone();
             let toplevel = machine.as_ref().and_then(|m| s.built.get(m)).cloned();
+            let source = machine.as_ref().and_then(|m| s.sources.get(m)).cloned();
             let confirming = machine.as_ref().and_then(|m| s.activations.get(m)).cloned();
             let log = machine_log(&options.log_dir, machine.as_deref());
             let (ctx, step, events) = (ctx.clone(), step.clone(), events.clone());
@@ -294,8 +300,11 @@ pub async fn run(
                     machine: step.machine.as_deref(),
                     events: &events,
                 };
-                let result =
-                    run_step(ctx, &step, toplevel.as_deref(), confirming.as_ref(), &sink).await;
+                let produced = Produced {
+                    toplevel: toplevel.as_deref(),
+                    source: source.as_deref(),
+                };
+                let result = run_step(ctx, &step, produced, confirming.as_ref(), &sink).await;
                 (i, TaskEnd::Ran(start, result))
             });
             task_of.insert(handle.id(), i);
@@ -363,6 +372,9 @@ pub async fn run(
                             match output {
                                 StepOutput::Built(path) => {
                                     s.built.insert(m.clone(), path);
+                                }
+                                StepOutput::Source(path) => {
+                                    s.sources.insert(m.clone(), path);
                                 }
                                 StepOutput::Activated(a) => {
                                     s.activations.insert(m.clone(), a);

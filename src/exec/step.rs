@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::plan::{Host, Step, StepKind};
 
-use super::command::{fill_toplevel, local_argv, remote_line};
+use super::command::{fill, fill_toplevel, local_argv, remote_line};
 use super::process::{self, Sink};
 use super::rollback::{self, Activation, AgentResult};
 use super::ssh::Connections;
@@ -29,6 +29,8 @@ pub enum StepOutput {
     Nothing,
     /// A build's store path.
     Built(String),
+    /// The flake's store path on the build host (upload-sources).
+    Source(String),
     /// An activation the machine's confirm step confirms.
     Activated(Activation),
 }
@@ -54,15 +56,38 @@ pub fn built_path(json: &str) -> Result<String, String> {
         .ok_or_else(|| "nix build --json printed no outputs.out".to_string())
 }
 
-/// Runs `step`. `toplevel`: the machine's built system; `activation`: the machine's
-/// activation awaiting confirmation (for its confirm step).
+/// The flake's store path in `nix flake metadata --json` or `nix flake archive --json`
+/// output: `{"path":"/nix/store/...-source",...}`.
+pub fn source_path(json: &str) -> Result<String, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json.trim()).map_err(|e| format!("nix flake --json: {e}"))?;
+    value
+        .get("path")
+        .and_then(|p| p.as_str())
+        .filter(|p| p.starts_with('/'))
+        .map(str::to_string)
+        .ok_or_else(|| "nix flake --json printed no path".to_string())
+}
+
+/// What a machine's earlier steps produced.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Produced<'a> {
+    /// The built system.
+    pub toplevel: Option<&'a str>,
+    /// The flake's source on the build host.
+    pub source: Option<&'a str>,
+}
+
+/// Runs `step`. `produced`: the machine's built system and uploaded source; `activation`:
+/// the machine's activation awaiting confirmation (for its confirm step).
 pub async fn run_step(
     ctx: Arc<Context>,
     step: &Step,
-    toplevel: Option<&str>,
+    produced: Produced<'_>,
     activation: Option<&Activation>,
     sink: &Sink<'_>,
 ) -> Result<StepOutput, StepFailure> {
+    let toplevel = produced.toplevel;
     match (&step.kind, &step.host) {
         (StepKind::Activate, Host::Remote(target)) => {
             activate(&ctx, step, target, toplevel, sink).await
@@ -73,7 +98,7 @@ pub async fn run_step(
                 None => Ok(StepOutput::Nothing),
             }
         }
-        _ => run_commands(&ctx, step, toplevel, sink)
+        _ => run_commands(&ctx, step, produced, sink)
             .await
             .map_err(StepFailure::Failed),
     }
@@ -83,17 +108,20 @@ fn nix_sshopts(ctx: &Context) -> [(&'static str, String); 1] {
     [("NIX_SSHOPTS", ctx.connections.options().nix_sshopts())]
 }
 
-/// A step's commands in order, each must succeed.
+/// A step's commands in order, each must succeed. A build's store path comes from its
+/// `--json` output; an upload-sources step's `{source}` from the `--json` output of its
+/// first command, filled into the next.
 async fn run_commands(
     ctx: &Context,
     step: &Step,
-    toplevel: Option<&str>,
+    produced: Produced<'_>,
     sink: &Sink<'_>,
 ) -> Result<StepOutput, String> {
     let ssh_args = ctx.connections.options().args();
     let mut output = StepOutput::Nothing;
+    let mut source = produced.source.map(str::to_string);
     for command in &step.commands {
-        let argv = fill_toplevel(command, toplevel)?;
+        let argv = fill(command, produced.toplevel, source.as_deref())?;
         let argv = match &step.host {
             Host::Local => local_argv(argv, &ssh_args, &ctx.exe),
             Host::Remote(target) => {
@@ -102,10 +130,15 @@ async fn run_commands(
                     .remote_argv(&session, &remote_line(&argv, &ssh_args))
             }
         };
-        let keep = step.kind == StepKind::Build;
+        let keep = step.kind == StepKind::Build
+            || (step.kind == StepKind::UploadSources && command.iter().any(|w| w == "--json"));
         let finished = process::run_ok(&argv, &nix_sshopts(ctx), sink, keep).await?;
-        if keep {
+        if step.kind == StepKind::Build {
             output = StepOutput::Built(built_path(&finished.stdout.join("\n"))?);
+        } else if keep {
+            let path = source_path(&finished.stdout.join("\n"))?;
+            source = Some(path.clone());
+            output = StepOutput::Source(path);
         }
     }
     Ok(output)
@@ -137,6 +170,9 @@ async fn activate(
         &[],
     );
     let profile = rollback::profile_of(&step.commands);
+    let filled_last = fill_toplevel(last, toplevel).map_err(failed)?;
+    let live_switch = rollback::live_switch_system(&filled_last)
+        .map(|system| (system, remote_line(&rollback::retry(&filled_last), &[])));
     let session = ctx
         .connections
         .session(target, sink.log)
@@ -155,7 +191,12 @@ async fn activate(
     for line in &lines {
         sink.note(&format!("#   {line}"));
     }
-    let launcher = activation.launcher_argv(profile.as_deref(), &reactivate, &lines);
+    let launcher = activation.launcher_argv(
+        profile.as_deref(),
+        &reactivate,
+        live_switch.as_ref().map(|(s, r)| (s.as_str(), r.as_str())),
+        &lines,
+    );
     let argv = ctx
         .connections
         .remote_argv(&session, &command_line(&launcher));
@@ -177,6 +218,12 @@ async fn activate(
         Some(AgentResult::NothingToRollBack) => Err(failed(
             "activation failed; no earlier system to roll back to".to_string(),
         )),
+        Some(AgentResult::Inhibited) => Err(failed(format!(
+            "live-switching was blocked by switch inhibitors (critical system components \
+             changed); the new system is registered for the next boot: reboot {} to complete \
+             the update, or deploy again with --no-check to switch anyway",
+            target.host
+        ))),
         Some(AgentResult::Failed) => Err(failed("activation failed".to_string())),
         // ssh's own failure: the agent may run on; it completes the activation.
         None if finished.status.code() == Some(255) => Err(failed(format!(
@@ -271,5 +318,22 @@ mod tests {
         );
         assert!(built_path("[]").is_err());
         assert!(built_path("nope").is_err());
+    }
+
+    #[test]
+    fn reads_the_source_path_of_flake_metadata_and_archive() {
+        assert_eq!(
+            source_path(
+                r#"{"description":"x","path":"/nix/store/abc-source","locks":{"nodes":{}}}"#
+            )
+            .unwrap(),
+            "/nix/store/abc-source"
+        );
+        assert_eq!(
+            source_path(r#"{"path":"/nix/store/abc-source","inputs":{}}"#).unwrap(),
+            "/nix/store/abc-source"
+        );
+        assert!(source_path(r#"{"path":"relative"}"#).is_err());
+        assert!(source_path("").is_err());
     }
 }

@@ -31,7 +31,7 @@ pub use render_json::{PlanJson, StepJson, parse_plan_json, plan_json, render_jso
 pub use render_mermaid::render_mermaid;
 pub use render_text::{render_commands, render_text};
 pub use select::Goal;
-pub use step::{Host, Step, StepKind};
+pub use step::{BuildAt, Host, SourceUpload, Step, StepKind};
 
 /// What to plan.
 #[derive(Clone, Debug)]
@@ -42,6 +42,14 @@ pub struct PlanOptions {
     pub selector: Option<MachineSelector>,
     /// `--build-host`: overrides every machine's `deploy.buildHost`.
     pub build_host: Option<DeployTarget>,
+    /// `--build-on local` (clan's `--build-host localhost`): build every machine here,
+    /// whatever its build host. Otherwise a machine builds on its build host, else on its
+    /// target (clan's default).
+    pub build_local: bool,
+    /// How the flake reaches a remote build host (`--upload-inputs`, or a local input).
+    pub source_upload: step::SourceUpload,
+    /// `--specialisation`, `--no-check`.
+    pub activation: step::Activation,
     /// Whether this machine can build nix-darwin systems itself.
     pub local_is_darwin: bool,
     /// `clanc.toml`'s `[order]`: instance -> roles, first first.
@@ -147,7 +155,13 @@ struct Deployable<'a> {
     machine: &'a Machine,
     class: MachineClass,
     target: Option<DeployTarget>,
-    build_host: Option<DeployTarget>,
+    build: BuildAt,
+}
+
+/// A build host of the inventory or the machine: `localhost` means here, as in clan
+/// (`Machine.build_host`).
+fn remote_or_local(host: DeployTarget) -> Option<DeployTarget> {
+    (host.host != "localhost").then_some(host)
 }
 
 /// Why a machine is skipped, or what the plan needs to act on it.
@@ -182,26 +196,37 @@ fn deployable<'a>(
             }
             HostValue::Unusable(..) => None,
         };
-    let mut build_host = match &options.build_host {
-        Some(host) => Some(host.clone()),
-        None => match host_value("buildHost", machine.build_host.as_ref()) {
-            HostValue::Target(t) => Some(t),
-            HostValue::Absent => None,
-            HostValue::Unusable(why, severity) => {
-                return Err((why, severity, place(machine, machine.build_host.as_ref())));
-            }
+    let build_host = if options.build_local {
+        None
+    } else {
+        match &options.build_host {
+            Some(host) => Some(Some(host.clone())),
+            None => match host_value("buildHost", machine.build_host.as_ref()) {
+                HostValue::Target(t) => Some(remote_or_local(t)),
+                HostValue::Absent => None,
+                HostValue::Unusable(why, severity) => {
+                    return Err((why, severity, place(machine, machine.build_host.as_ref())));
+                }
+            },
+        }
+    };
+    // clan: the build host, else the target (`build_host is None` -> the target builds).
+    let build = match (build_host, &target) {
+        (Some(Some(host)), _) => BuildAt::Remote {
+            on_target: target.as_ref() == Some(&host),
+            host,
         },
+        (None, Some(target)) if !options.build_local => BuildAt::Remote {
+            host: target.clone(),
+            on_target: true,
+        },
+        _ => BuildAt::Local,
     };
     if class == MachineClass::Darwin {
-        // Without a build host clan builds on the target, which for a nix-darwin machine is a
-        // Mac: so does clanc, where this machine is not one.
-        if build_host.is_none() && !options.local_is_darwin {
-            build_host = target.clone();
-        }
-        if build_host.is_none() && !options.local_is_darwin {
+        if build == BuildAt::Local && !options.local_is_darwin {
             return Err((
-                "no darwin builder: this machine cannot build nix-darwin systems; set \
-                 deploy.buildHost or pass --build-host with a Mac"
+                "no darwin builder: this machine cannot build nix-darwin systems; build on \
+                 the target (the default), set deploy.buildHost or pass --build-host with a Mac"
                     .to_string(),
                 Severity::Warning,
                 place(machine, None),
@@ -217,12 +242,20 @@ fn deployable<'a>(
                 place(machine, None),
             ));
         }
+        if options.goal.activates() && options.activation.specialisation.is_some() {
+            return Err((
+                "--specialisation is not supported for nix-darwin machines (as in clan)"
+                    .to_string(),
+                Severity::Warning,
+                place(machine, None),
+            ));
+        }
     }
     Ok(Deployable {
         machine,
         class,
         target,
-        build_host,
+        build,
     })
 }
 
@@ -382,7 +415,10 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
         };
         match deployable(machine, options) {
             Ok(d) => {
-                planned.build_host = d.build_host.as_ref().map(|h| h.to_string());
+                planned.build_host = match &d.build {
+                    BuildAt::Local => None,
+                    BuildAt::Remote { host, .. } => Some(host.to_string()),
+                };
                 ready.push(d);
             }
             Err((reason, severity, span)) => {
@@ -455,19 +491,40 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
         let name = &d.machine.name;
         let vars = vars_steps(d, options, listing, &mut steps, &mut shared_seen);
         let build = step::step_id(StepKind::Build, name);
+        let (build_on, build_after) = match &d.build {
+            BuildAt::Local => (Host::Local, vars),
+            BuildAt::Remote { host, .. } => {
+                // clan's upload_sources: the flake into the build host's store first
+                let upload = step::step_id(StepKind::UploadSources, name);
+                steps.push(Step {
+                    id: upload.clone(),
+                    kind: StepKind::UploadSources,
+                    machine: Some(name.clone()),
+                    host: Host::Local,
+                    commands: step::upload_sources_commands(
+                        &options.flake,
+                        host,
+                        d.class,
+                        options.source_upload,
+                    ),
+                    after: vars,
+                });
+                (Host::Remote(host.clone()), vec![upload])
+            }
+        };
         steps.push(Step {
             id: build.clone(),
             kind: StepKind::Build,
             machine: Some(name.clone()),
-            host: Host::Local,
+            host: build_on.clone(),
             commands: vec![step::build_argv(
                 &options.flake,
                 d.class,
                 name,
-                d.build_host.as_ref(),
+                &d.build,
                 options.builders.as_deref(),
             )],
-            after: vars,
+            after: build_after,
         });
         let mut previous = build;
         let Some(target) = d.target.as_ref().filter(|_| options.goal.needs_target()) else {
@@ -475,14 +532,20 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             continue;
         };
         // Built on the target itself: the system is already in its store.
-        if d.build_host.as_ref() != Some(target) {
+        if !matches!(
+            d.build,
+            BuildAt::Remote {
+                on_target: true,
+                ..
+            }
+        ) {
             let copy = step::step_id(StepKind::Copy, name);
             steps.push(Step {
                 id: copy.clone(),
                 kind: StepKind::Copy,
                 machine: Some(name.clone()),
-                host: d.build_host.clone().map_or(Host::Local, Host::Remote),
-                commands: vec![step::copy_argv(target)],
+                host: build_on,
+                commands: vec![step::copy_argv(target, d.class)],
                 after: vec![previous],
             });
             previous = copy;
@@ -504,13 +567,14 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             });
             previous = upload;
         }
-        let unit = step::unit_name(options.goal, name, &run_id);
         if let Some(commands) = step::activate_commands(
             d.class,
             options.goal,
             target,
-            &unit,
+            name,
+            &run_id,
             &options.system_profile.replace("{machine}", name),
+            &options.activation,
         ) {
             let activate = step::step_id(StepKind::Activate, name);
             steps.push(Step {

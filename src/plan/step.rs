@@ -15,6 +15,7 @@ use super::select::Goal;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum StepKind {
     GenerateVars,
+    UploadSources,
     Build,
     Copy,
     UploadSecrets,
@@ -23,8 +24,9 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 6] = [
+    pub const ALL: [StepKind; 7] = [
         StepKind::GenerateVars,
+        StepKind::UploadSources,
         StepKind::Build,
         StepKind::Copy,
         StepKind::UploadSecrets,
@@ -35,6 +37,7 @@ impl StepKind {
     pub fn as_str(self) -> &'static str {
         match self {
             StepKind::GenerateVars => "generate-vars",
+            StepKind::UploadSources => "upload-sources",
             StepKind::Build => "build",
             StepKind::Copy => "copy",
             StepKind::UploadSecrets => "upload-secrets",
@@ -92,11 +95,27 @@ pub struct Step {
 
 /// Placeholder for the store path the machine's build step produced.
 pub const TOPLEVEL: &str = "{toplevel}";
+/// Placeholder for the flake's source in the build host's store, as the upload-sources step
+/// put it there (the `path` of `nix flake metadata --json` or `nix flake archive --json`).
+pub const SOURCE: &str = "{source}";
 /// The system profile NixOS and nix-darwin boot from.
 pub const SYSTEM_PROFILE: &str = "/nix/var/nix/profiles/system";
 /// Where secrets are uploaded on the target (clan's sops store; sops-nix reads
 /// `key.txt` there).
 pub const SECRETS_UPLOAD_DIR: &str = "/var/lib/sops-nix";
+/// The options clan gives every `nix build` of a machine (`_nix_options_from_machine`):
+/// traces, keep going past a failed derivation, the flake's own `nixConfig` (its caches),
+/// build logs.
+pub const NIX_BUILD_OPTIONS: [&str; 8] = [
+    "--show-trace",
+    "--option",
+    "keep-going",
+    "true",
+    "--option",
+    "accept-flake-config",
+    "true",
+    "-L",
+];
 
 pub fn step_id(kind: StepKind, machine: &str) -> String {
     format!("{}:{machine}", kind.as_str())
@@ -106,14 +125,15 @@ fn strings(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }
 
-/// `nix <subcommand> --extra-experimental-features 'nix-command flakes'`: Nix 2.8 and newer.
-fn nix(subcommand: &str) -> Vec<String> {
-    strings(&[
-        "nix",
-        subcommand,
+/// `nix <subcommand...> --extra-experimental-features 'nix-command flakes'`: Nix 2.8 and newer.
+fn nix(subcommand: &[&str]) -> Vec<String> {
+    let mut argv = strings(&["nix"]);
+    argv.extend(strings(subcommand));
+    argv.extend(strings(&[
         "--extra-experimental-features",
         "nix-command flakes",
-    ])
+    ]));
+    argv
 }
 
 /// The flake attribute of a machine's system: `nixosConfigurations."<m>"...` or
@@ -127,19 +147,35 @@ pub fn toplevel_installable(flake: &str, class: MachineClass, machine: &str) -> 
     format!("{flake}#{outputs}.\"{quoted}\".config.system.build.toplevel")
 }
 
-/// `ssh-ng://user@host` for `nix copy --to` and `--store` (the port goes to `NIX_SSHOPTS`).
-/// Nix runs `ssh user@host` from the URL without `--`, so this relies on
-/// `parse_deploy_target` rejecting a user or host that starts with `-`.
-pub fn ssh_ng_url(target: &DeployTarget) -> String {
+/// The store URL of `target` for `scheme` (`ssh-ng`, or `ssh` for `nix flake archive`; the
+/// port goes to `NIX_SSHOPTS`). A nix-darwin host gets clan's `remote-program` through a
+/// login shell (`bash -lc`): a plain ssh command on a Mac does not find nix. Nix runs
+/// `ssh user@host` from the URL without `--`, so this relies on `parse_deploy_target`
+/// rejecting a user or host that starts with `-`.
+pub fn store_url(scheme: &str, target: &DeployTarget, class: MachineClass) -> String {
     let host = if target.host.contains(':') {
         format!("[{}]", target.host)
     } else {
         target.host.clone()
     };
-    match &target.user {
-        Some(user) => format!("ssh-ng://{user}@{host}"),
-        None => format!("ssh-ng://{host}"),
+    let base = match &target.user {
+        Some(user) => format!("{scheme}://{user}@{host}"),
+        None => format!("{scheme}://{host}"),
+    };
+    match (class, scheme) {
+        (MachineClass::Darwin, "ssh-ng") => {
+            format!("{base}?remote-program=bash -lc 'exec nix-daemon --stdio'")
+        }
+        (MachineClass::Darwin, _) => {
+            format!("{base}?remote-program=bash -lc 'exec nix-store --serve --write'")
+        }
+        (MachineClass::Nixos, _) => base,
     }
+}
+
+/// `ssh-ng://user@host` for `nix copy --to` (the port goes to `NIX_SSHOPTS`).
+pub fn ssh_ng_url(target: &DeployTarget) -> String {
+    store_url("ssh-ng", target, MachineClass::Nixos)
 }
 
 /// `env NIX_SSHOPTS='-p N -o Name=value'` in front of a nix command that talks to `target`
@@ -159,44 +195,118 @@ fn with_ssh_port(target: &DeployTarget, argv: Vec<String>) -> Vec<String> {
     out
 }
 
+/// Where a machine is built: here, or on a remote host (its deploy target, clan's default,
+/// or a build host), as what user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuildAt {
+    Local,
+    /// `on_target`: the host is the machine's own target, where clan builds as root.
+    Remote {
+        host: DeployTarget,
+        on_target: bool,
+    },
+}
+
+/// How the upload-sources step sends the flake to the build host: the flake's own source
+/// (`nix copy`, the build host fetches the locked inputs itself), or the source with every
+/// locked input (`nix flake archive`; clan's `--upload-inputs`, and what clan does when an
+/// input is a local path the build host cannot fetch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceUpload {
+    SourceOnly,
+    WithInputs,
+}
+
+/// Puts the flake into the build host's store (clan's `upload_sources`); the executor reads
+/// `{source}` from the `--json` output (`path`).
+pub fn upload_sources_commands(
+    flake: &str,
+    host: &DeployTarget,
+    class: MachineClass,
+    upload: SourceUpload,
+) -> Vec<Vec<String>> {
+    match upload {
+        SourceUpload::SourceOnly => {
+            let mut metadata = nix(&["flake", "metadata"]);
+            metadata.extend(strings(&["--json", flake]));
+            let mut copy = nix(&["copy"]);
+            copy.extend(strings(&[
+                "--to",
+                &store_url("ssh-ng", host, class),
+                "--no-check-sigs",
+                SOURCE,
+            ]));
+            vec![metadata, with_ssh_port(host, copy)]
+        }
+        SourceUpload::WithInputs => {
+            // clan: `ssh://`, as `nix flake archive` has no `--no-check-sigs`
+            let mut archive = nix(&["flake", "archive"]);
+            archive.extend(strings(&[
+                "--to",
+                &store_url("ssh", host, class),
+                "--json",
+                flake,
+            ]));
+            vec![with_ssh_port(host, archive)]
+        }
+    }
+}
+
+/// A command a nix-darwin host runs through a login shell (`bash -lc`), where nix is on
+/// `PATH` (clan reaches nix on a Mac the same way).
+fn login_shell(class: MachineClass, argv: Vec<String>) -> Vec<String> {
+    match class {
+        MachineClass::Nixos => argv,
+        MachineClass::Darwin => {
+            let mut out = strings(&["bash", "-lc", "exec \"$@\"", "bash"]);
+            out.extend(argv);
+            out
+        }
+    }
+}
+
 /// Builds the machine's system without a result link; the store path is read from `--json`
-/// (Nix 2.8 has no `--print-out-paths`). With a build host, Nix builds there
-/// (`--eval-store auto --store ssh-ng://<build host>`) and the result stays there.
-/// `builders` (`--builders`) goes to nix as it is.
+/// (Nix 2.8 has no `--print-out-paths`). Here: from the clan's directory. On a remote host:
+/// from `{source}` (the upload-sources step put it there), as root on the machine's own
+/// target (clan becomes root there), with a login shell on a Mac. `builders` (`--builders`)
+/// goes to nix as it is.
 pub fn build_argv(
     flake: &str,
     class: MachineClass,
     machine: &str,
-    build_host: Option<&DeployTarget>,
+    at: &BuildAt,
     builders: Option<&str>,
 ) -> Vec<String> {
-    let mut argv = nix("build");
+    let mut argv = nix(&["build"]);
     argv.extend(strings(&["--no-link", "--json"]));
+    argv.extend(strings(&NIX_BUILD_OPTIONS));
     if let Some(builders) = builders {
         argv.extend(strings(&["--builders", builders]));
     }
-    if let Some(host) = build_host {
-        argv.extend(strings(&[
-            "--eval-store",
-            "auto",
-            "--store",
-            &ssh_ng_url(host),
-        ]));
-    }
-    argv.push(toplevel_installable(flake, class, machine));
-    match build_host {
-        Some(host) => with_ssh_port(host, argv),
-        None => argv,
+    match at {
+        BuildAt::Local => {
+            argv.push(toplevel_installable(flake, class, machine));
+            argv
+        }
+        BuildAt::Remote { host, on_target } => {
+            argv.push(toplevel_installable(SOURCE, class, machine));
+            let argv = login_shell(class, argv);
+            if *on_target {
+                privileged(host, argv)
+            } else {
+                argv
+            }
+        }
     }
 }
 
-/// Copies the built system to the target, letting the target substitute what it can.
-pub fn copy_argv(target: &DeployTarget) -> Vec<String> {
-    let mut argv = nix("copy");
+/// Copies the built system to the target (clan's `_copy_closure`).
+pub fn copy_argv(target: &DeployTarget, class: MachineClass) -> Vec<String> {
+    let mut argv = nix(&["copy"]);
     argv.extend(strings(&[
         "--to",
-        &ssh_ng_url(target),
-        "--substitute-on-destination",
+        &store_url("ssh-ng", target, class),
+        "--no-check-sigs",
         TOPLEVEL,
     ]));
     with_ssh_port(target, argv)
@@ -213,65 +323,114 @@ fn privileged(target: &DeployTarget, argv: Vec<String>) -> Vec<String> {
     }
 }
 
-/// The systemd unit activation runs in: unique per goal, machine and plan.
-pub fn unit_name(goal: Goal, machine: &str, run_id: &str) -> String {
-    format!("clanc-{}-{machine}-{run_id}", goal.as_str())
+/// The systemd unit one `switch-to-configuration <action>` runs in: unique per action,
+/// machine and plan.
+pub fn unit_name(action: &str, machine: &str, run_id: &str) -> String {
+    format!("clanc-{action}-{machine}-{run_id}")
 }
 
 /// `nix-env -p <profile> --set {toplevel}` (`profile`: normally [`SYSTEM_PROFILE`]).
-pub fn set_profile_argv(target: &DeployTarget, profile: &str) -> Vec<String> {
+pub fn set_profile_argv(target: &DeployTarget, class: MachineClass, profile: &str) -> Vec<String> {
     privileged(
         target,
-        strings(&["nix-env", "-p", profile, "--set", TOPLEVEL]),
+        login_shell(
+            class,
+            strings(&["nix-env", "-p", profile, "--set", TOPLEVEL]),
+        ),
     )
 }
 
-/// What activation runs on the target: for NixOS, the profile (for switch and boot), then
-/// `switch-to-configuration <goal>` inside `systemd-run` so a dropped ssh connection does not
-/// kill it; for nix-darwin, the profile, then `{toplevel}/activate`. None for goals that do
+/// How NixOS activation runs, beyond the goal: clan's `--specialisation` and `--no-check`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Activation {
+    /// Activate `{toplevel}/specialisation/<name>` instead of the system itself.
+    pub specialisation: Option<String>,
+    /// `NIXOS_NO_CHECK=1`: switch past switch inhibitors.
+    pub no_check: bool,
+}
+
+/// `switch-to-configuration <action>` inside `systemd-run`, as clan runs it (a dropped ssh
+/// connection does not kill it; `--pipe` streams its output).
+fn switch_argv(
+    target: &DeployTarget,
+    action: &str,
+    unit: &str,
+    activation: &Activation,
+) -> Vec<String> {
+    let system = match &activation.specialisation {
+        Some(name) => format!("{TOPLEVEL}/specialisation/{name}"),
+        None => TOPLEVEL.to_string(),
+    };
+    let mut argv = strings(&[
+        "systemd-run",
+        "--pipe",
+        "--wait",
+        "--quiet",
+        "--collect",
+        "--no-ask-password",
+        "--service-type=exec",
+        &format!("--unit={unit}"),
+        "-E",
+        "LOCALE_ARCHIVE",
+        "-E",
+        "NIXOS_INSTALL_BOOTLOADER=0",
+    ]);
+    if activation.no_check {
+        argv.extend(strings(&["-E", "NIXOS_NO_CHECK=1"]));
+    }
+    argv.extend(strings(&[
+        "--",
+        &format!("{system}/bin/switch-to-configuration"),
+        action,
+    ]));
+    privileged(target, argv)
+}
+
+/// What activation runs on the target. NixOS, as clan's `_nixos_activate`: the build must
+/// look like a NixOS system (`nixos-version`), then the profile (switch, boot), then
+/// `switch-to-configuration boot` (the bootloader has the new generation even if the live
+/// switch fails), then `switch` (the last command: the activation agent retries it once and
+/// recognises switch inhibitors, see `exec::rollback`); `test` and `dry-activate` run their
+/// action alone. nix-darwin, as `darwin-rebuild switch` does after its build: the profile,
+/// then `{toplevel}/activate`. `run_id` makes the unit names unique. None for goals that do
 /// not activate, or that nix-darwin has no equivalent of.
 pub fn activate_commands(
     class: MachineClass,
     goal: Goal,
     target: &DeployTarget,
-    unit: &str,
+    machine: &str,
+    run_id: &str,
     profile: &str,
+    activation: &Activation,
 ) -> Option<Vec<Vec<String>>> {
     if !goal.activates() {
         return None;
     }
     let mut commands = Vec::new();
-    if goal.sets_profile() {
-        commands.push(set_profile_argv(target, profile));
-    }
     match class {
         MachineClass::Nixos => {
-            let switch = format!("{TOPLEVEL}/bin/switch-to-configuration");
             commands.push(privileged(
                 target,
-                strings(&[
-                    "systemd-run",
-                    "--pipe",
-                    "--wait",
-                    "--quiet",
-                    "--collect",
-                    "--no-ask-password",
-                    "--service-type=exec",
-                    &format!("--unit={unit}"),
-                    "-E",
-                    "LOCALE_ARCHIVE",
-                    "-E",
-                    "NIXOS_INSTALL_BOOTLOADER=0",
-                    "--",
-                    &switch,
-                    goal.as_str(),
-                ]),
+                strings(&["test", "-e", &format!("{TOPLEVEL}/nixos-version")]),
             ));
+            if goal.sets_profile() {
+                commands.push(set_profile_argv(target, class, profile));
+            }
+            let mut actions = Vec::new();
+            if goal == Goal::Switch {
+                actions.push("boot");
+            }
+            actions.push(goal.as_str());
+            for action in actions {
+                let unit = unit_name(action, machine, run_id);
+                commands.push(switch_argv(target, action, &unit, activation));
+            }
         }
         MachineClass::Darwin => {
             if goal != Goal::Switch {
                 return None;
             }
+            commands.push(set_profile_argv(target, class, profile));
             commands.push(privileged(target, vec![format!("{TOPLEVEL}/activate")]));
         }
     }
@@ -340,19 +499,29 @@ pub fn upload_secrets_argv(
 }
 
 /// An argv as the plan shows it: the line the executor runs (`crate::shell::command_line`,
-/// the same quoter), with `{toplevel}` where the executor puts the built system's store path.
-/// Each word is quoted as if that path were already in it: a store path is a bare word
-/// (`/nix/store/<hash>-nixos-system-<host>-<version>`), so filling it in leaves the line as
-/// shown.
+/// the same quoter), with `{toplevel}` and `{source}` where the executor puts the built
+/// system's and the uploaded flake's store paths. Each word is quoted as if those paths were
+/// already in it: a store path is a bare word (`/nix/store/<hash>-<name>`), so filling it in
+/// leaves the line as shown.
 pub fn shown_line(argv: &[String]) -> String {
-    const STAND_IN: &str = "/nix/store/00000000000000000000000000000000-toplevel";
+    const STAND_INS: [(&str, &str); 2] = [
+        (
+            TOPLEVEL,
+            "/nix/store/00000000000000000000000000000000-toplevel",
+        ),
+        (SOURCE, "/nix/store/00000000000000000000000000000000-source"),
+    ];
     argv.iter()
         .map(|word| {
-            if word.contains(TOPLEVEL) {
-                quote_word(&word.replace(TOPLEVEL, STAND_IN)).replace(STAND_IN, TOPLEVEL)
-            } else {
-                quote_word(word)
+            let mut filled = word.clone();
+            for (placeholder, stand_in) in STAND_INS {
+                filled = filled.replace(placeholder, stand_in);
             }
+            let mut quoted = quote_word(&filled);
+            for (placeholder, stand_in) in STAND_INS {
+                quoted = quoted.replace(stand_in, placeholder);
+            }
+            quoted
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -366,16 +535,32 @@ mod tests {
         parse_deploy_target(text).unwrap()
     }
 
+    fn activate(
+        class: MachineClass,
+        goal: Goal,
+        t: &DeployTarget,
+        activation: &Activation,
+    ) -> Option<Vec<Vec<String>>> {
+        activate_commands(class, goal, t, "m", "id", SYSTEM_PROFILE, activation)
+    }
+
     #[test]
-    fn build_reads_the_path_from_json_not_print_out_paths() {
-        let argv = build_argv("/srv/clan", MachineClass::Nixos, "web-1", None, None);
+    fn a_local_build_reads_the_path_from_json_with_clans_options() {
+        let argv = build_argv(
+            "/srv/clan",
+            MachineClass::Nixos,
+            "web-1",
+            &BuildAt::Local,
+            None,
+        );
         assert_eq!(
             shown_line(&argv),
             "nix build --extra-experimental-features 'nix-command flakes' --no-link --json \
+             --show-trace --option keep-going true --option accept-flake-config true -L \
              '/srv/clan#nixosConfigurations.\"web-1\".config.system.build.toplevel'"
         );
         assert!(!argv.iter().any(|a| a == "--print-out-paths"));
-        let darwin = build_argv("/c", MachineClass::Darwin, "mac", None, None);
+        let darwin = build_argv("/c", MachineClass::Darwin, "mac", &BuildAt::Local, None);
         assert_eq!(
             darwin.last().unwrap(),
             "/c#darwinConfigurations.\"mac\".config.system.build.toplevel"
@@ -383,87 +568,158 @@ mod tests {
     }
 
     #[test]
-    fn build_on_a_build_host_uses_its_store() {
-        let argv = build_argv(
-            "/c",
-            MachineClass::Nixos,
-            "m",
-            Some(&target("root@builder:2222")),
-            Some("ssh://b1 x86_64-linux"),
-        );
+    fn a_remote_build_builds_the_uploaded_source_as_root_on_the_target() {
+        let on_target = BuildAt::Remote {
+            host: target("admin@web:2222"),
+            on_target: true,
+        };
+        let argv = build_argv("/c", MachineClass::Nixos, "m", &on_target, Some("ssh://b1"));
+        assert_eq!(&argv[..3], ["sudo", "-n", "nix"]);
         let builders = argv.iter().position(|a| a == "--builders").unwrap();
-        assert_eq!(argv[builders + 1], "ssh://b1 x86_64-linux");
-        assert_eq!(&argv[..2], ["env", "NIX_SSHOPTS=-p 2222"]);
-        let store = argv.iter().position(|a| a == "--store").unwrap();
-        assert_eq!(argv[store + 1], "ssh-ng://root@builder");
-        assert_eq!(argv[store - 2..store], ["--eval-store", "auto"]);
+        assert_eq!(argv[builders + 1], "ssh://b1");
+        assert_eq!(
+            argv.last().unwrap(),
+            "{source}#nixosConfigurations.\"m\".config.system.build.toplevel"
+        );
+        // a build host logs in as itself; a Mac gets a login shell (nix on PATH)
+        let builder = BuildAt::Remote {
+            host: target("b@builder"),
+            on_target: false,
+        };
+        let argv = build_argv("/c", MachineClass::Darwin, "mac", &builder, None);
+        assert_eq!(
+            shown_line(&argv[..6]),
+            "bash -lc 'exec \"$@\"' bash nix build"
+        );
+    }
+
+    #[test]
+    fn sources_go_up_alone_or_with_their_inputs() {
+        let commands = upload_sources_commands(
+            "/c",
+            &target("root@h:2222"),
+            MachineClass::Nixos,
+            SourceUpload::SourceOnly,
+        );
+        assert_eq!(
+            shown_line(&commands[0]),
+            "nix flake metadata --extra-experimental-features 'nix-command flakes' --json /c"
+        );
+        assert_eq!(
+            shown_line(&commands[1]),
+            "env 'NIX_SSHOPTS=-p 2222' nix copy --extra-experimental-features 'nix-command flakes' \
+             --to ssh-ng://root@h --no-check-sigs {source}"
+        );
+        let archive = upload_sources_commands(
+            "/c",
+            &target("u@mac"),
+            MachineClass::Darwin,
+            SourceUpload::WithInputs,
+        );
+        assert_eq!(
+            archive,
+            vec![strings(&[
+                "nix",
+                "flake",
+                "archive",
+                "--extra-experimental-features",
+                "nix-command flakes",
+                "--to",
+                "ssh://u@mac?remote-program=bash -lc 'exec nix-store --serve --write'",
+                "--json",
+                "/c"
+            ])]
+        );
     }
 
     #[test]
     fn copy_goes_to_the_target_with_its_port() {
         assert_eq!(
-            shown_line(&copy_argv(&target("root@h.example.org"))),
+            shown_line(&copy_argv(
+                &target("root@h.example.org"),
+                MachineClass::Nixos
+            )),
             "nix copy --extra-experimental-features 'nix-command flakes' --to \
-             ssh-ng://root@h.example.org --substitute-on-destination {toplevel}"
+             ssh-ng://root@h.example.org --no-check-sigs {toplevel}"
         );
-        let argv = copy_argv(&target("u@[2001:db8::1]:22"));
+        let argv = copy_argv(&target("u@[2001:db8::1]:22"), MachineClass::Nixos);
         assert_eq!(argv[1], "NIX_SSHOPTS=-p 22");
         assert!(argv.contains(&"ssh-ng://u@[2001:db8::1]".to_string()));
     }
 
     #[test]
-    fn nixos_switch_sets_the_profile_then_switches_in_systemd_run() {
-        let commands = activate_commands(
+    fn nixos_switch_checks_sets_the_profile_then_boot_then_switch() {
+        let commands = activate(
             MachineClass::Nixos,
             Goal::Switch,
             &target("root@h"),
-            "u1",
-            SYSTEM_PROFILE,
+            &Activation::default(),
         )
         .unwrap();
+        let shown: Vec<String> = commands.iter().map(|c| shown_line(c)).collect();
         assert_eq!(
-            shown_line(&commands[0]),
-            "nix-env -p /nix/var/nix/profiles/system --set {toplevel}"
+            shown,
+            [
+                "test -e {toplevel}/nixos-version",
+                "nix-env -p /nix/var/nix/profiles/system --set {toplevel}",
+                "systemd-run --pipe --wait --quiet --collect --no-ask-password \
+                 '--service-type=exec' '--unit=clanc-boot-m-id' -E LOCALE_ARCHIVE -E \
+                 'NIXOS_INSTALL_BOOTLOADER=0' -- {toplevel}/bin/switch-to-configuration boot",
+                "systemd-run --pipe --wait --quiet --collect --no-ask-password \
+                 '--service-type=exec' '--unit=clanc-switch-m-id' -E LOCALE_ARCHIVE -E \
+                 'NIXOS_INSTALL_BOOTLOADER=0' -- {toplevel}/bin/switch-to-configuration switch",
+            ]
         );
+    }
+
+    #[test]
+    fn specialisation_and_no_check_reach_switch_to_configuration() {
+        let activation = Activation {
+            specialisation: Some("gaming".into()),
+            no_check: true,
+        };
+        let commands = activate(
+            MachineClass::Nixos,
+            Goal::Switch,
+            &target("root@h"),
+            &activation,
+        )
+        .unwrap();
+        let last = commands.last().unwrap();
         assert_eq!(
-            shown_line(&commands[1]),
-            "systemd-run --pipe --wait --quiet --collect --no-ask-password \
-             '--service-type=exec' '--unit=u1' -E LOCALE_ARCHIVE -E \
-             'NIXOS_INSTALL_BOOTLOADER=0' -- {toplevel}/bin/switch-to-configuration switch"
+            last[last.len() - 2..],
+            strings(&[
+                "{toplevel}/specialisation/gaming/bin/switch-to-configuration",
+                "switch"
+            ])
         );
+        let e = last.iter().position(|w| w == "NIXOS_NO_CHECK=1").unwrap();
+        assert_eq!(last[e - 1], "-E");
     }
 
     #[test]
     fn goals_decide_profile_and_activation() {
         let t = target("admin@h");
-        let test =
-            activate_commands(MachineClass::Nixos, Goal::Test, &t, "u", SYSTEM_PROFILE).unwrap();
-        assert_eq!(test.len(), 1, "test does not touch the profile");
-        assert_eq!(&test[0][..2], ["sudo", "-n"]);
-        assert_eq!(test[0].last().unwrap(), "test");
-        let boot =
-            activate_commands(MachineClass::Nixos, Goal::Boot, &t, "u", SYSTEM_PROFILE).unwrap();
-        assert_eq!(boot.len(), 2);
-        assert_eq!(boot[1].last().unwrap(), "boot");
-        assert!(
-            activate_commands(MachineClass::Nixos, Goal::Build, &t, "u", SYSTEM_PROFILE).is_none()
-        );
-        assert!(
-            activate_commands(MachineClass::Nixos, Goal::Push, &t, "u", SYSTEM_PROFILE).is_none()
-        );
-        assert!(
-            activate_commands(MachineClass::Darwin, Goal::Boot, &t, "u", SYSTEM_PROFILE).is_none()
-        );
+        let none = Activation::default();
+        let test = activate(MachineClass::Nixos, Goal::Test, &t, &none).unwrap();
+        assert_eq!(test.len(), 2, "test does not touch the profile");
+        assert_eq!(&test[1][..2], ["sudo", "-n"]);
+        assert_eq!(test[1].last().unwrap(), "test");
+        let boot = activate(MachineClass::Nixos, Goal::Boot, &t, &none).unwrap();
+        assert_eq!(boot.len(), 3);
+        assert_eq!(boot[2].last().unwrap(), "boot");
+        assert!(activate(MachineClass::Nixos, Goal::Build, &t, &none).is_none());
+        assert!(activate(MachineClass::Nixos, Goal::Push, &t, &none).is_none());
+        assert!(activate(MachineClass::Darwin, Goal::Boot, &t, &none).is_none());
     }
 
     #[test]
     fn darwin_sets_the_profile_then_runs_activate() {
-        let commands = activate_commands(
+        let commands = activate(
             MachineClass::Darwin,
             Goal::Switch,
             &target("crs58@mac"),
-            "u",
-            SYSTEM_PROFILE,
+            &Activation::default(),
         )
         .unwrap();
         assert_eq!(
@@ -472,6 +728,10 @@ mod tests {
                 strings(&[
                     "sudo",
                     "-n",
+                    "bash",
+                    "-lc",
+                    "exec \"$@\"",
+                    "bash",
                     "nix-env",
                     "-p",
                     SYSTEM_PROFILE,
@@ -506,7 +766,7 @@ mod tests {
     #[test]
     fn unit_names_and_ids() {
         assert_eq!(
-            unit_name(Goal::DryActivate, "web-1", "ab12"),
+            unit_name(Goal::DryActivate.as_str(), "web-1", "ab12"),
             "clanc-dry-activate-web-1-ab12"
         );
         assert_eq!(step_id(StepKind::UploadSecrets, "m"), "upload-secrets:m");

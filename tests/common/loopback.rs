@@ -55,12 +55,13 @@ pub fn keygen(path: &Path) {
     assert!(status.success());
 }
 
-/// A started sshd on 127.0.0.1:`port` accepting `keys/user`.
+/// A started sshd on 127.0.0.1:`port` accepting `keys/user`; it takes `NIX_CONFIG` from the
+/// client (`SendEnv`), so that nix run over ssh (a build on the target) stays offline too.
 pub fn start_sshd(keys: &Path, port: u16) -> Sshd {
     spawn_sshd(
         keys,
         port,
-        &[],
+        &["AcceptEnv=NIX_CONFIG"],
         &keys.join("sshd.log"),
         &keys.join("sshd.pid"),
     )
@@ -127,9 +128,13 @@ pub fn system() -> String {
 pub struct Stub {
     /// Part of every toplevel: a new revision is a new store path (a new generation).
     pub revision: u32,
-    /// Machines whose `switch-to-configuration` records the call, then exits 1.
+    /// Machines whose `switch-to-configuration switch` records the call, then exits 1
+    /// (`boot` succeeds).
     pub failing: Vec<String>,
-    /// Machines whose activation stops the fixture's sshd from accepting new connections
+    /// Machines whose `switch-to-configuration switch` records the call, then refuses as
+    /// NixOS does when a switch inhibitor changed (`Pre-switch check failed`, exit 1).
+    pub inhibited: Vec<String>,
+    /// Machines whose live switch stops the fixture's sshd from accepting new connections
     /// (the running ones stay): a confirmation over a new connection cannot arrive.
     pub breaking_sshd: Vec<String>,
     /// Seconds every activation sleeps before it records (for Ctrl-C mid-activation).
@@ -155,6 +160,7 @@ pub fn write_stub(root: &Path, stub: &Stub) {
     let system = system();
     let (revision, slow) = (stub.revision, stub.slow);
     let failing = nix_list(&stub.failing);
+    let inhibited = nix_list(&stub.inhibited);
     let breaking = nix_list(&stub.breaking_sshd);
     std::fs::write(
         dir.join("flake.nix"),
@@ -169,10 +175,12 @@ pub fn write_stub(root: &Path, stub: &Stub) {
           revision = "{revision}";
           system = "{system}";
           builder = "/bin/sh";
-          fails = if builtins.elem name {failing} then "exit 1" else "";
-          breaks = if builtins.elem name {breaking} then "kill $(cat {pidfile})" else "";
+          fails = if builtins.elem name {failing} then "[ \"$1\" != switch ] || exit 1" else "";
+          inhibits = if builtins.elem name {inhibited} then "[ \"$1\" != switch ] || {{ echo 'Pre-switch check failed: dbus changed'; exit 1; }}" else "";
+          breaks = if builtins.elem name {breaking} then "[ \"$1\" != switch ] || kill $(cat {pidfile})" else "";
           args = [ "-c" ''
             /bin/mkdir -p $out/bin
+            /bin/echo {revision} > $out/nixos-version
             s=$out/bin/switch-to-configuration
             /bin/echo '#!/bin/sh' > $s
             if [ {slow} -gt 0 ]; then /bin/echo 'sleep {slow}' >> $s; fi
@@ -180,6 +188,7 @@ pub fn write_stub(root: &Path, stub: &Stub) {
             /bin/echo "echo \"\$1 $out\" >> {record}/${{name}}.calls" >> $s
             /bin/echo "$breaks" >> $s
             /bin/echo "$fails" >> $s
+            /bin/echo "$inhibits" >> $s
             /bin/chmod +x $s
           '' ];
         }};
@@ -327,6 +336,7 @@ pub fn apply_command(setup: &Setup, clan: &Path, extra: &[&str]) -> Command {
             "UserKnownHostsFile={}",
             setup.keys.join("known_hosts").display()
         ))
+        .args(["--ssh-option", "SendEnv=NIX_CONFIG"])
         .arg("-i")
         .arg(setup.keys.join("user"))
         .args(extra)
