@@ -157,8 +157,11 @@ fn nixos_anywhere_gets_clans_argv_and_a_private_tree_that_is_removed() {
     assert_eq!(
         std::fs::read_to_string(record.join("tree")).unwrap(),
         ". 755\n./var 755\n./var/lib 755\n./var/lib/sops-nix 700\n\
-         ./var/lib/sops-nix/activation 700\n./var/lib/sops-nix/activation/boot 700\n\
-         ./var/lib/sops-nix/activation/boot/token 440\n./var/lib/sops-nix/key.txt 600\n"
+         ./var/lib/sops-nix/activation 700\n./var/lib/sops-nix/activation/per-machine 700\n\
+         ./var/lib/sops-nix/activation/per-machine/alpha 700\n\
+         ./var/lib/sops-nix/activation/per-machine/alpha/boot 700\n\
+         ./var/lib/sops-nix/activation/per-machine/alpha/boot/token 440\n\
+         ./var/lib/sops-nix/key.txt 600\n"
     );
     assert_eq!(
         std::fs::read_to_string(record.join("private-mode")).unwrap(),
@@ -177,7 +180,8 @@ fn nixos_anywhere_gets_clans_argv_and_a_private_tree_that_is_removed() {
     assert_eq!(
         std::fs::read_to_string(record.join("sums")).unwrap(),
         format!(
-            "{}  ./var/lib/sops-nix/activation/boot/token\n{}  ./var/lib/sops-nix/key.txt\n",
+            "{}  ./var/lib/sops-nix/activation/per-machine/alpha/boot/token\n{}  \
+             ./var/lib/sops-nix/key.txt\n",
             sha256(&token),
             sha256(&key)
         )
