@@ -97,20 +97,26 @@ fn secrets_arrive_private_and_never_in_a_log() {
     assert_eq!(mode(&dest), 0o700);
     assert_eq!(mode(&dest.join("key.txt")), 0o600);
     assert_eq!(mode(&dest.join("activation")), 0o700);
-    assert_eq!(mode(&dest.join("activation/boot/token")), 0o440);
+    assert_eq!(
+        mode(&dest.join("activation/per-machine/alpha/boot/token")),
+        0o440
+    );
     let mut arrived: Vec<String> = files_under(&dest)
         .iter()
         .map(|p| p.strip_prefix(&dest).unwrap().display().to_string())
         .collect();
     arrived.sort();
-    assert_eq!(arrived, ["activation/boot/token", "key.txt"]);
+    assert_eq!(
+        arrived,
+        ["activation/per-machine/alpha/boot/token", "key.txt"]
+    );
     let key = decrypt(&clan, "sops/secrets/alpha-age.key/secret");
     assert!(key.contains("AGE-SECRET-KEY-1"));
     assert_eq!(std::fs::read_to_string(dest.join("key.txt")).unwrap(), key);
     let token = decrypt(&clan, "vars/per-machine/alpha/boot/token/secret");
     assert!(token.starts_with("token-"), "{token}");
     assert_eq!(
-        std::fs::read_to_string(dest.join("activation/boot/token")).unwrap(),
+        std::fs::read_to_string(dest.join("activation/per-machine/alpha/boot/token")).unwrap(),
         token
     );
     let password = decrypt(&clan, "vars/per-machine/alpha/boot/password/secret");

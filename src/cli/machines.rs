@@ -19,6 +19,8 @@ pub enum MachinesCommand {
     /// Deploy machines (all with a deploy.targetHost when none is named): `clanc apply`
     /// with clan's flags
     Update(UpdateArgs),
+    /// Install NixOS with nixos-anywhere (erases the disks), secrets included
+    Install(super::install::InstallArgs),
 }
 
 /// clan's `--host-key-check` modes.
@@ -86,6 +88,7 @@ pub struct UpdateArgs {
 pub fn run(command: &MachinesCommand, color: ColorChoice) -> u8 {
     match command {
         MachinesCommand::Update(args) => update(args, color),
+        MachinesCommand::Install(args) => super::install::run(args),
     }
 }
 
@@ -234,6 +237,7 @@ mod tests {
         argv.extend(words);
         match Wrapper::try_parse_from(argv).unwrap().command {
             MachinesCommand::Update(args) => args,
+            MachinesCommand::Install(_) => panic!("not an update"),
         }
     }
 

@@ -3,6 +3,7 @@
 mod check;
 mod eval;
 mod install;
+mod installed_at;
 mod inventory;
 mod machines;
 mod plan;
@@ -47,9 +48,9 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Run a deploy plan (`--dry-run`: print its commands)
     Apply(plan::ApplyArgs),
-    /// Install NixOS on a machine with nixos-anywhere, secrets included
+    /// Install NixOS on a machine with nixos-anywhere, secrets included (`machines install`)
     Install(install::InstallArgs),
-    /// clan's machine commands: `update` deploys (an alias of `apply`)
+    /// clan's machine commands: `update` deploys (an alias of `apply`), `install`
     Machines {
         #[command(subcommand)]
         command: machines::MachinesCommand,

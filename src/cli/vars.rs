@@ -233,7 +233,7 @@ fn get(machine: &str, var: &str, dir: &std::path::Path) -> Result<Vec<u8>, (u8, 
     }
 }
 
-fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, String)> {
+pub(super) fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, String)> {
     let no_key = || {
         (
             exit::USAGE,

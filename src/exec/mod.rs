@@ -34,7 +34,10 @@ use crate::plan::select::Goal;
 
 pub use crate::shell::{command_line, quote_word};
 pub use command::{fill, fill_toplevel, local_argv, remote_line};
-pub use install::{Install, find_on_path, nixos_anywhere_argv, run_nixos_anywhere};
+pub use install::{
+    Install, PARTITIONING_SECRETS_DIR, commit_file, find_on_path, nixos_anywhere_argv,
+    nixos_anywhere_key, phases_to_run, run_nixos_anywhere, user_config_dir,
+};
 pub use runner::{RunOptions, StepState, validate};
 pub use ssh::SshOptions;
 pub use summary::MachineRow;

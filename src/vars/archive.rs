@@ -2,7 +2,7 @@
 //! POSIX ustar stream, built in memory (zeroized on drop) so the secrets never touch the
 //! local disk. Every entry carries its permission bits and root ownership in its header, so
 //! `tar -x` on the target creates each file with its mode; the directories (`activation/`,
-//! `activation/<generator>/`) are `0700`.
+//! `activation/per-machine/<m>/<generator>/`, ...) are `0700`.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path};

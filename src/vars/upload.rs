@@ -1,6 +1,7 @@
 //! What `upload-secrets` puts into a machine's `/var/lib/sops-nix` before activation, as clan's
 //! sops store does (`populate_dir`): `key.txt`, the machine's age identity (mode 0600), and
-//! `activation/<generator>/<file>` for each deployed secret with `neededFor = "activation"`
+//! `activation/<rel_dir>/<file>` (`rel_dir`: `per-machine/<m>/<generator>` or `shared/<generator>`)
+//! for each deployed secret with `neededFor = "activation"`
 //! (with the file's mode). Secrets needed for users and services are not uploaded: sops-nix
 //! decrypts them on the machine from the system closure with `key.txt`. Everything is
 //! decrypted into memory only (zeroized on drop); the executor streams it over ssh.
@@ -91,14 +92,31 @@ pub fn upload_files(
                     .map_err(|_| format!("the mode of `{var}` is not octal: \"{m}\""))?,
                 Known::Unknown(_) => 0o400,
             };
+            // clan's layout since its vars moved to `rel_dir` (April 2026, the seed's pin
+            // included): `activation/per-machine/<m>/<gen>/<file>` or
+            // `activation/shared/<gen>/<file>`, the path the NixOS module points the secret at.
             files.push(UploadFile {
-                path: Path::new("activation").join(name).join(file_name),
+                path: Path::new("activation")
+                    .join(generator_rel_dir(generator, &machine.name, name))
+                    .join(file_name),
                 mode,
                 content,
             });
         }
     }
     Ok(files)
+}
+
+/// clan's `rel_dir` of a generator: `shared/<gen>` or `per-machine/<machine>/<gen>`.
+pub fn generator_rel_dir(
+    generator: &crate::model::Generator,
+    machine: &str,
+    name: &str,
+) -> PathBuf {
+    match generator.share {
+        Known::Known(true) => Path::new("shared").join(name),
+        _ => Path::new("per-machine").join(machine).join(name),
+    }
 }
 
 /// Writes `files` below `dir` (an existing, private directory): parent directories are
@@ -210,7 +228,10 @@ mod tests {
             .collect();
         assert_eq!(
             paths,
-            ["key.txt", "activation/borgbackup/borgbackup.repokey"]
+            [
+                "key.txt",
+                "activation/per-machine/cinnabar/borgbackup/borgbackup.repokey"
+            ]
         );
         assert_eq!((files[0].mode, files[1].mode), (0o600, 0o440));
 
