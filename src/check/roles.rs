@@ -160,6 +160,16 @@ fn lookup_service<'a>(
     };
     match input {
         None | Some("clan-core") => {
+            // clan-core's own source, when on this machine, says which services it has; the
+            // catalog describes one version of them.
+            let sources = &clan.service_sources;
+            if sources.clan_core_dir.is_some() && sources.clan_core_services.contains(module_name) {
+                return catalog.service(module_name).and_then(|service| {
+                    history
+                        .describes(module_name, pin)
+                        .then_some(("clan-core", service))
+                });
+            }
             if let Some(service) = catalog.service(module_name) {
                 // A service of another clan-core than the catalog's: its roles and settings
                 // may differ, nothing about it is certain.
