@@ -339,6 +339,11 @@ pub(super) fn run_generate(
     };
     let mut identities = || admin_identities().map_err(|(_, message)| message);
     let mut note = |line: &str| eprintln!("{line}");
+    let flake = root.clone();
+    let mut final_script = |machine: &str, class, generator: &str| {
+        eprintln!("building the script of generator `{generator}` of `{machine}` with nix");
+        crate::exec::final_script::build_final_script(&flake, class, machine, generator)
+    };
     terminal::catch_interrupts();
     let mut env = Environment {
         sandbox: Sandbox::detect(),
@@ -347,6 +352,7 @@ pub(super) fn run_generate(
         prompt: &mut prompt,
         admin_identities: &mut identities,
         note: &mut note,
+        final_script: &mut final_script,
         now: sops::rfc3339_utc(
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -178,6 +178,20 @@ impl Op {
 }
 
 impl Value {
+    /// The names a function's argument pattern lists (`{ a, b ? 1, ... }:`); `None` for
+    /// other values and for `x: ...`.
+    pub fn formal_names(&self) -> Option<Vec<std::sync::Arc<str>>> {
+        match self {
+            Value::Lambda(closure) => match &closure.lambda.param {
+                super::ir::Param::Formals { formals, .. } => {
+                    Some(formals.iter().map(|f| f.name.clone()).collect())
+                }
+                super::ir::Param::Ident(_) => None,
+            },
+            _ => None,
+        }
+    }
+
     /// A host function as a value.
     pub fn host(
         name: impl Into<String>,

@@ -10,6 +10,7 @@
 
 mod command;
 mod events;
+pub mod final_script;
 pub mod git;
 mod install;
 mod log;

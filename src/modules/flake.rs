@@ -163,9 +163,18 @@ pub fn evaluate_flake(
             }
         }
     }
-    // `nixpkgs` is always there: a flake may use it through the registry.
-    if !inputs.iter().any(|(n, _)| n == "nixpkgs") {
-        inputs.push(("nixpkgs".into(), String::new()));
+    // Nix adds every argument `outputs` names that `inputs` does not declare as an input from
+    // the registry (`outputs = { self, nixpkgs }: ...` without `inputs.nixpkgs`), and passes
+    // nothing else: an input added here that the function does not take would be an error.
+    if let Some(outputs) = flake.get("outputs")
+        && let Ok(function) = ev.force(&outputs.clone(), None)
+        && let Some(formals) = function.formal_names()
+    {
+        for name in formals {
+            if &*name != "self" && !inputs.iter().any(|(n, _)| **n == *name) {
+                inputs.push((name.to_string(), String::new()));
+            }
+        }
     }
     result.input_kinds = inputs
         .iter()

@@ -21,7 +21,7 @@ use super::order::{OrderError, generators_to_run};
 use super::sops;
 use super::store::{self, Recipients, StoredKind, VarsTree};
 use crate::exec::vars_generator::{RunError, RunInputs, Sandbox, run_generator};
-use crate::model::{Clan, Generator, Known};
+use crate::model::{Clan, Generator, Known, MachineClass};
 
 /// What to generate.
 #[derive(Clone, Debug, Default)]
@@ -51,6 +51,10 @@ pub struct Environment<'a> {
     pub note: &'a mut dyn FnMut(&str),
     /// The `lastmodified` time written into sops files (RFC 3339 UTC).
     pub now: String,
+    /// Builds a generator's `finalScript` from the flake (`machine`, its class, generator) and
+    /// returns the script's store path: for generators whose script or runtime inputs are
+    /// packages clanc does not evaluate.
+    pub final_script: &'a mut dyn FnMut(&str, MachineClass, &str) -> Result<String, String>,
 }
 
 #[derive(Debug)]
@@ -105,7 +109,17 @@ pub struct Outcome {
     pub paths: BTreeSet<PathBuf>,
 }
 
-/// A generator of the model as the runner sees it, or why it cannot run.
+/// Why a generator's script must be built by Nix (`finalScript`): its text or its runtime
+/// inputs refer to packages. `None` when clanc can run the script as the model holds it.
+pub fn needs_final_script(generator: &Generator) -> Option<String> {
+    match (&generator.script.value, &generator.runtime_inputs) {
+        (Known::Unknown(reason), _) | (_, Known::Unknown(reason)) => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+/// A generator of the model as the runner sees it, or why it cannot run. A generator whose
+/// script needs Nix ([`needs_final_script`]) gets an empty script here: the caller builds it.
 pub fn spec_of(generator: &Generator) -> Result<GeneratorSpec, String> {
     fn known<'a, T>(value: &'a Known<T>, what: &str) -> Result<&'a T, String> {
         match value {
@@ -113,7 +127,10 @@ pub fn spec_of(generator: &Generator) -> Result<GeneratorSpec, String> {
             Known::Unknown(reason) => Err(format!("{what} is unknown ({reason})")),
         }
     }
-    let script = known(&generator.script.value, "its script")?.clone();
+    let script = match needs_final_script(generator) {
+        Some(_) => String::new(),
+        None => known(&generator.script.value, "its script")?.clone(),
+    };
     let share = *known(&generator.share, "`share`")?;
     let mut files = BTreeMap::new();
     for (name, file) in &generator.files {
@@ -279,12 +296,30 @@ pub fn generate(
         for name in order {
             if let Some(reason) = unrunnable.get(&name) {
                 return Err(plan_error(format!(
-                    "generator `{name}` of machine `{machine_name}` cannot run: {reason}; clanc runs only generators whose script it can read without evaluating packages (use `clan vars generate` for this one)"
+                    "generator `{name}` of machine `{machine_name}` cannot run: {reason}"
                 )));
             }
-            let Some(spec) = specs.remove(&name) else {
+            let Some(mut spec) = specs.remove(&name) else {
                 continue;
             };
+            if let Some(generator) = machine.generators.get(&name)
+                && needs_final_script(generator).is_some()
+                && !(spec.share && shared_planned.contains(&name))
+            {
+                let Known::Known(class) = machine.class.value else {
+                    return Err(plan_error(format!(
+                        "generator `{name}` of machine `{machine_name}` cannot run: the machine's class is unknown"
+                    )));
+                };
+                let path = (env.final_script)(machine_name, class, &name).map_err(|e| {
+                    plan_error(format!(
+                        "generator `{name}` of machine `{machine_name}`: building its script with Nix failed: {e}"
+                    ))
+                })?;
+                // The built script sets its own PATH (its runtime inputs).
+                spec.script = crate::shell::quote_word(&path);
+                spec.runtime_inputs = Vec::new();
+            }
             if spec.share && !shared_planned.insert(name.clone()) {
                 continue; // already run for another machine
             }
