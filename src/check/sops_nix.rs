@@ -1,8 +1,11 @@
 //! Legacy sops-nix secrets (`sops.secrets."<name>" = { sopsFile = ...; key = ...; }` in a
 //! machine's modules): the file does not exist (S001), the key is not in it (S002: sops
 //! YAML/JSON/dotenv files keep their keys in plaintext), the file is not encrypted for the
-//! machine's age key from `sops/machines/<m>/key.json` (S003). The files' contents come in as
-//! `SopsFacts` the caller read; without them these checks are silent.
+//! machine's age key from `sops/machines/<m>/key.json` (S003). The secrets of a home-manager
+//! user's sops-nix (`home-manager.users.<u>.sops.secrets`) get S001 and S002 only: they open
+//! with the user's key file on the machine (`sops.age.keyFile`, which home-manager's sops-nix
+//! has no default for), whose key the clan's files do not hold. The files' contents come in
+//! as `SopsFacts` the caller read; without them these checks are silent.
 
 use crate::diagnostics::Diagnostic;
 use crate::model::{Clan, Known};
@@ -14,6 +17,10 @@ use super::suggest::did_you_mean;
 pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
     for machine in clan.machines.values() {
         for secret in &machine.sops_secrets {
+            let owner = match &secret.home_user {
+                Some(user) => format!("home-manager user `{user}` on machine `{}`", machine.name),
+                None => format!("machine `{}`", machine.name),
+            };
             let Some(file) = &secret.sops_file else {
                 continue;
             };
@@ -36,8 +43,8 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             "S001",
                             format!(
-                                "the sops file `{path}` of the secret `{}` (machine `{}`) does not exist; sops-nix fails to activate without it",
-                                secret.name, machine.name
+                                "the sops file `{path}` of the secret `{}` ({owner}) does not exist; sops-nix fails to activate without it",
+                                secret.name
                             ),
                             span,
                         )
@@ -49,7 +56,9 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                 }
                 SopsFileFacts::Read { keys, recipients } => (keys, recipients),
             };
-            if let (Some(keys), Known::Known(key)) = (keys, &secret.key.value)
+            // The keys were read as YAML when the secret's format is not known.
+            if let (Some(keys), Known::Known(key), Known::Known(_)) =
+                (keys, &secret.key.value, &secret.format)
                 && !keys.contains(key)
             {
                 let key_span =
@@ -68,14 +77,17 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                         Diagnostic::error(
                             "S002",
                             format!(
-                                "the key `{key}` of the secret `{}` (machine `{}`) is not in `{path}`; sops-nix cannot extract it",
-                                secret.name, machine.name
+                                "the key `{key}` of the secret `{}` ({owner}) is not in `{path}`; sops-nix cannot extract it",
+                                secret.name
                             ),
                             key_span,
                         )
                         .with_help(help),
                     );
                 }
+            }
+            if secret.home_user.is_some() {
+                continue;
             }
             let machine_keys = facts.machine_keys.get(&machine.name);
             if let (Some(recipients), Some(machine_keys), None) =

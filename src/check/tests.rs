@@ -1692,6 +1692,7 @@ fn sops_clan(
         sops_file: Some(known(file.to_string(), 20)),
         key: known(key.to_string(), 40),
         format: Known::Known("yaml".into()),
+        home_user: None,
     }];
     let mut listing = VarsListing::default();
     listing.sops.files.insert(file.into(), facts);
@@ -1755,6 +1756,29 @@ fn s001_s002_s003_legacy_sops_files() {
     own_key.machines.get_mut("a").unwrap().sops_key_elsewhere =
         Some("`sops.age.keyFile` is `/home/ada/.config/sops/age/keys.txt`".into());
     none(&run_with(&own_key, &listing));
+
+    // ... nor for a home-manager user's secret, which opens with the user's own key file
+    let mut home = clan.clone();
+    home.machines.get_mut("a").unwrap().sops_secrets[0].home_user = Some("ada".into());
+    none(&run_with(&home, &listing));
+    let (mut clan, listing) = sops_clan("secrets/a.yaml", "db/password", SopsFileFacts::Missing);
+    clan.machines.get_mut("a").unwrap().sops_secrets[0].home_user = Some("ada".into());
+    let d = only(
+        &run_with(&clan, &listing),
+        "S001",
+        Severity::Error,
+        sp("inv.nix", 20, 1),
+    );
+    assert!(d.message.contains("home-manager user `ada` on machine `a`"));
+    // a secret whose format is not known: its key is not looked up
+    let (mut clan, listing) = sops_clan(
+        "secrets/a.yaml",
+        "db/pasword",
+        read(&["db", "db/password"], &["age1a"]),
+    );
+    clan.machines.get_mut("a").unwrap().sops_secrets[0].format =
+        Known::Unknown("`sops.defaultSopsFormat` is unknown".into());
+    none(&run_with(&clan, &listing));
 
     // not read (e.g. `clanc check` without the files), or keys unknown (binary): silent
     let (clan, mut listing) = sops_clan("secrets/a.yaml", "x", SopsFileFacts::Missing);

@@ -1589,8 +1589,55 @@ impl Reader<'_, '_> {
         None
     }
 
-    /// `sops.secrets.<name>` with their file (else `sops.defaultSopsFile`), key and format.
+    /// `sops.secrets.<name>` of the machine's sops-nix and of each home-manager user's
+    /// (`home-manager.users.<user>.sops.secrets`).
     fn read_sops_secrets(&mut self, machine: &str, root: &Option<Rc<Node>>) -> Vec<SopsSecret> {
+        let mut out = self.read_sops_at(&format!("machines.{machine}"), root, None);
+        let users = self.path(root, &["home-manager", "users"]);
+        let shared = self.hm_shared_modules(root);
+        for (user, node) in self.keys(&users) {
+            if !node.is_defined() {
+                continue;
+            }
+            let at = format!("machines.{machine}.home-manager.users.{user}");
+            if let Some(reason) = &shared {
+                let span = self.first_span(&node);
+                self.note(&format!("{at}.sops.secrets"), reason.clone(), span);
+                continue;
+            }
+            out.extend(self.read_sops_at(&at, &Some(node), Some(&user)));
+        }
+        out
+    }
+
+    /// Why the home-manager users' modules may hold more than clanc gives them: every user
+    /// also gets `home-manager.sharedModules`, which clanc does not evaluate. An element
+    /// clanc cannot see into (an input's module) is taken to define nothing the model reads,
+    /// as everywhere; any other element may set `sops.defaultSopsFile`, `defaultSopsKey`...
+    fn hm_shared_modules(&mut self, root: &Option<Rc<Node>>) -> Option<String> {
+        let node = self.path(root, &["home-manager", "sharedModules"])?;
+        let reason = "`home-manager.sharedModules` (which clanc does not evaluate) may set every home-manager user's sops options";
+        for def in self.user_defs(&node) {
+            let Ok(Value::List(items)) = self.force(&def.value) else {
+                return Some(reason.to_string());
+            };
+            for item in items.iter() {
+                if !matches!(self.force(item), Ok(Value::Unknown(_))) {
+                    return Some(reason.to_string());
+                }
+            }
+        }
+        None
+    }
+
+    /// `sops.secrets.<name>` below `root` (the option path `at`) with their file (else
+    /// `sops.defaultSopsFile`), key and format.
+    fn read_sops_at(
+        &mut self,
+        at: &str,
+        root: &Option<Rc<Node>>,
+        home_user: Option<&str>,
+    ) -> Vec<SopsSecret> {
         let secrets_node = self.path(root, &["sops", "secrets"]);
         let default_file = self.path(root, &["sops", "defaultSopsFile"]);
         let mut out = Vec::new();
@@ -1599,7 +1646,7 @@ impl Reader<'_, '_> {
                 continue;
             }
             let n = Some(node.clone());
-            let subject = format!("machines.{machine}.sops.secrets.{name}");
+            let subject = format!("{at}.sops.secrets.{name}");
             // A definition of the secret that failed (reported) may have set any field.
             let failed = self.open_reason(&n);
             let unset = |r: &Self, node: &Option<Rc<Node>>| {
@@ -1614,7 +1661,7 @@ impl Reader<'_, '_> {
             } else {
                 match default_file.clone() {
                     Some(d) if d.is_defined() => {
-                        self.file_at(Some(d), &format!("machines.{machine}.sops.defaultSopsFile"))
+                        self.file_at(Some(d), &format!("{at}.sops.defaultSopsFile"))
                     }
                     _ => None,
                 }
@@ -1642,6 +1689,7 @@ impl Reader<'_, '_> {
                 sops_file,
                 key,
                 format,
+                home_user: home_user.map(str::to_string),
             });
         }
         out

@@ -271,6 +271,11 @@ pub struct SopsSecret {
     pub key: Spanned<Known<String>>,
     /// "yaml" (the default), "json", "binary", "dotenv" or "ini".
     pub format: Known<String>,
+    /// The home-manager user whose sops-nix decrypts the secret
+    /// (`home-manager.users.<user>.sops.secrets`), with the user's own key on the machine
+    /// (`sops.age.keyFile`, ssh or gnupg keys there, never a key the clan's files hold);
+    /// `None` for the machine's own sops-nix.
+    pub home_user: Option<String>,
 }
 
 /// One element of a machine module's `imports`.

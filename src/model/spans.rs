@@ -243,6 +243,7 @@ impl SpansMut for SopsSecret {
             sops_file,
             key,
             format: _,
+            home_user: _,
         } = self;
         span.spans_mut(f);
         sops_file.spans_mut(f);

@@ -2684,6 +2684,8 @@ impl Node {
             )
         };
         let mut entries = Vec::with_capacity(children.map.len() + 1);
+        // A key that only a definition under an unknown `mkIf` gives may be missing.
+        let mut uncertain_key = false;
         for (name, node) in &children.map {
             if matches!(node.kind, NodeKind::Free) && node.defs.is_empty() {
                 continue;
@@ -2693,6 +2695,7 @@ impl Node {
                 if r.defs.is_empty() && r.uncertain.is_none() {
                     continue;
                 }
+                uncertain_key |= r.defs.iter().all(|(d, _)| d.maybe);
             }
             entries.push(Attr {
                 name: name.clone(),
@@ -2718,9 +2721,23 @@ impl Node {
             _ => false,
         }
         .then(|| "options clanc does not model may be missing".to_string());
+        // An `attrsOf` option the clan's own modules declare: its keys are what the modules
+        // define (the unseen NixOS modules do not know the option), so it stays closed in an
+        // open world unless a key may be missing.
+        let own_attrs_of = match &self.kind {
+            NodeKind::Option(decl) => {
+                matches!(decl.ty.kind, TypeKind::AttrsOf { .. })
+                    && decl
+                        .pos
+                        .is_some_and(|p| !super::known::is_builtin(&ev.file_path(p.file)))
+                    && !uncertain_key
+            }
+            _ => false,
+        };
+        let open_world = (self.scope.settings.open_world.as_ref()).filter(|_| !own_attrs_of);
         if let Some(reason) = (children.open.as_ref())
             .or(unknown_decls.as_ref())
-            .or(self.scope.settings.open_world.as_ref())
+            .or(open_world)
             .or(partial.as_ref())
         {
             let what = match self.path.as_str() {

@@ -82,7 +82,18 @@ pub fn read_sops_facts<'a>(
             );
         }
     }
+    // A file named with two formats: which keys sops-nix looks up is not one answer.
+    let mut formats: BTreeMap<&str, &str> = BTreeMap::new();
     for (path, format) in legacy_files {
+        if let Some(first) = formats.get(path) {
+            if *first != format
+                && let Some(SopsFileFacts::Read { keys, .. }) = facts.files.get_mut(path)
+            {
+                *keys = None;
+            }
+            continue;
+        }
+        formats.insert(path, format);
         let full = root.join(path);
         let fact = match std::fs::read_to_string(&full) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => SopsFileFacts::Missing,
@@ -296,6 +307,14 @@ mod tests {
         let tree = VarsTree::read(&root).unwrap();
         let facts = read_sops_facts(&root, &tree, [("nope.yaml", "yaml")]);
         assert_eq!(facts.files["nope.yaml"], SopsFileFacts::Missing);
+        // named as YAML by one secret and as a whole (binary) file by another: no keys
+        let legacy = "secrets/users/crs58.sops.yaml";
+        let facts = read_sops_facts(&root, &tree, [(legacy, "yaml"), (legacy, "binary")]);
+        let SopsFileFacts::Read { keys, recipients } = &facts.files[legacy] else {
+            panic!("read")
+        };
+        assert_eq!(keys, &None);
+        assert!(recipients.as_ref().is_some_and(|r| !r.is_empty()));
         let secret = &facts.secrets["vars/per-machine/cinnabar/borgbackup/borgbackup.repokey"];
         assert_eq!(secret.users, ["crs58"]);
         let recipients = secret.recipients.as_ref().unwrap();

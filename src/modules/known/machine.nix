@@ -1,6 +1,7 @@
 # The few options of a machine's NixOS/nix-darwin configuration that the clan model reads:
 # `nixpkgs.hostPlatform`, the vars generators (`clan.core.vars.generators`, clan-core's
-# nixosModules/clanCore/vars/interface.nix) and legacy sops-nix secrets (`sops.secrets`).
+# nixosModules/clanCore/vars/interface.nix) and legacy sops-nix secrets (`sops.secrets`, also
+# those of home-manager's sops-nix under `home-manager.users.<name>`).
 # Every other option of the machine's modules is accepted as written: clanc does not model NixOS.
 # `withVars = false` leaves the generators to clan-core's own declaration (its clanCore module
 # is then part of the machine).
@@ -127,9 +128,11 @@ let
         };
       };
     };
-  # sops-nix's `sops.secrets.<name>`: what the checks read (sopsFile, key, format), the rest
-  # accepted as written.
+  # sops-nix's `sops.secrets.<name>` (modules/sops/default.nix, and the same in its
+  # home-manager module): what the checks read (sopsFile, key, format), the rest accepted as
+  # written. `cfg` is the `sops` set the secret belongs to.
   sopsSecretModule =
+    cfg:
     { name, ... }:
     {
       options = {
@@ -143,11 +146,11 @@ let
         };
         key = mkOption {
           type = types.str;
-          default = name;
+          default = if cfg.defaultSopsKey != null then cfg.defaultSopsKey else name;
         };
         format = mkOption {
           type = types.str;
-          default = "yaml";
+          default = cfg.defaultSopsFormat;
         };
         path = mkOption { type = types.raw; };
         owner = mkOption { type = types.raw; };
@@ -160,13 +163,55 @@ let
         gid = mkOption { type = types.raw; };
       };
     };
-in
-{
-  options = {
-    sops.secrets = mkOption {
-      type = types.attrsOf (types.submodule sopsSecretModule);
+  # The `sops` options the checks read, in NixOS' and in home-manager's sops-nix;
+  # `defaultSopsFile` and the key options are read as written (undeclared).
+  sopsOptions = cfg: {
+    secrets = mkOption {
+      type = types.attrsOf (types.submodule (sopsSecretModule cfg));
       default = { };
     };
+    defaultSopsKey = mkOption {
+      type = types.nullOr types.str;
+      default = null;
+    };
+    defaultSopsFormat = mkOption {
+      type = types.str;
+      default = "yaml";
+    };
+  };
+  # Legacy sops-nix, for the machine and for each home-manager user (home-manager's
+  # nixos/darwin module: `home-manager.users.<name>` is a submodule of home-manager modules
+  # with `home-manager.extraSpecialArgs` as special arguments).
+  sopsModule =
+    { config, ... }:
+    {
+      options = {
+        sops = sopsOptions config.sops;
+        home-manager.users = mkOption {
+          type = types.attrsOf (
+            types.submoduleWith {
+              modules = [
+                (
+                  { config, ... }:
+                  {
+                    options.sops = sopsOptions config.sops;
+                  }
+                )
+              ];
+              specialArgs = {
+                osConfig = config;
+              }
+              // config.home-manager.extraSpecialArgs;
+            }
+          );
+          default = { };
+        };
+      };
+    };
+in
+{
+  imports = [ sopsModule ];
+  options = {
     nixpkgs.hostPlatform = mkOption {
       type = types.raw;
     };
