@@ -617,7 +617,9 @@ impl MissingFiles {
                 Diagnostic::warning(
                     "V003",
                     format!(
-                        "the vars generators {names} that clan-core and the machine's services give it have not been run yet: expected {}, found none",
+                        "{} {names} that clan-core and the machine's services give it {} not been run yet: expected {}, found none",
+                        if group.len() == 1 { "the vars generator" } else { "the vars generators" },
+                        if group.len() == 1 { "has" } else { "have" },
                         paths.join(", ")
                     ),
                     span,

@@ -61,14 +61,17 @@ impl Clan {
         let mut memberships = Vec::new();
         let mut partial = None;
         for instance in self.instances.values() {
-            let mut roles = Vec::new();
+            let mut roles: Vec<(&String, &Vec<String>)> = Vec::new();
             let mut member = false;
             let mut unresolved = None;
             for role in instance.roles.values() {
                 match &role.resolved {
+                    // Sorted (`Role::resolved`).
                     Known::Known(machines) => {
-                        member |= machines.iter().any(|m| m == machine);
-                        roles.push((role.name.clone(), machines.clone()));
+                        member |= machines
+                            .binary_search_by(|m| m.as_str().cmp(machine))
+                            .is_ok();
+                        roles.push((&role.name, machines));
                     }
                     Known::Unknown(reason) => {
                         member = true;
@@ -129,7 +132,9 @@ impl Clan {
                 Ok(()) => memberships.push(Membership {
                     instance: instance.name.clone(),
                     source,
-                    roles,
+                    roles: (roles.into_iter())
+                        .map(|(r, ms)| (r.clone(), ms.clone()))
+                        .collect(),
                 }),
                 Err(reason) => {
                     partial.get_or_insert_with(|| why(reason));
