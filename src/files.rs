@@ -190,6 +190,11 @@ impl ClanFiles {
         }
     }
 
+    /// Whether the evaluation asked for the file at `path` (absolute), as code or as text.
+    pub fn has_read(&self, path: &str) -> bool {
+        self.observed.borrow().read_file(path)
+    }
+
     /// What the evaluation asked so far.
     pub fn observations(&self) -> Observations {
         self.observed.borrow().clone()

@@ -1,0 +1,279 @@
+//! Hostile inputs (issue 25): each case of `tests/hostile/` (and the large ones, generated
+//! here) run through `check`, `inventory`, `plan` and `eval` as separate processes, each held
+//! to generous bounds that catch runaway: a hang, gigabytes of memory, a silent exit. The
+//! bounds are far above what the cases take (they are no benchmarks): the issue asks for 2 s
+//! and 512 MB from a release build; these tests run a debug build, hence the wider time.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+/// Wall time one command may take (a debug build, on a loaded machine).
+const TIME_BOUND: Duration = Duration::from_secs(30);
+/// Peak resident memory one command may use.
+const MEMORY_BOUND_KB: i64 = 512 * 1024;
+
+fn data() -> PathBuf {
+    common::repo().join("tests/hostile")
+}
+
+/// One finished command.
+struct Run {
+    what: String,
+    /// The exit status (`None`: killed by a signal).
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+    peak_rss_kb: i64,
+}
+
+impl Run {
+    fn text(&self) -> String {
+        format!(
+            "{}: status {:?} in {:?}, {} KB\n--- stdout\n{}\n--- stderr\n{}",
+            self.what,
+            self.status,
+            self.elapsed,
+            self.peak_rss_kb,
+            cut(&self.stdout),
+            cut(&self.stderr)
+        )
+    }
+
+    /// The diagnostics of `check --format json`.
+    fn diagnostics(&self) -> Vec<Json> {
+        let json: Json = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("check --format json printed JSON ({e}): {}", self.text()));
+        json["diagnostics"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+fn cut(s: &str) -> &str {
+    let mut end = s.len().min(4000);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Runs clanc with `args` in `cwd`, killing it past the time bound or when its memory passes
+/// four times the memory bound (so that a runaway case fails instead of taking the machine),
+/// and asserts both bounds.
+fn clanc(args: &[&str], cwd: &Path) -> Run {
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .env_remove("COLUMNS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("clanc starts");
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stdout.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = stderr.read_to_end(&mut s);
+        String::from_utf8_lossy(&s).into_owned()
+    });
+    let mut killed_for = None;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid value to be written into.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for our own child, writing into the two locals.
+        let done = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if done == pid {
+            break (status, usage);
+        }
+        assert!(done == 0, "wait4 failed for {args:?}");
+        if killed_for.is_none() {
+            let over_time = started.elapsed() > TIME_BOUND;
+            let over_memory = rss_kb(pid).is_some_and(|kb| kb > 4 * MEMORY_BOUND_KB);
+            if over_time || over_memory {
+                killed_for = Some(if over_time { "time" } else { "memory" });
+                // SAFETY: our own child, not reaped yet.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let run = Run {
+        what: format!("clanc {}", args.join(" ")),
+        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        elapsed: started.elapsed(),
+        peak_rss_kb: usage.ru_maxrss,
+    };
+    drop(child);
+    assert!(
+        killed_for.is_none(),
+        "killed past the {} bound: {}",
+        killed_for.unwrap_or_default(),
+        run.text()
+    );
+    assert!(
+        run.elapsed < TIME_BOUND,
+        "took longer than {TIME_BOUND:?}: {}",
+        run.text()
+    );
+    assert!(
+        run.peak_rss_kb < MEMORY_BOUND_KB,
+        "used more than {MEMORY_BOUND_KB} KB: {}",
+        run.text()
+    );
+    assert!(
+        run.status.is_some_and(|s| s != 101 && s < 128),
+        "panicked or died: {}",
+        run.text()
+    );
+    run
+}
+
+fn rss_kb(pid: libc::pid_t) -> Option<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A copy of the base clan (`tests/hostile/clan`) in a temporary directory.
+fn base_clan() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    common::copy_dir(
+        &data().join("clan/flake.nix"),
+        &dir.path().join("flake.nix"),
+    );
+    dir
+}
+
+/// The cases of a `tests/hostile/<dir>/expect` table: (file, code, line).
+fn cases(dir: &str) -> Vec<(String, String, usize)> {
+    let text = std::fs::read_to_string(data().join(dir).join("expect")).expect("expect table");
+    let cases: Vec<_> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(f.len(), 3, "expect line {l:?}");
+            (
+                f[0].to_string(),
+                f[1].to_string(),
+                f[2].parse().expect("a line"),
+            )
+        })
+        .collect();
+    let files = std::fs::read_dir(data().join(dir))
+        .expect("case directory")
+        .flatten()
+        .filter(|e| e.file_name() != "expect")
+        .count();
+    assert_eq!(
+        files,
+        cases.len(),
+        "every file of tests/hostile/{dir} has its expectation"
+    );
+    cases
+}
+
+fn is_error(code: &str) -> bool {
+    matches!(code, "N007" | "C011")
+}
+
+/// Row 8: a malformed data file is a diagnostic at its place in every command, never an
+/// exit 0 without a word.
+fn data_file_cases(dir: &str, name: &str) {
+    for (file, code, line) in cases(dir) {
+        let clan = base_clan();
+        let root = clan.path();
+        std::fs::copy(data().join(dir).join(&file), root.join(name)).expect("copy the case");
+        let path = root.to_str().expect("UTF-8 temp path");
+
+        let check = clanc(&["check", "--format", "json", path], root);
+        let found = check.diagnostics();
+        let hit = found.iter().find(|d| d["code"] == code.as_str());
+        let Some(hit) = hit else {
+            panic!("{file}: no {code}: {}", check.text());
+        };
+        assert_eq!(hit["file"], name, "{file}: {}", check.text());
+        assert_eq!(hit["line"], line, "{file}: {}", check.text());
+        let expected_status = if is_error(&code) { 1 } else { 0 };
+        assert_eq!(
+            check.status,
+            Some(expected_status),
+            "{file}: {}",
+            check.text()
+        );
+
+        let human = clanc(&["check", path], root);
+        assert!(human.stdout.contains(&code), "{file}: {}", human.text());
+
+        let inventory = clanc(&["inventory", path], root);
+        if code == "M005" {
+            // a finding of `check` about a machine `inventory` lists as it is
+            continue;
+        }
+        assert!(
+            inventory.stderr.contains(&format!("[{code}]")),
+            "{file}: inventory names {code}: {}",
+            inventory.text()
+        );
+        assert_eq!(inventory.status, Some(1), "{file}: {}", inventory.text());
+
+        let plan = clanc(&["plan", path], root);
+        if is_error(&code) {
+            assert_ne!(plan.status, Some(0), "{file}: no plan: {}", plan.text());
+            assert!(
+                plan.stderr.contains(&code) || plan.stdout.contains(&code),
+                "{file}: plan names {code}: {}",
+                plan.text()
+            );
+        }
+    }
+}
+
+#[test]
+fn malformed_inventory_json_is_reported_in_every_command() {
+    data_file_cases("inventory-json", "inventory.json");
+    // `eval` of clan's own reading of it fails with the parser's reason.
+    let clan = base_clan();
+    let root = clan.path();
+    std::fs::copy(
+        data().join("inventory-json/N007-number-overflow.json"),
+        root.join("inventory.json"),
+    )
+    .expect("copy");
+    let eval = clanc(
+        &[
+            "eval",
+            "-E",
+            "builtins.fromJSON (builtins.readFile ./inventory.json)",
+        ],
+        root,
+    );
+    assert_ne!(eval.status, Some(0), "{}", eval.text());
+    assert!(
+        eval.stderr.contains("number out of range"),
+        "{}",
+        eval.text()
+    );
+}
+
+#[test]
+fn malformed_flake_lock_is_reported_in_every_command() {
+    data_file_cases("flake-lock", "flake.lock");
+}
