@@ -277,3 +277,141 @@ fn malformed_inventory_json_is_reported_in_every_command() {
 fn malformed_flake_lock_is_reported_in_every_command() {
     data_file_cases("flake-lock", "flake.lock");
 }
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.to_str().expect("UTF-8 path")).expect("no NUL");
+    // SAFETY: a valid C string; creates a FIFO.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
+
+/// Row 5: a FIFO, socket or device where the clan has a file is refused by every command
+/// (exit 2, naming the file and what it is), never opened: `open` of a FIFO blocks forever.
+#[test]
+fn special_files_in_the_clan_are_refused_not_opened() {
+    let imports = "meta.name = \"hostile\"; imports = [ ./modules/x.nix ];";
+    for (rel, kind) in [
+        ("modules/x.nix", "FIFO"),
+        ("inventory.json", "FIFO"),
+        ("modules/x.nix", "socket"),
+    ] {
+        let clan = base_clan();
+        let root = clan.path();
+        let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
+        std::fs::write(
+            root.join("flake.nix"),
+            flake.replace("meta.name = \"hostile\";", imports),
+        )
+        .expect("write");
+        std::fs::create_dir_all(root.join("modules")).expect("mkdir");
+        let _socket = match kind {
+            "FIFO" => {
+                mkfifo(&root.join(rel));
+                None
+            }
+            _ => Some(std::os::unix::net::UnixListener::bind(root.join(rel)).expect("socket")),
+        };
+        let path = root.to_str().expect("UTF-8 temp path");
+        for command in ["check", "inventory", "plan"] {
+            let run = clanc(&[command, path], root);
+            assert_eq!(run.status, Some(2), "{rel} ({kind}): {}", run.text());
+            assert!(
+                run.stderr.contains(rel) && run.stderr.contains(kind),
+                "{rel} ({kind}): the refusal names the file and what it is: {}",
+                run.text()
+            );
+        }
+    }
+    // `eval` of a FIFO: an error at the import, not a wait for a writer
+    let dir = tempfile::tempdir().expect("temp dir");
+    mkfifo(&dir.path().join("fifo.nix"));
+    let run = clanc(&["eval", "-E", "import ./fifo.nix"], dir.path());
+    assert_eq!(run.status, Some(1), "{}", run.text());
+    assert!(run.stderr.contains("a FIFO"), "{}", run.text());
+}
+
+/// Row 4: `readFile` and `import` of a device read nothing: an error at the call (N002).
+#[test]
+fn devices_are_never_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for expr in [
+        "builtins.readFile /dev/zero",
+        "import /dev/zero",
+        "builtins.stringLength (builtins.readFile /dev/urandom)",
+    ] {
+        let run = clanc(&["eval", "-E", expr], dir.path());
+        assert_eq!(run.status, Some(1), "{expr}: {}", run.text());
+        assert!(
+            run.stderr.contains("N002") && run.stderr.contains("a character device"),
+            "{expr}: {}",
+            run.text()
+        );
+    }
+    // in a clan: the error at the call in the clan's file, and the rest checked
+    let clan = base_clan();
+    let root = clan.path();
+    let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
+    let hostile = "meta.name = \"hostile\";\n        inventory.machines.beta.tags = [ (builtins.readFile /dev/zero) ];";
+    std::fs::write(
+        root.join("flake.nix"),
+        flake.replace("meta.name = \"hostile\";", hostile),
+    )
+    .expect("write");
+    let path = root.to_str().expect("UTF-8 temp path");
+    let check = clanc(&["check", "--format", "json", path], root);
+    let found = check.diagnostics();
+    assert!(
+        found.iter().any(|d| d["code"] == "N002"
+            && d["file"] == "flake.nix"
+            && d["line"] == 10
+            && d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("/dev/zero"))),
+        "{}",
+        check.text()
+    );
+    assert_eq!(check.status, Some(1), "{}", check.text());
+    let inventory = clanc(&["inventory", "--json", path], root);
+    assert!(inventory.stdout.contains("alpha"), "{}", inventory.text());
+    assert!(inventory.stderr.contains("[N002]"), "{}", inventory.text());
+    let plan = clanc(&["plan", path], root);
+    assert_ne!(plan.status, Some(0), "{}", plan.text());
+}
+
+/// Rows 4 and 5: the size limits, one file (8 MiB) and all of a clan (32 MiB), from the
+/// corpus's largest (a 298 KB file, a clan of 1.6 MB of Nix).
+#[test]
+fn files_past_the_size_limits_are_refused() {
+    let spaces = |n: usize| {
+        let mut text = " ".repeat(n);
+        text.push_str("{ }\n");
+        text
+    };
+    let clan = base_clan();
+    let root = clan.path();
+    std::fs::write(root.join("big.nix"), spaces(9 << 20)).expect("write");
+    let path = root.to_str().expect("UTF-8 temp path");
+    for command in ["check", "inventory", "plan"] {
+        let run = clanc(&[command, path], root);
+        assert_eq!(run.status, Some(2), "{}", run.text());
+        assert!(
+            run.stderr.contains("big.nix") && run.stderr.contains("8 MiB"),
+            "{}",
+            run.text()
+        );
+    }
+    let run = clanc(&["eval", "-E", "import ./big.nix"], root);
+    assert_eq!(run.status, Some(1), "{}", run.text());
+    assert!(
+        run.stderr.contains("N005") && run.stderr.contains("8 MiB"),
+        "{}",
+        run.text()
+    );
+
+    std::fs::remove_file(root.join("big.nix")).expect("rm");
+    for i in 0..5 {
+        std::fs::write(root.join(format!("part{i}.nix")), spaces(7 << 20)).expect("write");
+    }
+    let run = clanc(&["check", path], root);
+    assert_eq!(run.status, Some(2), "{}", run.text());
+    assert!(run.stderr.contains("32 MiB"), "{}", run.text());
+}

@@ -25,6 +25,8 @@ use crate::db::{self, DirEntry, EntryKind, SourceFile};
 pub enum FileError {
     NotFound,
     NotUtf8,
+    /// Past a size limit (the file, or all files read for one analysis): N005.
+    TooLarge(String),
     Other(String),
 }
 
@@ -435,6 +437,13 @@ impl<'a> Evaluator<'a> {
             }
             Err(FileError::Other(e)) => {
                 return Err(EvalError::eval(format!("cannot read '{path}': {e}"), pos));
+            }
+            Err(FileError::TooLarge(e)) => {
+                return Err(EvalError::new(
+                    ErrorKind::Limit,
+                    format!("cannot read '{path}': {e}"),
+                    pos,
+                ));
             }
         };
         // Half the stack budget for lowering the file (memoised per budget); an import
