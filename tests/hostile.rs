@@ -415,3 +415,89 @@ fn files_past_the_size_limits_are_refused() {
     assert_eq!(run.status, Some(2), "{}", run.text());
     assert!(run.stderr.contains("32 MiB"), "{}", run.text());
 }
+
+/// Rows 3 and 7: values that grow without bound and work that doubles per level end in N005
+/// at the expression, within the bounds, from `eval` and from a clan (whose other machines
+/// are still read).
+#[test]
+fn runaway_evaluation_ends_in_n005_at_the_expression() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (expr, budget) in [
+        (
+            "builtins.length (builtins.genList (x: x) 100000000)",
+            "MiB of values",
+        ),
+        (
+            "let f = n: s: if n == 0 then s else f (n - 1) (s + s); in builtins.stringLength (f 40 \"x\")",
+            "MiB of values",
+        ),
+        (
+            "let f = n: l: if n == 0 then l else f (n - 1) (l ++ l); in builtins.length (f 40 [ 1 ])",
+            "MiB of values",
+        ),
+        (
+            "builtins.length (builtins.concatMap (x: builtins.genList (y: y) 100000) (builtins.genList (x: x) 1000))",
+            "MiB of values",
+        ),
+        (
+            "let f = n: a: if n == 0 then a else f (n - 1) (a // builtins.listToAttrs (map (x: { name = x + toString n; value = 1; }) (builtins.attrNames a))); in builtins.length (builtins.attrNames (f 40 { a = 1; }))",
+            "MiB of values",
+        ),
+        (
+            "let f = n: if n == 0 then 0 else f (n - 1) + f (n - 1); in f 60",
+            "step budget",
+        ),
+    ] {
+        let run = clanc(&["eval", "-E", expr], dir.path());
+        assert_eq!(run.status, Some(1), "{expr}: {}", run.text());
+        assert!(
+            run.stderr.contains("N005") && run.stderr.contains(budget),
+            "{expr}: {}",
+            run.text()
+        );
+    }
+
+    let clan = base_clan();
+    let root = clan.path();
+    let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
+    let hostile = "meta.name = \"hostile\";
+        inventory.machines.beta.tags = [ (let f = n: s: if n == 0 then s else f (n - 1) (s + s); in f 40 \"x\") ];
+        inventory.machines.gamma.tags = [ \"web\" \"db\" ];
+        inventory.machines.delta.tags = [ (import ./loop.nix) ];";
+    std::fs::write(
+        root.join("flake.nix"),
+        flake.replace("meta.name = \"hostile\";", hostile),
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("loop.nix"),
+        "let f = n: if n == 0 then 0 else f (n - 1) + f (n - 1); in f 60\n",
+    )
+    .expect("write");
+    let path = root.to_str().expect("UTF-8 temp path");
+    let check = clanc(&["check", "--format", "json", path], root);
+    let n005: Vec<(String, i64)> = (check.diagnostics().iter())
+        .filter(|d| d["code"] == "N005")
+        .map(|d| {
+            let file = d["file"].as_str().unwrap_or_default().to_string();
+            (file, d["line"].as_i64().unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(
+        n005,
+        [("flake.nix".to_string(), 10), ("loop.nix".to_string(), 1)],
+        "one N005 at each runaway, none elsewhere: {}",
+        check.text()
+    );
+    let inventory = clanc(&["inventory", "--json", path], root);
+    let json: Json = serde_json::from_str(&inventory.stdout).expect("inventory JSON");
+    let gamma = &json["machines"]["gamma"];
+    assert_eq!(
+        gamma["tags"],
+        serde_json::json!(["web", "db"]),
+        "{}",
+        inventory.text()
+    );
+    let plan = clanc(&["plan", path], root);
+    assert_ne!(plan.status, Some(0), "{}", plan.text());
+}
