@@ -10,10 +10,91 @@ use crate::db::{self, DirEntry, EntryKind, SourceFile, Workspace};
 use crate::eval::{FileError, Files};
 use crate::modules::known;
 
-/// Reads files from the disk into the database, once per path.
+/// The most one file clanc reads may hold. Measured on the corpus of 31 public clans: the
+/// largest Nix file is 298 KB (a generated `bun.nix`), the largest `flake.lock` 103 KB.
+pub const MAX_FILE_BYTES: u64 = 8 << 20;
+
+/// The most all the files of one analysis may hold together (the clan's files, then what its
+/// evaluation reads besides). Measured on the corpus: the largest clan holds 1.6 MB of Nix.
+pub const MAX_ANALYSIS_BYTES: u64 = 32 << 20;
+
+/// Why [`read_regular`] read nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadError {
+    NotFound,
+    /// A FIFO, socket or device (named), or a directory: never read.
+    NotRegular(&'static str),
+    /// More than the limit, in bytes.
+    TooLarge(u64),
+    Io(String),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::NotFound => write!(f, "No such file or directory"),
+            ReadError::NotRegular(kind) => {
+                write!(
+                    f,
+                    "{kind}, not a regular file: clanc reads only regular files"
+                )
+            }
+            ReadError::TooLarge(limit) => write!(
+                f,
+                "larger than {} MiB, the most clanc reads of one file",
+                limit >> 20
+            ),
+            ReadError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// The bytes of the regular file at `path` (links followed), at most `limit` of them. A
+/// FIFO, socket or device is never read: it is opened without blocking (a FIFO without a
+/// writer would block `open` forever) and refused when the opened file is not regular.
+pub fn read_regular(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Io(io_message(&e)),
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(io)?;
+    let kind = file.metadata().map_err(io)?.file_type();
+    if !kind.is_file() {
+        return Err(ReadError::NotRegular(if kind.is_fifo() {
+            "a FIFO"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else if kind.is_dir() {
+            "a directory"
+        } else {
+            "not a file"
+        }));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge(limit));
+    }
+    Ok(bytes)
+}
+
+/// Reads files from the disk into the database, once per path: regular files only, each
+/// at most [`MAX_FILE_BYTES`], all of them at most [`MAX_ANALYSIS_BYTES`].
 #[derive(Default)]
 pub struct DiskFiles {
     loaded: RefCell<HashMap<String, SourceFile>>,
+    /// Bytes read so far.
+    read: std::cell::Cell<u64>,
 }
 
 impl Files for DiskFiles {
@@ -21,10 +102,18 @@ impl Files for DiskFiles {
         if let Some(file) = self.loaded.borrow().get(path) {
             return Ok(*file);
         }
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FileError::NotFound,
-            _ => FileError::Other(io_message(&e)),
+        let left = MAX_ANALYSIS_BYTES.saturating_sub(self.read.get());
+        let limit = MAX_FILE_BYTES.min(left);
+        let bytes = read_regular(std::path::Path::new(path), limit).map_err(|e| match e {
+            ReadError::NotFound => FileError::NotFound,
+            ReadError::TooLarge(_) if limit < MAX_FILE_BYTES => FileError::TooLarge(format!(
+                "the files read for this analysis would pass {} MiB, the most clanc reads",
+                MAX_ANALYSIS_BYTES >> 20
+            )),
+            ReadError::TooLarge(_) => FileError::TooLarge(e.to_string()),
+            e => FileError::Other(e.to_string()),
         })?;
+        self.read.set(self.read.get() + bytes.len() as u64);
         let text = String::from_utf8(bytes).map_err(|_| FileError::NotUtf8)?;
         let file = SourceFile::new(db, path.to_string(), Arc::from(text));
         self.loaded.borrow_mut().insert(path.to_string(), file);
@@ -188,6 +277,11 @@ impl ClanFiles {
             disk: DiskFiles::default(),
             observed: RefCell::default(),
         }
+    }
+
+    /// Whether the evaluation asked for the file at `path` (absolute), as code or as text.
+    pub fn has_read(&self, path: &str) -> bool {
+        self.observed.borrow().read_file(path)
     }
 
     /// What the evaluation asked so far.

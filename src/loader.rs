@@ -54,8 +54,9 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     let (file_paths, dir_paths) = scan(root)?;
     let mut files = Vec::with_capacity(file_paths.len());
     let mut not_utf8 = Vec::new();
+    let mut total = 0;
     for (rel, path) in file_paths {
-        let (text, bad) = read_text(&rel, &path)?;
+        let (text, bad) = read_text(&rel, &path, &mut total)?;
         not_utf8.extend(bad);
         files.push(SourceFile::create(db, rel, text));
     }
@@ -101,6 +102,7 @@ pub fn refresh_with(
     let (file_paths, dir_paths) = scan(root)?;
     let mut changed = false;
     let mut not_utf8 = Vec::new();
+    let mut total = 0;
 
     let old_files: BTreeMap<String, SourceFile> = workspace
         .files(db)
@@ -114,7 +116,7 @@ pub fn refresh_with(
         match old_files.get(&rel) {
             Some(file) if open(&rel) => files.push(*file),
             Some(file) => {
-                let (text, bad) = read_text(&rel, &path)?;
+                let (text, bad) = read_text(&rel, &path, &mut total)?;
                 not_utf8.extend(bad);
                 if *file.text(db) != text {
                     file.replace_text(db, text);
@@ -123,7 +125,7 @@ pub fn refresh_with(
                 files.push(*file);
             }
             None => {
-                let (text, bad) = read_text(&rel, &path)?;
+                let (text, bad) = read_text(&rel, &path, &mut total)?;
                 not_utf8.extend(bad);
                 files.push(SourceFile::create(db, rel, text));
                 changed = true;
@@ -219,10 +221,15 @@ fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
         if kind.is_dir() {
             dir_paths.push((rel, entry.path().to_path_buf()));
         } else if is_clan_file(&rel) {
-            // Symlinked files are read through their link; FIFOs and sockets never are.
-            if kind.is_file() || kind.is_symlink() {
-                file_paths.push((rel, entry.path().to_path_buf()));
+            // Symlinked files are read through their link (and refused if it leads to no
+            // regular file); FIFOs, sockets and devices are never opened.
+            if !(kind.is_file() || kind.is_symlink()) {
+                return Err(LoadError::Unreadable {
+                    path: rel,
+                    reason: crate::files::ReadError::NotRegular(special_kind(&kind)).to_string(),
+                });
             }
+            file_paths.push((rel, entry.path().to_path_buf()));
         }
     }
     file_paths.sort();
@@ -230,12 +237,45 @@ fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
     Ok((file_paths, dir_paths))
 }
 
-/// A file's text; bytes that are not UTF-8 are replaced, and reported.
-fn read_text(rel: &str, path: &Path) -> Result<(Arc<str>, Option<NotUtf8>), LoadError> {
-    let bytes = read_regular_file(path).map_err(|reason| LoadError::Unreadable {
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() {
+        "a character device"
+    } else if kind.is_block_device() {
+        "a block device"
+    } else {
+        "not a file"
+    }
+}
+
+/// A file's text; bytes that are not UTF-8 are replaced, and reported. `total` counts the
+/// bytes of the clan read so far, held to [`crate::files::MAX_ANALYSIS_BYTES`].
+fn read_text(
+    rel: &str,
+    path: &Path,
+    total: &mut u64,
+) -> Result<(Arc<str>, Option<NotUtf8>), LoadError> {
+    use crate::files::{MAX_ANALYSIS_BYTES, MAX_FILE_BYTES, ReadError, read_regular};
+    let unreadable = |reason: String| LoadError::Unreadable {
         path: rel.to_string(),
         reason,
-    })?;
+    };
+    let left = MAX_ANALYSIS_BYTES.saturating_sub(*total);
+    let bytes = match read_regular(path, MAX_FILE_BYTES.min(left)) {
+        Ok(bytes) => bytes,
+        Err(ReadError::TooLarge(_)) if left < MAX_FILE_BYTES => {
+            return Err(unreadable(format!(
+                "the clan's files pass {} MiB together, the most clanc reads",
+                MAX_ANALYSIS_BYTES >> 20
+            )));
+        }
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    *total += bytes.len() as u64;
     Ok(match String::from_utf8(bytes) {
         Ok(text) => (Arc::from(text), None),
         Err(e) => {
@@ -276,16 +316,6 @@ pub fn relative(root: &Path, path: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     Some(parts.join("/"))
-}
-
-/// Reads a file that must be a regular file once links are followed (never a FIFO, which
-/// would block, nor a directory).
-fn read_regular_file(path: &Path) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
-    if !meta.is_file() {
-        return Err("not a regular file".to_string());
-    }
-    std::fs::read(path).map_err(|e| io_reason(&e))
 }
 
 fn list_dir(path: &Path) -> Result<Vec<DirEntry>, String> {

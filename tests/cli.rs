@@ -70,10 +70,12 @@ fn fifo_named_like_a_nix_file_is_an_io_error_not_a_hang() {
         .unwrap();
     assert!(made.success());
     let out = clanc(&["check", dir.path().to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "a FIFO is not a file to read: it is skipped"
+    // Never opened (that would block), and never silently skipped: an I/O error naming it.
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pipe.nix") && stderr.contains("FIFO"),
+        "{stderr}"
     );
 }
 

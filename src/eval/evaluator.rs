@@ -25,6 +25,8 @@ use crate::db::{self, DirEntry, EntryKind, SourceFile};
 pub enum FileError {
     NotFound,
     NotUtf8,
+    /// Past a size limit (the file, or all files read for one analysis): N005.
+    TooLarge(String),
     Other(String),
 }
 
@@ -60,6 +62,11 @@ pub struct Evaluator<'a> {
     depth: usize,
     stack_base: usize,
     steps: u64,
+    /// [`super::value::bytes_built`] when this evaluator started (or last got its budgets
+    /// anew).
+    built_base: u64,
+    /// How many times the budgets were exhausted (and given anew).
+    exhausted: u32,
     /// Messages of `builtins.trace` and `warn`, in order.
     pub trace_output: Vec<String>,
     pub(super) regex_cache: HashMap<String, Rc<regex::Regex>>,
@@ -109,6 +116,9 @@ macro_rules! guarded {
     }};
 }
 
+/// How many times one evaluation gets its step and value budgets anew after exhausting them.
+const MAX_EXHAUSTIONS: u32 = 3;
+
 impl<'a> Evaluator<'a> {
     pub fn new(db: &'a dyn db::Db, files: &'a dyn Files, limits: Limits) -> Evaluator<'a> {
         let (_, globals) = builtins::base_scope();
@@ -122,6 +132,8 @@ impl<'a> Evaluator<'a> {
             depth: 0,
             stack_base: 0,
             steps: 0,
+            built_base: super::value::bytes_built(),
+            exhausted: 0,
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
             cyclic_envs: Vec::new(),
@@ -244,17 +256,62 @@ impl<'a> Evaluator<'a> {
     fn tick(&mut self, pos: Option<Pos>) -> EvalResult<()> {
         self.steps += 1;
         self.unwind_if_cancelled();
-        if self.steps > self.limits.max_steps {
-            return Err(EvalError::new(
+        self.within_budget(pos)
+    }
+
+    /// N005 once the steps or the bytes of values built pass their budgets. The expression
+    /// that crossed a budget fails with it, and what is evaluated after it (the rest of the
+    /// clan) gets the budgets anew, [`MAX_EXHAUSTIONS`] times: a clan with one runaway value
+    /// is still checked, and no clan takes more than that many budgets.
+    fn within_budget(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        let error = if self.steps > self.limits.max_steps {
+            EvalError::new(
                 ErrorKind::Limit,
                 format!(
                     "evaluation exceeded the step budget of {}",
                     self.limits.max_steps
                 ),
                 pos,
-            ));
+            )
+        } else if self.value_bytes() > self.limits.max_value_bytes {
+            self.value_budget_exceeded(pos)
+        } else {
+            return Ok(());
+        };
+        if self.exhausted < MAX_EXHAUSTIONS {
+            self.exhausted += 1;
+            self.steps = 0;
+            self.built_base = super::value::bytes_built();
         }
-        Ok(())
+        Err(error)
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Bytes of values built so far.
+    pub fn value_bytes(&self) -> u64 {
+        super::value::bytes_built().saturating_sub(self.built_base)
+    }
+
+    /// N005 for a value that would take the values built past their budget.
+    pub(super) fn value_budget_exceeded(&self, pos: Option<Pos>) -> Box<EvalError> {
+        EvalError::new(
+            ErrorKind::Limit,
+            format!(
+                "evaluation built more than {} MiB of values (strings, lists and sets), its budget",
+                self.limits.max_value_bytes >> 20
+            ),
+            pos,
+        )
+    }
+
+    /// Whether `bytes` more of values stay within the budget (checked before building a
+    /// value whose size is known in advance).
+    pub(super) fn can_build(&self, bytes: u64) -> bool {
+        self.value_bytes().saturating_add(bytes) <= self.limits.max_value_bytes
     }
 
     /// Every few thousand steps, gives way to a newer revision of the database (an edit in the
@@ -294,16 +351,7 @@ impl<'a> Evaluator<'a> {
         }
         self.steps += 1;
         self.unwind_if_cancelled();
-        if self.steps > self.limits.max_steps {
-            return Err(EvalError::new(
-                ErrorKind::Limit,
-                format!(
-                    "evaluation exceeded the step budget of {}",
-                    self.limits.max_steps
-                ),
-                pos,
-            ));
-        }
+        self.within_budget(pos)?;
         if self.depth >= self.limits.max_depth {
             return Err(EvalError::new(
                 ErrorKind::Limit,
@@ -435,6 +483,13 @@ impl<'a> Evaluator<'a> {
             }
             Err(FileError::Other(e)) => {
                 return Err(EvalError::eval(format!("cannot read '{path}': {e}"), pos));
+            }
+            Err(FileError::TooLarge(e)) => {
+                return Err(EvalError::new(
+                    ErrorKind::Limit,
+                    format!("cannot read '{path}': {e}"),
+                    pos,
+                ));
             }
         };
         // Half the stack budget for lowering the file (memoised per budget); an import

@@ -1,6 +1,7 @@
-//! Budgets that keep evaluation of any input finite and inside the stack: how deeply
-//! evaluation may nest (calls, forcing), how much stack it may use, and how many steps it
-//! may take. Exceeding any of them is error N005.
+//! Budgets that keep evaluation of any input finite, inside the stack and inside memory:
+//! how deeply evaluation may nest (calls, forcing), how much stack it may use, how many steps
+//! it may take and how many bytes of values it may build. Exceeding any of them is error
+//! N005 at the expression that crossed it.
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
@@ -13,6 +14,9 @@ pub struct Limits {
     pub max_stack: usize,
     /// Expressions evaluated plus functions applied.
     pub max_steps: u64,
+    /// Bytes of values built (strings' text, lists' and sets' entries), all counted as they
+    /// are made, none given back: what bounds a value that doubles (`genList`, `s + s`).
+    pub max_value_bytes: u64,
 }
 
 impl Default for Limits {
@@ -20,7 +24,12 @@ impl Default for Limits {
         Limits {
             max_depth: 1_000_000,
             max_stack: crate::STACK_SIZE / 4 * 3,
-            max_steps: 2_000_000_000,
+            // Measured with a counter on the corpus of 31 public clans: the most steps one
+            // analysis took was 305,038 (a generated clan of 1,000 machines: 259,435), the
+            // most bytes of values 15.2 MB (17.1 MB). The budgets are 65 and 8 times that; a
+            // release build spends about half a second on either.
+            max_steps: 20_000_000,
+            max_value_bytes: 128 << 20,
         }
     }
 }

@@ -26,16 +26,23 @@ pub enum ThunkState {
 #[derive(Clone, Debug)]
 pub struct Thunk(pub Rc<RefCell<ThunkState>>);
 
+/// The bytes one thunk takes (its shared cell with the two counts), as the value budget
+/// counts them.
+pub const THUNK_BYTES: usize = std::mem::size_of::<RefCell<ThunkState>>() + 16;
+
 impl Thunk {
     pub fn value(v: Value) -> Thunk {
+        super::value::count_built(THUNK_BYTES);
         Thunk(Rc::new(RefCell::new(ThunkState::Done(v))))
     }
 
     pub fn code(module: Rc<Module>, expr: ExprId, env: Rc<Env>) -> Thunk {
+        super::value::count_built(THUNK_BYTES);
         Thunk(Rc::new(RefCell::new(ThunkState::Code(module, expr, env))))
     }
 
     pub fn apply(f: Value, args: Vec<Thunk>) -> Thunk {
+        super::value::count_built(THUNK_BYTES + args.capacity() * std::mem::size_of::<Thunk>());
         Thunk(Rc::new(RefCell::new(ThunkState::Apply(f, args))))
     }
 

@@ -73,6 +73,7 @@ impl LiteralMark {
 
 impl NixString {
     pub fn new(text: String, context: bool) -> NixString {
+        built(text.len());
         NixString {
             text,
             context,
@@ -280,10 +281,32 @@ impl Attrs {
     }
 }
 
+thread_local! {
+    /// Bytes of values built on this thread: strings' text, lists' and sets' entries.
+    static BUILT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Bytes of values built on this thread so far (never decreases): an evaluator's budget is
+/// the difference from where it started.
+pub fn bytes_built() -> u64 {
+    BUILT.with(|b| b.get())
+}
+
+/// Counts `bytes` of values built on this thread.
+pub fn count_built(bytes: usize) {
+    built(bytes);
+}
+
+fn built(bytes: usize) {
+    BUILT.with(|b| b.set(b.get().saturating_add(bytes as u64)));
+}
+
 impl Value {
     pub fn string(text: impl Into<String>) -> Value {
+        let text = text.into();
+        built(text.len());
         Value::String(Rc::new(NixString {
-            text: text.into(),
+            text,
             context: false,
             literal: None,
         }))
@@ -294,10 +317,12 @@ impl Value {
     }
 
     pub fn attrs(attrs: Attrs) -> Value {
+        built(attrs.len() * std::mem::size_of::<Attr>());
         Value::Attrs(Rc::new(attrs))
     }
 
     pub fn list(items: Vec<Thunk>) -> Value {
+        built(items.len() * std::mem::size_of::<Thunk>());
         Value::List(items.into())
     }
 

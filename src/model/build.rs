@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use rnix::SyntaxNode;
+use rnix::{SyntaxNode, TextRange, TextSize};
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
@@ -17,8 +17,8 @@ use crate::modules::flake::{FlakeEvaluation, evaluate_flake};
 use crate::modules::flake_lock::FlakeLock;
 use crate::modules::known;
 use crate::modules::system::{
-    Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleFailure, ModuleSource,
-    Node, NodeKind, evaluate,
+    Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleDiagnostic, ModuleFailure,
+    ModuleSource, Node, NodeKind, evaluate,
 };
 use crate::syntax::locate;
 
@@ -86,6 +86,7 @@ pub fn build_model_keeping_garbage(
             span: None,
         }),
     }
+    reader.read_data_files(facts.lock.as_deref());
     reader.collect_context(&flake.ctx);
     drop(reader);
     let inputs = inputs(&files, &ev);
@@ -730,6 +731,68 @@ impl Reader<'_, '_> {
         let path = format!("{}/inventory.json", self.files.root());
         let file = crate::eval::Files::source(self.files, self.db, &path).ok()?;
         Some(file.text(self.db).clone())
+    }
+
+    /// `flake.lock` and (when the evaluation read it) `inventory.json` as Nix reads them:
+    /// one that Nix cannot read leaves the clan unknown, as a module that does not parse.
+    fn read_data_files(&mut self, lock: Option<&str>) {
+        let mut found = Vec::new();
+        if let Some(text) = lock {
+            found.push((
+                "flake.lock",
+                super::data_files::flake_lock("flake.lock", text),
+            ));
+        }
+        let json = format!("{}/inventory.json", self.files.root());
+        if self.files.has_read(&json)
+            && let Some(text) = self.inventory_json()
+        {
+            let findings = super::data_files::inventory_json("inventory.json", &text);
+            found.push(("inventory.json", findings));
+        }
+        if let Some((file, reason)) =
+            (found.iter()).find_map(|(file, f)| f.unreadable.as_ref().map(|r| (*file, r.clone())))
+        {
+            *self.clan = Clan {
+                inputs: self.clan.inputs.clone(),
+                clan_core_rev: self.clan.clan_core_rev.clone(),
+                clan_core_last_modified: self.clan.clan_core_last_modified,
+                ..Clan::default()
+            };
+            self.clan.unknowns.push(UnknownNote {
+                subject: "clan".into(),
+                reason: format!("`{file}` could not be read ({reason}), so the clan is unknown"),
+                span: None,
+            });
+        }
+        for (_, findings) in found {
+            for d in findings.diagnostics {
+                push_unique(&mut self.clan.diagnostics, d);
+            }
+        }
+    }
+
+    /// Where in inventory.json a diagnostic of the module system belongs, when it is about
+    /// a definition from there (clanc's model of clan-core imports the file as one module,
+    /// whose values carry no positions): a wrong type at the key of its option path.
+    fn inventory_json_span(&self, d: &ModuleDiagnostic) -> Option<Span> {
+        let pos = d.pos?;
+        let path = self.ev.file_path(pos.file);
+        let model = known::source(&path).filter(|_| path == known::path("clan-core.nix"))?;
+        let start = model.find("jsonModules =")?;
+        let end = start + model[start..].find("};")?;
+        let range = TextRange::new(TextSize::from(start as u32), TextSize::from(end as u32));
+        if !range.contains_range(pos.range) {
+            return None;
+        }
+        let text = self.inventory_json()?;
+        let option = d.message.split('`').nth(1).unwrap_or_default();
+        let below = match option.find(".inventory.") {
+            Some(i) => &option[i + ".inventory.".len()..],
+            None => option.strip_prefix("inventory.").unwrap_or_default(),
+        };
+        let at = super::json_locate::locate_dotted(&text, below).unwrap_or_default();
+        Some(Span::new("inventory.json", at))
     }
 
     /// A list-of-strings option (a machine's `tags`, a generator's `dependencies`) with the
@@ -1897,8 +1960,14 @@ impl Reader<'_, '_> {
                 "C011" => self.value_of_key(d.pos).or(d.pos),
                 _ => d.pos,
             };
-            let Some(span) = self.span(pos) else {
-                continue;
+            let span = match self.span(pos) {
+                Some(span) => span,
+                None => match self.inventory_json_span(&d) {
+                    // A wrong type in inventory.json; other failures of its module (not a
+                    // set) come with one, or with inventory.json's own C011.
+                    Some(span) if d.code == "C011" => span,
+                    _ => continue,
+                },
             };
             let mut diagnostic = Diagnostic::new(d.code, Severity::Error, d.message.clone(), span);
             for (pos, message) in &d.labels {

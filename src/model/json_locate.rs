@@ -32,6 +32,71 @@ pub fn locate_index(text: &str, keys: &[&str], index: usize) -> Option<TextRange
     }
 }
 
+/// Keys written twice in one object, as (path of the object, key, first range, repeated
+/// range), in document order. Nix's `fromJSON` keeps the last value.
+pub fn duplicate_keys(text: &str) -> Vec<(Vec<String>, String, TextRange, TextRange)> {
+    let mut out = Vec::new();
+    if let Some((root, _)) = Parser::new(text).value(0) {
+        let mut path = Vec::new();
+        find_duplicates(&root, &mut path, &mut out);
+    }
+    out
+}
+
+fn find_duplicates(
+    node: &Json,
+    path: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, String, TextRange, TextRange)>,
+) {
+    match node {
+        Json::Object(entries) => {
+            for (i, (key, range, value)) in entries.iter().enumerate() {
+                if let Some((_, first, _)) = entries[..i].iter().find(|(k, _, _)| k == key) {
+                    out.push((path.clone(), key.clone(), *first, *range));
+                }
+                path.push(key.clone());
+                find_duplicates(value, path, out);
+                path.pop();
+            }
+        }
+        Json::Array(items) => {
+            for (_, item) in items {
+                find_duplicates(item, path, out);
+            }
+        }
+        Json::Scalar => {}
+    }
+}
+
+/// The range of the key deepest along a dotted option path (`machines.a.b.tags`, where a
+/// name may itself hold dots: `machines."a.b"` is written `machines.a.b`), following objects
+/// from the root and taking the last of repeated keys (the one Nix keeps). `None` when not
+/// even the first name is there.
+pub fn locate_dotted(text: &str, dotted: &str) -> Option<TextRange> {
+    let (root, _) = Parser::new(text).value(0)?;
+    let mut node = &root;
+    let mut rest = dotted;
+    let mut found = None;
+    while !rest.is_empty() {
+        let Json::Object(entries) = node else { break };
+        // The longest key that the rest starts with, as a whole name (of equals, the last).
+        let next = entries
+            .iter()
+            .filter(|(k, _, _)| {
+                rest == k.as_str()
+                    || (rest.starts_with(k.as_str()) && rest[k.len()..].starts_with('.'))
+            })
+            .max_by_key(|(k, _, _)| k.len());
+        let Some((key, range, value)) = next else {
+            break;
+        };
+        found = Some(*range);
+        node = value;
+        rest = rest[key.len()..].strip_prefix('.').unwrap_or("");
+    }
+    found
+}
+
 fn descend<'j>(mut node: &'j Json, keys: &[&str]) -> Option<&'j Json> {
     for key in keys {
         node = match node {
@@ -184,5 +249,29 @@ mod tests {
         assert_eq!(&text[std::ops::Range::<usize>::from(r)], "\"y\"");
         assert!(locate_key(text, &["machines", "zz"]).is_none());
         assert!(locate_key("{ broken", &["a"]).is_none());
+    }
+
+    #[test]
+    fn finds_repeated_keys_and_dotted_paths() {
+        let text = r#"{ "machines": { "a.b": { "tags": 1 }, "a": {}, "a": { "x": 2 } } }"#;
+        let dups = duplicate_keys(text);
+        assert_eq!(dups.len(), 1);
+        let (path, key, first, again) = &dups[0];
+        assert_eq!(
+            (path.as_slice(), key.as_str()),
+            (&["machines".to_string()][..], "a")
+        );
+        assert!(first.start() < again.start());
+        let at = |r: TextRange| &text[std::ops::Range::<usize>::from(r)];
+        assert_eq!(
+            at(locate_dotted(text, "machines.a.b.tags").unwrap()),
+            "\"tags\""
+        );
+        let x = locate_dotted(text, "machines.a.x").unwrap();
+        assert_eq!(at(x), "\"x\"");
+        // a name not there: the deepest key that is
+        let r = locate_dotted(text, "machines.zz").unwrap();
+        assert_eq!(at(r), "\"machines\"");
+        assert!(locate_dotted(text, "meta").is_none());
     }
 }

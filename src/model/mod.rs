@@ -4,6 +4,7 @@
 
 mod build;
 mod clan;
+mod data_files;
 pub mod deploy_target;
 mod freshness;
 mod json_locate;

@@ -69,7 +69,15 @@ fn read_file(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult
             format!("file '{path}' is not valid UTF-8"),
             pos,
         )),
-        Err(FileError::Other(e)) => Err(EvalError::eval(format!("reading from file: {e}"), pos)),
+        Err(FileError::Other(e)) => Err(EvalError::eval(
+            format!("reading from file '{path}': {e}"),
+            pos,
+        )),
+        Err(FileError::TooLarge(e)) => Err(EvalError::new(
+            ErrorKind::Limit,
+            format!("reading from file '{path}': {e}"),
+            pos,
+        )),
     }
 }
 

@@ -241,6 +241,11 @@ fn gen_list(ev: &mut Evaluator, args: &[Thunk], pos: Option<Pos>) -> EvalResult<
             pos,
         ));
     }
+    // Each element is a suspended call of `f` on a thunk of its index.
+    let each = std::mem::size_of::<Thunk>() * 2 + crate::eval::thunk::THUNK_BYTES * 2;
+    if !ev.can_build((n as u64).saturating_mul(each as u64)) {
+        return Err(ev.value_budget_exceeded(pos));
+    }
     let items = (0..n)
         .map(|i| Thunk::apply(f.clone(), vec![Thunk::value(Value::Int(i))]))
         .collect();
