@@ -110,6 +110,8 @@ pub fn evaluate(args: &EvalArgs, color: bool) -> EvalOutput {
     let limits = Limits {
         max_depth: args.max_depth,
         max_steps: args.max_steps,
+        // An expression or file on its own, as `nix-instantiate --eval` reads it.
+        pure: false,
         ..Limits::default()
     };
     let mut ev = Evaluator::new(&db, &files, limits);

@@ -895,6 +895,12 @@ impl<'a> Evaluator<'a> {
             out.push_str(&module.dir);
             out.push('/');
         }
+        if home && self.limits.pure {
+            return Ok(Value::Unknown(Rc::new(Unknown::new(
+                "a path in the home directory (`~`): a flake's pure evaluation does not read it",
+                Some(pos),
+            ))));
+        }
         if home {
             match std::env::var("HOME") {
                 Ok(h) => out.push_str(&h),
@@ -1937,6 +1943,11 @@ impl<'a> Evaluator<'a> {
 
     pub fn unknown(&self, reason: impl Into<String>, pos: Option<Pos>) -> Value {
         Value::Unknown(Rc::new(Unknown::new(reason, pos)))
+    }
+
+    /// Whether evaluation is pure (`Limits::pure`): nothing from the process environment.
+    pub fn is_pure(&self) -> bool {
+        self.limits.pure
     }
 
     pub(super) fn files(&self) -> &'a dyn Files {

@@ -17,6 +17,12 @@ pub struct Limits {
     /// Bytes of values built (strings' text, lists' and sets' entries), all counted as they
     /// are made, none given back: what bounds a value that doubles (`genList`, `s + s`).
     pub max_value_bytes: u64,
+    /// Pure evaluation, as Nix evaluates a flake: nothing is read from the process's
+    /// environment, so the result is a function of the files alone (what the model's reuse
+    /// assumes). `builtins.getEnv` gives `""` as in Nix's pure mode, and a `~/...` path is
+    /// unknown (Nix forbids reading it there). `clanc eval` evaluates impurely, as
+    /// `nix-instantiate --eval` does.
+    pub pure: bool,
 }
 
 impl Default for Limits {
@@ -30,6 +36,7 @@ impl Default for Limits {
             // release build spends about half a second on either.
             max_steps: 20_000_000,
             max_value_bytes: 128 << 20,
+            pure: true,
         }
     }
 }

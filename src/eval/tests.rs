@@ -501,3 +501,20 @@ fn values_taken_without_a_thunk_of_their_own_are_entered() {
     let entered = entered_texts("let a = 2; in builtins.length [ a ]");
     assert!(entered.iter().any(|t| t == "a"), "{entered:?}");
 }
+
+#[test]
+fn pure_evaluation_reads_nothing_of_the_environment() {
+    // As Nix evaluates a flake: getEnv is "", a path in the home directory is unknown.
+    assert_eq!(json("builtins.getEnv \"PATH\""), "\"\"");
+    is_unknown("~/.config/x");
+    is_unknown("builtins.readFile ~/.bashrc");
+    // `clanc eval` evaluates impurely, as nix-instantiate does.
+    let impure = Limits {
+        pure: false,
+        ..Limits::for_stack(64 * 1024 * 1024)
+    };
+    let path = std::env::var("PATH").unwrap_or_default();
+    let printed =
+        run_with("builtins.getEnv \"PATH\"", MemoryFiles::new(), Some(impure)).expect("evaluates");
+    assert_eq!(printed.text, serde_json::to_string(&path).unwrap());
+}
