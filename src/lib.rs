@@ -10,12 +10,12 @@ pub mod eval;
 pub mod exec;
 pub mod files;
 pub mod loader;
-pub mod lsp;
+pub(crate) mod lsp;
 pub mod model;
 pub mod modules;
 pub mod plan;
-pub mod services;
-pub mod shell;
+pub(crate) mod services;
+pub(crate) mod shell;
 pub mod syntax;
 pub mod vars;
 

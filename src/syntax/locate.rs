@@ -2,7 +2,7 @@
 //! attribute (`port = "51820";` from the range of `port`), the elements of a list. The
 //! evaluator keeps the positions of attribute names; diagnostics about a value point here.
 
-use rnix::ast::{self, HasEntry};
+use rnix::ast;
 use rnix::{SyntaxKind, SyntaxNode, TextRange};
 use rowan::ast::AstNode;
 
@@ -42,27 +42,6 @@ pub fn list_elements(root: &SyntaxNode, list: TextRange) -> Option<Vec<TextRange
     }
     let list = ast::List::cast(node)?;
     Some(list.items().map(|i| i.syntax().text_range()).collect())
-}
-
-/// The names of the attributes of the set written at `set`, with their ranges (for sets
-/// written literally; `rec` sets too).
-pub fn set_keys(root: &SyntaxNode, set: TextRange) -> Option<Vec<(String, TextRange)>> {
-    let element = root.covering_element(set);
-    let node = match element {
-        rowan::NodeOrToken::Node(n) => n,
-        rowan::NodeOrToken::Token(t) => t.parent()?,
-    };
-    let set = ast::AttrSet::cast(node)?;
-    let mut out = Vec::new();
-    for entry in set.attrpath_values() {
-        if let Some(first) = entry.attrpath().and_then(|p| p.attrs().next()) {
-            out.push((
-                first.syntax().text().to_string(),
-                first.syntax().text_range(),
-            ));
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

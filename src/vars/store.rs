@@ -43,17 +43,6 @@ pub struct Recipients {
     pub groups: Vec<String>,
 }
 
-impl StoredFile {
-    /// The path of the content: `value` or `secret`.
-    pub fn content_path(&self) -> Option<PathBuf> {
-        match self.kind {
-            StoredKind::Public => Some(self.dir.join("value")),
-            StoredKind::Secret(_) => Some(self.dir.join("secret")),
-            StoredKind::Empty => None,
-        }
-    }
-}
-
 impl VarsTree {
     /// Reads `<clan>/vars`; a clan without one has an empty tree.
     pub fn read(clan: &Path) -> io::Result<VarsTree> {
