@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::check::{self, VarsListing};
 use crate::db::{Db, Workspace};
+use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::eval::{Garbage, LiteralValue};
 use crate::model::{
@@ -168,7 +169,7 @@ pub fn analyse_reusing(
                 .clone()
                 .unwrap_or_else(|| Span::new("flake.nix", Default::default()));
             diagnostics.push(Diagnostic::new(
-                "N000",
+                Code::N000,
                 Severity::Info,
                 format!(
                     "not checked: `{}` is unknown: {}",
@@ -192,7 +193,8 @@ pub fn analyse_reusing(
 /// reads them either, so they cannot stop a deploy.
 fn unread_files_do_not_block(diagnostics: &mut [Diagnostic], inputs: &ModelInputs) {
     for d in diagnostics.iter_mut() {
-        if d.code == "N001" && d.severity == Severity::Error && inputs.unread_file(&d.span.file) {
+        if d.code == Code::N001 && d.severity == Severity::Error && inputs.unread_file(&d.span.file)
+        {
             d.severity = Severity::Info;
             d.message = format!(
                 "{} (`{}` is not read by the clan's evaluation)",

@@ -1,13 +1,15 @@
 //! The `Diagnostic` every layer reports (a stable code, a severity, a message, a primary span,
 //! secondary labels, optional help) and its renderers: human (miette), JSON and GitHub.
 
+mod code;
 mod github;
 mod human;
 mod json;
 mod sources;
 
+pub use code::Code;
 pub use github::render_github;
-pub use human::{ColorChoice, render_human};
+pub use human::{ColorChoice, render_diagnostics, render_human};
 pub use json::render_json;
 pub use sources::Sources;
 
@@ -60,7 +62,7 @@ pub struct Label {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
     /// Stable code, documented in `docs/diagnostics.md` (`N001`, `C002`, ...).
-    pub code: &'static str,
+    pub code: Code,
     pub severity: Severity,
     pub message: String,
     pub span: Span,
@@ -70,7 +72,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(
-        code: &'static str,
+        code: Code,
         severity: Severity,
         message: impl Into<String>,
         span: Span,
@@ -85,11 +87,11 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+    pub fn error(code: Code, message: impl Into<String>, span: Span) -> Diagnostic {
         Diagnostic::new(code, Severity::Error, message, span)
     }
 
-    pub fn warning(code: &'static str, message: impl Into<String>, span: Span) -> Diagnostic {
+    pub fn warning(code: Code, message: impl Into<String>, span: Span) -> Diagnostic {
         Diagnostic::new(code, Severity::Warning, message, span)
     }
 

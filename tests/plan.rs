@@ -283,9 +283,11 @@ fn a_stale_plan_is_refused_and_runs_nothing() {
             "{what}: a stale plan printed commands"
         );
         assert!(
-            stderr.contains(&format!(
-                "error[P002]: stale plan: {what} changed since the plan was made"
-            )),
+            stderr.starts_with("P002")
+                && stderr.contains(&format!(
+                    "stale plan: {what} changed since the plan was made"
+                ))
+                && stderr.contains("help: make the plan again"),
             "{what}: {stderr}"
         );
     }

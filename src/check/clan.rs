@@ -10,6 +10,7 @@ use crate::services::catalog::Catalog;
 
 use super::vars::VarsListing;
 use super::{machines, roles, settings, sops_nix, vars};
+use crate::diagnostics::Code;
 
 /// Every checker diagnostic for `clan`, deduplicated (a module imported by several machines,
 /// or role settings shared by every machine of the role, would otherwise repeat the same
@@ -44,7 +45,7 @@ fn catalog_revision(clan: &Clan, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
     let short = |rev: &str| rev.chars().take(12).collect::<String>();
     out.push(
         Diagnostic::new(
-            "C014",
+            Code::C014,
             crate::diagnostics::Severity::Info,
             format!(
                 "the service catalog describes clan-core {}, but flake.lock pins {}: a diagnostic about a built-in service may be a difference between the two versions",

@@ -11,6 +11,7 @@ use crate::model::{Clan, ImportTarget, Known, Machine, MachineClass, Spanned, de
 
 use super::clan::first_span;
 use super::suggest::did_you_mean;
+use crate::diagnostics::Code;
 
 /// Nix system doubles nixpkgs knows (`lib.systems.doubles.all`, the common part).
 pub const KNOWN_SYSTEMS: &[&str] = &[
@@ -120,7 +121,7 @@ fn check_imports(machine: &Machine, defined: &BTreeSet<(&str, &str)>, out: &mut 
             }
             out.push(
                 Diagnostic::error(
-                    "M001",
+                    Code::M001,
                     format!(
                         "machine `{}` imports `{reference}`, which nothing defines; expected a module defined as `flake.modules.{class}.{name}`",
                         machine.name
@@ -144,7 +145,7 @@ fn check_imports(machine: &Machine, defined: &BTreeSet<(&str, &str)>, out: &mut 
         }
         out.push(
             Diagnostic::error(
-                "M002",
+                Code::M002,
                 format!(
                     "machine `{}` is a {} machine but imports the {} module `{reference}`: expected a `{}` (or generic) module",
                     machine.name,
@@ -182,7 +183,7 @@ fn check_host_platform(machine: &Machine, out: &mut Vec<Diagnostic>) {
         }
         out.push(
             Diagnostic::error(
-                "M003",
+                Code::M003,
                 format!(
                     "`nixpkgs.hostPlatform` of machine `{}` is \"{system}\", which is no known system; expected `<cpu>-<kernel>` such as `x86_64-linux`",
                     machine.name
@@ -221,7 +222,7 @@ fn check_host_platform(machine: &Machine, out: &mut Vec<Diagnostic>) {
     };
     out.push(
         Diagnostic::error(
-            "M003",
+            Code::M003,
             format!(
                 "machine `{}` is a {} machine, but its `nixpkgs.hostPlatform` is \"{system}\"; expected a `*-{kernel}` system",
                 machine.name,
@@ -262,7 +263,7 @@ fn check_machine_name(machine: &Machine, out: &mut Vec<Diagnostic>) {
     };
     out.push(
         Diagnostic::warning(
-            "M005",
+            Code::M005,
             format!(
                 "machine name `{}` is not one clan accepts: letters, digits and `-` (not first or last), at most {MAX_MACHINE_NAME} characters",
                 machine.name
@@ -300,7 +301,7 @@ fn check_deploy_target(
         help = format!("put an IPv6 address in brackets (`[...]`); {help}");
     }
     let mut diagnostic = Diagnostic::error(
-        "M004",
+        Code::M004,
         format!(
             "`deploy.{field}` of machine `{}` is \"{text}\", which is not a deploy target: {}",
             machine.name, error.message

@@ -18,6 +18,7 @@ use crate::services::history::Pin;
 
 use super::clan::{first_span, machines_complete, unknown_below};
 use super::suggest::{did_you_mean, list_names};
+use crate::diagnostics::Code;
 
 /// The service each instance uses, for the instances whose service is known.
 pub(super) type Services<'a> = BTreeMap<&'a str, &'a Service>;
@@ -50,7 +51,7 @@ pub(super) fn check<'a>(
         && let Some(message) = legacy_services_message(clan)
     {
         out.push(
-            Diagnostic::error("C013", message, span.clone())
+            Diagnostic::error(Code::C013, message, span.clone())
             .with_help(
                 "rewrite each service as an instance: `inventory.instances.<name> = { module.name = \"<service>\"; roles.<role>.machines.<machine> = { }; }`",
             ),
@@ -122,7 +123,7 @@ fn lookup_service<'a>(
             }
             out.push(
                 Diagnostic::error(
-                    "C004",
+                    Code::C004,
                     format!(
                         "instance `{}` takes its module from the input `{input}`, which the flake does not have; expected a flake input or \"self\"",
                         instance.name
@@ -190,7 +191,7 @@ fn lookup_service<'a>(
                 }
                 out.push(
                     Diagnostic::error(
-                        "C003",
+                        Code::C003,
                         format!(
                             "clan-core doesn't provide a clan service named `{module_name}`{defaulted}"
                         ),
@@ -220,7 +221,7 @@ fn lookup_service<'a>(
                 }
                 out.push(
                     Diagnostic::error(
-                        "C003",
+                        Code::C003,
                         format!(
                             "this flake's `clan.modules` doesn't provide a clan service named `{module_name}`{defaulted}"
                         ),
@@ -250,7 +251,7 @@ fn check_roles(clan: &Clan, instance: &Instance, service: &Service, out: &mut Ve
                 }
                 out.push(
                     Diagnostic::error(
-                        "C002",
+                        Code::C002,
                         format!(
                             "instance `{}` uses the role `{role_name}`, which the service `{}` does not define; expected one of {}",
                             instance.name,
@@ -308,7 +309,7 @@ fn check_roles(clan: &Clan, instance: &Instance, service: &Service, out: &mut Ve
         };
         out.push(
             Diagnostic::error(
-                "C009",
+                Code::C009,
                 format!(
                     "role `{role_name}` of the {} instance `{}` takes {expected} machine(s), but {found} {} assigned (after tags resolve)",
                     service.name,
@@ -340,7 +341,7 @@ fn check_max_instances(
             continue;
         };
         let mut diagnostic = Diagnostic::error(
-            "C009",
+            Code::C009,
             format!(
                 "the service `{service_name}` allows at most {max} instance(s), but {} instances use it; `{}` is one too many",
                 instances.len(),
@@ -392,7 +393,7 @@ fn check_darwin_machines(
         };
         out.push(
             Diagnostic::warning(
-                "C010",
+                Code::C010,
                 format!(
                     "`{machine_name}` is a darwin machine, but the service `{}` only has modules for {}: role `{}` of instance `{}` has no effect on it",
                     service.name,
@@ -432,7 +433,7 @@ fn check_role_machines(clan: &Clan, instance: &Instance, role: &Role, out: &mut 
         }
         out.push(
             Diagnostic::error(
-                "C001",
+                Code::C001,
                 format!(
                     "role `{}` of instance `{}` names the machine `{machine_name}`, which no inventory source defines; clan-core silently ignores it",
                     role.name, instance.name
@@ -507,7 +508,7 @@ fn check_role_tags(clan: &Clan, instance: &Instance, role: &Role, out: &mut Vec<
         }
         out.push(
             Diagnostic::warning(
-                "C005",
+                Code::C005,
                 format!(
                     "no machine has the tag `{}`: role `{}` of instance `{}` gets no machines from it",
                     tag.value, role.name, instance.name

@@ -23,6 +23,7 @@ use super::clan::first_span;
 use super::roles::Services;
 use super::suggest::{did_you_mean, list_names};
 use super::type_check::{describe_value, type_check};
+use crate::diagnostics::Code;
 
 const PLAIN_PRIORITY: i64 = 100;
 
@@ -386,7 +387,7 @@ impl<'a> RoleCtx<'a> {
             // what clanc models.
             out.push(
                 Diagnostic::new(
-                    "C008",
+                    Code::C008,
                     crate::diagnostics::Severity::Info,
                     format!(
                         "the required option `{}` has no value for {} {}: clan-core fails if the service reads it",
@@ -431,7 +432,7 @@ impl<'a> RoleCtx<'a> {
             };
             out.push(
                 Diagnostic::error(
-                    "C006",
+                    Code::C006,
                     format!(
                         "`{}` is a group of options: expected an attribute set, found {}",
                         self.option_text(&shape.path),
@@ -492,11 +493,15 @@ impl<'a> RoleCtx<'a> {
         // reads its settings and the undeclared one fails the machine's evaluation.
         if declared.is_empty() {
             out.push(
-                Diagnostic::warning("C007", format!("{message}, so clan-core ignores it"), span)
-                    .with_help(format!(
-                        "role `{}` declares no options at all: remove its `settings`",
-                        self.role.name
-                    )),
+                Diagnostic::warning(
+                    Code::C007,
+                    format!("{message}, so clan-core ignores it"),
+                    span,
+                )
+                .with_help(format!(
+                    "role `{}` declares no options at all: remove its `settings`",
+                    self.role.name
+                )),
             );
             return;
         }
@@ -509,7 +514,7 @@ impl<'a> RoleCtx<'a> {
                 list_names(declared.iter().copied())
             )
         };
-        out.push(Diagnostic::error("C007", message, span).with_help(help));
+        out.push(Diagnostic::error(Code::C007, message, span).with_help(help));
     }
 
     /// Type-checks the winning definitions of one option and reports equal-priority conflicts.
@@ -537,7 +542,7 @@ impl<'a> RoleCtx<'a> {
                     };
                 out.push(
                     Diagnostic::error(
-                        "C006",
+                        Code::C006,
                         format!(
                             "a definition for option `{}` is not of type `{}`: expected {expected}, found {}",
                             self.option_text(path),
@@ -569,7 +574,7 @@ impl<'a> RoleCtx<'a> {
                 },
             };
             let mut diagnostic = Diagnostic::error(
-                "C012",
+                Code::C012,
                 format!(
                     "the option `{}` has conflicting definitions at the same priority ({}): expected one value, found {} and {}",
                     self.option_text(path),

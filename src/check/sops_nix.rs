@@ -13,6 +13,7 @@ use crate::vars::facts::{SopsFacts, SopsFileFacts};
 
 use super::clan::first_span;
 use super::suggest::did_you_mean;
+use crate::diagnostics::Code;
 
 pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
     for machine in clan.machines.values() {
@@ -41,7 +42,7 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                 SopsFileFacts::Missing => {
                     out.push(
                         Diagnostic::error(
-                            "S001",
+                            Code::S001,
                             format!(
                                 "the sops file `{path}` of the secret `{}` ({owner}) does not exist; sops-nix fails to activate without it",
                                 secret.name
@@ -75,7 +76,7 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                     }
                     out.push(
                         Diagnostic::error(
-                            "S002",
+                            Code::S002,
                             format!(
                                 "the key `{key}` of the secret `{}` ({owner}) is not in `{path}`; sops-nix cannot extract it",
                                 secret.name
@@ -97,7 +98,7 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
             {
                 out.push(
                     Diagnostic::error(
-                        "S003",
+                        Code::S003,
                         format!(
                             "`{path}` (the secret `{}`) is not encrypted for machine `{}`: none of its recipients is the machine's age key from `sops/machines/{}/key.json`",
                             secret.name, machine.name, machine.name

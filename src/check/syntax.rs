@@ -5,6 +5,7 @@
 use rnix::{TextRange, TextSize};
 
 use crate::db::{self, Db, SourceFile};
+use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Span};
 use crate::eval::lower_file;
 use crate::loader::NotUtf8;
@@ -25,7 +26,7 @@ pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
     if !parse_errors.is_empty() && is_sops_encrypted(file.text(db)) {
         // Not Nix until its owner decrypts it; importing it gives an unknown value.
         return vec![Diagnostic::new(
-            "N001",
+            Code::N001,
             crate::diagnostics::Severity::Info,
             "the file is encrypted with sops: it is Nix once decrypted, and unknown to clanc",
             span(TextRange::empty(TextSize::from(0))),
@@ -35,14 +36,15 @@ pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         // Lowering a broken tree would only repeat what the parse errors say.
         return parse_errors
             .iter()
-            .map(|error| Diagnostic::error("N001", error.message.clone(), span(error.range)))
+            .map(|error| Diagnostic::error(Code::N001, error.message.clone(), span(error.range)))
             .collect();
     }
     lower_file(db, file, LOWER_STACK_BUDGET)
         .errors
         .iter()
         .map(|error| {
-            let diagnostic = Diagnostic::error("N001", error.message.clone(), span(error.range));
+            let diagnostic =
+                Diagnostic::error(Code::N001, error.message.clone(), span(error.range));
             match error.previous {
                 Some(previous) => diagnostic.with_label(span(previous), "previously defined here"),
                 None => diagnostic,
@@ -55,7 +57,7 @@ pub fn not_utf8_diagnostic(file: &NotUtf8, text: &str) -> Diagnostic {
     // The lossy text has the same bytes up to the first invalid one.
     let at = TextSize::from(file.offset.min(text.len()) as u32);
     Diagnostic::warning(
-        "N006",
+        Code::N006,
         "file is not valid UTF-8",
         Span::new(file.path.clone(), TextRange::empty(at)),
     )

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rnix::{TextRange, TextSize};
 
 use super::{VarsListing, check_clan};
+use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::model::*;
 use crate::services::catalog::Catalog;
@@ -180,7 +181,7 @@ fn run_with(clan: &Clan, listing: &VarsListing) -> Vec<Diagnostic> {
 }
 
 /// The one diagnostic there must be, with its code, severity and primary span.
-fn only(diagnostics: &[Diagnostic], code: &str, severity: Severity, span: Span) -> Diagnostic {
+fn only(diagnostics: &[Diagnostic], code: Code, severity: Severity, span: Span) -> Diagnostic {
     assert_eq!(
         diagnostics.len(),
         1,
@@ -220,7 +221,12 @@ fn c001_undefined_machine_with_suggestion() {
             role("peer", 12).with_machine("cinabar", 13, None),
         ],
     );
-    let d = only(&run(&clan), "C001", Severity::Error, sp("inv.nix", 13, 1));
+    let d = only(
+        &run(&clan),
+        Code::C001,
+        Severity::Error,
+        sp("inv.nix", 13, 1),
+    );
     assert!(d.message.contains("`cinabar`"), "{}", d.message);
     assert!(
         text(&d).contains("did you mean `cinnabar`?"),
@@ -256,7 +262,12 @@ fn c002_role_the_service_does_not_define() {
         instance("borg", "borgbackup"),
         vec![role("servers", 20).with_machine("a", 21, None)],
     );
-    let d = only(&run(&clan), "C002", Severity::Error, sp("inv.nix", 20, 1));
+    let d = only(
+        &run(&clan),
+        Code::C002,
+        Severity::Error,
+        sp("inv.nix", 20, 1),
+    );
     assert!(d.message.contains("`servers`") && d.message.contains("`client`, `server`"));
     assert!(text(&d).contains("did you mean `server`?"));
 }
@@ -297,7 +308,12 @@ fn c002_for_a_flake_service_and_silence_for_unknown_ones() {
         opaque,
         vec![role("anything", 32).with_machine("a", 33, None)],
     );
-    let d = only(&run(&clan), "C002", Severity::Error, sp("inv.nix", 30, 1));
+    let d = only(
+        &run(&clan),
+        Code::C002,
+        Severity::Error,
+        sp("inv.nix", 30, 1),
+    );
     assert!(d.message.contains("`evening`, `morning`"), "{}", d.message);
 }
 
@@ -309,7 +325,12 @@ fn c003_unknown_module_name_explicit_and_defaulted() {
         instance("backups", "borg-backup"),
         vec![role("client", 10).with_machine("a", 11, None)],
     );
-    let d = only(&run(&clan), "C003", Severity::Error, sp("inv.nix", 2, 1));
+    let d = only(
+        &run(&clan),
+        Code::C003,
+        Severity::Error,
+        sp("inv.nix", 2, 1),
+    );
     assert!(d.message.contains("`borg-backup`"));
     assert!(text(&d).contains("did you mean `borgbackup`?"));
 
@@ -323,7 +344,12 @@ fn c003_unknown_module_name_explicit_and_defaulted() {
         vec![role("server", 10).with_machine("a", 11, None)],
     );
     // No span for the defaulted name: the instance key.
-    let d = only(&run(&clan), "C003", Severity::Error, sp("inv.nix", 1, 1));
+    let d = only(
+        &run(&clan),
+        Code::C003,
+        Severity::Error,
+        sp("inv.nix", 1, 1),
+    );
     assert!(d.message.contains("defaults to the instance name"));
     assert!(text(&d).contains("did you mean `sshd`?"));
 }
@@ -339,7 +365,12 @@ fn c004_unknown_input_and_silence_for_unreadable_inputs() {
         i,
         vec![role("nope", 10).with_machine("a", 11, None)],
     );
-    let d = only(&run(&clan), "C004", Severity::Error, sp("inv.nix", 5, 1));
+    let d = only(
+        &run(&clan),
+        Code::C004,
+        Severity::Error,
+        sp("inv.nix", 5, 1),
+    );
     assert!(d.message.contains("`clan`"));
     assert!(text(&d).contains("`nixpkgs`, `clan-core`"));
     assert!(text(&d).contains("did you mean `clan-core`?"));
@@ -380,7 +411,12 @@ fn c005_tag_matching_nothing_and_not_when_members_are_unknown() {
             role("client", 12).with_tag("servers", 13),
         ],
     );
-    let d = only(&run(&clan), "C005", Severity::Warning, sp("inv.nix", 13, 1));
+    let d = only(
+        &run(&clan),
+        Code::C005,
+        Severity::Warning,
+        sp("inv.nix", 13, 1),
+    );
     assert!(d.message.contains("`servers`"));
     assert!(text(&d).contains("did you mean `server`?"));
 
@@ -414,7 +450,12 @@ fn c009_max_machines_after_tags_and_min_machines_of_an_unused_role() {
         instance("zt", "zerotier"),
         vec![role("controller", 10).with_tag("server", 11)],
     );
-    let d = only(&run(&clan), "C009", Severity::Error, sp("inv.nix", 10, 1));
+    let d = only(
+        &run(&clan),
+        Code::C009,
+        Severity::Error,
+        sp("inv.nix", 10, 1),
+    );
     assert!(d.message.contains("exactly 1"), "{}", d.message);
     assert!(d.message.contains("`a`, `b`"), "{}", d.message);
 
@@ -425,7 +466,12 @@ fn c009_max_machines_after_tags_and_min_machines_of_an_unused_role() {
         vec![role("peer", 10).with_machine("a", 11, None)],
     );
     // No controller role at all: the instance key.
-    let d = only(&run(&clan), "C009", Severity::Error, sp("inv.nix", 1, 1));
+    let d = only(
+        &run(&clan),
+        Code::C009,
+        Severity::Error,
+        sp("inv.nix", 1, 1),
+    );
     assert!(d.message.contains("`controller`"));
 }
 
@@ -454,7 +500,7 @@ fn c009_max_instances() {
         vec![role("server", 12).with_machine("b", 13, None)],
     );
     let out = check_clan(&clan, &catalog, &VarsListing::default());
-    let d = only(&out, "C009", Severity::Error, sp("inv.nix", 41, 1));
+    let d = only(&out, Code::C009, Severity::Error, sp("inv.nix", 41, 1));
     assert!(d.message.contains("at most 1 instance"));
     assert_eq!(d.labels[0].span, sp("inv.nix", 40, 1));
 }
@@ -467,7 +513,12 @@ fn c010_darwin_named_directly_but_not_via_tags_or_with_extra_modules() {
         instance("sshd", "sshd"),
         vec![role("server", 10).with_machine("mac", 11, None)],
     );
-    let d = only(&run(&clan), "C010", Severity::Warning, sp("inv.nix", 11, 1));
+    let d = only(
+        &run(&clan),
+        Code::C010,
+        Severity::Warning,
+        sp("inv.nix", 11, 1),
+    );
     assert!(d.message.contains("`mac`"));
 
     // via tags.all: normal, silent
@@ -514,7 +565,12 @@ fn c010_darwin_named_directly_but_not_via_tags_or_with_extra_modules() {
 fn c013_legacy_services() {
     let mut clan = clan();
     clan.legacy_services = Some(sp("legacy.nix", 3, 8));
-    let d = only(&run(&clan), "C013", Severity::Error, sp("legacy.nix", 3, 8));
+    let d = only(
+        &run(&clan),
+        Code::C013,
+        Severity::Error,
+        sp("legacy.nix", 3, 8),
+    );
     assert!(d.message.contains("inventory.instances"));
 }
 
@@ -529,7 +585,7 @@ fn an_instance_without_module_input_follows_the_pinned_clan_cores_default() {
     // no clan-core ever had `acme`: with today's default (clan-core's services), C003 for it
     clan.clan_core_last_modified = Some(1_785_800_000);
     // (a pin known by its time only: no C014 beside what is tested)
-    let d = only(&run(&clan), "C003", Severity::Error, at(2).unwrap());
+    let d = only(&run(&clan), Code::C003, Severity::Error, at(2).unwrap());
     assert!(
         d.message.contains("clan-core doesn't provide"),
         "{}",
@@ -537,7 +593,7 @@ fn an_instance_without_module_input_follows_the_pinned_clan_cores_default() {
     );
     // before 2025-06-30 it meant the flake's own `clan.modules`
     clan.clan_core_last_modified = Some(1_749_900_000);
-    let d = only(&run(&clan), "C003", Severity::Error, at(2).unwrap());
+    let d = only(&run(&clan), Code::C003, Severity::Error, at(2).unwrap());
     assert!(
         d.message.contains("this flake's `clan.modules`"),
         "{}",
@@ -569,12 +625,22 @@ fn c013_depends_on_the_pinned_clan_core() {
     clan.legacy_services_empty = true;
     none(&run(&clan));
     clan.legacy_services_empty = false;
-    let d = only(&run(&clan), "C013", Severity::Error, sp("legacy.nix", 3, 8));
+    let d = only(
+        &run(&clan),
+        Code::C013,
+        Severity::Error,
+        sp("legacy.nix", 3, 8),
+    );
     assert!(d.message.contains("ignores"), "{}", d.message);
     // 2026-08: rejected, even empty
     clan.clan_core_last_modified = Some(1_785_800_000);
     clan.legacy_services_empty = true;
-    only(&run(&clan), "C013", Severity::Error, sp("legacy.nix", 3, 8));
+    only(
+        &run(&clan),
+        Code::C013,
+        Severity::Error,
+        sp("legacy.nix", 3, 8),
+    );
 }
 
 // ---------------------------------------------------------------- settings
@@ -591,7 +657,12 @@ fn c006_wrong_type_points_at_the_value() {
             Some(v(attrs(vec![("port", v(Data::Int(70022), 12))]), 13)),
         )],
     );
-    let d = only(&run(&clan), "C006", Severity::Error, sp("inv.nix", 12, 1));
+    let d = only(
+        &run(&clan),
+        Code::C006,
+        Severity::Error,
+        sp("inv.nix", 12, 1),
+    );
     assert!(
         d.message
             .contains("instances.internet.roles.default.settings.port")
@@ -616,7 +687,12 @@ fn c006_wrong_type_points_at_the_value() {
             )),
         )],
     );
-    let d = only(&run(&clan), "C006", Severity::Error, sp("inv.nix", 14, 1));
+    let d = only(
+        &run(&clan),
+        Code::C006,
+        Severity::Error,
+        sp("inv.nix", 14, 1),
+    );
     assert!(d.message.contains("`signed integer`"));
     assert!(text(&d).contains("without quotes: `51820`"));
 }
@@ -659,7 +735,7 @@ fn c006_in_a_list_element_and_a_nested_submodule_entry() {
     assert_eq!(out.len(), 2, "{out:#?}");
     assert_eq!(
         (out[0].code, out[0].span.clone()),
-        ("C006", sp("inv.nix", 21, 1))
+        (Code::C006, sp("inv.nix", 21, 1))
     );
     assert!(
         out[0]
@@ -668,7 +744,7 @@ fn c006_in_a_list_element_and_a_nested_submodule_entry() {
     );
     assert_eq!(
         (out[1].code, out[1].span.clone()),
-        ("C006", sp("inv.nix", 25, 1))
+        (Code::C006, sp("inv.nix", 25, 1))
     );
     assert!(
         out[1]
@@ -689,7 +765,12 @@ fn c007_unknown_setting_with_suggestion_and_role_without_options() {
                 .with_settings(v(attrs(vec![("directry", v(s("/srv"), 12))]), 13)),
         ],
     );
-    let d = only(&run(&clan), "C007", Severity::Error, sp("inv.nix", 12, 1));
+    let d = only(
+        &run(&clan),
+        Code::C007,
+        Severity::Error,
+        sp("inv.nix", 12, 1),
+    );
     assert!(d.message.contains("settings.directry"));
     assert!(text(&d).contains("did you mean `directory`?"));
 
@@ -704,7 +785,12 @@ fn c007_unknown_setting_with_suggestion_and_role_without_options() {
         ],
     );
     // nothing can read a setting of a role without options: ignored, a warning
-    let d = only(&run(&clan), "C007", Severity::Warning, sp("inv.nix", 12, 1));
+    let d = only(
+        &run(&clan),
+        Code::C007,
+        Severity::Warning,
+        sp("inv.nix", 12, 1),
+    );
     assert!(text(&d).contains("declares no options at all"));
     assert!(d.message.contains("ignores it"), "{}", d.message);
 }
@@ -731,7 +817,12 @@ fn c007_nested_option_groups() {
                 .with_settings(v(settings, 16)),
         ],
     );
-    let d = only(&run(&clan), "C007", Severity::Error, sp("inv.nix", 14, 1));
+    let d = only(
+        &run(&clan),
+        Code::C007,
+        Severity::Error,
+        sp("inv.nix", 14, 1),
+    );
     assert!(d.message.contains("settings.certificate.searchDomain"));
     assert!(text(&d).contains("did you mean `searchDomains`?"));
 }
@@ -755,7 +846,12 @@ fn c008_required_option_unset_for_one_machine() {
             ),
         ],
     );
-    let d = only(&run(&clan), "C008", Severity::Info, sp("inv.nix", 14, 1));
+    let d = only(
+        &run(&clan),
+        Code::C008,
+        Severity::Info,
+        sp("inv.nix", 14, 1),
+    );
     assert!(d.message.contains("settings.controller"));
     assert!(d.message.contains("machine `b`"), "{}", d.message);
     assert!(!d.message.contains("`c`"));
@@ -785,7 +881,12 @@ fn c008_names_every_machine_the_role_settings_leave_unset() {
                 .with_machine("a", 19, None),
         ],
     );
-    let d = only(&run(&clan), "C008", Severity::Info, sp("inv.nix", 14, 1));
+    let d = only(
+        &run(&clan),
+        Code::C008,
+        Severity::Info,
+        sp("inv.nix", 14, 1),
+    );
     assert!(d.message.contains("machines `a`, `b`:"), "{}", d.message);
     assert!(!d.message.contains("`c`"), "{}", d.message);
 }
@@ -823,7 +924,12 @@ fn c012_equal_priority_conflict_points_at_the_later_definition() {
                 ),
         ],
     );
-    let d = only(&run(&clan), "C012", Severity::Error, sp("inv.nix", 15, 1));
+    let d = only(
+        &run(&clan),
+        Code::C012,
+        Severity::Error,
+        sp("inv.nix", 15, 1),
+    );
     assert!(d.message.contains("settings.directory"));
     assert_eq!(d.labels.len(), 1);
     assert_eq!(d.labels[0].span, sp("inv.nix", 12, 1));
@@ -890,7 +996,12 @@ fn priorities_decide_before_type_checks_and_conflicts() {
         ],
     );
     // Machine a gets the role's mkDefault `exclude = 3` alone: that one is a real error.
-    let d = only(&run(&clan), "C006", Severity::Error, sp("inv.nix", 113, 1));
+    let d = only(
+        &run(&clan),
+        Code::C006,
+        Severity::Error,
+        sp("inv.nix", 113, 1),
+    );
     assert!(d.message.contains("settings.exclude"));
 }
 
@@ -976,7 +1087,12 @@ fn unknown_values_and_merges() {
             )),
         )],
     );
-    let d = only(&run(&clan), "C006", Severity::Error, sp("inv.nix", 17, 1));
+    let d = only(
+        &run(&clan),
+        Code::C006,
+        Severity::Error,
+        sp("inv.nix", 17, 1),
+    );
     assert!(d.message.contains("null or string"));
 }
 
@@ -1012,7 +1128,7 @@ fn m001_m002_deferred_modules() {
             },
         },
     ];
-    let d = only(&run(&clan), "M001", Severity::Error, sp("a.nix", 5, 30));
+    let d = only(&run(&clan), Code::M001, Severity::Error, sp("a.nix", 5, 30));
     assert!(
         d.message
             .contains("config.flake.modules.nixos.reverseproxy")
@@ -1028,7 +1144,7 @@ fn m001_m002_deferred_modules() {
             defined: true,
         },
     }];
-    let d = only(&run(&clan), "M002", Severity::Error, sp("a.nix", 5, 30));
+    let d = only(&run(&clan), Code::M002, Severity::Error, sp("a.nix", 5, 30));
     assert!(d.message.contains("nixos machine") && d.message.contains("darwin module"));
 }
 
@@ -1042,13 +1158,13 @@ fn m003_host_platform() {
     };
     let mut clan = clan();
     platform(&mut clan, "a", "aarch64-darwin");
-    let d = only(&run(&clan), "M003", Severity::Error, sp("m.nix", 7, 16));
+    let d = only(&run(&clan), Code::M003, Severity::Error, sp("m.nix", 7, 16));
     assert!(d.message.contains("aarch64-darwin"));
     assert!(text(&d).contains("aarch64-linux"));
 
     let mut clan = self::clan();
     platform(&mut clan, "a", "x86-64-linux");
-    let d = only(&run(&clan), "M003", Severity::Error, sp("m.nix", 7, 16));
+    let d = only(&run(&clan), Code::M003, Severity::Error, sp("m.nix", 7, 16));
     assert!(text(&d).contains("did you mean `x86_64-linux`?"));
 
     let mut clan = self::clan();
@@ -1071,7 +1187,12 @@ fn m004_deploy_targets_with_the_offending_character() {
         Known::Known("root@[2001:db8::1]:22".to_string()),
         Some(sp("m.nix", 200, 23)),
     ));
-    let d = only(&run(&clan), "M004", Severity::Error, sp("m.nix", 100, len));
+    let d = only(
+        &run(&clan),
+        Code::M004,
+        Severity::Error,
+        sp("m.nix", 100, len),
+    );
     assert!(d.message.contains("targetHost") && d.message.contains(text_));
     assert!(d.message.contains("70022 is out of range"), "{}", d.message);
     // the port starts at offset 18 of the text, +1 for the opening quote
@@ -1084,7 +1205,12 @@ fn m004_deploy_targets_with_the_offending_character() {
         Known::Known("a b".to_string()),
         Some(sp("m.nix", 100, 9)),
     ));
-    let d = only(&run(&clan), "M004", Severity::Error, sp("m.nix", 100, 9));
+    let d = only(
+        &run(&clan),
+        Code::M004,
+        Severity::Error,
+        sp("m.nix", 100, 9),
+    );
     assert!(d.labels.is_empty());
 
     // clan's own forms: a `ssh://` scheme and ssh options after `?`
@@ -1105,7 +1231,12 @@ fn m004_deploy_targets_with_the_offending_character() {
         Known::Known("https://root@beacon".to_string()),
         Some(sp("m.nix", 100, 21)),
     ));
-    let d = only(&run(&clan), "M004", Severity::Error, sp("m.nix", 100, 21));
+    let d = only(
+        &run(&clan),
+        Code::M004,
+        Severity::Error,
+        sp("m.nix", 100, 21),
+    );
     assert!(text(&d).contains("remove `https://`"));
 }
 
@@ -1172,7 +1303,7 @@ fn v001_missing_dependency_only_when_generators_are_all_known() {
     ]);
     let d = only(
         &run_with(&clan, &listing),
-        "V001",
+        Code::V001,
         Severity::Error,
         sp("vars.nix", 21, 1),
     );
@@ -1222,7 +1353,7 @@ fn v002_cycle_points_into_the_generator_sorting_first() {
     ]);
     let d = only(
         &run_with(&clan, &listing),
-        "V002",
+        Code::V002,
         Severity::Error,
         sp("vars.nix", 11, 1),
     );
@@ -1245,7 +1376,7 @@ fn v003_missing_files_per_machine_and_shared() {
         .remove("healthchecks-url");
     let d = only(
         &run_with(&clan, &listing),
-        "V003",
+        Code::V003,
         Severity::Warning,
         sp("vars.nix", 20, 1),
     );
@@ -1257,7 +1388,7 @@ fn v003_missing_files_per_machine_and_shared() {
     let (clan, listing) = vars_clan(vec![shared.clone()]);
     // the listing put it under per-machine: the shared directory is missing
     let out = run_with(&clan, &listing);
-    assert!(out.iter().any(|d| d.code == "V003"
+    assert!(out.iter().any(|d| d.code == Code::V003
         && d.span == sp("vars.nix", 30, 1)
         && d.message.contains("vars/shared/cache-key")));
 
@@ -1278,7 +1409,7 @@ fn v004_stale_machine_dir_and_undeclared_generator_dirs() {
     );
     let d = only(
         &run_with(&clan, &listing),
-        "V004",
+        Code::V004,
         Severity::Warning,
         Span::new("vars/per-machine/ferry", TextRange::empty(0.into())),
     );
@@ -1292,12 +1423,12 @@ fn v004_stale_machine_dir_and_undeclared_generator_dirs() {
         .insert("old-gen".into(), BTreeSet::new());
     listing.shared.insert("gone".into(), BTreeSet::new());
     let out = run_with(&clan, &listing);
-    let paths: Vec<(&str, &str)> = out.iter().map(|d| (d.code, &*d.span.file)).collect();
+    let paths: Vec<(Code, &str)> = out.iter().map(|d| (d.code, &*d.span.file)).collect();
     assert_eq!(
         paths,
         [
-            ("V004", "vars/per-machine/a/old-gen"),
-            ("V004", "vars/shared/gone")
+            (Code::V004, "vars/per-machine/a/old-gen"),
+            (Code::V004, "vars/shared/gone")
         ]
     );
 
@@ -1339,13 +1470,13 @@ fn v006_mode_needed_for_and_prompt_type() {
     );
     let (clan, listing) = vars_clan(vec![g]);
     let out = run_with(&clan, &listing);
-    let got: Vec<(&str, Span)> = out.iter().map(|d| (d.code, d.span.clone())).collect();
+    let got: Vec<(Code, Span)> = out.iter().map(|d| (d.code, d.span.clone())).collect();
     assert_eq!(
         got,
         [
-            ("V006", sp("vars.nix", 50, 5)),
-            ("V006", sp("vars.nix", 60, 6)),
-            ("V006", sp("vars.nix", 70, 10))
+            (Code::V006, sp("vars.nix", 50, 5)),
+            (Code::V006, sp("vars.nix", 60, 6)),
+            (Code::V006, sp("vars.nix", 70, 10))
         ]
     );
     assert!(text(&out[0]).contains("\"0644\""));
@@ -1473,7 +1604,12 @@ fn darwin_machines_are_not_evaluated_by_nixos_only_services() {
             Some(v(attrs(vec![("generateRootKey", v(s("yes"), 12))]), 13)),
         )],
     );
-    only(&run(&clan), "C010", Severity::Warning, sp("inv.nix", 11, 1));
+    only(
+        &run(&clan),
+        Code::C010,
+        Severity::Warning,
+        sp("inv.nix", 11, 1),
+    );
 }
 
 // ---------------------------------------------------------------- vars: recipients, sharing
@@ -1513,7 +1649,7 @@ fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
     );
     let d = only(
         &run_with(&clan, &listing),
-        "V005",
+        Code::V005,
         Severity::Error,
         Span::new(format!("{dir}/secret"), TextRange::empty(0.into())),
     );
@@ -1525,7 +1661,7 @@ fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
         .insert(dir.into(), secret(&["alice"], &["age1alice", "age1old"]));
     let d = only(
         &run_with(&clan, &listing),
-        "V005",
+        Code::V005,
         Severity::Error,
         Span::new(format!("{dir}/secret"), TextRange::empty(0.into())),
     );
@@ -1535,9 +1671,9 @@ fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
     let mut stale = clan.clone();
     stale.machines.get_mut("a").unwrap().generators.clear();
     let found = run_with(&stale, &listing);
-    assert!(found.iter().all(|d| d.code != "V005"), "{found:?}");
+    assert!(found.iter().all(|d| d.code != Code::V005), "{found:?}");
     assert!(
-        found.iter().any(|d| d.code == "V004"),
+        found.iter().any(|d| d.code == Code::V004),
         "the stale directory: {found:?}"
     );
     for needed_for in ["activation", "partitioning"] {
@@ -1572,7 +1708,7 @@ fn v005_a_deployed_secret_without_its_machine_only_when_sops_nix_decrypts_it() {
     listing.secrets.insert(key, BTreeSet::new());
     let d = only(
         &run_with(&clan, &listing),
-        "V005",
+        Code::V005,
         Severity::Error,
         Span::new(
             "vars/per-machine/a/initrd-ssh/key/secret",
@@ -1629,7 +1765,7 @@ fn v007_shared_generator_declared_differently() {
     let (clan, listing) = shared_clan(g.clone(), shared("wifi", 50, &["psk", "ssid"], "x"));
     let d = only(
         &run_with(&clan, &listing),
-        "V007",
+        Code::V007,
         Severity::Error,
         sp("vars.nix", 50, 1),
     );
@@ -1644,7 +1780,7 @@ fn v007_shared_generator_declared_differently() {
     let (clan, listing) = shared_clan(g.clone(), shared("wifi", 50, &["psk"], "openssl rand"));
     let d = only(
         &run_with(&clan, &listing),
-        "V007",
+        Code::V007,
         Severity::Error,
         sp("vars.nix", 50, 1),
     );
@@ -1657,7 +1793,7 @@ fn v007_shared_generator_declared_differently() {
     let out = run_with(&clan, &listing);
     assert!(
         out.iter()
-            .any(|d| d.code == "V007" && d.message.contains("dependencies")),
+            .any(|d| d.code == Code::V007 && d.message.contains("dependencies")),
         "{out:#?}"
     );
     let mut other = shared("wifi", 50, &["psk"], "pwgen > $out/psk");
@@ -1665,7 +1801,7 @@ fn v007_shared_generator_declared_differently() {
     let (clan, listing) = shared_clan(g.clone(), other);
     let d = only(
         &run_with(&clan, &listing),
-        "V007",
+        Code::V007,
         Severity::Error,
         sp("vars.nix", 50, 1),
     );
@@ -1720,7 +1856,7 @@ fn s001_s002_s003_legacy_sops_files() {
     let (clan, listing) = sops_clan("secrets/a.yaml", "db/password", SopsFileFacts::Missing);
     let d = only(
         &run_with(&clan, &listing),
-        "S001",
+        Code::S001,
         Severity::Error,
         sp("inv.nix", 20, 1),
     );
@@ -1733,7 +1869,7 @@ fn s001_s002_s003_legacy_sops_files() {
     );
     let d = only(
         &run_with(&clan, &listing),
-        "S002",
+        Code::S002,
         Severity::Error,
         sp("inv.nix", 40, 1),
     );
@@ -1746,7 +1882,7 @@ fn s001_s002_s003_legacy_sops_files() {
     );
     let d = only(
         &run_with(&clan, &listing),
-        "S003",
+        Code::S003,
         Severity::Error,
         sp("inv.nix", 20, 1),
     );
@@ -1765,7 +1901,7 @@ fn s001_s002_s003_legacy_sops_files() {
     clan.machines.get_mut("a").unwrap().sops_secrets[0].home_user = Some("ada".into());
     let d = only(
         &run_with(&clan, &listing),
-        "S001",
+        Code::S001,
         Severity::Error,
         sp("inv.nix", 20, 1),
     );

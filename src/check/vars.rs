@@ -18,6 +18,7 @@ use crate::vars::order::{OrderError, dependency_errors};
 use super::clan::{first_span, machines_complete, unknown_below};
 use super::roles::Services;
 use super::suggest::{did_you_mean, list_names};
+use crate::diagnostics::Code;
 
 /// Generator directories and, per generator, its file directories.
 pub type GeneratorDirs = BTreeMap<String, BTreeSet<String>>;
@@ -156,7 +157,7 @@ pub(super) fn check(
             }
             out.push(
                 Diagnostic::warning(
-                    "V004",
+                    Code::V004,
                     format!(
                         "`vars/per-machine/{name}/` belongs to the machine `{name}`, which the clan does not define; expected one of {}",
                         list_names(clan.machines.keys())
@@ -181,7 +182,7 @@ pub(super) fn check(
             }
             out.push(
                 Diagnostic::warning(
-                    "V004",
+                    Code::V004,
                     format!(
                         "`vars/shared/{generator}/` belongs to no generator: no machine declares a shared generator `{generator}`; expected one of {}",
                         list_names(declared.iter().copied())
@@ -297,7 +298,7 @@ fn check_dependencies(machine: &Machine, fully_known: bool, out: &mut Vec<Diagno
                 }
                 out.push(
                     Diagnostic::error(
-                        "V001",
+                        Code::V001,
                         format!(
                             "vars generator `{generator}` depends on `{dependency}`, but machine `{}` declares no generator `{dependency}`",
                             machine.name
@@ -336,7 +337,7 @@ fn check_dependencies(machine: &Machine, fully_known: bool, out: &mut Vec<Diagno
                 };
                 out.push(
                     Diagnostic::error(
-                        "V002",
+                        Code::V002,
                         format!(
                             "vars generators of machine `{}` depend on each other in a cycle: {}; expected an order in which each runs after its dependencies",
                             machine.name,
@@ -366,7 +367,7 @@ fn check_options(machine: &Machine, generator: &Generator, out: &mut Vec<Diagnos
             generator.span.as_ref(),
             machine.span.as_ref(),
         ]) {
-            out.push(Diagnostic::error("V006", message, span).with_help(help));
+            out.push(Diagnostic::error(Code::V006, message, span).with_help(help));
         }
     };
     for file in generator.files.values() {
@@ -457,7 +458,7 @@ fn stale_generator_dirs(
         let path = format!("vars/per-machine/{}/{generator}", machine.name);
         out.push(
             Diagnostic::warning(
-                "V004",
+                Code::V004,
                 format!(
                     "`{path}/` belongs to no generator: machine `{}` declares no per-machine generator `{generator}`; expected one of {}",
                     machine.name,
@@ -571,7 +572,7 @@ impl MissingFiles {
             };
             out.push(
                 Diagnostic::warning(
-                    "V003",
+                    Code::V003,
                     format!(
                         "vars generator `{g}` has not been run yet: expected {} under {where_}, found none",
                         list_names(&entry.files)
@@ -615,7 +616,7 @@ impl MissingFiles {
             };
             out.push(
                 Diagnostic::warning(
-                    "V003",
+                    Code::V003,
                     format!(
                         "{} {names} that clan-core and the machine's services give it {} not been run yet: expected {}, found none",
                         if group.len() == 1 { "the vars generator" } else { "the vars generators" },
@@ -654,7 +655,7 @@ fn secrets_for_machines(clan: &Clan, listing: &VarsListing, out: &mut Vec<Diagno
         }
         out.push(
             Diagnostic::error(
-                "V005",
+                Code::V005,
                 format!(
                     "the secret `{g}/{f}` of machine `{m}` is deployed to `{m}` but not encrypted for it: there is no `machines/{m}` recipient beside it, so sops-nix on `{m}` cannot decrypt it"
                 ),
@@ -735,7 +736,7 @@ fn stale_recipients(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
                 let plural = if kind == "user" { "users" } else { "machines" };
                 out.push(
                     Diagnostic::error(
-                        "V005",
+                        Code::V005,
                         format!(
                             "the secret `{var}` is linked to the {kind} `{name}` but not encrypted for its key (`sops/{plural}/{name}/key.json`): `{name}` cannot decrypt it"
                         ),
@@ -774,7 +775,7 @@ fn shared_declared_differently(clan: &Clan, out: &mut Vec<Diagnostic>) {
                 continue;
             };
             let mut d = Diagnostic::error(
-                "V007",
+                Code::V007,
                 format!(
                     "the shared vars generator `{}` is declared differently on `{}` and `{}`: {what}; expected one declaration for every machine",
                     generator.name, other_machine.name, machine.name

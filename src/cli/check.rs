@@ -163,7 +163,8 @@ pub(super) fn print_report(
     clan: &crate::model::Clan,
 ) -> u8 {
     if args.only_vars {
-        diagnostics.retain(|d| d.code.starts_with('V') || d.code.starts_with('S'));
+        diagnostics
+            .retain(|d| d.code.as_str().starts_with('V') || d.code.as_str().starts_with('S'));
     }
     let mut report = Report::new(diagnostics, texts.len());
     match clan.unknown_reason() {

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
-use crate::diagnostics::{ColorChoice, Report, Severity, render_human};
+use crate::diagnostics::{
+    Code, ColorChoice, Diagnostic, Report, Severity, Span, render_diagnostics, render_human,
+};
 use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
 use crate::model::machine_selector::parse_selector;
 use crate::plan::{self, Fingerprint, Goal, PlanOptions};
@@ -386,12 +388,25 @@ pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {
             }
         };
         if let Err(reason) = still_fresh(&saved) {
-            eprintln!("error[P002]: {reason}");
-            eprintln!(
-                "  = help: make the plan again: clanc plan {} -o {}",
-                saved.flake,
-                args.plan.display()
+            let file = args.plan.display().to_string();
+            let stale = Diagnostic::error(
+                Code::P002,
+                reason,
+                Span::new(file.as_str(), rnix::TextRange::empty(0.into())),
+            )
+            .with_help(format!(
+                "make the plan again: clanc plan {} -o {file}",
+                saved.flake
+            ));
+            let mut sources = crate::diagnostics::Sources::new();
+            sources.insert(file, std::sync::Arc::from(text.as_str()));
+            let shown = render_diagnostics(
+                &[stale],
+                &sources,
+                color.enabled(std::io::stderr().is_terminal()),
+                100,
             );
+            eprint!("{shown}");
             return exit::FOUND_ERRORS;
         }
         saved

@@ -22,7 +22,7 @@ pub fn render_github(report: &Report, sources: &Sources) -> String {
             escape_property(&d.span.file),
             at.line,
             at.column,
-            escape_property(d.code),
+            escape_property(d.code.as_str()),
             escape_data(&message),
         ));
     }

@@ -36,6 +36,19 @@ impl ColorChoice {
 
 /// Renders every diagnostic and a closing summary line. `width` is the wrapping width.
 pub fn render_human(report: &Report, sources: &Sources, color: bool, width: usize) -> String {
+    let mut out = render_diagnostics(&report.diagnostics, sources, color, width);
+    out.push_str(&summary_line(report));
+    out
+}
+
+/// The diagnostics alone, without the summary line of a check (for a command that reports one
+/// problem, such as a stale plan).
+pub fn render_diagnostics(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    color: bool,
+    width: usize,
+) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -46,11 +59,10 @@ pub fn render_human(report: &Report, sources: &Sources, color: bool, width: usiz
         .with_links(false)
         .without_syntax_highlighting();
     let mut out = String::new();
-    for diagnostic in &report.diagnostics {
+    for diagnostic in diagnostics {
         out.push_str(&render_one(&handler, diagnostic, sources));
         out.push('\n');
     }
-    out.push_str(&summary_line(report));
     out
 }
 
@@ -197,7 +209,7 @@ impl Shown {
             }
         }
         Shown {
-            code: Some(d.code),
+            code: Some(d.code.as_str()),
             severity: match d.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,
@@ -312,7 +324,7 @@ impl SourceCode for FileText {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::{Label, Span};
+    use crate::diagnostics::{Code, Label, Span};
     use rnix::{TextRange, TextSize};
 
     fn range(start: usize, end: usize) -> TextRange {
@@ -338,7 +350,7 @@ mod tests {
         let mut sources = Sources::new();
         sources.insert("inventory.json", text.clone());
         let mut d = Diagnostic::new(
-            "M001",
+            Code::M001,
             Severity::Error,
             "unknown key `oops`",
             Span::new("inventory.json", range(at, at + 6)),
@@ -372,7 +384,7 @@ mod tests {
         let mut sources = Sources::new();
         sources.insert("f.nix", Arc::from(text));
         let d = Diagnostic::new(
-            "E001",
+            Code::N002,
             Severity::Error,
             "cannot add",
             Span::new("f.nix", range(6, 14)),
@@ -387,14 +399,14 @@ mod tests {
         let mut sources = Sources::new();
         sources.insert("f.nix", Arc::from("1\n"));
         let d = Diagnostic::new(
-            "E001",
+            Code::N002,
             Severity::Error,
             "broken",
             Span::new("f.nix", range(50, 60)),
         );
         let out = render_human(&Report::new(vec![d], 1), &sources, false, 100);
         assert!(
-            out.starts_with("error[E001]: broken\n  --> f.nix:"),
+            out.starts_with("error[N002]: broken\n  --> f.nix:"),
             "{out}"
         );
     }

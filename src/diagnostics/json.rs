@@ -52,7 +52,7 @@ pub fn render_json(report: &Report, sources: &Sources) -> String {
             let end = sources.line_col(&d.span.file, d.span.range.end());
             let known = |n: u32| text.then_some(n);
             JsonDiagnostic {
-                code: d.code,
+                code: d.code.as_str(),
                 severity: d.severity.as_str(),
                 message: &d.message,
                 file: &d.span.file,

@@ -4,6 +4,7 @@
 //! N005 a limit (depth or steps) exceeded.
 
 use super::Pos;
+use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Span};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,13 +63,13 @@ impl EvalError {
         matches!(self.kind, ErrorKind::Throw | ErrorKind::Assert)
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self.kind {
-            ErrorKind::Syntax => "N001",
-            ErrorKind::Eval | ErrorKind::Throw | ErrorKind::Assert | ErrorKind::Abort => "N002",
-            ErrorKind::InfiniteRecursion => "N003",
-            ErrorKind::MissingFile => "N004",
-            ErrorKind::Limit => "N005",
+            ErrorKind::Syntax => Code::N001,
+            ErrorKind::Eval | ErrorKind::Throw | ErrorKind::Assert | ErrorKind::Abort => Code::N002,
+            ErrorKind::InfiniteRecursion => Code::N003,
+            ErrorKind::MissingFile => Code::N004,
+            ErrorKind::Limit => Code::N005,
         }
     }
 

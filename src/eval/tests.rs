@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::db::Database;
+use crate::diagnostics::Code;
 
 /// Evaluates `text` (as the file `/t/main.nix` next to `files`) on a thread with a big
 /// stack; returns the strict JSON and its unknowns, or the error.
@@ -48,7 +49,7 @@ fn is_unknown(text: &str) {
 }
 
 #[track_caller]
-fn error_code(text: &str) -> &'static str {
+fn error_code(text: &str) -> Code {
     match run(text) {
         Ok(p) => panic!("{text}: expected an error, got {}", p.text),
         Err(e) => e.code(),
@@ -229,7 +230,7 @@ fn coercing_what_is_partly_unknown_is_unknown() {
         "\"t\""
     );
     // A plain set without either stays an error.
-    assert_eq!(error_code("\"${{ a = 1; }}\""), "N002");
+    assert_eq!(error_code("\"${{ a = 1; }}\""), Code::N002);
 }
 
 #[test]
@@ -240,9 +241,9 @@ fn an_absent_path_is_read_only_when_nix_reads_it() {
     assert_eq!(json("builtins.pathExists ./absent"), "false");
     assert_eq!(json("toString ./absent/x"), "\"/t/absent/x\"");
     assert_eq!(json("(x: 1) (import ./absent.nix)"), "1");
-    assert_eq!(error_code("import ./absent.nix"), "N004");
-    assert_eq!(error_code("builtins.readFile ./absent"), "N004");
-    assert_eq!(error_code("builtins.readDir ./absent"), "N004");
+    assert_eq!(error_code("import ./absent.nix"), Code::N004);
+    assert_eq!(error_code("builtins.readFile ./absent"), Code::N004);
+    assert_eq!(error_code("builtins.readDir ./absent"), Code::N004);
 }
 
 #[test]
@@ -255,12 +256,12 @@ fn unknowns_remember_where_they_came_from() {
 
 #[test]
 fn errors_have_codes_and_spans() {
-    assert_eq!(error_code("let x = x; in x"), "N003");
-    assert_eq!(error_code("rec { a = b; b = a; }.a"), "N003");
-    assert_eq!(error_code("import ./missing.nix"), "N004");
-    assert_eq!(error_code("throw \"x\""), "N002");
-    assert_eq!(error_code("{ a = 1; a = 2; }"), "N001");
-    assert_eq!(error_code("{ a = "), "N001");
+    assert_eq!(error_code("let x = x; in x"), Code::N003);
+    assert_eq!(error_code("rec { a = b; b = a; }.a"), Code::N003);
+    assert_eq!(error_code("import ./missing.nix"), Code::N004);
+    assert_eq!(error_code("throw \"x\""), Code::N002);
+    assert_eq!(error_code("{ a = 1; a = 2; }"), Code::N001);
+    assert_eq!(error_code("{ a = "), Code::N001);
     let e = run("let f = x: x.a; in\n  f { }").expect_err("fails");
     assert_eq!(e.message, "attribute 'a' missing");
     let pos = e.pos.expect("has a position");
@@ -271,10 +272,10 @@ fn errors_have_codes_and_spans() {
 #[test]
 fn limits_stop_pathological_inputs() {
     // Unbounded recursion, deep data, and endless loops end in N005, not a crash.
-    assert_eq!(error_code("let f = x: f x; in f 1"), "N005");
-    assert_eq!(error_code("let f = n: 1 + f (n + 1); in f 0"), "N005");
-    assert_eq!(error_code("let f = n: [ (f (n + 1)) ]; in f 0"), "N005");
-    assert_eq!(error_code("let x = { a = x; }; in x"), "N005");
+    assert_eq!(error_code("let f = x: f x; in f 1"), Code::N005);
+    assert_eq!(error_code("let f = n: 1 + f (n + 1); in f 0"), Code::N005);
+    assert_eq!(error_code("let f = n: [ (f (n + 1)) ]; in f 0"), Code::N005);
+    assert_eq!(error_code("let x = { a = x; }; in x"), Code::N005);
     let few_steps = Limits {
         max_steps: 10_000,
         ..Limits::for_stack(64 * 1024 * 1024)
@@ -285,7 +286,7 @@ fn limits_stop_pathological_inputs() {
         Some(few_steps),
     )
     .expect_err("runs out of steps");
-    assert_eq!(e.code(), "N005");
+    assert_eq!(e.code(), Code::N005);
     let shallow = Limits {
         max_depth: 50,
         ..Limits::for_stack(64 * 1024 * 1024)
@@ -296,7 +297,7 @@ fn limits_stop_pathological_inputs() {
         Some(shallow),
     )
     .expect_err("too deep");
-    assert_eq!(e.code(), "N005");
+    assert_eq!(e.code(), Code::N005);
 }
 
 #[test]

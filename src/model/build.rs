@@ -25,6 +25,7 @@ use crate::syntax::locate;
 use super::clan::*;
 use super::freshness::{ModelInputs, WorkspaceFacts};
 use super::unique_names::UniqueNames;
+use crate::diagnostics::Code;
 use crate::services::flake_service::read_flake_service;
 
 /// How deep settings values are read into `Data`.
@@ -245,7 +246,7 @@ impl Reader<'_, '_> {
         );
         push_unique(
             &mut self.clan.diagnostics,
-            Diagnostic::new("C011", Severity::Error, message, span),
+            Diagnostic::new(Code::C011, Severity::Error, message, span),
         );
     }
 
@@ -1957,7 +1958,7 @@ impl Reader<'_, '_> {
             }
             // A value of the wrong type: point at the value, not at its name.
             let pos = match d.code {
-                "C011" => self.value_of_key(d.pos).or(d.pos),
+                Code::C011 => self.value_of_key(d.pos).or(d.pos),
                 _ => d.pos,
             };
             let span = match self.span(pos) {
@@ -1965,7 +1966,7 @@ impl Reader<'_, '_> {
                 None => match self.inventory_json_span(&d) {
                     // A wrong type in inventory.json; other failures of its module (not a
                     // set) come with one, or with inventory.json's own C011.
-                    Some(span) if d.code == "C011" => span,
+                    Some(span) if d.code == Code::C011 => span,
                     _ => continue,
                 },
             };

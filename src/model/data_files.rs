@@ -8,6 +8,7 @@
 use rnix::{TextRange, TextSize};
 
 use super::json_locate;
+use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Span};
 use crate::modules::flake_lock::FlakeLock;
 
@@ -41,7 +42,7 @@ pub(super) fn inventory_json(file: &str, text: &str) -> DataFindings {
         );
         found.diagnostics.push(
             Diagnostic::error(
-                "C011",
+                Code::C011,
                 format!(
                     "`inventory` must be an attribute set, but inventory.json holds {}",
                     describe(&value)
@@ -92,7 +93,7 @@ pub(super) fn flake_lock(file: &str, text: &str) -> DataFindings {
     if let Some((message, at)) = problem {
         let reason = format!("Nix cannot read this lock file: {message}");
         found.diagnostics.push(
-            Diagnostic::error("N007", reason.clone(), Span::new(file, TextRange::empty(at)))
+            Diagnostic::error(Code::N007, reason.clone(), Span::new(file, TextRange::empty(at)))
                 .with_help("Nix reads flake.lock before it evaluates anything: `nix flake lock` writes a new one"),
         );
         found.unreadable = Some(reason);
@@ -117,7 +118,7 @@ fn parse(file: &str, text: &str) -> Result<serde_json::Value, Option<Box<(Diagno
                 None => reason.clone(),
             };
             let diagnostic = Diagnostic::error(
-                "N007",
+                Code::N007,
                 format!("{file} is not valid JSON: {what}"),
                 Span::new(file, TextRange::empty(at)),
             )
@@ -139,7 +140,7 @@ fn duplicates(file: &str, text: &str) -> Vec<Diagnostic> {
                 format!("`{}`", path.join("."))
             };
             Diagnostic::warning(
-                "N008",
+                Code::N008,
                 format!("key `{key}` appears twice in {place}: Nix keeps only the last one"),
                 Span::new(file, again),
             )
@@ -178,7 +179,7 @@ fn describe(value: &serde_json::Value) -> String {
 mod tests {
     use super::*;
 
-    fn codes(found: &DataFindings) -> Vec<&str> {
+    fn codes(found: &DataFindings) -> Vec<Code> {
         found.diagnostics.iter().map(|d| d.code).collect()
     }
 
@@ -188,18 +189,18 @@ mod tests {
             "inventory.json",
             "{\n  \"machines\": {\n    \"a\": 1e999999 }\n}",
         );
-        assert_eq!(codes(&found), ["N007"]);
+        assert_eq!(codes(&found), [Code::N007]);
         assert!(found.unreadable.is_some());
         let at = usize::from(found.diagnostics[0].span.range.start());
         assert!((28..=40).contains(&at), "at {at}");
 
         let found = inventory_json("inventory.json", "garbage{{{");
-        assert_eq!(codes(&found), ["N007"]);
+        assert_eq!(codes(&found), [Code::N007]);
         assert_eq!(found.diagnostics[0].span.range.start(), TextSize::from(0));
 
         for text in ["[]", "null", " 5 ", "\"x\""] {
             let found = inventory_json("inventory.json", text);
-            assert_eq!(codes(&found), ["C011"], "{text}");
+            assert_eq!(codes(&found), [Code::C011], "{text}");
             assert!(found.unreadable.is_none());
         }
 
@@ -207,7 +208,7 @@ mod tests {
             "inventory.json",
             r#"{"machines": {"a": {}, "a": {"tags": []}}}"#,
         );
-        assert_eq!(codes(&found), ["N008"]);
+        assert_eq!(codes(&found), [Code::N008]);
         assert!(found.diagnostics[0].message.contains("`machines`"));
 
         let fine = inventory_json("inventory.json", r#"{"machines": {"a": {}}}"#);
@@ -217,15 +218,15 @@ mod tests {
     #[test]
     fn malformed_flake_lock_is_reported() {
         let found = flake_lock("flake.lock", "{ \"nodes\": ");
-        assert_eq!(codes(&found), ["N007"]);
+        assert_eq!(codes(&found), [Code::N007]);
         let found = flake_lock(
             "flake.lock",
             r#"{"nodes": {"root": {}}, "root": "root", "version": 4}"#,
         );
-        assert_eq!(codes(&found), ["N007"]);
+        assert_eq!(codes(&found), [Code::N007]);
         assert!(found.diagnostics[0].message.contains("version 4"));
         let found = flake_lock("flake.lock", "null");
-        assert_eq!(codes(&found), ["N007"]);
+        assert_eq!(codes(&found), [Code::N007]);
         let fine = flake_lock(
             "flake.lock",
             r#"{"nodes": {"root": {}}, "root": "root", "version": 7}"#,

@@ -12,6 +12,7 @@ use super::known;
 use super::system::{
     EvalSettings, Evaluation, ModuleContext, ModuleFailure, ModuleSource, Name, evaluate,
 };
+use crate::diagnostics::Code;
 
 /// What evaluating a flake found.
 pub struct FlakeEvaluation {
@@ -533,7 +534,7 @@ fn flake_parts_value(
         }
         modules.push(ModuleSource::new(args[1].clone(), None, pos));
         let settings = EvalSettings {
-            checked_below: Some(("flake.clan".into(), "C011")),
+            checked_below: Some(("flake.clan".into(), Code::C011)),
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);
@@ -636,7 +637,7 @@ fn clan_core_value(
         }
         let settings = EvalSettings {
             prefix: "clan".into(),
-            type_code: Some("C011"),
+            type_code: Some(Code::C011),
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);

@@ -24,6 +24,7 @@ use std::rc::{Rc, Weak};
 use crate::eval::{Attr, Attrs, EvalError, EvalResult, Evaluator, Pos, Thunk, Value};
 
 use super::types::{TypeInfo, TypeKind, describe_value};
+use crate::diagnostics::Code;
 
 /// A name in the option tree.
 pub type Name = std::sync::Arc<str>;
@@ -37,7 +38,7 @@ const ORDER_DEFAULT: i64 = 1000;
 /// Something found while merging: a conflict, a value of the wrong type, an evaluation error.
 #[derive(Clone, Debug)]
 pub struct ModuleDiagnostic {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub pos: Option<Pos>,
     pub labels: Vec<(Pos, String)>,
@@ -177,10 +178,10 @@ pub struct EvalSettings {
     /// The option path of this evaluation's root, for messages ("clan", "clan.inventory").
     pub prefix: String,
     /// The code for definitions of the wrong type, or `None` to leave them unreported.
-    pub type_code: Option<&'static str>,
+    pub type_code: Option<Code>,
     /// Below this option path (in submodules), definitions of the wrong type are reported
     /// with this code.
-    pub checked_below: Option<(String, &'static str)>,
+    pub checked_below: Option<(String, Code)>,
     /// The evaluation also has modules clanc does not see (a machine's NixOS or nix-darwin
     /// modules, why in the text): the configuration the modules read through `config` is
     /// open everywhere, so an attribute no seen module defines is unknown, never missing.
@@ -487,7 +488,7 @@ pub fn evaluate(
     if settings.strict {
         for (path, decl) in clashes {
             ctx.report(ModuleDiagnostic {
-                code: "N002",
+                code: Code::N002,
                 message: format!(
                     "The option `{path}` would be a parent of other options, but its type `{}` does not support nested options",
                     decl.ty.describe()
@@ -675,7 +676,7 @@ impl Collector<'_> {
                 Ok(other) => {
                     // the module's configuration is collected; what it imports is unknown
                     let _ = self.fail(ModuleDiagnostic {
-                        code: "N002",
+                        code: Code::N002,
                         message: format!(
                             "`imports` must be a list, but it is {}",
                             other.describe()
@@ -775,7 +776,7 @@ impl Collector<'_> {
     ) -> Result<Read, ModuleFailure> {
         if depth > 200 {
             return Err(self.fail(ModuleDiagnostic {
-                code: "N005",
+                code: Code::N005,
                 message: "modules import each other more than 200 levels deep".into(),
                 pos: m.pos,
                 labels: Vec::new(),
@@ -817,7 +818,7 @@ impl Collector<'_> {
             }
             other => {
                 return Err(self.fail(ModuleDiagnostic {
-                    code: "N002",
+                    code: Code::N002,
                     message: format!(
                         "a module must be a set or a function, but this is {}",
                         other.describe()
@@ -1569,7 +1570,7 @@ impl Node {
                     Ok(other) => {
                         uncertain.get_or_insert_with(|| "`mkIf` of a non-Boolean".into());
                         ctx.report(ModuleDiagnostic {
-                            code: "N002",
+                            code: Code::N002,
                             message: format!(
                                 "the condition of `mkIf` is {} while a Boolean was expected",
                                 other.describe()
@@ -1900,7 +1901,7 @@ impl Node {
     }
 
     fn wrong_type(&self, ctx: &ModuleContext, def: &Def, value: &Value, expected: &str) {
-        let strict = self.scope.checked.get().then_some("N002");
+        let strict = self.scope.checked.get().then_some(Code::N002);
         let Some(code) = self.scope.settings.type_code.or(strict) else {
             return;
         };
@@ -2799,7 +2800,7 @@ impl Node {
             })
             .collect();
         ctx.report(ModuleDiagnostic {
-            code: "C012",
+            code: Code::C012,
             message: format!("the option `{}` {what}", self.path),
             pos: last.0.pos,
             labels,
@@ -2837,7 +2838,7 @@ impl Node {
                         .filter_map(|d| d.pos.map(|p| (p, "also defined here".to_string())))
                         .collect();
                     ctx.report(ModuleDiagnostic {
-                        code: "N002",
+                        code: Code::N002,
                         message: format!("The option `{}` does not exist", node.path),
                         pos: node.first_pos(),
                         labels,

@@ -19,6 +19,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use rnix::TextRange;
 
 use crate::check::VarsListing;
+use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
 use crate::model::machine_selector::MachineSelector;
@@ -380,14 +381,14 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
     let (selected, unmatched) = select::select_machines(clan, options.selector.as_ref());
     for term in unmatched {
         diagnostics.push(Diagnostic::warning(
-            "P003",
+            Code::P003,
             format!("selector term `{term}` matches no machine"),
             no_place(),
         ));
     }
     if options.selector.is_some() && selected.is_empty() {
         diagnostics.push(Diagnostic::warning(
-            "P003",
+            Code::P003,
             "the selector picks no machine: the plan is empty",
             no_place(),
         ));
@@ -423,7 +424,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             }
             Err((reason, severity, span)) => {
                 diagnostics.push(Diagnostic::new(
-                    "P001",
+                    Code::P001,
                     severity,
                     format!("machine `{name}` is skipped: {reason}"),
                     span,
@@ -451,7 +452,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             .map(|e| format!("{} before {} ({})", e.before, e.after, e.reason))
             .collect();
         diagnostics.push(Diagnostic::new(
-            "P004",
+            Code::P004,
             Severity::Info,
             format!(
                 "dropped the ordering {} before {} ({}; a {} ordering): it closes a cycle with the kept {}",
@@ -466,7 +467,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
     }
     for (instance, why) in &ordering.unknown {
         diagnostics.push(Diagnostic::new(
-            "P006",
+            Code::P006,
             Severity::Info,
             format!("the order of instance `{instance}` is not known: {why}"),
             instance_place(clan, instance),
@@ -645,7 +646,7 @@ fn check_configured_order(
     for (instance, roles) in configured {
         let Some(found) = clan.instances.get(instance) else {
             out.push(Diagnostic::warning(
-                "P005",
+                Code::P005,
                 format!("clanc.toml orders instance `{instance}`, which the clan does not define"),
                 place.clone(),
             ));
@@ -654,7 +655,7 @@ fn check_configured_order(
         for role in roles {
             if !found.roles.contains_key(role) {
                 out.push(Diagnostic::warning(
-                    "P005",
+                    Code::P005,
                     format!("clanc.toml orders role `{role}` of instance `{instance}`, which it does not have"),
                     place.clone(),
                 ));

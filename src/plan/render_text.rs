@@ -7,6 +7,7 @@ use std::fmt::Write;
 
 use super::step::shown_line;
 use super::{Plan, Step, StepJson, StepKind};
+use crate::diagnostics::Code;
 
 fn describe(step: &Step) -> String {
     step.commands
@@ -113,7 +114,7 @@ pub fn render_text(plan: &Plan) -> String {
     let notes: Vec<_> = plan
         .diagnostics
         .iter()
-        .filter(|d| d.code != "P001")
+        .filter(|d| d.code != Code::P001)
         .collect();
     if !notes.is_empty() {
         let _ = writeln!(out, "\nDiagnostics");
