@@ -310,7 +310,11 @@ pub fn prepare(db: &crate::db::Database, workspace: Workspace) {
                 .stack_size(crate::STACK_SIZE)
                 .spawn_scoped(scope, move || {
                     for file in part {
-                        let _ = crate::eval::lower_file(&db, *file, check::LOWER_STACK_BUDGET);
+                        let _ = crate::eval::lower_file(
+                            &db,
+                            *file,
+                            crate::eval::Limits::DEFAULT_LOWER_BUDGET,
+                        );
                     }
                 });
             // Without the thread the check parses those files itself.

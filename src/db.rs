@@ -169,6 +169,14 @@ pub fn is_nix(path: &str) -> bool {
     path.ends_with(".nix")
 }
 
+/// A file whose bytes are not UTF-8: loaded with replacement characters, reported by callers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotUtf8 {
+    pub path: String,
+    /// Offset of the first invalid byte, in the original bytes.
+    pub offset: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,13 +36,7 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// A file whose bytes are not UTF-8: loaded with replacement characters, reported by callers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NotUtf8 {
-    pub path: String,
-    /// Offset of the first invalid byte, in the original bytes.
-    pub offset: usize,
-}
+pub use crate::db::NotUtf8;
 
 pub struct Loaded {
     pub workspace: Workspace,

@@ -4,11 +4,11 @@
 
 use rnix::{TextRange, TextSize};
 
+use crate::db::NotUtf8;
 use crate::db::{self, Db, SourceFile};
 use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Span};
 use crate::eval::lower_file;
-use crate::loader::NotUtf8;
 use crate::syntax::sops_document::is_sops_encrypted;
 
 /// Stack lowering may use for one file in a check (lowering recurses with the nesting of the

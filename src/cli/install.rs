@@ -21,12 +21,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
 
+use crate::exec::vars_generate::Request;
 use crate::exec::{
     Install, PARTITIONING_SECRETS_DIR, commit_file, find_on_path, nixos_anywhere_argv,
     nixos_anywhere_key, phases_to_run, run_nixos_anywhere, user_config_dir,
 };
 use crate::model::{Known, Machine, MachineClass};
-use crate::vars::generate::Request;
 use crate::vars::generator::NeededFor;
 use crate::vars::store::{StoredKind, VarsTree};
 use crate::vars::upload::{UploadFile, generator_rel_dir, write_tree};

@@ -12,10 +12,10 @@ use zeroize::Zeroizing;
 
 use crate::db::Database;
 use crate::diagnostics::{ColorChoice, Severity};
+use crate::exec::vars_generate::{self as generate, Environment, GenerateError, Request};
 use crate::exec::vars_generator::Sandbox;
 use crate::loader;
 use crate::model::{Clan, Known, build_model};
-use crate::vars::generate::{self, Environment, GenerateError, Request};
 use crate::vars::generator::{PromptKind, PromptSpec};
 use crate::vars::keys::{self, AdminKeySource};
 use crate::vars::sops;

@@ -23,6 +23,7 @@ mod ssh;
 mod step;
 mod summary;
 mod upload;
+pub mod vars_generate;
 pub mod vars_generator;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -324,7 +324,8 @@ impl ModelInputs {
         literals: &[(rnix::TextRange, rnix::TextRange)],
     ) -> Option<Vec<(rnix::TextRange, LiteralValue)>> {
         let source = crate::eval::Files::source(files, db, path).ok()?;
-        let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
+        let lowered =
+            crate::eval::lower_file(db, source, crate::eval::Limits::DEFAULT_LOWER_BUDGET);
         let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
         let mut edits = Vec::new();
         for (old, new) in literals {
@@ -367,7 +368,7 @@ fn lowered_cleanly(
     if !crate::db::parse(db, source).errors.is_empty() {
         return None;
     }
-    let lowered = crate::eval::lower_file(db, source, crate::check::LOWER_STACK_BUDGET);
+    let lowered = crate::eval::lower_file(db, source, crate::eval::Limits::DEFAULT_LOWER_BUDGET);
     lowered.errors.is_empty().then(|| lowered.clone())
 }
 

@@ -2,9 +2,9 @@
 
 pub mod archive;
 pub mod facts;
-pub mod generate;
 pub mod generator;
 pub mod keys;
+pub mod listing;
 pub mod order;
 pub mod sops;
 pub mod store;

@@ -14,14 +14,14 @@ use std::sync::atomic::AtomicBool;
 use age::x25519;
 use zeroize::Zeroizing;
 
-use super::SecretBytes;
-use super::generator::{FileSpec, GeneratorSpec, NeededFor, PromptKind, PromptSpec};
-use super::keys;
-use super::order::{OrderError, generators_to_run};
-use super::sops;
-use super::store::{self, Recipients, StoredKind, VarsTree};
-use crate::exec::vars_generator::{RunError, RunInputs, Sandbox, run_generator};
+use super::vars_generator::{RunError, RunInputs, Sandbox, run_generator};
 use crate::model::{Clan, Generator, Known, MachineClass};
+use crate::vars::SecretBytes;
+use crate::vars::generator::{FileSpec, GeneratorSpec, NeededFor, PromptKind, PromptSpec};
+use crate::vars::keys;
+use crate::vars::order::{OrderError, generators_to_run};
+use crate::vars::sops;
+use crate::vars::store::{self, Recipients, StoredKind, VarsTree};
 
 /// What to generate.
 #[derive(Clone, Debug, Default)]
