@@ -91,92 +91,32 @@ impl Reader<'_, '_> {
         (own_modules, own_open): (Vec<ModuleSource>, bool),
         mut args: Vec<(Name, Thunk)>,
     ) -> Result<BTreeMap<String, Generator>, String> {
-        let string = |s: &str| Thunk::value(Value::string(s.to_string()));
-        let attrs = |entries: Vec<(&str, Thunk)>| {
-            Value::attrs(Attrs::from_unsorted(
-                entries
-                    .into_iter()
-                    .map(|(name, value)| Attr {
-                        name: name.into(),
-                        value,
-                        pos: None,
-                    })
-                    .collect(),
-            ))
-        };
-        let instances: Vec<Thunk> = services
-            .memberships
-            .iter()
-            .map(|m| {
-                let roles = m
-                    .roles
-                    .iter()
-                    .map(|(r, machines)| {
-                        let list = machines.iter().map(|name| string(name)).collect();
-                        (r.as_str(), Thunk::value(Value::list(list)))
-                    })
-                    .collect();
-                let source = match m.source {
-                    ServiceSource::Flake => "self",
-                    ServiceSource::ClanCore => "clan-core",
-                };
-                Thunk::value(attrs(vec![
-                    ("name", string(&m.instance)),
-                    ("service", string(source)),
-                    ("roles", Thunk::value(attrs(roles))),
-                ]))
-            })
-            .collect();
-        let clan_core = match clan_core_source {
-            Some(dir) => Value::Path(Rc::from(dir)),
-            None => Value::Null,
-        };
         let call = attrs(vec![
             ("clan", clan_config.clone()),
             ("machine", string(machine)),
             ("class", string(class)),
-            ("clanCore", Thunk::value(clan_core)),
+            (
+                "clanCore",
+                Thunk::value(match clan_core_source {
+                    Some(dir) => Value::Path(Rc::from(dir)),
+                    None => Value::Null,
+                }),
+            ),
             (
                 "clanDirectory",
                 Thunk::value(Value::Path(Rc::from(self.files.root()))),
             ),
-            ("instances", Thunk::value(Value::list(instances))),
+            ("instances", Thunk::value(instances_value(services))),
         ]);
-        let unknown = self.ev.unknown("the exports of other services", None);
-        let model = self
-            .ev
-            .import(&known::path("service-modules.nix"), None)
-            .and_then(|f| {
-                let arg = attrs(vec![
-                    ("lib", flake.ctx.lib.clone()),
-                    ("unknown", Thunk::value(unknown)),
-                ]);
-                self.ev.apply(f, Thunk::value(arg), None)
-            })
-            .map_err(|e| e.message.clone())?;
-        let Value::Attrs(model) = model else {
-            return Err("service-modules.nix is not a set".into());
-        };
-        let Some(function) = model.get("machineModules").cloned() else {
-            return Err("service-modules.nix has no machineModules".into());
-        };
-        let list = self
-            .ev
-            .force(&function, None)
-            .and_then(|f| self.ev.apply(f, Thunk::value(call), None))
-            .map_err(|e| e.message.clone())?;
-        let Value::List(items) = list else {
-            return Err(format!("the service modules are {}", list.describe()));
-        };
         let mut modules = vec![ModuleSource::new(
             super::build::machine_schema(&flake.ctx, true),
             Some(Rc::from(known::path("machine.nix"))),
             None,
         )];
         modules.extend(own_modules);
-        for item in items.iter() {
+        for item in self.service_modules(flake, call)? {
             modules.push(ModuleSource::new(
-                item.clone(),
+                item,
                 Some(Rc::from(known::path("service-modules.nix"))),
                 None,
             ));
@@ -211,4 +151,83 @@ impl Reader<'_, '_> {
         }
         Ok(generators)
     }
+
+    /// `machineModules` of `known/service-modules.nix` called with `call`: the modules.
+    fn service_modules(
+        &mut self,
+        flake: &FlakeEvaluation,
+        call: Value,
+    ) -> Result<Vec<Thunk>, String> {
+        let unknown = self.ev.unknown("the exports of other services", None);
+        let model = self
+            .ev
+            .import(&known::path("service-modules.nix"), None)
+            .and_then(|f| {
+                let arg = attrs(vec![
+                    ("lib", flake.ctx.lib.clone()),
+                    ("unknown", Thunk::value(unknown)),
+                ]);
+                self.ev.apply(f, Thunk::value(arg), None)
+            })
+            .map_err(|e| e.message.clone())?;
+        let Value::Attrs(model) = model else {
+            return Err("service-modules.nix is not a set".into());
+        };
+        let Some(function) = model.get("machineModules").cloned() else {
+            return Err("service-modules.nix has no machineModules".into());
+        };
+        let list = self
+            .ev
+            .force(&function, None)
+            .and_then(|f| self.ev.apply(f, Thunk::value(call), None))
+            .map_err(|e| e.message.clone())?;
+        match list {
+            Value::List(items) => Ok(items.iter().cloned().collect()),
+            other => Err(format!("the service modules are {}", other.describe())),
+        }
+    }
+}
+
+fn string(s: &str) -> Thunk {
+    Thunk::value(Value::string(s.to_string()))
+}
+
+fn attrs(entries: Vec<(&str, Thunk)>) -> Value {
+    Value::attrs(Attrs::from_unsorted(
+        entries
+            .into_iter()
+            .map(|(name, value)| Attr {
+                name: name.into(),
+                value,
+                pos: None,
+            })
+            .collect(),
+    ))
+}
+
+/// The machine's instances as `service-modules.nix` takes them:
+/// `[ { name; service = "self" | "clan-core"; roles = { <role> = [ <machine> ... ]; }; } ]`.
+fn instances_value(services: &MachineServices) -> Value {
+    let instances = services
+        .memberships
+        .iter()
+        .map(|m| {
+            let roles = (m.roles.iter())
+                .map(|(r, machines)| {
+                    let list = machines.iter().map(|name| string(name)).collect();
+                    (r.as_str(), Thunk::value(Value::list(list)))
+                })
+                .collect();
+            let source = match m.source {
+                ServiceSource::Flake => "self",
+                ServiceSource::ClanCore => "clan-core",
+            };
+            Thunk::value(attrs(vec![
+                ("name", string(&m.instance)),
+                ("service", string(source)),
+                ("roles", Thunk::value(attrs(roles))),
+            ]))
+        })
+        .collect();
+    Value::list(instances)
 }
