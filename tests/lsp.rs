@@ -400,6 +400,24 @@ fn hover_definition_completion_and_model_diagnostics_on_a_clan() {
         hover["result"]["range"]["start"],
         position_of(&site_text, "press", 0, 0)
     );
+    // and why it has each role, with file:line (1-based) of the definitions that put it there:
+    // named in `site`'s server role; in sshd's server role by the tag `web`, its own tag
+    let line = |text: &str, needle: &str| line_of(text, needle) + 1;
+    let named = format!(
+        "- `site/server` (self/static-site)\n  - named: instances.site.roles.server.machines.press at modules/clan/site.nix:{}",
+        line(&site_text, "roles.server.machines.press")
+    );
+    let tagged = format!(
+        "- `sshd/server` (sshd)\n  - tag web: instances.sshd.roles.server.tags at modules/clan/site.nix:{}\n    - inventory.machines.press.tags at modules/clan/machines.nix:{}",
+        line(&site_text, "roles.server.tags.web"),
+        line(&machines_text, "      tags = [ \"web\" ];")
+    );
+    for expected in [&named, &tagged] {
+        assert!(
+            text.contains(expected.as_str()),
+            "missing {expected:?} in:\n{text}"
+        );
+    }
 
     // hover on a role key: description, options with types and defaults, machines
     let text = hover_text(&client.request("textDocument/hover", at("roles.server", 0, 7)));
@@ -621,9 +639,17 @@ fn a_file_that_does_not_parse_invents_no_diagnostics_elsewhere() {
     // hover in site.nix, unchanged since the last model that knew the clan, answers from it
     let at_press = json!({ "textDocument": { "uri": site }, "position": position_of(&ghost, "machines.press", 0, 10) });
     let hover = client.request("textDocument/hover", at_press.clone());
+    let text = hover_text(&hover);
+    assert!(text.contains("machine `press`** (nixos)"), "{text}");
+    // why press has its roles: site.nix's lines are of its text then (unchanged since), the
+    // tag in machines.nix (changed since) is named by file only
+    let tagged = format!(
+        "  - tag web: instances.sshd.roles.server.tags at modules/clan/site.nix:{}\n    - inventory.machines.press.tags at modules/clan/machines.nix",
+        line_of(&ghost, "roles.server.tags.web") + 1
+    );
     assert!(
-        hover_text(&hover).contains("machine `press`** (nixos)"),
-        "{hover}"
+        text.ends_with(&tagged),
+        "missing {tagged:?} at the end of:\n{text}"
     );
     // press is defined in machines.nix, whose text changed since: no position of then
     let definition = client.request("textDocument/definition", at_press);
@@ -670,6 +696,13 @@ fn hover_on_tags_says_when_a_machine_tag_is_unknown() {
     );
     let beacon = hover_text(&client.request("textDocument/hover", at("machines.beacon", 9)));
     assert!(beacon.contains("tags: `server`\n"), "{beacon}");
+    // admin's role tags are partly unknown, but the known `server` is beacon's: certain
+    assert!(
+        beacon.contains(
+            "- `admin/default` (admin)\n  - tag server: instances.admin.roles.default.tags at modules/inventory/admin.nix:5\n    - inventory.machines.beacon.tags at modules/clan/inventory.nix:"
+        ),
+        "{beacon}"
+    );
 
     let inventory = root.join("modules/clan/inventory.nix");
     let inventory_text = std::fs::read_to_string(&inventory).unwrap();
@@ -686,6 +719,13 @@ fn hover_on_tags_says_when_a_machine_tag_is_unknown() {
         mbp.contains("tags: `laptop` and unknown ones (`vpnTag` of nixpkgs `lib` is not modelled)"),
         "{mbp}"
     );
+    // its roles by tag cannot be known either way: listed with the reason, not left out
+    for expected in [
+        "- `admin/default` (admin): unknown (the role's `tags` are unknown: `adminTag` of nixpkgs `lib` is not modelled)",
+        "- `wireguard/peer` (wireguard): unknown (some tags of machine `mbp` are unknown: `vpnTag` of nixpkgs `lib` is not modelled)",
+    ] {
+        assert!(mbp.contains(expected), "missing {expected:?} in:\n{mbp}");
+    }
     let _ = client.request("shutdown", Value::Null);
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());

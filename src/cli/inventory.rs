@@ -1,6 +1,8 @@
 //! `clanc inventory [DIR] [--json]`: the clan model as clan-core would resolve it: machines
 //! with class, tags and deploy hosts, tags with their members, instances with their module
-//! and, per role, the machines and tags it names and what they resolve to.
+//! and, per role, the machines and tags it names and what they resolve to. With
+//! `--why MACHINE`: the roles that machine has and the definitions that put it there
+//! (`cli/why.rs`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +24,10 @@ pub struct InventoryArgs {
     /// Print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+    /// Explain one machine: every role it has, and the definition that put it there
+    /// (a `roles.<r>.machines.<m>` entry, or a tag and where the machine got it)
+    #[arg(long, value_name = "MACHINE")]
+    pub why: Option<String>,
 }
 
 pub fn run(args: &InventoryArgs) -> u8 {
@@ -35,7 +41,33 @@ pub fn run(args: &InventoryArgs) -> u8 {
     };
     let root = super::check::absolute(&args.dir);
     let clan = build_model(&db, &root.to_string_lossy(), loaded.workspace);
-    let text = if args.json {
+    let text = if let Some(machine) = &args.why {
+        if !clan.machines.contains_key(machine)
+            && clan.machine_names_unknown().is_none()
+            && !clan.is_unknown()
+        {
+            let names: Vec<&str> = clan.machines.keys().map(String::as_str).collect();
+            eprintln!(
+                "error: no machine `{machine}` in the clan (its machines: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            );
+            return exit::USAGE;
+        }
+        let why = clan.why(machine);
+        let mut lines = super::why::Lines::new(&root);
+        if args.json {
+            let json = super::why::why_json(&why, &mut lines);
+            let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            text.push('\n');
+            text
+        } else {
+            super::why::why_text(&why, &mut lines)
+        }
+    } else if args.json {
         let mut text = serde_json::to_string_pretty(&inventory_json(&clan)).unwrap_or_default();
         text.push('\n');
         text

@@ -11,6 +11,7 @@ mod ssh_flags;
 mod terminal;
 mod vars;
 mod watch;
+mod why;
 
 use std::process::ExitCode;
 

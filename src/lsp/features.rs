@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use rnix::TextSize;
 
 use crate::diagnostics::Span;
+use crate::model::why::{Membership, Reason, reason_text, service_label, source_text};
 use crate::model::{Clan, Data, Instance, Known, Role, Spanned};
 use crate::services::catalog::{Catalog, OptionDecl, Service};
 
@@ -124,18 +125,6 @@ fn is_self_service(instance: &Instance) -> bool {
     )
 }
 
-fn service_label(instance: &Instance) -> String {
-    let name = match &instance.module_name.value {
-        Known::Known(name) => name.as_str(),
-        Known::Unknown(_) => "?",
-    };
-    match instance.module_input.as_ref().map(|i| &i.value) {
-        Some(Known::Known(input)) => format!("{input}/{name}"),
-        Some(Known::Unknown(_)) => format!("?/{name}"),
-        None => name.to_string(),
-    }
-}
-
 fn code_list(names: &[impl AsRef<str>]) -> String {
     if names.is_empty() {
         return "none".to_string();
@@ -154,10 +143,15 @@ fn known_text(value: &Option<Spanned<Known<String>>>) -> Option<String> {
     })
 }
 
-/// The hover text (Markdown) for a target.
-pub fn hover(clan: &Clan, target: &Target<'_>) -> String {
+/// Places a span of the model as `file:line` for a hover; the keys are where the definition
+/// sits in `inventory.json` ([`crate::model::why::narrow_json`]).
+pub type Locate<'a> = dyn FnMut(&Option<Span>, &[&str]) -> String + 'a;
+
+/// The hover text (Markdown) for a target; `at` places the definitions a machine's hover
+/// names.
+pub fn hover(clan: &Clan, target: &Target<'_>, at: &mut Locate<'_>) -> String {
     match target {
-        Target::Machine(name) => hover_machine(clan, name),
+        Target::Machine(name) => hover_machine(clan, name, at),
         Target::Tag(name) => hover_tag(clan, name),
         Target::Role(instance, role) => hover_role(clan, instance, role),
         Target::Setting(instance, role, path) => hover_setting(clan, instance, role, path),
@@ -165,7 +159,7 @@ pub fn hover(clan: &Clan, target: &Target<'_>) -> String {
     }
 }
 
-fn hover_machine(clan: &Clan, name: &str) -> String {
+fn hover_machine(clan: &Clan, name: &str, at: &mut Locate<'_>) -> String {
     let mut out = String::new();
     let Some(machine) = clan.machines.get(name) else {
         let _ = write!(
@@ -207,41 +201,47 @@ fn hover_machine(clan: &Clan, name: &str) -> String {
     if let Some(build) = known_text(&machine.build_host) {
         let _ = writeln!(out, "- build host: {build}");
     }
-    let mut roles = Vec::new();
-    let mut unsure = Vec::new();
-    for instance in clan.instances.values() {
-        for role in instance.roles.values() {
-            match &role.resolved {
-                Known::Known(members) if members.iter().any(|m| m == name) => roles.push(format!(
-                    "`{}/{}` ({})",
-                    instance.name,
-                    role.name,
-                    service_label(instance)
-                )),
-                Known::Unknown(_) if role.machines.contains_key(name) => roles.push(format!(
-                    "`{}/{}` ({})",
-                    instance.name,
-                    role.name,
-                    service_label(instance)
-                )),
-                Known::Unknown(_) => unsure.push(format!("`{}/{}`", instance.name, role.name)),
-                Known::Known(_) => {}
-            }
-        }
+    out.push_str(&roles_why(clan, name, at));
+    out
+}
+
+/// The roles a machine has and the definitions that put it there ([`Clan::why`]), as a
+/// Markdown list; a role the model cannot tell is listed with the reason.
+fn roles_why(clan: &Clan, name: &str, at: &mut Locate<'_>) -> String {
+    let why = clan.why(name);
+    let mut out = String::new();
+    if let Some(reason) = &why.incomplete {
+        let _ = write!(out, "\nincomplete: {reason}\n");
     }
     let _ = write!(out, "\nroles (instance/role):");
-    if roles.is_empty() {
-        let _ = write!(out, " none");
+    match (why.roles.is_empty(), &why.incomplete) {
+        (true, None) => out.push_str(" none"),
+        (true, Some(_)) => out.push_str(" none known"),
+        _ => {}
     }
-    for role in &roles {
-        let _ = write!(out, "\n- {role}");
-    }
-    if !unsure.is_empty() {
+    for role in &why.roles {
         let _ = write!(
             out,
-            "\n\nmaybe (tags with unknown members): {}",
-            unsure.join(", ")
+            "\n- `{}/{}` ({})",
+            role.instance, role.role, role.service
         );
+        match &role.membership {
+            Membership::Unknown(reason) => {
+                let _ = write!(out, ": unknown ({reason})");
+            }
+            Membership::Certain(reasons) => {
+                for reason in reasons {
+                    let text = reason_text(name, &role.instance, &role.role, reason, at);
+                    let _ = write!(out, "\n  - {text}");
+                    if let Reason::Tag { tag, sources, .. } = reason {
+                        for source in sources {
+                            let text = source_text(name, tag, source, at);
+                            let _ = write!(out, "\n    - {text}");
+                        }
+                    }
+                }
+            }
+        }
     }
     out
 }

@@ -310,13 +310,34 @@ impl Server {
 
     fn hover(&self, p: &TextDocumentPositionParams) -> Option<Hover> {
         let (rel, _, offset) = self.locate(p)?;
-        let (_, clan) = self.model_for(&rel)?;
+        let (generation, clan) = self.model_for(&rel)?;
         let (span, target) = features::target_at(clan, &rel, u32::try_from(offset).ok()?.into())?;
         let mut indexes = HashMap::new();
+        // `file:line` of a definition the hover names; a last known model's spans are
+        // positions in the texts of then, so a file changed since gets no line.
+        let mut at = |span: &Option<Span>, keys: &[&str]| match span {
+            None => "no location".to_string(),
+            Some(span) if !self.unchanged_since(&span.file, generation) => span.file.to_string(),
+            Some(span) => {
+                let Some(file) = self.files.get(&*span.file) else {
+                    return span.file.to_string();
+                };
+                let text: Arc<str> = file.text(&self.db).clone();
+                let index =
+                    (indexes.entry(span.file.to_string())).or_insert_with(|| LineIndex::new(&text));
+                let range = crate::model::why::narrow_json(span, &text, keys);
+                format!(
+                    "{}:{}",
+                    span.file,
+                    index.line_col(&text, range.start()).line
+                )
+            }
+        };
+        let value = features::hover(clan, &target, &mut at);
         Some(Hover {
             contents: HoverContents::Markup(MarkupContent {
                 kind: MarkupKind::Markdown,
-                value: features::hover(clan, &target),
+                value,
             }),
             range: Some(self.range(&span.file, span.range, &mut indexes)),
         })
