@@ -212,8 +212,15 @@ pub fn run_generator(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(io("cannot start bash"))?;
-    let mut stderr = child.stderr.take();
+    // Its own process group: the whole script (`sleep`s and all) is killed on cancellation,
+    // and a terminal's Ctrl-C reaches clanc, which decides.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let child = command.spawn().map_err(io("cannot start bash"))?;
+    let mut running = Running {
+        child,
+        exited: false,
+    };
+    let mut stderr = running.child.stderr.take();
     // Read stderr on a thread so a chatty script cannot block on a full pipe.
     let reader = std::thread::spawn(move || {
         let mut text = Vec::new();
@@ -224,12 +231,18 @@ pub fn run_generator(
     });
     let status = loop {
         if cancel.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
+            running.kill();
             return Err(RunError::Cancelled);
         }
-        match child.try_wait().map_err(io("cannot wait for the script"))? {
-            Some(status) => break status,
+        match running
+            .child
+            .try_wait()
+            .map_err(io("cannot wait for the script"))?
+        {
+            Some(status) => {
+                running.exited = true;
+                break status;
+            }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
@@ -256,9 +269,41 @@ pub fn run_generator(
     Ok(outputs)
 }
 
-/// A single path component that stays inside the directory it is joined to.
+/// A single path component that stays inside the directory it is joined to
+/// (`vars::names`).
 pub fn is_plain_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+    crate::vars::names::problem(name).is_none()
+}
+
+/// The script's process group, killed (and reaped) when dropped unless it has exited: on a
+/// cancellation, an error, or a panic unwinding through the run, before the temporary
+/// directory (declared earlier, dropped later) is removed.
+struct Running {
+    child: std::process::Child,
+    exited: bool,
+}
+
+impl Running {
+    fn kill(&mut self) {
+        if self.exited {
+            return;
+        }
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signals the process group our child leads (`process_group(0)`).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.exited = true;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// Writes a file only its owner can read.
