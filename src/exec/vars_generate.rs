@@ -316,6 +316,8 @@ pub fn generate(
             let Some(mut spec) = specs.remove(&name) else {
                 continue;
             };
+            // Before anything is built, asked or run.
+            check_names(machine_name, &spec).map_err(plan_error)?;
             if let Some(generator) = machine.generators.get(&name)
                 && needs_final_script(generator).is_some()
                 && !(spec.share && shared_planned.contains(&name))
@@ -345,9 +347,6 @@ pub fn generate(
     }
     if planned.is_empty() {
         return Ok(Outcome::default());
-    }
-    for p in &planned {
-        check_names(p).map_err(plan_error)?;
     }
 
     // ---- prompts, all before anything runs
@@ -545,19 +544,19 @@ pub fn generate(
 
 /// Every name a generator's run turns into a path is one path component (`vars::names`):
 /// its machine, its own name, its files and prompts.
-fn check_names(p: &Planned) -> Result<(), String> {
+fn check_names(machine: &str, spec: &GeneratorSpec) -> Result<(), String> {
     let context = |e: NameError| {
         format!(
-            "generator `{}` of machine `{}` cannot run: {e}",
-            p.spec.name, p.machine
+            "generator `{}` of machine `{machine}` cannot run: {e}",
+            spec.name
         )
     };
-    names::component("machine", &p.machine).map_err(context)?;
-    names::component("generator", &p.spec.name).map_err(context)?;
-    for file in p.spec.files.keys() {
+    names::component("machine", machine).map_err(context)?;
+    names::component("generator", &spec.name).map_err(context)?;
+    for file in spec.files.keys() {
         names::component("file", file).map_err(context)?;
     }
-    for prompt in p.spec.prompts.keys() {
+    for prompt in spec.prompts.keys() {
         names::component("prompt", prompt).map_err(context)?;
     }
     Ok(())
