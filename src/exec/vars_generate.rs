@@ -2,8 +2,11 @@
 //! run (`order`), the prompts asked up front, every run (`runner`) with its outputs kept in
 //! memory, and only when all of them succeeded, the writes (`store`): public files as `value`,
 //! secrets as sops files for the machine and the admins (`sops/users/*`), shared generators
-//! under `vars/shared/`, and each machine's age key created on first need. A failure anywhere
-//! before the writes leaves the clan as it was. Nothing here prints or logs a value.
+//! under `vars/shared/`, and each machine's age key created on first need. The whole run holds
+//! the lock of the clan's vars tree, and the writes are a transaction (`vars::transaction`):
+//! staged, then swapped in generator by generator, undone if one fails, so a failure anywhere
+//! leaves the clan as it was. Names become paths only through `vars::names`. Nothing here
+//! prints or logs a value.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
