@@ -2,7 +2,7 @@
 //! (V002), both from `vars::order`; declared files with nothing under `vars/` yet (V003);
 //! directories under `vars/` nothing declares (V004); file and prompt options out of range
 //! (V006); secrets not encrypted for their machine or a user linked beside them (V005); shared
-//! generators declared differently on two machines (V007). The vars tree comes in as a
+//! generators declared differently on two machines (V007); names that cannot name a file (V008). The vars tree comes in as a
 //! `VarsListing` the caller read from disk.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,11 +40,13 @@ pub(super) fn check(
 ) {
     let mut missing = MissingFiles::default();
     let mut all_known = true;
+    let mut named = BTreeSet::new();
     for machine in clan.machines.values() {
         let known = generators_fully_known(clan, services, machine);
         all_known &= known;
         check_dependencies(machine, known, out);
         for generator in machine.generators.values() {
+            check_names(machine, generator, &mut named, out);
             check_options(machine, generator, out);
             missing.collect(machine, generator, listing, clan.secrets_in_vars_tree());
         }
@@ -272,6 +274,57 @@ fn check_dependencies(machine: &Machine, fully_known: bool, out: &mut Vec<Diagno
 }
 
 /// V006: file modes, `neededFor` and prompt types clan-core's option types reject.
+/// V008: generator, file and prompt names that are not one path component (`vars::names`).
+/// A module imported by several machines declares its names once: one diagnostic per span.
+fn check_names(
+    machine: &Machine,
+    generator: &Generator,
+    reported: &mut BTreeSet<(String, u32, String)>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut names: Vec<(&'static str, &str, Option<&Span>)> =
+        vec![("generator", &generator.name, generator.span.as_ref())];
+    for file in generator.files.values() {
+        names.push(("file", &file.name, file.span.as_ref()));
+    }
+    for prompt in generator.prompts.values() {
+        names.push(("prompt", &prompt.name, prompt.span.as_ref()));
+    }
+    for (what, name, span) in names {
+        let Some(why) = crate::vars::names::problem(name) else {
+            continue;
+        };
+        let Some(span) = first_span(&[span, generator.span.as_ref(), machine.span.as_ref()]) else {
+            continue;
+        };
+        let key = (
+            span.file.to_string(),
+            u32::from(span.range.start()),
+            name.to_string(),
+        );
+        if !reported.insert(key) {
+            continue;
+        }
+        let place = if what == "generator" {
+            format!("generator {name:?}")
+        } else {
+            format!("{what} {name:?} of generator `{}`", generator.name)
+        };
+        out.push(
+            Diagnostic::error(
+                Code::V008,
+                format!(
+                    "the {place} cannot name a file or directory: {why}; it is a path component of the vars tree (`vars/per-machine/<machine>/<generator>/<file>/`)"
+                ),
+                span,
+            )
+            .with_help(
+                "use a plain name (letters, digits, `-`, `_`, `.`): the name is a directory of the vars tree; `clanc vars generate` refuses to run this generator",
+            ),
+        );
+    }
+}
+
 fn check_options(machine: &Machine, generator: &Generator, out: &mut Vec<Diagnostic>) {
     let report = |out: &mut Vec<Diagnostic>,
                   value: &Spanned<Known<String>>,

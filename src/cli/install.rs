@@ -29,7 +29,7 @@ use crate::exec::{
 use crate::model::{Known, Machine, MachineClass};
 use crate::vars::generator::NeededFor;
 use crate::vars::store::{StoredKind, VarsTree};
-use crate::vars::upload::{UploadFile, generator_rel_dir, write_tree};
+use crate::vars::upload::{UploadFile, var_rel_path, write_tree};
 
 use super::machines::HostKeyCheck;
 use super::ssh_flags::parse_ssh_option;
@@ -266,7 +266,8 @@ fn partitioning_files(root: &Path, machine: &Machine) -> Result<Vec<UploadFile>,
             Known::Unknown(_) => 0o400,
         };
         files.push(UploadFile {
-            path: generator_rel_dir(generator, &machine.name, name).join(file_name),
+            path: var_rel_path(generator, &machine.name, name, file_name)
+                .map_err(|e| (exit::FOUND_ERRORS, e.to_string()))?,
             mode,
             content,
         });

@@ -183,6 +183,13 @@ fn get(machine: &str, var: &str, dir: &std::path::Path) -> Result<Vec<u8>, (u8, 
     let Some((generator, file)) = var.split_once('/') else {
         return Err((exit::USAGE, format!("`{var}` is not GENERATOR/FILE")));
     };
+    for (what, name) in [
+        ("machine", machine),
+        ("generator", generator),
+        ("file", file),
+    ] {
+        crate::vars::names::component(what, name).map_err(|e| (exit::USAGE, e.to_string()))?;
+    }
     if !dir.is_dir() {
         return Err((
             exit::USAGE,
@@ -359,12 +366,29 @@ pub(super) fn run_generate(
                 .map_or(0, |d| d.as_secs()),
         ),
     };
-    let outcome = match generate::generate(&root, &clan, request, &mut env) {
+    let result = generate::generate(&root, &clan, request, &mut env);
+    // A caught signal ends the generation wherever it was (a prompt, the lock, a script):
+    // whatever the error says, nothing was written and the temporary files are gone.
+    if let Some(signal) = terminal::caught_signal()
+        && result.is_err()
+    {
+        return Err((
+            terminal::exit_status(signal),
+            format!(
+                "interrupted; nothing was written ({})",
+                terminal::signal_name(signal)
+            ),
+        ));
+    }
+    let outcome = match result {
         Ok(outcome) => outcome,
-        Err(GenerateError::Run {
-            error: crate::exec::vars_generator::RunError::Cancelled,
-            ..
-        }) => {
+        Err(
+            GenerateError::Cancelled
+            | GenerateError::Run {
+                error: crate::exec::vars_generator::RunError::Cancelled,
+                ..
+            },
+        ) => {
             return Err((INTERRUPTED, "interrupted; nothing was written".to_string()));
         }
         Err(e @ GenerateError::Io(_)) => return Err((exit::USAGE, e.to_string())),
@@ -469,9 +493,8 @@ pub(super) fn files_to_upload(
     root: &Path,
     machine: &crate::model::Machine,
 ) -> Result<Vec<crate::vars::upload::UploadFile>, (u8, String)> {
-    let key = root
-        .join("sops/secrets")
-        .join(format!("{}-age.key", machine.name))
+    let key = crate::vars::store::key_secret_dir(root, &machine.name)
+        .map_err(|e| (exit::FOUND_ERRORS, e.to_string()))?
         .join("secret");
     if !key.exists() {
         return Ok(Vec::new());

@@ -2,14 +2,17 @@
 //! run (`order`), the prompts asked up front, every run (`runner`) with its outputs kept in
 //! memory, and only when all of them succeeded, the writes (`store`): public files as `value`,
 //! secrets as sops files for the machine and the admins (`sops/users/*`), shared generators
-//! under `vars/shared/`, and each machine's age key created on first need. A failure anywhere
-//! before the writes leaves the clan as it was. Nothing here prints or logs a value.
+//! under `vars/shared/`, and each machine's age key created on first need. The whole run holds
+//! the lock of the clan's vars tree, and the writes are a transaction (`vars::transaction`):
+//! staged, then swapped in generator by generator, undone if one fails, so a failure anywhere
+//! leaves the clan as it was. Names become paths only through `vars::names`. Nothing here
+//! prints or logs a value.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use age::x25519;
 use zeroize::Zeroizing;
@@ -19,9 +22,11 @@ use crate::model::{Clan, Generator, Known, MachineClass};
 use crate::vars::SecretBytes;
 use crate::vars::generator::{FileSpec, GeneratorSpec, NeededFor, PromptKind, PromptSpec};
 use crate::vars::keys;
+use crate::vars::names::{self, NameError};
 use crate::vars::order::{OrderError, generators_to_run};
 use crate::vars::sops;
 use crate::vars::store::{self, Recipients, StoredKind, VarsTree};
+use crate::vars::transaction::{Transaction, VarsLock};
 
 /// What to generate.
 #[derive(Clone, Debug, Default)]
@@ -68,14 +73,17 @@ pub enum GenerateError {
         generator: String,
         error: RunError,
     },
-    /// Writing the results failed.
+    /// Writing the results failed; the tree is as it was.
     Io(String),
+    /// A signal (`Environment::cancel`) stopped the generation before anything was written.
+    Cancelled,
 }
 
 impl fmt::Display for GenerateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GenerateError::Plan(message) | GenerateError::Io(message) => write!(f, "{message}"),
+            GenerateError::Cancelled => write!(f, "interrupted; nothing was written"),
             GenerateError::Run {
                 machine,
                 generator,
@@ -223,6 +231,15 @@ pub fn generate(
             .filter(|m| request.machines.contains(m))
             .collect()
     };
+    // Everything from reading the tree to the last write happens under the lock: what is
+    // missing, what the dependencies hold and what is written come from one state.
+    let lock = VarsLock::acquire(root, env.cancel, &mut *env.note).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::Interrupted {
+            GenerateError::Cancelled
+        } else {
+            GenerateError::Io(format!("cannot lock the vars of the clan: {e}"))
+        }
+    })?;
     let tree =
         VarsTree::read(root).map_err(|e| GenerateError::Io(format!("cannot read `vars/`: {e}")))?;
 
@@ -302,6 +319,8 @@ pub fn generate(
             let Some(mut spec) = specs.remove(&name) else {
                 continue;
             };
+            // Before anything is built, asked or run.
+            check_names(machine_name, &spec).map_err(plan_error)?;
             if let Some(generator) = machine.generators.get(&name)
                 && needs_final_script(generator).is_some()
                 && !(spec.share && shared_planned.contains(&name))
@@ -420,11 +439,12 @@ pub fn generate(
         outputs.insert((owner, p.spec.name.clone()), files);
     }
 
-    // ---- write
+    // ---- write: staged, then put in place generator by generator (`vars::transaction`)
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| GenerateError::Io(format!("cannot write {what}: {e}"))
     };
+    let mut txn = Transaction::begin(root, &lock).map_err(io("the staging directory"))?;
     let mut outcome = Outcome::default();
     let mut machine_keys = read_key_dir(&root.join("sops/machines"))?;
     let admin_names: Vec<String> = admins.keys().cloned().collect();
@@ -432,7 +452,8 @@ pub fn generate(
     for p in &planned {
         let owner: Owner = (!p.spec.share).then(|| p.machine.clone());
         let files = &outputs[&(owner.clone(), p.spec.name.clone())];
-        let dir = store::generator_dir(root, owner.as_deref(), &p.spec.name);
+        let target = store::generator_dir(root, owner.as_deref(), &p.spec.name)
+            .map_err(|e| plan_error(e.to_string()))?;
         // Shared secrets are for every selected machine declaring the generator, and for the
         // others that declare it and have a key.
         let mut deployed_to: Vec<String> = vec![p.machine.clone()];
@@ -448,13 +469,40 @@ pub fn generate(
                 }
             }
         }
+        // The machine keys this generator's secrets need, staged before it: they are put in
+        // place first.
+        for file in p.spec.files.values() {
+            if !(file.secret && file.deploy) {
+                continue;
+            }
+            for m in &deployed_to {
+                if machine_keys.contains_key(m) {
+                    continue;
+                }
+                let public = stage_machine_key(root, &mut txn, m, &admins, &env.now)?;
+                outcome.new_machine_keys.push(m.clone());
+                outcome
+                    .paths
+                    .insert(PathBuf::from(format!("sops/machines/{m}")));
+                outcome
+                    .paths
+                    .insert(PathBuf::from(format!("sops/secrets/{m}-age.key")));
+                machine_keys.insert(m.clone(), vec![public]);
+            }
+        }
+        let replaced: BTreeSet<String> = p.spec.files.keys().cloned().collect();
+        let staged = txn
+            .stage(target.clone(), &replaced)
+            .map_err(io(&format!("`{}`", target.display())))?;
         for (name, file) in &p.spec.files {
             let content = &files[name];
-            let file_dir = dir.join(name);
+            let file_dir =
+                names::join(&staged, &[("file", name)]).map_err(|e| plan_error(e.to_string()))?;
+            let final_dir = target.join(name);
             if !file.secret {
                 store::write_public(&file_dir, content)
-                    .map_err(io(&format!("`{}`", file_dir.display())))?;
-                outcome.paths.insert(relative(root, &file_dir));
+                    .map_err(io(&format!("`{}`", final_dir.display())))?;
+                outcome.paths.insert(relative(root, &final_dir));
                 continue;
             }
             let machines: Vec<String> = if file.deploy {
@@ -464,17 +512,6 @@ pub fn generate(
             };
             let mut recipients = admin_keys.clone();
             for m in &machines {
-                if !machine_keys.contains_key(m) {
-                    let public = create_machine_key(root, m, &admins, &env.now)?;
-                    outcome.new_machine_keys.push(m.clone());
-                    outcome
-                        .paths
-                        .insert(PathBuf::from(format!("sops/machines/{m}")));
-                    outcome
-                        .paths
-                        .insert(PathBuf::from(format!("sops/secrets/{m}-age.key")));
-                    machine_keys.insert(m.clone(), vec![public]);
-                }
                 recipients.extend(machine_keys[m].iter().cloned());
             }
             let text = sops::encrypt(content, &recipients, &env.now).map_err(|e| {
@@ -486,8 +523,8 @@ pub fn generate(
                 groups: Vec::new(),
             };
             store::write_secret(&file_dir, &text, &links, p.spec.share)
-                .map_err(io(&format!("`{}`", file_dir.display())))?;
-            outcome.paths.insert(relative(root, &file_dir));
+                .map_err(io(&format!("`{}`", final_dir.display())))?;
+            outcome.paths.insert(relative(root, &final_dir));
         }
         outcome.generated.push(Generated {
             machine: p.machine.clone(),
@@ -496,17 +533,52 @@ pub fn generate(
             files: p.spec.files.keys().cloned().collect(),
         });
     }
+    // The last moment a signal can stop the generation with nothing written; putting the
+    // units in place is quick and, once begun, finishes or is undone.
+    if env.cancel.load(Ordering::SeqCst) {
+        return Err(GenerateError::Cancelled);
+    }
+    txn.install().map_err(|e| {
+        GenerateError::Io(format!("cannot write the vars, nothing was changed: {e}"))
+    })?;
+    drop(lock);
     Ok(outcome)
 }
 
-/// A new age key for `machine`: the private half as `sops/secrets/<m>-age.key/secret` for the
-/// admins (with `users/<u>` links), the public half as `sops/machines/<m>/key.json`.
-fn create_machine_key(
+/// Every name a generator's run turns into a path is one path component (`vars::names`):
+/// its machine, its own name, its files and prompts.
+fn check_names(machine: &str, spec: &GeneratorSpec) -> Result<(), String> {
+    let context = |e: NameError| {
+        format!(
+            "generator `{}` of machine `{machine}` cannot run: {e}",
+            spec.name
+        )
+    };
+    names::component("machine", machine).map_err(context)?;
+    names::component("generator", &spec.name).map_err(context)?;
+    for file in spec.files.keys() {
+        names::component("file", file).map_err(context)?;
+    }
+    for prompt in spec.prompts.keys() {
+        names::component("prompt", prompt).map_err(context)?;
+    }
+    Ok(())
+}
+
+/// A new age key for `machine`, staged in `txn`: the private half as
+/// `sops/secrets/<m>-age.key/secret` for the admins (with `users/<u>` links), the public half
+/// as `sops/machines/<m>/key.json`, in that order (a run killed between the two leaves a key
+/// nobody encrypts to yet, never a public key without its private half).
+fn stage_machine_key(
     root: &Path,
+    txn: &mut Transaction<'_>,
     machine: &str,
     admins: &BTreeMap<String, Vec<x25519::Recipient>>,
     now: &str,
 ) -> Result<x25519::Recipient, GenerateError> {
+    let name_error = |e: NameError| GenerateError::Plan(e.to_string());
+    let secret_dir = store::key_secret_dir(root, machine).map_err(name_error)?;
+    let public_dir = store::machine_key_dir(root, machine).map_err(name_error)?;
     let identity = x25519::Identity::generate();
     let public = identity.to_public();
     let secret = age::secrecy::ExposeSecret::expose_secret(&identity.to_string()).to_string();
@@ -521,12 +593,16 @@ fn create_machine_key(
         GenerateError::Io(format!("cannot write the age key of `{machine}`: {e}"))
     };
     let users: Vec<String> = admins.keys().cloned().collect();
-    store::write_key_secret(root, machine, &sops_text, &users).map_err(io)?;
+    let replaced: BTreeSet<String> = ["secret", "users"].map(String::from).into();
+    let staged = txn.stage(secret_dir, &replaced).map_err(io)?;
+    store::write_key_secret(&staged, &sops_text, &users).map_err(io)?;
     let key_json = serde_json::to_string_pretty(&serde_json::json!([
         {"publickey": public.to_string(), "type": "age"}
     ]))
     .unwrap_or_default();
-    store::write_key_json(&root.join("sops/machines").join(machine), &key_json).map_err(io)?;
+    let replaced: BTreeSet<String> = ["key.json".to_string()].into();
+    let staged = txn.stage(public_dir, &replaced).map_err(io)?;
+    store::write_key_json(&staged, &key_json).map_err(io)?;
     Ok(public)
 }
 

@@ -125,9 +125,12 @@ pub fn run_generator(
             )));
         }
     }
-    // Mode 0700, removed when `work` drops (tempfile's default mode follows the umask).
+    remove_orphaned_work_dirs(&std::env::temp_dir());
+    // Mode 0700, removed when `work` drops (tempfile's default mode follows the umask). The
+    // name carries our pid, so that a later run can tell a directory a killed clanc left.
+    let prefix = format!("{WORK_PREFIX}{}-", std::process::id());
     let work = tempfile::Builder::new()
-        .prefix("clanc-vars-")
+        .prefix(&prefix)
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(io("cannot create a temporary directory"))?;
@@ -212,8 +215,8 @@ pub fn run_generator(
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = command.spawn().map_err(io("cannot start bash"))?;
-    let mut stderr = child.stderr.take();
+    let mut running = Running::spawn(&mut command).map_err(io("cannot start bash"))?;
+    let mut stderr = running.child.stderr.take();
     // Read stderr on a thread so a chatty script cannot block on a full pipe.
     let reader = std::thread::spawn(move || {
         let mut text = Vec::new();
@@ -224,12 +227,18 @@ pub fn run_generator(
     });
     let status = loop {
         if cancel.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
+            running.kill();
             return Err(RunError::Cancelled);
         }
-        match child.try_wait().map_err(io("cannot wait for the script"))? {
-            Some(status) => break status,
+        match running
+            .child
+            .try_wait()
+            .map_err(io("cannot wait for the script"))?
+        {
+            Some(status) => {
+                running.exited = true;
+                break status;
+            }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
@@ -256,9 +265,101 @@ pub fn run_generator(
     Ok(outputs)
 }
 
-/// A single path component that stays inside the directory it is joined to.
+/// Temporary directories of runs: `clanc-vars-<pid>-<random>`.
+const WORK_PREFIX: &str = "clanc-vars-";
+
+/// Removes the temporary directories (plaintext inputs and outputs) that a clanc killed with
+/// SIGKILL left in `tmp`: ours by owner and name, their process gone. Best effort, silent.
+fn remove_orphaned_work_dirs(tmp: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(WORK_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || u32::try_from(pid).ok() == Some(std::process::id()) {
+            continue;
+        }
+        // SAFETY: signal 0 only asks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        let ours =
+            std::fs::symlink_metadata(entry.path()).is_ok_and(|m| m.is_dir() && m.uid() == uid);
+        if gone && ours {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// A single path component that stays inside the directory it is joined to
+/// (`vars::names`).
 pub fn is_plain_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
+    crate::vars::names::problem(name).is_none()
+}
+
+/// The script's process group, killed (and reaped) when dropped unless it has exited: on a
+/// cancellation, an error, or a panic unwinding through the run, before the temporary
+/// directory (declared earlier, dropped later) is removed.
+struct Running {
+    child: std::process::Child,
+    exited: bool,
+}
+
+impl Running {
+    /// Starts `command` in its own process group: the whole script (`sleep`s and all) is
+    /// killed on cancellation, and a terminal's Ctrl-C reaches clanc, which decides.
+    fn spawn(command: &mut Command) -> std::io::Result<Running> {
+        std::os::unix::process::CommandExt::process_group(command, 0);
+        // And killed if clanc itself is (SIGKILL cannot be caught): bubblewrap does this
+        // with `--die-with-parent`, bash is asked to here.
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: prctl is async-signal-safe, as a pre_exec closure requires.
+            unsafe {
+                std::os::unix::process::CommandExt::pre_exec(command, || {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        Ok(Running {
+            child: command.spawn()?,
+            exited: false,
+        })
+    }
+
+    fn kill(&mut self) {
+        if self.exited {
+            return;
+        }
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signals the process group our child leads (`process_group(0)`).
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.exited = true;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 /// Writes a file only its owner can read.
@@ -377,6 +478,57 @@ mod tests {
             &sandbox,
         );
         assert!(out.is_ok(), "{:?}", out.err());
+    }
+
+    /// Whether `pid` is gone (or a zombie nobody reaped yet: dead all the same).
+    fn dead(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    #[test]
+    fn a_panic_during_a_run_kills_the_script_group_and_removes_the_directory() {
+        let work = tempfile::Builder::new()
+            .prefix(WORK_PREFIX)
+            .tempdir()
+            .unwrap();
+        let dir = work.path().to_path_buf();
+        let pid_file = dir.join("pid");
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            // declared as in `run_generator`: the directory first, the script after it
+            let _work = work;
+            let mut command = Command::new("bash");
+            command.arg("-c").arg(format!(
+                "sleep 60 & echo $! > '{}'; wait",
+                pid_file.display()
+            ));
+            let _running = Running::spawn(&mut command).unwrap();
+            let started = std::time::Instant::now();
+            while !std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n')) {
+                assert!(started.elapsed() < Duration::from_secs(20), "no script");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let pid = std::fs::read_to_string(&pid_file).unwrap();
+            std::fs::write(dir.with_extension("sleep-pid"), pid).unwrap();
+            panic!("a bug while the script runs");
+        }));
+        assert!(unwound.is_err());
+        assert!(!dir.exists(), "temporary directory left behind");
+        let pid_record = dir.with_extension("sleep-pid");
+        let pid = std::fs::read_to_string(&pid_record).unwrap();
+        std::fs::remove_file(&pid_record).unwrap();
+        let started = std::time::Instant::now();
+        while !dead(pid.trim()) {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the script's background `sleep` survived"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 
     #[test]

@@ -5,9 +5,11 @@ pub mod facts;
 pub mod generator;
 pub mod keys;
 pub mod listing;
+pub mod names;
 pub mod order;
 pub mod sops;
 pub mod store;
+pub mod transaction;
 pub mod upload;
 
 /// A secret's bytes in memory, zeroized when dropped.

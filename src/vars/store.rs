@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::names::{self, NameError};
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VarsTree {
     /// machine -> generator -> file
@@ -73,12 +75,31 @@ impl VarsTree {
     }
 }
 
-/// `vars/per-machine/<m>/<gen>` for a machine's generator, `vars/shared/<gen>` for a shared one.
-pub fn generator_dir(clan: &Path, machine: Option<&str>, generator: &str) -> PathBuf {
+/// `vars/per-machine/<m>/<gen>` for a machine's generator, `vars/shared/<gen>` for a shared one;
+/// an error when a name is not one path component (`vars::names`).
+pub fn generator_dir(
+    clan: &Path,
+    machine: Option<&str>,
+    generator: &str,
+) -> Result<PathBuf, NameError> {
     match machine {
-        Some(machine) => clan.join("vars/per-machine").join(machine).join(generator),
-        None => clan.join("vars/shared").join(generator),
+        Some(machine) => names::join(
+            &clan.join("vars/per-machine"),
+            &[("machine", machine), ("generator", generator)],
+        ),
+        None => names::join(&clan.join("vars/shared"), &[("generator", generator)]),
     }
+}
+
+/// `sops/secrets/<m>-age.key`, where clan keeps a machine's age identity.
+pub fn key_secret_dir(clan: &Path, machine: &str) -> Result<PathBuf, NameError> {
+    let machine = names::component("machine", machine)?;
+    Ok(clan.join("sops/secrets").join(format!("{machine}-age.key")))
+}
+
+/// `sops/machines/<m>`, where clan keeps a machine's public key (`key.json`).
+pub fn machine_key_dir(clan: &Path, machine: &str) -> Result<PathBuf, NameError> {
+    names::join(&clan.join("sops/machines"), &[("machine", machine)])
 }
 
 /// Stores a public file: `<file_dir>/value`, replacing a secret that was there.
@@ -109,40 +130,37 @@ pub fn write_secret(
     } else {
         "../../../../../../"
     };
-    for (kind, names) in [
+    for (kind, list) in [
         ("machines", &recipients.machines),
         ("users", &recipients.users),
         ("groups", &recipients.groups),
     ] {
         let dir = file_dir.join(kind);
         remove_dir_if_present(&dir)?;
-        if names.is_empty() {
+        if list.is_empty() {
             continue;
         }
         std::fs::create_dir(&dir)?;
-        for name in names {
-            std::os::unix::fs::symlink(format!("{up}sops/{kind}/{name}"), dir.join(name))?;
+        for name in list {
+            let link = names::join(&dir, &[("recipient", name)])?;
+            std::os::unix::fs::symlink(format!("{up}sops/{kind}/{name}"), link)?;
         }
     }
     Ok(())
 }
 
-/// Stores a machine's age identity as clan does: `sops/secrets/<m>-age.key/secret` (a sops
-/// file for the admins) with `users/<u> -> ../../../users/<u>` links beside it.
-pub fn write_key_secret(
-    clan: &Path,
-    machine: &str,
-    sops_text: &str,
-    users: &[String],
-) -> io::Result<()> {
-    let dir = clan.join("sops/secrets").join(format!("{machine}-age.key"));
-    std::fs::create_dir_all(&dir)?;
+/// Stores a machine's age identity as clan does in `dir` (`sops/secrets/<m>-age.key`, see
+/// [`key_secret_dir`]): `secret` (a sops file for the admins) with
+/// `users/<u> -> ../../../users/<u>` links beside it.
+pub fn write_key_secret(dir: &Path, sops_text: &str, users: &[String]) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     write_atomically(&dir.join("secret"), sops_text.as_bytes())?;
     let links = dir.join("users");
     remove_dir_if_present(&links)?;
     std::fs::create_dir(&links)?;
     for user in users {
-        std::os::unix::fs::symlink(format!("../../../users/{user}"), links.join(user))?;
+        let link = names::join(&links, &[("user", user)])?;
+        std::os::unix::fs::symlink(format!("../../../users/{user}"), link)?;
     }
     Ok(())
 }
@@ -283,10 +301,10 @@ mod tests {
             users: vec!["admin".into()],
             groups: vec![],
         };
-        let own = generator_dir(clan.path(), Some("peer1"), "svc");
+        let own = generator_dir(clan.path(), Some("peer1"), "svc").unwrap();
         write_secret(&own.join("a-secret"), "{}", &recipients, false).unwrap();
         write_public(&own.join("not-a-secret"), b"hello").unwrap();
-        let shared = generator_dir(clan.path(), None, "token");
+        let shared = generator_dir(clan.path(), None, "token").unwrap();
         write_secret(&shared.join("t"), "{}", &recipients, true).unwrap();
 
         let link = std::fs::read_link(own.join("a-secret/machines/peer1")).unwrap();

@@ -12,6 +12,7 @@ use age::x25519;
 
 use super::SecretBytes;
 use super::generator::NeededFor;
+use super::names::{self, NameError};
 use super::sops;
 use super::store::{StoredKind, VarsTree};
 use crate::model::{Known, Machine};
@@ -45,9 +46,8 @@ pub fn upload_files(
     machine: &Machine,
     identities: &[x25519::Identity],
 ) -> Result<Vec<UploadFile>, String> {
-    let key_file = root
-        .join("sops/secrets")
-        .join(format!("{}-age.key", machine.name))
+    let key_file = super::store::key_secret_dir(root, &machine.name)
+        .map_err(|e| e.to_string())?
         .join("secret");
     let Ok(text) = std::fs::read_to_string(&key_file) else {
         return Ok(Vec::new());
@@ -95,10 +95,10 @@ pub fn upload_files(
             // clan's layout since its vars moved to `rel_dir` (April 2026, the seed's pin
             // included): `activation/per-machine/<m>/<gen>/<file>` or
             // `activation/shared/<gen>/<file>`, the path the NixOS module points the secret at.
+            let rel = var_rel_path(generator, &machine.name, name, file_name)
+                .map_err(|e| e.to_string())?;
             files.push(UploadFile {
-                path: Path::new("activation")
-                    .join(generator_rel_dir(generator, &machine.name, name))
-                    .join(file_name),
+                path: Path::new("activation").join(rel),
                 mode,
                 content,
             });
@@ -107,15 +107,22 @@ pub fn upload_files(
     Ok(files)
 }
 
-/// clan's `rel_dir` of a generator: `shared/<gen>` or `per-machine/<machine>/<gen>`.
-pub fn generator_rel_dir(
+/// clan's `rel_dir` of a generator and a file of it: `shared/<gen>/<file>` or
+/// `per-machine/<machine>/<gen>/<file>`, each name one path component (`vars::names`).
+pub fn var_rel_path(
     generator: &crate::model::Generator,
     machine: &str,
     name: &str,
-) -> PathBuf {
+    file: &str,
+) -> Result<PathBuf, NameError> {
     match generator.share {
-        Known::Known(true) => Path::new("shared").join(name),
-        _ => Path::new("per-machine").join(machine).join(name),
+        Known::Known(true) => {
+            names::join(Path::new("shared"), &[("generator", name), ("file", file)])
+        }
+        _ => names::join(
+            Path::new("per-machine"),
+            &[("machine", machine), ("generator", name), ("file", file)],
+        ),
     }
 }
 
