@@ -434,6 +434,52 @@ fn altered_files_are_rejected() {
         sops::decrypt("{}", &admin),
         Err(sops::SopsError::Format(_))
     ));
+
+    // The rest of the document is authenticated as sops does: an extra key (encrypted, or
+    // unencrypted by its suffix) and a value of another type are refused by clanc and by the
+    // real sops alike.
+    let mut extra = original.clone();
+    extra["extra"] = original["data"].clone();
+    let mut unencrypted = original.clone();
+    unencrypted["note_unencrypted"] = "hello".into();
+    let mut bytes = original.clone();
+    bytes["data"] = original["data"]
+        .as_str()
+        .unwrap()
+        .replace("type:str", "type:bytes")
+        .into();
+    let key_file = &clan.admin_key;
+    for (what, file) in [
+        ("extra", extra),
+        ("unencrypted", unencrypted),
+        ("bytes", bytes),
+    ] {
+        let text = file.to_string();
+        assert!(
+            matches!(
+                sops::decrypt(&text, &admin),
+                Err(sops::SopsError::Format(_))
+            ),
+            "clanc accepted the {what} file"
+        );
+        let path = clan.root.join(format!("altered-{what}"));
+        std::fs::write(&path, &text).unwrap();
+        let real = Command::new(test_tools().join("venv/bin/sops"))
+            .args([
+                "decrypt",
+                "--input-type",
+                "binary",
+                "--output-type",
+                "binary",
+            ])
+            .arg(&path)
+            .env("SOPS_AGE_KEY_FILE", key_file)
+            .env("SOPS_DISABLE_VERSION_CHECK", "1")
+            .env_remove("SOPS_AGE_KEY")
+            .output()
+            .unwrap();
+        assert!(!real.status.success(), "sops accepted the {what} file");
+    }
 }
 
 #[test]

@@ -62,7 +62,11 @@ impl fmt::Display for SopsError {
 
 impl std::error::Error for SopsError {}
 
+/// The whole document: sops authenticates every value of the tree (an extra key, encrypted or
+/// not, fails its MAC or its own decryption), so a file with anything beside `data` and `sops`
+/// is refused as the real `sops` refuses it.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SopsFile {
     data: String,
     sops: Metadata,
@@ -265,7 +269,12 @@ fn decrypt_value(
             Some(("data", v)) => data = Some(v),
             Some(("iv", v)) => iv = Some(v),
             Some(("tag", v)) => tag = Some(v),
-            Some(("type", _)) => {}
+            // The binary format's value and the MAC are strings; sops cannot read another
+            // type here (it fails on `bytes`), and the type is not authenticated.
+            Some(("type", "str")) => {}
+            Some(("type", other)) => {
+                return Err(bad(&format!("the value's type is `{other}`, not `str`")));
+            }
             _ => return Err(bad("unexpected field")),
         }
     }
