@@ -505,7 +505,8 @@ fn runaway_evaluation_ends_in_n005_at_the_expression() {
 /// Row 2: long runs of one character (or of a short unit) that rnix took quadratic time over
 /// (20-51 s in a release build for 128 KB) end in one N001 where the work would have run
 /// away, at once, in `eval` of the file and in `check` of a clan whose module it is; a
-/// megabyte of a character rnix does not know stays an ordinary syntax error.
+/// megabyte of a character rnix does not know stays an ordinary syntax error (rnix's recovery
+/// of it is linear).
 #[test]
 fn text_rnix_parses_in_quadratic_time_is_one_syntax_error() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -550,7 +551,14 @@ fn text_rnix_parses_in_quadratic_time_is_one_syntax_error() {
         let n001: Vec<Json> = (check.diagnostics().into_iter())
             .filter(|d| d["code"] == "N001")
             .collect();
-        assert_eq!(n001.len(), 1, "{unit:?} x {count}: {}", check.text());
-        assert_eq!(n001[0]["file"], "x.nix", "{}", check.text());
+        // `‹` is no refusal but rnix's own recovery, which reports where the expression
+        // fails and the input after it
+        let expected = if unit == "\u{2039}" { 2 } else { 1 };
+        assert_eq!(n001.len(), expected, "{unit:?} x {count}: {}", check.text());
+        assert!(
+            n001.iter().all(|d| d["file"] == "x.nix"),
+            "{}",
+            check.text()
+        );
     }
 }

@@ -164,7 +164,8 @@ fn too_costly(text: &str) -> Option<(TextSize, String)> {
             }
             _ => {}
         }
-        if !levels[top].flat {
+        // Characters rnix does not know are gathered into flat error nodes: no chain.
+        if !levels[top].flat && kind != TOKEN_ERROR {
             levels[top].chain += 1;
             depth += 1;
         }
