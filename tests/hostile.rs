@@ -501,3 +501,64 @@ fn runaway_evaluation_ends_in_n005_at_the_expression() {
     let plan = clanc(&["plan", path], root);
     assert_ne!(plan.status, Some(0), "{}", plan.text());
 }
+
+/// Row 2: long runs of one character (or of a short unit) that rnix took quadratic time over
+/// (20-51 s in a release build for 128 KB) end in one N001 where the work would have run
+/// away, at once, in `eval` of the file and in `check` of a clan whose module it is; a
+/// megabyte of a character rnix does not know stays an ordinary syntax error (rnix's recovery
+/// of it is linear).
+#[test]
+fn text_rnix_parses_in_quadratic_time_is_one_syntax_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (unit, count) in [
+        ("!", 128 * 1024),
+        ("*", 128 * 1024),
+        ("\"", 128 * 1024),
+        ("<", 128 * 1024),
+        ("-", 100_000),
+        ("- ", 100_000),
+        ("f ", 100_000),
+        ("a+", 100_000),
+        ("?a", 100_000),
+        ("\u{2039}", 350_000), // `‹`, 1 MB
+    ] {
+        let name = format!("x{}.nix", unit.len() * 1000 + count % 997);
+        let file = dir.path().join(&name);
+        std::fs::write(&file, unit.repeat(count)).expect("write");
+        let run = clanc(&["eval", &name], dir.path());
+        assert_eq!(run.status, Some(1), "{unit:?} x {count}: {}", run.text());
+        assert_eq!(
+            run.stderr.matches("N001").count(),
+            1,
+            "{unit:?} x {count}: one syntax error: {}",
+            run.text()
+        );
+
+        let clan = base_clan();
+        let root = clan.path();
+        let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
+        std::fs::write(
+            root.join("flake.nix"),
+            flake.replace(
+                "meta.name = \"hostile\";",
+                "meta.name = \"hostile\"; imports = [ ./x.nix ];",
+            ),
+        )
+        .expect("write");
+        std::fs::copy(&file, root.join("x.nix")).expect("copy");
+        let path = root.to_str().expect("UTF-8 temp path");
+        let check = clanc(&["check", "--format", "json", path], root);
+        let n001: Vec<Json> = (check.diagnostics().into_iter())
+            .filter(|d| d["code"] == "N001")
+            .collect();
+        // `‹` is no refusal but rnix's own recovery, which reports where the expression
+        // fails and the input after it
+        let expected = if unit == "\u{2039}" { 2 } else { 1 };
+        assert_eq!(n001.len(), expected, "{unit:?} x {count}: {}", check.text());
+        assert!(
+            n001.iter().all(|d| d["file"] == "x.nix"),
+            "{}",
+            check.text()
+        );
+    }
+}

@@ -730,3 +730,171 @@ fn hover_on_tags_says_when_a_machine_tag_is_unknown() {
     client.notify("exit", Value::Null);
     assert!(client.child.wait().unwrap().success());
 }
+
+/// A clan of one flake, for the tests of the protocol itself.
+fn small_clan() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    dir
+}
+
+fn is_parse_error(message: &Value) -> bool {
+    message["error"]["code"] == -32700 && message["id"] == Value::Null
+}
+
+#[test]
+fn malformed_frames_are_answered_with_an_error_and_the_server_goes_on() {
+    let dir = small_clan();
+    let mut client = Client::start(dir.path());
+    let uri = format!("file://{}/flake.nix", dir.path().display());
+    // a header line without a colon and no Content-Length
+    client.send_raw(b"this is no header\r\n\r\n");
+    client.wait_for(is_parse_error);
+    // a body that is not JSON
+    client.send_raw(b"Content-Length: 9\r\n\r\n{ \"id\": 1");
+    client.wait_for(is_parse_error);
+    // JSON that is no message, with an id: the error answers that id
+    client.send_raw(b"Content-Length: 36\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":7}");
+    let invalid = client.wait_for(|m| m["id"] == 41);
+    assert_eq!(invalid["error"]["code"], -32600, "{invalid}");
+    // the server still answers
+    let hover = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 0, "character": 0 } }),
+    );
+    assert!(hover.get("error").is_none(), "{hover}");
+    let shutdown = client.request("shutdown", Value::Null);
+    assert!(shutdown.get("error").is_none(), "{shutdown}");
+    client.notify("exit", Value::Null);
+    assert_eq!(client.child.wait().unwrap().code(), Some(0));
+}
+
+/// A frame claiming 100 TB is refused at once without allocating it (the server's memory
+/// stays small) and its body skipped: the server waits for it, alive, until the input ends.
+#[test]
+fn an_oversized_frame_is_refused_without_allocating_it() {
+    let dir = small_clan();
+    let mut client = Client::start(dir.path());
+    client.send_raw(b"Content-Length: 99999999999999\r\n\r\n{\"jsonrpc\":\"2.0\"");
+    let refusal = client.wait_for(is_parse_error);
+    assert!(
+        refusal["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("64 MiB"),
+        "{refusal}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(client.child.try_wait().unwrap().is_none(), "still running");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", client.child.id())).unwrap();
+    let rss_kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(rss_kb < 512 * 1024, "{rss_kb} KB");
+    // the end of input inside the skipped body, without shutdown: status 1
+    client.close_input();
+    assert_eq!(client.child.wait().unwrap().code(), Some(1));
+}
+
+#[test]
+fn shutdown_refuses_later_requests_and_exit_reports_whether_it_came_first() {
+    let dir = small_clan();
+    let uri = format!("file://{}/flake.nix", dir.path().display());
+    let mut client = Client::start(dir.path());
+    let shutdown = client.request("shutdown", Value::Null);
+    assert_eq!(shutdown["result"], Value::Null, "{shutdown}");
+    let after = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 0, "character": 0 } }),
+    );
+    assert_eq!(after["error"]["code"], -32600, "{after}");
+    client.notify("exit", Value::Null);
+    assert_eq!(client.child.wait().unwrap().code(), Some(0));
+
+    // `exit` without `shutdown`: 1
+    let mut client = Client::start(dir.path());
+    client.notify("exit", Value::Null);
+    assert_eq!(client.child.wait().unwrap().code(), Some(1));
+}
+
+/// While a slow check of an edit runs, a hover in a file the edit did not touch is answered
+/// at once from the last finished check; one in the edited file waits for the new check (its
+/// positions are in the new text).
+#[test]
+fn hover_is_answered_from_the_last_check_while_a_slow_one_runs() {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shapes/self-service");
+    let root = root.canonicalize().unwrap();
+    let mut client = Client::start(&root);
+    let site_path = root.join("modules/clan/site.nix");
+    let site_text = std::fs::read_to_string(&site_path).unwrap();
+    let site = format!("file://{}", site_path.display());
+    let machines_path = root.join("modules/clan/machines.nix");
+    let machines_text = std::fs::read_to_string(&machines_path).unwrap();
+    let machines = format!("file://{}", machines_path.display());
+    let on_press = json!({ "textDocument": { "uri": site }, "position": position_of(&site_text, "machines.press", 0, 10) });
+    // the first check: answered once it is done
+    assert!(
+        hover_text(&client.request("textDocument/hover", on_press.clone()))
+            .contains("machine `press`")
+    );
+
+    // an edit that makes the check slow: a target host computed by work doubling 2^SLOW times
+    let slow = machines_text.replace(
+        "deploy.targetHost = \"ines@galley.local\";",
+        &format!(
+            "deploy.targetHost = let f = n: if n == 0 then \"ines@galley.local\" else \
+             (let a = f (n - 1); b = f (n - 1); in if a == b then a else \"\"); in f {SLOW};"
+        ),
+    );
+    assert_ne!(slow, machines_text);
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": machines, "languageId": "nix", "version": 1, "text": machines_text } }),
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": machines, "version": 2 }, "contentChanges": [{ "text": slow }] }),
+    );
+    let edited_at = std::time::Instant::now();
+    client.send(
+        json!({ "jsonrpc": "2.0", "id": 501, "method": "textDocument/hover", "params": on_press }),
+    );
+    client.send(json!({
+        "jsonrpc": "2.0", "id": 502, "method": "textDocument/hover",
+        "params": { "textDocument": { "uri": machines }, "position": position_of(&slow, "galley", 0, 1) }
+    }));
+    let mut answered = Vec::new();
+    while answered.len() < 2 {
+        let message = client
+            .messages
+            .recv_timeout(Duration::from_secs(120))
+            .expect("both hovers answered");
+        if message["id"] == 501 || message["id"] == 502 {
+            answered.push((message["id"].clone(), edited_at.elapsed(), message));
+        }
+    }
+    let (first, unchanged_after, unchanged) = &answered[0];
+    let (_, edited_after, _) = &answered[1];
+    assert_eq!(*first, 501, "{answered:?}");
+    assert!(
+        hover_text(unchanged).contains("machine `press`"),
+        "{unchanged}"
+    );
+    // generous bounds: the unchanged file's answer does not wait for the slow check
+    assert!(*unchanged_after < Duration::from_secs(5), "{answered:?}");
+    assert!(
+        *edited_after > *unchanged_after + Duration::from_secs(1),
+        "the slow check took long enough to show the difference: {answered:?}"
+    );
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
+}
+
+/// The doubling of the slow edit above: long enough that its check takes seconds in a debug
+/// build, far below the evaluation's step budget.
+const SLOW: u32 = 20;

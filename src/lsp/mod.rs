@@ -8,6 +8,7 @@ mod completion;
 mod features;
 mod position;
 mod server;
+mod transport;
 mod uri;
 mod watch;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, select};
-use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_server::{Message, Notification, Request, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
     Notification as _, PublishDiagnostics,
@@ -24,32 +24,73 @@ use salsa::Setter;
 
 use super::check_thread::{self, CheckDone, CheckJob};
 use super::position::{Encoding, from_lsp, to_lsp};
+use super::transport::{self, Incoming, Transport};
 use super::{completion, features, uri, watch};
 use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::model::Clan;
 use crate::syntax::LineIndex;
 
-/// Runs the server on stdin/stdout until the client says `exit`. Returns the exit status.
+/// Runs the server on stdin/stdout until the client says `exit`. Returns the exit status: 0
+/// for `exit` after `shutdown`, 1 for `exit` without it, for the end of input before it, or
+/// for a failure to start.
 pub fn run_stdio() -> u8 {
-    let (connection, io_threads) = Connection::stdio();
-    let status = match serve(&connection) {
-        Ok(()) => 0,
+    let transport = match Transport::stdio() {
+        Ok(transport) => transport,
+        Err(e) => {
+            eprintln!("clanc lsp: cannot start: {e}");
+            return 1;
+        }
+    };
+    let status = match serve(&transport) {
+        Ok(status) => status,
         Err(e) => {
             eprintln!("clanc lsp: {e}");
             1
         }
     };
-    drop(connection);
-    if io_threads.join().is_err() {
-        return 1;
-    }
+    // Everything sent (the answer to `shutdown` too) is written before the process ends.
+    transport.finish();
     status
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn serve(connection: &Connection) -> Result<(), BoxError> {
+/// Waits for `initialize`: requests before it are answered with `ServerNotInitialized`,
+/// notifications are dropped (`exit` ends the server: `None`), malformed frames answered.
+fn wait_for_initialize(
+    transport: &Transport,
+) -> Result<Option<(lsp_server::RequestId, InitializeParams)>, BoxError> {
+    for item in &transport.incoming {
+        match item {
+            Incoming::Invalid(error) => transport.raw.send(error)?,
+            Incoming::Message(Message::Request(request)) if request.method == "initialize" => {
+                match serde_json::from_value::<InitializeParams>(request.params) {
+                    Ok(params) => return Ok(Some((request.id, params))),
+                    Err(e) => transport.sender.send(transport::error_response(
+                        request.id,
+                        lsp_server::ErrorCode::InvalidParams,
+                        format!("initialize: {e}"),
+                    ))?,
+                }
+            }
+            Incoming::Message(Message::Request(request)) => {
+                transport.sender.send(transport::error_response(
+                    request.id,
+                    lsp_server::ErrorCode::ServerNotInitialized,
+                    format!("`{}` before `initialize`", request.method),
+                ))?;
+            }
+            Incoming::Message(Message::Notification(n)) if transport::is_exit(&n) => {
+                return Ok(None);
+            }
+            Incoming::Message(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+fn serve(transport: &Transport) -> Result<u8, BoxError> {
     let capabilities_for = |encoding: &PositionEncodingKind| ServerCapabilities {
         position_encoding: Some(encoding.clone()),
         text_document_sync: Some(TextDocumentSyncCapability::Kind(
@@ -63,39 +104,64 @@ fn serve(connection: &Connection) -> Result<(), BoxError> {
         }),
         ..ServerCapabilities::default()
     };
-    let (id, params) = connection.initialize_start()?;
-    let params: InitializeParams = serde_json::from_value(params)?;
+    let Some((id, params)) = wait_for_initialize(transport)? else {
+        return Ok(1);
+    };
     let (encoding, kind) = negotiate_encoding(&params);
     let result = serde_json::json!({
         "capabilities": capabilities_for(&kind),
         "serverInfo": { "name": "clanc", "version": env!("CARGO_PKG_VERSION") },
     });
-    connection.initialize_finish(id, result)?;
+    transport.sender.send(Response::new_ok(id, result).into())?;
 
     let root = clan_root(&params);
-    let mut server = Server::new(root, encoding, connection.sender.clone())?;
+    let mut server = Server::new(root, encoding, transport.sender.clone())?;
     if watch::client_can_watch(&params) {
         let request = Request::new(
             lsp_server::RequestId::from(REGISTER_WATCHERS_ID.to_string()),
             RegisterCapability::METHOD.to_string(),
             watch::registration(),
         );
-        connection.sender.send(request.into())?;
+        transport.sender.send(request.into())?;
     }
     server.schedule_check();
+    // The LSP shutdown protocol: after `shutdown`, requests are refused and only `exit` is
+    // heeded; `exit` ends the server with 0 after `shutdown`, 1 without it.
+    let mut shut_down = false;
     loop {
         select! {
-            recv(connection.receiver) -> message => {
-                let Ok(message) = message else { return Ok(()) };
-                match message {
-                    Message::Request(request) => {
-                        if connection.handle_shutdown(&request)? {
-                            return Ok(());
-                        }
-                        server.on_request(request);
+            recv(transport.incoming) -> item => {
+                let Ok(item) = item else {
+                    // the client closed its end without `exit`
+                    return Ok(u8::from(!shut_down));
+                };
+                match item {
+                    Incoming::Invalid(error) => {
+                        let _ = transport.raw.send(error);
                     }
-                    Message::Notification(notification) => server.on_notification(notification),
-                    Message::Response(_) => {}
+                    Incoming::Message(Message::Request(request)) => {
+                        if shut_down {
+                            let _ = transport.sender.send(transport::error_response(
+                                request.id,
+                                lsp_server::ErrorCode::InvalidRequest,
+                                format!("`{}` after `shutdown`", request.method),
+                            ));
+                        } else if request.method == "shutdown" {
+                            shut_down = true;
+                            let _ = transport.sender.send(Response::new_ok(request.id, ()).into());
+                        } else {
+                            server.on_request(request);
+                        }
+                    }
+                    Incoming::Message(Message::Notification(notification)) => {
+                        if transport::is_exit(&notification) {
+                            return Ok(u8::from(!shut_down));
+                        }
+                        if !shut_down {
+                            server.on_notification(notification);
+                        }
+                    }
+                    Incoming::Message(Message::Response(_)) => {}
                 }
             }
             recv(server.results_rx) -> result => {
@@ -177,6 +243,9 @@ struct Server {
     /// Hover and definition requests waiting for the model of the current text (the model's
     /// spans must match the text the positions are in).
     waiting: Vec<Request>,
+    /// The generation of the newest check that finished for the then current text, with a
+    /// model or without one (nothing newer is coming until the next change).
+    checked: u64,
 }
 
 impl Server {
@@ -216,17 +285,23 @@ impl Server {
             reloaded_in: 0,
             memo: None,
             waiting: Vec::new(),
+            checked: 0,
         })
     }
 
     fn on_request(&mut self, request: Request) {
         match request.method.as_str() {
+            // Answered at once from the last finished check when the request's file has not
+            // changed since (its spans are positions in the text the editor shows), however
+            // long a newer check takes; otherwise when the check of the current text is done.
             HoverRequest::METHOD | GotoDefinition::METHOD => {
-                if self
-                    .model
-                    .as_ref()
-                    .is_some_and(|(g, _)| *g == self.generation)
-                {
+                let answerable = self.checked == self.generation
+                    || self.model.as_ref().is_some_and(|(generation, _)| {
+                        Self::position_params(&request)
+                            .and_then(|p| self.relative(&p.text_document.uri))
+                            .is_none_or(|rel| self.unchanged_since(&rel, *generation))
+                    });
+                if answerable {
                     self.answer(request);
                 } else {
                     self.waiting.push(request);
@@ -284,24 +359,22 @@ impl Server {
         Some((rel, text, offset))
     }
 
-    /// The model, if it was built from the current text (its spans are positions in it).
-    fn current_model(&self) -> Option<&Clan> {
-        let (generation, clan) = self.model.as_ref()?;
-        (*generation == self.generation).then_some(clan)
-    }
-
     /// Whether `rel` is as it was when the check of `generation` began.
     fn unchanged_since(&self, rel: &str, generation: u64) -> bool {
         self.reloaded_in <= generation && self.changed_in.get(rel).is_none_or(|g| *g <= generation)
     }
 
     /// The model to answer a request in `rel` from, and the generation it was built for: the
-    /// current text's; while that clan is unknown (a file does not parse), the last known
-    /// one, if `rel` has not changed since.
+    /// last finished check's, if `rel` has not changed since it began (a newer check may be
+    /// running); while that clan is unknown (a file does not parse), the last known one, if
+    /// `rel` has not changed since.
     fn model_for(&self, rel: &str) -> Option<(u64, &Clan)> {
-        let current = self.current_model()?;
-        if !current.is_unknown() {
-            return Some((self.generation, current));
+        let (generation, finished) = self.model.as_ref()?;
+        if !self.unchanged_since(rel, *generation) {
+            return None;
+        }
+        if !finished.is_unknown() {
+            return Some((*generation, finished.as_ref()));
         }
         let (generation, known) = self.names.as_ref()?;
         self.unchanged_since(rel, *generation)
@@ -555,6 +628,7 @@ impl Server {
         if done.generation != self.generation {
             return;
         }
+        self.checked = done.generation;
         let Some((diagnostics, clan)) = done.analysis else {
             // The check of the newest text failed: there is no model of it to answer from.
             self.answer_waiting();

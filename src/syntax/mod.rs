@@ -42,10 +42,11 @@ impl Parse {
 const MAX_NESTING: usize = 5000;
 
 /// Parses Nix source text. Errors without a position in rnix (unexpected end of file, nesting
-/// too deep) are placed at the end of the text.
+/// too deep) are placed at the end of the text. Text that rnix would take more than linear
+/// time over (see [`too_costly`]) is not given to it: one error says why.
 pub fn parse(text: &str) -> Parse {
-    if let Some(at) = nesting_overflow(text) {
-        return too_deep(text, at);
+    if let Some((at, message)) = too_costly(text) {
+        return refused(text, at, message);
     }
     let parsed = rnix::Root::parse(text);
     let end = TextSize::of(text);
@@ -69,32 +70,140 @@ pub fn parse(text: &str) -> Parse {
     }
 }
 
-/// Where the bracket nesting first exceeds `MAX_NESTING`, if it does.
-fn nesting_overflow(text: &str) -> Option<TextSize> {
+/// How much work, per byte of text, the two costs measured by [`too_costly`] may take, plus
+/// [`COST_BASE`]: far above what written code takes (the files of the corpus's clans stay
+/// below 4 per byte for either), far below the quadratic cases (100,000 `!` cost 5e9).
+const COST_PER_BYTE: u64 = 64;
+const COST_BASE: u64 = 4_000_000;
+
+/// Whether parsing `text` would take rnix more than linear time, or nest brackets more than
+/// `MAX_NESTING`: where and why, if so. Measured on rnix's tokens in one pass (stopping as
+/// soon as a budget is crossed, so this check is linear itself), two costs:
+///
+/// - **Tokenizer lookahead.** At each token rnix scans ahead over the run of path
+///   characters (`a-z A-Z 0-9 / _ . + -`, and `<` for search paths) to tell a path from an
+///   identifier or operators: a long run that splits into many tokens (`------`, `a+a+a+`)
+///   costs the square of its length. The cost counted is that run's rest at each token.
+/// - **Tree depth.** rowan, under rnix, interns small syntax nodes in a hash table; growing
+///   the table hashes every interned node again, recursively through its whole subtree, so
+///   a tree that is deep without brackets (`!!!!!!`, `- - - -`, `f a a a a`, `"" "" ""`,
+///   `a + a + a`, `a ? b ? c`) costs the square of its depth. The cost counted is each
+///   token's estimated depth: the tokens before it in its expression (since the last `;`,
+///   `,`, `=`, `:` or keyword that starts a new expression) at each enclosing bracket level.
+///   List elements and string parts do not chain.
+fn too_costly(text: &str) -> Option<(TextSize, String)> {
     use SyntaxKind::*;
-    let mut depth = 0usize;
-    let mut offset = TextSize::from(0);
+    let budget = COST_BASE.saturating_add(COST_PER_BYTE.saturating_mul(text.len() as u64));
+    let bytes = text.as_bytes();
+    let path_char =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'+' | b'-' | b'<');
+    // The end of the run of path characters around the current token (a byte offset).
+    let mut run_end = 0usize;
+    let mut lookahead: u64 = 0;
+
+    struct Level {
+        /// Brackets of a list, or a string: its elements or parts do not chain.
+        flat: bool,
+        /// Operands and operators of the current expression at this level.
+        chain: u64,
+    }
+    let mut levels = vec![Level {
+        flat: false,
+        chain: 0,
+    }];
+    // The estimated depth at the current token: every level's chain (brackets themselves
+    // are bounded by `MAX_NESTING`, and rnix stops at 512 nested expressions).
+    let mut depth: u64 = 0;
+    let mut tree: u64 = 0;
+    let mut brackets = 0usize;
+    let mut offset = 0usize;
     for (kind, token) in rnix::tokenize(text) {
-        match kind {
-            TOKEN_L_PAREN | TOKEN_L_BRACK | TOKEN_L_BRACE | TOKEN_INTERPOL_START => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(offset);
-                }
+        let start = offset;
+        offset += token.len();
+        let at = TextSize::try_from(start).unwrap_or_default();
+        if start >= run_end {
+            run_end = start;
+            while run_end < bytes.len() && path_char(bytes[run_end]) {
+                run_end += 1;
             }
-            TOKEN_R_PAREN | TOKEN_R_BRACK | TOKEN_R_BRACE | TOKEN_INTERPOL_END => {
-                depth = depth.saturating_sub(1);
+        }
+        lookahead = lookahead.saturating_add((run_end - start) as u64);
+        if lookahead > budget {
+            return Some((
+                at,
+                "too many operators, names and numbers run together without spaces for clanc to parse"
+                    .to_string(),
+            ));
+        }
+        if kind.is_trivia() {
+            continue;
+        }
+        let top = levels.len() - 1;
+        match kind {
+            TOKEN_SEMICOLON | TOKEN_COMMA | TOKEN_ASSIGN | TOKEN_COLON | TOKEN_AT | TOKEN_IN
+            | TOKEN_THEN | TOKEN_ELSE | TOKEN_IF | TOKEN_LET | TOKEN_WITH | TOKEN_ASSERT
+            | TOKEN_INHERIT => {
+                depth -= levels[top].chain;
+                levels[top].chain = 0;
+                continue;
+            }
+            TOKEN_R_PAREN | TOKEN_R_BRACK | TOKEN_R_BRACE | TOKEN_INTERPOL_END
+            | TOKEN_STRING_END => {
+                if matches!(
+                    kind,
+                    TOKEN_R_PAREN | TOKEN_R_BRACK | TOKEN_R_BRACE | TOKEN_INTERPOL_END
+                ) {
+                    brackets = brackets.saturating_sub(1);
+                }
+                if levels.len() > 1
+                    && let Some(level) = levels.pop()
+                {
+                    depth -= level.chain;
+                }
+                continue;
             }
             _ => {}
         }
-        offset += TextSize::of(token);
+        // Characters rnix does not know are gathered into flat error nodes: no chain.
+        if !levels[top].flat && kind != TOKEN_ERROR {
+            levels[top].chain += 1;
+            depth += 1;
+        }
+        tree = tree.saturating_add(depth);
+        if tree > budget {
+            return Some((
+                at,
+                "expression chained too deeply for clanc to parse (thousands of operators or \
+                 arguments in a row): put parentheses or `let` bindings around parts of it"
+                    .to_string(),
+            ));
+        }
+        match kind {
+            TOKEN_L_PAREN | TOKEN_L_BRACK | TOKEN_L_BRACE | TOKEN_INTERPOL_START => {
+                brackets += 1;
+                if brackets > MAX_NESTING {
+                    return Some((at, format!("brackets nested more than {MAX_NESTING} deep")));
+                }
+                levels.push(Level {
+                    flat: kind == TOKEN_L_BRACK,
+                    chain: 0,
+                });
+            }
+            TOKEN_STRING_START => {
+                levels.push(Level {
+                    flat: true,
+                    chain: 0,
+                });
+            }
+            _ => {}
+        }
     }
     None
 }
 
-/// A file too deeply nested to parse safely: one error node holding the whole text (the tree
-/// stays lossless) and one error where the limit was crossed.
-fn too_deep(text: &str, at: TextSize) -> Parse {
+/// A file not given to rnix: one error node holding the whole text (the tree stays
+/// lossless) and one error where the limit was crossed.
+fn refused(text: &str, at: TextSize, message: String) -> Parse {
     let mut builder = rowan::GreenNodeBuilder::new();
     builder.start_node(rowan::SyntaxKind(SyntaxKind::NODE_ROOT as u16));
     builder.start_node(rowan::SyntaxKind(SyntaxKind::NODE_ERROR as u16));
@@ -105,7 +214,7 @@ fn too_deep(text: &str, at: TextSize) -> Parse {
         green: builder.finish(),
         errors: vec![SyntaxError {
             range: TextRange::at(at, TextSize::from(1)),
-            message: format!("brackets nested more than {MAX_NESTING} deep"),
+            message,
         }],
     }
 }
@@ -181,5 +290,52 @@ mod tests {
             "{:?}",
             sets.errors
         );
+    }
+
+    #[test]
+    fn text_rnix_would_take_quadratic_time_over_is_refused_with_one_error() {
+        for (unit, count, message) in [
+            ("!", 100_000, "chained too deeply"),
+            ("f ", 100_000, "chained too deeply"),
+            ("\"\" ", 100_000, "chained too deeply"),
+            ("a + ", 100_000, "chained too deeply"),
+            ("-", 100_000, "run together without spaces"),
+            ("a+", 100_000, "run together without spaces"),
+            ("<", 100_000, "run together without spaces"),
+        ] {
+            let text = unit.repeat(count);
+            let started = std::time::Instant::now();
+            let p = parse(&text);
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{unit:?}: {:?}",
+                started.elapsed()
+            );
+            assert_eq!(p.errors.len(), 1, "{unit:?}: {:?}", p.errors);
+            assert!(
+                p.errors[0].message.contains(message),
+                "{unit:?}: {:?}",
+                p.errors
+            );
+            // lossless all the same
+            assert_eq!(p.syntax().to_string(), text);
+        }
+    }
+
+    #[test]
+    fn long_but_ordinary_expressions_still_parse() {
+        // a list of 100,000 elements, 1,000 strings joined by `+`, a long attribute set
+        let list = format!("[ {}]", "1 ".repeat(100_000));
+        let sum = format!("{}\"x\"", "\"x\" + ".repeat(1_000));
+        let set = format!(
+            "{{ {}}}",
+            (0..20_000)
+                .map(|i| format!("a{i} = f a b c + 1; "))
+                .collect::<String>()
+        );
+        for text in [list, sum, set] {
+            let p = parse(&text);
+            assert!(p.errors.is_empty(), "{:?}", p.errors);
+        }
     }
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 pub struct Client {
     pub child: Child,
-    stdin: ChildStdin,
+    stdin: Option<ChildStdin>,
     pub messages: Receiver<Value>,
     next_id: i64,
 }
@@ -64,7 +64,7 @@ impl Client {
         });
         let mut client = Client {
             child,
-            stdin,
+            stdin: Some(stdin),
             messages,
             next_id: 1,
         };
@@ -88,8 +88,19 @@ impl Client {
 
     pub fn send(&mut self, message: Value) {
         let body = message.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{}", body.len(), body).unwrap();
-        self.stdin.flush().unwrap();
+        self.send_raw(format!("Content-Length: {}\r\n\r\n{}", body.len(), body).as_bytes());
+    }
+
+    /// Writes bytes as they are: frames of the client's own making, malformed ones too.
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("the input is open");
+        stdin.write_all(bytes).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the server's input (the end of the stream, as when an editor dies).
+    pub fn close_input(&mut self) {
+        self.stdin = None;
     }
 
     pub fn notify(&mut self, method: &str, params: Value) {
