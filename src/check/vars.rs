@@ -2,8 +2,9 @@
 //! (V002), both from `vars::order`; declared files with nothing under `vars/` yet (V003);
 //! directories under `vars/` nothing declares (V004); file and prompt options out of range
 //! (V006); secrets not encrypted for their machine or a user linked beside them (V005); shared
-//! generators declared differently on two machines (V007); names that cannot name a file (V008). The vars tree comes in as a
-//! `VarsListing` the caller read from disk.
+//! generators declared differently on two machines (V007); names that cannot name a file
+//! (V008). The vars tree comes in as a `VarsListing` (`vars::listing`), a fact of the
+//! workspace the caller lists.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -273,7 +274,6 @@ fn check_dependencies(machine: &Machine, fully_known: bool, out: &mut Vec<Diagno
     }
 }
 
-/// V006: file modes, `neededFor` and prompt types clan-core's option types reject.
 /// V008: generator, file and prompt names that are not one path component (`vars::names`).
 /// A module imported by several machines declares its names once: one diagnostic per span.
 fn check_names(
@@ -325,6 +325,7 @@ fn check_names(
     }
 }
 
+/// V006: file modes, `neededFor` and prompt types clan-core's option types reject.
 fn check_options(machine: &Machine, generator: &Generator, out: &mut Vec<Diagnostic>) {
     let report = |out: &mut Vec<Diagnostic>,
                   value: &Spanned<Known<String>>,
