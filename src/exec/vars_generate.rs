@@ -243,7 +243,58 @@ pub fn generate(
     let tree =
         VarsTree::read(root).map_err(|e| GenerateError::Io(format!("cannot read `vars/`: {e}")))?;
 
-    // ---- what runs, in order
+    let planned = plan_runs(clan, machines, request, &tree, env)?;
+    if planned.is_empty() {
+        return Ok(Outcome::default());
+    }
+
+    // ---- prompts, all before anything runs
+    let mut answers: Vec<BTreeMap<String, Zeroizing<String>>> = Vec::new();
+    for p in &planned {
+        let mut these = BTreeMap::new();
+        for (name, prompt) in &p.spec.prompts {
+            let value = (env.prompt)(&p.spec.name, name, prompt).map_err(plan_error)?;
+            these.insert(name.clone(), value);
+        }
+        answers.push(these);
+    }
+
+    // ---- recipients, before anything runs
+    let admins = read_key_dir(&root.join("sops/users"))?;
+    let writes_secrets = planned
+        .iter()
+        .any(|p| p.spec.files.values().any(|f| f.secret));
+    if writes_secrets && admins.is_empty() {
+        return Err(plan_error(
+            "no admin key under `sops/users/`: add yours first (`clan secrets users add <name> <age public key>`)".to_string(),
+        ));
+    }
+
+    if env.sandbox == Sandbox::None {
+        (env.note)(
+            "warning: bubblewrap (bwrap) is not usable here: generators run without a sandbox",
+        );
+    }
+
+    let outputs = run_all(clan, &planned, &answers, &tree, env)?;
+    let outcome = write_all(
+        root, clan, &selected, &planned, &outputs, &admins, &lock, env,
+    )?;
+    drop(lock);
+    Ok(outcome)
+}
+
+/// What runs, in order: per machine, the generators asked for (or missing) and what depends on
+/// them; a shared generator once. Names are checked and Nix-built scripts built here, before
+/// anything is asked or run.
+fn plan_runs(
+    clan: &Clan,
+    machines: Vec<&String>,
+    request: &Request,
+    tree: &VarsTree,
+    env: &mut Environment<'_>,
+) -> Result<Vec<Planned>, GenerateError> {
+    let plan_error = |m: String| GenerateError::Plan(m);
     let mut planned: Vec<Planned> = Vec::new();
     let mut shared_planned: BTreeSet<String> = BTreeSet::new();
     for machine_name in machines {
@@ -256,41 +307,7 @@ pub fn generate(
                 )));
             }
         }
-        let mut specs = BTreeMap::new();
-        let mut unrunnable = BTreeMap::new();
-        for (name, generator) in &machine.generators {
-            match spec_of(generator) {
-                Ok(spec) => {
-                    specs.insert(name.clone(), spec);
-                }
-                Err(reason) => {
-                    // A stand-in with what is known, so the order still sees its edges.
-                    let dependencies = generator
-                        .dependencies
-                        .known()
-                        .map(|d| d.iter().map(|s| s.value.clone()).collect())
-                        .unwrap_or_default();
-                    let files = generator
-                        .files
-                        .keys()
-                        .map(|f| (f.clone(), FileSpec::default()))
-                        .collect();
-                    specs.insert(
-                        name.clone(),
-                        GeneratorSpec {
-                            name: name.clone(),
-                            share: generator.share == Known::Known(true),
-                            files,
-                            prompts: BTreeMap::new(),
-                            dependencies,
-                            runtime_inputs: Vec::new(),
-                            script: String::new(),
-                        },
-                    );
-                    unrunnable.insert(name.clone(), reason);
-                }
-            }
-        }
+        let (mut specs, unrunnable) = specs_of(machine);
         let missing = |g: &str| {
             let spec = &specs[g];
             if spec.share && shared_planned.contains(g) {
@@ -348,42 +365,68 @@ pub fn generate(
             });
         }
     }
-    if planned.is_empty() {
-        return Ok(Outcome::default());
-    }
+    Ok(planned)
+}
 
-    // ---- prompts, all before anything runs
-    let mut answers: Vec<BTreeMap<String, Zeroizing<String>>> = Vec::new();
-    for p in &planned {
-        let mut these = BTreeMap::new();
-        for (name, prompt) in &p.spec.prompts {
-            let value = (env.prompt)(&p.spec.name, name, prompt).map_err(plan_error)?;
-            these.insert(name.clone(), value);
+/// The machine's generators as specs, and why those that cannot run cannot (they get a
+/// stand-in with what is known, so the order still sees their edges).
+fn specs_of(
+    machine: &crate::model::Machine,
+) -> (BTreeMap<String, GeneratorSpec>, BTreeMap<String, String>) {
+    let mut specs = BTreeMap::new();
+    let mut unrunnable = BTreeMap::new();
+    for (name, generator) in &machine.generators {
+        match spec_of(generator) {
+            Ok(spec) => {
+                specs.insert(name.clone(), spec);
+            }
+            Err(reason) => {
+                // A stand-in with what is known, so the order still sees its edges.
+                let dependencies = generator
+                    .dependencies
+                    .known()
+                    .map(|d| d.iter().map(|s| s.value.clone()).collect())
+                    .unwrap_or_default();
+                let files = generator
+                    .files
+                    .keys()
+                    .map(|f| (f.clone(), FileSpec::default()))
+                    .collect();
+                specs.insert(
+                    name.clone(),
+                    GeneratorSpec {
+                        name: name.clone(),
+                        share: generator.share == Known::Known(true),
+                        files,
+                        prompts: BTreeMap::new(),
+                        dependencies,
+                        runtime_inputs: Vec::new(),
+                        script: String::new(),
+                    },
+                );
+                unrunnable.insert(name.clone(), reason);
+            }
         }
-        answers.push(these);
     }
+    (specs, unrunnable)
+}
 
-    // ---- recipients, before anything runs
-    let admins = read_key_dir(&root.join("sops/users"))?;
-    let writes_secrets = planned
-        .iter()
-        .any(|p| p.spec.files.values().any(|f| f.secret));
-    if writes_secrets && admins.is_empty() {
-        return Err(plan_error(
-            "no admin key under `sops/users/`: add yours first (`clan secrets users add <name> <age public key>`)".to_string(),
-        ));
-    }
+/// Outputs of every run, in memory (zeroized on drop), by owner and generator.
+type Outputs = BTreeMap<(Owner, String), BTreeMap<String, SecretBytes>>;
 
-    if env.sandbox == Sandbox::None {
-        (env.note)(
-            "warning: bubblewrap (bwrap) is not usable here: generators run without a sandbox",
-        );
-    }
-
-    // ---- run, outputs in memory
-    let mut outputs: BTreeMap<(Owner, String), BTreeMap<String, SecretBytes>> = BTreeMap::new();
+/// Runs the planned generators in order, each with its dependencies' files (from this run or
+/// the store) and its prompts' answers.
+fn run_all(
+    clan: &Clan,
+    planned: &[Planned],
+    answers: &[BTreeMap<String, Zeroizing<String>>],
+    tree: &VarsTree,
+    env: &mut Environment<'_>,
+) -> Result<Outputs, GenerateError> {
+    let plan_error = |m: String| GenerateError::Plan(m);
+    let mut outputs: Outputs = BTreeMap::new();
     let mut identities: Option<Vec<x25519::Identity>> = None;
-    for (p, prompts) in planned.iter().zip(&answers) {
+    for (p, prompts) in planned.iter().zip(answers) {
         let machine = &clan.machines[&p.machine];
         let mut dependencies = BTreeMap::new();
         for dep in &p.spec.dependencies {
@@ -400,7 +443,7 @@ pub fn generate(
                     .iter()
                     .map(|(k, v)| (k.clone(), Zeroizing::new(v.to_vec())))
                     .collect(),
-                None => read_stored(&tree, owner.as_deref(), &dep_spec, &mut || {
+                None => read_stored(tree, owner.as_deref(), &dep_spec, &mut || {
                     if identities.is_none() {
                         identities = Some((env.admin_identities)()?);
                     }
@@ -439,17 +482,33 @@ pub fn generate(
         outputs.insert((owner, p.spec.name.clone()), files);
     }
 
-    // ---- write: staged, then put in place generator by generator (`vars::transaction`)
+    Ok(outputs)
+}
+
+/// Writes every output: staged, then put in place generator by generator
+/// (`vars::transaction`); the machine keys secrets need are created first.
+#[allow(clippy::too_many_arguments)]
+fn write_all(
+    root: &Path,
+    clan: &Clan,
+    selected: &BTreeSet<String>,
+    planned: &[Planned],
+    outputs: &Outputs,
+    admins: &BTreeMap<String, Vec<x25519::Recipient>>,
+    lock: &VarsLock,
+    env: &mut Environment<'_>,
+) -> Result<Outcome, GenerateError> {
+    let plan_error = |m: String| GenerateError::Plan(m);
     let io = |what: &str| {
         let what = what.to_string();
         move |e: std::io::Error| GenerateError::Io(format!("cannot write {what}: {e}"))
     };
-    let mut txn = Transaction::begin(root, &lock).map_err(io("the staging directory"))?;
+    let mut txn = Transaction::begin(root, lock).map_err(io("the staging directory"))?;
     let mut outcome = Outcome::default();
     let mut machine_keys = read_key_dir(&root.join("sops/machines"))?;
     let admin_names: Vec<String> = admins.keys().cloned().collect();
     let admin_keys: Vec<x25519::Recipient> = admins.values().flatten().cloned().collect();
-    for p in &planned {
+    for p in planned {
         let owner: Owner = (!p.spec.share).then(|| p.machine.clone());
         let files = &outputs[&(owner.clone(), p.spec.name.clone())];
         let target = store::generator_dir(root, owner.as_deref(), &p.spec.name)
@@ -479,7 +538,7 @@ pub fn generate(
                 if machine_keys.contains_key(m) {
                     continue;
                 }
-                let public = stage_machine_key(root, &mut txn, m, &admins, &env.now)?;
+                let public = stage_machine_key(root, &mut txn, m, admins, &env.now)?;
                 outcome.new_machine_keys.push(m.clone());
                 outcome
                     .paths
@@ -541,7 +600,6 @@ pub fn generate(
     txn.install().map_err(|e| {
         GenerateError::Io(format!("cannot write the vars, nothing was changed: {e}"))
     })?;
-    drop(lock);
     Ok(outcome)
 }
 
