@@ -292,6 +292,129 @@ fn has_secrets(machine: &Machine) -> bool {
     })
 }
 
+/// The steps of one machine, in order (vars, sources, build, copy, secrets, activation,
+/// confirmation), pushed onto `steps`; returns the id of its last step.
+fn machine_steps(
+    d: &Deployable,
+    options: &PlanOptions,
+    listing: &VarsListing,
+    run_id: &str,
+    steps: &mut Vec<Step>,
+    shared_seen: &mut BTreeMap<String, usize>,
+) -> String {
+    let name = &d.machine.name;
+    let vars = vars_steps(d, options, listing, steps, shared_seen);
+    let build = step::step_id(StepKind::Build, name);
+    let (build_on, build_after) = match &d.build {
+        BuildAt::Local => (Host::Local, vars),
+        BuildAt::Remote { host, .. } => {
+            // clan's upload_sources: the flake into the build host's store first
+            let upload = step::step_id(StepKind::UploadSources, name);
+            steps.push(Step {
+                id: upload.clone(),
+                kind: StepKind::UploadSources,
+                machine: Some(name.clone()),
+                host: Host::Local,
+                commands: step::upload_sources_commands(
+                    &options.flake,
+                    host,
+                    d.class,
+                    options.source_upload,
+                ),
+                after: vars,
+            });
+            (Host::Remote(host.clone()), vec![upload])
+        }
+    };
+    steps.push(Step {
+        id: build.clone(),
+        kind: StepKind::Build,
+        machine: Some(name.clone()),
+        host: build_on.clone(),
+        commands: vec![step::build_argv(
+            &options.flake,
+            d.class,
+            name,
+            &d.build,
+            options.builders.as_deref(),
+        )],
+        after: build_after,
+    });
+    let mut previous = build;
+    let Some(target) = d.target.as_ref().filter(|_| options.goal.needs_target()) else {
+        return previous;
+    };
+    // Built on the target itself: the system is already in its store.
+    if !matches!(
+        d.build,
+        BuildAt::Remote {
+            on_target: true,
+            ..
+        }
+    ) {
+        let copy = step::step_id(StepKind::Copy, name);
+        steps.push(Step {
+            id: copy.clone(),
+            kind: StepKind::Copy,
+            machine: Some(name.clone()),
+            host: build_on,
+            commands: vec![step::copy_argv(target, d.class)],
+            after: vec![previous],
+        });
+        previous = copy;
+    }
+    if options.goal.uploads_secrets() && has_secrets(d.machine) {
+        let upload = step::step_id(StepKind::UploadSecrets, name);
+        steps.push(Step {
+            id: upload.clone(),
+            kind: StepKind::UploadSecrets,
+            machine: Some(name.clone()),
+            host: Host::Local,
+            commands: vec![step::upload_secrets_argv(
+                &options.flake,
+                name,
+                target,
+                &options.upload_dir.replace("{machine}", name),
+            )],
+            after: vec![previous],
+        });
+        previous = upload;
+    }
+    if let Some(commands) = step::activate_commands(
+        d.class,
+        options.goal,
+        target,
+        name,
+        run_id,
+        &options.system_profile.replace("{machine}", name),
+        &options.activation,
+    ) {
+        let activate = step::step_id(StepKind::Activate, name);
+        steps.push(Step {
+            id: activate.clone(),
+            kind: StepKind::Activate,
+            machine: Some(name.clone()),
+            host: Host::Remote(target.clone()),
+            commands,
+            after: vec![previous],
+        });
+        previous = activate;
+        if options.goal.confirms() {
+            let confirm = step::step_id(StepKind::Confirm, name);
+            steps.push(Step {
+                id: confirm.clone(),
+                kind: StepKind::Confirm,
+                machine: Some(name.clone()),
+                host: Host::Local,
+                commands: vec![step::confirm_argv(target)],
+                after: vec![previous],
+            });
+            previous = confirm;
+        }
+    }
+    previous
+}
+
 /// The vars steps one machine needs: generators with missing files and everything that
 /// depends on them. Returns (generator name -> step id) for the machine.
 fn vars_steps(
@@ -489,118 +612,8 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
     let mut shared_seen = BTreeMap::new();
     let mut last_step: HashMap<String, String> = HashMap::new();
     for d in &ready {
-        let name = &d.machine.name;
-        let vars = vars_steps(d, options, listing, &mut steps, &mut shared_seen);
-        let build = step::step_id(StepKind::Build, name);
-        let (build_on, build_after) = match &d.build {
-            BuildAt::Local => (Host::Local, vars),
-            BuildAt::Remote { host, .. } => {
-                // clan's upload_sources: the flake into the build host's store first
-                let upload = step::step_id(StepKind::UploadSources, name);
-                steps.push(Step {
-                    id: upload.clone(),
-                    kind: StepKind::UploadSources,
-                    machine: Some(name.clone()),
-                    host: Host::Local,
-                    commands: step::upload_sources_commands(
-                        &options.flake,
-                        host,
-                        d.class,
-                        options.source_upload,
-                    ),
-                    after: vars,
-                });
-                (Host::Remote(host.clone()), vec![upload])
-            }
-        };
-        steps.push(Step {
-            id: build.clone(),
-            kind: StepKind::Build,
-            machine: Some(name.clone()),
-            host: build_on.clone(),
-            commands: vec![step::build_argv(
-                &options.flake,
-                d.class,
-                name,
-                &d.build,
-                options.builders.as_deref(),
-            )],
-            after: build_after,
-        });
-        let mut previous = build;
-        let Some(target) = d.target.as_ref().filter(|_| options.goal.needs_target()) else {
-            last_step.insert(name.clone(), previous);
-            continue;
-        };
-        // Built on the target itself: the system is already in its store.
-        if !matches!(
-            d.build,
-            BuildAt::Remote {
-                on_target: true,
-                ..
-            }
-        ) {
-            let copy = step::step_id(StepKind::Copy, name);
-            steps.push(Step {
-                id: copy.clone(),
-                kind: StepKind::Copy,
-                machine: Some(name.clone()),
-                host: build_on,
-                commands: vec![step::copy_argv(target, d.class)],
-                after: vec![previous],
-            });
-            previous = copy;
-        }
-        if options.goal.uploads_secrets() && has_secrets(d.machine) {
-            let upload = step::step_id(StepKind::UploadSecrets, name);
-            steps.push(Step {
-                id: upload.clone(),
-                kind: StepKind::UploadSecrets,
-                machine: Some(name.clone()),
-                host: Host::Local,
-                commands: vec![step::upload_secrets_argv(
-                    &options.flake,
-                    name,
-                    target,
-                    &options.upload_dir.replace("{machine}", name),
-                )],
-                after: vec![previous],
-            });
-            previous = upload;
-        }
-        if let Some(commands) = step::activate_commands(
-            d.class,
-            options.goal,
-            target,
-            name,
-            &run_id,
-            &options.system_profile.replace("{machine}", name),
-            &options.activation,
-        ) {
-            let activate = step::step_id(StepKind::Activate, name);
-            steps.push(Step {
-                id: activate.clone(),
-                kind: StepKind::Activate,
-                machine: Some(name.clone()),
-                host: Host::Remote(target.clone()),
-                commands,
-                after: vec![previous],
-            });
-            previous = activate;
-            if options.goal.confirms() {
-                let confirm = step::step_id(StepKind::Confirm, name);
-                steps.push(Step {
-                    id: confirm.clone(),
-                    kind: StepKind::Confirm,
-                    machine: Some(name.clone()),
-                    host: Host::Local,
-                    commands: vec![step::confirm_argv(target)],
-                    after: vec![previous],
-                });
-                previous = confirm;
-            }
-        }
-        last_step.insert(name.clone(), previous);
+        let last = machine_steps(d, options, listing, &run_id, &mut steps, &mut shared_seen);
+        last_step.insert(d.machine.name.clone(), last);
     }
     // Across machines: a consumer's activation waits for its providers' last step.
     let mut extra: HashMap<String, Vec<String>> = HashMap::new();
