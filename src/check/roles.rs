@@ -86,11 +86,6 @@ pub(super) fn check<'a>(
     services
 }
 
-/// clan-core's default for `module.input` changed on 2025-06-30 (the flake's own modules
-/// before, clan-core's since); between these commit times (a day of margin) it is uncertain.
-const LOCAL_DEFAULT_UNTIL: i64 = 1_751_155_200; // 2025-06-29T00:00Z
-const CLAN_CORE_DEFAULT_SINCE: i64 = 1_751_328_000; // 2025-07-01T00:00Z
-
 /// The service an instance uses and where it comes from ("clan-core" or "self"); `None` when
 /// it is unknown or does not exist (then C003 or C004 is reported here).
 fn lookup_service<'a>(
@@ -152,10 +147,10 @@ fn lookup_service<'a>(
     let input = match input.map(|(i, _)| i) {
         // Until 2025-06-30 clan-core took an instance without `module.input` from the
         // flake's own `clan.modules`; since, from clan-core's services.
-        None => match pin.time {
-            Some(t) if t < LOCAL_DEFAULT_UNTIL => Some("self"),
-            Some(t) if t < CLAN_CORE_DEFAULT_SINCE => return None,
-            _ => None,
+        None => match crate::model::default_service_source(pin.time) {
+            Some(crate::model::ServiceSource::Flake) => Some("self"),
+            Some(crate::model::ServiceSource::ClanCore) => None,
+            None => return None,
         },
         other => other,
     };

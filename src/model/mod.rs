@@ -19,7 +19,9 @@ pub mod why;
 pub use build::{build_model, build_model_keeping_garbage};
 pub use clan::*;
 pub use freshness::{Freshness, LiteralEdit, ModelInputs};
-pub use service_membership::{SERVICES_WITHOUT_VARS, ServiceSources};
+pub use service_membership::{
+    SERVICES_WITHOUT_VARS, ServiceSource, ServiceSources, default_service_source,
+};
 pub use spans::{Copied, SpanVisitor, SpansMut};
 
 /// The input a nom parser stopped at: where its error points.

@@ -13,8 +13,19 @@ pub const SERVICES_WITHOUT_VARS: &[&str] = &["packages", "trusted-nix-caches"];
 
 /// clan-core's default for `module.input` changed on 2025-06-30 (the flake's own modules
 /// before, clan-core's since); between these commit times (a day of margin) it is uncertain.
-pub const LOCAL_DEFAULT_UNTIL: i64 = 1_751_155_200; // 2025-06-29T00:00Z
-pub const CLAN_CORE_DEFAULT_SINCE: i64 = 1_751_328_000; // 2025-07-01T00:00Z
+const LOCAL_DEFAULT_UNTIL: i64 = 1_751_155_200; // 2025-06-29T00:00Z
+const CLAN_CORE_DEFAULT_SINCE: i64 = 1_751_328_000; // 2025-07-01T00:00Z
+
+/// Where an instance without `module.input` takes its service from, by the commit time of
+/// the pinned clan-core (`flake.lock`'s `lastModified`; unknown counts as recent): `None` on
+/// the day the default changed.
+pub fn default_service_source(pin_time: Option<i64>) -> Option<ServiceSource> {
+    match pin_time {
+        Some(t) if t < LOCAL_DEFAULT_UNTIL => Some(ServiceSource::Flake),
+        Some(t) if t < CLAN_CORE_DEFAULT_SINCE => None,
+        _ => Some(ServiceSource::ClanCore),
+    }
+}
 
 /// Where the code of services comes from, as read when the model was built.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -182,13 +193,9 @@ impl Clan {
             },
         };
         match input {
-            None => match self.clan_core_last_modified {
-                Some(t) if t < LOCAL_DEFAULT_UNTIL => Ok(ServiceSource::Flake),
-                Some(t) if t < CLAN_CORE_DEFAULT_SINCE => Err(
-                    "the pinned clan-core is of the day `module.input`'s default changed".into(),
-                ),
-                _ => Ok(ServiceSource::ClanCore),
-            },
+            None => default_service_source(self.clan_core_last_modified).ok_or_else(|| {
+                "the pinned clan-core is of the day `module.input`'s default changed".into()
+            }),
             Some("self") => Ok(ServiceSource::Flake),
             Some(name)
                 if self
