@@ -44,25 +44,16 @@ fn known<T>(value: T, at_: u32) -> Spanned<Known<T>> {
 
 fn machine(name: &str, class: MachineClass, tags: &[&str]) -> Machine {
     Machine {
-        name: name.to_string(),
-        span: Some(sp("machines.nix", 0, 1)),
         sources: vec![MachineSource::Inventory],
-        class: Spanned::new(Known::Known(class), None),
         tags: tags
             .iter()
             .map(|t| Spanned::new(t.to_string(), None))
             .collect(),
-        tags_unknown: None,
-        description: None,
-        target_host: None,
-        build_host: None,
-        host_platform: None,
-        imports: Vec::new(),
-        generators: BTreeMap::new(),
-        distributed: Vec::new(),
-        services_failed: None,
-        sops_secrets: Vec::new(),
-        sops_key_elsewhere: None,
+        ..Machine::new(
+            name.to_string(),
+            Some(sp("machines.nix", 0, 1)),
+            Spanned::new(Known::Known(class), None),
+        )
     }
 }
 

@@ -257,6 +257,31 @@ pub struct Machine {
     pub sops_key_elsewhere: Option<String>,
 }
 
+impl Machine {
+    /// A machine known by its name and class: its tags, hosts and what its modules give it
+    /// (imports, platform, generators, sops secrets) are filled in as they are read.
+    pub fn new(name: String, span: Option<Span>, class: Spanned<Known<MachineClass>>) -> Machine {
+        Machine {
+            name,
+            span,
+            sources: Vec::new(),
+            class,
+            tags: Vec::new(),
+            tags_unknown: None,
+            description: None,
+            target_host: None,
+            build_host: None,
+            host_platform: None,
+            imports: Vec::new(),
+            generators: BTreeMap::new(),
+            distributed: Vec::new(),
+            services_failed: None,
+            sops_secrets: Vec::new(),
+            sops_key_elsewhere: None,
+        }
+    }
+}
+
 /// A legacy sops-nix secret: `sops.secrets."<name>" = { sopsFile = ...; key = ...; }`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SopsSecret {

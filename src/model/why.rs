@@ -351,7 +351,6 @@ impl Clan {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::{Machine, RoleMachine, Spanned, Tag};
@@ -365,25 +364,15 @@ mod tests {
 
     fn machine(name: &str, tags: &[(&str, Option<Span>)]) -> Machine {
         Machine {
-            name: name.to_string(),
-            span: span(1),
-            sources: Vec::new(),
-            class: Spanned::new(Known::Known(MachineClass::Nixos), None),
             tags: tags
                 .iter()
                 .map(|(t, s)| Spanned::new(t.to_string(), s.clone()))
                 .collect(),
-            tags_unknown: None,
-            description: None,
-            target_host: None,
-            build_host: None,
-            host_platform: None,
-            imports: Vec::new(),
-            generators: BTreeMap::new(),
-            distributed: Vec::new(),
-            services_failed: None,
-            sops_secrets: Vec::new(),
-            sops_key_elsewhere: None,
+            ..Machine::new(
+                name.to_string(),
+                span(1),
+                Spanned::new(Known::Known(MachineClass::Nixos), None),
+            )
         }
     }
 

@@ -201,22 +201,12 @@ mod tests {
             runtime_inputs: Known::Unknown("packages".into()),
         };
         Machine {
-            name: "cinnabar".into(),
-            span: None,
-            sources: Vec::new(),
-            class: Spanned::new(Known::Known(MachineClass::Nixos), None),
-            tags: Vec::new(),
-            tags_unknown: None,
-            description: None,
-            target_host: None,
-            build_host: None,
-            host_platform: None,
-            imports: Vec::new(),
             generators: BTreeMap::from([("borgbackup".to_string(), generator)]),
-            distributed: Vec::new(),
-            services_failed: None,
-            sops_secrets: Vec::new(),
-            sops_key_elsewhere: None,
+            ..Machine::new(
+                "cinnabar".into(),
+                None,
+                Spanned::new(Known::Known(MachineClass::Nixos), None),
+            )
         }
     }
 

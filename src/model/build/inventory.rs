@@ -225,22 +225,13 @@ impl Reader<'_, '_> {
             self.clan.machines.insert(
                 name.clone(),
                 Machine {
-                    name,
-                    span,
                     sources,
-                    class: Spanned::new(class, class_span),
                     tags: tags.list,
                     tags_unknown: tags.unknown,
                     description,
                     target_host,
                     build_host,
-                    host_platform: None,
-                    imports: Vec::new(),
-                    generators: BTreeMap::new(),
-                    distributed: Vec::new(),
-                    services_failed: None,
-                    sops_secrets: Vec::new(),
-                    sops_key_elsewhere: None,
+                    ..Machine::new(name, span, Spanned::new(class, class_span))
                 },
             );
         }
@@ -269,28 +260,18 @@ impl Reader<'_, '_> {
                 .machines
                 .entry(name.clone())
                 .or_insert_with(|| Machine {
-                    name: name.clone(),
-                    span: span.clone(),
-                    sources: Vec::new(),
-                    class: Spanned::new(
-                        match &inventory_failed {
-                            Some(reason) => Known::Unknown(reason.clone()),
-                            None => Known::Known(MachineClass::Nixos),
-                        },
-                        None,
-                    ),
-                    tags: Vec::new(),
                     tags_unknown: inventory_failed.clone(),
-                    description: None,
-                    target_host: None,
-                    build_host: None,
-                    host_platform: None,
-                    imports: Vec::new(),
-                    generators: BTreeMap::new(),
-                    distributed: Vec::new(),
-                    services_failed: None,
-                    sops_secrets: Vec::new(),
-                    sops_key_elsewhere: None,
+                    ..Machine::new(
+                        name.clone(),
+                        span.clone(),
+                        Spanned::new(
+                            match &inventory_failed {
+                                Some(reason) => Known::Unknown(reason.clone()),
+                                None => Known::Known(MachineClass::Nixos),
+                            },
+                            None,
+                        ),
+                    )
                 });
             if !m.sources.contains(&source) {
                 m.sources.push(source);
