@@ -64,6 +64,17 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     })
 }
 
+/// A workspace with no files in it, for a clan that could not be read yet: [`refresh`]
+/// reads it whole into this once it can be.
+pub fn empty_workspace(db: &mut Database) -> Workspace {
+    Workspace::new(
+        db,
+        Vec::new(),
+        Vec::new(),
+        crate::modules::known::inputs(db),
+    )
+}
+
 /// What [`refresh_with`] found.
 pub struct Refreshed {
     /// Whether anything changed.

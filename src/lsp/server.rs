@@ -8,7 +8,7 @@ use crossbeam_channel::{Receiver, Sender, select};
 use lsp_server::{Message, Notification, Request, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
-    Notification as _, PublishDiagnostics,
+    Notification as _, PublishDiagnostics, ShowMessage,
 };
 use lsp_types::request::{
     Completion, GotoDefinition, HoverRequest, RegisterCapability, Request as _,
@@ -16,9 +16,10 @@ use lsp_types::request::{
 use lsp_types::{
     CompletionItem, CompletionItemKind, CompletionOptions, CompletionResponse,
     DiagnosticRelatedInformation, DiagnosticSeverity, GotoDefinitionResponse, Hover, HoverContents,
-    HoverProviderCapability, InitializeParams, Location, MarkupContent, MarkupKind, NumberOrString,
-    OneOf, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities,
-    TextDocumentPositionParams, TextDocumentSyncCapability, TextDocumentSyncKind,
+    HoverProviderCapability, InitializeParams, Location, MarkupContent, MarkupKind, MessageType,
+    NumberOrString, OneOf, PositionEncodingKind, PublishDiagnosticsParams, ServerCapabilities,
+    ShowMessageParams, TextDocumentPositionParams, TextDocumentSyncCapability,
+    TextDocumentSyncKind,
 };
 use salsa::Setter;
 
@@ -237,6 +238,8 @@ struct Server {
     changed_in: BTreeMap<String, u64>,
     /// The generation files were last read from disk in (any of them may have changed).
     reloaded_in: u64,
+    /// Why the clan cannot be read from disk, while it cannot ([`Server::set_refused`]).
+    refused: Option<String>,
     /// The newest finished check's model and what it was built from: the next check reuses it
     /// when the edit changed nothing it was built from.
     memo: Option<crate::analysis::ModelMemo>,
@@ -251,9 +254,20 @@ struct Server {
 impl Server {
     fn new(root: PathBuf, encoding: Encoding, sender: Sender<Message>) -> Result<Server, BoxError> {
         let mut db = Database::default();
-        let loaded = crate::loader::load_clan(&mut db, &root)?;
-        let files = loaded
-            .workspace
+        // A clan that cannot be read (a FIFO or device where a file belongs, a file past the
+        // size limits) is said to the user and waited out: the server stays, with nothing
+        // loaded, and reads the clan again when its files change.
+        let (workspace, refused) = match crate::loader::load_clan(&mut db, &root) {
+            Ok(loaded) => (loaded.workspace, None),
+            Err(crate::loader::LoadError::NotADirectory(path)) => {
+                return Err(format!("`{}` is not a directory", path.display()).into());
+            }
+            Err(refusal) => (
+                crate::loader::empty_workspace(&mut db),
+                Some(refusal.to_string()),
+            ),
+        };
+        let files = workspace
             .files(&db)
             .iter()
             .map(|f| (f.path(&db).clone(), *f))
@@ -266,11 +280,11 @@ impl Server {
                 None
             }
         };
-        Ok(Server {
+        let server = Server {
             root,
             encoding,
             db,
-            workspace: loaded.workspace,
+            workspace,
             files,
             open: BTreeSet::new(),
             sender,
@@ -286,7 +300,42 @@ impl Server {
             memo: None,
             waiting: Vec::new(),
             checked: 0,
-        })
+            refused: None,
+        };
+        let mut server = server;
+        server.set_refused(refused);
+        Ok(server)
+    }
+
+    /// Records why the clan cannot be read from disk (`None`: it can), telling the user when
+    /// that changes. While the clan is refused nothing is checked: a check of what could be
+    /// read would report what the unread files define as missing.
+    fn set_refused(&mut self, refused: Option<String>) {
+        if self.refused == refused {
+            return;
+        }
+        let message = match &refused {
+            Some(reason) => {
+                eprintln!("clanc lsp: {reason}");
+                ShowMessageParams {
+                    typ: MessageType::ERROR,
+                    message: format!(
+                        "clanc: {reason}; the clan is not checked until that file is a regular \
+                         file within the size limits"
+                    ),
+                }
+            }
+            None => ShowMessageParams {
+                typ: MessageType::INFO,
+                message: "clanc: the clan can be read again and is checked".to_string(),
+            },
+        };
+        // the first refusal of a server that never read the clan needs no "again"
+        if refused.is_some() || self.refused.is_some() {
+            let notification = Notification::new(ShowMessage::METHOD.to_string(), message);
+            let _ = self.sender.send(notification.into());
+        }
+        self.refused = refused;
     }
 
     fn on_request(&mut self, request: Request) {
@@ -511,8 +560,10 @@ impl Server {
             crate::loader::refresh(&mut self.db, &self.root, self.workspace, &|rel: &str| {
                 open.contains(rel)
             });
+        let was_refused = self.refused.is_some();
         match refreshed {
-            Ok(true) => {
+            Ok(changed) if changed || was_refused => {
+                self.set_refused(None);
                 self.reloaded_in = self.generation + 1;
                 self.files = self
                     .workspace
@@ -522,8 +573,8 @@ impl Server {
                     .collect();
                 self.schedule_check();
             }
-            Ok(false) => {}
-            Err(e) => eprintln!("clanc lsp: cannot read the clan again: {e}"),
+            Ok(_) => {}
+            Err(refusal) => self.set_refused(Some(refusal.to_string())),
         }
     }
 
@@ -595,6 +646,9 @@ impl Server {
     /// Queues a check of the current texts for the check thread. An older check still running
     /// is cancelled by the write that preceded this call (salsa unwinds it with `Cancelled`).
     fn schedule_check(&mut self) {
+        if self.refused.is_some() {
+            return;
+        }
         self.generation += 1;
         let job = CheckJob {
             generation: self.generation,

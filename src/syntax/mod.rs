@@ -93,13 +93,8 @@ const COST_BASE: u64 = 4_000_000;
 ///   List elements and string parts do not chain.
 fn too_costly(text: &str) -> Option<(TextSize, String)> {
     use SyntaxKind::*;
-    let budget = COST_BASE.saturating_add(COST_PER_BYTE.saturating_mul(text.len() as u64));
-    let bytes = text.as_bytes();
-    let path_char =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'+' | b'-' | b'<');
-    // The end of the run of path characters around the current token (a byte offset).
-    let mut run_end = 0usize;
-    let mut lookahead: u64 = 0;
+    let budget = cost_budget(text);
+    let mut lookahead = PathLookahead::new(text);
 
     struct Level {
         /// Brackets of a list, or a string: its elements or parts do not chain.
@@ -121,19 +116,8 @@ fn too_costly(text: &str) -> Option<(TextSize, String)> {
         let start = offset;
         offset += token.len();
         let at = TextSize::try_from(start).unwrap_or_default();
-        if start >= run_end {
-            run_end = start;
-            while run_end < bytes.len() && path_char(bytes[run_end]) {
-                run_end += 1;
-            }
-        }
-        lookahead = lookahead.saturating_add((run_end - start) as u64);
-        if lookahead > budget {
-            return Some((
-                at,
-                "too many operators, names and numbers run together without spaces for clanc to parse"
-                    .to_string(),
-            ));
+        if !lookahead.token_at(start) {
+            return Some((at, LOOKAHEAD_TOO_COSTLY.to_string()));
         }
         if kind.is_trivia() {
             continue;
@@ -199,6 +183,51 @@ fn too_costly(text: &str) -> Option<(TextSize, String)> {
         }
     }
     None
+}
+
+/// The work [`too_costly`] allows for `text`, in each of its two costs.
+fn cost_budget(text: &str) -> u64 {
+    COST_BASE.saturating_add(COST_PER_BYTE.saturating_mul(text.len() as u64))
+}
+
+const LOOKAHEAD_TOO_COSTLY: &str =
+    "too many operators, names and numbers run together without spaces for clanc to parse";
+
+/// rnix's tokenizer lookahead over runs of path characters (the first cost of
+/// [`too_costly`]), counted token by token as a tokenizer walks `text`.
+pub(crate) struct PathLookahead<'a> {
+    bytes: &'a [u8],
+    /// The end of the run of path characters around the current token (a byte offset).
+    run_end: usize,
+    cost: u64,
+    budget: u64,
+}
+
+impl<'a> PathLookahead<'a> {
+    pub(crate) fn new(text: &'a str) -> PathLookahead<'a> {
+        PathLookahead {
+            bytes: text.as_bytes(),
+            run_end: 0,
+            cost: 0,
+            budget: cost_budget(text),
+        }
+    }
+
+    /// Counts the lookahead at the token starting at byte `start` (tokens in order): false
+    /// once the whole text's lookahead has passed its budget.
+    pub(crate) fn token_at(&mut self, start: usize) -> bool {
+        let path_char = |b: u8| {
+            b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'.' | b'+' | b'-' | b'<')
+        };
+        if start >= self.run_end {
+            self.run_end = start;
+            while self.run_end < self.bytes.len() && path_char(self.bytes[self.run_end]) {
+                self.run_end += 1;
+            }
+        }
+        self.cost = (self.cost).saturating_add(self.run_end.saturating_sub(start) as u64);
+        self.cost <= self.budget
+    }
 }
 
 /// A file not given to rnix: one error node holding the whole text (the tree stays

@@ -40,7 +40,16 @@ fn patched(old: &Parse, new_text: &str) -> Option<Parse> {
         .descendants_with_tokens()
         .filter_map(|e| e.into_token());
     let mut changes = Vec::new();
+    // The old text passed `parse`'s cost check and the tree keeps its shape, but longer
+    // literals can lengthen runs rnix's tokenizer scans ahead over: counted as `parse` does,
+    // and past its budget the new text goes to `parse`, which refuses it.
+    let mut lookahead = super::PathLookahead::new(new_text);
+    let mut offset = 0;
     for (kind, text) in rnix::tokenize(new_text) {
+        if !lookahead.token_at(offset) {
+            return None;
+        }
+        offset += text.len();
         let token = old_tokens.next()?;
         if token.kind() != kind {
             return None;
@@ -122,6 +131,26 @@ mod tests {
         }
         // an old text with errors is never patched
         assert!(!same_as_parse("{ a = 1 }", "{ a = 2 }"));
+    }
+
+    /// A literal edit that makes rnix's tokenizer scan ahead quadratically (a number grown to
+    /// a megabyte inside a long run of `1-1-1…`) is not patched but refused as `parse` refuses
+    /// it, at once, and not after the tokenizer's quadratic work.
+    #[test]
+    fn a_literal_edit_past_the_parse_budget_is_refused_as_parse_refuses_it() {
+        let old = format!("[ ({}1) ]", "1-".repeat(1000));
+        assert!(parse(&old).errors.is_empty());
+        let new = format!("[ ({}{}) ]", "1-".repeat(1000), "1".repeat(1 << 20));
+        let started = std::time::Instant::now();
+        assert!(!same_as_parse(&old, &new));
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        let refused = reparse(&parse(&old), &new);
+        assert_eq!(refused.errors.len(), 1, "{:?}", refused.errors);
+        assert!(
+            refused.errors[0].message.contains("run together"),
+            "{:?}",
+            refused.errors
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! from the old text can be moved instead of computed again: always after a trivia edit, and
 //! after a literal edit when the computation never used the literals that changed.
 
+use std::cell::Cell;
+
 use rnix::{SyntaxKind, TextRange, TextSize};
 
 /// Where the tokens of an old text are in a new text with the same tokens.
@@ -36,14 +38,26 @@ fn is_boolean(kind: SyntaxKind, text: &str) -> bool {
     kind == SyntaxKind::TOKEN_IDENT && matches!(text, "true" | "false")
 }
 
-/// The non-trivia tokens of `text` with their starts.
-fn tokens(text: &str) -> impl Iterator<Item = (u32, SyntaxKind, &str)> {
+/// The non-trivia tokens of `text` with their starts. They end early, setting `over`, where
+/// rnix's tokenizer would take more than linear time over the text (the budget `parse` sets,
+/// [`super::PathLookahead`]): such a text has no usable parse to move a result to.
+fn tokens<'a>(
+    text: &'a str,
+    over: &'a Cell<bool>,
+) -> impl Iterator<Item = (u32, SyntaxKind, &'a str)> + 'a {
     let mut offset = 0u32;
-    rnix::tokenize(text).filter_map(move |(kind, token)| {
-        let start = offset;
-        offset = offset.saturating_add(token.len() as u32);
-        (!is_trivia(kind)).then_some((start, kind, token))
-    })
+    let mut lookahead = super::PathLookahead::new(text);
+    rnix::tokenize(text)
+        .map_while(move |(kind, token)| {
+            if !lookahead.token_at(offset as usize) {
+                over.set(true);
+                return None;
+            }
+            let start = offset;
+            offset = offset.saturating_add(token.len() as u32);
+            Some((start, kind, token))
+        })
+        .filter(|&(_, kind, _)| !is_trivia(kind))
 }
 
 /// How `old` moved to become `new`, when the two texts have the same tokens apart from
@@ -69,15 +83,16 @@ pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, Tex
         new_len,
     };
     let mut literals = Vec::new();
-    let mut before = tokens(old).peekable();
-    let mut after = tokens(new).peekable();
+    let over = Cell::new(false);
+    let mut before = tokens(old, &over).peekable();
+    let mut after = tokens(new, &over).peekable();
     // The opening quote just paired, in the old text and the new one.
     let mut quote: Option<(TextRange, TextRange)> = None;
     loop {
         let (Some(&(a, kind_a, text_a)), Some(&(b, kind_b, text_b))) =
             (before.peek(), after.peek())
         else {
-            return (before.peek().is_none() && after.peek().is_none())
+            return (before.peek().is_none() && after.peek().is_none() && !over.get())
                 .then_some((moved, literals));
         };
         let (range_a, range_b) = (
@@ -125,8 +140,12 @@ pub fn literals_only(old: &str, new: &str) -> Option<(Moved, Vec<(TextRange, Tex
 pub fn around_change(old: &str, new: &str) -> Option<(Moved, Option<TextRange>)> {
     let new_len = u32::try_from(new.len()).ok()?;
     u32::try_from(old.len()).ok()?;
-    let before: Vec<_> = tokens(old).collect();
-    let after: Vec<_> = tokens(new).collect();
+    let over = Cell::new(false);
+    let before: Vec<_> = tokens(old, &over).collect();
+    let after: Vec<_> = tokens(new, &over).collect();
+    if over.get() {
+        return None;
+    }
     let same = |a: &(u32, SyntaxKind, &str), b: &(u32, SyntaxKind, &str)| a.1 == b.1 && a.2 == b.2;
     let prefix = before
         .iter()
@@ -330,5 +349,21 @@ mod tests {
         assert_eq!(moved.range(range(full, "\"web\"")), range(empty, "\"\""));
         // indented strings too
         assert!(literals_only("{ a = ''''; }", "{ a = ''x''; }").is_some());
+    }
+
+    /// A new text rnix's tokenizer would scan ahead over quadratically (`parse` refuses it)
+    /// is not tokenized to its end: no move, at once.
+    #[test]
+    fn a_text_past_the_parse_budget_moves_nothing() {
+        let old = format!("[ ({}1) ]", "1-".repeat(1000));
+        let new = format!("[ ({}{}) ]", "1-".repeat(1000), "1".repeat(1 << 20));
+        let started = std::time::Instant::now();
+        assert_eq!(literals_only(&old, &new), None);
+        assert_eq!(around_change(&old, &new), None);
+        assert_eq!(around_change(&old, &"-".repeat(100_000)), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        // within the budget the same edit is a literal one
+        let new = format!("[ ({}123) ]", "1-".repeat(1000));
+        assert!(literals_only(&old, &new).is_some());
     }
 }
