@@ -235,37 +235,52 @@ fn sops_target(text: &str) {
     let _ = clanc::vars::sops::decrypt(text, &[age::x25519::Identity::generate()]);
 }
 
-/// The whole analysis of a small clan whose one module (or inventory.json) is the input.
+/// The whole analysis of a small clan whose one module (or inventory.json) is the input. The
+/// clan is given to the database as the loader would give it, without the disk (the loader's
+/// own refusals are tested in tests/hostile.rs): a run costs the analysis alone.
 fn check_target(text: &str) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path();
-    let write = |rel: &str, content: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().expect("has a parent")).expect("mkdir");
-        std::fs::write(path, content).expect("write");
-    };
-    write(
-        "flake.nix",
-        r#"{
+    let _ = analyse_in_memory(text);
+}
+
+fn analyse_in_memory(text: &str) -> clanc::analysis::Analysis {
+    use std::sync::Arc;
+    let flake = r#"{
   inputs.clan-core.url = "https://git.clan.lol/clan/clan-core/archive/main.tar.gz";
   outputs = { self, clan-core }:
     let clan = clan-core.lib.clan { inherit self; imports = [ ./clan.nix ]; };
     in { inherit (clan.config) nixosConfigurations; };
 }
-"#,
-    );
+"#;
+    let mut texts = vec![("flake.nix", flake)];
     if text.trim_start().starts_with('{') && text.contains("\"machines\"") {
-        write("clan.nix", "{ meta.name = \"fuzz\"; }");
-        write("inventory.json", text);
+        texts.push(("clan.nix", "{ meta.name = \"fuzz\"; }"));
+        texts.push(("inventory.json", text));
     } else {
-        write("clan.nix", text);
+        texts.push(("clan.nix", text));
     }
     let mut db = Database::default();
-    let Ok(loaded) = clanc::loader::load_clan(&mut db, root) else {
-        return;
+    let files = texts
+        .into_iter()
+        .map(|(rel, text)| clanc::db::SourceFile::create(&db, rel.to_string(), Arc::from(text)))
+        .collect();
+    let inputs = clanc::modules::known::inputs(&db);
+    let workspace = clanc::db::Workspace::new(&mut db, files, Vec::new(), inputs);
+    clanc::analysis::analyse(&db, "/fuzz-clan", workspace, true)
+}
+
+/// The check target analyses its clan: a module's mistake and inventory.json's are found.
+#[test]
+fn the_check_target_reads_the_module_and_inventory_json() {
+    let codes = |text: &str| -> Vec<String> {
+        (analyse_in_memory(text).diagnostics.iter())
+            .map(|d| d.code.to_string())
+            .collect()
     };
-    let root = root.to_string_lossy();
-    let _ = clanc::analysis::analyse(&db, &root, loaded.workspace, true);
+    assert!(
+        codes("{ meta.name = \"x\"; inventory.machines.a.tags = 5; }").contains(&"C011".into())
+    );
+    assert!(codes("{ \"machines\": 5 }").contains(&"C011".into()));
+    assert_eq!(codes("{ meta.name = \"x\"; }"), Vec::<String>::new());
 }
 
 #[test]
