@@ -258,13 +258,13 @@ fn analyse_in_memory(text: &str) -> clanc::analysis::Analysis {
     } else {
         texts.push(("clan.nix", text));
     }
-    let mut db = Database::default();
+    let db = Database::default();
     let files = texts
         .into_iter()
         .map(|(rel, text)| clanc::db::SourceFile::create(&db, rel.to_string(), Arc::from(text)))
         .collect();
     let inputs = clanc::modules::known::inputs(&db);
-    let workspace = clanc::db::Workspace::new(&mut db, files, Vec::new(), inputs);
+    let workspace = clanc::db::Workspace::new(&db, files, Vec::new(), inputs);
     clanc::analysis::analyse(&db, "/fuzz-clan", workspace, true)
 }
 

@@ -8,8 +8,8 @@
 //! as `SopsFacts` the caller read; without them these checks are silent.
 
 use crate::diagnostics::Diagnostic;
+use crate::model::vars::sops_facts::{SopsFacts, SopsFileFacts};
 use crate::model::{Clan, Known};
-use crate::vars::facts::{SopsFacts, SopsFileFacts};
 
 use super::clan::first_span;
 use super::suggest::did_you_mean;

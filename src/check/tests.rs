@@ -1607,7 +1607,7 @@ fn darwin_machines_are_not_evaluated_by_nixos_only_services() {
 
 #[test]
 fn v005_a_linked_user_or_machine_whose_key_the_sops_file_lacks() {
-    use crate::vars::facts::SecretFacts;
+    use crate::model::vars::sops_facts::SecretFacts;
     let (clan, mut listing) = vars_clan(vec![generator("restic", 10, &["password"], &[])]);
     listing
         .sops
@@ -1810,7 +1810,7 @@ fn v007_shared_generator_declared_differently() {
 fn sops_clan(
     file: &str,
     key: &str,
-    facts: crate::vars::facts::SopsFileFacts,
+    facts: crate::model::vars::sops_facts::SopsFileFacts,
 ) -> (Clan, VarsListing) {
     let mut clan = clan();
     clan.machines.get_mut("a").unwrap().sops_secrets = vec![SopsSecret {
@@ -1832,7 +1832,7 @@ fn sops_clan(
 
 #[test]
 fn s001_s002_s003_legacy_sops_files() {
-    use crate::vars::facts::SopsFileFacts;
+    use crate::model::vars::sops_facts::SopsFileFacts;
     let read = |keys: &[&str], recipients: &[&str]| SopsFileFacts::Read {
         keys: Some(keys.iter().map(|k| k.to_string()).collect()),
         recipients: Some(recipients.iter().map(|r| r.to_string()).collect()),

@@ -1,9 +1,9 @@
 //! Vars generators: dependencies on generators that do not exist (V001) and dependency cycles
-//! (V002), both from `vars::order`; declared files with nothing under `vars/` yet (V003);
+//! (V002), both from `model::vars::order`; declared files with nothing under `vars/` yet (V003);
 //! directories under `vars/` nothing declares (V004); file and prompt options out of range
 //! (V006); secrets not encrypted for their machine or a user linked beside them (V005); shared
 //! generators declared differently on two machines (V007); names that cannot name a file
-//! (V008). The vars tree comes in as a `VarsListing` (`vars::listing`), a fact of the
+//! (V008). The vars tree comes in as a `VarsListing` (`model::vars::listing`), a fact of the
 //! workspace the caller lists.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,17 +11,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use rnix::TextRange;
 
 use crate::diagnostics::{Diagnostic, Span};
+use crate::model::vars::generator::{NeededFor, PromptKind};
+use crate::model::vars::order::{OrderError, dependency_errors};
+use crate::model::vars::sops_facts::SopsFacts;
 use crate::model::{Clan, Generator, Known, Machine, Spanned, VarFile};
-use crate::vars::facts::SopsFacts;
-use crate::vars::generator::{NeededFor, PromptKind};
-use crate::vars::order::{OrderError, dependency_errors};
 
 use super::clan::{first_span, machines_complete, unknown_below};
 use super::roles::Services;
 use super::suggest::{did_you_mean, list_names};
 use crate::diagnostics::Code;
 
-pub use crate::vars::listing::{GeneratorDirs, VarsListing};
+pub use crate::model::vars::listing::{GeneratorDirs, VarsListing};
 
 use crate::model::SERVICES_WITHOUT_VARS;
 
@@ -274,7 +274,7 @@ fn check_dependencies(machine: &Machine, fully_known: bool, out: &mut Vec<Diagno
     }
 }
 
-/// V008: generator, file and prompt names that are not one path component (`vars::names`).
+/// V008: generator, file and prompt names that are not one path component (`model::vars::names`).
 /// A module imported by several machines declares its names once: one diagnostic per span.
 fn check_names(
     machine: &Machine,
@@ -291,7 +291,7 @@ fn check_names(
         names.push(("prompt", &prompt.name, prompt.span.as_ref()));
     }
     for (what, name, span) in names {
-        let Some(why) = crate::vars::names::problem(name) else {
+        let Some(why) = crate::model::vars::names::problem(name) else {
             continue;
         };
         let Some(span) = first_span(&[span, generator.span.as_ref(), machine.span.as_ref()]) else {

@@ -26,8 +26,8 @@ use crate::exec::{
     Install, PARTITIONING_SECRETS_DIR, commit_file, find_on_path, nixos_anywhere_argv,
     nixos_anywhere_key, phases_to_run, run_nixos_anywhere, user_config_dir,
 };
+use crate::model::vars::generator::NeededFor;
 use crate::model::{Known, Machine, MachineClass};
-use crate::vars::generator::NeededFor;
 use crate::vars::store::{StoredKind, VarsTree};
 use crate::vars::upload::{UploadFile, var_rel_path, write_tree};
 

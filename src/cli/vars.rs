@@ -15,8 +15,8 @@ use crate::diagnostics::{ColorChoice, Severity};
 use crate::exec::vars_generate::{self as generate, Environment, GenerateError, Request};
 use crate::exec::vars_generator::Sandbox;
 use crate::loader;
+use crate::model::vars::generator::{PromptKind, PromptSpec};
 use crate::model::{Clan, Known, build_model};
-use crate::vars::generator::{PromptKind, PromptSpec};
 use crate::vars::keys::{self, AdminKeySource};
 use crate::vars::sops;
 use crate::vars::store::{StoredKind, VarsTree};
@@ -188,7 +188,8 @@ fn get(machine: &str, var: &str, dir: &std::path::Path) -> Result<Vec<u8>, (u8, 
         ("generator", generator),
         ("file", file),
     ] {
-        crate::vars::names::component(what, name).map_err(|e| (exit::USAGE, e.to_string()))?;
+        crate::model::vars::names::component(what, name)
+            .map_err(|e| (exit::USAGE, e.to_string()))?;
     }
     if !dir.is_dir() {
         return Err((

@@ -5,7 +5,7 @@
 //! under `vars/shared/`, and each machine's age key created on first need. The whole run holds
 //! the lock of the clan's vars tree, and the writes are a transaction (`vars::transaction`):
 //! staged, then swapped in generator by generator, undone if one fails, so a failure anywhere
-//! leaves the clan as it was. Names become paths only through `vars::names`. Nothing here
+//! leaves the clan as it was. Names become paths only through `model::vars::names`. Nothing here
 //! prints or logs a value.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,12 +18,12 @@ use age::x25519;
 use zeroize::Zeroizing;
 
 use super::vars_generator::{RunError, RunInputs, Sandbox, run_generator};
+use crate::model::vars::generator::{FileSpec, GeneratorSpec, NeededFor, PromptKind, PromptSpec};
+use crate::model::vars::names::{self, NameError};
+use crate::model::vars::order::{OrderError, generators_to_run};
 use crate::model::{Clan, Generator, Known, MachineClass};
 use crate::vars::SecretBytes;
-use crate::vars::generator::{FileSpec, GeneratorSpec, NeededFor, PromptKind, PromptSpec};
 use crate::vars::keys;
-use crate::vars::names::{self, NameError};
-use crate::vars::order::{OrderError, generators_to_run};
 use crate::vars::sops;
 use crate::vars::store::{self, Recipients, StoredKind, VarsTree};
 use crate::vars::transaction::{Transaction, VarsLock};
@@ -603,7 +603,7 @@ fn write_all(
     Ok(outcome)
 }
 
-/// Every name a generator's run turns into a path is one path component (`vars::names`):
+/// Every name a generator's run turns into a path is one path component (`model::vars::names`):
 /// its machine, its own name, its files and prompts.
 fn check_names(machine: &str, spec: &GeneratorSpec) -> Result<(), String> {
     let context = |e: NameError| {

@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
+use crate::model::vars::generator::GeneratorSpec;
 use crate::vars::SecretBytes;
-use crate::vars::generator::GeneratorSpec;
 
 /// How the script is isolated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -302,9 +302,9 @@ fn remove_orphaned_work_dirs(tmp: &Path) {
 }
 
 /// A single path component that stays inside the directory it is joined to
-/// (`vars::names`).
+/// (`model::vars::names`).
 pub fn is_plain_name(name: &str) -> bool {
-    crate::vars::names::problem(name).is_none()
+    crate::model::vars::names::problem(name).is_none()
 }
 
 /// The script's process group, killed (and reaped) when dropped unless it has exited: on a
@@ -386,7 +386,7 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vars::generator::FileSpec;
+    use crate::model::vars::generator::FileSpec;
 
     fn spec(files: &[&str], script: &str) -> GeneratorSpec {
         GeneratorSpec {

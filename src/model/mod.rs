@@ -14,6 +14,7 @@ mod service_membership;
 mod spans;
 mod tag_members;
 mod unique_names;
+pub mod vars;
 pub mod why;
 
 pub use build::{build_model, build_model_keeping_garbage};

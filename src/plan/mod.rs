@@ -22,8 +22,8 @@ use crate::diagnostics::Code;
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
 use crate::model::machine_selector::MachineSelector;
+use crate::model::vars::listing::VarsListing;
 use crate::model::{Clan, Known, Machine, MachineClass, Spanned};
-use crate::vars::listing::VarsListing;
 
 pub use fingerprint::{Fingerprint, VARS_TREE};
 pub use order::{DroppedEdge, MachineEdge, Ordering, Reason, Strength, order_machines};

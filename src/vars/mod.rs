@@ -2,11 +2,7 @@
 
 pub mod archive;
 pub mod facts;
-pub mod generator;
 pub mod keys;
-pub mod listing;
-pub mod names;
-pub mod order;
 pub mod sops;
 pub mod store;
 pub mod transaction;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::names::{self, NameError};
+use crate::model::vars::names::{self, NameError};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct VarsTree {
@@ -76,7 +76,7 @@ impl VarsTree {
 }
 
 /// `vars/per-machine/<m>/<gen>` for a machine's generator, `vars/shared/<gen>` for a shared one;
-/// an error when a name is not one path component (`vars::names`).
+/// an error when a name is not one path component (`model::vars::names`).
 pub fn generator_dir(
     clan: &Path,
     machine: Option<&str>,

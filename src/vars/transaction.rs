@@ -10,7 +10,7 @@
 //!
 //! A unit starts as a copy of what its directory holds (entries the generation does not
 //! replace, such as clan's `.validation-hash`, are kept). Paths are checked to stay inside
-//! the clan: names go through `vars::names`, and a directory on the way that is a symbolic
+//! the clan: names go through `model::vars::names`, and a directory on the way that is a symbolic
 //! link leading out of the clan is refused.
 
 use std::collections::BTreeSet;

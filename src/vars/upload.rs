@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use age::x25519;
 
 use super::SecretBytes;
-use super::generator::NeededFor;
-use super::names::{self, NameError};
 use super::sops;
 use super::store::{StoredKind, VarsTree};
+use crate::model::vars::generator::NeededFor;
+use crate::model::vars::names::{self, NameError};
 use crate::model::{Known, Machine};
 
 /// One file to create under `/var/lib/sops-nix`.
@@ -108,7 +108,7 @@ pub fn upload_files(
 }
 
 /// clan's `rel_dir` of a generator and a file of it: `shared/<gen>/<file>` or
-/// `per-machine/<machine>/<gen>/<file>`, each name one path component (`vars::names`).
+/// `per-machine/<machine>/<gen>/<file>`, each name one path component (`model::vars::names`).
 pub fn var_rel_path(
     generator: &crate::model::Generator,
     machine: &str,

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::facts::SopsFacts;
+use super::sops_facts::SopsFacts;
 
 /// Generator directories and, per generator, its file directories.
 pub type GeneratorDirs = BTreeMap<String, BTreeSet<String>>;
