@@ -26,6 +26,7 @@ use crate::exec::{
     Install, PARTITIONING_SECRETS_DIR, commit_file, find_on_path, nixos_anywhere_argv,
     nixos_anywhere_key, phases_to_run, run_nixos_anywhere, user_config_dir,
 };
+use crate::model::deploy_target::DeployTarget;
 use crate::model::vars::generator::NeededFor;
 use crate::model::{Known, Machine, MachineClass};
 use crate::vars::store::{StoredKind, VarsTree};
@@ -308,23 +309,9 @@ fn install(args: &InstallArgs) -> Result<u8, (u8, String)> {
     let hardware = hardware_config(args, &root)?;
 
     eprintln!("{INSTALL_WARNING}");
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err((
-                exit::USAGE,
-                "`clanc machines install` needs --yes when it cannot ask (no terminal)".to_string(),
-            ));
-        }
-        let question = format!(
-            "Install {} to {}@{}? [y/N]",
-            args.machine,
-            target.user_or_root(),
-            target.host
-        );
-        if !ask_yes_no(&question, false)? {
-            eprintln!("nothing done");
-            return Ok(exit::OK);
-        }
+    if !args.yes && !confirmed(args, &target)? {
+        eprintln!("nothing done");
+        return Ok(exit::OK);
     }
 
     let request = Request {
@@ -336,7 +323,104 @@ fn install(args: &InstallArgs) -> Result<u8, (u8, String)> {
     // The generators may have written the age key and vars: read them again.
     let activation = super::vars::files_to_upload(&root, machine)?;
     let partitioning = partitioning_files(&root, machine)?;
+    let secrets = write_secrets(activation, partitioning)?;
 
+    let config = user_config_dir(|name| std::env::var(name).ok()).ok_or_else(|| {
+        (
+            exit::USAGE,
+            "neither XDG_CONFIG_HOME nor HOME is set: no place for the nixos-anywhere key"
+                .to_string(),
+        )
+    })?;
+    let anywhere_key = nixos_anywhere_key(&config).map_err(|e| (exit::USAGE, e))?;
+    let flake = root.to_string_lossy();
+    let hardware_config = hardware.generate(&root, &args.machine);
+    let install = Install {
+        flake: &flake,
+        machine: &args.machine,
+        target: &target,
+        extra_files: &secrets.extra_files,
+        disk_encryption_keys: &secrets.disk_keys,
+        no_reboot: args.no_reboot,
+        phases: args.phases.as_deref().filter(|p| !p.is_empty()),
+        hardware_config: hardware_config.clone(),
+        password: args.password.is_some(),
+        anywhere_key: &anywhere_key,
+        identity: args.identity.as_deref(),
+        build_on: build_on(args),
+        kexec: args.kexec.as_deref(),
+        debug: args.debug,
+        ssh_options: &args.ssh_option,
+    };
+    let argv = nixos_anywhere_argv(&tool, &install);
+    eprintln!(
+        "installing `{}` on {}@{} with nixos-anywhere, phases {}",
+        args.machine,
+        target.user_or_root(),
+        target.host,
+        phases.join(", ")
+    );
+    terminal::catch_interrupts();
+    let failure = run_phases(&argv, &phases, args.password.as_deref());
+    let removed = secrets.dir.close();
+    if interrupted() {
+        return Err((130, "interrupted".to_string()));
+    }
+    if let Some(message) = failure {
+        return Err((exit::FOUND_ERRORS, message));
+    }
+    if let Err(e) = removed {
+        return Err((
+            exit::USAGE,
+            format!("cannot remove the temporary secrets directory: {e}"),
+        ));
+    }
+
+    if let Some((_, file)) = &hardware_config
+        && file.exists()
+    {
+        commit_hardware_report(&root, &args.machine, file)?;
+    }
+    if !args.no_persist_state {
+        record_install_time(&root, &args.machine)?;
+    }
+    eprintln!("installed `{}`", args.machine);
+    Ok(exit::OK)
+}
+
+/// Asks whether to install (needs a terminal: `--yes` without one).
+fn confirmed(args: &InstallArgs, target: &DeployTarget) -> Result<bool, (u8, String)> {
+    if !std::io::stdin().is_terminal() {
+        return Err((
+            exit::USAGE,
+            "`clanc machines install` needs --yes when it cannot ask (no terminal)".to_string(),
+        ));
+    }
+    let question = format!(
+        "Install {} to {}@{}? [y/N]",
+        args.machine,
+        target.user_or_root(),
+        target.host
+    );
+    ask_yes_no(&question, false)
+}
+
+/// The secrets handed to nixos-anywhere, in a private (0700) temporary directory that is
+/// removed when `dir` is closed or dropped.
+struct InstallSecrets {
+    dir: tempfile::TempDir,
+    /// `--extra-files`: a system root with the activation secrets.
+    extra_files: PathBuf,
+    /// `--disk-encryption-keys`: each partitioning secret's path on the target, and here.
+    disk_keys: Vec<(String, PathBuf)>,
+}
+
+/// Writes the activation and partitioning secrets into a new [`InstallSecrets`]; the
+/// plaintexts in memory are dropped (zeroized) once written.
+fn write_secrets(
+    activation: Vec<UploadFile>,
+    partitioning: Vec<UploadFile>,
+) -> Result<InstallSecrets, (u8, String)> {
     let private = tempfile::Builder::new()
         .prefix("clanc-install-")
         .permissions(std::fs::Permissions::from_mode(0o700))
@@ -375,127 +459,84 @@ fn install(args: &InstallArgs) -> Result<u8, (u8, String)> {
         .collect();
     drop(activation);
     drop(partitioning);
+    Ok(InstallSecrets {
+        dir: private,
+        extra_files: extra,
+        disk_keys,
+    })
+}
 
-    let config = user_config_dir(|name| std::env::var(name).ok()).ok_or_else(|| {
-        (
-            exit::USAGE,
-            "neither XDG_CONFIG_HOME nor HOME is set: no place for the nixos-anywhere key"
-                .to_string(),
-        )
-    })?;
-    let anywhere_key = nixos_anywhere_key(&config).map_err(|e| (exit::USAGE, e))?;
-    let flake = root.to_string_lossy();
-    let build_on = match (args.build_on, args.build_on_remote) {
+/// nixos-anywhere's `--build-on`, from `--build-on` or the older `--build-on-remote`.
+fn build_on(args: &InstallArgs) -> Option<&'static str> {
+    match (args.build_on, args.build_on_remote) {
         (Some(BuildOn::Auto), _) => Some("auto"),
         (Some(BuildOn::Local), _) => Some("local"),
         (Some(BuildOn::Remote), _) | (None, true) => Some("remote"),
         (None, false) => None,
-    };
-    let hardware_config = hardware.generate(&root, &args.machine);
-    let install = Install {
-        flake: &flake,
-        machine: &args.machine,
-        target: &target,
-        extra_files: &extra,
-        disk_encryption_keys: &disk_keys,
-        no_reboot: args.no_reboot,
-        phases: args.phases.as_deref().filter(|p| !p.is_empty()),
-        hardware_config: hardware_config.clone(),
-        password: args.password.is_some(),
-        anywhere_key: &anywhere_key,
-        identity: args.identity.as_deref(),
-        build_on,
-        kexec: args.kexec.as_deref(),
-        debug: args.debug,
-        ssh_options: &args.ssh_option,
-    };
-    let argv = nixos_anywhere_argv(&tool, &install);
-    eprintln!(
-        "installing `{}` on {}@{} with nixos-anywhere, phases {}",
-        args.machine,
-        target.user_or_root(),
-        target.host,
-        phases.join(", ")
-    );
-    terminal::catch_interrupts();
-    let interrupted = || terminal::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst);
-    let mut failure = None;
-    for phase in &phases {
+    }
+}
+
+/// Whether Ctrl-C came (after [`terminal::catch_interrupts`]).
+fn interrupted() -> bool {
+    terminal::INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Runs nixos-anywhere once per phase, until one fails or Ctrl-C comes; why it failed.
+fn run_phases(argv: &[String], phases: &[String], password: Option<&str>) -> Option<String> {
+    for phase in phases {
         if interrupted() {
             break;
         }
         eprintln!("nixos-anywhere: phase {phase}");
-        match run_nixos_anywhere(&argv, phase, args.password.as_deref()) {
+        match run_nixos_anywhere(argv, phase, password) {
             Ok(Some(0)) => {}
             Ok(Some(code)) => {
-                failure = Some(format!(
+                return Some(format!(
                     "nixos-anywhere failed in phase {phase} (exit status {code})"
                 ));
-                break;
             }
-            Ok(None) => {
-                failure = Some(format!("nixos-anywhere was killed in phase {phase}"));
-                break;
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+            Ok(None) => return Some(format!("nixos-anywhere was killed in phase {phase}")),
+            Err(e) => return Some(e),
         }
     }
-    let removed = private.close();
-    if interrupted() {
-        return Err((130, "interrupted".to_string()));
-    }
-    if let Some(message) = failure {
-        return Err((exit::FOUND_ERRORS, message));
-    }
-    if let Err(e) = removed {
-        return Err((
-            exit::USAGE,
-            format!("cannot remove the temporary secrets directory: {e}"),
-        ));
-    }
+    None
+}
 
-    if let Some((_, file)) = &hardware_config
-        && file.exists()
-    {
-        let name = file.file_name().unwrap_or_default().to_string_lossy();
-        commit_file(
-            &root,
-            file,
-            &format!(
-                "machines/{}/{name}: update hardware configuration",
-                args.machine
-            ),
-        )
+/// Commits the hardware report nixos-anywhere wrote (in a git clan).
+fn commit_hardware_report(root: &Path, machine: &str, file: &Path) -> Result<(), (u8, String)> {
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    commit_file(
+        root,
+        file,
+        &format!("machines/{machine}/{name}: update hardware configuration"),
+    )
+    .map_err(|e| (exit::FOUND_ERRORS, e))?;
+    eprintln!("hardware report: {}", file.display());
+    Ok(())
+}
+
+/// Writes `machines.<machine>.installedAt` (now) into inventory.json and commits it.
+fn record_install_time(root: &Path, machine: &str) -> Result<(), (u8, String)> {
+    let path = root.join("inventory.json");
+    let current = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err((exit::USAGE, format!("cannot read inventory.json: {e}"))),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let text = super::installed_at::with_installed_at(current.as_deref(), machine, now)
         .map_err(|e| (exit::FOUND_ERRORS, e))?;
-        eprintln!("hardware report: {}", file.display());
-    }
-    if !args.no_persist_state {
-        let path = root.join("inventory.json");
-        let current = match std::fs::read_to_string(&path) {
-            Ok(text) => Some(text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err((exit::USAGE, format!("cannot read inventory.json: {e}"))),
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let text = super::installed_at::with_installed_at(current.as_deref(), &args.machine, now)
-            .map_err(|e| (exit::FOUND_ERRORS, e))?;
-        std::fs::write(&path, text)
-            .map_err(|e| (exit::USAGE, format!("cannot write inventory.json: {e}")))?;
-        commit_file(
-            &root,
-            &path,
-            &format!("inventory.json: update install time of {}", args.machine),
-        )
-        .map_err(|e| (exit::FOUND_ERRORS, e))?;
-    }
-    eprintln!("installed `{}`", args.machine);
-    Ok(exit::OK)
+    std::fs::write(&path, text)
+        .map_err(|e| (exit::USAGE, format!("cannot write inventory.json: {e}")))?;
+    commit_file(
+        root,
+        &path,
+        &format!("inventory.json: update install time of {machine}"),
+    )
+    .map_err(|e| (exit::FOUND_ERRORS, e))
 }
 
 #[cfg(test)]

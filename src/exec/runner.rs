@@ -13,7 +13,7 @@
 //! clanc.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -131,7 +131,23 @@ struct Scheduler<'a> {
     events: Events,
 }
 
-impl Scheduler<'_> {
+impl<'a> Scheduler<'a> {
+    fn new(steps: &'a [Step], events: Events) -> Scheduler<'a> {
+        let n = steps.len();
+        Scheduler {
+            steps,
+            deps: dependencies(steps),
+            states: vec![StepState::Pending; n],
+            times: vec![None; n],
+            built: HashMap::new(),
+            sources: HashMap::new(),
+            activations: HashMap::new(),
+            failed_machines: HashMap::new(),
+            any_failed: false,
+            events,
+        }
+    }
+
     fn settle(&mut self, i: usize, state: StepState, took: Option<Duration>) {
         let outcome = match &state {
             StepState::Done => Outcome::Done,
@@ -212,33 +228,7 @@ pub async fn run(
     events: Events,
     mut interrupts: watch::Receiver<Interrupt>,
 ) -> RunResult {
-    let n = steps.len();
-    let index: HashMap<&str, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.as_str(), i))
-        .collect();
-    let deps: Vec<Vec<usize>> = steps
-        .iter()
-        .map(|s| {
-            s.after
-                .iter()
-                .filter_map(|a| index.get(a.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let mut s = Scheduler {
-        steps,
-        deps,
-        states: vec![StepState::Pending; n],
-        times: vec![None; n],
-        built: HashMap::new(),
-        sources: HashMap::new(),
-        activations: HashMap::new(),
-        failed_machines: HashMap::new(),
-        any_failed: false,
-        events: events.clone(),
-    };
+    let mut s = Scheduler::new(steps, events.clone());
     let semaphore = Arc::new(Semaphore::new(options.parallel.max(1)));
     let mut tasks: JoinSet<(usize, TaskEnd)> = JoinSet::new();
     let mut task_of: HashMap<Id, usize> = HashMap::new();
@@ -248,65 +238,11 @@ pub async fn run(
     loop {
         s.skip_blocked(options.fail_fast, interrupt);
         // Start what is ready.
-        let mut activation_waiting = false;
-        for (i, step) in steps.iter().enumerate() {
-            if s.states[i] != StepState::Pending {
-                continue;
-            }
-            let ready = s.deps[i].iter().all(|&d| s.states[d] == StepState::Done);
-            if activation(step) {
-                if step.kind == StepKind::Activate && (activation_waiting || !ready) {
-                    activation_waiting = true;
-                    continue;
-                }
-                if !ready {
-                    continue;
-                }
-            } else if !ready {
-                continue;
-            }
+        for i in s.ready() {
             s.states[i] = StepState::Running;
-            let machine = step.machine.clone();
-            let toplevel = machine.as_ref().and_then(|m| s.built.get(m)).cloned();
-            let source = machine.as_ref().and_then(|m| s.sources.get(m)).cloned();
-            let confirming = machine.as_ref().and_then(|m| s.activations.get(m)).cloned();
-            let log = machine_log(&options.log_dir, machine.as_deref());
-            let (ctx, step, events) = (ctx.clone(), step.clone(), events.clone());
-            let semaphore = semaphore.clone();
-            let interrupts = interrupts.clone();
-            let started = Arc::new(AtomicBool::new(false));
-            let started_here = started.clone();
-            let handle = tasks.spawn(async move {
-                let _permit = if step.kind == StepKind::Confirm {
-                    None
-                } else {
-                    semaphore.acquire_owned().await.ok()
-                };
-                if *interrupts.borrow() != Interrupt::None && step.kind != StepKind::Confirm {
-                    return (i, TaskEnd::NotStarted);
-                }
-                started_here.store(true, Ordering::SeqCst);
-                send(
-                    &events,
-                    Event::StepStarted {
-                        step: step.id.clone(),
-                        kind: step.kind,
-                        machine: step.machine.clone(),
-                    },
-                );
-                let start = Instant::now();
-                let sink = Sink {
-                    log: &log,
-                    machine: step.machine.as_deref(),
-                    events: &events,
-                };
-                let produced = Produced {
-                    toplevel: toplevel.as_deref(),
-                    source: source.as_deref(),
-                };
-                let result = run_step(ctx, &step, produced, confirming.as_ref(), &sink).await;
-                (i, TaskEnd::Ran(start, result))
-            });
+            let task = s.task(i, &ctx, &options.log_dir, &semaphore, &interrupts);
+            let started = task.started.clone();
+            let handle = tasks.spawn(task.run());
             task_of.insert(handle.id(), i);
             handles.insert(
                 i,
@@ -318,7 +254,7 @@ pub async fn run(
         }
         if tasks.is_empty() {
             // Nothing runs and nothing could start: every step is settled.
-            for i in 0..n {
+            for i in 0..steps.len() {
                 if s.states[i] == StepState::Pending {
                     s.settle(i, StepState::Skipped("never became ready".into()), None);
                 }
@@ -352,49 +288,210 @@ pub async fn run(
         let started = handles
             .remove(&i)
             .is_some_and(|h| h.started.load(Ordering::SeqCst));
-        let now = Instant::now();
-        match end {
-            None if !started => s.settle(i, StepState::Skipped(INTERRUPTED.into()), None),
-            None if interrupt == Interrupt::Abort => {
-                s.settle(i, StepState::Failed(aborted_reason(steps[i].kind)), None)
-            }
-            None if interrupt == Interrupt::Stop => {
-                s.settle(i, StepState::Skipped(INTERRUPTED.into()), None)
-            }
-            None => s.settle(i, StepState::Failed("the step's task failed".into()), None),
-            Some(TaskEnd::NotStarted) => s.settle(i, StepState::Skipped(INTERRUPTED.into()), None),
-            Some(TaskEnd::Ran(start, result)) => {
-                s.times[i] = Some((start, now));
-                let took = Some(now - start);
-                match result {
-                    Ok(output) => {
-                        if let Some(m) = &steps[i].machine {
-                            match output {
-                                StepOutput::Built(path) => {
-                                    s.built.insert(m.clone(), path);
-                                }
-                                StepOutput::Source(path) => {
-                                    s.sources.insert(m.clone(), path);
-                                }
-                                StepOutput::Activated(a) => {
-                                    s.activations.insert(m.clone(), a);
-                                }
-                                StepOutput::Nothing => {}
-                            }
-                        }
-                        s.settle(i, StepState::Done, took);
-                    }
-                    Err(StepFailure::Failed(e)) => s.settle(i, StepState::Failed(e), took),
-                    Err(StepFailure::RolledBack(e)) => s.settle(i, StepState::RolledBack(e), took),
-                }
-            }
-        }
+        s.settle_task(i, end, started, interrupt);
     }
     RunResult {
         states: s.states,
         times: s.times,
         built: s.built,
         interrupted: interrupt != Interrupt::None,
+    }
+}
+
+/// Each step's `after`, as indices of the steps it waits for.
+fn dependencies(steps: &[Step]) -> Vec<Vec<usize>> {
+    let index: HashMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    steps
+        .iter()
+        .map(|s| {
+            s.after
+                .iter()
+                .filter_map(|a| index.get(a.as_str()).copied())
+                .collect()
+        })
+        .collect()
+}
+
+impl Scheduler<'_> {
+    /// The pending steps whose dependencies are done, in plan order; activations start in
+    /// plan order (none while an earlier one still waits).
+    fn ready(&self) -> Vec<usize> {
+        let mut ready_steps = Vec::new();
+        let mut activation_waiting = false;
+        for (i, step) in self.steps.iter().enumerate() {
+            if self.states[i] != StepState::Pending {
+                continue;
+            }
+            let ready = self.deps[i]
+                .iter()
+                .all(|&d| self.states[d] == StepState::Done);
+            if activation(step) {
+                if step.kind == StepKind::Activate && (activation_waiting || !ready) {
+                    activation_waiting = true;
+                    continue;
+                }
+                if !ready {
+                    continue;
+                }
+            } else if !ready {
+                continue;
+            }
+            ready_steps.push(i);
+        }
+        ready_steps
+    }
+
+    /// The task of step `i`, with what its machine's earlier steps produced.
+    fn task(
+        &self,
+        i: usize,
+        ctx: &Arc<Context>,
+        log_dir: &Path,
+        semaphore: &Arc<Semaphore>,
+        interrupts: &watch::Receiver<Interrupt>,
+    ) -> StepTask {
+        let step = &self.steps[i];
+        let machine = step.machine.clone();
+        let toplevel = machine.as_ref().and_then(|m| self.built.get(m)).cloned();
+        let source = machine.as_ref().and_then(|m| self.sources.get(m)).cloned();
+        let confirming = machine
+            .as_ref()
+            .and_then(|m| self.activations.get(m))
+            .cloned();
+        StepTask {
+            i,
+            step: step.clone(),
+            ctx: ctx.clone(),
+            toplevel,
+            source,
+            confirming,
+            log: machine_log(log_dir, machine.as_deref()),
+            events: self.events.clone(),
+            semaphore: semaphore.clone(),
+            interrupts: interrupts.clone(),
+            started: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Settles step `i`, whose task ended: `end` is `None` when the task was aborted (or
+    /// failed), `started` whether it had got its turn.
+    fn settle_task(&mut self, i: usize, end: Option<TaskEnd>, started: bool, interrupt: Interrupt) {
+        let now = Instant::now();
+        match end {
+            None if !started => self.settle(i, StepState::Skipped(INTERRUPTED.into()), None),
+            None if interrupt == Interrupt::Abort => self.settle(
+                i,
+                StepState::Failed(aborted_reason(self.steps[i].kind)),
+                None,
+            ),
+            None if interrupt == Interrupt::Stop => {
+                self.settle(i, StepState::Skipped(INTERRUPTED.into()), None)
+            }
+            None => self.settle(i, StepState::Failed("the step's task failed".into()), None),
+            Some(TaskEnd::NotStarted) => {
+                self.settle(i, StepState::Skipped(INTERRUPTED.into()), None)
+            }
+            Some(TaskEnd::Ran(start, result)) => {
+                self.times[i] = Some((start, now));
+                let took = Some(now - start);
+                match result {
+                    Ok(output) => {
+                        self.keep_output(i, output);
+                        self.settle(i, StepState::Done, took);
+                    }
+                    Err(StepFailure::Failed(e)) => self.settle(i, StepState::Failed(e), took),
+                    Err(StepFailure::RolledBack(e)) => {
+                        self.settle(i, StepState::RolledBack(e), took)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps what step `i` produced for its machine's later steps.
+    fn keep_output(&mut self, i: usize, output: StepOutput) {
+        if let Some(m) = &self.steps[i].machine {
+            match output {
+                StepOutput::Built(path) => {
+                    self.built.insert(m.clone(), path);
+                }
+                StepOutput::Source(path) => {
+                    self.sources.insert(m.clone(), path);
+                }
+                StepOutput::Activated(a) => {
+                    self.activations.insert(m.clone(), a);
+                }
+                StepOutput::Nothing => {}
+            }
+        }
+    }
+}
+
+/// One step's task: it waits for its turn (a confirmation does not), then runs the step.
+struct StepTask {
+    i: usize,
+    step: Step,
+    ctx: Arc<Context>,
+    /// What the machine's earlier steps produced.
+    toplevel: Option<String>,
+    source: Option<String>,
+    confirming: Option<Activation>,
+    log: PathBuf,
+    events: Events,
+    semaphore: Arc<Semaphore>,
+    interrupts: watch::Receiver<Interrupt>,
+    /// Set when it got its turn.
+    started: Arc<AtomicBool>,
+}
+
+impl StepTask {
+    async fn run(self) -> (usize, TaskEnd) {
+        let StepTask {
+            i,
+            step,
+            ctx,
+            toplevel,
+            source,
+            confirming,
+            log,
+            events,
+            semaphore,
+            interrupts,
+            started,
+        } = self;
+        let _permit = if step.kind == StepKind::Confirm {
+            None
+        } else {
+            semaphore.acquire_owned().await.ok()
+        };
+        if *interrupts.borrow() != Interrupt::None && step.kind != StepKind::Confirm {
+            return (i, TaskEnd::NotStarted);
+        }
+        started.store(true, Ordering::SeqCst);
+        send(
+            &events,
+            Event::StepStarted {
+                step: step.id.clone(),
+                kind: step.kind,
+                machine: step.machine.clone(),
+            },
+        );
+        let start = Instant::now();
+        let sink = Sink {
+            log: &log,
+            machine: step.machine.as_deref(),
+            events: &events,
+        };
+        let produced = Produced {
+            toplevel: toplevel.as_deref(),
+            source: source.as_deref(),
+        };
+        let result = run_step(ctx, &step, produced, confirming.as_ref(), &sink).await;
+        (i, TaskEnd::Ran(start, result))
     }
 }
 

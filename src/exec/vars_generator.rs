@@ -6,7 +6,7 @@
 //! Outputs are returned in memory (zeroized on drop); nothing here prints or logs them.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -112,6 +112,23 @@ pub fn run_generator(
     sandbox: &Sandbox,
     cancel: &AtomicBool,
 ) -> Result<BTreeMap<String, SecretBytes>, RunError> {
+    check_file_names(spec, inputs)?;
+    remove_orphaned_work_dirs(&std::env::temp_dir());
+    // Declared before `running`: dropped after it, once the script is killed.
+    let (work, dirs) = prepare_work_dir(inputs)?;
+    let mut command = script_command(sandbox, work.path(), &dirs, &inputs.path, &spec.script);
+    let mut running = Running::spawn(&mut command).map_err(io("cannot start bash"))?;
+    let reader = read_in_background(running.child.stderr.take());
+    let status = wait_for_script(&mut running, cancel)?;
+    let stderr_text = reader.join().unwrap_or_default();
+    if !status.success() {
+        return Err(script_failed(status, &stderr_text));
+    }
+    read_outputs(spec, &dirs.out)
+}
+
+/// Checks that every file, prompt and dependency name is a plain file name.
+fn check_file_names(spec: &GeneratorSpec, inputs: &RunInputs<'_>) -> Result<(), RunError> {
     let names = spec
         .files
         .keys()
@@ -125,7 +142,19 @@ pub fn run_generator(
             )));
         }
     }
-    remove_orphaned_work_dirs(&std::env::temp_dir());
+    Ok(())
+}
+
+/// The directories a script gets in `$in`, `$out` and `$prompts`.
+struct WorkDirs {
+    inputs: PathBuf,
+    out: PathBuf,
+    prompts: PathBuf,
+}
+
+/// The run's private temporary directory, with the dependencies' files in `in/`, the
+/// prompts' answers in `prompts/` and an empty `out/`.
+fn prepare_work_dir(inputs: &RunInputs<'_>) -> Result<(tempfile::TempDir, WorkDirs), RunError> {
     // Mode 0700, removed when `work` drops (tempfile's default mode follows the umask). The
     // name carries our pid, so that a later run can tell a directory a killed clanc left.
     let prefix = format!("{WORK_PREFIX}{}-", std::process::id());
@@ -135,21 +164,37 @@ pub fn run_generator(
         .tempdir()
         .map_err(io("cannot create a temporary directory"))?;
     let root = work.path();
-    let (dir_in, dir_out, dir_prompts) = (root.join("in"), root.join("out"), root.join("prompts"));
-    for dir in [&dir_in, &dir_out, &dir_prompts] {
+    let dirs = WorkDirs {
+        inputs: root.join("in"),
+        out: root.join("out"),
+        prompts: root.join("prompts"),
+    };
+    for dir in [&dirs.inputs, &dirs.out, &dirs.prompts] {
         std::fs::create_dir(dir).map_err(io("cannot prepare the temporary directory"))?;
     }
     for (generator, files) in inputs.dependencies {
-        let dir = dir_in.join(generator);
+        let dir = dirs.inputs.join(generator);
         std::fs::create_dir_all(&dir).map_err(io("cannot write inputs"))?;
         for (name, content) in files {
             write_private(&dir.join(name), content)?;
         }
     }
     for (name, value) in inputs.prompts {
-        write_private(&dir_prompts.join(name), value.as_bytes())?;
+        write_private(&dirs.prompts.join(name), value.as_bytes())?;
     }
+    Ok((work, dirs))
+}
 
+/// `bash -eu -o pipefail -c <script>` in the work directory `root`, with only the
+/// variables `in`, `out`, `prompts`, `PATH` and `HOME`, inside bubblewrap when `sandbox`
+/// says so; stdin and stdout closed, stderr piped.
+fn script_command(
+    sandbox: &Sandbox,
+    root: &Path,
+    dirs: &WorkDirs,
+    path: &OsStr,
+    script: &str,
+) -> Command {
     let mut command = match sandbox {
         Sandbox::Bubblewrap(bwrap) => {
             let mut c = Command::new(bwrap);
@@ -179,16 +224,16 @@ pub fn run_generator(
                 ])
                 .arg("--setenv")
                 .arg("in")
-                .arg(&dir_in)
+                .arg(&dirs.inputs)
                 .arg("--setenv")
                 .arg("out")
-                .arg(&dir_out)
+                .arg(&dirs.out)
                 .arg("--setenv")
                 .arg("prompts")
-                .arg(&dir_prompts)
+                .arg(&dirs.prompts)
                 .arg("--setenv")
                 .arg("PATH")
-                .arg(&inputs.path)
+                .arg(path)
                 .arg("--setenv")
                 .arg("HOME")
                 .arg(root)
@@ -201,31 +246,43 @@ pub fn run_generator(
         Sandbox::None => {
             let mut c = Command::new("bash");
             c.env_clear()
-                .env("in", &dir_in)
-                .env("out", &dir_out)
-                .env("prompts", &dir_prompts)
-                .env("PATH", &inputs.path)
+                .env("in", &dirs.inputs)
+                .env("out", &dirs.out)
+                .env("prompts", &dirs.prompts)
+                .env("PATH", path)
                 .env("HOME", root)
                 .current_dir(root);
             c
         }
     };
     command
-        .args(["-eu", "-o", "pipefail", "-c", &spec.script])
+        .args(["-eu", "-o", "pipefail", "-c", script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut running = Running::spawn(&mut command).map_err(io("cannot start bash"))?;
-    let mut stderr = running.child.stderr.take();
-    // Read stderr on a thread so a chatty script cannot block on a full pipe.
-    let reader = std::thread::spawn(move || {
+    command
+}
+
+/// Reads `stderr` (its first MiB) on a thread, so a chatty script cannot block on a full
+/// pipe.
+fn read_in_background(
+    mut stderr: Option<std::process::ChildStderr>,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
         let mut text = Vec::new();
         if let Some(stderr) = stderr.as_mut() {
             let _ = stderr.take(1 << 20).read_to_end(&mut text);
         }
         text
-    });
-    let status = loop {
+    })
+}
+
+/// Waits for the script to exit; kills it when `cancel` is set.
+fn wait_for_script(
+    running: &mut Running,
+    cancel: &AtomicBool,
+) -> Result<std::process::ExitStatus, RunError> {
+    loop {
         if cancel.load(Ordering::SeqCst) {
             running.kill();
             return Err(RunError::Cancelled);
@@ -237,25 +294,32 @@ pub fn run_generator(
         {
             Some(status) => {
                 running.exited = true;
-                break status;
+                return Ok(status);
             }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
-    };
-    let stderr_text = reader.join().unwrap_or_default();
-    if !status.success() {
-        let text = String::from_utf8_lossy(&stderr_text);
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-        return Err(RunError::Failed {
-            status: status.to_string(),
-            stderr_tail: tail,
-        });
     }
+}
 
+/// A script's failure, with the last 20 lines it wrote to stderr.
+fn script_failed(status: std::process::ExitStatus, stderr: &[u8]) -> RunError {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text.lines().collect();
+    let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+    RunError::Failed {
+        status: status.to_string(),
+        stderr_tail: tail,
+    }
+}
+
+/// The declared files the script wrote to `out`; a missing one is an error.
+fn read_outputs(
+    spec: &GeneratorSpec,
+    out: &Path,
+) -> Result<BTreeMap<String, SecretBytes>, RunError> {
     let mut outputs = BTreeMap::new();
     for name in spec.files.keys() {
-        let path = dir_out.join(name);
+        let path = out.join(name);
         if !path.is_file() {
             return Err(RunError::MissingFile(name.clone()));
         }

@@ -139,103 +139,136 @@ impl Reader<'_, '_> {
         let inventory_failed =
             (self.open_reason(&inv_machines)).or_else(|| self.open_reason(inventory));
         for (name, node) in self.keys(&inv_machines) {
-            let defs = self.user_defs(&node);
-            let mut sources = Vec::new();
-            let mut span = None;
-            for def in &defs {
-                let from_json = def
-                    .file
-                    .as_deref()
-                    .is_some_and(|f| f.ends_with("/inventory.json"));
-                let from_folder = def.file.as_deref().is_some_and(|f| {
-                    self.files
-                        .relative(f)
-                        .is_some_and(|r| r.starts_with("machines/"))
-                });
-                let source = if from_json {
-                    MachineSource::InventoryJson
-                } else if from_folder {
-                    MachineSource::Folder
-                } else {
-                    MachineSource::Inventory
-                };
-                if !sources.contains(&source) {
-                    sources.push(source);
-                }
-                if span.is_none() {
-                    span = match source {
-                        MachineSource::Folder => self.folder_span(&name),
-                        MachineSource::InventoryJson => self.json_key_span(&["machines", &name]),
-                        _ => self.def_span(def),
-                    };
-                }
-            }
-            let n = Some(node.clone());
-            // A definition of the machine that failed (reported) may have set any option; so
-            // may a failed definition of `inventory.machines` for a machine the user's
-            // inventory does not define (one of `clan.machines`, which clan-core adds).
-            let failed = self
-                .open_reason(&n)
-                .or_else(|| defs.is_empty().then(|| inventory_failed.clone()).flatten());
-            let class_node = self.child(&n, "machineClass");
-            let class_span = class_node.as_ref().and_then(|c| {
-                let defs = self.user_defs(c);
-                defs.first().and_then(|d| self.def_span(d))
-            });
-            let class = match (&failed, &class_span) {
-                // Only the default, and a failed definition may have set it.
-                (Some(reason), None) => Known::Unknown(reason.clone()),
-                _ => match class_node.map(|c| self.force(&c.value_thunk())) {
-                    Some(Ok(Value::String(s))) => match MachineClass::parse(s.text()) {
-                        Some(c) => Known::Known(c),
-                        None => Known::Unknown(format!(
-                            "machineClass {:?} is neither nixos nor darwin",
-                            s.text()
-                        )),
-                    },
-                    Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
-                    Some(Ok(_)) | None => Known::Known(MachineClass::Nixos),
-                    Some(Err(e)) => Known::Unknown(e),
-                },
-            };
-            let tags = {
-                let node = self.child(&n, "tags");
-                let mut tags = self.list_of_strings(node.clone(), true);
-                if let Some(reason) = &failed {
-                    tags.add_unknown(reason);
-                }
-                if let Some(reason) = &tags.unknown {
-                    let span = node.and_then(|n| self.first_span(&n));
-                    self.note(&format!("machines.{name}.tags"), reason.clone(), span);
-                }
-                tags
-            };
-            let description = {
-                let node = self.child(&n, "description");
-                self.copied_string_at(node, &format!("machines.{name}.description"))
-            };
-            let target_host = {
-                let node = self.path(&n, &["deploy", "targetHost"]);
-                self.copied_string_at(node, &format!("machines.{name}.deploy.targetHost"))
-            };
-            let build_host = {
-                let node = self.path(&n, &["deploy", "buildHost"]);
-                self.copied_string_at(node, &format!("machines.{name}.deploy.buildHost"))
-            };
-            self.clan.machines.insert(
-                name.clone(),
-                Machine {
-                    sources,
-                    tags: tags.list,
-                    tags_unknown: tags.unknown,
-                    description,
-                    target_host,
-                    build_host,
-                    ..Machine::new(name, span, Spanned::new(class, class_span))
-                },
-            );
+            let machine = self.read_inventory_machine(&name, &node, &inventory_failed);
+            self.clan.machines.insert(name, machine);
         }
         // `clan.machines.<m>` names a machine too.
+        self.add_clan_machines(root, &inventory_failed);
+    }
+
+    /// The machine `inventory.machines.<name>` defines (`inventory_failed`: why any machine
+    /// may be missing settings).
+    fn read_inventory_machine(
+        &mut self,
+        name: &str,
+        node: &Rc<Node>,
+        inventory_failed: &Option<String>,
+    ) -> Machine {
+        let defs = self.user_defs(node);
+        let (sources, span) = self.machine_sources(name, &defs);
+        let n = Some(node.clone());
+        // A definition of the machine that failed (reported) may have set any option; so
+        // may a failed definition of `inventory.machines` for a machine the user's
+        // inventory does not define (one of `clan.machines`, which clan-core adds).
+        let failed = self
+            .open_reason(&n)
+            .or_else(|| defs.is_empty().then(|| inventory_failed.clone()).flatten());
+        let class = self.machine_class(&n, &failed);
+        let tags = {
+            let node = self.child(&n, "tags");
+            let mut tags = self.list_of_strings(node.clone(), true);
+            if let Some(reason) = &failed {
+                tags.add_unknown(reason);
+            }
+            if let Some(reason) = &tags.unknown {
+                let span = node.and_then(|n| self.first_span(&n));
+                self.note(&format!("machines.{name}.tags"), reason.clone(), span);
+            }
+            tags
+        };
+        let description = {
+            let node = self.child(&n, "description");
+            self.copied_string_at(node, &format!("machines.{name}.description"))
+        };
+        let target_host = {
+            let node = self.path(&n, &["deploy", "targetHost"]);
+            self.copied_string_at(node, &format!("machines.{name}.deploy.targetHost"))
+        };
+        let build_host = {
+            let node = self.path(&n, &["deploy", "buildHost"]);
+            self.copied_string_at(node, &format!("machines.{name}.deploy.buildHost"))
+        };
+        Machine {
+            sources,
+            tags: tags.list,
+            tags_unknown: tags.unknown,
+            description,
+            target_host,
+            build_host,
+            ..Machine::new(name.to_string(), span, class)
+        }
+    }
+
+    /// Where the definitions of an inventory machine come from, and its span: that of the
+    /// first definition (its folder, its key in inventory.json, or the definition).
+    fn machine_sources(&self, name: &str, defs: &[Def]) -> (Vec<MachineSource>, Option<Span>) {
+        let mut sources = Vec::new();
+        let mut span = None;
+        for def in defs {
+            let from_json = def
+                .file
+                .as_deref()
+                .is_some_and(|f| f.ends_with("/inventory.json"));
+            let from_folder = def.file.as_deref().is_some_and(|f| {
+                self.files
+                    .relative(f)
+                    .is_some_and(|r| r.starts_with("machines/"))
+            });
+            let source = if from_json {
+                MachineSource::InventoryJson
+            } else if from_folder {
+                MachineSource::Folder
+            } else {
+                MachineSource::Inventory
+            };
+            if !sources.contains(&source) {
+                sources.push(source);
+            }
+            if span.is_none() {
+                span = match source {
+                    MachineSource::Folder => self.folder_span(name),
+                    MachineSource::InventoryJson => self.json_key_span(&["machines", name]),
+                    _ => self.def_span(def),
+                };
+            }
+        }
+        (sources, span)
+    }
+
+    /// An inventory machine's `machineClass`, spanned where the user sets it (`failed`: why
+    /// its settings may be missing).
+    fn machine_class(
+        &mut self,
+        n: &Option<Rc<Node>>,
+        failed: &Option<String>,
+    ) -> Spanned<Known<MachineClass>> {
+        let class_node = self.child(n, "machineClass");
+        let class_span = class_node.as_ref().and_then(|c| {
+            let defs = self.user_defs(c);
+            defs.first().and_then(|d| self.def_span(d))
+        });
+        let class = match (failed, &class_span) {
+            // Only the default, and a failed definition may have set it.
+            (Some(reason), None) => Known::Unknown(reason.clone()),
+            _ => match class_node.map(|c| self.force(&c.value_thunk())) {
+                Some(Ok(Value::String(s))) => match MachineClass::parse(s.text()) {
+                    Some(c) => Known::Known(c),
+                    None => Known::Unknown(format!(
+                        "machineClass {:?} is neither nixos nor darwin",
+                        s.text()
+                    )),
+                },
+                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+                Some(Ok(_)) | None => Known::Known(MachineClass::Nixos),
+                Some(Err(e)) => Known::Unknown(e),
+            },
+        };
+        Spanned::new(class, class_span)
+    }
+
+    /// Adds the machines `clan.machines.<m>` names, and that source to those the inventory
+    /// names too (`inventory_failed`: why a machine only named here may have any class).
+    fn add_clan_machines(&mut self, root: &Option<Rc<Node>>, inventory_failed: &Option<String>) {
         let machines = self.child(root, "machines");
         for (name, node) in self.keys(&machines) {
             let defs = self.user_defs(&node);
@@ -265,7 +298,7 @@ impl Reader<'_, '_> {
                         name.clone(),
                         span.clone(),
                         Spanned::new(
-                            match &inventory_failed {
+                            match inventory_failed {
                                 Some(reason) => Known::Unknown(reason.clone()),
                                 None => Known::Known(MachineClass::Nixos),
                             },

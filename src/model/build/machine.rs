@@ -219,8 +219,37 @@ impl Reader<'_, '_> {
         let n = Some(node.clone());
         let span = self.first_span(node);
         let subject = format!("machines.{machine}.clan.core.vars.generators.{name}");
+        let files = self.read_var_files(&n, &subject);
+        let prompts = self.read_prompts(&n, &subject);
+        let dependencies = self.read_dependencies(&n);
+        let share = {
+            let node = self.child(&n, "share");
+            self.bool_at(node)
+        };
+        let script = self.read_script(&n);
+        let runtime_inputs = match self
+            .child(&n, "runtimeInputs")
+            .map(|s| self.force(&s.value_thunk()))
+        {
+            Some(Ok(Value::List(items))) if items.is_empty() => Known::Known(Vec::new()),
+            _ => Known::Unknown("runtime inputs are packages".into()),
+        };
+        Generator {
+            name: name.to_string(),
+            span,
+            share,
+            files,
+            prompts,
+            dependencies,
+            script,
+            runtime_inputs,
+        }
+    }
+
+    /// A generator's `files`, each with its settings (defaults where it sets none).
+    fn read_var_files(&mut self, n: &Option<Rc<Node>>, subject: &str) -> BTreeMap<String, VarFile> {
         let mut files = BTreeMap::new();
-        let files_node = self.child(&n, "files");
+        let files_node = self.child(n, "files");
         for (f, f_node) in self.keys(&files_node) {
             if !f_node.is_defined() {
                 continue;
@@ -268,8 +297,14 @@ impl Reader<'_, '_> {
                 },
             );
         }
+        files
+    }
+
+    /// A generator's `prompts` (type `line` and the prompt's name as its description by
+    /// default).
+    fn read_prompts(&mut self, n: &Option<Rc<Node>>, subject: &str) -> BTreeMap<String, Prompt> {
         let mut prompts = BTreeMap::new();
-        let prompts_node = self.child(&n, "prompts");
+        let prompts_node = self.child(n, "prompts");
         for (p, p_node) in self.keys(&prompts_node) {
             if !p_node.is_defined() {
                 continue;
@@ -305,7 +340,12 @@ impl Reader<'_, '_> {
                 },
             );
         }
-        let dependencies = match self.child(&n, "dependencies") {
+        prompts
+    }
+
+    /// The generators a generator's `dependencies` name (none when it sets none).
+    fn read_dependencies(&mut self, n: &Option<Rc<Node>>) -> Known<Vec<Spanned<String>>> {
+        match self.child(n, "dependencies") {
             Some(d) => {
                 let list = self.list_of_strings(Some(d.clone()), false);
                 match (self.force(&d.value_thunk()), list.unknown) {
@@ -315,50 +355,30 @@ impl Reader<'_, '_> {
                 }
             }
             None => Known::Known(Vec::new()),
-        };
-        let share = {
-            let node = self.child(&n, "share");
-            self.bool_at(node)
-        };
-        let script = {
-            let node = self.child(&n, "script");
-            let span = node.as_ref().and_then(|s| self.value_span(s));
-            let mut literal = None;
-            let value = match node.map(|s| self.force(&s.value_thunk())) {
-                Some(Ok(Value::String(s))) if !s.context => {
-                    let (text, from) = self.copy_string(&s);
-                    literal = from;
-                    Known::Known(text)
-                }
-                Some(Ok(Value::String(_))) => {
-                    Known::Unknown("the script refers to store paths".into())
-                }
-                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
-                Some(Ok(other)) => Known::Unknown(format!("the script is {}", other.describe())),
-                Some(Err(e)) => Known::Unknown(e),
-                None => Known::Known(String::new()),
-            };
-            Spanned {
-                literal,
-                ..Spanned::new(value, span)
+        }
+    }
+
+    /// A generator's `script` when it is a string with no store paths in it (copied from a
+    /// literal, it knows that literal).
+    fn read_script(&mut self, n: &Option<Rc<Node>>) -> Spanned<Known<String>> {
+        let node = self.child(n, "script");
+        let span = node.as_ref().and_then(|s| self.value_span(s));
+        let mut literal = None;
+        let value = match node.map(|s| self.force(&s.value_thunk())) {
+            Some(Ok(Value::String(s))) if !s.context => {
+                let (text, from) = self.copy_string(&s);
+                literal = from;
+                Known::Known(text)
             }
+            Some(Ok(Value::String(_))) => Known::Unknown("the script refers to store paths".into()),
+            Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+            Some(Ok(other)) => Known::Unknown(format!("the script is {}", other.describe())),
+            Some(Err(e)) => Known::Unknown(e),
+            None => Known::Known(String::new()),
         };
-        let runtime_inputs = match self
-            .child(&n, "runtimeInputs")
-            .map(|s| self.force(&s.value_thunk()))
-        {
-            Some(Ok(Value::List(items))) if items.is_empty() => Known::Known(Vec::new()),
-            _ => Known::Unknown("runtime inputs are packages".into()),
-        };
-        Generator {
-            name: name.to_string(),
-            span,
-            share,
-            files,
-            prompts,
-            dependencies,
-            script,
-            runtime_inputs,
+        Spanned {
+            literal,
+            ..Spanned::new(value, span)
         }
     }
 }

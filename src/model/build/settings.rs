@@ -2,6 +2,7 @@
 //! checker merges them with priorities) and roles' `extraModules`.
 
 use super::*;
+use crate::eval::Attrs;
 
 impl Reader<'_, '_> {
     /// The `settings` of a role or role machine, as data (one definition; more are C012,
@@ -55,19 +56,9 @@ impl Reader<'_, '_> {
         if depth > MAX_DATA_DEPTH {
             return Data::Unknown("nested too deeply".into());
         }
-        // A number literal's (or `true`'s, `false`'s) value, copied: the model keeps the
-        // literal with it.
-        if let Some((number, pos)) = thunk.literal_number() {
-            let copied = match number {
-                Value::Int(i) => Some(Data::Int(i)),
-                Value::Float(f) => Some(Data::Float(f)),
-                Value::Bool(b) => Some(Data::Bool(b)),
-                _ => None,
-            };
-            if let (Some(data), Some(span)) = (copied, self.span(Some(pos))) {
-                *literal = Some(span);
-                return data;
-            }
+        if let Some((data, span)) = self.copied_literal(thunk) {
+            *literal = Some(span);
+            return data;
         }
         let value = match self.force(thunk) {
             Ok(v) => v,
@@ -94,107 +85,149 @@ impl Reader<'_, '_> {
                 self.note(subject, u.reason.clone(), span);
                 Data::Unknown(u.reason.clone())
             }
-            Value::List(items) => {
-                let mut out = Vec::new();
-                for item in items.iter() {
-                    let pos = self.ev.thunk_pos(item);
-                    let s = self.span(pos).or_else(|| span.clone());
-                    out.push(self.data(item, s, depth + 1, subject, None));
-                }
-                Data::List(out)
-            }
-            Value::Attrs(attrs) => {
-                let get = |name: &str| attrs.get(name).cloned();
-                if let Some(kind) = get("_type") {
-                    let kind = match self.force(&kind) {
-                        Ok(Value::String(s)) => s.text().to_string(),
-                        _ => String::new(),
-                    };
-                    let content = |r: &mut Self| -> Box<Spanned<Data>> {
-                        let c = get("content").unwrap_or_else(|| Thunk::value(Value::Null));
-                        let pos = r.ev.thunk_pos(&c);
-                        let s = r.span(pos).or_else(|| span.clone());
-                        Box::new(r.data(&c, s, depth + 1, subject, None))
-                    };
-                    let int = |r: &mut Self, name: &str| -> i64 {
-                        match get(name).map(|t| r.force(&t)) {
-                            Some(Ok(Value::Int(i))) => i,
-                            _ => 100,
-                        }
-                    };
-                    match kind.as_str() {
-                        "override" => {
-                            let priority = int(self, "priority");
-                            return Data::Override {
-                                priority,
-                                content: content(self),
-                            };
-                        }
-                        "order" => {
-                            let priority = int(self, "priority");
-                            return Data::Order {
-                                priority,
-                                content: content(self),
-                            };
-                        }
-                        "if" => {
-                            let condition = match get("condition").map(|t| self.force(&t)) {
-                                Some(Ok(Value::Bool(b))) => Known::Known(b),
-                                Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
-                                Some(Ok(_)) => Known::Unknown("not a Boolean".into()),
-                                Some(Err(e)) => Known::Unknown(e),
-                                None => Known::Known(true),
-                            };
-                            return Data::If {
-                                condition,
-                                content: content(self),
-                            };
-                        }
-                        "merge" => {
-                            if let Some(Ok(Value::List(items))) =
-                                get("contents").map(|t| self.force(&t))
-                            {
-                                let mut out = Vec::new();
-                                for item in items.iter() {
-                                    let pos = self.ev.thunk_pos(item);
-                                    let s = self.span(pos).or_else(|| span.clone());
-                                    out.push(self.data(item, s, depth + 1, subject, None));
-                                }
-                                return Data::Merge(out);
-                            }
-                            return Data::Unknown("mkMerge without a list".into());
-                        }
-                        _ => {}
-                    }
-                }
-                let mut out = BTreeMap::new();
-                for a in &attrs.entries {
-                    if &*a.name == crate::eval::OPEN_MARKER {
-                        continue;
-                    }
-                    let child_json = json.as_ref().map(|p| {
-                        let mut p = p.clone();
-                        p.push(a.name.to_string());
-                        p
-                    });
-                    let json_key = child_json.as_ref().and_then(|p| {
-                        let keys: Vec<&str> = p.iter().map(String::as_str).collect();
-                        self.json_key_span(&keys)
-                    });
-                    let key = json_key
-                        .or_else(|| self.span(a.pos))
-                        .or_else(|| span.clone());
-                    let value_pos = self
-                        .ev
-                        .thunk_pos(&a.value)
-                        .or_else(|| self.value_of_key(a.pos));
-                    let s = self.span(value_pos).or_else(|| key.clone());
-                    let d = self.data(&a.value, s, depth + 1, subject, child_json);
-                    out.insert(a.name.to_string(), d.with_key(key));
-                }
-                Data::Attrs(out)
-            }
+            Value::List(items) => Data::List(self.items_data(&items, &span, depth, subject)),
+            Value::Attrs(attrs) => match self.wrapper_data(&attrs, &span, depth, subject) {
+                Some(wrapper) => wrapper,
+                None => self.attrs_data(&attrs, &span, depth, subject, json),
+            },
         }
+    }
+
+    /// A number literal's (or `true`'s, `false`'s) value, copied, with the literal's span:
+    /// the model keeps the literal with it.
+    fn copied_literal(&self, thunk: &Thunk) -> Option<(Data, Span)> {
+        let (number, pos) = thunk.literal_number()?;
+        let copied = match number {
+            Value::Int(i) => Some(Data::Int(i)),
+            Value::Float(f) => Some(Data::Float(f)),
+            Value::Bool(b) => Some(Data::Bool(b)),
+            _ => None,
+        };
+        match (copied, self.span(Some(pos))) {
+            (Some(data), Some(span)) => Some((data, span)),
+            _ => None,
+        }
+    }
+
+    /// The items of a list (or of `mkMerge`'s `contents`) as data, each with its own span
+    /// where it has one, else the list's.
+    fn items_data(
+        &mut self,
+        items: &[Thunk],
+        span: &Option<Span>,
+        depth: usize,
+        subject: &str,
+    ) -> Vec<Spanned<Data>> {
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let pos = self.ev.thunk_pos(item);
+            let s = self.span(pos).or_else(|| span.clone());
+            out.push(self.data(item, s, depth + 1, subject, None));
+        }
+        out
+    }
+
+    /// A module-system wrapper (`mkOverride`, `mkOrder`, `mkIf`, `mkMerge`: a set with a
+    /// `_type` it knows) as data; `None` for any other set.
+    fn wrapper_data(
+        &mut self,
+        attrs: &Attrs,
+        span: &Option<Span>,
+        depth: usize,
+        subject: &str,
+    ) -> Option<Data> {
+        let get = |name: &str| attrs.get(name).cloned();
+        let kind = get("_type")?;
+        let kind = match self.force(&kind) {
+            Ok(Value::String(s)) => s.text().to_string(),
+            _ => String::new(),
+        };
+        let content = |r: &mut Self| -> Box<Spanned<Data>> {
+            let c = get("content").unwrap_or_else(|| Thunk::value(Value::Null));
+            let pos = r.ev.thunk_pos(&c);
+            let s = r.span(pos).or_else(|| span.clone());
+            Box::new(r.data(&c, s, depth + 1, subject, None))
+        };
+        let int = |r: &mut Self, name: &str| -> i64 {
+            match get(name).map(|t| r.force(&t)) {
+                Some(Ok(Value::Int(i))) => i,
+                _ => 100,
+            }
+        };
+        match kind.as_str() {
+            "override" => {
+                let priority = int(self, "priority");
+                Some(Data::Override {
+                    priority,
+                    content: content(self),
+                })
+            }
+            "order" => {
+                let priority = int(self, "priority");
+                Some(Data::Order {
+                    priority,
+                    content: content(self),
+                })
+            }
+            "if" => {
+                let condition = match get("condition").map(|t| self.force(&t)) {
+                    Some(Ok(Value::Bool(b))) => Known::Known(b),
+                    Some(Ok(Value::Unknown(u))) => Known::Unknown(u.reason.clone()),
+                    Some(Ok(_)) => Known::Unknown("not a Boolean".into()),
+                    Some(Err(e)) => Known::Unknown(e),
+                    None => Known::Known(true),
+                };
+                Some(Data::If {
+                    condition,
+                    content: content(self),
+                })
+            }
+            "merge" => Some(match get("contents").map(|t| self.force(&t)) {
+                Some(Ok(Value::List(items))) => {
+                    Data::Merge(self.items_data(&items, span, depth, subject))
+                }
+                _ => Data::Unknown("mkMerge without a list".into()),
+            }),
+            _ => None,
+        }
+    }
+
+    /// A plain set as data: each attribute with the span of its key (in inventory.json when
+    /// it comes from there, `json` being the path to it) and of its value.
+    fn attrs_data(
+        &mut self,
+        attrs: &Attrs,
+        span: &Option<Span>,
+        depth: usize,
+        subject: &str,
+        json: Option<Vec<String>>,
+    ) -> Data {
+        let mut out = BTreeMap::new();
+        for a in &attrs.entries {
+            if &*a.name == crate::eval::OPEN_MARKER {
+                continue;
+            }
+            let child_json = json.as_ref().map(|p| {
+                let mut p = p.clone();
+                p.push(a.name.to_string());
+                p
+            });
+            let json_key = child_json.as_ref().and_then(|p| {
+                let keys: Vec<&str> = p.iter().map(String::as_str).collect();
+                self.json_key_span(&keys)
+            });
+            let key = json_key
+                .or_else(|| self.span(a.pos))
+                .or_else(|| span.clone());
+            let value_pos = self
+                .ev
+                .thunk_pos(&a.value)
+                .or_else(|| self.value_of_key(a.pos));
+            let s = self.span(value_pos).or_else(|| key.clone());
+            let d = self.data(&a.value, s, depth + 1, subject, child_json);
+            out.insert(a.name.to_string(), d.with_key(key));
+        }
+        Data::Attrs(out)
     }
 
     pub(super) fn extra_modules(&mut self, node: Option<Rc<Node>>) -> Vec<Spanned<ExtraModule>> {
