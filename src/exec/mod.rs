@@ -61,7 +61,6 @@ pub struct ApplyOptions {
 /// The outcome of a run.
 pub struct Applied {
     pub rows: Vec<MachineRow>,
-    pub log_dir: std::path::PathBuf,
     /// Ctrl-C stopped the run.
     pub interrupted: bool,
 }
@@ -137,7 +136,6 @@ pub fn apply(
         print!("\n{}", summary::render(&rows, &log_dir));
         Ok(Applied {
             rows,
-            log_dir,
             interrupted: result.interrupted,
         })
     })

@@ -23,6 +23,7 @@ pub struct DeployTarget {
 
 impl DeployTarget {
     /// A target without ssh options.
+    #[cfg(test)]
     pub fn new(user: Option<String>, host: String, port: Option<u16>) -> DeployTarget {
         DeployTarget {
             user,

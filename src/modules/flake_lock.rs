@@ -188,6 +188,7 @@ impl FlakeLock {
     }
 
     /// The locked revision of a root input, if it has one.
+    #[cfg(test)]
     pub fn rev_of(&self, input: &str) -> Option<&str> {
         self.resolve(&[input])?.locked.as_ref()?.rev.as_deref()
     }

@@ -3,7 +3,6 @@
 
 pub mod flake;
 pub mod flake_lock;
-pub mod import_tree;
 pub mod known;
 pub mod option_type;
 pub mod system;

@@ -64,6 +64,7 @@ impl OptionType {
     }
 
     /// Whether every value passes (nothing can be checked).
+    #[cfg(test)]
     pub fn is_unchecked(&self) -> bool {
         matches!(self, OptionType::Unchecked(_))
     }

@@ -173,11 +173,6 @@ pub fn store_url(scheme: &str, target: &DeployTarget, class: MachineClass) -> St
     }
 }
 
-/// `ssh-ng://user@host` for `nix copy --to` (the port goes to `NIX_SSHOPTS`).
-pub fn ssh_ng_url(target: &DeployTarget) -> String {
-    store_url("ssh-ng", target, MachineClass::Nixos)
-}
-
 /// `env NIX_SSHOPTS='-p N -o Name=value'` in front of a nix command that talks to `target`
 /// over ssh on a port other than the default (Nix 2.8's store URLs carry no port) or with the
 /// target's own ssh options (`?ProxyJump=...`).

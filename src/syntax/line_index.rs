@@ -65,6 +65,7 @@ impl LineIndex {
         Some(start + TextSize::from(within as u32))
     }
 
+    #[cfg(test)]
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }

@@ -63,6 +63,7 @@ fn tokens<'a>(
 /// How `old` moved to become `new`, when the two texts have the same tokens apart from
 /// comments and whitespace between them (`None` when any other token differs, or when a
 /// text is too large to index with `u32`).
+#[cfg(test)]
 pub fn trivia_only(old: &str, new: &str) -> Option<Moved> {
     match literals_only(old, new)? {
         (moved, literals) if literals.is_empty() => Some(moved),
