@@ -75,7 +75,7 @@ fn shut_down(mut client: Client) {
     );
 }
 
-/// Rows 1, 2, 3, 4, 7, 8 and 9 typed into open documents, one after the other in one server:
+/// Rows 1, 2, 3, 4, 7, 8, 9, 11 and 12 typed into open documents, one after the other in one server:
 /// each edit is published as its diagnostic at its place within the time bound, the server
 /// answers after each, and its peak memory over all of them stays under the bound.
 #[test]
@@ -132,6 +132,20 @@ fn hostile_text_typed_in_the_editor_ends_in_a_diagnostic_at_its_place() {
         (
             "9: a machine named ../evil",
             "{ inventory.machines.\"../evil\".tags = [ ]; }\n".to_string(),
+            "M005",
+            0,
+            21,
+        ),
+        (
+            "11: a deploy target ssh would read as an option",
+            "{ inventory.machines.beta.deploy.targetHost = \"-Fcfg@host\"; }\n".to_string(),
+            "M004",
+            0,
+            46,
+        ),
+        (
+            "12: a machine named -x",
+            "{ inventory.machines.\"-x\".tags = [ ]; }\n".to_string(),
             "M005",
             0,
             21,
