@@ -898,3 +898,37 @@ fn hover_is_answered_from_the_last_check_while_a_slow_one_runs() {
 /// The doubling of the slow edit above: long enough that its check takes seconds in a debug
 /// build, far below the evaluation's step budget.
 const SLOW: u32 = 20;
+
+/// A file that is not UTF-8 gets N006 from the language server as from `clanc check`, at its
+/// first invalid byte, and loses it once saved as UTF-8.
+#[test]
+fn a_file_that_is_not_utf8_is_reported_as_check_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(root.join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    std::fs::write(root.join("latin1.nix"), b"{ name = \"caf\xe9\"; }\n").unwrap();
+    let mut client = Client::start_with(
+        root,
+        json!({
+            "general": { "positionEncodings": ["utf-16"] },
+            "workspace": { "didChangeWatchedFiles": { "dynamicRegistration": true } }
+        }),
+    );
+    let uri = format!("file://{}/latin1.nix", root.display());
+    let published = client.diagnostics_for(&uri);
+    let n006: Vec<&Value> = published.iter().filter(|d| d["code"] == "N006").collect();
+    assert_eq!(n006.len(), 1, "{published:?}");
+    assert_eq!(
+        n006[0]["range"]["start"],
+        json!({ "line": 0, "character": 13 }),
+        "{published:?}"
+    );
+    std::fs::write(root.join("latin1.nix"), "{ name = \"café\"; }\n").unwrap();
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [ { "uri": uri, "type": 2 } ] }),
+    );
+    assert_eq!(client.diagnostics_for(&uri), Vec::<Value>::new());
+    client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+}

@@ -240,6 +240,8 @@ struct Server {
     reloaded_in: u64,
     /// Why the clan cannot be read from disk, while it cannot ([`Server::set_refused`]).
     refused: Option<String>,
+    /// The files last read from disk whose bytes are not UTF-8 (N006, as `clanc check` says).
+    not_utf8: Vec<crate::db::NotUtf8>,
     /// The newest finished check's model and what it was built from: the next check reuses it
     /// when the edit changed nothing it was built from.
     memo: Option<crate::analysis::ModelMemo>,
@@ -257,13 +259,14 @@ impl Server {
         // A clan that cannot be read (a FIFO or device where a file belongs, a file past the
         // size limits) is said to the user and waited out: the server stays, with nothing
         // loaded, and reads the clan again when its files change.
-        let (workspace, refused) = match crate::loader::load_clan(&mut db, &root) {
-            Ok(loaded) => (loaded.workspace, None),
+        let (workspace, not_utf8, refused) = match crate::loader::load_clan(&mut db, &root) {
+            Ok(loaded) => (loaded.workspace, loaded.not_utf8, None),
             Err(crate::loader::LoadError::NotADirectory(path)) => {
                 return Err(format!("`{}` is not a directory", path.display()).into());
             }
             Err(refusal) => (
                 crate::loader::empty_workspace(&mut db),
+                Vec::new(),
                 Some(refusal.to_string()),
             ),
         };
@@ -301,6 +304,7 @@ impl Server {
             waiting: Vec::new(),
             checked: 0,
             refused: None,
+            not_utf8,
         };
         let mut server = server;
         server.set_refused(refused);
@@ -557,11 +561,15 @@ impl Server {
     fn reload_from_disk(&mut self) {
         let open = &self.open;
         let refreshed =
-            crate::loader::refresh(&mut self.db, &self.root, self.workspace, &|rel: &str| {
+            crate::loader::refresh_with(&mut self.db, &self.root, self.workspace, &|rel: &str| {
                 open.contains(rel)
             });
         let was_refused = self.refused.is_some();
-        match refreshed {
+        match refreshed.map(|r| {
+            let changed = r.changed || r.not_utf8 != self.not_utf8;
+            self.not_utf8 = r.not_utf8;
+            changed
+        }) {
             Ok(changed) if changed || was_refused => {
                 self.set_refused(None);
                 self.reloaded_in = self.generation + 1;
@@ -694,8 +702,22 @@ impl Server {
             self.names.replace((done.generation, Arc::clone(&clan)))
         };
         let _previous_model = self.model.replace((done.generation, clan));
+        let mut diagnostics = diagnostics;
+        diagnostics.extend(self.not_utf8_diagnostics());
         self.publish(diagnostics);
         self.answer_waiting();
+    }
+
+    /// N006 for the files read from disk that are not UTF-8, as `clanc check` reports them;
+    /// not for a file open in the editor, whose text is the editor's (UTF-8 by the protocol).
+    fn not_utf8_diagnostics(&self) -> Vec<Diagnostic> {
+        (self.not_utf8.iter())
+            .filter(|file| !self.open.contains(&file.path))
+            .filter_map(|file| {
+                let text = self.files.get(&file.path)?.text(&self.db);
+                Some(crate::check::not_utf8_diagnostic(file, text))
+            })
+            .collect()
     }
 
     fn answer_waiting(&mut self) {
