@@ -108,28 +108,97 @@ pub fn evaluate_flake(
         self_value: Thunk::value(ev.unknown("flake outputs", None)),
         failed: None,
     };
+    let flake = match import_flake(ev, &ctx, root) {
+        Ok(flake) => flake,
+        Err(failed) => {
+            result.failed = failed;
+            return result;
+        }
+    };
+
+    // Input names and what they are.
+    let inputs = flake_inputs(ev, &ctx, &flake, lock);
+    result.input_kinds = inputs
+        .iter()
+        .map(|(n, u)| (n.clone(), InputKind::recognise(n, u)))
+        .collect();
+    result.inputs = inputs
+        .iter()
+        .map(|(n, _)| n.clone())
+        .filter(|n| n != "self")
+        .collect();
+
+    // `self`: the outputs, plus outPath; open, since outputs clanc does not model are many.
+    let root_path: Rc<str> = Rc::from(root);
+    let self_thunk = Thunk::blank();
+    let inputs_thunk = Thunk::blank();
+    let outputs_thunk = Thunk::blank();
+    let models = InputModels {
+        ctx: &ctx,
+        sink: &sink,
+        lib: &lib,
+        root: &root_path,
+        self_thunk: &self_thunk,
+        inputs_thunk: &inputs_thunk,
+    };
+    let mut input_attrs = input_values(ev, &models, &result.input_kinds);
+    input_attrs.push(thunk_attr("self", self_thunk.clone()));
+    inputs_thunk.fill(Value::attrs(Attrs::from_unsorted(input_attrs)));
+    self_thunk.redirect(self_value(&outputs_thunk, &inputs_thunk, &root_path));
+    outputs_thunk.redirect(outputs_call(flake.get("outputs").cloned(), &inputs_thunk));
+
+    // Evaluate the outputs far enough to meet the clan.
+    let outputs_failed = meet_clans(ev, &ctx, &sink, &outputs_thunk);
+    result.clans = sink.clans.borrow().clone();
+    result.failed = sink
+        .flake_parts
+        .borrow()
+        .iter()
+        .chain(result.clans.iter())
+        .find_map(|e| e.failed.clone())
+        // an error of the outputs elsewhere leaves a clan they reached whole
+        .or(outputs_failed.filter(|_| result.clans.is_empty()));
+    result.inputs_value = inputs_thunk;
+    result.self_value = self_thunk;
+    result
+}
+
+/// `flake.nix`, which must be a set; `Err` with the failure, if one, when it is not.
+fn import_flake(
+    ev: &mut Evaluator<'_>,
+    ctx: &ModuleContext,
+    root: &str,
+) -> Result<Rc<Attrs>, Option<ModuleFailure>> {
     let flake_path = format!("{root}/flake.nix");
-    let flake = match ev.import(&flake_path, None) {
-        Ok(Value::Attrs(a)) => a,
+    match ev.import(&flake_path, None) {
+        Ok(Value::Attrs(a)) => Ok(a),
         Ok(Value::Unknown(u)) => {
             ctx.note_unknown("flake.nix", &u.reason, u.origin);
-            return result;
+            Err(None)
         }
         Ok(other) => {
             ctx.report_error(EvalError::eval(
                 format!("flake.nix must be a set, but it is {}", other.describe()),
                 None,
             ));
-            return result;
+            Err(None)
         }
         Err(e) => {
-            result.failed = Some(ModuleFailure::of(&e));
+            let failed = Some(ModuleFailure::of(&e));
             ctx.report_error(e);
-            return result;
+            Err(failed)
         }
-    };
+    }
+}
 
-    // Input names and what they are.
+/// The flake's inputs with their URLs: from `flake.nix`, then `flake.lock`, then the
+/// arguments of `outputs` no input declares.
+fn flake_inputs(
+    ev: &mut Evaluator<'_>,
+    ctx: &ModuleContext,
+    flake: &Attrs,
+    lock: Option<&FlakeLock>,
+) -> Vec<(String, String)> {
     let mut inputs: Vec<(String, String)> = Vec::new();
     if let Some(spec) = flake.get("inputs") {
         match ev.force(&spec.clone(), None) {
@@ -177,23 +246,36 @@ pub fn evaluate_flake(
             }
         }
     }
-    result.input_kinds = inputs
-        .iter()
-        .map(|(n, u)| (n.clone(), InputKind::recognise(n, u)))
-        .collect();
-    result.inputs = inputs
-        .iter()
-        .map(|(n, _)| n.clone())
-        .filter(|n| n != "self")
-        .collect();
+    inputs
+}
 
-    // `self`: the outputs, plus outPath; open, since outputs clanc does not model are many.
-    let root_path: Rc<str> = Rc::from(root);
-    let self_thunk = Thunk::blank();
-    let inputs_thunk = Thunk::blank();
-    let outputs_thunk = Thunk::blank();
+/// What the models of the inputs are made with.
+struct InputModels<'a> {
+    ctx: &'a Rc<ModuleContext>,
+    sink: &'a Rc<Sink>,
+    lib: &'a Thunk,
+    /// The clan's directory.
+    root: &'a Rc<str>,
+    self_thunk: &'a Thunk,
+    inputs_thunk: &'a Thunk,
+}
+
+/// The inputs as `outputs` gets them: the models of those clanc knows, unknown others.
+fn input_values(
+    ev: &mut Evaluator<'_>,
+    models: &InputModels<'_>,
+    kinds: &[(String, InputKind)],
+) -> Vec<Attr> {
+    let InputModels {
+        ctx,
+        sink,
+        lib,
+        root,
+        self_thunk,
+        inputs_thunk,
+    } = *models;
     let mut input_attrs: Vec<Attr> = Vec::new();
-    for (name, kind) in &result.input_kinds {
+    for (name, kind) in kinds {
         let value = match kind {
             InputKind::Nixpkgs => Thunk::value(open_set(
                 vec![
@@ -207,12 +289,12 @@ pub fn evaluate_flake(
             )),
             InputKind::FlakeParts => Thunk::value(flake_parts_value(
                 ev,
-                &ctx,
-                &sink,
-                &lib,
+                ctx,
+                sink,
+                lib,
                 name,
-                &self_thunk,
-                &inputs_thunk,
+                self_thunk,
+                inputs_thunk,
             )),
             InputKind::ImportTree => match ev.import(&known::path("import-tree.nix"), None) {
                 Ok(v) => Thunk::value(v),
@@ -221,68 +303,76 @@ pub fn evaluate_flake(
                     Thunk::value(ev.unknown("import-tree", None))
                 }
             },
-            InputKind::ClanCore => {
-                Thunk::value(clan_core_value(ev, &ctx, &sink, &lib, name, &root_path))
-            }
+            InputKind::ClanCore => Thunk::value(clan_core_value(ev, ctx, sink, lib, name, root)),
             InputKind::Other => {
                 Thunk::value(ev.unknown(format!("input `{name}` is not modelled"), None))
             }
         };
         input_attrs.push(thunk_attr(name, value));
     }
-    input_attrs.push(thunk_attr("self", self_thunk.clone()));
-    inputs_thunk.fill(Value::attrs(Attrs::from_unsorted(input_attrs)));
-    {
-        let outputs_thunk = outputs_thunk.clone();
-        let inputs_thunk = inputs_thunk.clone();
-        let root_path = root_path.clone();
-        let me = Thunk::native("self", move |ev, pos| {
-            let outputs = match ev.force(&outputs_thunk, pos)? {
-                Value::Attrs(a) => a,
-                other => return Ok(other),
-            };
-            let mut extra = vec![
-                // A string, as in Nix (where it names the flake's source in the store): the
-                // clan's own directory holds the same files, so `"${self}/x"` and
-                // `self + "/x"` read them.
-                attr("outPath", Value::string(root_path.to_string())),
-                thunk_attr("inputs", inputs_thunk.clone()),
-                attr("_type", Value::string("flake")),
-                attr(OPEN_MARKER, Value::string("this flake's outputs")),
-            ];
-            // `self` is open, and an open set might have a `__toString` clanc does not see;
-            // this one has none unless the outputs clanc evaluated define it, so it coerces
-            // to its `outPath` as in Nix.
-            if outputs.get("__toString").is_none() {
-                let path = root_path.to_string();
-                extra.push(attr(
-                    "__toString",
-                    Value::host("self.__toString", 1, move |_, _, _| {
-                        Ok(Value::string(path.clone()))
-                    }),
-                ));
-            }
-            let extra = Attrs::from_unsorted(extra);
-            Ok(Value::attrs(outputs.update(&extra)))
-        });
-        self_thunk.redirect(me);
-    }
-    let outputs_fn = flake.get("outputs").cloned();
-    {
-        let inputs_thunk = inputs_thunk.clone();
-        let call = Thunk::native("outputs", move |ev, pos| match &outputs_fn {
-            Some(f) => {
-                let f = ev.force(f, pos)?;
-                ev.apply(f, inputs_thunk.clone(), pos)
-            }
-            None => Err(EvalError::eval("flake.nix has no `outputs`", pos)),
-        });
-        outputs_thunk.redirect(call);
-    }
+    input_attrs
+}
 
-    // Evaluate the outputs far enough to meet the clan.
+/// `self`: the outputs, with `outPath` (the clan's directory), `inputs`, and a
+/// `__toString` unless the outputs have one; open.
+fn self_value(outputs_thunk: &Thunk, inputs_thunk: &Thunk, root_path: &Rc<str>) -> Thunk {
+    let outputs_thunk = outputs_thunk.clone();
+    let inputs_thunk = inputs_thunk.clone();
+    let root_path = root_path.clone();
+    Thunk::native("self", move |ev, pos| {
+        let outputs = match ev.force(&outputs_thunk, pos)? {
+            Value::Attrs(a) => a,
+            other => return Ok(other),
+        };
+        let mut extra = vec![
+            // A string, as in Nix (where it names the flake's source in the store): the
+            // clan's own directory holds the same files, so `"${self}/x"` and
+            // `self + "/x"` read them.
+            attr("outPath", Value::string(root_path.to_string())),
+            thunk_attr("inputs", inputs_thunk.clone()),
+            attr("_type", Value::string("flake")),
+            attr(OPEN_MARKER, Value::string("this flake's outputs")),
+        ];
+        // `self` is open, and an open set might have a `__toString` clanc does not see;
+        // this one has none unless the outputs clanc evaluated define it, so it coerces
+        // to its `outPath` as in Nix.
+        if outputs.get("__toString").is_none() {
+            let path = root_path.to_string();
+            extra.push(attr(
+                "__toString",
+                Value::host("self.__toString", 1, move |_, _, _| {
+                    Ok(Value::string(path.clone()))
+                }),
+            ));
+        }
+        let extra = Attrs::from_unsorted(extra);
+        Ok(Value::attrs(outputs.update(&extra)))
+    })
+}
+
+/// The outputs: `outputs` called with the inputs.
+fn outputs_call(outputs_fn: Option<Thunk>, inputs_thunk: &Thunk) -> Thunk {
+    let inputs_thunk = inputs_thunk.clone();
+    Thunk::native("outputs", move |ev, pos| match &outputs_fn {
+        Some(f) => {
+            let f = ev.force(f, pos)?;
+            ev.apply(f, inputs_thunk.clone(), pos)
+        }
+        None => Err(EvalError::eval("flake.nix has no `outputs`", pos)),
+    })
+}
+
+/// Forces the outputs far enough to meet the clan (`clanInternals`, `clan`, the machines'
+/// configurations), and adds the clan of each flake-parts evaluation (clan-core's
+/// `flake.clan` option) to the sink. The failure of the outputs, if they failed.
+fn meet_clans(
+    ev: &mut Evaluator<'_>,
+    ctx: &ModuleContext,
+    sink: &Sink,
+    outputs_thunk: &Thunk,
+) -> Option<ModuleFailure> {
     let mut outputs_failed = None;
-    match ev.force(&outputs_thunk, None) {
+    match ev.force(outputs_thunk, None) {
         Ok(Value::Attrs(outputs)) => {
             if sink.clans.borrow().is_empty() {
                 for name in [
@@ -318,18 +408,7 @@ pub fn evaluate_flake(
             sink.clans.borrow_mut().push(sub);
         }
     }
-    result.clans = sink.clans.borrow().clone();
-    result.failed = sink
-        .flake_parts
-        .borrow()
-        .iter()
-        .chain(result.clans.iter())
-        .find_map(|e| e.failed.clone())
-        // an error of the outputs elsewhere leaves a clan they reached whole
-        .or(outputs_failed.filter(|_| result.clans.is_empty()));
-    result.inputs_value = inputs_thunk;
-    result.self_value = self_thunk;
-    result
+    outputs_failed
 }
 
 /// The URL of an input spec (`inputs.x.url = "..."`, or `inputs.x = "..."`? no: a set).

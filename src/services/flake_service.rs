@@ -9,7 +9,8 @@ use crate::eval::{Attr, Attrs, Evaluator, Pos, Thunk, Value};
 use crate::modules::known;
 use crate::modules::option_type::OptionType;
 use crate::modules::system::{
-    DeclEntry, DeclNs, EvalSettings, ModuleContext, ModuleSource, Node, NodeKind, evaluate,
+    DeclEntry, DeclNs, EvalSettings, Evaluation, ModuleContext, ModuleSource, Node, NodeKind,
+    evaluate,
 };
 
 use super::catalog::{OptionDecl, Role, RoleConstraint, Service};
@@ -30,44 +31,17 @@ pub fn read_flake_service(
         service: Err("not evaluated".into()),
         role_positions: Vec::new(),
     };
-    let schema = {
-        let lib = ctx.lib.clone();
-        Thunk::native("clan.service schema", move |ev, pos| {
-            let f = ev.import(&known::path("clan-service.nix"), pos)?;
-            let arg = Attrs::from_unsorted(vec![Attr {
-                name: "lib".into(),
-                value: lib.clone(),
-                pos: None,
-            }]);
-            ev.apply(f, Thunk::value(Value::attrs(arg)), pos)
-        })
+    let evaluation = match evaluate_service(ev, ctx, node) {
+        Ok(evaluation) => evaluation,
+        Err(reason) => {
+            read.service = Err(reason);
+            return read;
+        }
     };
-    let mut modules = vec![ModuleSource::new(
-        schema,
-        Some(Rc::from(known::path("clan-service.nix"))),
-        None,
-    )];
-    let (defined, uncertain) = node.as_modules(ev);
-    modules.extend(defined);
-    let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
-    // A module clanc cannot see into, or one that failed (reported): its roles are unknown.
-    if let Some(reason) = (evaluation.open.clone())
-        .or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
-        .or(uncertain)
-    {
-        read.service = Err(reason);
-        return read;
-    }
     let string = |ev: &mut Evaluator<'_>, path: &[&str]| -> Option<String> {
         let node = evaluation.node(ev, path)?;
         match ev.force(&node.value_thunk(), None).ok()? {
             Value::String(s) => Some(s.text().to_string()),
-            _ => None,
-        }
-    };
-    let int = |ev: &mut Evaluator<'_>, node: Option<Rc<Node>>| -> Option<u32> {
-        match ev.force(&node?.value_thunk(), None).ok()? {
-            Value::Int(i) => u32::try_from(i).ok(),
             _ => None,
         }
     };
@@ -98,56 +72,114 @@ pub fn read_flake_service(
         if let Some(pos) = role_node.first_pos() {
             read.role_positions.push((role.to_string(), pos));
         }
-        // A definition of the role that failed (reported) may have held its interface.
-        if let Some(reason) = role_node.children(ev).and_then(|c| c.open.clone()) {
-            read.service = Err(format!("role `{role}`: {reason}"));
-            return read;
-        }
-        let constraint_node = evaluation.node(ev, &["manifest", "constraints", "roles", role]);
-        let constraint = match constraint_node {
-            Some(c) => {
-                let c = Some(c);
-                let child = |ev: &mut Evaluator<'_>, key: &str| {
-                    c.as_ref()
-                        .and_then(|c| c.children(ev))
-                        .and_then(|ch| ch.map.get(key).cloned())
-                };
-                let min = child(ev, "minMachines");
-                let max = child(ev, "maxMachines");
-                RoleConstraint {
-                    min_machines: int(ev, min),
-                    max_machines: int(ev, max),
-                }
+        match read_role(ev, ctx, &evaluation, role, role_node) {
+            Ok(r) => {
+                service.roles.insert(role.to_string(), r);
             }
-            None => RoleConstraint::default(),
-        };
-        let role_description = evaluation
-            .node(ev, &["roles", role, "description"])
-            .and_then(|n| match ev.force(&n.value_thunk(), None).ok()? {
-                Value::String(s) => Some(s.text().to_string()),
-                _ => None,
-            });
-        let options = match evaluation.node(ev, &["roles", role, "interface"]) {
-            Some(interface) => match interface_options(ev, ctx, &interface) {
-                Ok(options) => options,
-                Err(reason) => {
-                    read.service = Err(format!("the interface of role `{role}`: {reason}"));
-                    return read;
-                }
-            },
-            None => Vec::new(),
-        };
-        service.roles.insert(
-            role.to_string(),
-            Role {
-                description: role_description,
-                constraint,
-                options,
-            },
-        );
+            Err(reason) => {
+                read.service = Err(reason);
+                return read;
+            }
+        }
     }
     read.service = Ok(service);
     read
+}
+
+/// The service evaluated with clanc's schema of its options; `Err` with the reason when a
+/// module clanc cannot see into, or one that failed (reported), leaves its roles unknown.
+fn evaluate_service(
+    ev: &mut Evaluator<'_>,
+    ctx: &Rc<ModuleContext>,
+    node: &Rc<Node>,
+) -> Result<Rc<Evaluation>, String> {
+    let schema = {
+        let lib = ctx.lib.clone();
+        Thunk::native("clan.service schema", move |ev, pos| {
+            let f = ev.import(&known::path("clan-service.nix"), pos)?;
+            let arg = Attrs::from_unsorted(vec![Attr {
+                name: "lib".into(),
+                value: lib.clone(),
+                pos: None,
+            }]);
+            ev.apply(f, Thunk::value(Value::attrs(arg)), pos)
+        })
+    };
+    let mut modules = vec![ModuleSource::new(
+        schema,
+        Some(Rc::from(known::path("clan-service.nix"))),
+        None,
+    )];
+    let (defined, uncertain) = node.as_modules(ev);
+    modules.extend(defined);
+    let evaluation = evaluate(ctx, ev, modules, Vec::new(), EvalSettings::default());
+    // A module clanc cannot see into, or one that failed (reported): its roles are unknown.
+    if let Some(reason) = (evaluation.open.clone())
+        .or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
+        .or(uncertain)
+    {
+        return Err(reason);
+    }
+    Ok(evaluation)
+}
+
+/// An integer option's value, when it is a known `u32`.
+fn int(ev: &mut Evaluator<'_>, node: Option<Rc<Node>>) -> Option<u32> {
+    match ev.force(&node?.value_thunk(), None).ok()? {
+        Value::Int(i) => u32::try_from(i).ok(),
+        _ => None,
+    }
+}
+
+/// One role: its constraints, description and interface's options; `Err` with the reason
+/// the service cannot be read when its definitions or interface cannot be known.
+fn read_role(
+    ev: &mut Evaluator<'_>,
+    ctx: &Rc<ModuleContext>,
+    evaluation: &Evaluation,
+    role: &str,
+    role_node: &Rc<Node>,
+) -> Result<Role, String> {
+    // A definition of the role that failed (reported) may have held its interface.
+    if let Some(reason) = role_node.children(ev).and_then(|c| c.open.clone()) {
+        return Err(format!("role `{role}`: {reason}"));
+    }
+    let constraint_node = evaluation.node(ev, &["manifest", "constraints", "roles", role]);
+    let constraint = match constraint_node {
+        Some(c) => {
+            let c = Some(c);
+            let child = |ev: &mut Evaluator<'_>, key: &str| {
+                c.as_ref()
+                    .and_then(|c| c.children(ev))
+                    .and_then(|ch| ch.map.get(key).cloned())
+            };
+            let min = child(ev, "minMachines");
+            let max = child(ev, "maxMachines");
+            RoleConstraint {
+                min_machines: int(ev, min),
+                max_machines: int(ev, max),
+            }
+        }
+        None => RoleConstraint::default(),
+    };
+    let role_description = evaluation
+        .node(ev, &["roles", role, "description"])
+        .and_then(|n| match ev.force(&n.value_thunk(), None).ok()? {
+            Value::String(s) => Some(s.text().to_string()),
+            _ => None,
+        });
+    let options = match evaluation.node(ev, &["roles", role, "interface"]) {
+        Some(interface) => match interface_options(ev, ctx, &interface) {
+            Ok(options) => options,
+            Err(reason) => return Err(format!("the interface of role `{role}`: {reason}")),
+        },
+        None => Vec::new(),
+    };
+    Ok(Role {
+        description: role_description,
+        constraint,
+        options,
+    })
 }
 
 /// The options a role's interface declares, as dotted paths.

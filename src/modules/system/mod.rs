@@ -1,0 +1,246 @@
+//! The NixOS module system, natively: collecting modules (`imports` breadth first, as
+//! nixpkgs does, deduplicated by path and `key`, less `disabledModules`; functions called
+//! with `config`/`lib`/special arguments and `_module.args`; paths; shorthand), declaring
+//! options, pushing definitions down the option tree (`mkIf`, `mkMerge` and `mkOverride`
+//! are pushed into the keys of a namespace without evaluating a condition), and merging them
+//! by type with priorities and orders. Everything is lazy, as in NixOS: `config` is an
+//! attribute set whose values are merged the first time they are forced, so modules may
+//! refer to each other's results. The order of definitions is nixpkgs' (the modules in
+//! reverse), which decides the order of merged lists and strings.
+//!
+//! Unlike NixOS it keeps every definition with its position (the model reports spans), never
+//! fails on what it cannot know (`mkIf` with an unknown condition makes a definition "maybe",
+//! which never produces a conflict), and reports conflicts as diagnostics instead of
+//! aborting. An evaluation is *strict* when nixpkgs' `lib.evalModules` is called by the
+//! user's code (`EvalSettings::strict`): there, as in NixOS, a definition of an option no
+//! module declares and a value of the wrong type are errors, unless some module could not be
+//! seen into. Elsewhere (a machine's NixOS configuration, clan's and flake-parts' trees,
+//! which clanc models only in part) undeclared options are accepted.
+//!
+//! The parts: `collect` reads the modules (imports, keys, arguments), `declarations` reads
+//! and merges their option declarations, `evaluation` makes the option tree of one
+//! evaluation (and of a submodule), `node` is a place in it, `children` the keys below a
+//! node, `resolve` a node's winning definitions, `merge` its value by type, `derived` the
+//! node a type merges as, and `checks` what is reported of wrong types and undeclared
+//! options.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use crate::diagnostics::Code;
+use crate::eval::{Attr, EvalError, Pos, Thunk};
+
+mod checks;
+mod children;
+mod collect;
+mod declarations;
+mod derived;
+mod evaluation;
+mod merge;
+mod node;
+mod resolve;
+
+pub use children::Children;
+pub use declarations::{Decl, DeclEntry, DeclNs};
+pub use evaluation::{Evaluation, evaluate};
+pub use node::{Node, NodeKind};
+pub use resolve::Resolved;
+
+/// A name in the option tree.
+pub type Name = std::sync::Arc<str>;
+
+/// Priorities of `mkOverride` (lower wins).
+pub const PRIORITY_PLAIN: i64 = 100;
+pub const PRIORITY_OPTION_DEFAULT: i64 = 1500;
+/// The priority of `mkOrder` a definition has without one (`mkBefore` is 500).
+const ORDER_DEFAULT: i64 = 1000;
+
+/// Something found while merging: a conflict, a value of the wrong type, an evaluation error.
+#[derive(Clone, Debug)]
+pub struct ModuleDiagnostic {
+    pub code: Code,
+    pub message: String,
+    pub pos: Option<Pos>,
+    pub labels: Vec<(Pos, String)>,
+    /// Set for evaluation errors (N001-N005): the error with its trace.
+    pub error: Option<Box<EvalError>>,
+}
+
+/// What the module system needs from its embedder, and what it found.
+pub struct ModuleContext {
+    pub lib: Thunk,
+    pub diagnostics: RefCell<Vec<ModuleDiagnostic>>,
+    /// Things that could not be known: (option path, reason, where).
+    pub unknowns: RefCell<Vec<(String, String, Option<Pos>)>>,
+    /// Keeps every evaluation alive as long as the context (nodes refer to them weakly).
+    evaluations: RefCell<Vec<Rc<Evaluation>>>,
+    /// Nodes made while values are used (the results of `functionTo` options), kept alive
+    /// for the values that refer to them.
+    kept: RefCell<Vec<Rc<Node>>>,
+    /// Option declarations by the identity of the `options` value that made them.
+    decl_cache: RefCell<std::collections::HashMap<usize, (Thunk, Rc<DeclNs>)>>,
+    /// The next `Def::seq`.
+    next_seq: Cell<u64>,
+}
+
+impl ModuleContext {
+    pub fn new(lib: Thunk) -> Rc<ModuleContext> {
+        Rc::new(ModuleContext {
+            lib,
+            diagnostics: RefCell::default(),
+            unknowns: RefCell::default(),
+            evaluations: RefCell::default(),
+            kept: RefCell::default(),
+            decl_cache: RefCell::default(),
+            next_seq: Cell::new(0),
+        })
+    }
+
+    pub fn report(&self, d: ModuleDiagnostic) {
+        let mut all = self.diagnostics.borrow_mut();
+        let same =
+            |o: &ModuleDiagnostic| o.code == d.code && o.pos == d.pos && o.message == d.message;
+        if !all.iter().any(same) {
+            all.push(d);
+        }
+    }
+
+    pub fn report_error(&self, error: Box<EvalError>) {
+        self.report(ModuleDiagnostic {
+            code: error.code(),
+            message: error.message.clone(),
+            pos: error.pos,
+            labels: Vec::new(),
+            error: Some(error),
+        });
+    }
+
+    /// A number later than every one given before (see `Def::seq`).
+    fn seq(&self) -> u64 {
+        let n = self.next_seq.get();
+        self.next_seq.set(n + 1);
+        n
+    }
+
+    pub fn note_unknown(&self, path: &str, reason: &str, pos: Option<Pos>) {
+        let mut all = self.unknowns.borrow_mut();
+        if !all.iter().any(|(p, r, _)| p == path && r == reason) {
+            all.push((path.to_string(), reason.to_string(), pos));
+        }
+    }
+}
+
+/// A module to evaluate, and where it comes from.
+#[derive(Clone, Debug)]
+pub struct ModuleSource {
+    pub value: Thunk,
+    /// The file it was written in (for `_file` and messages).
+    pub file: Option<Rc<str>>,
+    /// Where the module value itself is written.
+    pub pos: Option<Pos>,
+    /// A plain attribute set is configuration only (`submodule`'s shorthand rule).
+    pub config_only: bool,
+    /// For a definition made a module (a submodule's), the definition's `Def::seq`.
+    pub seq: Option<u64>,
+}
+
+impl ModuleSource {
+    pub fn new(value: Thunk, file: Option<Rc<str>>, pos: Option<Pos>) -> ModuleSource {
+        ModuleSource {
+            value,
+            file,
+            pos,
+            config_only: false,
+            seq: None,
+        }
+    }
+}
+
+/// One definition of an option (or of a key below one).
+#[derive(Clone, Debug)]
+pub struct Def {
+    pub value: Thunk,
+    pub file: Option<Rc<str>>,
+    /// Where the definition is written: its key, else the nearest enclosing one.
+    pub pos: Option<Pos>,
+    /// Where its value is written, when known (diagnostics about the value point there).
+    pub value_pos: Option<Pos>,
+    pub priority: i64,
+    /// Defined under `mkIf` with a condition clanc cannot know.
+    pub maybe: bool,
+    /// The order definitions were read in: the modules' at the top of an evaluation, kept
+    /// through submodules (a conflict is reported at the one read last).
+    pub seq: u64,
+}
+
+/// One element of some module's `imports`, as the model reports it.
+#[derive(Clone, Debug)]
+pub struct ImportRecord {
+    /// The file whose `imports` holds the element.
+    pub parent: Option<Rc<str>>,
+    /// The element's text.
+    pub pos: Option<Pos>,
+    pub target: ImportedModule,
+}
+
+#[derive(Clone, Debug)]
+pub enum ImportedModule {
+    File(Rc<str>),
+    Inline,
+    Unknown(String),
+    /// Evaluating the element failed (the error is reported separately).
+    Failed(String),
+}
+
+/// How an evaluation treats what it finds.
+#[derive(Clone, Debug, Default)]
+pub struct EvalSettings {
+    /// The option path of this evaluation's root, for messages ("clan", "clan.inventory").
+    pub prefix: String,
+    /// The code for definitions of the wrong type, or `None` to leave them unreported.
+    pub type_code: Option<Code>,
+    /// Below this option path (in submodules), definitions of the wrong type are reported
+    /// with this code.
+    pub checked_below: Option<(String, Code)>,
+    /// The evaluation also has modules clanc does not see (a machine's NixOS or nix-darwin
+    /// modules, why in the text): the configuration the modules read through `config` is
+    /// open everywhere, so an attribute no seen module defines is unknown, never missing.
+    /// What the model reads from the nodes is not affected.
+    pub open_world: Option<String>,
+    /// Every module is the user's or clanc's model of nixpkgs (`lib.evalModules` called by
+    /// the user): as in NixOS, definitions of options no module declares, and values of the
+    /// wrong type, are errors (N002) once every module could be seen into.
+    pub strict: bool,
+}
+
+/// A module the evaluation could not read; the error itself is reported to the context.
+#[derive(Clone, Debug)]
+pub struct ModuleFailure {
+    pub message: String,
+    pub pos: Option<Pos>,
+}
+
+impl ModuleFailure {
+    pub fn of(error: &EvalError) -> ModuleFailure {
+        ModuleFailure {
+            message: error.message.clone(),
+            pos: error.pos,
+        }
+    }
+}
+
+fn attr(name: &str, value: Thunk) -> Attr {
+    Attr {
+        name: name.into(),
+        value,
+        pos: None,
+    }
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    }
+}
