@@ -1,7 +1,7 @@
 //! The module system's differential suite: every case of `tests/modules/*.cases` (a list of
 //! modules, optionally what to print) is evaluated by clanc's module system, through the
 //! `lib` clanc gives a flake (`clanc::modules::flake::module_lib`: `lib.evalModules` bound to
-//! `src/modules/system.rs`), and compared with what real Nix printed running nixpkgs'
+//! `src/modules/system/`), and compared with what real Nix printed running nixpkgs'
 //! `lib.evalModules` on the same text. Nix's answers are stored in the case files (`#-> JSON`
 //! or `#-> fails: message`); `scripts/module-oracle` regenerates them where nixpkgs' lib is
 //! present (its header describes the format).
