@@ -73,6 +73,9 @@ pub struct Evaluator<'a> {
     /// Frames whose slots may refer back to them (`let`, `rec`, formals with defaults):
     /// reference cycles that `Drop` breaks. Dead entries are pruned as the list grows.
     cyclic_envs: Vec<std::rc::Weak<Env>>,
+    /// Placeholders code outside the evaluator ties into cycles
+    /// ([`Evaluator::self_referential_thunk`]), broken as `cyclic_envs` are.
+    cyclic_thunks: Vec<Thunk>,
     /// Whether a position became part of a value or a message (`__curPos`,
     /// `unsafeGetAttrPos`, "called at file:line:column"): then results depend on where
     /// things are written, not only on what is written.
@@ -137,6 +140,7 @@ impl<'a> Evaluator<'a> {
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
             cyclic_envs: Vec::new(),
+            cyclic_thunks: Vec::new(),
             positions_shown: std::cell::Cell::new(false),
             literals_used: Default::default(),
             modules: Vec::new(),
@@ -210,11 +214,21 @@ impl<'a> Evaluator<'a> {
                 .drain(..)
                 .filter_map(|env| env.upgrade())
                 .collect(),
+            cyclic_thunks: std::mem::take(&mut self.cyclic_thunks),
             roots: Vec::new(),
         };
         garbage.keep(std::mem::take(&mut self.globals));
         garbage.keep(std::mem::take(&mut self.imports));
         garbage
+    }
+
+    /// A placeholder ([`Thunk::blank`]) that its filling may refer back to (a flake's `self`
+    /// and `inputs`, which hold each other): Rc cannot free that cycle, so the evaluation's
+    /// end clears it as it clears `let` frames.
+    pub fn self_referential_thunk(&mut self) -> Thunk {
+        let thunk = Thunk::blank();
+        self.cyclic_thunks.push(thunk.clone());
+        thunk
     }
 
     /// A frame whose slots are thunks that may refer to the frame itself.

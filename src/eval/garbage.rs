@@ -19,6 +19,7 @@ use super::thunk::{Env, Thunk, ThunkState};
 pub struct Garbage {
     pub(super) builtins: Option<Thunk>,
     pub(super) cyclic_envs: Vec<Rc<Env>>,
+    pub(super) cyclic_thunks: Vec<Thunk>,
     pub(super) roots: Vec<Box<dyn Any>>,
 }
 
@@ -56,6 +57,9 @@ impl Drop for Garbage {
     fn drop(&mut self) {
         if let Some(builtins) = &self.builtins {
             builtins.set(ThunkState::Blackhole);
+        }
+        for thunk in self.cyclic_thunks.drain(..) {
+            thunk.set(ThunkState::Blackhole);
         }
         for env in self.cyclic_envs.drain(..) {
             for slot in &env.slots {

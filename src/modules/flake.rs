@@ -130,9 +130,9 @@ pub fn evaluate_flake(
 
     // `self`: the outputs, plus outPath; open, since outputs clanc does not model are many.
     let root_path: Rc<str> = Rc::from(root);
-    let self_thunk = Thunk::blank();
-    let inputs_thunk = Thunk::blank();
-    let outputs_thunk = Thunk::blank();
+    let self_thunk = ev.self_referential_thunk();
+    let inputs_thunk = ev.self_referential_thunk();
+    let outputs_thunk = ev.self_referential_thunk();
     let models = InputModels {
         ctx: &ctx,
         sink: &sink,
@@ -581,7 +581,9 @@ fn flake_parts_value(
     let modules_module = model.get("modulesModule").cloned();
     let flake_modules_module = model.get("flakeModulesModule").cloned();
     let weak: Weak<ModuleContext> = Rc::downgrade(ctx);
-    let sink = sink.clone();
+    // Weak: the sink holds the evaluations, whose values hold this function (a cycle Rc
+    // cannot free). A call after the flake's evaluation ended still evaluates, unrecorded.
+    let sink = Rc::downgrade(sink);
     let self_thunk = self_thunk.clone();
     let default_inputs = inputs_thunk.clone();
     let core_for_fn = core.clone();
@@ -617,7 +619,9 @@ fn flake_parts_value(
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);
-        sink.flake_parts.borrow_mut().push(evaluation.clone());
+        if let Some(sink) = sink.upgrade() {
+            sink.flake_parts.borrow_mut().push(evaluation.clone());
+        }
         match evaluation.node(ev, &["flake"]) {
             Some(node) => {
                 let t = node.value_thunk();
@@ -691,7 +695,9 @@ fn clan_core_value(
     let clan_module = model.get("clanModule").cloned();
     let flake_module = model.get("flakeModule").cloned();
     let weak: Weak<ModuleContext> = Rc::downgrade(ctx);
-    let sink = sink.clone();
+    // Weak: the sink holds the evaluations, whose values hold this function (a cycle Rc
+    // cannot free). A call after the flake's evaluation ended still evaluates, unrecorded.
+    let sink = Rc::downgrade(sink);
     let lib_clan = Value::host("clan-core.lib.clan", 1, move |ev, args, pos| {
         let Some(ctx) = weak.upgrade() else {
             return Ok(ev.unknown("lib.clan after the evaluation ended", pos));
@@ -720,7 +726,9 @@ fn clan_core_value(
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&ctx, ev, modules, special, settings);
-        sink.clans.borrow_mut().push(evaluation.clone());
+        if let Some(sink) = sink.upgrade() {
+            sink.clans.borrow_mut().push(evaluation.clone());
+        }
         Ok(Value::attrs(Attrs::from_unsorted(vec![
             thunk_attr("config", evaluation.config.clone()),
             attr(
