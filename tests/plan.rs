@@ -150,7 +150,7 @@ fn golden_plans() {
 /// steps only, skipped machines have no steps, and the per-machine chain is in order.
 fn check_json_invariants(text: &str, case: &Path) {
     let plan: serde_json::Value = serde_json::from_str(text).expect("plan JSON parses");
-    assert_eq!(plan["version"], 1);
+    assert_eq!(plan["version"], 2);
     assert!(plan["fingerprint"].as_str().unwrap().starts_with("sha256:"));
     let steps = plan["steps"].as_array().expect("steps");
     let mut seen = std::collections::HashSet::new();
@@ -159,6 +159,7 @@ fn check_json_invariants(text: &str, case: &Path) {
         "upload-sources",
         "build",
         "copy",
+        "diff",
         "upload-secrets",
         "activate",
         "confirm",
@@ -293,6 +294,42 @@ fn a_stale_plan_is_refused_and_runs_nothing() {
     }
 }
 
+/// Version 2 only added `machines.<m>.diff` (`clanc plan --diff`): a saved version 1 plan
+/// runs the same; a version this clanc does not know is refused before anything runs.
+#[test]
+fn a_version_1_plan_is_still_read_and_an_unknown_version_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clan = dir.path().join("clan");
+    copy_dir(&repo().join("tests/golden-plan/orders/input"), &clan);
+    let plan = dir.path().join("plan.json");
+    let made = clanc(&["plan", clan.to_str().unwrap(), "-o", plan.to_str().unwrap()]);
+    assert!(made.status.success());
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.starts_with("{\n  \"version\": 2,"), "{text}");
+    assert!(!text.contains("\"diff\""), "no diff without --diff");
+    let now = clanc(&["apply", "--dry-run", plan.to_str().unwrap()]);
+    assert!(now.status.success());
+    for (version, ok) in [(1, true), (3, false)] {
+        let older = dir.path().join(format!("plan-v{version}.json"));
+        let replaced = text.replacen("\"version\": 2,", &format!("\"version\": {version},"), 1);
+        std::fs::write(&older, replaced).unwrap();
+        let out = clanc(&["apply", "--dry-run", older.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if ok {
+            assert!(out.status.success(), "{stderr}");
+            assert_eq!(out.stdout, now.stdout, "the same commands");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{stderr}");
+            assert!(
+                stderr
+                    .contains("plan version 3 is not supported (this clanc reads versions 1 to 2)"),
+                "{stderr}"
+            );
+            assert!(out.stdout.is_empty());
+        }
+    }
+}
+
 #[test]
 fn apply_dry_run_of_a_directory_prints_every_command_in_order() {
     let input = repo().join("fixtures/seed-fleet");
@@ -388,13 +425,23 @@ fn bad_selectors_and_build_hosts_are_usage_errors() {
 
 /// The commands of `clanc plan --format text`, by step: `(machine, header) -> lines`, where a
 /// machine's step has the header `kind [host]` (`kind generator [host]` for vars) and a
-/// shared vars step its id.
+/// shared vars step its id. A machine's `diff:` block (`--diff`) holds no command.
 fn text_commands(text: &str) -> BTreeMap<(Option<String>, String), Vec<String>> {
     let mut blocks: BTreeMap<(Option<String>, String), Vec<String>> = BTreeMap::new();
     let mut section = "";
     let mut machine: Option<String> = None;
     let mut current: Option<(Option<String>, String)> = None;
+    let mut in_diff = false;
     for line in text.lines() {
+        if line.starts_with("    diff: ") {
+            in_diff = true;
+            current = None;
+            continue;
+        }
+        if in_diff && line.starts_with("      ") {
+            continue;
+        }
+        in_diff = false;
         if !line.starts_with(' ') {
             section = if line.starts_with("Wave ") {
                 "wave"

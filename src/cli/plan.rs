@@ -165,6 +165,29 @@ pub struct PlanArgs {
     /// Also save the plan as JSON (for `clanc apply PLAN.json`)
     #[arg(short = 'o', long = "output", value_name = "PLAN.json")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub diff: DiffArgs,
+}
+
+/// `clanc plan --diff`: build each machine as apply would and compare it with what its
+/// target runs.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Build each machine and show what its target gets: unchanged, or the closure's
+    /// changes (`nix store diff-closures` against /run/current-system)
+    #[arg(long = "diff")]
+    pub enabled: bool,
+    /// With --diff: an ssh option for every connection (repeatable)
+    #[arg(long = "ssh-option", value_name = "KEY=VALUE", value_parser = parse_ssh_option, requires = "enabled")]
+    pub ssh_option: Vec<(String, String)>,
+    /// With --diff: the ssh identity file
+    #[arg(
+        short = 'i',
+        long = "identity",
+        value_name = "FILE",
+        requires = "enabled"
+    )]
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -346,10 +369,47 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
     Ok(plan)
 }
 
+/// `--diff`: builds the plan's machines and compares them with their targets (every
+/// selected machine gets a diff, `unknown` with the reason when it cannot be compared).
+/// Ok(true): Ctrl-C stopped it.
+fn add_diffs(plan: &mut plan::Plan, args: &DiffArgs) -> Result<bool, u8> {
+    let (steps, mut diffs) = plan::diff_steps(plan);
+    let mut interrupted = false;
+    if !steps.is_empty() {
+        let options = crate::exec::DiffOptions {
+            parallel: 10,
+            ssh: crate::exec::SshOptions {
+                options: args.ssh_option.clone(),
+                identity: args.identity.clone(),
+            },
+            verbose: false,
+        };
+        let found = crate::exec::diff(Path::new(&plan.flake), &steps, &options).map_err(|e| {
+            eprintln!("error: {e}");
+            exit::USAGE
+        })?;
+        diffs.extend(found.diffs);
+        interrupted = found.interrupted;
+    }
+    for (name, diff) in diffs {
+        if let Some(machine) = plan.machines.get_mut(&name) {
+            machine.diff = Some(diff);
+        }
+    }
+    Ok(interrupted)
+}
+
 pub fn run_plan(args: &PlanArgs, color: ColorChoice) -> u8 {
-    let plan = match make_plan(&args.dir, &args.planning, color) {
+    let mut plan = match make_plan(&args.dir, &args.planning, color) {
         Ok(plan) => plan,
         Err(code) => return code,
+    };
+    let interrupted = match args.diff.enabled {
+        true => match add_diffs(&mut plan, &args.diff) {
+            Ok(interrupted) => interrupted,
+            Err(code) => return code,
+        },
+        false => false,
     };
     if let Some(path) = &args.output
         && let Err(e) = std::fs::write(path, plan::render_json(&plan))
@@ -363,7 +423,7 @@ pub fn run_plan(args: &PlanArgs, color: ColorChoice) -> u8 {
         PlanFormat::Dot => plan::render_dot(&plan),
         PlanFormat::Mermaid => plan::render_mermaid(&plan),
     });
-    exit::OK
+    if interrupted { INTERRUPTED } else { exit::OK }
 }
 
 pub fn run_apply(args: &ApplyArgs, color: ColorChoice) -> u8 {

@@ -3,6 +3,7 @@
 //! step's `ssh`), `clanc` meaning this executable, and remote argvs turned into one quoted
 //! line for the target's shell.
 
+use crate::plan::diff::{NEW, RUNNING};
 use crate::plan::step::{SOURCE, TOPLEVEL};
 
 use crate::shell::command_line;
@@ -22,6 +23,12 @@ pub fn fill(
 ) -> Result<Vec<String>, String> {
     let argv = fill_toplevel(argv, toplevel)?;
     fill_one(&argv, SOURCE, source, "no upload-sources step produced it")
+}
+
+/// A diff step's `{running}` and `{new}` replaced by the systems its first commands read.
+pub fn fill_systems(argv: &[String], running: &str, new: &str) -> Result<Vec<String>, String> {
+    let argv = fill_one(argv, RUNNING, Some(running), "")?;
+    fill_one(&argv, NEW, Some(new), "")
 }
 
 fn fill_one(

@@ -5,10 +5,12 @@
 //! `rollback` the activation agent and magic rollback, `signal` Ctrl-C, `events` what the
 //! runner reports and `progress` shows, `log` the run's files and clock, `summary` the final
 //! table, `upload` sends secrets to a target, `install` runs nixos-anywhere,
-//! `vars_generator` a vars generator's script (in bubblewrap), `git` commits generated vars.
+//! `vars_generator` a vars generator's script (in bubblewrap), `git` commits generated vars,
+//! `diff` runs `clanc plan --diff` (builds, then the running system against the new one).
 //! The rest of clanc stays synchronous: [`apply`] builds a runtime and blocks on it.
 
 mod command;
+mod diff;
 mod events;
 pub mod final_script;
 pub mod git;
@@ -36,6 +38,7 @@ use crate::plan::select::Goal;
 
 pub use crate::shell::{command_line, quote_word};
 pub use command::{fill, fill_toplevel, local_argv, remote_line};
+pub use diff::{DiffOptions, Diffed, diff};
 pub use install::{
     Install, PARTITIONING_SECRETS_DIR, commit_file, find_on_path, nixos_anywhere_argv,
     nixos_anywhere_key, phases_to_run, run_nixos_anywhere, user_config_dir,
@@ -74,6 +77,45 @@ pub fn apply(
     skipped_by_plan: &BTreeMap<String, String>,
     options: &ApplyOptions,
 ) -> Result<Applied, String> {
+    let settings = Settings {
+        parallel: options.parallel,
+        fail_fast: options.fail_fast,
+        ssh: options.ssh.clone(),
+        rollback: options.rollback && goal.confirms(),
+        confirm_timeout_secs: options.confirm_timeout_secs,
+        verbose: options.verbose,
+        lines_to_stderr: false,
+    };
+    let (result, log_dir) = run_steps(clan, steps, &settings, |line| println!("{line}"))?;
+    let rows = summary::rows(steps, &result, goal, skipped_by_plan);
+    print!("\n{}", summary::render(&rows, &log_dir));
+    Ok(Applied {
+        rows,
+        interrupted: result.interrupted,
+    })
+}
+
+/// How a run goes (what `apply` and `diff` share).
+struct Settings {
+    parallel: usize,
+    fail_fast: bool,
+    ssh: SshOptions,
+    /// Magic rollback for the run's activations.
+    rollback: bool,
+    confirm_timeout_secs: u64,
+    verbose: bool,
+    /// Progress lines go to stderr (stdout carries a result).
+    lines_to_stderr: bool,
+}
+
+/// Runs `steps` with progress on stderr and logs under the clan's `.clanc/logs/<run-id>/`;
+/// `announce` gets the line saying where the logs go. Err: the run could not start.
+fn run_steps(
+    clan: &Path,
+    steps: &[Step],
+    settings: &Settings,
+    announce: impl Fn(&str),
+) -> Result<(runner::RunResult, std::path::PathBuf), String> {
     validate(steps)?;
     let run_id = log::run_id();
     let log_dir = log::run_dir(clan, &run_id);
@@ -85,7 +127,7 @@ pub fn apply(
         .map_err(|e| format!("cannot start the executor: {e}"))?;
     runtime.block_on(async {
         let interrupts = signal::listen().map_err(|e| format!("cannot catch Ctrl-C: {e}"))?;
-        let connections = ssh::Connections::new(options.ssh.clone())
+        let connections = ssh::Connections::new(settings.ssh.clone())
             .map_err(|e| format!("cannot create the ssh control directory: {e}"))?;
         let exe = std::env::current_exe()
             .map(|p| p.to_string_lossy().into_owned())
@@ -93,17 +135,18 @@ pub fn apply(
         let ctx = Arc::new(step::Context {
             connections,
             exe,
-            rollback: options.rollback && goal.confirms(),
-            confirm_timeout_secs: options.confirm_timeout_secs,
+            rollback: settings.rollback,
+            confirm_timeout_secs: settings.confirm_timeout_secs,
         });
-        println!(
+        announce(&format!(
             "{} run {run_id}: logs in {}",
             log::clock(),
             log_dir.display()
-        );
-        let style = if options.verbose || !std::io::stderr().is_terminal() {
+        ));
+        let style = if settings.verbose || !std::io::stderr().is_terminal() {
             progress::Style::Lines {
-                verbose: options.verbose,
+                verbose: settings.verbose,
+                stderr: settings.lines_to_stderr,
             }
         } else {
             progress::Style::Bars
@@ -122,8 +165,8 @@ pub fn apply(
             steps,
             ctx.clone(),
             &RunOptions {
-                parallel: options.parallel,
-                fail_fast: options.fail_fast,
+                parallel: settings.parallel,
+                fail_fast: settings.fail_fast,
                 log_dir: log_dir.clone(),
             },
             events,
@@ -132,11 +175,6 @@ pub fn apply(
         .await;
         let _ = display.await;
         ctx.connections.close().await;
-        let rows = summary::rows(steps, &result, goal, skipped_by_plan);
-        print!("\n{}", summary::render(&rows, &log_dir));
-        Ok(Applied {
-            rows,
-            interrupted: result.interrupted,
-        })
+        Ok((result, log_dir))
     })
 }

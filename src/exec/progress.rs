@@ -16,15 +16,16 @@ use super::runner::secs;
 pub enum Style {
     /// The multi-line view (stderr is a terminal, no `-v`).
     Bars,
-    /// Timestamped lines on stdout; `verbose` adds the commands' output.
-    Lines { verbose: bool },
+    /// Timestamped lines on stdout (`stderr`: on stderr, where stdout carries a result);
+    /// `verbose` adds the commands' output.
+    Lines { verbose: bool, stderr: bool },
 }
 
 /// Consumes events until the runner drops its sender. `machines`: the lines of the view
 /// (`shared` for steps of no machine).
 pub async fn show(events: UnboundedReceiver<Event>, style: Style, machines: Vec<String>) {
     match style {
-        Style::Lines { verbose } => lines(events, verbose).await,
+        Style::Lines { verbose, stderr } => lines(events, verbose, stderr).await,
         Style::Bars => bars(events, machines).await,
     }
 }
@@ -66,10 +67,13 @@ pub fn plain_line(event: &Event, verbose: bool) -> Option<String> {
     })
 }
 
-async fn lines(mut events: UnboundedReceiver<Event>, verbose: bool) {
+async fn lines(mut events: UnboundedReceiver<Event>, verbose: bool, stderr: bool) {
     while let Some(event) = events.recv().await {
         if let Some(line) = plain_line(&event, verbose) {
-            println!("{} {line}", clock());
+            match stderr {
+                true => eprintln!("{} {line}", clock()),
+                false => println!("{} {line}", clock()),
+            }
         }
     }
 }

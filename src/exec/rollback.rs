@@ -58,7 +58,7 @@ done
 show
 echo "clanc-activation-result: $result"
 if [ -e "$dir/result" ]; then rm -rf "$dir"; fi
-case $result in activated|confirmed) exit 0 ;; *) exit 1 ;; esac
+case $result in activated|confirmed|unchanged) exit 0 ;; *) exit 1 ;; esac
 "#;
 
 /// Runs the activation and the wait for confirmation. `$1` the state directory, `$2` the
@@ -66,7 +66,12 @@ case $result in activated|confirmed) exit 0 ;; *) exit 1 ;; esac
 /// (empty: it sets none; the previous system is then /run/current-system), `$5` the command
 /// re-activating `$1/previous-system`, `$6` the system the last command switches to live
 /// (empty: the last command is no live switch), `$7` that command again in a unit of its
-/// own (the retry), the rest the activation's commands.
+/// own (the retry), `$8` the system the activation makes current and `$9` the built system
+/// (empty: activate whatever runs), the rest the activation's commands.
+///
+/// Unchanged (`plan::diff::is_unchanged`): when `/run/current-system` already is `$8` and,
+/// if the activation sets a profile, the profile is `$9`, the agent runs nothing and reports
+/// `unchanged`.
 ///
 /// The live switch (the last command, with `$6`) goes as clan's `_nixos_activate`: output
 /// naming a switch inhibitor (`Pre-switch check`, `switchInhibitors`) ends the activation at
@@ -74,8 +79,8 @@ case $result in activated|confirmed) exit 0 ;; *) exit 1 ;; esac
 /// nothing is rolled back: the running system did not change); any other failure is retried
 /// once; a retry that fails too still succeeds when `/run/current-system` is the new system.
 const AGENT: &str = r#"set -u
-dir=$1 timeout=$2 rollback=$3 profile=$4 reactivate=$5 system=$6 retry=$7
-shift 7
+dir=$1 timeout=$2 rollback=$3 profile=$4 reactivate=$5 system=$6 retry=$7 new=$8 toplevel=$9
+shift 9
 exec >>"$dir/log" 2>&1 </dev/null
 mark() { echo "$2" > "$dir/$1.tmp" && mv "$dir/$1.tmp" "$dir/$1"; }
 finish() {
@@ -83,6 +88,15 @@ finish() {
   if [ "$1" = confirmed ]; then rm -rf "$dir"; fi
   exit 0
 }
+if [ -n "$new" ]; then
+  running=$(readlink -f /run/current-system 2>/dev/null) || running=
+  wanted=$(readlink -f "$new" 2>/dev/null) || wanted=
+  if [ -n "$running" ] && [ "$running" = "$wanted" ] &&
+    { [ -z "$profile" ] || [ "$(readlink -f "$profile" 2>/dev/null)" = "$toplevel" ]; }; then
+    echo "clanc: $wanted is the running system already${profile:+, and $profile}: nothing to activate"
+    finish unchanged
+  fi
+fi
 previous_link=
 previous=
 if [ -n "$profile" ]; then
@@ -188,6 +202,8 @@ pub enum AgentResult {
     /// The live switch was refused by switch inhibitors; the new system boots next.
     Inhibited,
     Failed,
+    /// The target runs the system already: nothing was activated.
+    Unchanged,
 }
 
 /// The agent's result in the launcher's or waiter's output (its last result line).
@@ -204,6 +220,7 @@ pub fn parse_result(lines: &[String]) -> Option<AgentResult> {
         "nothing-to-roll-back" => AgentResult::NothingToRollBack,
         "inhibited" => AgentResult::Inhibited,
         "failed" => AgentResult::Failed,
+        "unchanged" => AgentResult::Unchanged,
         _ => return None,
     })
 }
@@ -243,16 +260,19 @@ impl Activation {
 
     /// The argv the target runs (over the master session): the launcher starting the agent
     /// with the activation's remote `lines`, `profile` (`nix-env -p` of the commands), the
-    /// `reactivate` line and the system the last line switches to live (see
-    /// [`live_switch_system`]).
+    /// `reactivate` line, the system the last line switches to live (see
+    /// [`live_switch_system`]) and `unchanged_if`: (the system the activation makes current,
+    /// the built system), which the agent compares with what runs.
     pub fn launcher_argv(
         &self,
         profile: Option<&str>,
         reactivate: &str,
         live_switch: Option<(&str, &str)>,
+        unchanged_if: Option<(&str, &str)>,
         lines: &[String],
     ) -> Vec<String> {
         let (system, retry) = live_switch.unwrap_or_default();
+        let (new, toplevel) = unchanged_if.unwrap_or_default();
         let mut argv: Vec<String> = vec![
             "/bin/sh".into(),
             "-c".into(),
@@ -266,6 +286,8 @@ impl Activation {
             reactivate.to_string(),
             system.to_string(),
             retry.to_string(),
+            new.to_string(),
+            toplevel.to_string(),
         ];
         argv.extend(lines.iter().cloned());
         self.privileged(argv)
@@ -386,8 +408,14 @@ mod tests {
         let root = Activation::new(&parse_deploy_target("root@h").unwrap(), false, 30);
         assert_eq!(root.confirm_argv()[0], "mv");
         assert_ne!(admin.dir, root.dir);
-        let argv = root.launcher_argv(None, "re", None, &["a".into(), "b".into()]);
-        assert_eq!(argv[6..], ["30", "0", "", "re", "", "", "a", "b"]);
+        let argv = root.launcher_argv(None, "re", None, None, &["a".into(), "b".into()]);
+        assert_eq!(argv[6..], ["30", "0", "", "re", "", "", "", "", "a", "b"]);
+        let argv = root.launcher_argv(Some("/p"), "re", None, Some(("/s/n", "/s/t")), &[]);
+        assert_eq!(argv[6..], ["30", "0", "/p", "re", "", "", "/s/n", "/s/t"]);
+        assert_eq!(
+            parse_result(&[format!("{RESULT_PREFIX}unchanged")]),
+            Some(AgentResult::Unchanged)
+        );
         assert_eq!(
             parse_result(&[format!("{RESULT_PREFIX}inhibited")]),
             Some(AgentResult::Inhibited)

@@ -12,7 +12,7 @@
 //! its target, which completes it (and rolls it back when unconfirmed) whatever happens to
 //! clanc.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,7 +23,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::{Id, JoinSet};
 
-use crate::plan::{Step, StepKind};
+use crate::plan::{Step, StepKind, SystemDiff};
 
 use super::events::{Event, Events, Outcome, send};
 use super::log::machine_log;
@@ -67,6 +67,10 @@ pub struct RunResult {
     pub times: Vec<Option<(Instant, Instant)>>,
     /// Machine -> its built store path.
     pub built: HashMap<String, String>,
+    /// Machines whose activation found the system running already (and activated nothing).
+    pub unchanged: HashSet<String>,
+    /// Machine -> what its diff step found (`clanc plan --diff`).
+    pub compared: HashMap<String, SystemDiff>,
     /// Ctrl-C stopped the run.
     pub interrupted: bool,
 }
@@ -107,7 +111,7 @@ fn activation(step: &Step) -> bool {
 fn finishes_when_interrupted(kind: StepKind) -> bool {
     !matches!(
         kind,
-        StepKind::Build | StepKind::Copy | StepKind::UploadSources
+        StepKind::Build | StepKind::Copy | StepKind::UploadSources | StepKind::Diff
     )
 }
 
@@ -126,6 +130,8 @@ struct Scheduler<'a> {
     built: HashMap<String, String>,
     sources: HashMap<String, String>,
     activations: HashMap<String, Activation>,
+    unchanged: HashSet<String>,
+    compared: HashMap<String, SystemDiff>,
     failed_machines: HashMap<String, String>,
     any_failed: bool,
     events: Events,
@@ -142,6 +148,8 @@ impl<'a> Scheduler<'a> {
             built: HashMap::new(),
             sources: HashMap::new(),
             activations: HashMap::new(),
+            unchanged: HashSet::new(),
+            compared: HashMap::new(),
             failed_machines: HashMap::new(),
             any_failed: false,
             events,
@@ -294,6 +302,8 @@ pub async fn run(
         states: s.states,
         times: s.times,
         built: s.built,
+        unchanged: s.unchanged,
+        compared: s.compared,
         interrupted: interrupt != Interrupt::None,
     }
 }
@@ -424,6 +434,12 @@ impl Scheduler<'_> {
                 }
                 StepOutput::Activated(a) => {
                     self.activations.insert(m.clone(), a);
+                }
+                StepOutput::Unchanged => {
+                    self.unchanged.insert(m.clone());
+                }
+                StepOutput::Compared(diff) => {
+                    self.compared.insert(m.clone(), diff);
                 }
                 StepOutput::Nothing => {}
             }

@@ -33,6 +33,10 @@ pub enum StepOutput {
     Source(String),
     /// An activation the machine's confirm step confirms.
     Activated(Activation),
+    /// The target ran the system already: the agent activated nothing.
+    Unchanged,
+    /// What a diff step found (`clanc plan --diff`).
+    Compared(crate::plan::SystemDiff),
 }
 
 /// Why a step did not succeed.
@@ -91,6 +95,9 @@ pub async fn run_step(
     match (&step.kind, &step.host) {
         (StepKind::Activate, Host::Remote(target)) => {
             activate(&ctx, step, target, toplevel, sink).await
+        }
+        (StepKind::Diff, Host::Remote(target)) => {
+            super::diff::compare(&ctx, step, target, toplevel, sink).await
         }
         (StepKind::Confirm, Host::Local) if activation.is_some_and(|a| a.awaits_confirmation) => {
             match activation {
@@ -173,6 +180,16 @@ async fn activate(
     let filled_last = fill_toplevel(last, toplevel).map_err(failed)?;
     let live_switch = rollback::live_switch_system(&filled_last)
         .map(|system| (system, remote_line(&rollback::retry(&filled_last), &[])));
+    // what `plan --diff` calls unchanged, the agent does not activate
+    let unchanged_if =
+        toplevel
+            .zip(crate::plan::diff::activated_system(last))
+            .map(|(toplevel, system)| {
+                (
+                    system.replace(crate::plan::step::TOPLEVEL, toplevel),
+                    toplevel,
+                )
+            });
     let session = ctx
         .connections
         .session(target, sink.log)
@@ -195,6 +212,7 @@ async fn activate(
         profile.as_deref(),
         &reactivate,
         live_switch.as_ref().map(|(s, r)| (s.as_str(), r.as_str())),
+        unchanged_if.as_ref().map(|(s, t)| (s.as_str(), *t)),
         &lines,
     );
     let argv = ctx
@@ -208,6 +226,10 @@ async fn activate(
     match rollback::parse_result(&finished.stdout) {
         Some(AgentResult::Activated | AgentResult::Confirmed) => {
             Ok(StepOutput::Activated(activation))
+        }
+        Some(AgentResult::Unchanged) => {
+            sink.note("# the target runs this system already: activation skipped");
+            Ok(StepOutput::Unchanged)
         }
         Some(AgentResult::RolledBack) => Err(StepFailure::RolledBack(
             "activation failed; the previous system is active again".to_string(),

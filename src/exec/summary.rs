@@ -15,8 +15,8 @@ use super::runner::{RunResult, StepState, secs};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MachineRow {
     pub machine: String,
-    /// switched / booted / tested / dry-activated / built / pushed / failed / rolled back /
-    /// skipped (why).
+    /// switched / booted / tested / dry-activated / built / pushed / unchanged (activation
+    /// skipped) / failed / rolled back / skipped (why).
     pub result: String,
     /// Did not succeed (failed, rolled back, or skipped because of a failure or Ctrl-C).
     pub failed: bool,
@@ -63,6 +63,8 @@ pub fn rows(
                 states.iter().find(|s| matches!(s, StepState::Skipped(_)))
             {
                 (format!("skipped ({why})"), true, false)
+            } else if result.unchanged.contains(machine) {
+                ("unchanged (activation skipped)".to_string(), false, false)
             } else {
                 (success_word(goal).to_string(), false, false)
             };

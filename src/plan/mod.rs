@@ -3,6 +3,7 @@
 //! a machine and across machines (providers before consumers). `clanc plan` shows it;
 //! `clanc apply` runs exactly it. Pure: the caller reads the disk.
 
+pub mod diff;
 mod fingerprint;
 mod order;
 mod render_dot;
@@ -25,6 +26,7 @@ use crate::model::machine_selector::MachineSelector;
 use crate::model::vars::listing::VarsListing;
 use crate::model::{Clan, Known, Machine, MachineClass, Spanned};
 
+pub use diff::{SystemDiff, diff_steps};
 pub use fingerprint::{Fingerprint, VARS_TREE};
 pub use order::{DroppedEdge, MachineEdge, Ordering, Reason, Strength, order_machines};
 pub use render_dot::render_dot;
@@ -70,7 +72,7 @@ pub struct PlanOptions {
 }
 
 /// A machine as the plan sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PlannedMachine {
     pub name: String,
     pub class: Option<MachineClass>,
@@ -81,6 +83,8 @@ pub struct PlannedMachine {
     pub skipped: Option<String>,
     /// Its activation wave (0-based), for activating goals.
     pub wave: Option<usize>,
+    /// What it gets (`clanc plan --diff`; None without).
+    pub diff: Option<SystemDiff>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -536,6 +540,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             build_host: None,
             skipped: None,
             wave: None,
+            diff: None,
         };
         match deployable(machine, options) {
             Ok(d) => {

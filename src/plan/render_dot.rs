@@ -4,10 +4,24 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Plan, Step};
+use super::diff::label_lines;
+use super::{Plan, Step, SystemDiff};
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"")
+}
 
 fn quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    format!("\"{}\"", escape(text))
+}
+
+/// A machine's cluster label: its name, and with `--diff` what it gets (one line each).
+fn machine_label(machine: &str, diff: Option<&SystemDiff>) -> String {
+    let mut lines = vec![escape(machine)];
+    if let Some(diff) = diff {
+        lines.extend(label_lines(diff).iter().map(|l| escape(l)));
+    }
+    format!("\"{}\"", lines.join("\\n"))
 }
 
 fn node(out: &mut String, indent: &str, step: &Step) {
@@ -52,7 +66,8 @@ pub fn render_dot(plan: &Plan) -> String {
         for name in wave {
             cluster += 1;
             let _ = writeln!(out, "    subgraph cluster_{cluster} {{");
-            let _ = writeln!(out, "      label={};", quote(name));
+            let diff = plan.machines.get(name).and_then(|m| m.diff.as_ref());
+            let _ = writeln!(out, "      label={};", machine_label(name, diff));
             let _ = writeln!(out, "      style=rounded;");
             for step in by_machine.get(&Some(name.as_str())).into_iter().flatten() {
                 node(&mut out, "      ", step);

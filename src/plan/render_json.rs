@@ -1,11 +1,16 @@
-//! The plan as JSON (version 1): what `clanc plan --format json` prints, what `-o` saves and
-//! what `clanc apply` reads back. The shape is documented in `docs/plan.md`.
+//! The plan as JSON (version 2): what `clanc plan --format json` prints, what `-o` saves and
+//! what `clanc apply` reads back. The shape is documented in `docs/plan.md`. Version 2 added
+//! `machines.<m>.diff` (`clanc plan --diff`); version 1 plans, which have none, are still
+//! read.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, Step};
+use super::{Plan, Step, SystemDiff};
+
+/// The version this clanc writes.
+pub const PLAN_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,6 +40,9 @@ pub struct MachineJson {
     pub build_host: Option<String>,
     pub skipped: Option<String>,
     pub wave: Option<usize>,
+    /// What the machine gets; only with `clanc plan --diff`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<SystemDiff>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,7 +86,7 @@ fn step_json(step: &Step) -> StepJson {
 
 pub fn plan_json(plan: &Plan) -> PlanJson {
     PlanJson {
-        version: 1,
+        version: PLAN_VERSION,
         fingerprint: plan.fingerprint.digest.clone(),
         clanc_version: plan.fingerprint.clanc_version.clone(),
         inputs: plan.fingerprint.inputs.clone(),
@@ -96,6 +104,7 @@ pub fn plan_json(plan: &Plan) -> PlanJson {
                         build_host: m.build_host.clone(),
                         skipped: m.skipped.clone(),
                         wave: m.wave.map(|w| w + 1),
+                        diff: m.diff.clone(),
                     },
                 )
             })
@@ -134,13 +143,13 @@ pub fn render_json(plan: &Plan) -> String {
     text
 }
 
-/// Reads a saved plan; only version 1 is understood.
+/// Reads a saved plan of version 1 or 2 (2 only adds what `--diff` found).
 pub fn parse_plan_json(text: &str) -> Result<PlanJson, String> {
     let plan: PlanJson =
         serde_json::from_str(text).map_err(|e| format!("not a clanc plan: {e}"))?;
-    if plan.version != 1 {
+    if !(1..=PLAN_VERSION).contains(&plan.version) {
         return Err(format!(
-            "plan version {} is not supported (this clanc reads version 1)",
+            "plan version {} is not supported (this clanc reads versions 1 to {PLAN_VERSION})",
             plan.version
         ));
     }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
+use super::diff::label_lines;
 use super::{Plan, Step};
 
 fn label(text: &str) -> String {
@@ -29,7 +30,11 @@ pub fn render_mermaid(plan: &Plan) -> String {
     for (machine, steps) in &by_machine {
         let indent = if let Some(name) = machine {
             group += 1;
-            let _ = writeln!(out, "  subgraph m{group}[{}]", label(name));
+            let mut title = vec![name.to_string()];
+            if let Some(diff) = plan.machines.get(*name).and_then(|m| m.diff.as_ref()) {
+                title.extend(label_lines(diff));
+            }
+            let _ = writeln!(out, "  subgraph m{group}[{}]", label(&title.join("<br/>")));
             "    "
         } else {
             "  "

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::step::shown_line;
-use super::{Plan, Step, StepJson, StepKind};
+use super::{Plan, Step, StepJson, StepKind, SystemDiff};
 use crate::diagnostics::Code;
 
 fn describe(step: &Step) -> String {
@@ -34,6 +34,7 @@ pub fn render_text(plan: &Plan) -> String {
         plan.steps.len()
     );
     let _ = writeln!(out, "fingerprint {}", plan.fingerprint.digest);
+    diff_counts(&mut out, plan);
 
     let mut by_machine: BTreeMap<Option<&str>, Vec<&Step>> = BTreeMap::new();
     for step in &plan.steps {
@@ -61,6 +62,9 @@ pub fn render_text(plan: &Plan) -> String {
                 .as_deref()
                 .map_or("built here".to_string(), |b| format!("built on {b}"));
             let _ = writeln!(out, "  {name} ({class}) -> {target}, {built}");
+            if let Some(diff) = &machine.diff {
+                diff_lines(&mut out, diff);
+            }
             for step in by_machine.get(&Some(name.as_str())).into_iter().flatten() {
                 let label = match step.kind {
                     StepKind::GenerateVars => {
@@ -108,6 +112,9 @@ pub fn render_text(plan: &Plan) -> String {
                 m.name,
                 m.skipped.as_deref().unwrap_or_default()
             );
+            if let Some(diff) = &m.diff {
+                diff_lines(&mut out, diff);
+            }
         }
     }
     // Skipped machines (P001) are listed above.
@@ -123,6 +130,61 @@ pub fn render_text(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// `clanc plan --diff`'s count: `diff: 1 unchanged, 2 changed, 0 unknown`.
+fn diff_counts(out: &mut String, plan: &Plan) {
+    let diffs: Vec<&SystemDiff> = plan
+        .machines
+        .values()
+        .filter_map(|m| m.diff.as_ref())
+        .collect();
+    if diffs.is_empty() {
+        return;
+    }
+    let count = |f: fn(&SystemDiff) -> bool| diffs.iter().filter(|d| f(d)).count();
+    let _ = writeln!(
+        out,
+        "diff: {} unchanged, {} changed, {} unknown",
+        count(|d| matches!(d, SystemDiff::Unchanged { .. })),
+        count(|d| matches!(d, SystemDiff::Changed { .. })),
+        count(|d| matches!(d, SystemDiff::Unknown { .. })),
+    );
+}
+
+/// What a machine gets, under its line: unchanged, the closure's changes as
+/// `nix store diff-closures` prints them, or unknown and why.
+fn diff_lines(out: &mut String, diff: &SystemDiff) {
+    match diff {
+        SystemDiff::Unchanged { system } => {
+            let _ = writeln!(
+                out,
+                "    diff: unchanged, {system} runs already (apply skips its activation)"
+            );
+        }
+        SystemDiff::Changed {
+            running,
+            new,
+            packages,
+            unparsed,
+            note,
+        } => {
+            let _ = writeln!(out, "    diff: {}", diff.summary());
+            let _ = writeln!(out, "      running {running}\n      new     {new}");
+            for package in packages {
+                let _ = writeln!(out, "      {}", package.line());
+            }
+            for line in unparsed {
+                let _ = writeln!(out, "      {line}");
+            }
+            if let Some(note) = note {
+                let _ = writeln!(out, "      note: {note}");
+            }
+        }
+        SystemDiff::Unknown { reason } => {
+            let _ = writeln!(out, "    diff: unknown, {reason}");
+        }
+    }
 }
 
 /// Every command in run order, one per line, prefixed with its step and host:

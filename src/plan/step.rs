@@ -18,17 +18,20 @@ pub enum StepKind {
     UploadSources,
     Build,
     Copy,
+    /// `clanc plan --diff` only: the running system against the new one, on the target.
+    Diff,
     UploadSecrets,
     Activate,
     Confirm,
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 7] = [
+    pub const ALL: [StepKind; 8] = [
         StepKind::GenerateVars,
         StepKind::UploadSources,
         StepKind::Build,
         StepKind::Copy,
+        StepKind::Diff,
         StepKind::UploadSecrets,
         StepKind::Activate,
         StepKind::Confirm,
@@ -40,6 +43,7 @@ impl StepKind {
             StepKind::UploadSources => "upload-sources",
             StepKind::Build => "build",
             StepKind::Copy => "copy",
+            StepKind::Diff => "diff",
             StepKind::UploadSecrets => "upload-secrets",
             StepKind::Activate => "activate",
             StepKind::Confirm => "confirm",
@@ -495,16 +499,25 @@ pub fn upload_secrets_argv(
 
 /// An argv as the plan shows it: the line the executor runs (`crate::shell::command_line`,
 /// the same quoter), with `{toplevel}` and `{source}` where the executor puts the built
-/// system's and the uploaded flake's store paths. Each word is quoted as if those paths were
+/// system's and the uploaded flake's store paths (and, in a diff step, `{running}` and
+/// `{new}` for the systems it read on the target). Each word is quoted as if those paths were
 /// already in it: a store path is a bare word (`/nix/store/<hash>-<name>`), so filling it in
 /// leaves the line as shown.
 pub fn shown_line(argv: &[String]) -> String {
-    const STAND_INS: [(&str, &str); 2] = [
+    const STAND_INS: [(&str, &str); 4] = [
         (
             TOPLEVEL,
             "/nix/store/00000000000000000000000000000000-toplevel",
         ),
         (SOURCE, "/nix/store/00000000000000000000000000000000-source"),
+        (
+            super::diff::RUNNING,
+            "/nix/store/00000000000000000000000000000000-running",
+        ),
+        (
+            super::diff::NEW,
+            "/nix/store/00000000000000000000000000000000-new",
+        ),
     ];
     argv.iter()
         .map(|word| {

@@ -74,10 +74,41 @@ pub fn start_sshd_with(keys: &Path, port: u16, options: &[&str]) -> Sshd {
     spawn_sshd(keys, port, options, &sshd_log(keys, port), &pid)
 }
 
+/// [`start_sshd_with`] in a mount namespace of its own with an empty `/run` (a tmpfs): what
+/// it runs sees its own `/run/current-system`, as each NixOS host has its own. Logs in
+/// [`sshd_log`].
+pub fn start_sshd_own_run(keys: &Path, port: u16, options: &[&str]) -> Sshd {
+    let pid = keys.join(format!("sshd-{port}.pid"));
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"]);
+    command.arg("mount -t tmpfs -o mode=0755 tmpfs /run && mkdir -m 0755 /run/sshd && exec \"$@\"");
+    command.args(["sh", "/usr/sbin/sshd"]);
+    spawn(command, keys, port, options, &sshd_log(keys, port), &pid)
+}
+
 fn spawn_sshd(keys: &Path, port: u16, options: &[&str], log: &Path, pid: &Path) -> Sshd {
     // Debian's sshd refuses to start without its privilege separation directory.
     std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
-    let mut child = Command::new("/usr/sbin/sshd")
+    spawn(
+        Command::new("/usr/sbin/sshd"),
+        keys,
+        port,
+        options,
+        log,
+        pid,
+    )
+}
+
+/// `sshd` (the end of `command`) on 127.0.0.1:`port`, accepting `keys/user`.
+fn spawn(
+    mut command: Command,
+    keys: &Path,
+    port: u16,
+    options: &[&str],
+    log: &Path,
+    pid: &Path,
+) -> Sshd {
+    let mut child = command
         .args(["-D", "-e", "-p", &port.to_string()])
         .args(["-o", "ListenAddress=127.0.0.1", "-h"])
         .arg(keys.join("host"))
@@ -141,6 +172,11 @@ pub struct Stub {
     pub slow: u32,
     /// Nix text added to the clan's `lib.clan` arguments (instances that order machines).
     pub inventory: String,
+    /// Machine -> the version of a toy package `hello-<version>` in its system's closure.
+    pub hello: Vec<(String, String)>,
+    /// `switch-to-configuration switch` and `test` link the system as `/run/current-system`,
+    /// as NixOS's activation does (for sshds with their own `/run`: [`start_sshd_own_run`]).
+    pub links_current_system: bool,
 }
 
 fn nix_list(names: &[String]) -> String {
@@ -162,6 +198,12 @@ pub fn write_stub(root: &Path, stub: &Stub) {
     let failing = nix_list(&stub.failing);
     let inhibited = nix_list(&stub.inhibited);
     let breaking = nix_list(&stub.breaking_sshd);
+    let hellos: String = stub
+        .hello
+        .iter()
+        .map(|(m, v)| format!(" \"{m}\" = \"{v}\";"))
+        .collect();
+    let links = if stub.links_current_system { "1" } else { "" };
     std::fs::write(
         dir.join("flake.nix"),
         format!(
@@ -169,10 +211,20 @@ pub fn write_stub(root: &Path, stub: &Stub) {
   outputs = {{ self }}: {{
     lib.clan = {{ self, inventory ? {{ }}, ... }}: {{
       config.clanInternals = {{ }};
-      config.nixosConfigurations = builtins.mapAttrs (name: _: {{
+      config.nixosConfigurations = builtins.mapAttrs (name: _: let
+        hellos = {{{hellos} }};
+        hello = derivation {{
+          name = "hello-${{hellos.${{name}}}}";
+          system = "{system}";
+          builder = "/bin/sh";
+          args = [ "-c" "/bin/mkdir -p $out/bin && /bin/echo hello > $out/bin/hello" ];
+        }};
+      in {{
         config.system.build.toplevel = derivation {{
           inherit name;
           revision = "{revision}";
+          hello = if hellos ? ${{name}} then hello else "";
+          links = "{links}";
           system = "{system}";
           builder = "/bin/sh";
           fails = if builtins.elem name {failing} then "[ \"$1\" != switch ] || exit 1" else "";
@@ -180,12 +232,16 @@ pub fn write_stub(root: &Path, stub: &Stub) {
           breaks = if builtins.elem name {breaking} then "[ \"$1\" != switch ] || kill $(cat {pidfile})" else "";
           args = [ "-c" ''
             /bin/mkdir -p $out/bin
+            if [ -n "$hello" ]; then /bin/ln -s $hello $out/sw; fi
             /bin/echo {revision} > $out/nixos-version
             s=$out/bin/switch-to-configuration
             /bin/echo '#!/bin/sh' > $s
             if [ {slow} -gt 0 ]; then /bin/echo 'sleep {slow}' >> $s; fi
             /bin/echo 'echo "$1" >> {record}/${{name}}' >> $s
             /bin/echo "echo \"\$1 $out\" >> {record}/${{name}}.calls" >> $s
+            if [ -n "$links" ]; then
+              /bin/echo "case \$1 in switch|test) /bin/ln -sfn $out /run/current-system ;; esac" >> $s
+            fi
             /bin/echo "$breaks" >> $s
             /bin/echo "$fails" >> $s
             /bin/echo "$inhibits" >> $s
