@@ -8,9 +8,10 @@ use std::sync::Arc;
 use super::Evaluator;
 use crate::eval::Pos;
 use crate::eval::error::{EvalError, EvalResult};
-use crate::eval::ir::Param;
+use crate::eval::ir::{Formal, Param};
 use crate::eval::thunk::{Env, Slots, Thunk, ThunkState};
-use crate::eval::value::{Attrs, Op, PrimOpApp, Value};
+use crate::eval::unknown::Unknown;
+use crate::eval::value::{Attrs, Closure, Op, PrimOpApp, Value};
 
 impl Evaluator<'_> {
     pub fn apply_many(&mut self, f: Value, args: &[Thunk], pos: Option<Pos>) -> EvalResult<Value> {
@@ -35,75 +36,17 @@ impl Evaluator<'_> {
                         formals,
                         ellipsis,
                         bind,
-                    } => {
-                        let lambda_pos = Self::pos(&closure.module, closure.id);
-                        let attrs = match self.force(&arg, pos)? {
-                            Value::Attrs(a) => a,
-                            Value::Unknown(u) => return Ok(Value::Unknown(u)),
-                            other => {
-                                return Err(EvalError::eval(
-                                    format!(
-                                        "value is {} while a set was expected",
-                                        other.describe()
-                                    ),
-                                    pos,
-                                ));
-                            }
-                        };
-                        let mut slots = Slots::with_capacity(formals.len() + 1);
-                        let mut defaults = Vec::new();
-                        for formal in formals {
-                            match attrs.get(&formal.name) {
-                                Some(t) => slots.push(t.clone()),
-                                None => match formal.default {
-                                    Some(d) => {
-                                        defaults.push((slots.len(), d));
-                                        slots.push(Thunk::blank());
-                                    }
-                                    None => {
-                                        let at = self.describe_pos(lambda_pos);
-                                        let mut e = EvalError::eval(
-                                            format!(
-                                                "anonymous function at {at} called without required argument '{}'",
-                                                formal.name
-                                            ),
-                                            pos,
-                                        );
-                                        e.push_trace(lambda_pos, "the function is defined here");
-                                        return Err(e);
-                                    }
-                                },
-                            }
-                        }
-                        if !ellipsis {
-                            for attr in &attrs.entries {
-                                if !formals.iter().any(|f| f.name == attr.name) {
-                                    let at = self.describe_pos(lambda_pos);
-                                    let mut e = EvalError::eval(
-                                        format!(
-                                            "anonymous function at {at} called with unexpected argument '{}'",
-                                            attr.name
-                                        ),
-                                        pos,
-                                    );
-                                    e.push_trace(lambda_pos, "the function is defined here");
-                                    return Err(e);
-                                }
-                            }
-                        }
-                        if bind.is_some() {
-                            slots.push(arg);
-                        }
-                        let new_env = self.self_referential_env(&closure.env, slots);
-                        for (slot, d) in defaults {
-                            new_env.slots[slot].set(ThunkState::Code(
-                                closure.module.clone(),
-                                d,
-                                new_env.clone(),
-                            ));
-                        }
-                        new_env
-                    }
+                    } => match self.bind_formals(
+                        &closure,
+                        formals,
+                        *ellipsis,
+                        bind.is_some(),
+                        arg,
+                        pos,
+                    )? {
+                        Ok(new_env) => new_env,
+                        Err(u) => return Ok(Value::Unknown(u)),
+                    },
                 };
                 let result = self.eval(&closure.module, closure.lambda.body, &new_env);
                 result.map_err(|mut e| {
@@ -159,6 +102,80 @@ impl Evaluator<'_> {
                 pos,
             )),
         }
+    }
+
+    /// The frame of a call to a lambda with formals: the argument's attributes by formal, in
+    /// order, defaults (evaluated in the frame itself) for those it lacks, then the `@`
+    /// binding if `bind`. The unknown the argument is, if it is one.
+    fn bind_formals(
+        &mut self,
+        closure: &Closure,
+        formals: &[Formal],
+        ellipsis: bool,
+        bind: bool,
+        arg: Thunk,
+        pos: Option<Pos>,
+    ) -> EvalResult<Result<Rc<Env>, Rc<Unknown>>> {
+        let lambda_pos = Self::pos(&closure.module, closure.id);
+        let attrs = match self.force(&arg, pos)? {
+            Value::Attrs(a) => a,
+            Value::Unknown(u) => return Ok(Err(u)),
+            other => {
+                return Err(EvalError::eval(
+                    format!("value is {} while a set was expected", other.describe()),
+                    pos,
+                ));
+            }
+        };
+        let mut slots = Slots::with_capacity(formals.len() + 1);
+        let mut defaults = Vec::new();
+        for formal in formals {
+            match attrs.get(&formal.name) {
+                Some(t) => slots.push(t.clone()),
+                None => match formal.default {
+                    Some(d) => {
+                        defaults.push((slots.len(), d));
+                        slots.push(Thunk::blank());
+                    }
+                    None => {
+                        let at = self.describe_pos(lambda_pos);
+                        let mut e = EvalError::eval(
+                            format!(
+                                "anonymous function at {at} called without required argument '{}'",
+                                formal.name
+                            ),
+                            pos,
+                        );
+                        e.push_trace(lambda_pos, "the function is defined here");
+                        return Err(e);
+                    }
+                },
+            }
+        }
+        if !ellipsis {
+            for attr in &attrs.entries {
+                if !formals.iter().any(|f| f.name == attr.name) {
+                    let at = self.describe_pos(lambda_pos);
+                    let mut e = EvalError::eval(
+                        format!(
+                            "anonymous function at {at} called with unexpected argument '{}'",
+                            attr.name
+                        ),
+                        pos,
+                    );
+                    e.push_trace(lambda_pos, "the function is defined here");
+                    return Err(e);
+                }
+            }
+        }
+        if bind {
+            slots.push(arg);
+        }
+        let new_env = self.self_referential_env(&closure.env, slots);
+        for (slot, d) in defaults {
+            new_env.slots[slot].set(ThunkState::Code(closure.module.clone(), d, new_env.clone()));
+        }
+        Ok(Ok(new_env))
     }
 
     /// Calls a function the way `nix-instantiate` does along an `--attr` path: a function

@@ -113,67 +113,7 @@ impl Evaluator<'_> {
                     pos,
                 )),
             },
-            BinOp::Add => match (&a, &b) {
-                (Value::Int(x), Value::Int(y)) => Ok(Value::Int(x.wrapping_add(*y))),
-                (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                    Ok(Value::Float(as_float(&a) + as_float(&b)))
-                }
-                (Value::Path(p), _) => {
-                    let s = match self.coerce_to_string(
-                        b.clone(),
-                        pos.unwrap_or_else(dummy_pos),
-                        false,
-                        false,
-                    )? {
-                        Coerced::Str(s, _) => s,
-                        Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
-                    };
-                    Ok(Value::Path(canon_path(&format!("{p}{s}")).into()))
-                }
-                (Value::String(s), _) => {
-                    let (t, c) = match self.coerce_to_string(
-                        b.clone(),
-                        pos.unwrap_or_else(dummy_pos),
-                        false,
-                        true,
-                    )? {
-                        Coerced::Str(t, c) => (t, c),
-                        Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
-                    };
-                    Ok(Value::string_with(
-                        format!("{}{t}", s.text()),
-                        s.context || c,
-                    ))
-                }
-                (Value::Int(_) | Value::Float(_), Value::String(_)) => Err(EvalError::eval(
-                    format!("cannot add {} to {}", b.describe(), a.describe()),
-                    pos,
-                )),
-                _ => {
-                    // Anything else concatenates as strings when the left side coerces. Nix
-                    // copies paths to the store only when the left side is a string, so
-                    // `{ outPath = ./x; } + "/y"` is the string of the path, not copied.
-                    let (s, c) = match self.coerce_to_string(
-                        a.clone(),
-                        pos.unwrap_or_else(dummy_pos),
-                        false,
-                        false,
-                    )? {
-                        Coerced::Str(t, c) => (t, c),
-                        Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
-                    };
-                    let (t, d) = match self.coerce_to_string(
-                        b.clone(),
-                        pos.unwrap_or_else(dummy_pos),
-                        false,
-                        false,
-                    )? {
-                        Coerced::Str(t, c) => (t, c),
-                        Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
-                    };
-                    Ok(Value::string_with(format!("{s}{t}"), c || d))
-                }
-            },
+            BinOp::Add => self.add(&a, &b, pos),
             BinOp::Sub | BinOp::Mul | BinOp::Div => {
                 let name = match op {
                     BinOp::Sub => "sub",
@@ -186,6 +126,72 @@ impl Evaluator<'_> {
                 "internal error: lazy operator applied to values",
                 pos,
             )),
+        }
+    }
+
+    /// `+`: numbers add; a path or a string on the left gets the right side appended as a
+    /// string; anything else is concatenated as strings when the left side coerces.
+    fn add(&mut self, a: &Value, b: &Value, pos: Option<Pos>) -> EvalResult<Value> {
+        match (a, b) {
+            (Value::Int(x), Value::Int(y)) => Ok(Value::Int(x.wrapping_add(*y))),
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                Ok(Value::Float(as_float(a) + as_float(b)))
+            }
+            (Value::Path(p), _) => {
+                let s = match self.coerce_to_string(
+                    b.clone(),
+                    pos.unwrap_or_else(dummy_pos),
+                    false,
+                    false,
+                )? {
+                    Coerced::Str(s, _) => s,
+                    Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
+                };
+                Ok(Value::Path(canon_path(&format!("{p}{s}")).into()))
+            }
+            (Value::String(s), _) => {
+                let (t, c) = match self.coerce_to_string(
+                    b.clone(),
+                    pos.unwrap_or_else(dummy_pos),
+                    false,
+                    true,
+                )? {
+                    Coerced::Str(t, c) => (t, c),
+                    Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
+                };
+                Ok(Value::string_with(
+                    format!("{}{t}", s.text()),
+                    s.context || c,
+                ))
+            }
+            (Value::Int(_) | Value::Float(_), Value::String(_)) => Err(EvalError::eval(
+                format!("cannot add {} to {}", b.describe(), a.describe()),
+                pos,
+            )),
+            _ => {
+                // Anything else concatenates as strings when the left side coerces. Nix
+                // copies paths to the store only when the left side is a string, so
+                // `{ outPath = ./x; } + "/y"` is the string of the path, not copied.
+                let (s, c) = match self.coerce_to_string(
+                    a.clone(),
+                    pos.unwrap_or_else(dummy_pos),
+                    false,
+                    false,
+                )? {
+                    Coerced::Str(t, c) => (t, c),
+                    Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
+                };
+                let (t, d) = match self.coerce_to_string(
+                    b.clone(),
+                    pos.unwrap_or_else(dummy_pos),
+                    false,
+                    false,
+                )? {
+                    Coerced::Str(t, c) => (t, c),
+                    Coerced::Unknown(u) => return Ok(Value::Unknown(u)),
+                };
+                Ok(Value::string_with(format!("{s}{t}"), c || d))
+            }
         }
     }
 
