@@ -549,3 +549,6 @@ fn check_role_tags(clan: &Clan, instance: &Instance, role: &Role, out: &mut Vec<
         );
     }
 }
+
+#[cfg(test)]
+mod tests;
