@@ -100,3 +100,6 @@ pub(super) fn unknown_below(clan: &Clan, prefixes: &[&str]) -> bool {
 pub(super) fn machines_complete(clan: &Clan) -> bool {
     clan.machine_names_unknown().is_none()
 }
+
+#[cfg(test)]
+mod tests;

@@ -353,3 +353,6 @@ mod name_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

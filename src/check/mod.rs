@@ -9,7 +9,7 @@ mod sops_nix;
 mod suggest;
 mod syntax;
 #[cfg(test)]
-mod tests;
+mod test_support;
 mod type_check;
 mod vars;
 

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::diagnostics::Diagnostic;
+use crate::diagnostics::{Diagnostic, Span};
 use crate::model::{Clan, Instance, Known, MachineClass, Role};
 use crate::services::catalog::{Catalog, Service};
 use crate::services::history::Pin;
@@ -94,7 +94,6 @@ fn lookup_service<'a>(
     instance: &Instance,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(&'static str, &'a Service)> {
-    let history = &catalog.history;
     let input = match &instance.module_input {
         None => None,
         Some(spanned) => match &spanned.value {
@@ -108,26 +107,7 @@ fn lookup_service<'a>(
         && let Known::Known(inputs) = &clan.inputs
         && !inputs.iter().any(|i| i == input)
     {
-        if let Some(span) = first_span(&[spanned.span.as_ref(), instance.span.as_ref()]) {
-            let mut help = format!(
-                "set `module.input` to one of the flake's inputs ({}), to \"self\" for this flake's `clan.modules`, or leave it unset for clan-core's services",
-                list_names(inputs)
-            );
-            if let Some(suggestion) = did_you_mean(input, inputs) {
-                help = format!("{suggestion} {help}");
-            }
-            out.push(
-                Diagnostic::error(
-                    Code::C004,
-                    format!(
-                        "instance `{}` takes its module from the input `{input}`, which the flake does not have; expected a flake input or \"self\"",
-                        instance.name
-                    ),
-                    span,
-                )
-                .with_help(help),
-            );
-        }
+        missing_input(instance, input, spanned.span.as_ref(), inputs, out);
         return None;
     }
     let Known::Known(module_name) = &instance.module_name.value else {
@@ -156,80 +136,135 @@ fn lookup_service<'a>(
     };
     match input {
         None | Some("clan-core") => {
-            // clan-core's own source, when on this machine, says which services it has; the
-            // catalog describes one version of them.
-            let sources = &clan.service_sources;
-            if sources.clan_core_dir.is_some() && sources.clan_core_services.contains(module_name) {
-                return catalog.service(module_name).and_then(|service| {
-                    history
-                        .describes(module_name, pin)
-                        .then_some(("clan-core", service))
-                });
-            }
-            if let Some(service) = catalog.service(module_name) {
-                // A service of another clan-core than the catalog's: its roles and settings
-                // may differ, nothing about it is certain.
-                return history
-                    .describes(module_name, pin)
-                    .then_some(("clan-core", service));
-            }
-            if history.may_exist(module_name, pin) {
-                return None;
-            }
-            if let Some(span) = name_span {
-                let mut help = format!(
-                    "use one of clan-core's services ({}), or set `module.input` to the flake that provides `{module_name}`",
-                    list_names(catalog.services.keys())
-                );
-                if let Some(suggestion) = did_you_mean(module_name, catalog.services.keys()) {
-                    help = format!("{suggestion} {help}");
-                }
-                out.push(
-                    Diagnostic::error(
-                        Code::C003,
-                        format!(
-                            "clan-core doesn't provide a clan service named `{module_name}`{defaulted}"
-                        ),
-                        span,
-                    )
-                    .with_help(help),
-                );
-            }
-            None
+            clan_core_service(clan, catalog, module_name, pin, name_span, defaulted, out)
         }
-        Some("self") => {
-            if let Some(service) = clan.flake_services.get(module_name) {
-                return service.service.known().map(|s| ("self", s));
-            }
-            // The flake's `clan.modules` may be only partly known: then say nothing.
-            if unknown_below(clan, &["modules", "clan.modules"]) {
-                return None;
-            }
-            if let Some(span) = name_span {
-                let names = clan.flake_services.keys();
-                let mut help = format!(
-                    "define `clan.modules.{module_name}`, or use one this flake defines ({})",
-                    list_names(names.clone())
-                );
-                if let Some(suggestion) = did_you_mean(module_name, names) {
-                    help = format!("{suggestion} {help}");
-                }
-                out.push(
-                    Diagnostic::error(
-                        Code::C003,
-                        format!(
-                            "this flake's `clan.modules` doesn't provide a clan service named `{module_name}`{defaulted}"
-                        ),
-                        span,
-                    )
-                    .with_help(help),
-                );
-            }
-            None
-        }
+        Some("self") => flake_service(clan, module_name, name_span, defaulted, out),
         // Another flake's services: clanc cannot read them.
         Some(_) => None,
     }
+}
+
+/// C004: the instance takes its module from an input the flake does not have.
+fn missing_input(
+    instance: &Instance,
+    input: &str,
+    input_span: Option<&Span>,
+    inputs: &[String],
+    out: &mut Vec<Diagnostic>,
+) {
+    if let Some(span) = first_span(&[input_span, instance.span.as_ref()]) {
+        let mut help = format!(
+            "set `module.input` to one of the flake's inputs ({}), to \"self\" for this flake's `clan.modules`, or leave it unset for clan-core's services",
+            list_names(inputs)
+        );
+        if let Some(suggestion) = did_you_mean(input, inputs) {
+            help = format!("{suggestion} {help}");
+        }
+        out.push(
+            Diagnostic::error(
+                Code::C004,
+                format!(
+                    "instance `{}` takes its module from the input `{input}`, which the flake does not have; expected a flake input or \"self\"",
+                    instance.name
+                ),
+                span,
+            )
+            .with_help(help),
+        );
+    }
+}
+
+/// A service of clan-core (`module.input` unset or "clan-core"), if the pinned clan-core
+/// certainly has it as the catalog describes it; C003 when it certainly has no such service.
+fn clan_core_service<'a>(
+    clan: &Clan,
+    catalog: &'a Catalog,
+    module_name: &str,
+    pin: Pin<'_>,
+    name_span: Option<Span>,
+    defaulted: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(&'static str, &'a Service)> {
+    let history = &catalog.history;
+    // clan-core's own source, when on this machine, says which services it has; the
+    // catalog describes one version of them.
+    let sources = &clan.service_sources;
+    if sources.clan_core_dir.is_some() && sources.clan_core_services.contains(module_name) {
+        return catalog.service(module_name).and_then(|service| {
+            history
+                .describes(module_name, pin)
+                .then_some(("clan-core", service))
+        });
+    }
+    if let Some(service) = catalog.service(module_name) {
+        // A service of another clan-core than the catalog's: its roles and settings
+        // may differ, nothing about it is certain.
+        return history
+            .describes(module_name, pin)
+            .then_some(("clan-core", service));
+    }
+    if history.may_exist(module_name, pin) {
+        return None;
+    }
+    if let Some(span) = name_span {
+        let mut help = format!(
+            "use one of clan-core's services ({}), or set `module.input` to the flake that provides `{module_name}`",
+            list_names(catalog.services.keys())
+        );
+        if let Some(suggestion) = did_you_mean(module_name, catalog.services.keys()) {
+            help = format!("{suggestion} {help}");
+        }
+        out.push(
+            Diagnostic::error(
+                Code::C003,
+                format!(
+                    "clan-core doesn't provide a clan service named `{module_name}`{defaulted}"
+                ),
+                span,
+            )
+            .with_help(help),
+        );
+    }
+    None
+}
+
+/// A service of this flake's `clan.modules` (`module.input = "self"`), if known; C003 when
+/// the flake's modules are all known and none has that name.
+fn flake_service<'a>(
+    clan: &'a Clan,
+    module_name: &str,
+    name_span: Option<Span>,
+    defaulted: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(&'static str, &'a Service)> {
+    if let Some(service) = clan.flake_services.get(module_name) {
+        return service.service.known().map(|s| ("self", s));
+    }
+    // The flake's `clan.modules` may be only partly known: then say nothing.
+    if unknown_below(clan, &["modules", "clan.modules"]) {
+        return None;
+    }
+    if let Some(span) = name_span {
+        let names = clan.flake_services.keys();
+        let mut help = format!(
+            "define `clan.modules.{module_name}`, or use one this flake defines ({})",
+            list_names(names.clone())
+        );
+        if let Some(suggestion) = did_you_mean(module_name, names) {
+            help = format!("{suggestion} {help}");
+        }
+        out.push(
+            Diagnostic::error(
+                Code::C003,
+                format!(
+                    "this flake's `clan.modules` doesn't provide a clan service named `{module_name}`{defaulted}"
+                ),
+                span,
+            )
+            .with_help(help),
+        );
+    }
+    None
 }
 
 fn check_roles(clan: &Clan, instance: &Instance, service: &Service, out: &mut Vec<Diagnostic>) {
@@ -514,3 +549,6 @@ fn check_role_tags(clan: &Clan, instance: &Instance, role: &Role, out: &mut Vec<
         );
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -698,3 +698,6 @@ fn same_value(a: &Data, b: &Data) -> Option<bool> {
         (x, y) => Some(x == y),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -113,3 +113,6 @@ pub(super) fn check(clan: &Clan, facts: &SopsFacts, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -823,3 +823,6 @@ fn shared_difference(a: &Generator, b: &Generator) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

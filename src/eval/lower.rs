@@ -199,46 +199,9 @@ impl Lowerer<'_> {
                 let parts = path_pieces(p.syntax());
                 self.path(parts, range, "")
             }
-            ast::Expr::PathRel(p) => {
-                let parts = path_pieces(p.syntax());
-                let expr = self.path_parts(parts, range, "");
-                match expr {
-                    Expr::Path { home, parts, .. } => self.alloc(
-                        Expr::Path {
-                            home,
-                            relative: true,
-                            parts,
-                        },
-                        range,
-                    ),
-                    other => self.alloc(other, range),
-                }
-            }
-            ast::Expr::PathHome(p) => {
-                let parts = path_pieces(p.syntax());
-                let expr = self.path_parts(parts, range, "");
-                match expr {
-                    Expr::Path { parts, .. } => self.alloc(
-                        Expr::Path {
-                            home: true,
-                            relative: false,
-                            parts,
-                        },
-                        range,
-                    ),
-                    other => self.alloc(other, range),
-                }
-            }
-            ast::Expr::PathSearch(p) => {
-                let text = p.content().map(|c| c.syntax().text().to_string());
-                let name = text
-                    .as_deref()
-                    .unwrap_or("<>")
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_string();
-                self.alloc(Expr::SearchPath(name.into()), range)
-            }
+            ast::Expr::PathRel(p) => self.relative_path(&p, range),
+            ast::Expr::PathHome(p) => self.home_path(&p, range),
+            ast::Expr::PathSearch(p) => self.search_path(&p, range),
             ast::Expr::Ident(id) => {
                 let name = ident_name(&id);
                 self.var(&name, range, 0)
@@ -281,43 +244,7 @@ impl Lowerer<'_> {
                 let items: Vec<ExprId> = l.items().map(|e| self.expr(e)).collect();
                 self.alloc(Expr::List(items.into()), range)
             }
-            ast::Expr::BinOp(b) => {
-                let op = match b.operator() {
-                    Some(op) => op,
-                    None => return self.alloc(Expr::Error, range),
-                };
-                use rnix::ast::BinOpKind as K;
-                // The pipe operators (Nix 2.24's `pipe-operators`, Lix 2.91's
-                // `pipe-operator`) are function application written the other way round:
-                // `x |> f` is `f x` and `f <| x` is `f x`, the argument staying lazy.
-                // rnix parses them as Lix does: both bind more loosely than every other
-                // operator, `|>` to the left, `<|` to the right and more loosely than `|>`.
-                // Nix's grammar has no rule mixing the two without parentheses (a syntax
-                // error there); rnix's reading is Lix's, which clanc keeps: an error needs
-                // certainty, and a clan evaluated by Lix may mix them.
-                let op = match op {
-                    K::PipeRight => return self.pipe(&b, true, range),
-                    K::PipeLeft => return self.pipe(&b, false, range),
-                    K::Concat => BinOp::Concat,
-                    K::Update => BinOp::Update,
-                    K::Add => BinOp::Add,
-                    K::Sub => BinOp::Sub,
-                    K::Mul => BinOp::Mul,
-                    K::Div => BinOp::Div,
-                    K::And => BinOp::And,
-                    K::Or => BinOp::Or,
-                    K::Implication => BinOp::Implication,
-                    K::Equal => BinOp::Eq,
-                    K::NotEqual => BinOp::NotEq,
-                    K::Less => BinOp::Less,
-                    K::LessOrEq => BinOp::LessEq,
-                    K::More => BinOp::More,
-                    K::MoreOrEq => BinOp::MoreEq,
-                };
-                let lhs = self.expr_opt(b.lhs(), range);
-                let rhs = self.expr_opt(b.rhs(), range);
-                self.alloc(Expr::Binary(op, lhs, rhs), range)
-            }
+            ast::Expr::BinOp(b) => self.binop(&b, range),
             ast::Expr::UnaryOp(u) => {
                 let op = match u.operator() {
                     Some(rnix::ast::UnaryOpKind::Invert) => UnOp::Not,
@@ -359,6 +286,92 @@ impl Lowerer<'_> {
             }
             ast::Expr::CurPos(_) => self.alloc(Expr::CurPos, range),
         }
+    }
+
+    /// A binary operator: `Binary` of its two sides, lowered left to right; the pipe operators
+    /// are calls.
+    fn binop(&mut self, b: &ast::BinOp, range: TextRange) -> ExprId {
+        let op = match b.operator() {
+            Some(op) => op,
+            None => return self.alloc(Expr::Error, range),
+        };
+        use rnix::ast::BinOpKind as K;
+        // The pipe operators (Nix 2.24's `pipe-operators`, Lix 2.91's
+        // `pipe-operator`) are function application written the other way round:
+        // `x |> f` is `f x` and `f <| x` is `f x`, the argument staying lazy.
+        // rnix parses them as Lix does: both bind more loosely than every other
+        // operator, `|>` to the left, `<|` to the right and more loosely than `|>`.
+        // Nix's grammar has no rule mixing the two without parentheses (a syntax
+        // error there); rnix's reading is Lix's, which clanc keeps: an error needs
+        // certainty, and a clan evaluated by Lix may mix them.
+        let op = match op {
+            K::PipeRight => return self.pipe(b, true, range),
+            K::PipeLeft => return self.pipe(b, false, range),
+            K::Concat => BinOp::Concat,
+            K::Update => BinOp::Update,
+            K::Add => BinOp::Add,
+            K::Sub => BinOp::Sub,
+            K::Mul => BinOp::Mul,
+            K::Div => BinOp::Div,
+            K::And => BinOp::And,
+            K::Or => BinOp::Or,
+            K::Implication => BinOp::Implication,
+            K::Equal => BinOp::Eq,
+            K::NotEqual => BinOp::NotEq,
+            K::Less => BinOp::Less,
+            K::LessOrEq => BinOp::LessEq,
+            K::More => BinOp::More,
+            K::MoreOrEq => BinOp::MoreEq,
+        };
+        let lhs = self.expr_opt(b.lhs(), range);
+        let rhs = self.expr_opt(b.rhs(), range);
+        self.alloc(Expr::Binary(op, lhs, rhs), range)
+    }
+
+    /// A relative path literal (`./x`, resolved against the file's directory when evaluated).
+    fn relative_path(&mut self, p: &ast::PathRel, range: TextRange) -> ExprId {
+        let parts = path_pieces(p.syntax());
+        let expr = self.path_parts(parts, range, "");
+        match expr {
+            Expr::Path { home, parts, .. } => self.alloc(
+                Expr::Path {
+                    home,
+                    relative: true,
+                    parts,
+                },
+                range,
+            ),
+            other => self.alloc(other, range),
+        }
+    }
+
+    /// A path in the home directory (`~/x`).
+    fn home_path(&mut self, p: &ast::PathHome, range: TextRange) -> ExprId {
+        let parts = path_pieces(p.syntax());
+        let expr = self.path_parts(parts, range, "");
+        match expr {
+            Expr::Path { parts, .. } => self.alloc(
+                Expr::Path {
+                    home: true,
+                    relative: false,
+                    parts,
+                },
+                range,
+            ),
+            other => self.alloc(other, range),
+        }
+    }
+
+    /// A search path (`<nixpkgs>`), by name.
+    fn search_path(&mut self, p: &ast::PathSearch, range: TextRange) -> ExprId {
+        let text = p.content().map(|c| c.syntax().text().to_string());
+        let name = text
+            .as_deref()
+            .unwrap_or("<>")
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .to_string();
+        self.alloc(Expr::SearchPath(name.into()), range)
     }
 
     /// `x |> f` (`into_right`) and `f <| x`: the call `f x`. Both sides are lowered in the

@@ -1,0 +1,137 @@
+//! The evaluator's budgets: steps and bytes of values built (N005, given anew a few times),
+//! depth and stack of its recursion, and giving way to a newer revision of the database.
+
+use super::Evaluator;
+use crate::eval::Pos;
+use crate::eval::error::{ErrorKind, EvalError, EvalResult};
+
+/// How many times one evaluation gets its step and value budgets anew after exhausting them.
+const MAX_EXHAUSTIONS: u32 = 3;
+
+impl Evaluator<'_> {
+    #[inline]
+    pub(super) fn tick(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        self.steps += 1;
+        self.unwind_if_cancelled();
+        self.within_budget(pos)
+    }
+
+    /// N005 once the steps or the bytes of values built pass their budgets. The expression
+    /// that crossed a budget fails with it, and what is evaluated after it (the rest of the
+    /// clan) gets the budgets anew, [`MAX_EXHAUSTIONS`] times: a clan with one runaway value
+    /// is still checked, and no clan takes more than that many budgets.
+    fn within_budget(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        let error = if self.steps > self.limits.max_steps {
+            EvalError::new(
+                ErrorKind::Limit,
+                format!(
+                    "evaluation exceeded the step budget of {}",
+                    self.limits.max_steps
+                ),
+                pos,
+            )
+        } else if self.value_bytes() > self.limits.max_value_bytes {
+            self.value_budget_exceeded(pos)
+        } else {
+            return Ok(());
+        };
+        if self.exhausted < MAX_EXHAUSTIONS {
+            self.exhausted += 1;
+            self.steps = 0;
+            self.built_base = crate::eval::value::bytes_built();
+        }
+        Err(error)
+    }
+
+    /// Steps taken so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Bytes of values built so far.
+    pub fn value_bytes(&self) -> u64 {
+        crate::eval::value::bytes_built().saturating_sub(self.built_base)
+    }
+
+    /// N005 for a value that would take the values built past their budget.
+    pub(in crate::eval) fn value_budget_exceeded(&self, pos: Option<Pos>) -> Box<EvalError> {
+        EvalError::new(
+            ErrorKind::Limit,
+            format!(
+                "evaluation built more than {} MiB of values (strings, lists and sets), its budget",
+                self.limits.max_value_bytes >> 20
+            ),
+            pos,
+        )
+    }
+
+    /// Whether `bytes` more of values stay within the budget (checked before building a
+    /// value whose size is known in advance).
+    pub(in crate::eval) fn can_build(&self, bytes: u64) -> bool {
+        self.value_bytes().saturating_add(bytes) <= self.limits.max_value_bytes
+    }
+
+    /// Every few thousand steps, gives way to a newer revision of the database (an edit in the
+    /// language server): salsa unwinds the evaluation with `Cancelled`, as it does on any
+    /// query. Evaluation calls few queries once the files are lowered, so without this an
+    /// edit would wait for most of a check to finish.
+    fn unwind_if_cancelled(&self) {
+        if self.steps.is_multiple_of(4096) {
+            self.db.unwind_if_revision_cancelled();
+        }
+    }
+
+    /// Counts one level of recursion of code outside this file (the printer); pair with
+    /// `leave`.
+    pub(in crate::eval) fn enter_nested(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        self.enter(pos)
+    }
+
+    pub(in crate::eval) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    #[inline]
+    pub(super) fn enter(&mut self, pos: Option<Pos>) -> EvalResult<()> {
+        // The stack grows down on every platform clanc runs on: measure how much of it this
+        // evaluation has used, so that no input can overflow it, whatever the frame sizes.
+        let marker = 0u8;
+        let here = std::ptr::addr_of!(marker) as usize;
+        if self.depth == 0 {
+            self.stack_base = here;
+        }
+        if self.stack_base.saturating_sub(here) > self.limits.max_stack {
+            return Err(EvalError::new(
+                ErrorKind::Limit,
+                "stack overflow (possible infinite recursion)",
+                pos,
+            ));
+        }
+        self.steps += 1;
+        self.unwind_if_cancelled();
+        self.within_budget(pos)?;
+        if self.depth >= self.limits.max_depth {
+            return Err(EvalError::new(
+                ErrorKind::Limit,
+                format!(
+                    "evaluation nested deeper than the limit of {} (stack overflow, possible infinite recursion)",
+                    self.limits.max_depth
+                ),
+                pos,
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// Stack the evaluation has used so far.
+    pub(super) fn stack_used(&self) -> usize {
+        let marker = 0u8;
+        let here = std::ptr::addr_of!(marker) as usize;
+        if self.depth == 0 {
+            0
+        } else {
+            self.stack_base.saturating_sub(here)
+        }
+    }
+}

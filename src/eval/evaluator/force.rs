@@ -1,0 +1,91 @@
+//! Forcing thunks, with blackholing (infinite recursion is an error), and forcing a value
+//! deeply.
+
+use super::Evaluator;
+use crate::eval::Pos;
+use crate::eval::error::{ErrorKind, EvalError, EvalResult};
+use crate::eval::thunk::{Thunk, ThunkState};
+use crate::eval::value::Value;
+
+impl Evaluator<'_> {
+    pub fn force(&mut self, thunk: &Thunk, pos: Option<Pos>) -> EvalResult<Value> {
+        let state = {
+            let mut cell = thunk.0.borrow_mut();
+            match &*cell {
+                ThunkState::Done(v) => return Ok(v.clone()),
+                ThunkState::Literal(v, mark) => {
+                    mark.note_read();
+                    return Ok(v.clone());
+                }
+                ThunkState::Blackhole => {
+                    return Err(EvalError::new(
+                        ErrorKind::InfiniteRecursion,
+                        "infinite recursion encountered",
+                        pos,
+                    ));
+                }
+                _ => std::mem::replace(&mut *cell, ThunkState::Blackhole),
+            }
+        };
+        let result = match &state {
+            ThunkState::Code(module, expr, env) => self.eval(module, *expr, env),
+            ThunkState::Apply(f, args) => self.apply_many(f.clone(), args, pos),
+            _ => Ok(Value::Null),
+        };
+        match result {
+            Ok(v) => {
+                thunk.set(ThunkState::Done(v.clone()));
+                Ok(v)
+            }
+            Err(e) => {
+                // As in Nix, a failed thunk can be forced again (and fail again).
+                thunk.set(state);
+                Err(e)
+            }
+        }
+    }
+
+    pub fn force_value(&mut self, thunk: &Thunk) -> EvalResult<Value> {
+        self.force(thunk, None)
+    }
+
+    /// Where the code of a not yet forced thunk is written (none once forced, or for
+    /// thunks that are not code).
+    pub fn thunk_pos(&self, thunk: &Thunk) -> Option<Pos> {
+        match &*thunk.0.borrow() {
+            ThunkState::Code(module, expr, _) => Some(Self::pos(module, *expr)),
+            _ => None,
+        }
+    }
+
+    /// Forces a value and everything inside it (for `--strict`, `deepSeq`).
+    pub fn deep_force(&mut self, v: &Value, pos: Option<Pos>) -> EvalResult<()> {
+        guarded!(self, pos, {
+            match v {
+                Value::List(items) => {
+                    for t in items.iter() {
+                        let v = self.force(t, pos)?;
+                        self.deep_force(&v, pos)?;
+                    }
+                    Ok(())
+                }
+                Value::Attrs(a) => {
+                    for attr in &a.entries {
+                        let v = self.force(&attr.value, pos)?;
+                        self.deep_force(&v, attr.pos.or(pos)).map_err(|mut e| {
+                            if let Some(p) = attr.pos {
+                                e.push_trace(
+                                    p,
+                                    format!("while evaluating the attribute '{}'", attr.name),
+                                );
+                            }
+                            e
+                        })?;
+                    }
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+}
