@@ -175,6 +175,17 @@ pub struct ClanFiles {
     disk: DiskFiles,
     /// Everything the evaluator asked, and what it was told.
     observed: RefCell<Observations>,
+    /// The paths asked about, each once, in the order first asked (a file read, a
+    /// directory listed, a type looked up): what one part of an evaluation read first.
+    log: RefCell<Vec<(ReadKind, String)>>,
+}
+
+/// What an evaluation asked of a path ([`ClanFiles::reads_since`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ReadKind {
+    File,
+    Listing,
+    Type,
 }
 
 /// What an evaluation read through [`ClanFiles`]: file texts, directory listings and file
@@ -276,6 +287,24 @@ impl ClanFiles {
             embedded: RefCell::new(embedded),
             disk: DiskFiles::default(),
             observed: RefCell::default(),
+            log: RefCell::default(),
+        }
+    }
+
+    /// How many paths were asked about so far (a mark for [`ClanFiles::reads_since`]).
+    pub fn reads_count(&self) -> usize {
+        self.log.borrow().len()
+    }
+
+    /// The paths first asked about after `mark`. A path asked before (by an earlier part of
+    /// the evaluation, or a value it computed and cached) is not asked again.
+    pub fn reads_since(&self, mark: usize) -> Vec<(ReadKind, String)> {
+        self.log.borrow().get(mark..).unwrap_or_default().to_vec()
+    }
+
+    fn note(&self, kind: ReadKind, path: &str, new: bool) {
+        if new {
+            self.log.borrow_mut().push((kind, path.to_string()));
         }
     }
 
@@ -353,11 +382,13 @@ impl Files for ClanFiles {
             .as_ref()
             .map(|f| f.text(db).clone())
             .map_err(Clone::clone);
-        self.observed
-            .borrow_mut()
-            .sources
-            .entry(path.to_string())
-            .or_insert(seen);
+        let new = {
+            let mut observed = self.observed.borrow_mut();
+            let new = !observed.sources.contains_key(path);
+            observed.sources.entry(path.to_string()).or_insert(seen);
+            new
+        };
+        self.note(ReadKind::File, path, new);
         result
     }
 
@@ -371,21 +402,28 @@ impl Files for ClanFiles {
 
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
         let result = self.read_dir_unobserved(path);
-        self.observed
-            .borrow_mut()
-            .dirs
-            .entry(path.to_string())
-            .or_insert_with(|| result.clone());
+        let new = {
+            let mut observed = self.observed.borrow_mut();
+            let new = !observed.dirs.contains_key(path);
+            observed
+                .dirs
+                .entry(path.to_string())
+                .or_insert_with(|| result.clone());
+            new
+        };
+        self.note(ReadKind::Listing, path, new);
         result
     }
 
     fn file_type(&self, path: &str) -> Option<EntryKind> {
         let result = self.file_type_unobserved(path);
-        self.observed
-            .borrow_mut()
-            .types
-            .entry(path.to_string())
-            .or_insert(result);
+        let new = {
+            let mut observed = self.observed.borrow_mut();
+            let new = !observed.types.contains_key(path);
+            observed.types.entry(path.to_string()).or_insert(result);
+            new
+        };
+        self.note(ReadKind::Type, path, new);
         result
     }
 }

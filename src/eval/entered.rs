@@ -235,7 +235,7 @@ fn same_keys(a: &[AttrKey], b: &[AttrKey]) -> bool {
 }
 
 /// The expression's children, in a fixed order.
-fn children(expr: &Expr, out: &mut Vec<ExprId>) {
+pub(super) fn children(expr: &Expr, out: &mut Vec<ExprId>) {
     let parts = |parts: &[Part], out: &mut Vec<ExprId>| {
         out.extend(parts.iter().filter_map(|p| match p {
             Part::Expr(e) => Some(*e),

@@ -19,6 +19,7 @@ mod literals_used;
 mod lower;
 mod memory;
 mod print;
+mod reach;
 mod strings;
 #[cfg(test)]
 mod tests;
@@ -28,7 +29,7 @@ mod value;
 
 pub use entered::{Carried, EnteredExprs};
 pub use error::{ErrorKind, EvalError, EvalResult, TraceEntry};
-pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, canon_path};
+pub use evaluator::{Evaluator, FileError, Files, OPEN_MARKER, ThunkOrigin, canon_path};
 pub use garbage::Garbage;
 pub use ir::{LiteralValue, LowerError, Lowered};
 pub use limits::Limits;
@@ -36,6 +37,7 @@ pub use literals_used::UsedLiteral;
 pub use lower::lower_file;
 pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};
+pub use reach::{ArgumentUse, CodeIndex, PathLiteral, Reach};
 pub use thunk::Thunk;
 pub use unknown::Unknown;
 pub use value::{Attr, Attrs, HostFn, HostOp, NixString, Op, Value};

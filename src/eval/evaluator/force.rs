@@ -49,6 +49,27 @@ impl Evaluator<'_> {
         self.force(thunk, None)
     }
 
+    /// Where a thunk's value comes from, without forcing it or noting a read: code not yet
+    /// evaluated (its position), a value, a literal's value (the literal's position), or a
+    /// function applied lazily (by a builtin such as `mapAttrs`).
+    pub fn thunk_origin(&self, thunk: &Thunk) -> ThunkOrigin {
+        match &*thunk.0.borrow() {
+            ThunkState::Code(module, expr, _) => ThunkOrigin::Code(Self::pos(module, *expr)),
+            ThunkState::Done(v) => ThunkOrigin::Value(v.clone()),
+            ThunkState::Literal(_, mark) => ThunkOrigin::Literal(mark.pos),
+            ThunkState::Apply(f, args) => ThunkOrigin::Apply(f.clone(), args.clone()),
+            ThunkState::Blackhole => ThunkOrigin::Pending,
+        }
+    }
+
+    /// Where a function value is written (a lambda's position); `None` for other values.
+    pub fn lambda_pos(value: &Value) -> Option<Pos> {
+        match value {
+            Value::Lambda(closure) => Some(Self::pos(&closure.module, closure.id)),
+            _ => None,
+        }
+    }
+
     /// Where the code of a not yet forced thunk is written (none once forced, or for
     /// thunks that are not code).
     pub fn thunk_pos(&self, thunk: &Thunk) -> Option<Pos> {
@@ -88,4 +109,14 @@ impl Evaluator<'_> {
             }
         })
     }
+}
+
+/// What [`Evaluator::thunk_origin`] finds.
+#[derive(Clone, Debug)]
+pub enum ThunkOrigin {
+    Code(Pos),
+    Value(Value),
+    Literal(Pos),
+    Apply(Value, Vec<Thunk>),
+    Pending,
 }

@@ -139,6 +139,7 @@ mod positions;
 mod select;
 
 pub use coerce::Coerced;
+pub use force::ThunkOrigin;
 pub use positions::no_pos;
 
 impl<'a> Evaluator<'a> {

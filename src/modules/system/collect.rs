@@ -12,6 +12,7 @@ use crate::eval::{Attr, Attrs, EvalError, EvalResult, Evaluator, Pos, Thunk, Val
 use super::evaluation::Scope;
 use super::{
     ImportRecord, ImportedModule, ModuleContext, ModuleDiagnostic, ModuleFailure, ModuleSource,
+    ReadModule,
 };
 
 pub(super) struct Collected {
@@ -39,6 +40,7 @@ struct Collector<'c> {
     modules: Vec<Collected>,
     by_key: HashMap<Rc<str>, usize>,
     imports: Vec<ImportRecord>,
+    read: Vec<ReadModule>,
     open: Option<String>,
     failed: Option<ModuleFailure>,
     anonymous: usize,
@@ -50,6 +52,7 @@ pub(super) struct Modules {
     /// from (reversed).
     pub(super) collected: Vec<Collected>,
     pub(super) imports: Vec<ImportRecord>,
+    pub(super) read: Vec<ReadModule>,
     pub(super) open: Option<String>,
     pub(super) failed: Option<ModuleFailure>,
 }
@@ -69,6 +72,7 @@ pub(super) fn collect(
         modules: Vec::new(),
         by_key: HashMap::new(),
         imports: Vec::new(),
+        read: Vec::new(),
         open: None,
         failed: None,
         anonymous: 0,
@@ -77,6 +81,7 @@ pub(super) fn collect(
     let collected = collector.enabled();
     let Collector {
         imports,
+        read,
         open,
         failed,
         ..
@@ -84,6 +89,7 @@ pub(super) fn collect(
     Modules {
         collected,
         imports,
+        read,
         open,
         failed,
     }
@@ -174,6 +180,7 @@ impl Collector<'_> {
             self.by_key.insert(module.key.clone(), index);
             self.modules.push(module);
             let Some(imports) = imports else { continue };
+            let list_pos = ev.thunk_pos(&imports.value);
             let list = match ev.force(&imports.value, imports.pos) {
                 Ok(Value::List(items)) => items,
                 Ok(Value::Unknown(u)) => {
@@ -200,7 +207,8 @@ impl Collector<'_> {
                 }
             };
             for item in list.iter() {
-                let pos = ev.thunk_pos(item).or(imports.pos);
+                let element = ev.thunk_pos(item);
+                let pos = element.or(imports.pos);
                 let target = match ev.force(item, pos) {
                     Ok(Value::Path(p)) => ImportedModule::File(p),
                     Ok(Value::String(s)) if s.text().starts_with('/') => {
@@ -220,6 +228,8 @@ impl Collector<'_> {
                     parent: file.clone(),
                     pos,
                     target,
+                    list: list_pos,
+                    element,
                 });
                 if let Some(value) = value {
                     let slot = self.modules[index].imports.len();
@@ -412,6 +422,7 @@ impl Collector<'_> {
         // all of it (`key`, `imports`, `_file` included: sops-nix's `key` option is one);
         // paths and functions are modules as usual.
         let plain_config = m.config_only && matches!(value, Value::Attrs(_));
+        let mut imported = None;
         if let Value::Path(path) = &value {
             let path = path.clone();
             value = match ev.import(&path, m.pos) {
@@ -419,8 +430,14 @@ impl Collector<'_> {
                 Err(e) => return Err(self.fail_with(e)),
             };
             key = Some(path.clone());
+            imported = Some(path.clone());
             file = Some(path);
         }
+        self.read.push(ReadModule {
+            value: value.clone(),
+            path: imported,
+            pos: m.pos,
+        });
         if matches!(value, Value::Lambda(_) | Value::PrimOp(_)) {
             let args = self.args_for(&value);
             value = match ev.apply(value, Thunk::value(Value::Attrs(args)), m.pos) {

@@ -14,7 +14,7 @@ use super::declarations::{DeclNs, declared, merge_ns};
 use super::node::{Node, NodeKind};
 use super::{
     Def, EvalSettings, ImportRecord, ModuleContext, ModuleDiagnostic, ModuleFailure, ModuleSource,
-    Name, PRIORITY_PLAIN, attr,
+    Name, PRIORITY_PLAIN, ReadModule, attr,
 };
 
 /// What the nodes of one evaluation share.
@@ -47,6 +47,8 @@ pub struct Evaluation {
     pub config: Thunk,
     pub root: Rc<Node>,
     pub imports: Vec<ImportRecord>,
+    /// Every module read, in the order read (`plan --changed-since` finds their code).
+    pub read: Vec<ReadModule>,
     /// Files of the modules, in the order they were collected.
     pub files: Vec<Rc<str>>,
     /// A module that clanc could not see into (an unknown value in `imports`): any option
@@ -80,6 +82,7 @@ pub fn evaluate(
     let Modules {
         collected,
         imports,
+        read,
         open,
         failed,
     } = collect(ctx, ev, scope.clone(), base_args, modules);
@@ -120,6 +123,7 @@ pub fn evaluate(
         root,
         _args: args_node,
         imports,
+        read,
         files: collected.iter().filter_map(|m| m.file.clone()).collect(),
         open,
         failed,

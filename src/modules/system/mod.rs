@@ -28,7 +28,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use crate::diagnostics::Code;
-use crate::eval::{Attr, EvalError, Pos, Thunk};
+use crate::eval::{Attr, EvalError, Pos, Thunk, Value};
 
 mod checks;
 mod children;
@@ -181,6 +181,21 @@ pub struct ImportRecord {
     /// The element's text.
     pub pos: Option<Pos>,
     pub target: ImportedModule,
+    /// Where the `imports` value holding the element is written, and the element itself
+    /// (when each is code of a file): what `plan --changed-since` need not follow further
+    /// once the elements are known.
+    pub list: Option<Pos>,
+    pub element: Option<Pos>,
+}
+
+/// A module as the collector read it: its value (for a file, what importing the file gave,
+/// before a function is called), the file it was imported from when it was a path, and
+/// where it was given.
+#[derive(Clone, Debug)]
+pub struct ReadModule {
+    pub value: Value,
+    pub path: Option<Rc<str>>,
+    pub pos: Option<Pos>,
 }
 
 #[derive(Clone, Debug)]
