@@ -133,14 +133,43 @@ pub fn analyse_reusing(
     explain_unknown: bool,
     previous: Option<&ModelMemo>,
 ) -> Analysis {
+    analyse_inner(db, root, workspace, explain_unknown, previous, false).0
+}
+
+/// [`analyse`], with what each machine's configuration is made of (for
+/// `plan --changed-since`; the model is always built).
+pub fn analyse_with_footprints(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+) -> (Analysis, crate::model::footprint::Footprints) {
+    let (analysis, footprints) = analyse_inner(db, root, workspace, false, None, true);
+    (analysis, footprints.unwrap_or_default())
+}
+
+fn analyse_inner(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+    explain_unknown: bool,
+    previous: Option<&ModelMemo>,
+    with_footprints: bool,
+) -> (Analysis, Option<crate::model::footprint::Footprints>) {
     let mut diagnostics = check::check_workspace(db, workspace);
     let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
-    let reused = previous.and_then(|memo| {
+    let mut footprints = None;
+    let reused = previous.filter(|_| !with_footprints).and_then(|memo| {
         reused_model(db, root, workspace, memo)
             .or_else(|| reused_model(db, root, workspace, memo.last_clean.as_deref()?))
     });
     let (clan, garbage, inputs, model_reused) = match reused {
         Some((clan, inputs, reuse)) => (clan, Garbage::default(), inputs, reuse),
+        None if with_footprints => {
+            let (clan, garbage, inputs, f) =
+                crate::model::build_model_with_footprints(db, root, workspace);
+            footprints = Some(f);
+            (Arc::new(clan), garbage, Arc::new(inputs), ModelReuse::Built)
+        }
         None => {
             let (clan, garbage, inputs) = build_model_keeping_garbage(db, root, workspace);
             (Arc::new(clan), garbage, Arc::new(inputs), ModelReuse::Built)
@@ -179,13 +208,16 @@ pub fn analyse_reusing(
             ));
         }
     }
-    Analysis {
-        diagnostics,
-        clan,
-        garbage,
-        memo,
-        model_reused,
-    }
+    (
+        Analysis {
+            diagnostics,
+            clan,
+            garbage,
+            memo,
+            model_reused,
+        },
+        footprints,
+    )
 }
 
 /// Syntax errors in files the clan's evaluation never read (a scratch file, a template, a

@@ -2,10 +2,12 @@
 //! with the span of its definition. This layer also holds the small languages clan values use
 //! (`grammar/`): deploy targets and machine selectors.
 
+pub mod affected;
 mod build;
 mod clan;
 mod data_files;
 pub mod deploy_target;
+pub mod footprint;
 mod freshness;
 mod json_locate;
 pub mod machine_selector;
@@ -17,7 +19,7 @@ mod unique_names;
 pub mod vars;
 pub mod why;
 
-pub use build::{build_model, build_model_keeping_garbage};
+pub use build::{build_model, build_model_keeping_garbage, build_model_with_footprints};
 pub use clan::*;
 pub use freshness::{Freshness, LiteralEdit, ModelInputs};
 pub use service_membership::{

@@ -129,6 +129,7 @@ impl Reader<'_, '_> {
             ..EvalSettings::default()
         };
         let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
+        self.footprint_evaluation(machine, &evaluation);
         if let Some(failed) = &evaluation.failed {
             return Err(failed.message.clone());
         }

@@ -19,6 +19,8 @@ use super::catalog::{OptionDecl, Role, RoleConstraint, Service};
 pub struct FlakeServiceRead {
     pub service: Result<Service, String>,
     pub role_positions: Vec<(String, Pos)>,
+    /// The service's evaluation (where its code is, for `plan --changed-since`).
+    pub evaluation: Option<Rc<Evaluation>>,
 }
 
 pub fn read_flake_service(
@@ -30,14 +32,14 @@ pub fn read_flake_service(
     let mut read = FlakeServiceRead {
         service: Err("not evaluated".into()),
         role_positions: Vec::new(),
+        evaluation: None,
     };
-    let evaluation = match evaluate_service(ev, ctx, node) {
-        Ok(evaluation) => evaluation,
-        Err(reason) => {
-            read.service = Err(reason);
-            return read;
-        }
-    };
+    let (evaluation, complete) = evaluate_service(ev, ctx, node);
+    read.evaluation = Some(evaluation.clone());
+    if let Err(reason) = complete {
+        read.service = Err(reason);
+        return read;
+    }
     let string = |ev: &mut Evaluator<'_>, path: &[&str]| -> Option<String> {
         let node = evaluation.node(ev, path)?;
         match ev.force(&node.value_thunk(), None).ok()? {
@@ -86,13 +88,13 @@ pub fn read_flake_service(
     read
 }
 
-/// The service evaluated with clanc's schema of its options; `Err` with the reason when a
-/// module clanc cannot see into, or one that failed (reported), leaves its roles unknown.
+/// The service evaluated with clanc's schema of its options, and `Err` with the reason when
+/// a module clanc cannot see into, or one that failed (reported), leaves its roles unknown.
 fn evaluate_service(
     ev: &mut Evaluator<'_>,
     ctx: &Rc<ModuleContext>,
     node: &Rc<Node>,
-) -> Result<Rc<Evaluation>, String> {
+) -> (Rc<Evaluation>, Result<(), String>) {
     let schema = {
         let lib = ctx.lib.clone();
         Thunk::native("clan.service schema", move |ev, pos| {
@@ -118,9 +120,9 @@ fn evaluate_service(
         .or_else(|| evaluation.failed.as_ref().map(|f| f.message.clone()))
         .or(uncertain)
     {
-        return Err(reason);
+        return (evaluation, Err(reason));
     }
-    Ok(evaluation)
+    (evaluation, Ok(()))
 }
 
 /// An integer option's value, when it is a known `u32`.

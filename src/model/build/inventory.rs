@@ -64,6 +64,7 @@ impl Reader<'_, '_> {
                     );
                 }
             }
+            self.footprint_service(&name, service.evaluation.clone());
             let role_spans = service
                 .role_positions
                 .iter()
@@ -82,6 +83,7 @@ impl Reader<'_, '_> {
                 },
             );
         }
+        self.footprint_definitions(&root, &inventory);
         self.read_machine_modules(flake, &root, &evaluation.config);
     }
 

@@ -28,6 +28,7 @@ impl Reader<'_, '_> {
         // A failed (reported) definition of `machines` may have held any machine's modules.
         let machines_failed = self.open_reason(&machines_node);
         for name in names {
+            let mark = self.files.reads_count();
             if let Some(reason) = &machines_failed {
                 let span = self.clan.machines.get(&name).and_then(|m| m.span.clone());
                 self.note(&format!("machines.{name}"), reason.clone(), span);
@@ -41,6 +42,7 @@ impl Reader<'_, '_> {
                 if machines_failed.is_none() {
                     self.add_service_generators(flake, clan_config, &name, Vec::new(), args, false);
                 }
+                self.footprint_machine(&name, None, None, mark, machines_failed.clone());
                 continue;
             };
             let mut modules = Vec::new();
@@ -50,6 +52,7 @@ impl Reader<'_, '_> {
                 None,
             ));
             let (defined, uncertain) = node.as_modules(self.ev);
+            let uncertain_modules = uncertain.clone();
             let own_modules = defined.clone();
             modules.extend(defined);
             let settings = EvalSettings {
@@ -78,6 +81,8 @@ impl Reader<'_, '_> {
                 let span = machine.and_then(|m| m.span.clone());
                 self.note(&format!("machines.{name}"), reason, span);
             }
+            let failed = machines_failed.clone().or(uncertain_modules);
+            self.footprint_machine(&name, Some(&node), Some(&evaluation), mark, failed);
         }
     }
 

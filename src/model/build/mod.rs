@@ -22,12 +22,14 @@ use crate::modules::system::{
 };
 use crate::syntax::locate;
 
+mod footprint;
 mod inventory;
 mod machine;
 mod settings;
 mod sops;
 
 use super::clan::*;
+use super::footprint::{Footprint, Footprints};
 use super::freshness::{ModelInputs, WorkspaceFacts};
 use super::unique_names::UniqueNames;
 use crate::diagnostics::Code;
@@ -49,6 +51,27 @@ pub fn build_model_keeping_garbage(
     root: &str,
     workspace: Workspace,
 ) -> (Clan, Garbage, ModelInputs) {
+    let (clan, garbage, inputs, _) = build(db, root, workspace, false);
+    (clan, garbage, inputs)
+}
+
+/// [`build_model_keeping_garbage`], with what each machine's configuration is made of
+/// ([`crate::model::footprint`]): for `plan --changed-since`, which compares two states.
+pub fn build_model_with_footprints(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+) -> (Clan, Garbage, ModelInputs, Footprints) {
+    let (clan, garbage, inputs, footprints) = build(db, root, workspace, true);
+    (clan, garbage, inputs, footprints.unwrap_or_default())
+}
+
+fn build(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+    with_footprints: bool,
+) -> (Clan, Garbage, ModelInputs, Option<Footprints>) {
     let files = ClanFiles::new(db, root, workspace);
     let facts = WorkspaceFacts::of(db, workspace);
     let inputs = |files: &ClanFiles, ev: &Evaluator| ModelInputs::new(root, &facts, files, ev);
@@ -66,7 +89,14 @@ pub fn build_model_keeping_garbage(
     if !facts.has_flake {
         clan.inputs = Known::Unknown("the directory has no flake.nix".into());
         let inputs = inputs(&files, &ev);
-        return (clan, ev.into_garbage(), inputs);
+        let footprints = with_footprints.then(|| Footprints {
+            shared: Footprint {
+                anything: Some("the directory has no flake.nix".into()),
+                ..Footprint::default()
+            },
+            ..Footprints::default()
+        });
+        return (clan, ev.into_garbage(), inputs, footprints);
     }
     let flake = evaluate_flake(&mut ev, root, lock.as_ref());
     clan.inputs = Known::Known(flake.inputs.clone());
@@ -79,6 +109,7 @@ pub fn build_model_keeping_garbage(
         relative_paths: RefCell::default(),
         missing_references: Vec::new(),
         root_path: String::new(),
+        footprint: with_footprints.then(footprint::RawFootprints::default),
     };
     reader.clan.service_sources = service_sources(&files, lock.as_ref(), &flake);
     match (flake.clans.first(), &flake.failed) {
@@ -94,11 +125,26 @@ pub fn build_model_keeping_garbage(
     }
     reader.read_data_files(facts.lock.as_deref());
     reader.collect_context(&flake.ctx);
+    let footprints = reader.footprint.take().map(|raw| {
+        let mut footprints = reader.footprints(raw);
+        if let Some(failure) = &flake.failed {
+            footprints.shared.unbounded(format!(
+                "the flake could not be evaluated in full ({})",
+                failure.message
+            ));
+        }
+        if let Some(reason) = reader.clan.unknown_reason() {
+            footprints
+                .shared
+                .unbounded(format!("the clan is unknown to clanc ({reason})"));
+        }
+        footprints
+    });
     drop(reader);
     let inputs = inputs(&files, &ev);
     let mut garbage = ev.into_garbage();
     garbage.keep(flake);
-    (clan, garbage, inputs)
+    (clan, garbage, inputs, footprints)
 }
 
 pub(super) struct Reader<'r, 'a> {
@@ -117,6 +163,8 @@ pub(super) struct Reader<'r, 'a> {
     /// The path of the clan's root node (`clan` under flake-parts, empty for `lib.clan`):
     /// notes name what is below it relative to it (`inventory.machines`).
     root_path: String,
+    /// What the footprints need, when they are asked for.
+    footprint: Option<footprint::RawFootprints>,
 }
 
 impl Reader<'_, '_> {
