@@ -43,6 +43,7 @@ fn options(flake: &str) -> PlanOptions {
         target_host: None,
         builders: None,
         upload_dir: clanc::plan::step::SECRETS_UPLOAD_DIR.to_string(),
+        changed: None,
     }
 }
 

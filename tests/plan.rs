@@ -150,7 +150,7 @@ fn golden_plans() {
 /// steps only, skipped machines have no steps, and the per-machine chain is in order.
 fn check_json_invariants(text: &str, case: &Path) {
     let plan: serde_json::Value = serde_json::from_str(text).expect("plan JSON parses");
-    assert_eq!(plan["version"], 2);
+    assert_eq!(plan["version"], 3);
     assert!(plan["fingerprint"].as_str().unwrap().starts_with("sha256:"));
     let steps = plan["steps"].as_array().expect("steps");
     let mut seen = std::collections::HashSet::new();
@@ -305,13 +305,14 @@ fn a_version_1_plan_is_still_read_and_an_unknown_version_refused() {
     let made = clanc(&["plan", clan.to_str().unwrap(), "-o", plan.to_str().unwrap()]);
     assert!(made.status.success());
     let text = std::fs::read_to_string(&plan).unwrap();
-    assert!(text.starts_with("{\n  \"version\": 2,"), "{text}");
+    assert!(text.starts_with("{\n  \"version\": 3,"), "{text}");
     assert!(!text.contains("\"diff\""), "no diff without --diff");
+    assert!(!text.contains("changedSince"), "no changedSince without --changed-since");
     let now = clanc(&["apply", "--dry-run", plan.to_str().unwrap()]);
     assert!(now.status.success());
-    for (version, ok) in [(1, true), (3, false)] {
+    for (version, ok) in [(1, true), (2, true), (4, false)] {
         let older = dir.path().join(format!("plan-v{version}.json"));
-        let replaced = text.replacen("\"version\": 2,", &format!("\"version\": {version},"), 1);
+        let replaced = text.replacen("\"version\": 3,", &format!("\"version\": {version},"), 1);
         std::fs::write(&older, replaced).unwrap();
         let out = clanc(&["apply", "--dry-run", older.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -322,7 +323,7 @@ fn a_version_1_plan_is_still_read_and_an_unknown_version_refused() {
             assert_eq!(out.status.code(), Some(2), "{stderr}");
             assert!(
                 stderr
-                    .contains("plan version 3 is not supported (this clanc reads versions 1 to 2)"),
+                    .contains("plan version 4 is not supported (this clanc reads versions 1 to 3)"),
                 "{stderr}"
             );
             assert!(out.stdout.is_empty());

@@ -124,7 +124,7 @@ fn plan_diff_shows_what_each_machine_gets_and_apply_skips_the_unchanged() {
     assert_eq!(out.status.code(), Some(0), "{}", report(&out));
     let plan: serde_json::Value =
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", report(&out)));
-    assert_eq!(plan["version"], 2);
+    assert_eq!(plan["version"], 3);
     let alpha = &plan["machines"]["alpha"]["diff"];
     assert_eq!(alpha["status"], "unchanged", "{}", report(&out));
     assert_eq!(alpha["system"], alpha_system.as_str());

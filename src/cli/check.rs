@@ -75,13 +75,21 @@ pub(super) struct Analysis {
 
 /// Loads the clan at `dir`, builds the model and runs every check.
 pub(super) fn analyse(dir: &std::path::Path) -> Result<Analysis, loader::LoadError> {
-    analyse_with(dir, false)
+    analyse_with(dir, false, false).map(|(a, _)| a)
+}
+
+/// [`analyse`], with the machines' footprints (`plan --changed-since`).
+pub(super) fn analyse_with_footprints(
+    dir: &std::path::Path,
+) -> Result<(Analysis, crate::model::footprint::Footprints), loader::LoadError> {
+    analyse_with(dir, false, true).map(|(a, f)| (a, f.unwrap_or_default()))
 }
 
 fn analyse_with(
     dir: &std::path::Path,
     explain_unknown: bool,
-) -> Result<Analysis, loader::LoadError> {
+    with_footprints: bool,
+) -> Result<(Analysis, Option<crate::model::footprint::Footprints>), loader::LoadError> {
     let mut db = Database::default();
     let loaded = loader::load_clan(&mut db, dir)?;
     let workspace = loaded.workspace;
@@ -92,27 +100,36 @@ fn analyse_with(
         .collect();
     let root = absolute(dir);
     crate::analysis::prepare(&db, workspace);
-    let analysis =
-        crate::analysis::analyse(&db, &root.to_string_lossy(), workspace, explain_unknown);
+    let (analysis, footprints) = if with_footprints {
+        let (a, f) =
+            crate::analysis::analyse_with_footprints(&db, &root.to_string_lossy(), workspace);
+        (a, Some(f))
+    } else {
+        let a = crate::analysis::analyse(&db, &root.to_string_lossy(), workspace, explain_unknown);
+        (a, None)
+    };
     let mut diagnostics = analysis.diagnostics;
     for file in &loaded.not_utf8 {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
         diagnostics.push(check::not_utf8_diagnostic(file, text));
     }
     let listing = crate::analysis::vars_listing(&db, workspace);
-    Ok(Analysis {
-        db,
-        workspace,
-        texts,
-        diagnostics,
-        // the memo's share goes with it: the model is this analysis's alone
-        clan: {
-            drop(analysis.memo);
-            std::sync::Arc::unwrap_or_clone(analysis.clan)
+    Ok((
+        Analysis {
+            db,
+            workspace,
+            texts,
+            diagnostics,
+            // the memo's share goes with it: the model is this analysis's alone
+            clan: {
+                drop(analysis.memo);
+                std::sync::Arc::unwrap_or_clone(analysis.clan)
+            },
+            listing,
+            garbage: analysis.garbage,
         },
-        listing,
-        garbage: analysis.garbage,
-    })
+        footprints,
+    ))
 }
 
 /// The sources diagnostics point into, for the renderers.
@@ -135,8 +152,8 @@ pub(super) fn sources_for(report: &Report, texts: &HashMap<String, Arc<str>>) ->
 /// Loads the clan, checks it, prints the report; returns the exit status.
 pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     let started = std::time::Instant::now();
-    let analysis = match analyse_with(&args.dir, args.explain_unknown) {
-        Ok(analysis) => analysis,
+    let analysis = match analyse_with(&args.dir, args.explain_unknown, false) {
+        Ok((analysis, _)) => analysis,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;

@@ -1,5 +1,6 @@
 //! The command line: argument types (clap) and one module per subcommand.
 
+mod changed;
 mod check;
 mod eval;
 mod install;

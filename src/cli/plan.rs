@@ -15,7 +15,7 @@ use crate::model::deploy_target::{DeployTarget, parse_deploy_target};
 use crate::model::machine_selector::parse_selector;
 use crate::plan::{self, Fingerprint, Goal, PlanOptions};
 
-use super::check::{Analysis, absolute, analyse, sources_for};
+use super::check::{Analysis, absolute, analyse, analyse_with_footprints, sources_for};
 use super::exit;
 use super::ssh_flags::parse_ssh_option;
 
@@ -97,6 +97,10 @@ pub struct Planning {
     /// Where secrets are uploaded on the target; `{machine}` is replaced by the machine's name
     #[arg(long, value_name = "PATH", default_value = plan::step::SECRETS_UPLOAD_DIR)]
     pub upload_dir: String,
+    /// Only the machines a change since this git revision affects (default: HEAD when the
+    /// work tree has changes, else HEAD~1: what the last commit changed)
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = "")]
+    pub changed_since: Option<String>,
 }
 
 /// A specialisation's name: one path component of `{toplevel}/specialisation/`.
@@ -311,7 +315,11 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
         eprintln!("error: {e}");
         exit::USAGE
     })?;
-    let analysis = analyse(dir).map_err(|e| {
+    let (analysis, footprints) = match planning.changed_since {
+        Some(_) => analyse_with_footprints(dir).map(|(a, f)| (a, Some(f))),
+        None => analyse(dir).map(|a| (a, None)),
+    }
+    .map_err(|e| {
         eprintln!("error: {e}");
         exit::USAGE
     })?;
@@ -335,6 +343,18 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
         eprintln!("error: no plan: `clanc check` found {count} error(s)");
         return Err(exit::FOUND_ERRORS);
     }
+    let changed = match (&planning.changed_since, &footprints) {
+        (Some(rev), Some(footprints)) => {
+            match super::changed::changed_since(&absolute(dir), rev, &analysis, footprints) {
+                Ok(changed) => Some(changed),
+                Err(e) => {
+                    eprintln!("error: --changed-since: {e}");
+                    return Err(exit::USAGE);
+                }
+            }
+        }
+        _ => None,
+    };
     let options = PlanOptions {
         flake: absolute(dir).to_string_lossy().into_owned(),
         goal: planning.goal.goal(),
@@ -357,6 +377,7 @@ fn make_plan(dir: &Path, planning: &Planning, color: ColorChoice) -> Result<plan
         target_host,
         builders: planning.builders.clone(),
         upload_dir: planning.upload_dir.clone(),
+        changed,
     };
     let plan = plan::make_plan(&analysis.clan, &analysis.listing, &options);
     if options.target_host.is_some() && plan.machines.len() != 1 {

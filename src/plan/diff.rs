@@ -509,6 +509,7 @@ mod tests {
             target_host: None,
             builders: None,
             upload_dir: step::SECRETS_UPLOAD_DIR.into(),
+            changed: None,
         };
         make_plan(&clan, &VarsListing::default(), &options)
     }

@@ -3,6 +3,7 @@
 //! a machine and across machines (providers before consumers). `clanc plan` shows it;
 //! `clanc apply` runs exactly it. Pure: the caller reads the disk.
 
+mod changed;
 pub mod diff;
 mod fingerprint;
 mod order;
@@ -26,6 +27,7 @@ use crate::model::machine_selector::MachineSelector;
 use crate::model::vars::listing::VarsListing;
 use crate::model::{Clan, Known, Machine, MachineClass, Spanned};
 
+pub use changed::{ChangedReport, ChangedSince};
 pub use diff::{SystemDiff, diff_steps};
 pub use fingerprint::{Fingerprint, VARS_TREE};
 pub use order::{DroppedEdge, MachineEdge, Ordering, Reason, Strength, order_machines};
@@ -69,6 +71,8 @@ pub struct PlanOptions {
     /// `--upload-dir`: where secrets go on the target; `{machine}` stands for the machine's
     /// name (normally [`step::SECRETS_UPLOAD_DIR`]).
     pub upload_dir: String,
+    /// `--changed-since`: only the machines a change affects are planned.
+    pub changed: Option<ChangedSince>,
 }
 
 /// A machine as the plan sees it.
@@ -98,6 +102,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     pub ordering: Ordering,
     pub diagnostics: Vec<Diagnostic>,
+    /// `--changed-since`: which machines are affected and why.
+    pub changed: Option<ChangedReport>,
 }
 
 impl Plan {
@@ -505,7 +511,12 @@ fn vars_steps(
 /// Compiles the checked clan into a plan.
 pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> Plan {
     let mut diagnostics = Vec::new();
-    let (selected, unmatched) = select::select_machines(clan, options.selector.as_ref());
+    let (mut selected, unmatched) = select::select_machines(clan, options.selector.as_ref());
+    let changed = options.changed.as_ref().map(|since| {
+        let report = ChangedReport::new(since, &selected);
+        selected.retain(|m| since.affected.contains_key(m));
+        report
+    });
     for term in unmatched {
         diagnostics.push(Diagnostic::warning(
             Code::P003,
@@ -644,6 +655,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
         steps,
         ordering,
         diagnostics,
+        changed,
     }
 }
 

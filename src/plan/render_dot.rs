@@ -45,7 +45,15 @@ pub fn render_dot(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "  label={};",
-        quote(&format!("clanc plan: goal {}", plan.goal.as_str()))
+        quote(&match &plan.changed {
+            None => format!("clanc plan: goal {}", plan.goal.as_str()),
+            Some(report) => format!(
+                "clanc plan: goal {}, {}: {} machine(s) affected",
+                plan.goal.as_str(),
+                report.title(),
+                report.since.affected.len()
+            ),
+        })
     );
     let _ = writeln!(out, "  node [shape=box, fontname=\"monospace\"];");
     let mut by_machine: BTreeMap<Option<&str>, Vec<&Step>> = BTreeMap::new();

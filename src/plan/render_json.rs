@@ -1,7 +1,7 @@
-//! The plan as JSON (version 2): what `clanc plan --format json` prints, what `-o` saves and
+//! The plan as JSON (version 3): what `clanc plan --format json` prints, what `-o` saves and
 //! what `clanc apply` reads back. The shape is documented in `docs/plan.md`. Version 2 added
-//! `machines.<m>.diff` (`clanc plan --diff`); version 1 plans, which have none, are still
-//! read.
+//! `machines.<m>.diff` (`clanc plan --diff`), version 3 `changedSince` (`--changed-since`);
+//! plans of versions 1 and 2, which have neither or only the first, are still read.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::{Plan, Step, SystemDiff};
 
 /// The version this clanc writes.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,6 +30,25 @@ pub struct PlanJson {
     pub orderings: Vec<OrderingJson>,
     pub steps: Vec<StepJson>,
     pub diagnostics: Vec<DiagnosticJson>,
+    /// `--changed-since`: the machines a change affects, and why (version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_since: Option<ChangedSinceJson>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangedSinceJson {
+    pub rev: String,
+    pub commit: String,
+    /// Why this revision, when none was given.
+    pub chosen: Option<String>,
+    /// The paths that differ, relative to the clan directory.
+    pub paths: Vec<String>,
+    /// Each affected machine (of those `--on` selects) with its reasons.
+    pub affected: BTreeMap<String, Vec<String>>,
+    pub unaffected: Vec<String>,
+    /// Affected machines `--on` does not select.
+    pub not_selected: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -133,6 +152,15 @@ pub fn plan_json(plan: &Plan) -> PlanJson {
                 file: d.span.file.to_string(),
             })
             .collect(),
+        changed_since: plan.changed.as_ref().map(|r| ChangedSinceJson {
+            rev: r.since.rev.clone(),
+            commit: r.since.commit.clone(),
+            chosen: r.since.chosen.clone(),
+            paths: r.since.paths.clone(),
+            affected: r.since.affected.clone(),
+            unaffected: r.since.unaffected.clone(),
+            not_selected: r.not_selected.clone(),
+        }),
     }
 }
 
@@ -143,7 +171,7 @@ pub fn render_json(plan: &Plan) -> String {
     text
 }
 
-/// Reads a saved plan of version 1 or 2 (2 only adds what `--diff` found).
+/// Reads a saved plan of versions 1 to 3 (2 adds what `--diff` found, 3 `--changed-since`).
 pub fn parse_plan_json(text: &str) -> Result<PlanJson, String> {
     let plan: PlanJson =
         serde_json::from_str(text).map_err(|e| format!("not a clanc plan: {e}"))?;

@@ -26,6 +26,14 @@ pub fn render_mermaid(plan: &Plan) -> String {
             .push(step);
     }
     let mut out = String::from("flowchart LR\n");
+    if let Some(report) = &plan.changed {
+        let _ = writeln!(
+            out,
+            "  %% {}: {} machine(s) affected",
+            report.title().replace('\n', " "),
+            report.since.affected.len()
+        );
+    }
     let mut group = 0;
     for (machine, steps) in &by_machine {
         let indent = if let Some(name) = machine {

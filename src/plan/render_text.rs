@@ -34,6 +34,9 @@ pub fn render_text(plan: &Plan) -> String {
         plan.steps.len()
     );
     let _ = writeln!(out, "fingerprint {}", plan.fingerprint.digest);
+    if let Some(report) = &plan.changed {
+        out.push_str(&report.text());
+    }
     diff_counts(&mut out, plan);
 
     let mut by_machine: BTreeMap<Option<&str>, Vec<&Step>> = BTreeMap::new();
