@@ -196,7 +196,18 @@ fn piece_changes(old: &Footprint, new: &Footprint, whose: &str, changed: &[Strin
     let keys: BTreeSet<&PieceKey> = old.pieces.keys().chain(new.pieces.keys()).collect();
     // Per file, a piece the newer state has first (what it is now), else one it lost.
     let mut keys: Vec<&PieceKey> = keys.into_iter().collect();
-    keys.sort_by_key(|k| (k.file.clone(), count(new, k) <= count(old, k), k.hash));
+    let line = |k: &PieceKey| {
+        let info = new.pieces.get(k).or_else(|| old.pieces.get(k));
+        info.map_or((true, 0), |i| (i.what != PieceKind::File, i.line))
+    };
+    keys.sort_by_key(|k| {
+        (
+            k.file.clone(),
+            count(new, k) <= count(old, k),
+            line(k),
+            k.hash,
+        )
+    });
     let mut files_done = BTreeSet::new();
     for key in keys {
         if count(old, key) == count(new, key) || !files_done.insert(key.file.clone()) {

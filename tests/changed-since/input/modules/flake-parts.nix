@@ -1,0 +1,6 @@
+{ inputs, ... }:
+{
+  imports = [ inputs.clan-core.flakeModules.default ];
+  systems = [ "x86_64-linux" ];
+  clan.meta.name = "harbor";
+}

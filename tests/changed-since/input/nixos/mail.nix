@@ -1,0 +1,4 @@
+{ ... }:
+{
+  services.postfix.enable = true;
+}
