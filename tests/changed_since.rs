@@ -18,6 +18,8 @@ type Edit = fn(&Path);
 
 struct Case {
     name: &'static str,
+    /// Edits made before the first commit (a variant of the clan).
+    base: &'static [Edit],
     /// Edits, each committed when the case says so.
     edits: &'static [Edit],
     commit_edits: bool,
@@ -130,6 +132,33 @@ fn db_public_var(dir: &Path) {
     write(dir, "vars/per-machine/db/motd-id/id/value", "42\n");
 }
 
+/// mail's module reads the flake through `self` (given by `specialArgs`).
+fn mail_reads_self(dir: &Path) {
+    edit(
+        dir,
+        "modules/flake-parts.nix",
+        "{ inputs, ... }:",
+        "{ inputs, self, ... }:",
+    );
+    edit(
+        dir,
+        "modules/flake-parts.nix",
+        "clan.meta.name = \"harbor\";",
+        "clan.meta.name = \"harbor\";\n  clan.specialArgs = { inherit self; };",
+    );
+    edit(dir, "nixos/mail.nix", "{ ... }:", "{ self, ... }:");
+    edit(
+        dir,
+        "nixos/mail.nix",
+        "services.postfix.enable = true;",
+        "services.postfix.enable = true;\n  environment.etc.\"flake-rev\".text = self.rev or \"dirty\";",
+    );
+}
+
+fn readme(dir: &Path) {
+    edit(dir, "README.md", "# harbor", "# harbor, the test clan");
+}
+
 fn outside_and_web(dir: &Path) {
     // The repository's README, beside the clan (below `infra/`).
     write(
@@ -142,6 +171,17 @@ fn outside_and_web(dir: &Path) {
 
 const CASES: &[Case] = &[
     Case {
+        name: "unknown-read-of-self",
+        base: &[mail_reads_self],
+        edits: &[readme],
+        commit_edits: false,
+        below: "",
+        args: &[],
+        planned: &["mail"],
+        not_selected: &[],
+    },
+    Case {
+        base: &[],
         name: "module-of-one-machine",
         edits: &[nginx_gzip],
         commit_edits: false,
@@ -151,6 +191,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "membership-a-service-reads",
         edits: &[mail_joins_mesh],
         commit_edits: false,
@@ -160,6 +201,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "membership-a-service-does-not-read",
         edits: &[mail_joins_motd],
         commit_edits: false,
@@ -169,6 +211,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "settings-of-one-machine",
         edits: &[db_motd],
         commit_edits: false,
@@ -178,6 +221,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "binding-an-inline-module-uses",
         edits: &[redis_port],
         commit_edits: false,
@@ -187,6 +231,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "files-no-evaluation-reads",
         edits: &[unread_files],
         commit_edits: false,
@@ -196,6 +241,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "shared-module-with-on",
         edits: &[common_module],
         commit_edits: false,
@@ -205,6 +251,7 @@ const CASES: &[Case] = &[
         not_selected: &["db", "mail"],
     },
     Case {
+        base: &[],
         name: "flake-lock",
         edits: &[nixpkgs_bump],
         commit_edits: false,
@@ -214,6 +261,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "public-var-of-one-machine",
         edits: &[db_public_var],
         commit_edits: false,
@@ -223,6 +271,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "clean-tree-last-commit",
         edits: &[nginx_gzip],
         commit_edits: true,
@@ -232,6 +281,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "two-commits-back",
         edits: &[nginx_gzip, postfix_off],
         commit_edits: true,
@@ -241,6 +291,7 @@ const CASES: &[Case] = &[
         not_selected: &[],
     },
     Case {
+        base: &[],
         name: "clan-below-the-top",
         edits: &[outside_and_web],
         commit_edits: false,
@@ -297,6 +348,9 @@ fn copy_dir(from: &Path, to: &Path) {
 fn prepare(case: &Case, top: &Path) -> PathBuf {
     let clan = top.join(case.below);
     copy_dir(&repo().join("tests/changed-since/input"), &clan);
+    for edit in case.base {
+        edit(&clan);
+    }
     git(top, &["init", "-q"]);
     git(top, &["add", "-A"]);
     git(top, &["commit", "-q", "-m", "the clan"]);

@@ -56,6 +56,10 @@ pub struct Reach {
     pub paths: Vec<PathLiteral>,
     /// Ranges (in the same file) of expressions outside the piece whose values it uses.
     pub captured: Vec<TextRange>,
+    /// Ranges of parts of the piece written outside its range: attributes merged into its
+    /// sets by other attribute paths (`a.b = 1; a.c = 2;` makes one set of `a`, written at
+    /// the first binding).
+    pub spread: Vec<TextRange>,
     pub arguments: Vec<ArgumentUse>,
 }
 
@@ -113,27 +117,16 @@ impl CodeIndex {
         self.lowered.source_map.range(self.lowered.root)
     }
 
-    /// The outermost expression written exactly at `range`.
+    /// The innermost expression written exactly at `range`. Several share a range where an
+    /// attribute path makes sets (`a.b.c = 1;`: the sets of `a` and `b` are both written at
+    /// the binding); a definition at that range is of the deepest one.
     fn expr_at(&self, range: TextRange) -> Option<ExprId> {
+        // Children are allocated before their parents: the first match is the innermost.
         let ranges = &self.lowered.source_map.ranges;
-        let mut found = None;
-        for (i, r) in ranges.iter().enumerate() {
-            if *r == range {
-                found = Some(ExprId(i as u32));
-            }
-        }
-        // Children are allocated before their parents: the last match is the outermost, but
-        // only among nested ones; prefer the one no other match encloses.
-        let id = found?;
-        let mut outer = id;
-        while let Some(p) = self.parent(outer) {
-            if ranges.get(p.0 as usize) == Some(&range) {
-                outer = p;
-            } else {
-                break;
-            }
-        }
-        Some(outer)
+        ranges
+            .iter()
+            .position(|r| *r == range)
+            .map(|i| ExprId(i as u32))
     }
 
     fn parent(&self, id: ExprId) -> Option<ExprId> {
@@ -187,6 +180,23 @@ impl CodeIndex {
             }
         }
         innermost
+    }
+
+    /// The attributes of the literal set written at `range` (name, value's range); `None`
+    /// when no set is written there or some name is dynamic.
+    pub fn set_attributes(&self, range: TextRange) -> Option<Vec<(Arc<str>, TextRange)>> {
+        let Expr::Attrs(set) = self.lowered.expr(self.expr_at(range)?) else {
+            return None;
+        };
+        if !set.dynamic.is_empty() {
+            return None;
+        }
+        Some(
+            set.attrs
+                .iter()
+                .map(|d| (d.name.clone(), self.lowered.source_map.range(d.value)))
+                .collect(),
+        )
     }
 
     /// The value of the attribute `name` of the set the file is (`outputs` of a flake.nix).
@@ -249,11 +259,28 @@ impl CodeIndex {
         let lowered = &*self.lowered;
         let range_of = |id: ExprId| lowered.source_map.range(id);
         let mut out = Reach::default();
+        let root_range = range_of(root);
         let mut work: Vec<(ExprId, Chain)> = vec![(root, self.chain_to(root))];
         let mut kids = Vec::new();
         while let Some((id, chain)) = work.pop() {
             if id != root && skip.contains(&range_of(id)) {
                 continue;
+            }
+            let here = range_of(id);
+            if !root_range.contains_range(here)
+                && self
+                    .parent(id)
+                    .is_some_and(|p| root_range.contains_range(range_of(p)))
+            {
+                out.spread.push(here);
+            }
+            // The names of attributes merged in from elsewhere count with their values.
+            if let Expr::Attrs(set) = lowered.expr(id) {
+                for def in &set.attrs {
+                    if !root_range.contains_range(def.range) {
+                        out.spread.push(def.range);
+                    }
+                }
             }
             let expr = lowered.expr(id);
             match expr {
@@ -323,6 +350,8 @@ impl CodeIndex {
         }
         out.captured.sort_by_key(|r| (r.start(), r.end()));
         out.captured.dedup();
+        out.spread.sort_by_key(|r| (r.start(), r.end()));
+        out.spread.dedup();
         out.paths.sort_by_key(|p| (p.range.start(), p.range.end()));
         out.arguments
             .sort_by_key(|a| (a.range.start(), a.range.end(), a.name.clone()));
@@ -562,6 +591,23 @@ rec {
             .unwrap();
         let captured: Vec<&str> = reach.captured.iter().map(|r| slice(text, *r)).collect();
         assert_eq!(captured, ["ns", "2"]);
+    }
+
+    #[test]
+    fn sets_merged_from_attribute_paths() {
+        let text = "{ self, ... }: {\n  clan.meta.name = \"x\";\n  clan.specialArgs = { inherit self; };\n  clan.meta.domain = \"d\";\n}\n";
+        let index = index(text);
+        // The definition of `meta` is at its first binding: the set of `meta`, not `clan`.
+        let first = range_of(text, "clan.meta.name = \"x\";");
+        let reach = index
+            .reach(Some(first), &HashSet::new(), &HashSet::new())
+            .unwrap();
+        assert!(reach.arguments.is_empty(), "{reach:?}");
+        let spread: Vec<&str> = reach.spread.iter().map(|r| slice(text, *r)).collect();
+        assert_eq!(spread, ["domain", "\"d\""]);
+        let attributes = index.set_attributes(first).unwrap();
+        let names: Vec<&str> = attributes.iter().map(|(n, _)| &**n).collect();
+        assert_eq!(names, ["domain", "name"]);
     }
 
     #[test]

@@ -67,6 +67,11 @@ struct Sink {
     flake_parts: RefCell<Vec<Rc<Evaluation>>>,
 }
 
+/// Why an input clanc has no model of is unknown (what selecting from it gives too).
+pub fn unmodelled_input(name: &str) -> String {
+    format!("input `{name}` is not modelled")
+}
+
 fn attr(name: &str, value: Value) -> Attr {
     Attr {
         name: name.into(),
@@ -304,9 +309,7 @@ fn input_values(
                 }
             },
             InputKind::ClanCore => Thunk::value(clan_core_value(ev, ctx, sink, lib, name, root)),
-            InputKind::Other => {
-                Thunk::value(ev.unknown(format!("input `{name}` is not modelled"), None))
-            }
+            InputKind::Other => Thunk::value(ev.unknown(unmodelled_input(name), None)),
         };
         input_attrs.push(thunk_attr(name, value));
     }

@@ -30,6 +30,8 @@ pub(in crate::model) struct RawFootprints {
     shared: Vec<(Pos, bool)>,
     instances: BTreeMap<String, Vec<Pos>>,
     tags: Vec<Pos>,
+    /// The definitions of `specialArgs`: where, and whether that is a key.
+    special: Vec<(Pos, bool)>,
 }
 
 #[derive(Default)]
@@ -91,6 +93,9 @@ impl Functions {
 /// What an argument use brings in.
 enum Effect {
     Nothing,
+    /// A module argument that is not one of the module system's own: it may be one of
+    /// `specialArgs`, whose value's code then counts.
+    Special(String),
     /// Any change may reach it: why.
     Anything(String),
     /// It comes from code around it in the same file: the whole file counts.
@@ -181,7 +186,11 @@ impl Reader<'_, '_> {
             return;
         }
         let mut shared = Vec::new();
+        let mut special = Vec::new();
         for (name, node) in self.quiet_children(root) {
+            if name == "specialArgs" {
+                special = self.def_places(&node);
+            }
             // Machines, the inventory and services are compared by what they are; templates
             // make no machine.
             if matches!(
@@ -214,6 +223,7 @@ impl Reader<'_, '_> {
         }
         let Some(raw) = self.raw() else { return };
         raw.shared = shared;
+        raw.special = special;
         raw.instances = instances;
         raw.tags = tags;
         for (name, defs) in machine_defs {
@@ -234,7 +244,16 @@ impl Reader<'_, '_> {
             functions: Functions::default(),
             path_files: HashSet::new(),
             outputs: None,
+            special: Ok(BTreeMap::new()),
+            input_reasons: match &self.clan.inputs {
+                Known::Known(names) => names
+                    .iter()
+                    .map(|n| crate::modules::flake::unmodelled_input(n))
+                    .collect(),
+                Known::Unknown(_) => HashSet::new(),
+            },
         };
+        tracer.special = tracer.special_args(&raw.special);
         let flake_nix = format!("{}/flake.nix", root.trim_end_matches('/'));
         tracer.outputs = tracer
             .index(&flake_nix)
@@ -326,7 +345,8 @@ impl Reader<'_, '_> {
             if let Some(failed) = &evaluation.failed {
                 footprint.unbounded(format!("it could not be read ({})", failed.message));
             }
-            tracer.imports(evaluation, &mut footprint, &mut work, &mut skip);
+            let located = tracer.input_reasons.clone();
+            tracer.imports(evaluation, &located, &mut footprint, &mut work, &mut skip);
             for module in &evaluation.read {
                 tracer.module(module, &mut footprint, &mut work, 0);
             }
@@ -349,6 +369,11 @@ struct Tracer<'t, 'a> {
     path_files: HashSet<String>,
     /// flake.nix's `outputs` function (its arguments are the flake's inputs and `self`).
     outputs: Option<(String, TextRange)>,
+    /// `specialArgs` by name: where each value is written; or why clanc cannot tell.
+    special: Result<BTreeMap<String, Vec<(String, TextRange)>>, String>,
+    /// Why an input clanc has no model of is unknown: a module from one changes only with
+    /// `flake.lock`.
+    input_reasons: HashSet<String>,
 }
 
 impl Tracer<'_, '_> {
@@ -356,18 +381,58 @@ impl Tracer<'_, '_> {
         if let Some(t) = self.texts.get(path) {
             return t.clone();
         }
-        let text = crate::eval::Files::source(self.files, self.db, path)
+        let text = crate::eval::Files::source(self.files, self.db, &self.file_of(path))
             .ok()
             .map(|f| f.text(self.db).clone());
         self.texts.insert(path.to_string(), text.clone());
         text
     }
 
+    /// The file importing `path` reads: `default.nix` of a directory, as `import` does.
+    fn file_of(&self, path: &str) -> String {
+        match crate::eval::Files::file_type(self.files, path) {
+            Some(crate::db::EntryKind::Directory) => {
+                format!("{}/default.nix", path.trim_end_matches('/'))
+            }
+            _ => path.to_string(),
+        }
+    }
+
+    /// `specialArgs` by name, read from the text of its definitions (sets written out).
+    fn special_args(
+        &mut self,
+        places: &[(Pos, bool)],
+    ) -> Result<BTreeMap<String, Vec<(String, TextRange)>>, String> {
+        let mut out: BTreeMap<String, Vec<(String, TextRange)>> = BTreeMap::new();
+        for (pos, key) in places {
+            let path = self.ev.file_path(pos.file);
+            let rel = relative_to_root(&self.root, &path).unwrap_or_else(|| path.clone());
+            let line = self
+                .text(&path)
+                .map_or(0, |t| line_of(&t, usize::from(pos.range.start())));
+            let attributes = (!key)
+                .then(|| self.index(&path))
+                .flatten()
+                .and_then(|i| i.set_attributes(pos.range));
+            let Some(attributes) = attributes else {
+                return Err(format!(
+                    "`specialArgs` at {rel}:{line} is not written as a set"
+                ));
+            };
+            for (name, range) in attributes {
+                out.entry(name.to_string())
+                    .or_default()
+                    .push((path.clone(), range));
+            }
+        }
+        Ok(out)
+    }
+
     fn index(&mut self, path: &str) -> Option<Rc<CodeIndex>> {
         if let Some(i) = self.indexes.get(path) {
             return i.clone();
         }
-        let index = crate::eval::Files::source(self.files, self.db, path)
+        let index = crate::eval::Files::source(self.files, self.db, &self.file_of(path))
             .ok()
             .map(|source| {
                 let lowered =
@@ -430,6 +495,16 @@ impl Tracer<'_, '_> {
         }
         let mut work = Vec::new();
         let mut skip: HashMap<String, HashSet<TextRange>> = HashMap::new();
+        // An evaluation after the first collects the same modules again, their imports
+        // forced already (no positions left): an unknown import the first located is known.
+        let mut located: HashSet<String> = self.input_reasons.clone();
+        for evaluation in &raw.evaluations {
+            for record in &evaluation.imports {
+                if let (ImportedModule::Unknown(why), Some(_)) = (&record.target, record.element) {
+                    located.insert(why.clone());
+                }
+            }
+        }
         for evaluation in &raw.evaluations {
             if let Some(failed) = &evaluation.failed {
                 footprint.unbounded(format!(
@@ -437,7 +512,7 @@ impl Tracer<'_, '_> {
                     failed.message
                 ));
             }
-            let unknown = self.imports(evaluation, &mut footprint, &mut work, &mut skip);
+            let unknown = self.imports(evaluation, &located, &mut footprint, &mut work, &mut skip);
             if let (Some(open), false) = (&evaluation.open, unknown) {
                 footprint.unbounded(format!("its modules are not all known ({open})"));
             }
@@ -475,6 +550,7 @@ impl Tracer<'_, '_> {
     fn imports(
         &mut self,
         evaluation: &Evaluation,
+        located: &HashSet<String>,
         footprint: &mut Footprint,
         work: &mut Vec<Work>,
         skip: &mut HashMap<String, HashSet<TextRange>>,
@@ -498,6 +574,9 @@ impl Tracer<'_, '_> {
             }
             unknown_any = true;
             match record.element {
+                // An input's module (it changes with flake.lock), or one located before.
+                None if matches!(&record.target, ImportedModule::Unknown(why) if located.contains(why)) =>
+                    {}
                 Some(pos) => work.push(Work::at(
                     self.ev.file_path(pos.file),
                     Some(pos.range),
@@ -672,11 +751,15 @@ impl Tracer<'_, '_> {
         // Places seen, and whether they were followed.
         let mut seen: HashMap<(String, Option<TextRange>), bool> = HashMap::new();
         let mut done = 0usize;
-        while let Some(w) = work.pop() {
+        while let Some(mut w) = work.pop() {
             done += 1;
             if done > MAX_WORK {
                 footprint.unbounded("it is made of more code than clanc follows".into());
                 return;
+            }
+            // A directory imported is its default.nix.
+            if w.range.is_none() {
+                w.path = self.file_of(&w.path);
             }
             let Some(rel) = relative_to_root(&self.root, &w.path) else {
                 continue;
@@ -776,6 +859,10 @@ impl Tracer<'_, '_> {
                     }
                 }
             }
+            // Parts of it written elsewhere (merged attribute paths): their text counts.
+            for spread in &reach.spread {
+                work.push(Work::at(w.path.clone(), Some(*spread), w.kind, false));
+            }
             for captured in &reach.captured {
                 work.push(Work::at(
                     w.path.clone(),
@@ -794,6 +881,25 @@ impl Tracer<'_, '_> {
                         let line = line_of(&text, usize::from(argument.range.start()));
                         footprint.unbounded(format!("{why} at {rel}:{line}"));
                     }
+                    Effect::Special(name) => match &self.special {
+                        Ok(special) => {
+                            for (path, range) in special.get(&name).into_iter().flatten() {
+                                work.push(Work::at(
+                                    path.clone(),
+                                    Some(*range),
+                                    PieceKind::Used,
+                                    true,
+                                ));
+                            }
+                        }
+                        Err(why) => {
+                            let line = line_of(&text, usize::from(argument.range.start()));
+                            footprint.unbounded(format!(
+                                "it uses the module argument `{name}`, which may come from \
+                                 `specialArgs`, and {why}, at {rel}:{line}"
+                            ));
+                        }
+                    },
                 }
             }
         }
@@ -966,7 +1072,13 @@ fn module_argument(name: &str, whole: bool, select: Option<&[Arc<str>]>) -> Effe
     match name {
         "self" | "directory" => Effect::Anything(format!("it uses `{name}` (the whole flake)")),
         "inputs" => inputs_argument(select),
-        _ => Effect::Nothing,
+        // The module system's own arguments.
+        "config" | "options" | "lib" | "pkgs" | "modulesPath" | "name" | "utils"
+        | "baseModules" | "extraModules" | "specialArgs" | "_class" | "_prefix"
+        | "noUserModules" => Effect::Nothing,
+        // `_module.args` of the machine's modules (followed where they are defined), or one
+        // of `specialArgs`.
+        _ => Effect::Special(name.to_string()),
     }
 }
 
