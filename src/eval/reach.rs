@@ -199,6 +199,81 @@ impl CodeIndex {
         )
     }
 
+    /// Whether the function at `function` is called by code of this file with values of
+    /// this file: applied where it is written, or handed to a builtin or a `lib` function
+    /// (`map (x: ...) xs`, `lib.genAttrs names (name: ...)`), which calls it with what its
+    /// other arguments hold. (A function of several arguments, `a: b: ...`, counts as one.)
+    pub fn called_locally(&self, function: TextRange) -> bool {
+        let Some(mut id) = self.expr_at(function) else {
+            return false;
+        };
+        while let Some(p) = self.parent(id) {
+            match self.lowered.expr(p) {
+                Expr::Lambda(l) if l.body == id => id = p,
+                _ => break,
+            }
+        }
+        let Some(p) = self.parent(id) else {
+            return false;
+        };
+        match self.lowered.expr(p) {
+            Expr::Apply { func, .. } if *func == id => true,
+            Expr::Apply { arg, .. } if *arg == id => self.library_call(p),
+            _ => false,
+        }
+    }
+
+    /// Whether the application at `apply` calls one of the functions of builtins or nixpkgs'
+    /// `lib` that call a function they are given with the values of their other arguments
+    /// (`map`, `mapAttrs`, `genAttrs`, `foldl'`, ...), by the name it is called by.
+    fn library_call(&self, apply: ExprId) -> bool {
+        const CALLS_WITH_ITS_ARGUMENTS: &[&str] = &[
+            "map",
+            "mapAttrs",
+            "mapAttrs'",
+            "mapAttrsToList",
+            "mapAttrsRecursive",
+            "mapAttrsRecursiveCond",
+            "genAttrs",
+            "genList",
+            "filter",
+            "filterAttrs",
+            "foldl",
+            "foldl'",
+            "foldr",
+            "foldlAttrs",
+            "concatMap",
+            "concatMapStrings",
+            "concatMapStringsSep",
+            "concatMapAttrs",
+            "forEach",
+            "imap0",
+            "imap1",
+            "zipAttrsWith",
+            "zipListsWith",
+            "partition",
+            "sort",
+            "groupBy",
+            "any",
+            "all",
+            "fix",
+            "listToAttrs",
+        ];
+        let mut head = apply;
+        while let Expr::Apply { func, .. } = self.lowered.expr(head) {
+            head = *func;
+        }
+        let name = match self.lowered.expr(head) {
+            Expr::Var(Var::Global(name)) => Some(name.clone()),
+            Expr::Select { path, .. } => match path.last() {
+                Some(AttrKey::Static(name)) => Some(name.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        name.is_some_and(|n| CALLS_WITH_ITS_ARGUMENTS.contains(&&*n))
+    }
+
     /// The value of the attribute `name` of the set the file is (`outputs` of a flake.nix).
     pub fn root_attribute(&self, name: &str) -> Option<TextRange> {
         let Expr::Attrs(set) = self.lowered.expr(self.lowered.root) else {
@@ -608,6 +683,30 @@ rec {
         let attributes = index.set_attributes(first).unwrap();
         let names: Vec<&str> = attributes.iter().map(|(n, _)| &**n).collect();
         assert_eq!(names, ["domain", "name"]);
+    }
+
+    #[test]
+    fn functions_called_here_and_elsewhere() {
+        let text = r#"{ lib, flake-parts, names }:
+{
+  a = lib.genAttrs names (name: { hostName = name; });
+  b = map (x: y: x + y) [ 1 ];
+  c = (v: v) 1;
+  d = flake-parts.lib.mkFlake { } ({ config, ... }: { });
+  e = mystery (z: z);
+  f = builtins.mapAttrs (k: v: v) { };
+}
+"#;
+        let index = index(text);
+        let at = |needle: &str| range_of(text, needle);
+        assert!(index.called_locally(at("name: { hostName = name; }")));
+        assert!(index.called_locally(at("x: y: x + y")));
+        assert!(index.called_locally(at("y: x + y")));
+        assert!(index.called_locally(at("v: v")));
+        assert!(index.called_locally(at("k: v: v")));
+        // mkFlake calls its module with flake-parts' arguments, not with its own
+        assert!(!index.called_locally(at("{ config, ... }: { }")));
+        assert!(!index.called_locally(at("z: z")));
     }
 
     #[test]

@@ -929,16 +929,19 @@ impl Tracer<'_, '_> {
                 (false, _) => Effect::Nothing,
             };
         }
-        if root_function {
-            return file_argument(
-                &used.name,
-                used.whole,
-                used.select.as_deref(),
-                path,
-                &self.root,
-            );
+        // A function called here with this file's values: the whole file counts. One called
+        // from elsewhere (a flake-parts module given to mkFlake) gets what its caller gives:
+        // known by name only.
+        if !root_function && index.called_locally(function) {
+            return Effect::WholeFile;
         }
-        Effect::WholeFile
+        file_argument(
+            &used.name,
+            used.whole,
+            used.select.as_deref(),
+            path,
+            &self.root,
+        )
     }
 
     /// Whether an instance's service reads the members of its roles.
