@@ -479,195 +479,229 @@ fn instance_changes(
     new: &State,
     changed: &[String],
 ) -> BTreeMap<String, Vec<(String, String)>> {
-    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    let names: BTreeSet<&String> = old
-        .clan
-        .instances
-        .keys()
+    let names: BTreeSet<&String> = (old.clan.instances.keys())
         .chain(new.clan.instances.keys())
         .collect();
-    let everyone: BTreeSet<&String> = old
-        .clan
-        .machines
-        .keys()
+    let everyone: BTreeSet<&String> = (old.clan.machines.keys())
         .chain(new.clan.machines.keys())
         .collect();
+    let mut out = BTreeMap::new();
     for name in names {
-        let (a, b) = (old.clan.instances.get(name), new.clan.instances.get(name));
-        let members_a = members(a);
-        let members_b = members(b);
-        let list = out.entry(name.clone()).or_default();
-        // Members: known, or anyone.
-        let unknown = members_a
-            .as_ref()
-            .err()
-            .or(members_b.as_ref().err())
-            .cloned();
-        let empty = BTreeMap::new();
-        let ma = members_a.as_ref().unwrap_or(&empty);
-        let mb = members_b.as_ref().unwrap_or(&empty);
-        let involved: BTreeSet<&String> = match &unknown {
-            Some(_) => everyone.clone(),
-            None => ma.keys().chain(mb.keys()).collect(),
-        };
-        // Its roles in it.
-        for m in &involved {
-            let (ra, rb) = (ma.get(*m), mb.get(*m));
-            if unknown.is_none() && ra != rb {
-                let none = BTreeSet::new();
-                let (ra, rb) = (ra.unwrap_or(&none), rb.unwrap_or(&none));
-                for r in rb.difference(ra) {
-                    list.push(((*m).clone(), format!("it joined role `{r}`")));
-                }
-                for r in ra.difference(rb) {
-                    list.push(((*m).clone(), format!("it left role `{r}`")));
-                }
+        let list = one_instance(name, old, new, changed, &everyone);
+        if !list.is_empty() {
+            out.insert(name.clone(), list);
+        }
+    }
+    out
+}
+
+/// An instance in both states: its members with their roles.
+struct Compared<'c> {
+    then: Option<&'c Instance>,
+    now: Option<&'c Instance>,
+    members_then: BTreeMap<String, BTreeSet<String>>,
+    members_now: BTreeMap<String, BTreeSet<String>>,
+    /// Members in either state (everyone when they are unknown).
+    involved: BTreeSet<String>,
+}
+
+impl Compared<'_> {
+    fn has_role(&self, m: &str, r: &str) -> bool {
+        has_role(&self.members_then, m, r) || has_role(&self.members_now, m, r)
+    }
+}
+
+/// The machines a change of one instance affects, with why.
+fn one_instance(
+    name: &str,
+    old: &State,
+    new: &State,
+    changed: &[String],
+    everyone: &BTreeSet<&String>,
+) -> Vec<(String, String)> {
+    let (then, now) = (old.clan.instances.get(name), new.clan.instances.get(name));
+    let (members_then, members_now) = (members(then), members(now));
+    let unknown = (members_then.as_ref().err())
+        .or(members_now.as_ref().err())
+        .cloned();
+    let mut it = Compared {
+        then,
+        now,
+        members_then: members_then.unwrap_or_default(),
+        members_now: members_now.unwrap_or_default(),
+        involved: BTreeSet::new(),
+    };
+    it.involved = match &unknown {
+        Some(_) => everyone.iter().map(|m| (*m).clone()).collect(),
+        None => (it.members_then.keys())
+            .chain(it.members_now.keys())
+            .cloned()
+            .collect(),
+    };
+    let mut list = Vec::new();
+    if unknown.is_none() {
+        membership_changes(&it, &mut list);
+    }
+    let facts_then = then.map(instance_facts);
+    let facts_now = now.map(instance_facts);
+    let partial = facts_then.as_ref().is_some_and(|f| f.partial)
+        || facts_now.as_ref().is_some_and(|f| f.partial);
+    let whole = partial
+        .then(|| whole_change(name, old, new, changed))
+        .flatten();
+    if let Some(why) = &unknown {
+        if facts_then != facts_now || whole.is_some() {
+            for m in everyone {
+                let what = format!("it changed and its members are unknown ({why})");
+                list.push(((*m).clone(), what));
             }
         }
-        let facts_a = a.map(instance_facts);
-        let facts_b = b.map(instance_facts);
-        let fp_empty = Footprint::default();
-        let fp_a = old.footprints.instances.get(name).unwrap_or(&fp_empty);
-        let fp_b = new.footprints.instances.get(name).unwrap_or(&fp_empty);
-        // Data clanc cannot know: its definitions' code decides.
-        let partial = facts_a.as_ref().is_some_and(|f| f.partial)
-            || facts_b.as_ref().is_some_and(|f| f.partial);
-        // Why the instance as a whole may have changed (when its data is not all known).
-        let mut whole = None;
-        if partial {
-            let anything = fp_b.anything.as_ref().or(fp_a.anything.as_ref());
-            whole = piece_changes(fp_a, fp_b, "its definition", changed)
-                .into_iter()
-                .chain(path_changes(fp_b, changed))
-                .next()
-                .or_else(|| {
-                    anything.filter(|_| !changed.is_empty()).map(|why| {
-                        format!(
-                            "its definition may depend on anything ({why}); {}",
-                            describe_changed(changed)
-                        )
-                    })
+        return list;
+    }
+    // Added or removed: its members are covered by joining or leaving.
+    let (Some(fa), Some(fb)) = (&facts_then, &facts_now) else {
+        return list;
+    };
+    if fa.module != fb.module {
+        for m in &it.involved {
+            list.push((m.clone(), "its service changed".to_string()));
+        }
+    } else if let Some(why) = flake_service_change(now, old, new, changed) {
+        for m in &it.involved {
+            list.push((m.clone(), why.clone()));
+        }
+    }
+    extra_module_changes(&it, changed, &mut list);
+    let others = role_changes(&it, fa, fb, &mut list);
+    let reads = (new.footprints.roles_read.get(name)).or(old.footprints.roles_read.get(name));
+    if let (Some(what), Some(read)) = (others.first(), roles_read_reason(reads)) {
+        for_the_rest(&it, &mut list, &format!("{what} and {read}"));
+    }
+    if let Some(whole) = &whole {
+        for_the_rest(&it, &mut list, whole);
+    }
+    list
+}
+
+/// Machines that joined or left a role.
+fn membership_changes(it: &Compared, list: &mut Vec<(String, String)>) {
+    let none = BTreeSet::new();
+    for m in &it.involved {
+        let then = it.members_then.get(m).unwrap_or(&none);
+        let now = it.members_now.get(m).unwrap_or(&none);
+        for r in now.difference(then) {
+            list.push((m.clone(), format!("it joined role `{r}`")));
+        }
+        for r in then.difference(now) {
+            list.push((m.clone(), format!("it left role `{r}`")));
+        }
+    }
+}
+
+/// Why an instance whose data clanc cannot all know may have changed: its definitions'
+/// code.
+fn whole_change(name: &str, old: &State, new: &State, changed: &[String]) -> Option<String> {
+    let empty = Footprint::default();
+    let then = old.footprints.instances.get(name).unwrap_or(&empty);
+    let now = new.footprints.instances.get(name).unwrap_or(&empty);
+    let anything = now.anything.as_ref().or(then.anything.as_ref());
+    piece_changes(then, now, "its definition", changed)
+        .into_iter()
+        .chain(path_changes(now, changed))
+        .next()
+        .or_else(|| {
+            anything.filter(|_| !changed.is_empty()).map(|why| {
+                format!(
+                    "its definition may depend on anything ({why}); {}",
+                    describe_changed(changed)
+                )
+            })
+        })
+        .map(|w| format!("clanc cannot know all of its settings, and {w}"))
+}
+
+/// Extra modules named by path whose files changed, for the members of their roles.
+fn extra_module_changes(it: &Compared, changed: &[String], list: &mut Vec<(String, String)>) {
+    for m in &it.involved {
+        for p in changed {
+            let named = [it.then, it.now].into_iter().flatten().any(|i| {
+                i.roles.values().any(|r| {
+                    it.has_role(m, &r.name)
+                        && r.extra_modules.iter().any(|e| {
+                            matches!(&e.value, ExtraModule::File(f)
+                                if covers(f, true, p) || covers(p, true, f))
+                        })
                 })
-                .map(|w| format!("clanc cannot know all of its settings, and {w}"));
-        }
-        if let Some(why) = &unknown
-            && (facts_a != facts_b || whole.is_some())
-        {
-            for m in &everyone {
-                list.push((
-                    (*m).clone(),
-                    format!("it changed and its members are unknown ({why})"),
-                ));
-            }
-            continue;
-        }
-        let (fa, fb) = match (&facts_a, &facts_b) {
-            (Some(x), Some(y)) => (x.clone(), y.clone()),
-            _ => {
-                // Added or removed: its members are covered by joining or leaving.
-                continue;
-            }
-        };
-        let reads = new
-            .footprints
-            .roles_read
-            .get(name)
-            .or(old.footprints.roles_read.get(name));
-        let mut others_changed = Vec::new();
-        if fa.module != fb.module {
-            for m in &involved {
-                list.push(((*m).clone(), "its service changed".to_string()));
-            }
-        } else if let Some(why) = flake_service_change(b, old, new, changed) {
-            for m in &involved {
-                list.push(((*m).clone(), why.clone()));
-            }
-        }
-        // Extra modules named by path: their files.
-        for m in &involved {
-            for p in changed {
-                let named = [a, b].into_iter().flatten().any(|i| {
-                    i.roles.values().any(|r| {
-                        (ma.get(*m).is_some_and(|rs| rs.contains(&r.name))
-                            || mb.get(*m).is_some_and(|rs| rs.contains(&r.name)))
-                            && r.extra_modules.iter().any(|e| {
-                                matches!(&e.value, ExtraModule::File(f) if covers(f, true, p) || covers(p, true, f))
-                            })
-                    })
-                });
-                if named {
-                    list.push((
-                        (*m).clone(),
-                        format!("{p} changed (an extra module of its role)"),
-                    ));
-                }
-            }
-        }
-        let roles: BTreeSet<&String> = fa.roles.keys().chain(fb.roles.keys()).collect();
-        for r in roles {
-            let (x, y) = (fa.roles.get(r), fb.roles.get(r));
-            if x == y {
-                continue;
-            }
-            let none = RoleFacts::default();
-            let (x, y) = (x.unwrap_or(&none), y.unwrap_or(&none));
-            if x.role != y.role {
-                for m in &involved {
-                    if has_role(ma, m, r) || has_role(mb, m, r) {
-                        list.push(((*m).clone(), format!("the settings of role `{r}` changed")));
-                    }
-                }
-                others_changed.push(format!("role `{r}` changed"));
-            }
-            let machines: BTreeSet<&String> = x.machines.keys().chain(y.machines.keys()).collect();
-            for m in machines {
-                match (x.machines.get(m), y.machines.get(m)) {
-                    (a, b) if a == b => {}
-                    (Some(_), Some(_)) => {
-                        list.push((m.clone(), format!("its settings in role `{r}` changed")));
-                        others_changed.push(format!("the settings of `{m}` in role `{r}` changed"));
-                    }
-                    (None, _) => others_changed.push(format!("`{m}` joined role `{r}`")),
-                    (_, None) => others_changed.push(format!("`{m}` left role `{r}`")),
-                }
-            }
-            if x.members != y.members && others_changed.is_empty() {
-                others_changed.push(format!("the members of role `{r}` changed"));
-            }
-        }
-        if let Some(what) = others_changed.first().cloned() {
-            let read = match reads {
-                Some(RolesRead::Yes(at)) => {
-                    Some(format!("its service reads the roles' members ({at})"))
-                }
-                Some(RolesRead::Maybe(why)) => Some(format!(
-                    "clanc cannot tell whether its service reads the roles' members ({why})"
-                )),
-                Some(RolesRead::No) => None,
-                None => {
-                    Some("clanc cannot tell whether its service reads the roles' members".into())
-                }
-            };
-            if let Some(read) = read {
-                let direct: BTreeSet<String> = list.iter().map(|(m, _)| m.clone()).collect();
-                for m in &involved {
-                    if !direct.contains(*m) {
-                        list.push(((*m).clone(), format!("{what} and {read}")));
-                    }
-                }
-            }
-        }
-        if let Some(whole) = &whole {
-            let direct: BTreeSet<String> = list.iter().map(|(m, _)| m.clone()).collect();
-            for m in &involved {
-                if !direct.contains(*m) {
-                    list.push(((*m).clone(), whole.clone()));
-                }
+            });
+            if named {
+                let what = format!("{p} changed (an extra module of its role)");
+                list.push((m.clone(), what));
             }
         }
     }
-    out.retain(|_, v| !v.is_empty());
-    out
+}
+
+/// What changed in the instance's roles: the machines whose own data changed get it
+/// directly; returns what changed for the others (which matters when the service reads
+/// the roles' members).
+fn role_changes(
+    it: &Compared,
+    then: &InstanceFacts,
+    now: &InstanceFacts,
+    list: &mut Vec<(String, String)>,
+) -> Vec<String> {
+    let mut others = Vec::new();
+    let roles: BTreeSet<&String> = then.roles.keys().chain(now.roles.keys()).collect();
+    for r in roles {
+        let (x, y) = (then.roles.get(r), now.roles.get(r));
+        if x == y {
+            continue;
+        }
+        let none = RoleFacts::default();
+        let (x, y) = (x.unwrap_or(&none), y.unwrap_or(&none));
+        if x.role != y.role {
+            for m in it.involved.iter().filter(|m| it.has_role(m, r)) {
+                list.push((m.clone(), format!("the settings of role `{r}` changed")));
+            }
+            others.push(format!("role `{r}` changed"));
+        }
+        let machines: BTreeSet<&String> = x.machines.keys().chain(y.machines.keys()).collect();
+        for m in machines {
+            match (x.machines.get(m), y.machines.get(m)) {
+                (a, b) if a == b => {}
+                (Some(_), Some(_)) => {
+                    list.push((m.clone(), format!("its settings in role `{r}` changed")));
+                    others.push(format!("the settings of `{m}` in role `{r}` changed"));
+                }
+                (None, _) => others.push(format!("`{m}` joined role `{r}`")),
+                (_, None) => others.push(format!("`{m}` left role `{r}`")),
+            }
+        }
+        if x.members != y.members && others.is_empty() {
+            others.push(format!("the members of role `{r}` changed"));
+        }
+    }
+    others
+}
+
+/// Why the roles' members matter to the others, when they may.
+fn roles_read_reason(reads: Option<&RolesRead>) -> Option<String> {
+    match reads {
+        Some(RolesRead::Yes(at)) => Some(format!("its service reads the roles' members ({at})")),
+        Some(RolesRead::Maybe(why)) => Some(format!(
+            "clanc cannot tell whether its service reads the roles' members ({why})"
+        )),
+        Some(RolesRead::No) => None,
+        None => Some("clanc cannot tell whether its service reads the roles' members".into()),
+    }
+}
+
+/// Gives `why` to the members that have no reason yet.
+fn for_the_rest(it: &Compared, list: &mut Vec<(String, String)>, why: &str) {
+    let direct: BTreeSet<String> = list.iter().map(|(m, _)| m.clone()).collect();
+    for m in it.involved.iter().filter(|m| !direct.contains(*m)) {
+        list.push((m.clone(), why.to_string()));
+    }
 }
 
 /// How the code of an instance's service changed, when it is the flake's own service.

@@ -20,6 +20,18 @@ pub struct ChangedSince {
     pub unaffected: Vec<String>,
 }
 
+/// Keeps the affected machines of those `--on` selected (when `--changed-since` is given),
+/// and the report for those `--on` selected.
+pub(super) fn select_affected(
+    since: Option<&ChangedSince>,
+    selected: &mut BTreeSet<String>,
+) -> Option<ChangedReport> {
+    let since = since?;
+    let report = ChangedReport::new(since, selected);
+    selected.retain(|m| since.affected.contains_key(m));
+    Some(report)
+}
+
 /// [`ChangedSince`] as the plan shows it: restricted to the machines `--on` selects.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct ChangedReport {

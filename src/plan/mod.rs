@@ -512,11 +512,7 @@ fn vars_steps(
 pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> Plan {
     let mut diagnostics = Vec::new();
     let (mut selected, unmatched) = select::select_machines(clan, options.selector.as_ref());
-    let changed = options.changed.as_ref().map(|since| {
-        let report = ChangedReport::new(since, &selected);
-        selected.retain(|m| since.affected.contains_key(m));
-        report
-    });
+    let changed = changed::select_affected(options.changed.as_ref(), &mut selected);
     for term in unmatched {
         diagnostics.push(Diagnostic::warning(
             Code::P003,

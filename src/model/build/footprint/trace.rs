@@ -1,51 +1,25 @@
-//! Collecting what each machine's configuration is made of while the model is built, then
-//! following its code (see [`crate::model::footprint`] for what is followed and why).
-//!
-//! While the model is built, each machine's evaluations (its own modules, then with what its
-//! services give it) are kept, with the definitions that make the machine and the paths its
-//! evaluation read first. A path an earlier machine's evaluation read first (or a value it
-//! computed, which the evaluator caches) is not read again: reads only add reasons; what
-//! decides is the code each machine's modules are made of, followed from its text.
+//! Following the code a footprint holds: each piece's text, what it reaches
+//! ([`crate::eval::CodeIndex::reach`]), and what the arguments it uses bring in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
+use std::sync::Arc;
 
-use super::*;
-use crate::eval::{CodeIndex, ThunkOrigin, canon_path};
-use crate::files::ReadKind;
-use crate::model::footprint::{
-    Footprint, Footprints, PieceKind, RolesRead, line_of, relative_to_root, text_hash,
-};
-use crate::modules::system::ReadModule;
+use rnix::TextRange;
+
+use super::RawMachine;
+use crate::db::Db;
+use crate::eval::{CodeIndex, Evaluator, Limits, Pos, Thunk, ThunkOrigin, Value, canon_path};
+use crate::files::{ClanFiles, ReadKind};
+use crate::model::footprint::{Footprint, PieceKind, line_of, relative_to_root, text_hash};
+use crate::model::{Clan, Known};
+use crate::modules::system::{Evaluation, ImportedModule, ReadModule};
 
 /// The most pieces of code one footprint follows before it gives up (unbounded).
 const MAX_WORK: usize = 100_000;
 
-/// What the build keeps for the footprints.
-#[derive(Default)]
-pub(in crate::model) struct RawFootprints {
-    machines: BTreeMap<String, RawMachine>,
-    /// Each flake service's evaluation (`clan.modules.<name>`).
-    services: BTreeMap<String, Rc<Evaluation>>,
-    /// Definitions every machine depends on: where, and whether to follow its code.
-    shared: Vec<(Pos, bool)>,
-    instances: BTreeMap<String, Vec<Pos>>,
-    tags: Vec<Pos>,
-    /// The definitions of `specialArgs`: where, and whether that is a key.
-    special: Vec<(Pos, bool)>,
-}
-
-#[derive(Default)]
-struct RawMachine {
-    evaluations: Vec<Rc<Evaluation>>,
-    /// Where the definitions that make the machine are (`clan.machines.<m>`,
-    /// `inventory.machines.<m>`): a value, or a key (then its set counts).
-    defs: Vec<(Pos, bool)>,
-    reads: Vec<(ReadKind, String)>,
-    failed: Option<String>,
-}
-
 /// One piece of code to look at.
-struct Work {
+pub(super) struct Work {
     path: String,
     /// `None`: the whole file.
     range: Option<TextRange>,
@@ -58,7 +32,12 @@ struct Work {
 }
 
 impl Work {
-    fn at(path: String, range: Option<TextRange>, kind: PieceKind, follow: bool) -> Work {
+    pub(super) fn at(
+        path: String,
+        range: Option<TextRange>,
+        kind: PieceKind,
+        follow: bool,
+    ) -> Work {
         Work {
             path,
             range,
@@ -70,9 +49,18 @@ impl Work {
     }
 }
 
+/// A piece of code being followed: its file (absolute and relative), range and text.
+struct Piece<'p> {
+    path: &'p str,
+    range: Option<TextRange>,
+    text: &'p str,
+    rel: &'p str,
+    kind: PieceKind,
+}
+
 /// The functions whose arguments mean something known, by file (absolute path).
 #[derive(Default, Clone)]
-struct Functions {
+pub(super) struct Functions {
     /// Module functions (a machine's, a service's): their arguments come from a module
     /// system.
     modules: HashMap<String, HashSet<TextRange>>,
@@ -101,267 +89,11 @@ enum Effect {
     /// It comes from code around it in the same file: the whole file counts.
     WholeFile,
 }
-
-impl Reader<'_, '_> {
-    fn raw(&mut self) -> Option<&mut RawFootprints> {
-        self.footprint.as_mut()
-    }
-
-    /// Keeps a machine's own evaluation, its definitions and what it read since `mark`.
-    pub(super) fn footprint_machine(
-        &mut self,
-        name: &str,
-        node: Option<&Rc<Node>>,
-        evaluation: Option<&Rc<Evaluation>>,
-        mark: usize,
-        failed: Option<String>,
-    ) {
-        if self.footprint.is_none() {
-            return;
-        }
-        let defs = node.map(|n| self.def_places(n)).unwrap_or_default();
-        let reads = self.files.reads_since(mark);
-        let Some(raw) = self.raw() else { return };
-        let machine = raw.machines.entry(name.to_string()).or_default();
-        machine.defs.extend(defs);
-        machine.reads.extend(reads);
-        if let Some(e) = evaluation {
-            machine.evaluations.push(e.clone());
-        }
-        if machine.failed.is_none() {
-            machine.failed = failed;
-        }
-    }
-
-    /// Keeps an evaluation of a machine with what its services give it.
-    pub(in crate::model) fn footprint_evaluation(
-        &mut self,
-        name: &str,
-        evaluation: &Rc<Evaluation>,
-    ) {
-        if let Some(raw) = self.raw() {
-            let machine = raw.machines.entry(name.to_string()).or_default();
-            machine.evaluations.push(evaluation.clone());
-        }
-    }
-
-    /// Keeps a flake service's evaluation.
-    pub(super) fn footprint_service(&mut self, name: &str, evaluation: Option<Rc<Evaluation>>) {
-        if let (Some(raw), Some(e)) = (self.raw(), evaluation) {
-            raw.services.insert(name.to_string(), e);
-        }
-    }
-
-    /// Where each user definition of a node is: its value, else its key.
-    fn def_places(&self, node: &Node) -> Vec<(Pos, bool)> {
-        self.user_defs(node)
-            .iter()
-            .filter_map(|d| match self.def_value_pos(d) {
-                Some(p) => Some((p, false)),
-                None => d.pos.map(|p| (p, true)),
-            })
-            .collect()
-    }
-
-    /// The children of a node, without noting what is unknown (the model's notes stay as
-    /// the build without footprints makes them).
-    fn quiet_children(&mut self, node: &Option<Rc<Node>>) -> Vec<(String, Rc<Node>)> {
-        let Some(node) = node else { return Vec::new() };
-        match node.children(self.ev) {
-            Some(children) => (children.map.iter())
-                .map(|(k, n)| (k.to_string(), n.clone()))
-                .collect(),
-            None => Vec::new(),
-        }
-    }
-
-    /// Keeps the definitions of the clan's options, its instances, inventory machines and
-    /// tags.
-    pub(super) fn footprint_definitions(
-        &mut self,
-        root: &Option<Rc<Node>>,
-        inventory: &Option<Rc<Node>>,
-    ) {
-        if self.footprint.is_none() {
-            return;
-        }
-        let mut shared = Vec::new();
-        let mut special = Vec::new();
-        for (name, node) in self.quiet_children(root) {
-            if name == "specialArgs" {
-                special = self.def_places(&node);
-            }
-            // Machines, the inventory and services are compared by what they are; templates
-            // make no machine.
-            if matches!(
-                name.as_str(),
-                "machines" | "inventory" | "modules" | "templates"
-            ) {
-                continue;
-            }
-            // Their values reach the machines through names the machines' code uses
-            // (followed there): only their text counts here.
-            let follow = !matches!(name.as_str(), "specialArgs" | "self" | "directory");
-            for (pos, _) in self.def_places(&node) {
-                shared.push((pos, follow));
-            }
-        }
-        let mut instances = BTreeMap::new();
-        let instances_node = self.child(inventory, "instances");
-        for (name, node) in self.quiet_children(&instances_node) {
-            let places = self.def_places(&node).into_iter().map(|(p, _)| p).collect();
-            instances.insert(name, places);
-        }
-        let tags_node = self.child(inventory, "tags");
-        let tags: Vec<Pos> = tags_node
-            .map(|n| self.def_places(&n).into_iter().map(|(p, _)| p).collect())
-            .unwrap_or_default();
-        let machines_node = self.child(inventory, "machines");
-        let mut machine_defs = Vec::new();
-        for (name, node) in self.quiet_children(&machines_node) {
-            machine_defs.push((name, self.def_places(&node)));
-        }
-        let Some(raw) = self.raw() else { return };
-        raw.shared = shared;
-        raw.special = special;
-        raw.instances = instances;
-        raw.tags = tags;
-        for (name, defs) in machine_defs {
-            raw.machines.entry(name).or_default().defs.extend(defs);
-        }
-    }
-
-    /// Follows the code of everything kept, into the footprints.
-    pub(super) fn footprints(&mut self, raw: RawFootprints) -> Footprints {
-        let root = self.files.root().to_string();
-        let mut tracer = Tracer {
-            ev: self.ev,
-            db: self.db,
-            files: self.files,
-            root: root.clone(),
-            indexes: HashMap::new(),
-            texts: HashMap::new(),
-            functions: Functions::default(),
-            path_files: HashSet::new(),
-            outputs: None,
-            special: Ok(BTreeMap::new()),
-            input_reasons: match &self.clan.inputs {
-                Known::Known(names) => names
-                    .iter()
-                    .map(|n| crate::modules::flake::unmodelled_input(n))
-                    .collect(),
-                Known::Unknown(_) => HashSet::new(),
-            },
-        };
-        tracer.special = tracer.special_args(&raw.special);
-        let flake_nix = format!("{}/flake.nix", root.trim_end_matches('/'));
-        tracer.outputs = tracer
-            .index(&flake_nix)
-            .and_then(|i| i.root_attribute("outputs"))
-            .map(|r| (flake_nix.clone(), r));
-        // Module functions and service callbacks of every evaluation.
-        let mut service_files: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for (name, evaluation) in &raw.services {
-            let files = tracer.note_functions(&evaluation.read);
-            service_files.insert(name.clone(), files);
-        }
-        for files in service_files.values() {
-            for file in files {
-                tracer.note_callbacks(file);
-            }
-        }
-        for machine in raw.machines.values() {
-            for evaluation in &machine.evaluations {
-                tracer.note_functions(&evaluation.read);
-            }
-        }
-        let mut out = Footprints::default();
-        for (name, machine) in &raw.machines {
-            if !self.clan.machines.contains_key(name) {
-                continue;
-            }
-            let footprint = tracer.machine(machine);
-            out.machines.insert(name.clone(), footprint);
-        }
-        // What every machine depends on.
-        let mut shared = Footprint::default();
-        let mut work: Vec<Work> = raw
-            .shared
-            .iter()
-            .map(|(pos, follow)| {
-                Work::at(
-                    tracer.ev.file_path(pos.file),
-                    Some(pos.range),
-                    PieceKind::Definition,
-                    *follow,
-                )
-            })
-            .collect();
-        if let Some(inputs) = tracer
-            .index(&flake_nix)
-            .and_then(|i| i.root_attribute("inputs"))
-        {
-            work.push(Work::at(
-                flake_nix.clone(),
-                Some(inputs),
-                PieceKind::Definition,
-                false,
-            ));
-        }
-        tracer.trace(&mut shared, work, &HashMap::new());
-        out.shared = shared;
-        // Each instance: its definitions (and the tags', when its roles use tags).
-        for (name, places) in &raw.instances {
-            let uses_tags = self.clan.instances.get(name).is_some_and(|i| {
-                i.roles
-                    .values()
-                    .any(|r| !r.tags.is_empty() || r.tags_unknown.is_some())
-            });
-            let mut footprint = Footprint::default();
-            let work = places
-                .iter()
-                .chain(raw.tags.iter().filter(|_| uses_tags))
-                .map(|pos| {
-                    Work::at(
-                        tracer.ev.file_path(pos.file),
-                        Some(pos.range),
-                        PieceKind::Definition,
-                        true,
-                    )
-                })
-                .collect();
-            tracer.trace(&mut footprint, work, &HashMap::new());
-            out.instances.insert(name.clone(), footprint);
-        }
-        for (name, instance) in &self.clan.instances {
-            let read = tracer.roles_read(self.clan, instance, &service_files);
-            out.roles_read.insert(name.clone(), read);
-        }
-        // Each flake service's own code (its instances' members depend on all of it).
-        for (name, evaluation) in &raw.services {
-            let mut footprint = Footprint::default();
-            let mut work = Vec::new();
-            let mut skip = HashMap::new();
-            if let Some(failed) = &evaluation.failed {
-                footprint.unbounded(format!("it could not be read ({})", failed.message));
-            }
-            let located = tracer.input_reasons.clone();
-            tracer.imports(evaluation, &located, &mut footprint, &mut work, &mut skip);
-            for module in &evaluation.read {
-                tracer.module(module, &mut footprint, &mut work, 0);
-            }
-            tracer.trace(&mut footprint, work, &skip);
-            out.services.insert(name.clone(), footprint);
-        }
-        out
-    }
-}
-
-struct Tracer<'t, 'a> {
-    ev: &'t Evaluator<'a>,
+pub(super) struct Tracer<'t, 'a> {
+    pub(super) ev: &'t Evaluator<'a>,
     db: &'a dyn Db,
-    files: &'t ClanFiles,
-    root: String,
+    pub(super) files: &'t ClanFiles,
+    pub(super) root: String,
     indexes: HashMap<String, Option<Rc<CodeIndex>>>,
     texts: HashMap<String, Option<Arc<str>>>,
     functions: Functions,
@@ -376,8 +108,61 @@ struct Tracer<'t, 'a> {
     input_reasons: HashSet<String>,
 }
 
-impl Tracer<'_, '_> {
-    fn text(&mut self, path: &str) -> Option<Arc<str>> {
+impl<'t, 'a> Tracer<'t, 'a> {
+    pub(super) fn new(
+        ev: &'t Evaluator<'a>,
+        db: &'a dyn Db,
+        files: &'t ClanFiles,
+        clan: &Clan,
+        special: &[(Pos, bool)],
+    ) -> Tracer<'t, 'a> {
+        let root = files.root().to_string();
+        let mut tracer = Tracer {
+            ev,
+            db,
+            files,
+            root: root.clone(),
+            indexes: HashMap::new(),
+            texts: HashMap::new(),
+            functions: Functions::default(),
+            path_files: HashSet::new(),
+            outputs: None,
+            special: Ok(BTreeMap::new()),
+            input_reasons: match &clan.inputs {
+                Known::Known(names) => names
+                    .iter()
+                    .map(|n| crate::modules::flake::unmodelled_input(n))
+                    .collect(),
+                Known::Unknown(_) => HashSet::new(),
+            },
+        };
+        tracer.special = tracer.special_args(special);
+        let flake_nix = format!("{}/flake.nix", root.trim_end_matches('/'));
+        tracer.outputs = tracer
+            .index(&flake_nix)
+            .and_then(|i| i.root_attribute("outputs"))
+            .map(|r| (flake_nix, r));
+        tracer
+    }
+
+    /// The code of one evaluation (a flake service's).
+    pub(super) fn evaluation(&mut self, evaluation: &Evaluation) -> Footprint {
+        let mut footprint = Footprint::default();
+        let mut work = Vec::new();
+        let mut skip = HashMap::new();
+        if let Some(failed) = &evaluation.failed {
+            footprint.unbounded(format!("it could not be read ({})", failed.message));
+        }
+        let located = self.input_reasons.clone();
+        self.imports(evaluation, &located, &mut footprint, &mut work, &mut skip);
+        for module in &evaluation.read {
+            self.module(module, &mut footprint, &mut work, 0);
+        }
+        self.trace(&mut footprint, work, &skip);
+        footprint
+    }
+
+    pub(super) fn text(&mut self, path: &str) -> Option<Arc<str>> {
         if let Some(t) = self.texts.get(path) {
             return t.clone();
         }
@@ -389,7 +174,7 @@ impl Tracer<'_, '_> {
     }
 
     /// The file importing `path` reads: `default.nix` of a directory, as `import` does.
-    fn file_of(&self, path: &str) -> String {
+    pub(super) fn file_of(&self, path: &str) -> String {
         match crate::eval::Files::file_type(self.files, path) {
             Some(crate::db::EntryKind::Directory) => {
                 format!("{}/default.nix", path.trim_end_matches('/'))
@@ -428,7 +213,7 @@ impl Tracer<'_, '_> {
         Ok(out)
     }
 
-    fn index(&mut self, path: &str) -> Option<Rc<CodeIndex>> {
+    pub(super) fn index(&mut self, path: &str) -> Option<Rc<CodeIndex>> {
         if let Some(i) = self.indexes.get(path) {
             return i.clone();
         }
@@ -444,7 +229,7 @@ impl Tracer<'_, '_> {
     }
 
     /// Notes the module functions among modules read; returns the files they are in.
-    fn note_functions(&mut self, read: &[ReadModule]) -> Vec<String> {
+    pub(super) fn note_functions(&mut self, read: &[ReadModule]) -> Vec<String> {
         let mut files = Vec::new();
         for module in read {
             if let Some(path) = &module.path {
@@ -471,7 +256,7 @@ impl Tracer<'_, '_> {
     }
 
     /// Notes the `perInstance`/`perMachine` functions of a service's file.
-    fn note_callbacks(&mut self, path: &str) {
+    pub(super) fn note_callbacks(&mut self, path: &str) {
         let Some(index) = self.index(path) else {
             return;
         };
@@ -488,7 +273,7 @@ impl Tracer<'_, '_> {
     }
 
     /// A machine's footprint.
-    fn machine(&mut self, raw: &RawMachine) -> Footprint {
+    pub(super) fn machine(&mut self, raw: &RawMachine) -> Footprint {
         let mut footprint = Footprint::default();
         if let Some(reason) = &raw.failed {
             footprint.unbounded(format!("its modules are not all known ({reason})"));
@@ -741,13 +526,12 @@ impl Tracer<'_, '_> {
     }
 
     /// Follows pieces of code: each is added to the footprint, then what it reaches.
-    fn trace(
+    pub(super) fn trace(
         &mut self,
         footprint: &mut Footprint,
         mut work: Vec<Work>,
         skip: &HashMap<String, HashSet<TextRange>>,
     ) {
-        let no_skip = HashSet::new();
         // Places seen, and whether they were followed.
         let mut seen: HashMap<(String, Option<TextRange>), bool> = HashMap::new();
         let mut done = 0usize;
@@ -770,22 +554,9 @@ impl Tracer<'_, '_> {
                 }
                 continue;
             };
-            let mut range = w.range;
-            if w.key {
-                let set = range.and_then(|r| self.index(&w.path).and_then(|i| i.set_of_key(r)));
-                match set {
-                    Some(set) => range = Some(set),
-                    // Not in a set clanc can find: the name's text counts alone.
-                    None => {
-                        let piece = range.and_then(|r| text.get(std::ops::Range::<usize>::from(r)));
-                        if let (Some(piece), Some(r)) = (piece, range) {
-                            let line = line_of(&text, usize::from(r.start()));
-                            footprint.add_piece(rel.clone(), text_hash(piece), line, w.kind);
-                        }
-                        continue;
-                    }
-                }
-            }
+            let Some(range) = self.place(&w, &text, &rel, footprint) else {
+                continue;
+            };
             let place = (w.path.clone(), range);
             match seen.get(&place) {
                 Some(true) => continue,
@@ -810,97 +581,141 @@ impl Tracer<'_, '_> {
                 }
             }
             seen.insert(place, w.follow);
-            if !w.follow {
-                continue;
-            }
-            let Some(index) = self.index(&w.path) else {
-                continue;
-            };
-            let functions = self.functions.of(&w.path);
-            let skipping = skip.get(&w.path).unwrap_or(&no_skip);
-            let Some(reach) = index.reach(range, skipping, &functions) else {
-                continue;
-            };
-            let dir = w.path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
-            for literal in &reach.paths {
-                if literal.home {
-                    continue;
-                }
-                let full = if literal.relative {
-                    format!("{dir}/{}", literal.text)
-                } else {
-                    literal.text.clone()
+            if w.follow {
+                let at = Piece {
+                    path: &w.path,
+                    range,
+                    text: &text,
+                    rel: &rel,
+                    kind: w.kind,
                 };
-                let fixed = if literal.interpolated {
-                    full.rsplit_once('/')
-                        .map_or(full.clone(), |(d, _)| d.to_string())
-                } else {
-                    full
-                };
-                let path = canon_path(&fixed);
-                let line = line_of(&text, usize::from(literal.range.start()));
-                if let Some(p) = relative_to_root(&self.root, &path) {
-                    footprint.add_path(p, true, format!("named at {rel}:{line}"));
+                self.follow(&at, skip, footprint, &mut work);
+            }
+        }
+    }
+
+    /// Where a piece is: its range (`None`: the whole file), the set an attribute's name
+    /// belongs to; `None` when it is only a name (its text then counted alone).
+    fn place(
+        &mut self,
+        w: &Work,
+        text: &str,
+        rel: &str,
+        footprint: &mut Footprint,
+    ) -> Option<Option<TextRange>> {
+        if !w.key {
+            return Some(w.range);
+        }
+        let set = w
+            .range
+            .and_then(|r| self.index(&w.path).and_then(|i| i.set_of_key(r)));
+        if set.is_some() {
+            return Some(set);
+        }
+        // Not in a set clanc can find: the name's text counts alone.
+        if let Some(r) = w.range
+            && let Some(piece) = text.get(std::ops::Range::<usize>::from(r))
+        {
+            let line = line_of(text, usize::from(r.start()));
+            footprint.add_piece(rel.to_string(), text_hash(piece), line, w.kind);
+        }
+        None
+    }
+
+    /// What a piece reaches: paths, code it uses, what its arguments bring in.
+    fn follow(
+        &mut self,
+        at: &Piece,
+        skip: &HashMap<String, HashSet<TextRange>>,
+        footprint: &mut Footprint,
+        work: &mut Vec<Work>,
+    ) {
+        let Some(index) = self.index(at.path) else {
+            return;
+        };
+        let functions = self.functions.of(at.path);
+        let no_skip = HashSet::new();
+        let skipping = skip.get(at.path).unwrap_or(&no_skip);
+        let Some(reach) = index.reach(at.range, skipping, &functions) else {
+            return;
+        };
+        self.path_literals(at, &reach.paths, footprint, work);
+        // Parts of it written elsewhere (merged attribute paths): their text counts.
+        for spread in &reach.spread {
+            work.push(Work::at(at.path.to_string(), Some(*spread), at.kind, false));
+        }
+        for captured in &reach.captured {
+            work.push(Work::at(
+                at.path.to_string(),
+                Some(*captured),
+                PieceKind::Used,
+                true,
+            ));
+        }
+        for argument in &reach.arguments {
+            let line = line_of(at.text, usize::from(argument.range.start()));
+            let rel = at.rel;
+            match self.argument(at.path, &index, argument) {
+                Effect::Nothing => {}
+                Effect::WholeFile => {
+                    work.push(Work::at(at.path.to_string(), None, PieceKind::File, true))
                 }
-                if !literal.interpolated {
-                    // A file it names may be imported by code clanc did not evaluate.
-                    let file = if crate::eval::Files::file_type(self.files, &path)
-                        == Some(crate::db::EntryKind::Directory)
-                    {
-                        format!("{}/default.nix", path.trim_end_matches('/'))
-                    } else {
-                        path
-                    };
-                    if file.ends_with(".nix") {
-                        self.path_files.insert(file.clone());
-                        let mut w = Work::at(file, None, PieceKind::File, true);
-                        w.optional = true;
-                        work.push(w);
-                    }
-                }
-            }
-            // Parts of it written elsewhere (merged attribute paths): their text counts.
-            for spread in &reach.spread {
-                work.push(Work::at(w.path.clone(), Some(*spread), w.kind, false));
-            }
-            for captured in &reach.captured {
-                work.push(Work::at(
-                    w.path.clone(),
-                    Some(*captured),
-                    PieceKind::Used,
-                    true,
-                ));
-            }
-            for argument in &reach.arguments {
-                match self.argument(&w.path, &index, argument) {
-                    Effect::Nothing => {}
-                    Effect::WholeFile => {
-                        work.push(Work::at(w.path.clone(), None, PieceKind::File, true))
-                    }
-                    Effect::Anything(why) => {
-                        let line = line_of(&text, usize::from(argument.range.start()));
-                        footprint.unbounded(format!("{why} at {rel}:{line}"));
-                    }
-                    Effect::Special(name) => match &self.special {
-                        Ok(special) => {
-                            for (path, range) in special.get(&name).into_iter().flatten() {
-                                work.push(Work::at(
-                                    path.clone(),
-                                    Some(*range),
-                                    PieceKind::Used,
-                                    true,
-                                ));
-                            }
+                Effect::Anything(why) => footprint.unbounded(format!("{why} at {rel}:{line}")),
+                Effect::Special(name) => match &self.special {
+                    Ok(special) => {
+                        for (path, range) in special.get(&name).into_iter().flatten() {
+                            work.push(Work::at(path.clone(), Some(*range), PieceKind::Used, true));
                         }
-                        Err(why) => {
-                            let line = line_of(&text, usize::from(argument.range.start()));
-                            footprint.unbounded(format!(
-                                "it uses the module argument `{name}`, which may come from \
-                                 `specialArgs`, and {why}, at {rel}:{line}"
-                            ));
-                        }
-                    },
-                }
+                    }
+                    Err(why) => footprint.unbounded(format!(
+                        "it uses the module argument `{name}`, which may come from \
+                         `specialArgs`, and {why}, at {rel}:{line}"
+                    )),
+                },
+            }
+        }
+    }
+
+    /// The paths a piece's path literals name (an interpolated one: the directory of its
+    /// fixed start), and the `.nix` files among them, to follow.
+    fn path_literals(
+        &mut self,
+        at: &Piece,
+        literals: &[crate::eval::PathLiteral],
+        footprint: &mut Footprint,
+        work: &mut Vec<Work>,
+    ) {
+        let dir = at.path.rsplit_once('/').map_or("", |(d, _)| d).to_string();
+        for literal in literals {
+            if literal.home {
+                continue;
+            }
+            let full = if literal.relative {
+                format!("{dir}/{}", literal.text)
+            } else {
+                literal.text.clone()
+            };
+            let fixed = if literal.interpolated {
+                full.rsplit_once('/')
+                    .map_or(full.clone(), |(d, _)| d.to_string())
+            } else {
+                full
+            };
+            let path = canon_path(&fixed);
+            let line = line_of(at.text, usize::from(literal.range.start()));
+            if let Some(p) = relative_to_root(&self.root, &path) {
+                footprint.add_path(p, true, format!("named at {}:{line}", at.rel));
+            }
+            if literal.interpolated {
+                continue;
+            }
+            // A file it names may be imported by code clanc did not evaluate.
+            let file = self.file_of(&path);
+            if file.ends_with(".nix") {
+                self.path_files.insert(file.clone());
+                let mut w = Work::at(file, None, PieceKind::File, true);
+                w.optional = true;
+                work.push(w);
             }
         }
     }
@@ -942,125 +757,6 @@ impl Tracer<'_, '_> {
             path,
             &self.root,
         )
-    }
-
-    /// Whether an instance's service reads the members of its roles.
-    fn roles_read(
-        &mut self,
-        clan: &Clan,
-        instance: &Instance,
-        service_files: &BTreeMap<String, Vec<String>>,
-    ) -> RolesRead {
-        let Known::Known(module) = &instance.module_name.value else {
-            return RolesRead::Maybe("its service's name is unknown".into());
-        };
-        let input = instance.module_input.as_ref().map(|i| &i.value);
-        let clan_core = match input {
-            None => true,
-            Some(Known::Known(i)) if i == "self" => false,
-            Some(Known::Known(i)) if clan.service_sources.clan_core_inputs.contains(i) => true,
-            Some(Known::Known(i)) => {
-                return RolesRead::Maybe(format!(
-                    "its service comes from input `{i}`, which clanc does not read"
-                ));
-            }
-            Some(Known::Unknown(why)) => {
-                return RolesRead::Maybe(format!("its service's input is unknown ({why})"));
-            }
-        };
-        if !clan_core {
-            let Some(files) = service_files.get(module) else {
-                return RolesRead::Maybe(format!("clanc could not read service `{module}`"));
-            };
-            let files = files.clone();
-            let root = self.root.clone();
-            return self.scan_service(&files, &root);
-        }
-        let Some(dir) = clan.service_sources.clan_core_dir.clone() else {
-            return RolesRead::Maybe(format!(
-                "clan-core's source is not on this machine, so clanc cannot read service `{module}`"
-            ));
-        };
-        let service_dir = format!("{dir}/clanServices/{module}");
-        let mut files = Vec::new();
-        self.nix_files(&service_dir, 0, &mut files);
-        if files.is_empty() {
-            return RolesRead::Maybe(format!(
-                "clan-core has no service `{module}` clanc can read"
-            ));
-        }
-        self.scan_service(&files, &dir)
-    }
-
-    /// The `.nix` files below a directory (a few levels deep).
-    fn nix_files(&self, dir: &str, depth: usize, out: &mut Vec<String>) {
-        use crate::eval::Files;
-        if depth > 4 || out.len() > 200 {
-            return;
-        }
-        let Ok(entries) = self.files.read_dir(dir) else {
-            return;
-        };
-        for entry in entries {
-            let path = format!("{dir}/{}", entry.name);
-            match entry.kind {
-                crate::db::EntryKind::Directory => self.nix_files(&path, depth + 1, out),
-                _ if entry.name.ends_with(".nix") => out.push(path),
-                _ => {}
-            }
-        }
-    }
-
-    /// Whether a service's files read the roles' members (paths shown relative to `base`).
-    fn scan_service(&mut self, files: &[String], base: &str) -> RolesRead {
-        if files.is_empty() {
-            return RolesRead::Maybe("clanc found no code of its service".into());
-        }
-        let mut maybe = None;
-        for path in files {
-            let Some(index) = self.index(path) else {
-                continue;
-            };
-            let Some(text) = self.text(path) else {
-                continue;
-            };
-            let shown = path
-                .strip_prefix(base.trim_end_matches('/'))
-                .map_or(path.as_str(), |p| p.trim_start_matches('/'));
-            for (attr, range) in index.attribute_values(&["perInstance", "perMachine"]) {
-                let line = line_of(&text, usize::from(range.start()));
-                if !index.is_function(range) {
-                    maybe.get_or_insert(format!(
-                        "its `{attr}` at {shown}:{line} is not written as a function"
-                    ));
-                    continue;
-                }
-                let functions: HashSet<TextRange> = [range].into();
-                let Some(reach) = index.reach(Some(range), &HashSet::new(), &functions) else {
-                    continue;
-                };
-                for used in reach.arguments.iter().filter(|a| a.function == range) {
-                    let name = match (used.whole, used.select.as_deref()) {
-                        (true, Some([first, ..])) => first.to_string(),
-                        (true, _) => {
-                            maybe.get_or_insert(format!(
-                                "its `{attr}` at {shown}:{line} takes its arguments as a whole"
-                            ));
-                            continue;
-                        }
-                        (false, _) => used.name.to_string(),
-                    };
-                    if matches!(name.as_str(), "roles" | "instances" | "exports") {
-                        let at = line_of(&text, usize::from(used.range.start()));
-                        return RolesRead::Yes(format!("`{name}` at {shown}:{at}"));
-                    }
-                }
-            }
-        }
-        match maybe {
-            Some(why) => RolesRead::Maybe(why),
-            None => RolesRead::No,
-        }
     }
 }
 
