@@ -307,7 +307,10 @@ fn a_version_1_plan_is_still_read_and_an_unknown_version_refused() {
     let text = std::fs::read_to_string(&plan).unwrap();
     assert!(text.starts_with("{\n  \"version\": 3,"), "{text}");
     assert!(!text.contains("\"diff\""), "no diff without --diff");
-    assert!(!text.contains("changedSince"), "no changedSince without --changed-since");
+    assert!(
+        !text.contains("changedSince"),
+        "no changedSince without --changed-since"
+    );
     let now = clanc(&["apply", "--dry-run", plan.to_str().unwrap()]);
     assert!(now.status.success());
     for (version, ok) in [(1, true), (2, true), (4, false)] {

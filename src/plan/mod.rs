@@ -508,29 +508,17 @@ fn vars_steps(
     ids
 }
 
-/// Compiles the checked clan into a plan.
-pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> Plan {
-    let mut diagnostics = Vec::new();
-    let (mut selected, unmatched) = select::select_machines(clan, options.selector.as_ref());
-    let changed = changed::select_affected(options.changed.as_ref(), &mut selected);
-    for term in unmatched {
-        diagnostics.push(Diagnostic::warning(
-            Code::P003,
-            format!("selector term `{term}` matches no machine"),
-            no_place(),
-        ));
-    }
-    if options.selector.is_some() && selected.is_empty() {
-        diagnostics.push(Diagnostic::warning(
-            Code::P003,
-            "the selector picks no machine: the plan is empty",
-            no_place(),
-        ));
-    }
-
+/// The selected machines as the plan shows them, and those it deploys (a machine it cannot
+/// deploy is skipped with P001 and its reason).
+fn planned_machines<'a>(
+    clan: &'a Clan,
+    selected: &BTreeSet<String>,
+    options: &PlanOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> (BTreeMap<String, PlannedMachine>, Vec<Deployable<'a>>) {
     let mut machines = BTreeMap::new();
     let mut ready = Vec::new();
-    for name in &selected {
+    for name in selected {
         let Some(machine) = clan.machines.get(name) else {
             continue;
         };
@@ -569,17 +557,12 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
         }
         machines.insert(name.clone(), planned);
     }
+    (machines, ready)
+}
 
-    let active: BTreeSet<String> = if options.goal.activates() {
-        ready.iter().map(|d| d.machine.name.clone()).collect()
-    } else {
-        BTreeSet::new()
-    };
-    let mut ordering = order_machines(clan, &active, &options.configured_order);
-    if !options.goal.activates() {
-        ordering.waves = vec![ready.iter().map(|d| d.machine.name.clone()).collect()];
-        ordering.waves.retain(|w| !w.is_empty());
-    }
+/// P004 for each ordering dropped to break a cycle, P006 for each instance whose order is
+/// not known.
+fn ordering_diagnostics(clan: &Clan, ordering: &Ordering, diagnostics: &mut Vec<Diagnostic>) {
     for dropped in &ordering.dropped {
         let cycle: Vec<String> = dropped
             .cycle
@@ -608,6 +591,63 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
             instance_place(clan, instance),
         ));
     }
+}
+
+/// Across machines: a consumer's activation waits for its providers' last step.
+fn wait_for_providers(
+    steps: &mut [Step],
+    ordering: &Ordering,
+    last_step: &HashMap<String, String>,
+) {
+    let mut extra: HashMap<String, Vec<String>> = HashMap::new();
+    for edge in &ordering.edges {
+        if let Some(last) = last_step.get(&edge.before) {
+            extra
+                .entry(step::step_id(StepKind::Activate, &edge.after))
+                .or_default()
+                .push(last.clone());
+        }
+    }
+    for step in steps.iter_mut() {
+        if let Some(more) = extra.remove(&step.id) {
+            step.after.extend(more);
+        }
+    }
+}
+
+/// Compiles the checked clan into a plan.
+pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> Plan {
+    let mut diagnostics = Vec::new();
+    let (mut selected, unmatched) = select::select_machines(clan, options.selector.as_ref());
+    let changed = changed::select_affected(options.changed.as_ref(), &mut selected);
+    for term in unmatched {
+        diagnostics.push(Diagnostic::warning(
+            Code::P003,
+            format!("selector term `{term}` matches no machine"),
+            no_place(),
+        ));
+    }
+    if options.selector.is_some() && selected.is_empty() {
+        diagnostics.push(Diagnostic::warning(
+            Code::P003,
+            "the selector picks no machine: the plan is empty",
+            no_place(),
+        ));
+    }
+
+    let (mut machines, ready) = planned_machines(clan, &selected, options, &mut diagnostics);
+
+    let active: BTreeSet<String> = if options.goal.activates() {
+        ready.iter().map(|d| d.machine.name.clone()).collect()
+    } else {
+        BTreeSet::new()
+    };
+    let mut ordering = order_machines(clan, &active, &options.configured_order);
+    if !options.goal.activates() {
+        ordering.waves = vec![ready.iter().map(|d| d.machine.name.clone()).collect()];
+        ordering.waves.retain(|w| !w.is_empty());
+    }
+    ordering_diagnostics(clan, &ordering, &mut diagnostics);
     check_configured_order(clan, &options.configured_order, &mut diagnostics);
     let mut wave_of: HashMap<&str, usize> = HashMap::new();
     for (i, wave) in ordering.waves.iter().enumerate() {
@@ -627,21 +667,7 @@ pub fn make_plan(clan: &Clan, listing: &VarsListing, options: &PlanOptions) -> P
         let last = machine_steps(d, options, listing, &run_id, &mut steps, &mut shared_seen);
         last_step.insert(d.machine.name.clone(), last);
     }
-    // Across machines: a consumer's activation waits for its providers' last step.
-    let mut extra: HashMap<String, Vec<String>> = HashMap::new();
-    for edge in &ordering.edges {
-        if let Some(last) = last_step.get(&edge.before) {
-            extra
-                .entry(step::step_id(StepKind::Activate, &edge.after))
-                .or_default()
-                .push(last.clone());
-        }
-    }
-    for step in &mut steps {
-        if let Some(more) = extra.remove(&step.id) {
-            step.after.extend(more);
-        }
-    }
+    wait_for_providers(&mut steps, &ordering, &last_step);
     let steps = in_run_order(steps, &wave_of);
     Plan {
         flake: options.flake.clone(),
