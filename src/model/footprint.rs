@@ -60,7 +60,7 @@ impl PieceKind {
 }
 
 /// A path a footprint depends on: a file or directory of the clan (relative, lexically
-/// normal: `machines/web`, `../shared`, `""` for the clan directory itself).
+/// normal: `machines/web`, `../common`, `""` for the clan directory itself).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct PathUse {
     pub path: String,
@@ -208,8 +208,8 @@ mod tests {
         );
         assert_eq!(relative_to_root("/r/clan", "/r/clan").as_deref(), Some(""));
         assert_eq!(
-            relative_to_root("/r/clan", "/r/shared/x.nix").as_deref(),
-            Some("../shared/x.nix")
+            relative_to_root("/r/clan", "/r/common/x.nix").as_deref(),
+            Some("../common/x.nix")
         );
         assert_eq!(relative_to_root("/r/clan", "/nix/store/abc-x/y.nix"), None);
         assert_eq!(relative_to_root("/r/clan", "/clanc-builtin/lib.nix"), None);
