@@ -283,7 +283,7 @@ impl Server {
                 None
             }
         };
-        let server = Server {
+        let mut server = Server {
             root,
             encoding,
             db,
@@ -306,7 +306,6 @@ impl Server {
             refused: None,
             not_utf8,
         };
-        let mut server = server;
         server.set_refused(refused);
         Ok(server)
     }
@@ -334,11 +333,8 @@ impl Server {
                 message: "clanc: the clan can be read again and is checked".to_string(),
             },
         };
-        // the first refusal of a server that never read the clan needs no "again"
-        if refused.is_some() || self.refused.is_some() {
-            let notification = Notification::new(ShowMessage::METHOD.to_string(), message);
-            let _ = self.sender.send(notification.into());
-        }
+        let notification = Notification::new(ShowMessage::METHOD.to_string(), message);
+        let _ = self.sender.send(notification.into());
         self.refused = refused;
     }
 
