@@ -375,6 +375,16 @@ impl ClanFiles {
     }
 }
 
+/// Records the first answer to a question about `path` (later ones are the same answer);
+/// whether this was the first time it was asked.
+fn first_seen<V>(answers: &mut HashMap<String, V>, path: &str, answer: impl FnOnce() -> V) -> bool {
+    if answers.contains_key(path) {
+        return false;
+    }
+    answers.insert(path.to_string(), answer());
+    true
+}
+
 impl Files for ClanFiles {
     fn source(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
         let result = self.source_unobserved(db, path);
@@ -382,12 +392,7 @@ impl Files for ClanFiles {
             .as_ref()
             .map(|f| f.text(db).clone())
             .map_err(Clone::clone);
-        let new = {
-            let mut observed = self.observed.borrow_mut();
-            let new = !observed.sources.contains_key(path);
-            observed.sources.entry(path.to_string()).or_insert(seen);
-            new
-        };
+        let new = first_seen(&mut self.observed.borrow_mut().sources, path, || seen);
         self.note(ReadKind::File, path, new);
         result
     }
@@ -402,27 +407,16 @@ impl Files for ClanFiles {
 
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
         let result = self.read_dir_unobserved(path);
-        let new = {
-            let mut observed = self.observed.borrow_mut();
-            let new = !observed.dirs.contains_key(path);
-            observed
-                .dirs
-                .entry(path.to_string())
-                .or_insert_with(|| result.clone());
-            new
-        };
+        let new = first_seen(&mut self.observed.borrow_mut().dirs, path, || {
+            result.clone()
+        });
         self.note(ReadKind::Listing, path, new);
         result
     }
 
     fn file_type(&self, path: &str) -> Option<EntryKind> {
         let result = self.file_type_unobserved(path);
-        let new = {
-            let mut observed = self.observed.borrow_mut();
-            let new = !observed.types.contains_key(path);
-            observed.types.entry(path.to_string()).or_insert(result);
-            new
-        };
+        let new = first_seen(&mut self.observed.borrow_mut().types, path, || result);
         self.note(ReadKind::Type, path, new);
         result
     }
