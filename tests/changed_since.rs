@@ -470,20 +470,7 @@ fn changed_since_selects_the_machines_a_change_affects() {
                 .join("tests/changed-since")
                 .join(case.name)
                 .join(format!("expected.{format}"));
-            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-            if actual == expected {
-                continue;
-            }
-            if update {
-                std::fs::create_dir_all(expected_path.parent().unwrap()).unwrap();
-                std::fs::write(&expected_path, &actual).unwrap();
-            } else {
-                let diff = similar::TextDiff::from_lines(&expected, &actual)
-                    .unified_diff()
-                    .header("expected", "actual")
-                    .to_string();
-                failures.push(format!("{}:\n{diff}", expected_path.display()));
-            }
+            failures.extend(common::golden_differs(&expected_path, &actual, update));
         }
     }
     assert!(

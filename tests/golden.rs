@@ -4,6 +4,8 @@
 //! then stderr and the exit status). A mismatch fails with a diff; `UPDATE_GOLDEN=1` rewrites
 //! the expectations.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,19 +37,7 @@ fn golden_cases() {
         for format in FORMATS {
             let actual = run_check(case, &input, format, &extra);
             let expected_path = case.join(format!("expected.{format}"));
-            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-            if actual == expected {
-                continue;
-            }
-            if update {
-                std::fs::write(&expected_path, &actual).expect("write expectation");
-            } else {
-                let diff = similar::TextDiff::from_lines(&expected, &actual)
-                    .unified_diff()
-                    .header("expected", "actual")
-                    .to_string();
-                failures.push(format!("{}:\n{diff}", expected_path.display()));
-            }
+            failures.extend(common::golden_differs(&expected_path, &actual, update));
         }
     }
     assert!(

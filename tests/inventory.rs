@@ -42,18 +42,7 @@ fn inventories_match_their_goldens() {
     for (name, dir) in &cases {
         let got = inventory(dir);
         let expected_path = repo.join("tests/inventory").join(format!("{name}.json"));
-        if update {
-            std::fs::write(&expected_path, &got).expect("golden writes");
-            continue;
-        }
-        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-        if expected != got {
-            let diff = similar::TextDiff::from_lines(&expected, &got)
-                .unified_diff()
-                .header("expected", "got")
-                .to_string();
-            failures.push(format!("{name}:\n{diff}"));
-        }
+        failures.extend(common::golden_differs(&expected_path, &got, update));
     }
     assert!(
         failures.is_empty(),

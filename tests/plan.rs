@@ -123,19 +123,7 @@ fn golden_plans() {
                 check_json_invariants(&String::from_utf8_lossy(&output.stdout), case);
             }
             let expected_path = case.join(format!("expected.{format}"));
-            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-            if actual == expected {
-                continue;
-            }
-            if update {
-                std::fs::write(&expected_path, &actual).expect("write expectation");
-            } else {
-                let diff = similar::TextDiff::from_lines(&expected, &actual)
-                    .unified_diff()
-                    .header("expected", "actual")
-                    .to_string();
-                failures.push(format!("{}:\n{diff}", expected_path.display()));
-            }
+            failures.extend(common::golden_differs(&expected_path, &actual, update));
         }
     }
     assert!(

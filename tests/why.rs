@@ -54,18 +54,7 @@ fn why_matches_its_goldens() {
         for (json, file) in [(false, "expected.text"), (true, "expected.json")] {
             let got = run(&dir, machine, json);
             let path = case.join(file);
-            if update {
-                std::fs::write(&path, &got).expect("golden writes");
-                continue;
-            }
-            let expected = std::fs::read_to_string(&path).unwrap_or_default();
-            if expected != got {
-                let diff = similar::TextDiff::from_lines(&expected, &got)
-                    .unified_diff()
-                    .header("expected", "got")
-                    .to_string();
-                failures.push(format!("{}:\n{diff}", path.display()));
-            }
+            failures.extend(common::golden_differs(&path, &got, update));
         }
     }
     assert!(

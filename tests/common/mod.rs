@@ -102,3 +102,25 @@ pub fn placed(analysis: &clanc::analysis::Analysis) -> Vec<String> {
     all.sort();
     all
 }
+
+/// Compares `actual` with the golden file at `path`: `None` when they agree, or when `update`
+/// (`UPDATE_GOLDEN=1`) rewrote the file; otherwise the failure, naming the file, with a
+/// unified diff.
+pub fn golden_differs(path: &Path, actual: &str, update: bool) -> Option<String> {
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    if expected == actual {
+        return None;
+    }
+    if update {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("the golden's folder");
+        }
+        std::fs::write(path, actual).expect("write the golden");
+        return None;
+    }
+    let diff = similar::TextDiff::from_lines(&expected, actual)
+        .unified_diff()
+        .header("expected", "actual")
+        .to_string();
+    Some(format!("{}:\n{diff}", path.display()))
+}
