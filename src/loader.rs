@@ -64,6 +64,18 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     })
 }
 
+/// The clan directory as an absolute, canonical path (the evaluator works with those).
+pub fn absolute(path: &Path) -> PathBuf {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    std::fs::canonicalize(&path).unwrap_or(path)
+}
+
 /// A workspace with no files in it, for a clan that could not be read yet: [`refresh`]
 /// reads it whole into this once it can be.
 pub fn empty_workspace(db: &mut Database) -> Workspace {

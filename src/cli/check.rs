@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
-use crate::check;
+use crate::analysis::AnalysisHost;
 use crate::check::VarsListing;
 use crate::db::Database;
 use crate::diagnostics::Diagnostic;
@@ -90,41 +90,26 @@ fn analyse_with(
     explain_unknown: bool,
     with_footprints: bool,
 ) -> Result<(Analysis, Option<crate::model::footprint::Footprints>), loader::LoadError> {
-    let mut db = Database::default();
-    let loaded = loader::load_clan(&mut db, dir)?;
-    let workspace = loaded.workspace;
-    let texts: HashMap<String, Arc<str>> = workspace
-        .files(&db)
-        .iter()
-        .map(|f| (f.path(&db).clone(), Arc::clone(f.text(&db))))
-        .collect();
-    let root = absolute(dir);
-    crate::analysis::prepare(&db, workspace);
+    let mut host = AnalysisHost::load(dir)?;
     let (analysis, footprints) = if with_footprints {
-        let (a, f) =
-            crate::analysis::analyse_with_footprints(&db, &root.to_string_lossy(), workspace);
+        let (a, f) = host.check_with_footprints();
         (a, Some(f))
     } else {
-        let a = crate::analysis::analyse(&db, &root.to_string_lossy(), workspace, explain_unknown);
-        (a, None)
+        (host.check(explain_unknown), None)
     };
-    let mut diagnostics = analysis.diagnostics;
-    for file in &loaded.not_utf8 {
-        let text = texts.get(&file.path).map_or("", |t| t.as_ref());
-        diagnostics.push(check::not_utf8_diagnostic(file, text));
-    }
-    let listing = crate::analysis::vars_listing(&db, workspace);
+    let texts = host.texts();
+    let listing = host.vars_listing();
+    let workspace = host.workspace();
+    // The memo's share of the model goes with the host: the model is this analysis's alone.
+    let db = host.into_db();
+    drop(analysis.memo);
     Ok((
         Analysis {
             db,
             workspace,
             texts,
-            diagnostics,
-            // the memo's share goes with it: the model is this analysis's alone
-            clan: {
-                drop(analysis.memo);
-                std::sync::Arc::unwrap_or_clone(analysis.clan)
-            },
+            diagnostics: analysis.diagnostics,
+            clan: std::sync::Arc::unwrap_or_clone(analysis.clan),
             listing,
             garbage: analysis.garbage,
         },
@@ -235,12 +220,5 @@ pub(super) fn print_report(
 
 /// The clan directory as an absolute, canonical path (the evaluator works with those).
 pub fn absolute(path: &std::path::Path) -> PathBuf {
-    let path = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(path))
-            .unwrap_or_else(|_| path.to_path_buf())
-    };
-    std::fs::canonicalize(&path).unwrap_or(path)
+    loader::absolute(path)
 }

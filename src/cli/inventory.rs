@@ -10,9 +10,8 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::{Map, Value as Json, json};
 
-use crate::db::Database;
-use crate::loader;
-use crate::model::{Clan, Known, Spanned, build_model};
+use crate::analysis::AnalysisHost;
+use crate::model::{Clan, Known, Spanned};
 
 use super::exit;
 
@@ -31,16 +30,15 @@ pub struct InventoryArgs {
 }
 
 pub fn run(args: &InventoryArgs) -> u8 {
-    let mut db = Database::default();
-    let loaded = match loader::load_clan(&mut db, &args.dir) {
-        Ok(loaded) => loaded,
+    let host = match AnalysisHost::load(&args.dir) {
+        Ok(host) => host,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;
         }
     };
-    let root = super::check::absolute(&args.dir);
-    let clan = build_model(&db, &root.to_string_lossy(), loaded.workspace);
+    let root = host.root().to_path_buf();
+    let clan = host.model();
     let text = if let Some(machine) = &args.why {
         if !clan.machines.contains_key(machine)
             && clan.machine_names_unknown().is_none()

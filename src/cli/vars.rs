@@ -10,18 +10,17 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use zeroize::Zeroizing;
 
-use crate::db::Database;
+use crate::analysis::AnalysisHost;
 use crate::diagnostics::{ColorChoice, Severity};
 use crate::exec::vars_generate::{self as generate, Environment, GenerateError, Request};
 use crate::exec::vars_generator::Sandbox;
-use crate::loader;
 use crate::model::vars::generator::{PromptKind, PromptSpec};
-use crate::model::{Clan, Known, build_model};
+use crate::model::{Clan, Known};
 use crate::vars::keys::{self, AdminKeySource};
 use crate::vars::sops;
 use crate::vars::store::{StoredKind, VarsTree};
 
-use super::check::{CheckArgs, Format, absolute};
+use super::check::{CheckArgs, Format};
 use super::ssh_flags::SshFlags;
 use super::{exit, terminal};
 
@@ -265,10 +264,9 @@ pub(super) fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, Stri
 /// Loads the clan at `dir` and builds its model; the model's errors stop here (a clan that
 /// does not evaluate cannot say which generators it has).
 pub(super) fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
-    let mut db = Database::default();
-    let loaded = loader::load_clan(&mut db, dir).map_err(|e| (exit::USAGE, e.to_string()))?;
-    let root = absolute(dir);
-    let clan = build_model(&db, &root.to_string_lossy(), loaded.workspace);
+    let host = AnalysisHost::load(dir).map_err(|e| (exit::USAGE, e.to_string()))?;
+    let root = host.root().to_path_buf();
+    let clan = host.model();
     if let Some(d) = clan
         .diagnostics
         .iter()

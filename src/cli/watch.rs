@@ -4,76 +4,24 @@
 //! again but parses and lowers only the files that changed (salsa), and keeps the model when
 //! the change cannot alter it (`analysis::ModelMemo`), as the language server does.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::path::Path;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use notify::{RecursiveMode, Watcher};
 
 use super::check::{CheckArgs, absolute, print_report};
 use super::exit;
-use crate::analysis::ModelMemo;
-use crate::db::{Database, Workspace};
+use crate::analysis::AnalysisHost;
 use crate::diagnostics::ColorChoice;
-use crate::loader::{self, LoadError, NotUtf8};
 
-/// The clan as the last run saw it.
-struct Session {
-    db: Database,
-    workspace: Workspace,
-    root: PathBuf,
-    not_utf8: Vec<NotUtf8>,
-    memo: Option<ModelMemo>,
-}
-
-impl Session {
-    fn load(dir: &Path) -> Result<Session, LoadError> {
-        let mut db = Database::default();
-        let loaded = loader::load_clan(&mut db, dir)?;
-        crate::analysis::prepare(&db, loaded.workspace);
-        Ok(Session {
-            db,
-            workspace: loaded.workspace,
-            root: absolute(dir),
-            not_utf8: loaded.not_utf8,
-            memo: None,
-        })
-    }
-
-    /// Takes what changed on disk since the last run.
-    fn refresh(&mut self) -> Result<(), LoadError> {
-        let refreshed = loader::refresh_with(&mut self.db, &self.root, self.workspace, &|_| false)?;
-        self.not_utf8 = refreshed.not_utf8;
-        Ok(())
-    }
-
-    /// Checks the clan as loaded and prints the report.
-    fn check(&mut self, args: &CheckArgs, color: ColorChoice, started: Instant) {
-        let root = self.root.to_string_lossy().into_owned();
-        let analysis = crate::analysis::analyse_reusing(
-            &self.db,
-            &root,
-            self.workspace,
-            args.explain_unknown,
-            self.memo.as_ref(),
-        );
-        let texts: HashMap<String, Arc<str>> = self
-            .workspace
-            .files(&self.db)
-            .iter()
-            .map(|f| (f.path(&self.db).clone(), Arc::clone(f.text(&self.db))))
-            .collect();
-        let mut diagnostics = analysis.diagnostics;
-        for file in &self.not_utf8 {
-            let text = texts.get(&file.path).map_or("", |t| t.as_ref());
-            diagnostics.push(crate::check::not_utf8_diagnostic(file, text));
-        }
-        print_report(args, color, started, &texts, diagnostics, &analysis.clan);
-        self.memo = Some(analysis.memo);
-        // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
-    }
+/// Checks the clan as loaded and prints the report.
+fn check(host: &mut AnalysisHost, args: &CheckArgs, color: ColorChoice, started: Instant) {
+    let analysis = host.check(args.explain_unknown);
+    let texts = host.texts();
+    print_report(args, color, started, &texts, analysis.diagnostics, &analysis.clan);
+    // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
 }
 
 pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
@@ -96,7 +44,7 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
         return exit::USAGE;
     }
     let terminal = std::io::stdout().is_terminal();
-    let mut session: Option<Session> = None;
+    let mut session: Option<AnalysisHost> = None;
     loop {
         if terminal {
             print!("\x1b[2J\x1b[H");
@@ -105,12 +53,12 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
         // The first run loads the clan; later runs take what changed (a failed load is tried
         // again from scratch after the next change).
         let ready = match session.take() {
-            Some(mut s) => s.refresh().map(|()| s),
-            None => Session::load(&args.dir),
+            Some(mut s) => s.refresh().map(|_| s),
+            None => AnalysisHost::load(&args.dir),
         };
         match ready {
             Ok(mut s) => {
-                s.check(args, color, started);
+                check(&mut s, args, color, started);
                 session = Some(s);
             }
             Err(e) => eprintln!("error: {e}"),

@@ -6,20 +6,15 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
-use crate::analysis::ModelMemo;
-use crate::db::{Database, Workspace};
+use crate::analysis::{ModelMemo, Snapshot};
 use crate::diagnostics::Diagnostic;
 use crate::model::Clan;
 
-/// A check to run: a snapshot of the database at one generation of the texts.
+/// A check to run: a snapshot of the clan at one generation of the texts (with the newest
+/// model the server has, reused when the edit did not change what it was built from).
 pub struct CheckJob {
     pub generation: u64,
-    pub snapshot: Database,
-    pub workspace: Workspace,
-    pub root: String,
-    /// The newest model the server has, reused when the edit did not change what it was
-    /// built from.
-    pub memo: Option<ModelMemo>,
+    pub snapshot: Snapshot,
 }
 
 pub struct CheckDone {
@@ -62,15 +57,12 @@ fn run(job: CheckJob, results: &Sender<CheckDone>) {
     let CheckJob {
         generation,
         snapshot,
-        workspace,
-        root,
-        memo,
     } = job;
     // A newer edit unwinds the check with `Cancelled`; any other panic is a bug, which must
     // not leave requests waiting forever: both end as "no result".
     let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         salsa::Cancelled::catch(|| {
-            crate::analysis::analyse_reusing(&snapshot, &root, workspace, false, memo.as_ref())
+            snapshot.check(false)
         })
         .ok()
     }))

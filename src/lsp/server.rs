@@ -1,6 +1,6 @@
 //! The server loop: messages from the client on one channel, finished checks on another.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -21,13 +21,12 @@ use lsp_types::{
     ShowMessageParams, TextDocumentPositionParams, TextDocumentSyncCapability,
     TextDocumentSyncKind,
 };
-use salsa::Setter;
 
 use super::check_thread::{self, CheckDone, CheckJob};
 use super::position::{Encoding, from_lsp, to_lsp};
 use super::transport::{self, Incoming, Transport};
 use super::{completion, features, uri, watch};
-use crate::db::{Database, SourceFile, Workspace};
+use crate::analysis::AnalysisHost;
 use crate::diagnostics::{Diagnostic, Severity, Span};
 use crate::model::Clan;
 use crate::syntax::LineIndex;
@@ -213,13 +212,11 @@ fn clan_root(params: &InitializeParams) -> PathBuf {
 const REGISTER_WATCHERS_ID: &str = "clanc-register-watchers";
 
 struct Server {
+    /// The clan's directory as the client named it (documents' paths are relative to it).
     root: PathBuf,
     encoding: Encoding,
-    db: Database,
-    workspace: Workspace,
-    files: BTreeMap<String, SourceFile>,
-    /// Documents open in the editor (clan-relative): their text is the editor's, not the disk's.
-    open: BTreeSet<String>,
+    /// The clan: files (open documents with the editor's texts), listings, the newest memo.
+    host: AnalysisHost,
     sender: Sender<Message>,
     results_tx: Sender<CheckDone>,
     results_rx: Receiver<CheckDone>,
@@ -240,11 +237,6 @@ struct Server {
     reloaded_in: u64,
     /// Why the clan cannot be read from disk, while it cannot ([`Server::set_refused`]).
     refused: Option<String>,
-    /// The files last read from disk whose bytes are not UTF-8 (N006, as `clanc check` says).
-    not_utf8: Vec<crate::db::NotUtf8>,
-    /// The newest finished check's model and what it was built from: the next check reuses it
-    /// when the edit changed nothing it was built from.
-    memo: Option<crate::analysis::ModelMemo>,
     /// Hover and definition requests waiting for the model of the current text (the model's
     /// spans must match the text the positions are in).
     waiting: Vec<Request>,
@@ -255,26 +247,16 @@ struct Server {
 
 impl Server {
     fn new(root: PathBuf, encoding: Encoding, sender: Sender<Message>) -> Result<Server, BoxError> {
-        let mut db = Database::default();
         // A clan that cannot be read (a FIFO or device where a file belongs, a file past the
         // size limits) is said to the user and waited out: the server stays, with nothing
         // loaded, and reads the clan again when its files change.
-        let (workspace, not_utf8, refused) = match crate::loader::load_clan(&mut db, &root) {
-            Ok(loaded) => (loaded.workspace, loaded.not_utf8, None),
+        let (host, refused) = match AnalysisHost::load(&root) {
+            Ok(host) => (host, None),
             Err(crate::loader::LoadError::NotADirectory(path)) => {
                 return Err(format!("`{}` is not a directory", path.display()).into());
             }
-            Err(refusal) => (
-                crate::loader::empty_workspace(&mut db),
-                Vec::new(),
-                Some(refusal.to_string()),
-            ),
+            Err(refusal) => (AnalysisHost::unloaded(&root), Some(refusal.to_string())),
         };
-        let files = workspace
-            .files(&db)
-            .iter()
-            .map(|f| (f.path(&db).clone(), *f))
-            .collect();
         let (results_tx, results_rx) = crossbeam_channel::unbounded();
         let jobs = match check_thread::start(results_tx.clone()) {
             Ok(jobs) => Some(jobs),
@@ -286,10 +268,7 @@ impl Server {
         let mut server = Server {
             root,
             encoding,
-            db,
-            workspace,
-            files,
-            open: BTreeSet::new(),
+            host,
             sender,
             results_tx,
             results_rx,
@@ -300,11 +279,9 @@ impl Server {
             names: None,
             changed_in: BTreeMap::new(),
             reloaded_in: 0,
-            memo: None,
             waiting: Vec::new(),
             checked: 0,
             refused: None,
-            not_utf8,
         };
         server.set_refused(refused);
         Ok(server)
@@ -402,7 +379,7 @@ impl Server {
     /// The clan-relative file, its text and the byte offset of a request's position.
     fn locate(&self, p: &TextDocumentPositionParams) -> Option<(String, Arc<str>, usize)> {
         let rel = self.relative(&p.text_document.uri)?;
-        let text = self.files.get(&rel)?.text(&self.db).clone();
+        let text = self.host.text(&rel)?;
         let index = LineIndex::new(&text);
         let offset = from_lsp(&text, &index, p.position, self.encoding);
         Some((rel, text, offset))
@@ -441,10 +418,9 @@ impl Server {
             None => "no location".to_string(),
             Some(span) if !self.unchanged_since(&span.file, generation) => span.file.to_string(),
             Some(span) => {
-                let Some(file) = self.files.get(&*span.file) else {
+                let Some(text) = self.host.text(&*span.file) else {
                     return span.file.to_string();
                 };
-                let text: Arc<str> = file.text(&self.db).clone();
                 let index =
                     (indexes.entry(span.file.to_string())).or_insert_with(|| LineIndex::new(&text));
                 let range = crate::model::why::narrow_json(span, &text, keys);
@@ -519,7 +495,7 @@ impl Server {
                     .extract::<lsp_types::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD)
                 {
                     if let Some(rel) = self.relative(&p.text_document.uri) {
-                        self.open.insert(rel);
+                        self.host.set_open(&rel, true);
                     }
                     self.set_text(&p.text_document.uri, Some(p.text_document.text));
                 }
@@ -536,7 +512,7 @@ impl Server {
                     .extract::<lsp_types::DidCloseTextDocumentParams>(DidCloseTextDocument::METHOD)
                 {
                     if let Some(rel) = self.relative(&p.text_document.uri) {
-                        self.open.remove(&rel);
+                        self.host.set_open(&rel, false);
                     }
                     // Back to what is on disk (or gone, if the file was never saved).
                     let on_disk = uri::to_path(&p.text_document.uri)
@@ -555,26 +531,11 @@ impl Server {
     /// directory (`vars/` gaining a generator) reaches the listings too, and a client that
     /// coalesces events loses nothing.
     fn reload_from_disk(&mut self) {
-        let open = &self.open;
-        let refreshed =
-            crate::loader::refresh_with(&mut self.db, &self.root, self.workspace, &|rel: &str| {
-                open.contains(rel)
-            });
         let was_refused = self.refused.is_some();
-        match refreshed.map(|r| {
-            let changed = r.changed || r.not_utf8 != self.not_utf8;
-            self.not_utf8 = r.not_utf8;
-            changed
-        }) {
+        match self.host.refresh() {
             Ok(changed) if changed || was_refused => {
                 self.set_refused(None);
                 self.reloaded_in = self.generation + 1;
-                self.files = self
-                    .workspace
-                    .files(&self.db)
-                    .iter()
-                    .map(|f| (f.path(&self.db).clone(), *f))
-                    .collect();
                 self.schedule_check();
             }
             Ok(_) => {}
@@ -596,10 +557,10 @@ impl Server {
         let Some(rel) = self.relative(document) else {
             return;
         };
-        let Some(file) = self.files.get(&rel) else {
+        let Some(text) = self.host.text(&rel) else {
             return;
         };
-        let mut text = file.text(&self.db).to_string();
+        let mut text = text.to_string();
         for change in changes {
             match change.range {
                 None => text = change.text,
@@ -619,32 +580,12 @@ impl Server {
         let Some(rel) = self.relative(document) else {
             return;
         };
-        match (self.files.get(&rel).copied(), text) {
-            (Some(file), Some(text)) => {
-                if file.text(&self.db).as_ref() == text.as_str() {
-                    return; // opening a file as it is on disk changes nothing
-                }
-                file.replace_text(&mut self.db, Arc::from(text));
-            }
-            (None, Some(text)) => {
-                let file = SourceFile::create(&self.db, rel.clone(), Arc::from(text));
-                self.files.insert(rel.clone(), file);
-                self.update_file_list();
-            }
-            (Some(_), None) => {
-                self.files.remove(&rel);
-                self.update_file_list();
-            }
-            (None, None) => return,
+        if !self.host.set_text(&rel, text.map(Arc::from)) {
+            return; // opening a file as it is on disk changes nothing
         }
         // The check scheduled next is the first of the new text.
         self.changed_in.insert(rel, self.generation + 1);
         self.schedule_check();
-    }
-
-    fn update_file_list(&mut self) {
-        let files: Vec<SourceFile> = self.files.values().copied().collect();
-        self.workspace.set_files(&mut self.db).to(files);
     }
 
     /// Queues a check of the current texts for the check thread. An older check still running
@@ -656,10 +597,7 @@ impl Server {
         self.generation += 1;
         let job = CheckJob {
             generation: self.generation,
-            snapshot: self.db.clone(),
-            workspace: self.workspace,
-            root: self.root.to_string_lossy().into_owned(),
-            memo: self.memo.clone(),
+            snapshot: self.host.snapshot(),
         };
         let queued = match &self.jobs {
             Some(jobs) => jobs.send(job).map_err(|e| e.into_inner()),
@@ -680,7 +618,7 @@ impl Server {
         // of then), but a check of older text is never published. The previous model is
         // freed after publishing and answering (a large clan's model takes a millisecond).
         let _previous_memo = match done.memo {
-            Some(memo) => self.memo.replace(memo),
+            Some(memo) => self.host.remember(memo),
             None => None,
         };
         if done.generation != self.generation {
@@ -698,22 +636,8 @@ impl Server {
             self.names.replace((done.generation, Arc::clone(&clan)))
         };
         let _previous_model = self.model.replace((done.generation, clan));
-        let mut diagnostics = diagnostics;
-        diagnostics.extend(self.not_utf8_diagnostics());
         self.publish(diagnostics);
         self.answer_waiting();
-    }
-
-    /// N006 for the files read from disk that are not UTF-8, as `clanc check` reports them;
-    /// not for a file open in the editor, whose text is the editor's (UTF-8 by the protocol).
-    fn not_utf8_diagnostics(&self) -> Vec<Diagnostic> {
-        (self.not_utf8.iter())
-            .filter(|file| !self.open.contains(&file.path))
-            .filter_map(|file| {
-                let text = self.files.get(&file.path)?.text(&self.db);
-                Some(crate::check::not_utf8_diagnostic(file, text))
-            })
-            .collect()
     }
 
     fn answer_waiting(&mut self) {
@@ -774,11 +698,7 @@ impl Server {
         range: rnix::TextRange,
         indexes: &mut HashMap<String, LineIndex>,
     ) -> lsp_types::Range {
-        let text: Arc<str> = self
-            .files
-            .get(file)
-            .map(|f| f.text(&self.db).clone())
-            .unwrap_or_default();
+        let text: Arc<str> = self.host.text(file).unwrap_or_default();
         let index = indexes
             .entry(file.to_string())
             .or_insert_with(|| LineIndex::new(&text));

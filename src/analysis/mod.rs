@@ -3,6 +3,8 @@
 //! checker's rules over the model. Pure over the database apart from what building the model
 //! reads (files the workspace does not hold) and the sops files' plaintext metadata.
 
+mod host;
+
 use std::sync::Arc;
 
 use crate::check::{self, VarsListing};
@@ -16,6 +18,8 @@ use crate::model::{
 };
 use crate::services::catalog::Catalog;
 use crate::syntax::token_edit::Moved;
+
+pub use host::{AnalysisHost, Snapshot};
 
 /// What a check found, and the model it checked (for hover, completion, plans).
 pub struct Analysis {

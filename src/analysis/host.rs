@@ -1,0 +1,260 @@
+//! The one owner of a loaded clan (as rust-analyzer's `AnalysisHost`): the database with the
+//! clan's files and directory listings, the files read from disk that are not UTF-8, and the
+//! memo of the newest model. It takes changes — an editor's text, what changed on disk — and
+//! answers every question the CLI, watch mode and the language server ask: the check, the
+//! model, the footprints of `plan --changed-since`. No other place loads or analyses a clan.
+//!
+//! A [`Snapshot`] is the host's state at one moment, to be analysed on another thread while
+//! the host takes newer changes (salsa cancels the older analysis at the next write).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use salsa::Setter as _;
+
+use super::{Analysis, ModelMemo};
+use crate::check::VarsListing;
+use crate::db::{Database, NotUtf8, SourceFile, Workspace};
+use crate::loader::{self, LoadError};
+use crate::model::Clan;
+use crate::model::footprint::Footprints;
+
+/// A loaded clan and the memo of its newest model.
+pub struct AnalysisHost {
+    db: Database,
+    /// The clan's directory, absolute and canonical (the evaluator works with those).
+    root: PathBuf,
+    workspace: Workspace,
+    /// The workspace's files by clan-relative path.
+    files: BTreeMap<String, SourceFile>,
+    /// The files last read from disk whose bytes are not UTF-8 (N006).
+    not_utf8: Vec<NotUtf8>,
+    /// Files an editor holds open (clan-relative): their texts are the editor's, which
+    /// [`AnalysisHost::refresh`] leaves alone.
+    open: BTreeSet<String>,
+    /// The newest model and what it was built from: the next analysis reuses it when the
+    /// changes since left all of that as it was.
+    memo: Option<ModelMemo>,
+}
+
+/// The host's state at one moment, analysable on any thread.
+pub struct Snapshot {
+    db: Database,
+    root: String,
+    workspace: Workspace,
+    not_utf8: Vec<NotUtf8>,
+    memo: Option<ModelMemo>,
+}
+
+impl AnalysisHost {
+    /// Reads the clan at `dir` from disk (every file parsed and lowered ahead, on all cores).
+    pub fn load(dir: &Path) -> Result<AnalysisHost, LoadError> {
+        let mut db = Database::default();
+        let loaded = loader::load_clan(&mut db, dir)?;
+        super::prepare(&db, loaded.workspace);
+        Ok(AnalysisHost::new(
+            db,
+            dir,
+            loaded.workspace,
+            loaded.not_utf8,
+        ))
+    }
+
+    /// A host of the clan at `dir` with nothing read yet (a clan the loader refuses, until
+    /// [`AnalysisHost::refresh`] can read it).
+    pub fn unloaded(dir: &Path) -> AnalysisHost {
+        let mut db = Database::default();
+        let workspace = loader::empty_workspace(&mut db);
+        AnalysisHost::new(db, dir, workspace, Vec::new())
+    }
+
+    fn new(db: Database, dir: &Path, workspace: Workspace, not_utf8: Vec<NotUtf8>) -> Self {
+        let mut host = AnalysisHost {
+            db,
+            root: loader::absolute(dir),
+            workspace,
+            files: BTreeMap::new(),
+            not_utf8,
+            open: BTreeSet::new(),
+            memo: None,
+        };
+        host.index_files();
+        host
+    }
+
+    fn index_files(&mut self) {
+        self.files = (self.workspace.files(&self.db).iter())
+            .map(|f| (f.path(&self.db).clone(), *f))
+            .collect();
+    }
+
+    /// The clan's directory, absolute.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    /// The database, for a caller done with the host (its memo is dropped).
+    pub fn into_db(self) -> Database {
+        self.db
+    }
+
+    pub fn workspace(&self) -> Workspace {
+        self.workspace
+    }
+
+    /// The text of the file at `rel` (clan-relative), if the workspace holds it.
+    pub fn text(&self, rel: &str) -> Option<Arc<str>> {
+        Some(Arc::clone(self.files.get(rel)?.text(&self.db)))
+    }
+
+    /// Every file's text by clan-relative path.
+    pub fn texts(&self) -> HashMap<String, Arc<str>> {
+        (self.files.iter())
+            .map(|(rel, f)| (rel.clone(), Arc::clone(f.text(&self.db))))
+            .collect()
+    }
+
+    /// The files last read from disk that are not UTF-8.
+    pub fn not_utf8(&self) -> &[NotUtf8] {
+        &self.not_utf8
+    }
+
+    /// What exists under `vars/`, from the loaded listings.
+    pub fn vars_listing(&self) -> VarsListing {
+        super::vars_listing(&self.db, self.workspace)
+    }
+
+    /// Marks the file at `rel` as open in an editor (`true`) or closed: an open file's text is
+    /// the editor's (set with [`AnalysisHost::set_text`]), never the disk's, and it is not
+    /// reported as not UTF-8 (the editor's text is UTF-8 by the protocol).
+    pub fn set_open(&mut self, rel: &str, open: bool) {
+        if open {
+            self.open.insert(rel.to_string());
+        } else {
+            self.open.remove(rel);
+        }
+    }
+
+    /// Sets the text of the file at `rel`, or with `None` removes the file; returns whether
+    /// anything changed.
+    pub fn set_text(&mut self, rel: &str, text: Option<Arc<str>>) -> bool {
+        match (self.files.get(rel).copied(), text) {
+            (Some(file), Some(text)) => {
+                if *file.text(&self.db) == text {
+                    return false;
+                }
+                file.replace_text(&mut self.db, text);
+            }
+            (None, Some(text)) => {
+                let file = SourceFile::create(&self.db, rel.to_string(), text);
+                self.files.insert(rel.to_string(), file);
+                self.update_file_list();
+            }
+            (Some(_), None) => {
+                self.files.remove(rel);
+                self.update_file_list();
+            }
+            (None, None) => return false,
+        }
+        true
+    }
+
+    fn update_file_list(&mut self) {
+        let files: Vec<SourceFile> = self.files.values().copied().collect();
+        self.workspace.set_files(&mut self.db).to(files);
+    }
+
+    /// Takes what changed on disk since the clan was read, except the texts of open files (an
+    /// editor's: they stay, even when gone from disk). Returns whether anything changed, the
+    /// list of files that are not UTF-8 included.
+    pub fn refresh(&mut self) -> Result<bool, LoadError> {
+        let open = &self.open;
+        let refreshed =
+            loader::refresh_with(&mut self.db, &self.root, self.workspace, &|rel: &str| {
+                open.contains(rel)
+            })?;
+        let changed = refreshed.changed || refreshed.not_utf8 != self.not_utf8;
+        self.not_utf8 = refreshed.not_utf8;
+        if refreshed.changed {
+            self.index_files();
+        }
+        Ok(changed)
+    }
+
+    /// The host's state now, for an analysis on another thread. A write to the host (a
+    /// change) waits until every snapshot is dropped, cancelling analyses in flight.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            db: self.db.clone(),
+            root: self.root.to_string_lossy().into_owned(),
+            workspace: self.workspace,
+            not_utf8: (self.not_utf8.iter())
+                .filter(|f| !self.open.contains(&f.path))
+                .cloned()
+                .collect(),
+            memo: self.memo.clone(),
+        }
+    }
+
+    /// Keeps the memo of an analysis of a snapshot for the next one.
+    pub fn remember(&mut self, memo: ModelMemo) -> Option<ModelMemo> {
+        self.memo.replace(memo)
+    }
+
+    /// The whole check of the clan as it is now (reusing the newest model where nothing it
+    /// was built from changed), remembered for the next.
+    pub fn check(&mut self, explain_unknown: bool) -> Analysis {
+        let analysis = self.snapshot().check(explain_unknown);
+        self.memo = Some(analysis.memo.clone());
+        analysis
+    }
+
+    /// The check, with what each machine's configuration is made of (`plan --changed-since`;
+    /// the model is built afresh).
+    pub fn check_with_footprints(&self) -> (Analysis, Footprints) {
+        let snapshot = self.snapshot();
+        let (mut analysis, footprints) =
+            super::analyse_with_footprints(&snapshot.db, &snapshot.root, snapshot.workspace);
+        snapshot.add_not_utf8(&mut analysis);
+        (analysis, footprints)
+    }
+
+    /// The model alone (no checks), built afresh.
+    pub fn model(&self) -> Clan {
+        crate::model::build_model(&self.db, &self.root.to_string_lossy(), self.workspace)
+    }
+}
+
+impl Snapshot {
+    /// The whole check of the clan as it was when the snapshot was taken: syntax, the model,
+    /// the checker's rules, and N006 for the files that are not UTF-8.
+    pub fn check(&self, explain_unknown: bool) -> Analysis {
+        let mut analysis = super::analyse_reusing(
+            &self.db,
+            &self.root,
+            self.workspace,
+            explain_unknown,
+            self.memo.as_ref(),
+        );
+        self.add_not_utf8(&mut analysis);
+        analysis
+    }
+
+    fn add_not_utf8(&self, analysis: &mut Analysis) {
+        let files: HashMap<&str, SourceFile> = (self.workspace.files(&self.db).iter())
+            .map(|f| (f.path(&self.db).as_str(), *f))
+            .collect();
+        for file in &self.not_utf8 {
+            let text = files.get(file.path.as_str()).map(|f| f.text(&self.db));
+            let text = text.map_or("", |t| t.as_ref());
+            analysis
+                .diagnostics
+                .push(crate::check::not_utf8_diagnostic(file, text));
+        }
+    }
+}
