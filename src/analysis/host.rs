@@ -258,3 +258,123 @@ impl Snapshot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::ModelReuse;
+    use crate::diagnostics::Code;
+
+    /// A copy of a small fixture clan in a temp dir, with `extra` files written into it.
+    fn clan(extra: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shapes/plain-lib-clan");
+        copy_dir(&fixture, dir.path());
+        for (rel, bytes) in extra {
+            std::fs::write(dir.path().join(rel), bytes).expect("write");
+        }
+        dir
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).expect("fixture") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                std::fs::create_dir_all(&target).expect("mkdir");
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy");
+            }
+        }
+    }
+
+    fn codes(analysis: &Analysis) -> Vec<Code> {
+        analysis.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_second_check_reuses_the_model_until_a_text_it_read_changes() {
+        let dir = clan(&[("notes.nix", b"{ }")]);
+        let mut host = AnalysisHost::load(dir.path()).expect("loads");
+        let first = host.check(false);
+        assert_eq!(first.model_reused, ModelReuse::Built);
+        assert!(!first.clan.machines.is_empty(), "{:?}", codes(&first));
+
+        // A file the evaluation never reads: the model is the same.
+        assert!(host.set_text("notes.nix", Some(Arc::from("{ a = 1; }"))));
+        assert_eq!(host.check(false).model_reused, ModelReuse::Same);
+
+        // Setting the text a file already has changes nothing.
+        assert!(!host.set_text("notes.nix", Some(Arc::from("{ a = 1; }"))));
+
+        // A machine renamed in flake.nix: built again, with the new name.
+        let flake = host.text("flake.nix").expect("flake.nix");
+        let renamed = flake.replacen("ash = {", "oak = {", 1);
+        assert_ne!(*flake, *renamed);
+        assert!(host.set_text("flake.nix", Some(Arc::from(renamed))));
+        let third = host.check(false);
+        assert_eq!(third.model_reused, ModelReuse::Built);
+        assert!(third.clan.machines.contains_key("oak"));
+    }
+
+    #[test]
+    fn files_not_utf8_are_reported_unless_an_editor_holds_them() {
+        let dir = clan(&[("scratch.nix", b"{ a = \"\xff\"; }")]);
+        let mut host = AnalysisHost::load(dir.path()).expect("loads");
+        assert!(codes(&host.check(false)).contains(&Code::N006));
+
+        // Open in an editor: its text is the editor's (UTF-8), not reported.
+        host.set_open("scratch.nix", true);
+        host.set_text("scratch.nix", Some(Arc::from("{ a = \"x\"; }")));
+        assert!(!codes(&host.check(false)).contains(&Code::N006));
+
+        // Closed again, back to the disk's bytes: reported again; saved as UTF-8: not.
+        host.set_open("scratch.nix", false);
+        assert!(host.refresh().expect("refresh"));
+        assert!(codes(&host.check(false)).contains(&Code::N006));
+        std::fs::write(dir.path().join("scratch.nix"), "{ a = \"y\"; }").expect("write");
+        assert!(host.refresh().expect("refresh"));
+        assert!(!codes(&host.check(false)).contains(&Code::N006));
+        assert_eq!(host.text("scratch.nix").as_deref(), Some("{ a = \"y\"; }"));
+    }
+
+    #[test]
+    fn a_refresh_takes_the_disk_except_open_documents() {
+        let dir = clan(&[("a.nix", b"{ }"), ("b.nix", b"{ }")]);
+        let mut host = AnalysisHost::load(dir.path()).expect("loads");
+        host.set_open("a.nix", true);
+        host.set_text("a.nix", Some(Arc::from("{ editor = true; }")));
+        std::fs::write(dir.path().join("a.nix"), "{ disk = true; }").expect("write");
+        std::fs::write(dir.path().join("b.nix"), "{ disk = true; }").expect("write");
+        std::fs::write(dir.path().join("c.nix"), "{ new = true; }").expect("write");
+        assert!(host.refresh().expect("refresh"));
+        assert_eq!(host.text("a.nix").as_deref(), Some("{ editor = true; }"));
+        assert_eq!(host.text("b.nix").as_deref(), Some("{ disk = true; }"));
+        assert_eq!(host.text("c.nix").as_deref(), Some("{ new = true; }"));
+        assert!(!host.refresh().expect("refresh"), "nothing changed since");
+        // Removed from the workspace (a never-saved document closed).
+        assert!(host.set_text("c.nix", None));
+        assert_eq!(host.text("c.nix"), None);
+    }
+
+    #[test]
+    fn a_snapshot_checks_on_another_thread_and_its_memo_serves_the_host() {
+        let dir = clan(&[]);
+        let mut host = AnalysisHost::load(dir.path()).expect("loads");
+        let snapshot = host.snapshot();
+        // The evaluation stays on its thread (its values are not `Send`); the memo comes back.
+        let (reuse, memo) = std::thread::Builder::new()
+            .stack_size(crate::STACK_SIZE)
+            .spawn(move || {
+                let analysis = snapshot.check(false);
+                (analysis.model_reused, analysis.memo)
+            })
+            .expect("thread")
+            .join()
+            .expect("checked");
+        assert_eq!(reuse, ModelReuse::Built);
+        assert!(host.remember(memo).is_none());
+        assert_eq!(host.check(false).model_reused, ModelReuse::Same);
+    }
+}

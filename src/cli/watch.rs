@@ -20,7 +20,14 @@ use crate::diagnostics::ColorChoice;
 fn check(host: &mut AnalysisHost, args: &CheckArgs, color: ColorChoice, started: Instant) {
     let analysis = host.check(args.explain_unknown);
     let texts = host.texts();
-    print_report(args, color, started, &texts, analysis.diagnostics, &analysis.clan);
+    print_report(
+        args,
+        color,
+        started,
+        &texts,
+        analysis.diagnostics,
+        &analysis.clan,
+    );
     // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
 }
 

@@ -61,10 +61,7 @@ fn run(job: CheckJob, results: &Sender<CheckDone>) {
     // A newer edit unwinds the check with `Cancelled`; any other panic is a bug, which must
     // not leave requests waiting forever: both end as "no result".
     let analysis = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        salsa::Cancelled::catch(|| {
-            snapshot.check(false)
-        })
-        .ok()
+        salsa::Cancelled::catch(|| snapshot.check(false)).ok()
     }))
     .ok()
     .flatten();
