@@ -48,11 +48,10 @@ pub struct Snapshot {
 }
 
 impl AnalysisHost {
-    /// Reads the clan at `dir` from disk (every file parsed and lowered ahead, on all cores).
+    /// Reads the clan at `dir` from disk (files are parsed when an analysis asks for them).
     pub fn load(dir: &Path) -> Result<AnalysisHost, LoadError> {
         let mut db = Database::default();
         let loaded = loader::load_clan(&mut db, dir)?;
-        super::prepare(&db, loaded.workspace);
         Ok(AnalysisHost::new(
             db,
             dir,
@@ -219,12 +218,15 @@ impl AnalysisHost {
     pub fn check_with_footprints(&self) -> (Analysis, Footprints) {
         let snapshot = self.snapshot();
         let (mut analysis, footprints) =
-            super::analyse_with_footprints(&snapshot.db, &snapshot.root, snapshot.workspace);
+            super::lowering_alongside(&snapshot.db, snapshot.workspace, || {
+                super::analyse_with_footprints(&snapshot.db, &snapshot.root, snapshot.workspace)
+            });
         snapshot.add_not_utf8(&mut analysis);
         (analysis, footprints)
     }
 
-    /// The model alone (no checks), built afresh.
+    /// The model alone (no checks), built afresh: only the files its evaluation reads are
+    /// parsed.
     pub fn model(&self) -> Clan {
         crate::model::build_model(&self.db, &self.root.to_string_lossy(), self.workspace)
     }
@@ -234,13 +236,20 @@ impl Snapshot {
     /// The whole check of the clan as it was when the snapshot was taken: syntax, the model,
     /// the checker's rules, and N006 for the files that are not UTF-8.
     pub fn check(&self, explain_unknown: bool) -> Analysis {
-        let mut analysis = super::analyse_reusing(
-            &self.db,
-            &self.root,
-            self.workspace,
-            explain_unknown,
-            self.memo.as_ref(),
-        );
+        let analyse = || {
+            super::analyse_reusing(
+                &self.db,
+                &self.root,
+                self.workspace,
+                explain_unknown,
+                self.memo.as_ref(),
+            )
+        };
+        // The first check parses every file; a later one finds nearly all of them memoised.
+        let mut analysis = match self.memo {
+            None => super::lowering_alongside(&self.db, self.workspace, analyse),
+            Some(_) => analyse(),
+        };
         self.add_not_utf8(&mut analysis);
         analysis
     }

@@ -159,8 +159,6 @@ fn analyse_inner(
     previous: Option<&ModelMemo>,
     with_footprints: bool,
 ) -> (Analysis, Option<crate::model::footprint::Footprints>) {
-    let mut diagnostics = check::check_workspace(db, workspace);
-    let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     let mut footprints = None;
     let reused = previous.filter(|_| !with_footprints).and_then(|memo| {
         reused_model(db, root, workspace, memo)
@@ -179,6 +177,10 @@ fn analyse_inner(
             (Arc::new(clan), garbage, Arc::new(inputs), ModelReuse::Built)
         }
     };
+    // After the model: the evaluation lowers the files it imports first (see
+    // [`lowering_alongside`]); the order of the diagnostics is the same.
+    let mut diagnostics = check::check_workspace(db, workspace);
+    let clean = !diagnostics.iter().any(|d| d.severity == Severity::Error);
     unread_files_do_not_block(&mut diagnostics, &inputs);
     let memo = ModelMemo::after(inputs, Arc::clone(&clan), clean, previous);
     let mut listing = vars_listing(db, workspace);
@@ -321,10 +323,17 @@ fn moved_model(
     Some((Arc::new(clan), Arc::new(inputs), reuse))
 }
 
-/// Parses and lowers every Nix file of the workspace on all cores, so that the check and the
-/// evaluation after it find the results memoised (they then run on one thread). Parsing with
-/// rnix is about a fifth of a check of a large clan; files are independent.
-pub fn prepare(db: &crate::db::Database, workspace: Workspace) {
+/// Runs `work` (an analysis, on this thread) while other threads parse and lower every Nix
+/// file of the workspace, so that the syntax diagnostics after the model find them memoised.
+/// Parsing with rnix is about a fifth of a check of a large clan, and the evaluation needs only
+/// the files it imports: it lowers those itself when it gets to them first (salsa computes each
+/// file once; a thread asking for a file another is lowering waits for it). The other threads
+/// take the files from the end of the list, the check's syntax pass from the start.
+pub fn lowering_alongside<R>(
+    db: &crate::db::Database,
+    workspace: Workspace,
+    work: impl FnOnce() -> R,
+) -> R {
     let files: Vec<crate::db::SourceFile> = workspace
         .files(db)
         .iter()
@@ -332,11 +341,13 @@ pub fn prepare(db: &crate::db::Database, workspace: Workspace) {
         .filter(|f| crate::db::is_nix(f.path(db)))
         .copied()
         .collect();
+    // This thread evaluates: the others take what cores are left, at least one.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8);
-    if threads < 2 || files.len() < 32 {
-        return;
+        .clamp(2, 8)
+        - 1;
+    if files.len() < 32 {
+        return work();
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -345,18 +356,23 @@ pub fn prepare(db: &crate::db::Database, workspace: Workspace) {
             let spawned = std::thread::Builder::new()
                 .stack_size(crate::STACK_SIZE)
                 .spawn_scoped(scope, move || {
-                    for file in part {
-                        let _ = crate::eval::lower_file(
-                            &db,
-                            *file,
-                            crate::eval::Limits::DEFAULT_LOWER_BUDGET,
-                        );
-                    }
+                    // A newer edit cancels the analysis (the language server): this part
+                    // stops with it, quietly; `work` unwinds on its own.
+                    let _ = salsa::Cancelled::catch(|| {
+                        for file in part.iter().rev() {
+                            let _ = crate::eval::lower_file(
+                                &db,
+                                *file,
+                                crate::eval::Limits::DEFAULT_LOWER_BUDGET,
+                            );
+                        }
+                    });
                 });
             // Without the thread the check parses those files itself.
             drop(spawned);
         }
-    });
+        work()
+    })
 }
 
 /// What exists under `vars/`, from the loaded directory listings.
