@@ -104,6 +104,11 @@ pub struct Workspace {
     /// they are parsed and lowered once per database, not once per check.
     #[returns(ref)]
     pub builtins: Vec<SourceFile>,
+    /// The sops files the checker reads for what they say in plain text (age keys in
+    /// `sops/{users,machines}/*/key.json`, the recipients of each `vars/**/secret`; never
+    /// decrypted), sorted by path. Not the clan's code: not parsed, counted or fingerprinted.
+    #[returns(ref)]
+    pub sops: Vec<SourceFile>,
 }
 
 #[salsa::db]

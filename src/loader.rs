@@ -45,7 +45,11 @@ pub struct Loaded {
 
 /// Loads the clan at `root` into `db`.
 pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
-    let (file_paths, dir_paths) = scan(root)?;
+    let Found {
+        files: file_paths,
+        dirs: dir_paths,
+        sops: sops_paths,
+    } = scan(root)?;
     let mut files = Vec::with_capacity(file_paths.len());
     let mut not_utf8 = Vec::new();
     let mut total = 0;
@@ -58,8 +62,11 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
     for (rel, path) in dir_paths {
         dirs.push(DirListing::new(db, rel.clone(), read_listing(&rel, &path)?));
     }
+    let sops = (sops_paths.into_iter())
+        .filter_map(|(rel, path)| Some(SourceFile::create(db, rel, read_sops(&path)?)))
+        .collect();
     Ok(Loaded {
-        workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db)),
+        workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db), sops),
         not_utf8,
     })
 }
@@ -84,6 +91,7 @@ pub fn empty_workspace(db: &mut Database) -> Workspace {
         Vec::new(),
         Vec::new(),
         crate::modules::known::inputs(db),
+        Vec::new(),
     )
 }
 
@@ -116,7 +124,11 @@ pub fn refresh_with(
     open: &dyn Fn(&str) -> bool,
 ) -> Result<Refreshed, LoadError> {
     use salsa::Setter as _;
-    let (file_paths, dir_paths) = scan(root)?;
+    let Found {
+        files: file_paths,
+        dirs: dir_paths,
+        sops: sops_paths,
+    } = scan(root)?;
     let mut changed = false;
     let mut not_utf8 = Vec::new();
     let mut total = 0;
@@ -191,22 +203,60 @@ pub fn refresh_with(
         workspace.set_dirs(db).to(dirs);
         changed = true;
     }
+    changed |= refresh_sops(db, workspace, sops_paths);
     Ok(Refreshed {
         changed: changed || file_list_changed,
         not_utf8,
     })
 }
 
-/// The clan's files (those `is_clan_file` accepts) and directories below `root`, each as
-/// (relative path, path), sorted.
-type Found = Vec<(String, PathBuf)>;
+/// Brings the workspace's sops files up to date with `found` on disk; returns whether any
+/// changed, appeared or went away.
+fn refresh_sops(db: &mut Database, workspace: Workspace, found: Vec<(String, PathBuf)>) -> bool {
+    use salsa::Setter as _;
+    let old: BTreeMap<String, SourceFile> = (workspace.sops(db).iter())
+        .map(|f| (f.path(db).clone(), *f))
+        .collect();
+    let mut changed = false;
+    let mut sops = Vec::with_capacity(found.len());
+    for (rel, path) in found {
+        let Some(text) = read_sops(&path) else {
+            continue;
+        };
+        match old.get(&rel) {
+            Some(file) => {
+                if *file.text(db) != text {
+                    file.replace_text(db, text);
+                    changed = true;
+                }
+                sops.push(*file);
+            }
+            None => sops.push(SourceFile::create(db, rel, text)),
+        }
+    }
+    if sops.len() != old.len() || sops.iter().zip(old.values()).any(|(a, b)| a != b) {
+        workspace.set_sops(db).to(sops);
+        changed = true;
+    }
+    changed
+}
 
-fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
+/// What [`scan`] finds below a clan's directory, each as (relative path, path), sorted.
+struct Found {
+    /// The clan's files (those `is_clan_file` accepts).
+    files: Vec<(String, PathBuf)>,
+    dirs: Vec<(String, PathBuf)>,
+    /// The sops files whose plain-text parts the checker reads (`is_sops_metadata`).
+    sops: Vec<(String, PathBuf)>,
+}
+
+fn scan(root: &Path) -> Result<Found, LoadError> {
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
     }
-    let mut file_paths: Found = Vec::new();
-    let mut dir_paths: Found = Vec::new();
+    let mut file_paths = Vec::new();
+    let mut dir_paths = Vec::new();
+    let mut sops_paths = Vec::new();
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .ignore(false)
@@ -247,11 +297,38 @@ fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
                 });
             }
             file_paths.push((rel, entry.path().to_path_buf()));
+        } else if is_sops_metadata(&rel) {
+            sops_paths.push((rel, entry.path().to_path_buf()));
         }
     }
     file_paths.sort();
     dir_paths.sort();
-    Ok((file_paths, dir_paths))
+    sops_paths.sort();
+    Ok(Found {
+        files: file_paths,
+        dirs: dir_paths,
+        sops: sops_paths,
+    })
+}
+
+/// Whether `rel` is a sops file the checker reads for its plain-text parts: an age key
+/// (`sops/users/<u>/key.json`, `sops/machines/<m>/key.json`) or a secret var
+/// (`vars/per-machine/<m>/<gen>/<file>/secret`, `vars/shared/<gen>/<file>/secret`).
+pub fn is_sops_metadata(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    matches!(
+        parts.as_slice(),
+        ["sops", "users" | "machines", _, "key.json"]
+            | ["vars", "per-machine", _, _, _, "secret"]
+            | ["vars", "shared", _, _, "secret"]
+    )
+}
+
+/// The text of a sops file, if it is a regular file (or a link to one) of UTF-8 within the
+/// size limit; else it is left to the disk (the checker reads what it can, as before).
+fn read_sops(path: &Path) -> Option<Arc<str>> {
+    let bytes = crate::files::read_regular(path, crate::files::MAX_FILE_BYTES).ok()?;
+    String::from_utf8(bytes).ok().map(Arc::from)
 }
 
 fn special_kind(kind: &std::fs::FileType) -> &'static str {

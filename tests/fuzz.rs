@@ -264,7 +264,7 @@ fn analyse_in_memory(text: &str) -> clanc::analysis::Analysis {
         .map(|(rel, text)| clanc::db::SourceFile::create(&db, rel.to_string(), Arc::from(text)))
         .collect();
     let inputs = clanc::modules::known::inputs(&db);
-    let workspace = clanc::db::Workspace::new(&db, files, Vec::new(), inputs);
+    let workspace = clanc::db::Workspace::new(&db, files, Vec::new(), inputs, Vec::new());
     clanc::analysis::analyse(&db, "/fuzz-clan", workspace, true)
 }
 

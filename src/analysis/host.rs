@@ -276,8 +276,12 @@ mod tests {
 
     /// A copy of a small fixture clan in a temp dir, with `extra` files written into it.
     fn clan(extra: &[(&str, &[u8])]) -> tempfile::TempDir {
+        fixture_copy("fixtures/shapes/plain-lib-clan", extra)
+    }
+
+    fn fixture_copy(fixture: &str, extra: &[(&str, &[u8])]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("temp dir");
-        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/shapes/plain-lib-clan");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
         copy_dir(&fixture, dir.path());
         for (rel, bytes) in extra {
             std::fs::write(dir.path().join(rel), bytes).expect("write");
@@ -289,7 +293,11 @@ mod tests {
         for entry in std::fs::read_dir(from).expect("fixture") {
             let entry = entry.expect("entry");
             let target = to.join(entry.file_name());
-            if entry.file_type().expect("type").is_dir() {
+            let kind = entry.file_type().expect("type");
+            if kind.is_symlink() {
+                let link = std::fs::read_link(entry.path()).expect("link");
+                std::os::unix::fs::symlink(link, &target).expect("symlink");
+            } else if kind.is_dir() {
                 std::fs::create_dir_all(&target).expect("mkdir");
                 copy_dir(&entry.path(), &target);
             } else {
@@ -385,5 +393,40 @@ mod tests {
         assert_eq!(reuse, ModelReuse::Built);
         assert!(host.remember(memo).is_none());
         assert_eq!(host.check(false).model_reused, ModelReuse::Same);
+    }
+
+    /// The sops files are inputs: a user's key changed on disk reaches the check through
+    /// `refresh`, as the seed fleet's secrets then are not encrypted for that key (V005).
+    #[test]
+    fn a_sops_key_changed_on_disk_reaches_the_check() {
+        let dir = fixture_copy("fixtures/seed-fleet", &[]);
+        let mut host = AnalysisHost::load(dir.path()).expect("loads");
+        let not_for_crs58 = |a: &Analysis| {
+            (a.diagnostics.iter())
+                .filter(|d| d.code == Code::V005 && d.message.contains("user `crs58`"))
+                .count()
+        };
+        assert_eq!(not_for_crs58(&host.check(false)), 0);
+        let (db, workspace) = (host.db(), host.workspace());
+        assert!(
+            (workspace.sops(db).iter()).any(|f| f.path(db) == "sops/users/crs58/key.json"),
+            "the key is an input"
+        );
+
+        let other = age::x25519::Identity::generate().to_public().to_string();
+        let key = format!("{{\"publickey\": \"{other}\", \"type\": \"age\"}}\n");
+        std::fs::write(dir.path().join("sops/users/crs58/key.json"), key).expect("write");
+        // Until the host takes the change, the check answers from the clan as loaded (a check
+        // reading the disk would see the new key already).
+        assert_eq!(not_for_crs58(&host.check(false)), 0);
+        assert!(host.refresh().expect("refresh"));
+        assert!(not_for_crs58(&host.check(false)) > 0);
+
+        // And back: the same check as at first.
+        let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/seed-fleet/sops/users/crs58/key.json");
+        std::fs::copy(original, dir.path().join("sops/users/crs58/key.json")).expect("copy");
+        assert!(host.refresh().expect("refresh"));
+        assert_eq!(not_for_crs58(&host.check(false)), 0);
     }
 }

@@ -1,9 +1,10 @@
 //! The whole check of a loaded clan, as `clanc check`, the language server and the benches
 //! run it: syntax and lowering diagnostics of every file, the model (evaluation), and the
 //! checker's rules over the model. Pure over the database apart from what building the model
-//! reads (files the workspace does not hold) and the sops files' plaintext metadata.
+//! reads (files the workspace does not hold) and the legacy sops-nix files the model names.
 
 mod host;
+mod loaded_tree;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use crate::services::catalog::Catalog;
 use crate::syntax::token_edit::Moved;
 
 pub use host::{AnalysisHost, Snapshot};
+use loaded_tree::LoadedTree;
 
 /// What a check found, and the model it checked (for hover, completion, plans).
 pub struct Analysis {
@@ -184,8 +186,9 @@ fn analyse_inner(
     unread_files_do_not_block(&mut diagnostics, &inputs);
     let memo = ModelMemo::after(inputs, Arc::clone(&clan), clean, previous);
     let mut listing = vars_listing(db, workspace);
-    // Recipients of sops files and the keys of legacy sops-nix files, read from disk.
-    listing.sops = crate::vars::facts::read_for_clan(std::path::Path::new(root), &clan);
+    // Age keys, the recipients of secrets (loaded) and the keys of legacy sops-nix files.
+    let tree = LoadedTree::new(db, workspace, std::path::Path::new(root));
+    listing.sops = crate::vars::facts::facts_for_clan(&tree, &clan);
     for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
         &clan,
         Catalog::builtin(),

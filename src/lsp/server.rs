@@ -418,7 +418,7 @@ impl Server {
             None => "no location".to_string(),
             Some(span) if !self.unchanged_since(&span.file, generation) => span.file.to_string(),
             Some(span) => {
-                let Some(text) = self.host.text(span.file.as_ref()) else {
+                let Some(text) = self.host.text(&span.file[..]) else {
                     return span.file.to_string();
                 };
                 let index =

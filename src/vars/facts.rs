@@ -7,19 +7,29 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::keys;
-use super::store::{StoredKind, VarsTree};
+use super::store::{ClanTree, Disk, StoredKind, VarsTree};
 use crate::model::vars::sops_facts::{SecretFacts, SopsFacts, SopsFileFacts, legacy_file_facts};
 
-/// Reads the facts of the clan at `root` for its vars tree and the legacy sops files named
-/// `(path, format)`.
+/// Reads the facts of the clan at `root` (on disk) for its vars tree and the legacy sops files
+/// named `(path, format)`.
 pub fn read_sops_facts<'a>(
     root: &Path,
     tree: &VarsTree,
     legacy_files: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> SopsFacts {
+    sops_facts(&Disk(root), tree, legacy_files)
+}
+
+/// The facts of the clan `source` holds for its vars tree and the legacy sops files named
+/// `(path, format)`.
+pub fn sops_facts<'a>(
+    source: &dyn ClanTree,
+    tree: &VarsTree,
+    legacy_files: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> SopsFacts {
     let mut facts = SopsFacts {
-        user_keys: read_keys(&root.join("sops/users")),
-        machine_keys: read_keys(&root.join("sops/machines")),
+        user_keys: read_keys(source, "sops/users"),
+        machine_keys: read_keys(source, "sops/machines"),
         ..SopsFacts::default()
     };
     let per_machine = tree.per_machine.iter().flat_map(|(m, gens)| {
@@ -35,7 +45,8 @@ pub fn read_sops_facts<'a>(
             let StoredKind::Secret(links) = &file.kind else {
                 continue;
             };
-            let recipients = std::fs::read_to_string(file.dir.join("secret"))
+            let recipients = source
+                .text(&format!("{dir}/{name}/secret"))
                 .ok()
                 .and_then(|text| super::sops::recipients(&text).ok());
             facts.secrets.insert(
@@ -60,8 +71,7 @@ pub fn read_sops_facts<'a>(
             continue;
         }
         formats.insert(path, format);
-        let full = root.join(path);
-        let fact = match std::fs::read_to_string(&full) {
+        let fact = match source.text(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => SopsFileFacts::Missing,
             Err(_) => SopsFileFacts::Read {
                 keys: None,
@@ -75,9 +85,9 @@ pub fn read_sops_facts<'a>(
 }
 
 /// The facts for a built model: its vars tree and every legacy sops file its machines name
-/// (with a known path). An unreadable `vars/` counts as empty.
-pub fn read_for_clan(root: &Path, clan: &crate::model::Clan) -> SopsFacts {
-    let tree = VarsTree::read(root).unwrap_or_default();
+/// (with a known path), from `source`. An unreadable `vars/` counts as empty.
+pub fn facts_for_clan(source: &dyn ClanTree, clan: &crate::model::Clan) -> SopsFacts {
+    let tree = VarsTree::read_from(source).unwrap_or_default();
     let legacy: Vec<(&str, &str)> = clan
         .machines
         .values()
@@ -88,18 +98,14 @@ pub fn read_for_clan(root: &Path, clan: &crate::model::Clan) -> SopsFacts {
             Some((path.as_str(), format))
         })
         .collect();
-    read_sops_facts(root, &tree, legacy)
+    sops_facts(source, &tree, legacy)
 }
 
 /// The age keys of every `<dir>/<name>/key.json`.
-fn read_keys(dir: &Path) -> BTreeMap<String, Vec<String>> {
+fn read_keys(source: &dyn ClanTree, dir: &str) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Ok(text) = std::fs::read_to_string(entry.path().join("key.json")) else {
+    for (name, _) in source.entries(dir).unwrap_or_default() {
+        let Ok(text) = source.text(&format!("{dir}/{name}/key.json")) else {
             continue;
         };
         if let Ok(keys) = keys::parse_key_json(&text) {

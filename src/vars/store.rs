@@ -46,21 +46,26 @@ pub struct Recipients {
 }
 
 impl VarsTree {
-    /// Reads `<clan>/vars`; a clan without one has an empty tree.
+    /// Reads `<clan>/vars` from disk; a clan without one has an empty tree.
     pub fn read(clan: &Path) -> io::Result<VarsTree> {
-        let vars = clan.join("vars");
+        VarsTree::read_from(&Disk(clan))
+    }
+
+    /// Reads `vars/` from `source` (the disk, or the clan as loaded).
+    pub fn read_from(source: &dyn ClanTree) -> io::Result<VarsTree> {
         let mut tree = VarsTree::default();
-        for machine in subdirs(&vars.join("per-machine"))? {
-            let dir = vars.join("per-machine").join(&machine);
+        for machine in subdirs(source, "vars/per-machine")? {
+            let dir = format!("vars/per-machine/{machine}");
             let mut generators = BTreeMap::new();
-            for generator in subdirs(&dir)? {
-                generators.insert(generator.clone(), read_generator(&dir.join(&generator))?);
+            for generator in subdirs(source, &dir)? {
+                let generator_dir = format!("{dir}/{generator}");
+                generators.insert(generator, read_generator(source, &generator_dir)?);
             }
             tree.per_machine.insert(machine, generators);
         }
-        for generator in subdirs(&vars.join("shared"))? {
-            let dir = vars.join("shared").join(&generator);
-            tree.shared.insert(generator, read_generator(&dir)?);
+        for generator in subdirs(source, "vars/shared")? {
+            let dir = format!("vars/shared/{generator}");
+            tree.shared.insert(generator, read_generator(source, &dir)?);
         }
         Ok(tree)
     }
@@ -197,17 +202,17 @@ fn remove_dir_if_present(path: &Path) -> io::Result<()> {
     }
 }
 
-fn read_generator(dir: &Path) -> io::Result<Generator> {
+fn read_generator(source: &dyn ClanTree, dir: &str) -> io::Result<Generator> {
     let mut files = BTreeMap::new();
-    for name in subdirs(dir)? {
-        let file_dir = dir.join(&name);
-        let kind = if file_dir.join("secret").is_file() {
+    for name in subdirs(source, dir)? {
+        let file_dir = format!("{dir}/{name}");
+        let kind = if source.is_file(&format!("{file_dir}/secret")) {
             StoredKind::Secret(Recipients {
-                machines: entry_names(&file_dir.join("machines"))?,
-                users: entry_names(&file_dir.join("users"))?,
-                groups: entry_names(&file_dir.join("groups"))?,
+                machines: entry_names(source, &format!("{file_dir}/machines"))?,
+                users: entry_names(source, &format!("{file_dir}/users"))?,
+                groups: entry_names(source, &format!("{file_dir}/groups"))?,
             })
-        } else if file_dir.join("value").is_file() {
+        } else if source.is_file(&format!("{file_dir}/value")) {
             StoredKind::Public
         } else {
             StoredKind::Empty
@@ -215,7 +220,7 @@ fn read_generator(dir: &Path) -> io::Result<Generator> {
         files.insert(
             name,
             StoredFile {
-                dir: file_dir,
+                dir: source.path(&file_dir),
                 kind,
             },
         );
@@ -223,37 +228,66 @@ fn read_generator(dir: &Path) -> io::Result<Generator> {
     Ok(Generator { files })
 }
 
-/// Names of the subdirectories of `dir` (not following links), sorted; none if it is missing.
-fn subdirs(dir: &Path) -> io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in read_dir_or_empty(dir)? {
-        let entry = entry?;
-        if entry.file_type()?.is_dir() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
+/// Where a vars tree and the sops files' texts are read from: the disk (the `vars` commands),
+/// or the clan as loaded into the database (the check). Paths are clan-relative.
+pub trait ClanTree {
+    /// The entries of the directory `rel`, with whether each is a directory (not following
+    /// links); none when it does not exist.
+    fn entries(&self, rel: &str) -> io::Result<Vec<(String, bool)>>;
+    /// Whether `rel` is a file (following links).
+    fn is_file(&self, rel: &str) -> bool;
+    /// The text of the file `rel`.
+    fn text(&self, rel: &str) -> io::Result<String>;
+    /// Where `rel` is on disk.
+    fn path(&self, rel: &str) -> PathBuf;
+}
+
+/// The clan on disk at the given directory.
+pub struct Disk<'a>(pub &'a Path);
+
+impl ClanTree for Disk<'_> {
+    fn entries(&self, rel: &str) -> io::Result<Vec<(String, bool)>> {
+        let entries = match std::fs::read_dir(self.path(rel)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            out.push((name, entry.file_type()?.is_dir()));
         }
+        Ok(out)
     }
+
+    fn is_file(&self, rel: &str) -> bool {
+        self.path(rel).is_file()
+    }
+
+    fn text(&self, rel: &str) -> io::Result<String> {
+        std::fs::read_to_string(self.path(rel))
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.0.join(rel)
+    }
+}
+
+/// Names of the subdirectories of `dir` (not following links), sorted; none if it is missing.
+fn subdirs(source: &dyn ClanTree, dir: &str) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> = (source.entries(dir)?.into_iter())
+        .filter_map(|(name, is_dir)| is_dir.then_some(name))
+        .collect();
     names.sort();
     Ok(names)
 }
 
 /// Names of every entry of `dir` (links, files), sorted; none if it is missing.
-fn entry_names(dir: &Path) -> io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for entry in read_dir_or_empty(dir)? {
-        names.push(entry?.file_name().to_string_lossy().into_owned());
-    }
+fn entry_names(source: &dyn ClanTree, dir: &str) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> = source.entries(dir)?.into_iter().map(|(n, _)| n).collect();
     names.sort();
     Ok(names)
-}
-
-fn read_dir_or_empty(
-    dir: &Path,
-) -> io::Result<Box<dyn Iterator<Item = io::Result<std::fs::DirEntry>>>> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => Ok(Box::new(entries)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Box::new(std::iter::empty())),
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]
