@@ -7,8 +7,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ignore::WalkBuilder;
-
 use crate::db::{Database, DirEntry, DirListing, EntryKind, SourceFile, Workspace};
 
 /// Files at the clan's root that are read besides the Nix files.
@@ -45,7 +43,7 @@ pub struct Loaded {
 
 /// Loads the clan at `root` into `db`.
 pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
-    let (file_paths, dir_paths) = scan(root)?;
+    let (file_paths, listed) = scan(root)?;
     let mut files = Vec::with_capacity(file_paths.len());
     let mut not_utf8 = Vec::new();
     let mut total = 0;
@@ -54,10 +52,9 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
         not_utf8.extend(bad);
         files.push(SourceFile::create(db, rel, text));
     }
-    let mut dirs = Vec::with_capacity(dir_paths.len());
-    for (rel, path) in dir_paths {
-        dirs.push(DirListing::new(db, rel.clone(), read_listing(&rel, &path)?));
-    }
+    let dirs = (listed.into_iter())
+        .map(|(rel, entries)| DirListing::new(db, rel, entries))
+        .collect();
     Ok(Loaded {
         workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db)),
         not_utf8,
@@ -104,7 +101,7 @@ pub fn refresh_with(
     open: &dyn Fn(&str) -> bool,
 ) -> Result<Refreshed, LoadError> {
     use salsa::Setter as _;
-    let (file_paths, dir_paths) = scan(root)?;
+    let (file_paths, listed) = scan(root)?;
     let mut changed = false;
     let mut not_utf8 = Vec::new();
     let mut total = 0;
@@ -158,9 +155,8 @@ pub fn refresh_with(
         .iter()
         .map(|d| (d.path(db).clone(), *d))
         .collect();
-    let mut dirs = Vec::with_capacity(dir_paths.len());
-    for (rel, path) in dir_paths {
-        let entries = read_listing(&rel, &path)?;
+    let mut dirs = Vec::with_capacity(listed.len());
+    for (rel, entries) in listed {
         match old_dirs.get(&rel) {
             Some(dir) => {
                 if *dir.entries(db) != entries {
@@ -185,61 +181,123 @@ pub fn refresh_with(
     })
 }
 
-/// The clan's files (those `is_clan_file` accepts) and directories below `root`, each as
-/// (relative path, path), sorted.
+/// The clan's files (those `is_clan_file` accepts) below `root`, each as (relative path,
+/// path), sorted.
 type Found = Vec<(String, PathBuf)>;
 
-fn scan(root: &Path) -> Result<(Found, Found), LoadError> {
+/// The directories walked, each as (relative path, its listing), sorted.
+type Listed = Vec<(String, Vec<DirEntry>)>;
+
+/// Walks the clan below `root`, reading each directory once: its listing (every entry but
+/// an editor's lock) and the entries walked on from it. Skipped: `.git`, `result*` links,
+/// editor locks and what a `.gitignore` of the directory or one above it (up to `root`)
+/// ignores, the innermost rule that matches deciding (as git and ripgrep's `ignore` walker
+/// do); links are not followed.
+fn scan(root: &Path) -> Result<(Found, Listed), LoadError> {
+    use ignore::gitignore::Gitignore;
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
     }
-    let mut file_paths: Found = Vec::new();
-    let mut dir_paths: Found = Vec::new();
-    let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .parents(false)
-        .require_git(false)
-        .follow_links(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| {
-            let name = entry.file_name().to_string_lossy();
-            let is_link = entry.path_is_symlink();
-            !(name == ".git"
-                || (is_link && name.starts_with("result"))
-                || is_editor_lock(&name, is_link))
-        })
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| LoadError::Unreadable {
+    let mut files: Found = Vec::new();
+    let mut listed: Listed = Vec::new();
+    // Directories to read: path, relative path, the `.gitignore`s above it (outermost first).
+    let mut stack: Vec<(PathBuf, String, Vec<Arc<Gitignore>>)> =
+        vec![(root.to_path_buf(), String::new(), Vec::new())];
+    while let Some((dir, rel, mut ignores)) = stack.pop() {
+        let entries = read_entries(&dir).map_err(|e| LoadError::Unreadable {
             path: root.display().to_string(),
-            reason: e.to_string(),
+            reason: format!("{}: {e}", dir.display()),
         })?;
-        let Some(rel) = relative(root, entry.path()) else {
-            continue;
-        };
-        let Some(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            dir_paths.push((rel, entry.path().to_path_buf()));
-        } else if is_clan_file(&rel) {
-            // Symlinked files are read through their link (and refused if it leads to no
-            // regular file); FIFOs, sockets and devices are never opened.
-            if !(kind.is_file() || kind.is_symlink()) {
-                return Err(LoadError::Unreadable {
-                    path: rel,
-                    reason: crate::files::ReadError::NotRegular(special_kind(&kind)).to_string(),
-                });
+        if entries.iter().any(|(name, _)| name == ".gitignore") {
+            ignores.push(Arc::new(gitignore_of(&dir)));
+        }
+        let mut listing = Vec::with_capacity(entries.len());
+        for (name, kind) in entries {
+            let is_link = kind.is_some_and(|k| k.is_symlink());
+            if is_editor_lock(&name, is_link) {
+                continue;
             }
-            file_paths.push((rel, entry.path().to_path_buf()));
+            listing.push(DirEntry {
+                name: name.clone(),
+                kind: entry_kind(kind),
+            });
+            let Some(kind) = kind else {
+                continue;
+            };
+            let path = dir.join(&name);
+            let skipped = name == ".git" || (is_link && name.starts_with("result"));
+            if skipped || is_ignored(&ignores, &path, kind.is_dir()) {
+                continue;
+            }
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if kind.is_dir() {
+                stack.push((path, child, ignores.clone()));
+            } else if is_clan_file(&child) {
+                // Symlinked files are read through their link (and refused if it leads to no
+                // regular file); FIFOs, sockets and devices are never opened.
+                if !(kind.is_file() || kind.is_symlink()) {
+                    return Err(LoadError::Unreadable {
+                        path: child,
+                        reason: crate::files::ReadError::NotRegular(special_kind(&kind))
+                            .to_string(),
+                    });
+                }
+                files.push((child, path));
+            }
+        }
+        listing.sort();
+        listed.push((rel, listing));
+    }
+    files.sort();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok((files, listed))
+}
+
+/// The entries of a directory: name (lossy) and type (not following links; `None` when it
+/// cannot be told).
+fn read_entries(dir: &Path) -> std::io::Result<Vec<(String, Option<std::fs::FileType>)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.push((name, entry.file_type().ok()));
+    }
+    Ok(out)
+}
+
+fn entry_kind(kind: Option<std::fs::FileType>) -> EntryKind {
+    match kind {
+        Some(t) if t.is_symlink() => EntryKind::Symlink,
+        Some(t) if t.is_dir() => EntryKind::Directory,
+        Some(t) if t.is_file() => EntryKind::Regular,
+        _ => EntryKind::Unknown,
+    }
+}
+
+/// The rules of `dir/.gitignore`; the lines that parse when some do not, none when it
+/// cannot be read (as ripgrep's walker treats them).
+fn gitignore_of(dir: &Path) -> ignore::gitignore::Gitignore {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+    let _partial = builder.add(dir.join(".gitignore"));
+    builder
+        .build()
+        .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
+}
+
+/// Whether the innermost of `ignores` with a rule matching `path` ignores it.
+fn is_ignored(ignores: &[Arc<ignore::gitignore::Gitignore>], path: &Path, is_dir: bool) -> bool {
+    for gitignore in ignores.iter().rev() {
+        match gitignore.matched(path, is_dir) {
+            ignore::Match::Ignore(_) => return true,
+            ignore::Match::Whitelist(_) => return false,
+            ignore::Match::None => {}
         }
     }
-    file_paths.sort();
-    dir_paths.sort();
-    Ok((file_paths, dir_paths))
+    false
 }
 
 fn special_kind(kind: &std::fs::FileType) -> &'static str {
@@ -296,17 +354,6 @@ fn read_text(
     })
 }
 
-fn read_listing(rel: &str, path: &Path) -> Result<Vec<DirEntry>, LoadError> {
-    list_dir(path).map_err(|reason| LoadError::Unreadable {
-        path: if rel.is_empty() {
-            ".".to_string()
-        } else {
-            rel.to_string()
-        },
-        reason,
-    })
-}
-
 /// Whether a path relative to the clan directory names a file the clan is read from: a Nix
 /// file anywhere, or one of the data files at the root.
 pub fn is_clan_file(rel: &str) -> bool {
@@ -323,41 +370,12 @@ pub fn relative(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-fn list_dir(path: &Path) -> Result<Vec<DirEntry>, String> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(|e| io_reason(&e))? {
-        let entry = entry.map_err(|e| io_reason(&e))?;
-        let kind = match entry.file_type() {
-            Ok(t) if t.is_symlink() => EntryKind::Symlink,
-            Ok(t) if t.is_dir() => EntryKind::Directory,
-            Ok(t) if t.is_file() => EntryKind::Regular,
-            _ => EntryKind::Unknown,
-        };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_editor_lock(&name, kind == EntryKind::Symlink) {
-            continue;
-        }
-        entries.push(DirEntry { name, kind });
-    }
-    entries.sort();
-    Ok(entries)
-}
-
 /// Whether a directory entry is an editor's lock file: Emacs marks a file being edited with a
 /// symlink `.#<name>` beside it (pointing to `user@host.pid:time`, usually nowhere). Never
 /// part of a flake (git does not track it) and never readable: the clan is read as if it
 /// were not there, also while the language server watches the directory.
 fn is_editor_lock(name: &str, is_symlink: bool) -> bool {
     is_symlink && name.starts_with(".#")
-}
-
-/// An I/O error's reason without Rust's "(os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
 }
 
 #[cfg(test)]
