@@ -462,4 +462,92 @@ mod tests {
         std::os::unix::fs::symlink("nowhere.nix", root.join("modules/broken.nix")).unwrap();
         assert!(load_clan(&mut Database::default(), root).is_err());
     }
+
+    /// `.gitignore` rules as git applies them (and as ripgrep's walker, which loaded clans
+    /// before, did: the expected files are what it found): the innermost rule that matches
+    /// decides, `!` re-includes, a leading `/` anchors to the file's directory, a trailing
+    /// `/` matches directories only, a line that does not parse is skipped. Ignored entries
+    /// are still listed (`builtins.readDir` sees them), ignored directories are not walked.
+    #[test]
+    fn gitignore_rules_decide_what_is_walked_and_listings_keep_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            ".gitignore",
+            "build/\n*.tmp.nix\n!keep.tmp.nix\n/anchored.nix\nsub/deep/\n\\#hash.nix\n[bad\n",
+        );
+        write(
+            "sub/.gitignore",
+            "!important.tmp.nix\nlocal.nix\n/top.nix\n",
+        );
+        write("sub/inner/.gitignore", "!local.nix\n");
+        for rel in [
+            "top.nix",
+            "sub/top.nix",
+            "sub/x/top.nix",
+            "sub/deep/a.nix",
+            "sub/local.nix",
+            "sub/inner/local.nix",
+            "a.tmp.nix",
+            "keep.tmp.nix",
+            "sub/important.tmp.nix",
+            "sub/other.tmp.nix",
+            "anchored.nix",
+            "sub/anchored.nix",
+            "#hash.nix",
+            "x/build",
+            "x/build2/build/b.nix",
+            "build/c.nix",
+            ".git/hooks/h.nix",
+            "real/r.nix",
+            "result.nix",
+        ] {
+            write(rel, "1");
+        }
+        std::os::unix::fs::symlink(root.join("real"), root.join("result")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("linkdir")).unwrap();
+        std::os::unix::fs::symlink(root.join("real/r.nix"), root.join("sub/linked.nix")).unwrap();
+        let (files, listed) = scan(root).unwrap();
+        let files: Vec<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "keep.tmp.nix",
+                "real/r.nix",
+                "result.nix",
+                "sub/anchored.nix",
+                "sub/important.tmp.nix",
+                "sub/inner/local.nix",
+                "sub/linked.nix",
+                "sub/x/top.nix",
+                "top.nix",
+            ]
+        );
+        let dirs: Vec<&str> = listed.iter().map(|(rel, _)| rel.as_str()).collect();
+        assert_eq!(
+            dirs,
+            ["", "real", "sub", "sub/inner", "sub/x", "x", "x/build2"]
+        );
+        let names = |rel: &str| -> Vec<String> {
+            (listed.iter().find(|(r, _)| r == rel).unwrap().1.iter())
+                .map(|e| e.name.clone())
+                .collect()
+        };
+        for name in [
+            ".git",
+            "build",
+            "result",
+            "linkdir",
+            "a.tmp.nix",
+            "#hash.nix",
+        ] {
+            assert!(names("").iter().any(|n| n == name), "{name}");
+        }
+        assert!(names("sub").iter().any(|n| n == "deep"));
+    }
 }
