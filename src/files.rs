@@ -256,6 +256,21 @@ impl Observations {
         }
     }
 
+    /// Every file asked for, with what the evaluation was told (in no particular order).
+    pub fn files(&self) -> impl Iterator<Item = (&str, Result<&Arc<str>, &FileError>)> {
+        self.sources.iter().map(|(p, r)| (p.as_str(), r.as_ref()))
+    }
+
+    /// Every directory listed, with what the evaluation was told (in no particular order).
+    pub fn listings(&self) -> impl Iterator<Item = (&str, &Result<Vec<DirEntry>, FileError>)> {
+        self.dirs.iter().map(|(p, r)| (p.as_str(), r))
+    }
+
+    /// Every path whose type was asked, with the answer (in no particular order).
+    pub fn types(&self) -> impl Iterator<Item = (&str, Option<EntryKind>)> {
+        self.types.iter().map(|(p, t)| (p.as_str(), *t))
+    }
+
     /// The text a file had when it was read (`None` if it was not read).
     pub fn text_of(&self, path: &str) -> Option<Result<&Arc<str>, &FileError>> {
         self.sources.get(path).map(Result::as_ref)
