@@ -70,7 +70,8 @@ impl Session {
             let text = texts.get(&file.path).map_or("", |t| t.as_ref());
             diagnostics.push(crate::check::not_utf8_diagnostic(file, text));
         }
-        print_report(args, color, started, &texts, diagnostics, &analysis.clan);
+        let summary = crate::cache::Summary::of(&analysis.clan);
+        print_report(args, color, started, &texts, diagnostics, &summary);
         self.memo = Some(analysis.memo);
         // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
     }
