@@ -30,7 +30,7 @@ pub struct Analysis {
     /// Whether the model is the previous analysis's.
     pub model_reused: ModelReuse,
     /// What the checker's rules found before [`merge_model_diagnostics`], and the sops facts
-    /// they read: what `crate::cache` keeps of a check.
+    /// they read: what the on-disk cache (`src/cache`) keeps of a check.
     pub clan_checks: Vec<Diagnostic>,
     pub sops: crate::model::vars::sops_facts::SopsFacts,
 }

@@ -1,6 +1,6 @@
 //! What an entry holds (serialized as JSON: serde derives it, a damaged file fails to parse
 //! rather than to mislead, and an entry can be read by eye when a cached answer is in
-//! doubt; at the seed fleet's 170 KB it parses in well under a millisecond): the clanc that
+//! doubt; vanixiets' 225 KB parse in under a millisecond): the clanc that
 //! wrote it, each file's digest and syntax diagnostics, and the model's part (what the
 //! evaluation read, as digests, and what the model and the checker's rules reported). No
 //! file text and no secret: diagnostics, paths and digests only.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use super::digest;
 
 /// The most an entry may hold. Measured: the entry of a generated clan of 10,000 machines
-/// is about 3 MB, the seed fleet's about 170 KB.
+/// (10,028 files) is 6.4 MB, vanixiets' (435 files) 225 KB.
 pub const MAX_ENTRY_BYTES: u64 = 64 << 20;
 
 /// What an entry's first line starts with; the format's version follows. A change of the
