@@ -1,6 +1,7 @@
 //! Reads a clan directory from disk into the database: every `.nix` file (skipping `.git/`,
 //! `result*` links and whatever `.gitignore` ignores), `flake.lock` and `inventory.json`, and
-//! the listing of every directory walked. This and the executor are the only places with I/O.
+//! the listing of every directory walked. This, `files`, `vars` (the store), the on-disk
+//! cache (`cache`) and the executor are the only places with I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
