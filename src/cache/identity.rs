@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct Identity {
     /// The crate's version.
     pub version: String,
-    /// Size and modification time (nanoseconds since the epoch) of the running executable:
-    /// a rebuild changes at least the time.
+    /// The running executable's path, size and modification time (nanoseconds since the
+    /// epoch): a rebuild in place changes at least the time; a build installed with Nix has
+    /// the store's fixed time (1 s after the epoch) but a path of its own.
+    pub exe: String,
     pub exe_size: u64,
     pub exe_mtime_ns: u64,
     /// `--explain-unknown` (N000 notes).
@@ -22,11 +24,12 @@ impl Identity {
     /// be found or stated (then nothing is cached: an entry could not be told apart).
     pub fn current(explain_unknown: bool) -> Option<Identity> {
         let exe = std::env::current_exe().ok()?;
-        let meta = std::fs::metadata(exe).ok()?;
+        let meta = std::fs::metadata(&exe).ok()?;
         let mtime = meta.modified().ok()?;
         let since = mtime.duration_since(std::time::UNIX_EPOCH).ok()?;
         Some(Identity {
             version: env!("CARGO_PKG_VERSION").to_string(),
+            exe: exe.to_string_lossy().into_owned(),
             exe_size: meta.len(),
             exe_mtime_ns: u64::try_from(since.as_nanos()).ok()?,
             explain_unknown,
