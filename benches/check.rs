@@ -21,7 +21,7 @@ fn check_in_process(dir: &Path) -> usize {
 
 fn check_process(dir: &Path) -> bool {
     std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .args(["check", "--format", "json"])
+        .args(["check", "--no-cache", "--format", "json"])
         .arg(dir)
         .stdout(std::process::Stdio::null())
         .status()

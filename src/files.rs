@@ -64,7 +64,8 @@ pub fn read_regular(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadE
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(io)?;
-    let kind = file.metadata().map_err(io)?.file_type();
+    let meta = file.metadata().map_err(io)?;
+    let kind = meta.file_type();
     if !kind.is_file() {
         return Err(ReadError::NotRegular(if kind.is_fifo() {
             "a FIFO"
@@ -80,7 +81,11 @@ pub fn read_regular(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadE
             "not a file"
         }));
     }
-    let mut bytes = Vec::new();
+    // Room for the whole file as stated (and the byte that tells it ended), so the text is
+    // read into one allocation rather than a doubling vector; a file that grows meanwhile
+    // still reads whole, up to the limit.
+    let expected = meta.len().min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
     file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge(limit));
@@ -254,6 +259,21 @@ impl Observations {
             changed.sort();
             FilesNow::CodeChanged(changed)
         }
+    }
+
+    /// Every file asked for, with what the evaluation was told (in no particular order).
+    pub fn files(&self) -> impl Iterator<Item = (&str, Result<&Arc<str>, &FileError>)> {
+        self.sources.iter().map(|(p, r)| (p.as_str(), r.as_ref()))
+    }
+
+    /// Every directory listed, with what the evaluation was told (in no particular order).
+    pub fn listings(&self) -> impl Iterator<Item = (&str, &Result<Vec<DirEntry>, FileError>)> {
+        self.dirs.iter().map(|(p, r)| (p.as_str(), r))
+    }
+
+    /// Every path whose type was asked, with the answer (in no particular order).
+    pub fn types(&self) -> impl Iterator<Item = (&str, Option<EntryKind>)> {
+        self.types.iter().map(|(p, t)| (p.as_str(), *t))
     }
 
     /// The text a file had when it was read (`None` if it was not read).

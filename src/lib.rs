@@ -2,6 +2,7 @@
 //! `docs/` and the README for the architecture (syntax -> eval -> modules -> model -> check).
 
 pub mod analysis;
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod db;

@@ -1,13 +1,12 @@
 //! Reads a clan directory from disk into the database: every `.nix` file (skipping `.git/`,
 //! `result*` links and whatever `.gitignore` ignores), `flake.lock` and `inventory.json`, and
-//! the listing of every directory walked. This and the executor are the only places with I/O.
+//! the listing of every directory walked. This, `files`, `vars` (the store), the on-disk
+//! cache (`cache`) and the executor are the only places with I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-use ignore::WalkBuilder;
 
 use crate::db::{Database, DirEntry, DirListing, EntryKind, SourceFile, Workspace};
 
@@ -45,9 +44,9 @@ pub struct Loaded {
 
 /// Loads the clan at `root` into `db`.
 pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
-    let Found {
+    let Scanned {
         files: file_paths,
-        dirs: dir_paths,
+        listed,
         sops: sops_paths,
     } = scan(root)?;
     let mut files = Vec::with_capacity(file_paths.len());
@@ -58,10 +57,9 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
         not_utf8.extend(bad);
         files.push(SourceFile::create(db, rel, text));
     }
-    let mut dirs = Vec::with_capacity(dir_paths.len());
-    for (rel, path) in dir_paths {
-        dirs.push(DirListing::new(db, rel.clone(), read_listing(&rel, &path)?));
-    }
+    let dirs = (listed.into_iter())
+        .map(|(rel, entries)| DirListing::new(db, rel, entries))
+        .collect();
     let sops = (sops_paths.into_iter())
         .filter_map(|(rel, path)| Some(SourceFile::create(db, rel, read_sops(&path)?)))
         .collect();
@@ -124,9 +122,9 @@ pub fn refresh_with(
     open: &dyn Fn(&str) -> bool,
 ) -> Result<Refreshed, LoadError> {
     use salsa::Setter as _;
-    let Found {
+    let Scanned {
         files: file_paths,
-        dirs: dir_paths,
+        listed,
         sops: sops_paths,
     } = scan(root)?;
     let mut changed = false;
@@ -182,9 +180,8 @@ pub fn refresh_with(
         .iter()
         .map(|d| (d.path(db).clone(), *d))
         .collect();
-    let mut dirs = Vec::with_capacity(dir_paths.len());
-    for (rel, path) in dir_paths {
-        let entries = read_listing(&rel, &path)?;
+    let mut dirs = Vec::with_capacity(listed.len());
+    for (rel, entries) in listed {
         match old_dirs.get(&rel) {
             Some(dir) => {
                 if *dir.entries(db) != entries {
@@ -241,73 +238,95 @@ fn refresh_sops(db: &mut Database, workspace: Workspace, found: Vec<(String, Pat
     changed
 }
 
-/// What [`scan`] finds below a clan's directory, each as (relative path, path), sorted.
-struct Found {
-    /// The clan's files (those `is_clan_file` accepts).
-    files: Vec<(String, PathBuf)>,
-    dirs: Vec<(String, PathBuf)>,
+/// The clan's files (those `is_clan_file` accepts) below `root`, each as (relative path,
+/// path), sorted.
+type Found = Vec<(String, PathBuf)>;
+
+/// What [`scan`] finds below a clan's directory, sorted by relative path.
+struct Scanned {
+    files: Found,
+    listed: Listed,
     /// The sops files whose plain-text parts the checker reads (`is_sops_metadata`).
-    sops: Vec<(String, PathBuf)>,
+    sops: Found,
 }
 
-fn scan(root: &Path) -> Result<Found, LoadError> {
+/// The directories walked, each as (relative path, its listing), sorted.
+type Listed = Vec<(String, Vec<DirEntry>)>;
+
+/// Walks the clan below `root`, reading each directory once: its listing (every entry but
+/// an editor's lock) and the entries walked on from it. Skipped: `.git`, `result*` links,
+/// editor locks and what a `.gitignore` of the directory or one above it (up to `root`)
+/// ignores, the innermost rule that matches deciding (as git and ripgrep's `ignore` walker
+/// do); links are not followed.
+fn scan(root: &Path) -> Result<Scanned, LoadError> {
+    use ignore::gitignore::Gitignore;
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
     }
-    let mut file_paths = Vec::new();
-    let mut dir_paths = Vec::new();
-    let mut sops_paths = Vec::new();
-    let walker = WalkBuilder::new(root)
-        .hidden(false)
-        .ignore(false)
-        .git_global(false)
-        .git_exclude(false)
-        .parents(false)
-        .require_git(false)
-        .follow_links(false)
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .filter_entry(|entry| {
-            let name = entry.file_name().to_string_lossy();
-            let is_link = entry.path_is_symlink();
-            !(name == ".git"
-                || (is_link && name.starts_with("result"))
-                || is_editor_lock(&name, is_link))
-        })
-        .build();
-    for entry in walker {
-        let entry = entry.map_err(|e| LoadError::Unreadable {
+    let mut files: Found = Vec::new();
+    let mut listed: Listed = Vec::new();
+    let mut sops: Found = Vec::new();
+    // Directories to read: path, relative path, the `.gitignore`s above it (outermost first).
+    let mut stack: Vec<(PathBuf, String, Vec<Arc<Gitignore>>)> =
+        vec![(root.to_path_buf(), String::new(), Vec::new())];
+    while let Some((dir, rel, mut ignores)) = stack.pop() {
+        let entries = read_entries(&dir).map_err(|e| LoadError::Unreadable {
             path: root.display().to_string(),
-            reason: e.to_string(),
+            reason: format!("{}: {e}", dir.display()),
         })?;
-        let Some(rel) = relative(root, entry.path()) else {
-            continue;
-        };
-        let Some(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            dir_paths.push((rel, entry.path().to_path_buf()));
-        } else if is_clan_file(&rel) {
-            // Symlinked files are read through their link (and refused if it leads to no
-            // regular file); FIFOs, sockets and devices are never opened.
-            if !(kind.is_file() || kind.is_symlink()) {
-                return Err(LoadError::Unreadable {
-                    path: rel,
-                    reason: crate::files::ReadError::NotRegular(special_kind(&kind)).to_string(),
-                });
-            }
-            file_paths.push((rel, entry.path().to_path_buf()));
-        } else if is_sops_metadata(&rel) {
-            sops_paths.push((rel, entry.path().to_path_buf()));
+        if entries.iter().any(|(name, _)| name == ".gitignore") {
+            ignores.push(Arc::new(gitignore_of(&dir)));
         }
+        let mut listing = Vec::with_capacity(entries.len());
+        for (name, kind) in entries {
+            let is_link = kind.is_some_and(|k| k.is_symlink());
+            if is_editor_lock(&name, is_link) {
+                continue;
+            }
+            listing.push(DirEntry {
+                name: name.clone(),
+                kind: entry_kind(kind),
+            });
+            let Some(kind) = kind else {
+                continue;
+            };
+            let path = dir.join(&name);
+            let skipped = name == ".git" || (is_link && name.starts_with("result"));
+            if skipped || is_ignored(&ignores, &path, kind.is_dir()) {
+                continue;
+            }
+            let child = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if kind.is_dir() {
+                stack.push((path, child, ignores.clone()));
+            } else if is_clan_file(&child) {
+                // Symlinked files are read through their link (and refused if it leads to no
+                // regular file); FIFOs, sockets and devices are never opened.
+                if !(kind.is_file() || kind.is_symlink()) {
+                    return Err(LoadError::Unreadable {
+                        path: child,
+                        reason: crate::files::ReadError::NotRegular(special_kind(&kind))
+                            .to_string(),
+                    });
+                }
+                files.push((child, path));
+            } else if is_sops_metadata(&child) {
+                sops.push((child, path));
+            }
+        }
+        listing.sort();
+        listed.push((rel, listing));
     }
-    file_paths.sort();
-    dir_paths.sort();
-    sops_paths.sort();
-    Ok(Found {
-        files: file_paths,
-        dirs: dir_paths,
-        sops: sops_paths,
+    files.sort();
+    listed.sort_by(|a, b| a.0.cmp(&b.0));
+    sops.sort();
+    Ok(Scanned {
+        files,
+        listed,
+        sops,
     })
 }
 
@@ -329,6 +348,49 @@ pub fn is_sops_metadata(rel: &str) -> bool {
 fn read_sops(path: &Path) -> Option<Arc<str>> {
     let bytes = crate::files::read_regular(path, crate::files::MAX_FILE_BYTES).ok()?;
     String::from_utf8(bytes).ok().map(Arc::from)
+}
+
+/// The entries of a directory: name (lossy) and type (not following links; `None` when it
+/// cannot be told).
+fn read_entries(dir: &Path) -> std::io::Result<Vec<(String, Option<std::fs::FileType>)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        out.push((name, entry.file_type().ok()));
+    }
+    Ok(out)
+}
+
+fn entry_kind(kind: Option<std::fs::FileType>) -> EntryKind {
+    match kind {
+        Some(t) if t.is_symlink() => EntryKind::Symlink,
+        Some(t) if t.is_dir() => EntryKind::Directory,
+        Some(t) if t.is_file() => EntryKind::Regular,
+        _ => EntryKind::Unknown,
+    }
+}
+
+/// The rules of `dir/.gitignore`; the lines that parse when some do not, none when it
+/// cannot be read (as ripgrep's walker treats them).
+fn gitignore_of(dir: &Path) -> ignore::gitignore::Gitignore {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(dir);
+    let _partial = builder.add(dir.join(".gitignore"));
+    builder
+        .build()
+        .unwrap_or_else(|_| ignore::gitignore::Gitignore::empty())
+}
+
+/// Whether the innermost of `ignores` with a rule matching `path` ignores it.
+fn is_ignored(ignores: &[Arc<ignore::gitignore::Gitignore>], path: &Path, is_dir: bool) -> bool {
+    for gitignore in ignores.iter().rev() {
+        match gitignore.matched(path, is_dir) {
+            ignore::Match::Ignore(_) => return true,
+            ignore::Match::Whitelist(_) => return false,
+            ignore::Match::None => {}
+        }
+    }
+    false
 }
 
 fn special_kind(kind: &std::fs::FileType) -> &'static str {
@@ -385,17 +447,6 @@ fn read_text(
     })
 }
 
-fn read_listing(rel: &str, path: &Path) -> Result<Vec<DirEntry>, LoadError> {
-    list_dir(path).map_err(|reason| LoadError::Unreadable {
-        path: if rel.is_empty() {
-            ".".to_string()
-        } else {
-            rel.to_string()
-        },
-        reason,
-    })
-}
-
 /// Whether a path relative to the clan directory names a file the clan is read from: a Nix
 /// file anywhere, or one of the data files at the root.
 pub fn is_clan_file(rel: &str) -> bool {
@@ -412,41 +463,12 @@ pub fn relative(root: &Path, path: &Path) -> Option<String> {
     Some(parts.join("/"))
 }
 
-fn list_dir(path: &Path) -> Result<Vec<DirEntry>, String> {
-    let mut entries = Vec::new();
-    for entry in std::fs::read_dir(path).map_err(|e| io_reason(&e))? {
-        let entry = entry.map_err(|e| io_reason(&e))?;
-        let kind = match entry.file_type() {
-            Ok(t) if t.is_symlink() => EntryKind::Symlink,
-            Ok(t) if t.is_dir() => EntryKind::Directory,
-            Ok(t) if t.is_file() => EntryKind::Regular,
-            _ => EntryKind::Unknown,
-        };
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if is_editor_lock(&name, kind == EntryKind::Symlink) {
-            continue;
-        }
-        entries.push(DirEntry { name, kind });
-    }
-    entries.sort();
-    Ok(entries)
-}
-
 /// Whether a directory entry is an editor's lock file: Emacs marks a file being edited with a
 /// symlink `.#<name>` beside it (pointing to `user@host.pid:time`, usually nowhere). Never
 /// part of a flake (git does not track it) and never readable: the clan is read as if it
 /// were not there, also while the language server watches the directory.
 fn is_editor_lock(name: &str, is_symlink: bool) -> bool {
     is_symlink && name.starts_with(".#")
-}
-
-/// An I/O error's reason without Rust's "(os error N)" suffix.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
 }
 
 #[cfg(test)]
@@ -532,5 +554,93 @@ mod tests {
         // a dangling link of another name is still an error (`tests/golden/dangling-symlink`)
         std::os::unix::fs::symlink("nowhere.nix", root.join("modules/broken.nix")).unwrap();
         assert!(load_clan(&mut Database::default(), root).is_err());
+    }
+
+    /// `.gitignore` rules as git applies them (and as ripgrep's walker, which loaded clans
+    /// before, did: the expected files are what it found): the innermost rule that matches
+    /// decides, `!` re-includes, a leading `/` anchors to the file's directory, a trailing
+    /// `/` matches directories only, a line that does not parse is skipped. Ignored entries
+    /// are still listed (`builtins.readDir` sees them), ignored directories are not walked.
+    #[test]
+    fn gitignore_rules_decide_what_is_walked_and_listings_keep_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, text: &str| {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            ".gitignore",
+            "build/\n*.tmp.nix\n!keep.tmp.nix\n/anchored.nix\nsub/deep/\n\\#hash.nix\n[bad\n",
+        );
+        write(
+            "sub/.gitignore",
+            "!important.tmp.nix\nlocal.nix\n/top.nix\n",
+        );
+        write("sub/inner/.gitignore", "!local.nix\n");
+        for rel in [
+            "top.nix",
+            "sub/top.nix",
+            "sub/x/top.nix",
+            "sub/deep/a.nix",
+            "sub/local.nix",
+            "sub/inner/local.nix",
+            "a.tmp.nix",
+            "keep.tmp.nix",
+            "sub/important.tmp.nix",
+            "sub/other.tmp.nix",
+            "anchored.nix",
+            "sub/anchored.nix",
+            "#hash.nix",
+            "x/build",
+            "x/build2/build/b.nix",
+            "build/c.nix",
+            ".git/hooks/h.nix",
+            "real/r.nix",
+            "result.nix",
+        ] {
+            write(rel, "1");
+        }
+        std::os::unix::fs::symlink(root.join("real"), root.join("result")).unwrap();
+        std::os::unix::fs::symlink(root.join("real"), root.join("linkdir")).unwrap();
+        std::os::unix::fs::symlink(root.join("real/r.nix"), root.join("sub/linked.nix")).unwrap();
+        let Scanned { files, listed, .. } = scan(root).unwrap();
+        let files: Vec<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "keep.tmp.nix",
+                "real/r.nix",
+                "result.nix",
+                "sub/anchored.nix",
+                "sub/important.tmp.nix",
+                "sub/inner/local.nix",
+                "sub/linked.nix",
+                "sub/x/top.nix",
+                "top.nix",
+            ]
+        );
+        let dirs: Vec<&str> = listed.iter().map(|(rel, _)| rel.as_str()).collect();
+        assert_eq!(
+            dirs,
+            ["", "real", "sub", "sub/inner", "sub/x", "x", "x/build2"]
+        );
+        let names = |rel: &str| -> Vec<String> {
+            (listed.iter().find(|(r, _)| r == rel).unwrap().1.iter())
+                .map(|e| e.name.clone())
+                .collect()
+        };
+        for name in [
+            ".git",
+            "build",
+            "result",
+            "linkdir",
+            "a.tmp.nix",
+            "#hash.nix",
+        ] {
+            assert!(names("").iter().any(|n| n == name), "{name}");
+        }
+        assert!(names("sub").iter().any(|n| n == "deep"));
     }
 }

@@ -8,7 +8,13 @@ use common::{clanc, nix_files, nix_parses, repo};
 #[test]
 fn seed_fleet_checks_clean_as_version_1_json() {
     let dir = repo().join("fixtures/seed-fleet");
-    let out = clanc(&["check", dir.to_str().unwrap(), "--format", "json"]);
+    let out = clanc(&[
+        "check",
+        "--no-cache",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -29,7 +35,7 @@ fn check_defaults_to_the_current_directory() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("flake.nix"), "{ outputs = _: { }; ").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .arg("check")
+        .args(["check", "--no-cache"])
         .args(["--format", "github"])
         .current_dir(dir.path())
         .output()
@@ -54,7 +60,13 @@ fn git_directories_and_result_links_are_skipped() {
     std::os::unix::fs::symlink(root.join("build"), root.join("result-1")).unwrap();
     std::fs::write(root.join(".gitignore"), "build/\n").unwrap();
     std::fs::write(root.join("flake.nix"), "{ }").unwrap();
-    let out = clanc(&["check", root.to_str().unwrap(), "--format", "json"]);
+    let out = clanc(&[
+        "check",
+        "--no-cache",
+        root.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["summary"]["files"], 1, "{json}");
     assert_eq!(out.status.code(), Some(0));
@@ -91,15 +103,15 @@ fn usage_errors_exit_2() {
 fn colour_follows_the_flag_and_no_color() {
     let dir = repo().join("tests/golden/missing-semicolon/input");
     let dir = dir.to_str().unwrap();
-    let always = clanc(&["check", dir, "--color", "always"]);
+    let always = clanc(&["check", "--no-cache", dir, "--color", "always"]);
     assert!(always.stdout.contains(&0x1b), "--color always colours");
-    let never = clanc(&["check", dir, "--color", "never"]);
+    let never = clanc(&["check", "--no-cache", dir, "--color", "never"]);
     assert!(!never.stdout.contains(&0x1b));
     // auto: stdout is a pipe here, so no colour, and NO_COLOR is honoured either way
-    let auto = clanc(&["check", dir]);
+    let auto = clanc(&["check", "--no-cache", dir]);
     assert!(!auto.stdout.contains(&0x1b));
     let no_color = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .args(["check", dir, "--color", "auto"])
+        .args(["check", "--no-cache", dir, "--color", "auto"])
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

@@ -56,6 +56,8 @@ fn run_check(case: &Path, input: &Path, format: &str, extra: &[String]) -> Strin
         .arg("check")
         .arg(input_arg)
         .args(["--format", format, "--color", "never", "--no-timing"])
+        // without the cache: `tests/cache.rs` runs these cases with it
+        .arg("--no-cache")
         .args(extra)
         .env_remove("COLUMNS")
         .env_remove("NO_COLOR")

@@ -203,7 +203,7 @@ fn data_file_cases(dir: &str, name: &str) {
         std::fs::copy(data().join(dir).join(&file), root.join(name)).expect("copy the case");
         let path = root.to_str().expect("UTF-8 temp path");
 
-        let check = clanc(&["check", "--format", "json", path], root);
+        let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
         let found = check.diagnostics();
         let hit = found.iter().find(|d| d["code"] == code.as_str());
         let Some(hit) = hit else {
@@ -219,7 +219,7 @@ fn data_file_cases(dir: &str, name: &str) {
             check.text()
         );
 
-        let human = clanc(&["check", path], root);
+        let human = clanc(&["check", "--no-cache", path], root);
         assert!(human.stdout.contains(&code), "{file}: {}", human.text());
 
         let inventory = clanc(&["inventory", path], root);
@@ -357,7 +357,7 @@ fn devices_are_never_read() {
     )
     .expect("write");
     let path = root.to_str().expect("UTF-8 temp path");
-    let check = clanc(&["check", "--format", "json", path], root);
+    let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
     let found = check.diagnostics();
     assert!(
         found.iter().any(|d| d["code"] == "N002"
@@ -475,7 +475,7 @@ fn runaway_evaluation_ends_in_n005_at_the_expression() {
     )
     .expect("write");
     let path = root.to_str().expect("UTF-8 temp path");
-    let check = clanc(&["check", "--format", "json", path], root);
+    let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
     let n005: Vec<(String, i64)> = (check.diagnostics().iter())
         .filter(|d| d["code"] == "N005")
         .map(|d| {
@@ -547,7 +547,7 @@ fn text_rnix_parses_in_quadratic_time_is_one_syntax_error() {
         .expect("write");
         std::fs::copy(&file, root.join("x.nix")).expect("copy");
         let path = root.to_str().expect("UTF-8 temp path");
-        let check = clanc(&["check", "--format", "json", path], root);
+        let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
         let n001: Vec<Json> = (check.diagnostics().into_iter())
             .filter(|d| d["code"] == "N001")
             .collect();

@@ -11,7 +11,13 @@ use std::path::Path;
 use serde_json::Value;
 
 fn check_json(dir: &Path) -> Value {
-    let out = common::clanc(&["check", "--format", "json", &dir.to_string_lossy()]);
+    let out = common::clanc(&[
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        &dir.to_string_lossy(),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(&stdout).unwrap_or_else(|e| {
         panic!(

@@ -81,7 +81,7 @@ fn mangle(text: &str, how: usize, rng: &mut Lcg) -> String {
 
 fn run(dir: &Path) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .args(["check", "--format", "json"])
+        .args(["check", "--no-cache", "--format", "json"])
         .arg(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -212,7 +212,7 @@ fn machines_get_the_generators_of_their_services_and_of_clan_core() {
     );
 
     // None of them has run: one V003 per machine for clan-core's, at the machine.
-    let check = clanc(&["check", "--format", "json"], &root);
+    let check = clanc(&["check", "--no-cache", "--format", "json"], &root);
     let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     let v003: Vec<&str> = report["diagnostics"]
         .as_array()

@@ -141,7 +141,7 @@ fn assert_same(before: &BTreeMap<PathBuf, (String, Vec<u8>, u32)>, root: &Path, 
 
 /// The diagnostics of `check --format json`: (code, file, message).
 fn diagnostics(s: &Scratch) -> Vec<(String, String, String)> {
-    let out = s.clanc(&["check", "--format", "json", "."]);
+    let out = s.clanc(&["check", "--no-cache", "--format", "json", "."]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("check printed no JSON ({e}): {}", text(&out)));
     json["diagnostics"]

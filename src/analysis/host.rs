@@ -16,6 +16,7 @@ use salsa::Setter as _;
 use super::{Analysis, ModelMemo};
 use crate::check::VarsListing;
 use crate::db::{Database, NotUtf8, SourceFile, Workspace};
+use crate::diagnostics::Diagnostic;
 use crate::loader::{self, LoadError};
 use crate::model::Clan;
 use crate::model::footprint::Footprints;
@@ -121,6 +122,12 @@ impl AnalysisHost {
     /// The files last read from disk that are not UTF-8.
     pub fn not_utf8(&self) -> &[NotUtf8] {
         &self.not_utf8
+    }
+
+    /// N006 for each file read from disk that is not UTF-8 (and not open in an editor), as
+    /// [`Snapshot::check`] ends with them.
+    pub fn not_utf8_diagnostics(&self) -> Vec<Diagnostic> {
+        self.snapshot().not_utf8_diagnostics()
     }
 
     /// What exists under `vars/`, from the loaded listings.
@@ -255,16 +262,22 @@ impl Snapshot {
     }
 
     fn add_not_utf8(&self, analysis: &mut Analysis) {
+        analysis.diagnostics.extend(self.not_utf8_diagnostics());
+    }
+
+    fn not_utf8_diagnostics(&self) -> Vec<Diagnostic> {
+        if self.not_utf8.is_empty() {
+            return Vec::new();
+        }
         let files: HashMap<&str, SourceFile> = (self.workspace.files(&self.db).iter())
             .map(|f| (f.path(&self.db).as_str(), *f))
             .collect();
-        for file in &self.not_utf8 {
-            let text = files.get(file.path.as_str()).map(|f| f.text(&self.db));
-            let text = text.map_or("", |t| t.as_ref());
-            analysis
-                .diagnostics
-                .push(crate::check::not_utf8_diagnostic(file, text));
-        }
+        (self.not_utf8.iter())
+            .map(|file| {
+                let text = files.get(file.path.as_str()).map(|f| f.text(&self.db));
+                crate::check::not_utf8_diagnostic(file, text.map_or("", |t| t.as_ref()))
+            })
+            .collect()
     }
 }
 

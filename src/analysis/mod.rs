@@ -35,6 +35,10 @@ pub struct Analysis {
     pub memo: ModelMemo,
     /// Whether the model is the previous analysis's.
     pub model_reused: ModelReuse,
+    /// What the checker's rules found before [`merge_model_diagnostics`], and the sops facts
+    /// they read: what the on-disk cache (`src/cache`) keeps of a check.
+    pub clan_checks: Vec<Diagnostic>,
+    pub sops: crate::model::vars::sops_facts::SopsFacts,
 }
 
 /// Where an analysis's model comes from.
@@ -99,6 +103,11 @@ pub struct ModelMemo {
 }
 
 impl ModelMemo {
+    /// What the model was built from.
+    pub fn inputs(&self) -> &ModelInputs {
+        &self.inputs
+    }
+
     /// The memo of an analysis with `inputs` and `clan`, of texts `clean` or not, made after
     /// one given `previous`.
     fn after(
@@ -189,33 +198,13 @@ fn analyse_inner(
     // Age keys, the recipients of secrets (loaded) and the keys of legacy sops-nix files.
     let tree = LoadedTree::new(db, workspace, std::path::Path::new(root));
     listing.sops = crate::vars::facts::facts_for_clan(&tree, &clan);
-    for d in clan.diagnostics.iter().cloned().chain(check::check_clan(
-        &clan,
-        Catalog::builtin(),
-        &listing,
-    )) {
-        // Syntax errors also stop evaluation: report each place once.
-        let same_place = |o: &Diagnostic| o.code == d.code && o.span == d.span;
-        if !diagnostics.iter().any(same_place) {
-            diagnostics.push(d);
-        }
-    }
+    let clan_checks = check::check_clan(&clan, Catalog::builtin(), &listing);
+    merge_model_diagnostics(
+        &mut diagnostics,
+        clan.diagnostics.iter().chain(&clan_checks).cloned(),
+    );
     if explain_unknown {
-        for note in &clan.unknowns {
-            let span = note
-                .span
-                .clone()
-                .unwrap_or_else(|| Span::new("flake.nix", Default::default()));
-            diagnostics.push(Diagnostic::new(
-                Code::N000,
-                Severity::Info,
-                format!(
-                    "not checked: `{}` is unknown: {}",
-                    note.subject, note.reason
-                ),
-                span,
-            ));
-        }
+        diagnostics.extend(unknown_notes(&clan));
     }
     (
         Analysis {
@@ -224,18 +213,57 @@ fn analyse_inner(
             garbage,
             memo,
             model_reused,
+            clan_checks,
+            sops: listing.sops,
         },
         footprints,
     )
+}
+
+/// Adds the model's and the checker's diagnostics to the syntax diagnostics, in order.
+pub fn merge_model_diagnostics(
+    diagnostics: &mut Vec<Diagnostic>,
+    model: impl IntoIterator<Item = Diagnostic>,
+) {
+    for d in model {
+        // Syntax errors also stop evaluation: report each place once.
+        let same_place = |o: &Diagnostic| o.code == d.code && o.span == d.span;
+        if !diagnostics.iter().any(same_place) {
+            diagnostics.push(d);
+        }
+    }
+}
+
+/// N000 (info) for every value of the model that could not be checked because it is unknown.
+pub fn unknown_notes(clan: &Clan) -> impl Iterator<Item = Diagnostic> + '_ {
+    clan.unknowns.iter().map(|note| {
+        let span = note
+            .span
+            .clone()
+            .unwrap_or_else(|| Span::new("flake.nix", Default::default()));
+        Diagnostic::new(
+            Code::N000,
+            Severity::Info,
+            format!(
+                "not checked: `{}` is unknown: {}",
+                note.subject, note.reason
+            ),
+            span,
+        )
+    })
 }
 
 /// Syntax errors in files the clan's evaluation never read (a scratch file, a template, a
 /// `callPackage` file, an encrypted file named `.nix`) are shown, as information: Nix never
 /// reads them either, so they cannot stop a deploy.
 fn unread_files_do_not_block(diagnostics: &mut [Diagnostic], inputs: &ModelInputs) {
+    demote_unread(diagnostics, |file| inputs.unread_file(file));
+}
+
+/// [`unread_files_do_not_block`], with `unread` telling which files the evaluation never read.
+pub fn demote_unread(diagnostics: &mut [Diagnostic], unread: impl Fn(&str) -> bool) {
     for d in diagnostics.iter_mut() {
-        if d.code == Code::N001 && d.severity == Severity::Error && inputs.unread_file(&d.span.file)
-        {
+        if d.code == Code::N001 && d.severity == Severity::Error && unread(&d.span.file) {
             d.severity = Severity::Info;
             d.message = format!(
                 "{} (`{}` is not read by the clan's evaluation)",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use clap::{Args, ValueEnum};
 
 use crate::analysis::AnalysisHost;
+use crate::cache::{Store, Summary};
 use crate::check::VarsListing;
 use crate::db::Database;
 use crate::diagnostics::Diagnostic;
@@ -38,6 +39,15 @@ pub struct CheckArgs {
     /// Leave the time out of the summary line (for reproducible output)
     #[arg(long, hide = true)]
     pub no_timing: bool,
+    /// Neither read nor write the cache of earlier checks
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where the cache of earlier checks lives [default: $XDG_CACHE_HOME/clanc, else ~/.cache/clanc]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Say on stderr whether the cache answered (for tests)
+    #[arg(long, hide = true)]
+    pub cache_stats: bool,
     /// Keep only the vars and secrets diagnostics (V and S codes): `clanc vars check`
     #[arg(skip)]
     pub only_vars: bool,
@@ -137,6 +147,13 @@ pub(super) fn sources_for(report: &Report, texts: &HashMap<String, Arc<str>>) ->
 /// Loads the clan, checks it, prints the report; returns the exit status.
 pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     let started = std::time::Instant::now();
+    let store = (!args.no_cache).then(|| Store::locate(args.cache_dir.as_deref()));
+    if let Some(store) = store.flatten() {
+        return check_cached(args, color, started, &store);
+    }
+    if args.cache_stats {
+        eprintln!("cache: off");
+    }
     let analysis = match analyse_with(&args.dir, args.explain_unknown, false) {
         Ok((analysis, _)) => analysis,
         Err(e) => {
@@ -152,7 +169,39 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
         ..
     } = analysis;
     garbage.leak(); // the process exits next: freeing it would only cost time
-    print_report(args, color, started, &texts, diagnostics, &clan)
+    print_report(
+        args,
+        color,
+        started,
+        &texts,
+        diagnostics,
+        &Summary::of(&clan),
+    )
+}
+
+/// [`check_once`] answered from the cache in `store` when it holds.
+fn check_cached(
+    args: &CheckArgs,
+    color: ColorChoice,
+    started: std::time::Instant,
+    store: &Store,
+) -> u8 {
+    let root = absolute(&args.dir);
+    let checked = match crate::cache::check(&args.dir, &root, args.explain_unknown, store) {
+        Ok(checked) => checked,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    if args.cache_stats {
+        eprintln!("cache: {}", checked.outcome);
+    }
+    if let Some(garbage) = checked.garbage {
+        garbage.leak(); // as in `check_once`
+    }
+    let (texts, summary) = (&checked.texts, &checked.summary);
+    print_report(args, color, started, texts, checked.diagnostics, summary)
 }
 
 /// Prints the report of a check that started at `started`; returns the exit status.
@@ -162,18 +211,18 @@ pub(super) fn print_report(
     started: std::time::Instant,
     texts: &HashMap<String, Arc<str>>,
     mut diagnostics: Vec<Diagnostic>,
-    clan: &crate::model::Clan,
+    summary: &Summary,
 ) -> u8 {
     if args.only_vars {
         diagnostics
             .retain(|d| d.code.as_str().starts_with('V') || d.code.as_str().starts_with('S'));
     }
     let mut report = Report::new(diagnostics, texts.len());
-    match clan.unknown_reason() {
-        Some(reason) => report.clan_unknown = Some(reason.to_string()),
+    match &summary.unknown {
+        Some(reason) => report.clan_unknown = Some(reason.clone()),
         None => {
-            report.machines = Some(clan.machines.len());
-            report.instances = Some(clan.instances.len());
+            report.machines = Some(summary.machines);
+            report.instances = Some(summary.instances);
         }
     }
     if !args.no_timing {

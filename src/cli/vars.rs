@@ -132,6 +132,10 @@ pub fn run(command: &VarsCommand, color: ColorChoice) -> u8 {
                 watch: false,
                 explain_unknown: false,
                 no_timing: false,
+                // `vars check` reports a part of the check: the cache is `clanc check`'s
+                no_cache: true,
+                cache_dir: None,
+                cache_stats: false,
                 only_vars: true,
             };
             super::check::check_once(&args, color)

@@ -20,14 +20,8 @@ use crate::diagnostics::ColorChoice;
 fn check(host: &mut AnalysisHost, args: &CheckArgs, color: ColorChoice, started: Instant) {
     let analysis = host.check(args.explain_unknown);
     let texts = host.texts();
-    print_report(
-        args,
-        color,
-        started,
-        &texts,
-        analysis.diagnostics,
-        &analysis.clan,
-    );
+    let summary = crate::cache::Summary::of(&analysis.clan);
+    print_report(args, color, started, &texts, analysis.diagnostics, &summary);
     // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
 }
 

@@ -70,10 +70,13 @@ pub struct LiteralEdit {
     pub value: LiteralValue,
 }
 
+/// What a model is built from besides what its evaluation reads: the text of `flake.lock`
+/// (taken from the workspace, not asked through the evaluator's files) and whether the
+/// clan has a `flake.nix`.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) struct WorkspaceFacts {
-    pub(super) lock: Option<Arc<str>>,
-    pub(super) has_flake: bool,
+pub struct WorkspaceFacts {
+    pub lock: Option<Arc<str>>,
+    pub has_flake: bool,
 }
 
 /// How one file imported as code changed, when that leaves the model as it was (moved).
@@ -89,7 +92,7 @@ struct FileChange {
 }
 
 impl WorkspaceFacts {
-    pub(super) fn of(db: &dyn Db, workspace: Workspace) -> WorkspaceFacts {
+    pub fn of(db: &dyn Db, workspace: Workspace) -> WorkspaceFacts {
         let file = |name: &str| {
             workspace
                 .files(db)
@@ -105,6 +108,11 @@ impl WorkspaceFacts {
 }
 
 impl ModelInputs {
+    /// Everything the evaluation asked of the files, and what it was told.
+    pub fn observations(&self) -> &Observations {
+        &self.reads
+    }
+
     /// Whether the evaluation behind the model is known not to have read `file` (relative to
     /// the clan directory): the clan has a flake.nix, which was evaluated, and the file was
     /// never imported or read. Without a flake.nix nothing says which files count.

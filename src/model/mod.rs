@@ -21,7 +21,7 @@ pub mod why;
 
 pub use build::{build_model, build_model_keeping_garbage, build_model_with_footprints};
 pub use clan::*;
-pub use freshness::{Freshness, LiteralEdit, ModelInputs};
+pub use freshness::{Freshness, LiteralEdit, ModelInputs, WorkspaceFacts};
 pub use service_membership::{
     SERVICES_WITHOUT_VARS, ServiceSource, ServiceSources, default_service_source,
 };

@@ -87,18 +87,33 @@ pub fn sops_facts<'a>(
 /// The facts for a built model: its vars tree and every legacy sops file its machines name
 /// (with a known path), from `source`. An unreadable `vars/` counts as empty.
 pub fn facts_for_clan(source: &dyn ClanTree, clan: &crate::model::Clan) -> SopsFacts {
-    let tree = VarsTree::read_from(source).unwrap_or_default();
-    let legacy: Vec<(&str, &str)> = clan
-        .machines
+    facts_for_legacy_files(source, &legacy_sops_files(clan))
+}
+
+/// The legacy sops-nix files a model's machines name (with a known path), each as
+/// `(path, format)`: what [`facts_for_clan`] reads besides the vars tree.
+pub fn legacy_sops_files(clan: &crate::model::Clan) -> Vec<(String, String)> {
+    clan.machines
         .values()
         .flat_map(|m| &m.sops_secrets)
         .filter_map(|s| {
             let path = s.sops_file.as_ref()?.value.known()?;
             let format = s.format.known().map_or("yaml", String::as_str);
-            Some((path.as_str(), format))
+            Some((path.clone(), format.to_string()))
         })
-        .collect();
+        .collect()
+}
+
+/// [`facts_for_clan`] of a model whose machines name the legacy files `legacy`.
+pub fn facts_for_legacy_files(source: &dyn ClanTree, legacy: &[(String, String)]) -> SopsFacts {
+    let tree = VarsTree::read_from(source).unwrap_or_default();
+    let legacy = legacy.iter().map(|(p, f)| (p.as_str(), f.as_str()));
     sops_facts(source, &tree, legacy)
+}
+
+/// [`facts_for_legacy_files`] from the clan on disk at `root`.
+pub fn read_for_legacy_files(root: &Path, legacy: &[(String, String)]) -> SopsFacts {
+    facts_for_legacy_files(&Disk(root), legacy)
 }
 
 /// The age keys of every `<dir>/<name>/key.json`.

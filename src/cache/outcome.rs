@@ -1,0 +1,49 @@
+//! What became of a check's entry: whether it answered (and how many files were checked
+//! again) or why not, and whether it was written (`clanc check --cache-stats` prints it).
+
+use std::fmt;
+
+/// Whether the entry answered, and what became of it (`clanc check --cache-stats`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The entry's model held; `rechecked` of `files` files were checked again.
+    Hit {
+        rechecked: usize,
+        files: usize,
+        stored: Stored,
+    },
+    /// The whole analysis ran, for the reason given.
+    Miss { why: String, stored: Stored },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stored {
+    Unchanged,
+    Written,
+    /// Not written, for the reason given.
+    NotWritten(String),
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stored = match self {
+            Outcome::Hit {
+                rechecked,
+                files,
+                stored,
+            } => {
+                write!(f, "hit, {rechecked} of {files} files checked again")?;
+                stored
+            }
+            Outcome::Miss { why, stored } => {
+                write!(f, "miss ({why})")?;
+                stored
+            }
+        };
+        match stored {
+            Stored::Unchanged => write!(f, ", entry unchanged"),
+            Stored::Written => write!(f, ", entry written"),
+            Stored::NotWritten(why) => write!(f, ", entry not written ({why})"),
+        }
+    }
+}

@@ -1,0 +1,416 @@
+//! A check answered from the cache when it can be, and stored in it when it cannot: the
+//! clan is loaded as always (the report needs the texts and the file count) and each file
+//! hashed; when the entry's model part holds, only files whose text changed are checked
+//! again (syntax and lowering), and the diagnostics are put together as
+//! `analysis::analyse` puts them (syntax diagnostics in file order, N001 of unread files
+//! demoted, the model's and the checker's merged once per place, N000 notes); otherwise
+//! the whole analysis runs and its parts are stored. An entry is stored only when putting
+//! its parts together gives exactly what the analysis reported.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::digest::Fields;
+use super::entry::{Entry, FileEntry, ModelEntry, Summary, cache_all, restore_all};
+use super::identity::Identity;
+use super::observed::{self, Kind, Observed, TextDigests};
+use super::outcome::{Outcome, Stored};
+use super::store::Store;
+use crate::analysis::AnalysisHost;
+use crate::db::{Db, SourceFile, Workspace};
+use crate::diagnostics::Diagnostic;
+use crate::eval::Garbage;
+use crate::loader::LoadError;
+use crate::model::WorkspaceFacts;
+
+/// A checked clan, as the report needs it.
+pub struct Checked {
+    /// Every file's text by relative path.
+    pub texts: HashMap<String, Arc<str>>,
+    /// In the order `analysis::analyse` gives them, then N006 of files that are not UTF-8.
+    pub diagnostics: Vec<Diagnostic>,
+    pub summary: Summary,
+    /// The evaluation behind a model this run built (none when the entry answered).
+    pub garbage: Option<Garbage>,
+    pub outcome: Outcome,
+}
+
+/// What a check reports: its diagnostics, the model's summary, the evaluation behind a model
+/// built by this run.
+type Parts = (Vec<Diagnostic>, Summary, Option<Garbage>);
+
+/// An entry without its identity: the files' table and the model's part.
+type EntryParts = (Vec<FileEntry>, ModelEntry);
+
+/// What an entry that held gives.
+struct Hit {
+    diagnostics: Vec<Diagnostic>,
+    rechecked: usize,
+    /// The entry's new table of files, when files changed.
+    files: Option<Vec<FileEntry>>,
+}
+
+/// The loaded clan and what every run computes of it.
+struct Run {
+    host: AnalysisHost,
+    /// The clan directory, absolute, as the analysis is given it.
+    root: String,
+    files: Vec<SourceFile>,
+    /// Each file's digest, in the order of `files`.
+    hashes: Vec<String>,
+    texts: HashMap<String, Arc<str>>,
+    digests: TextDigests,
+}
+
+/// Checks the clan at `dir` (whose absolute, canonical path is `root`), with the cache in
+/// `store`. The entry is read, and the sops facts it names read again, on a second thread
+/// while the clan loads: neither needs the other.
+pub fn check(
+    dir: &Path,
+    root: &Path,
+    explain_unknown: bool,
+    store: &Store,
+) -> Result<Checked, LoadError> {
+    let root = root.to_string_lossy().into_owned();
+    let identity = Identity::current(explain_unknown);
+    let (loaded, prefetched) = std::thread::scope(|scope| {
+        let fetch = || identity.as_ref().map(|id| prefetch(store, &root, id));
+        let side = std::thread::Builder::new()
+            .stack_size(crate::STACK_SIZE)
+            .spawn_scoped(scope, fetch)
+            .ok();
+        let loaded = load(dir);
+        let prefetched = match side {
+            Some(side) => side
+                .join()
+                .unwrap_or_else(|_| Some(Err("reading it failed".into()))),
+            None => fetch(),
+        };
+        (loaded, prefetched)
+    });
+    let mut run = loaded?;
+    run.root = root;
+    let checked = match (identity, prefetched) {
+        (Some(identity), Some(prefetched)) => run.check(&identity, store, prefetched),
+        _ => {
+            let (parts, _) = run.analyse(explain_unknown);
+            let why = "the running executable cannot be identified";
+            run.checked(
+                parts,
+                Outcome::Miss {
+                    why: why.into(),
+                    stored: Stored::NotWritten(why.into()),
+                },
+            )
+        }
+    };
+    Ok(checked)
+}
+
+/// The clan at `dir`, loaded and hashed (the root is the caller's to fill in).
+fn load(dir: &Path) -> Result<Run, LoadError> {
+    let host = AnalysisHost::load(dir)?;
+    let db = host.db();
+    let files = host.workspace().files(db).clone();
+    let mut digests = TextDigests::default();
+    let hashes = files.iter().map(|f| digests.of(f.text(db))).collect();
+    let texts = host.texts();
+    Ok(Run {
+        host,
+        root: String::new(),
+        files,
+        hashes,
+        texts,
+        digests,
+    })
+}
+
+/// The clan's entry when it is this clanc's, of these options, with the digest of the sops
+/// facts its model names as they are now; else why there is none.
+fn prefetch(store: &Store, root: &str, identity: &Identity) -> Result<(Entry, String), String> {
+    let body = store.read(root).ok_or("no entry")?;
+    let entry: Entry =
+        serde_json::from_slice(&body).map_err(|_| "the entry does not parse".to_string())?;
+    if entry.identity != *identity || entry.root != root {
+        return Err("the entry is another clanc's, or of other options".into());
+    }
+    let legacy = &entry.model.legacy_sops_files;
+    let sops = crate::vars::facts::read_for_legacy_files(Path::new(root), legacy);
+    Ok((entry, debug_digest("sops facts", &sops)))
+}
+
+impl Run {
+    fn check(
+        &mut self,
+        identity: &Identity,
+        store: &Store,
+        prefetched: Result<(Entry, String), String>,
+    ) -> Checked {
+        let why = match prefetched {
+            Err(why) => why,
+            Ok((mut entry, sops_now)) => match self.answer(&entry, &sops_now) {
+                Ok(hit) => {
+                    let stored = match hit.files {
+                        None => Stored::Unchanged,
+                        Some(files) => {
+                            entry.files = files;
+                            write(store, &self.root, &entry)
+                        }
+                    };
+                    let outcome = Outcome::Hit {
+                        rechecked: hit.rechecked,
+                        files: self.files.len(),
+                        stored,
+                    };
+                    let parts = (hit.diagnostics, entry.model.summary, None);
+                    return self.checked(parts, outcome);
+                }
+                Err(why) => why,
+            },
+        };
+        let (parts, entry) = self.analyse(identity.explain_unknown);
+        let stored = match entry {
+            Ok((files, model)) => {
+                let entry = Entry {
+                    identity: identity.clone(),
+                    root: self.root.clone(),
+                    files,
+                    model,
+                };
+                write(store, &self.root, &entry)
+            }
+            Err(why) => Stored::NotWritten(why),
+        };
+        self.checked(parts, Outcome::Miss { why, stored })
+    }
+
+    /// Each file's digest by relative path.
+    fn file_digests(&self) -> HashMap<&str, String> {
+        (self.files.iter().zip(&self.hashes))
+            .map(|(f, h)| (f.path(self.host.db()).as_str(), h.clone()))
+            .collect()
+    }
+
+    fn checked(&mut self, (diagnostics, summary, garbage): Parts, outcome: Outcome) -> Checked {
+        Checked {
+            texts: std::mem::take(&mut self.texts),
+            diagnostics,
+            summary,
+            garbage,
+            outcome,
+        }
+    }
+
+    /// The check from `entry`, when its model part holds (`sops_now`: the digest of the sops
+    /// facts it names, read now); else why not.
+    fn answer(&mut self, entry: &Entry, sops_now: &str) -> Result<Hit, String> {
+        let model = &entry.model;
+        let (db, workspace) = (self.host.db(), self.host.workspace());
+        if facts_digest(db, workspace) != model.workspace_facts {
+            return Err("flake.nix or flake.lock changed".into());
+        }
+        if listing_digest(db, workspace) != model.vars_listing {
+            return Err("the vars directories changed".into());
+        }
+        let changed = observed::first_changed(
+            &model.observed,
+            db,
+            &self.root,
+            workspace,
+            &mut self.digests,
+        );
+        if let Some(o) = changed {
+            return Err(format!("what the evaluation read changed: {}", o.path));
+        }
+        let now = self.file_digests();
+        let moved = (model.span_files.iter()).find(|(p, d)| now.get(p.as_str()) != d.as_ref());
+        if let Some((path, _)) = moved {
+            return Err(format!(
+                "a file the model's diagnostics show changed: {path}"
+            ));
+        }
+        if sops_now != model.sops_facts {
+            return Err("the sops files changed".into());
+        }
+        let damaged = || "the entry is damaged".to_string();
+        let stored: HashMap<&str, &FileEntry> =
+            (entry.files.iter()).map(|f| (f.path.as_str(), f)).collect();
+        let mut per_file = Vec::with_capacity(self.files.len());
+        let mut table = Vec::with_capacity(self.files.len());
+        let mut rechecked = 0;
+        for (file, hash) in self.files.iter().zip(&self.hashes) {
+            let path = file.path(db);
+            match stored.get(path.as_str()) {
+                Some(e) if e.sha256 == *hash => {
+                    per_file.push(restore_all(&e.diagnostics, &self.texts).ok_or_else(damaged)?);
+                    table.push(FileEntry {
+                        path: path.clone(),
+                        sha256: hash.clone(),
+                        diagnostics: e.diagnostics.clone(),
+                    });
+                }
+                _ => {
+                    rechecked += 1;
+                    let diagnostics = crate::check::syntax_diagnostics(db, *file);
+                    table.push(FileEntry {
+                        path: path.clone(),
+                        sha256: hash.clone(),
+                        diagnostics: cache_all(&diagnostics),
+                    });
+                    per_file.push(diagnostics);
+                }
+            }
+        }
+        let model_diagnostics = restore_all(&model.diagnostics, &self.texts).ok_or_else(damaged)?;
+        let notes = restore_all(&model.notes, &self.texts).ok_or_else(damaged)?;
+        let mut diagnostics = assemble(
+            per_file,
+            &unread_rule(&self.root, model.has_flake, &model.observed),
+            model_diagnostics,
+            notes,
+        );
+        diagnostics.extend(self.host.not_utf8_diagnostics());
+        let same_files = rechecked == 0 && entry.files.len() == self.files.len();
+        Ok(Hit {
+            diagnostics,
+            rechecked,
+            files: (!same_files).then_some(table),
+        })
+    }
+
+    /// The whole analysis, and the parts of an entry that give the same answer (or why
+    /// there are none).
+    fn analyse(&mut self, explain_unknown: bool) -> (Parts, Result<EntryParts, String>) {
+        let analysis = self.host.check(explain_unknown);
+        let (db, workspace) = (self.host.db(), self.host.workspace());
+        let per_file: Vec<Vec<Diagnostic>> = (self.files.iter())
+            .map(|f| crate::check::syntax_diagnostics(db, *f))
+            .collect();
+        let clan = &analysis.clan;
+        let model_diagnostics: Vec<Diagnostic> =
+            (clan.diagnostics.iter().chain(&analysis.clan_checks))
+                .cloned()
+                .collect();
+        let notes: Vec<Diagnostic> = if explain_unknown {
+            crate::analysis::unknown_notes(clan).collect()
+        } else {
+            Vec::new()
+        };
+        let observed = observed::record(analysis.memo.inputs().observations(), &mut self.digests);
+        let facts = WorkspaceFacts::of(db, workspace);
+        let files = (self.files.iter().zip(&self.hashes).zip(&per_file))
+            .map(|((f, hash), diagnostics)| FileEntry {
+                path: f.path(db).clone(),
+                sha256: hash.clone(),
+                diagnostics: cache_all(diagnostics),
+            })
+            .collect();
+        let span_files = span_files(&[&model_diagnostics, &notes], &self.file_digests());
+        let model = ModelEntry {
+            span_files,
+            workspace_facts: facts_digest(db, workspace),
+            has_flake: facts.has_flake,
+            vars_listing: listing_digest(db, workspace),
+            legacy_sops_files: crate::vars::facts::legacy_sops_files(clan),
+            sops_facts: debug_digest("sops facts", &analysis.sops),
+            diagnostics: cache_all(&model_diagnostics),
+            notes: cache_all(&notes),
+            summary: Summary::of(clan),
+            observed,
+        };
+        let mut replayed = assemble(
+            per_file,
+            &unread_rule(&self.root, model.has_flake, &model.observed),
+            model_diagnostics,
+            notes,
+        );
+        // The host's check ends with N006 of the files that are not UTF-8, as a hit does.
+        replayed.extend(self.host.not_utf8_diagnostics());
+        let summary = model.summary.clone();
+        let entry = if replayed == analysis.diagnostics {
+            Ok((files, model))
+        } else {
+            Err("its parts do not give the analysis's diagnostics".into())
+        };
+        let parts = (analysis.diagnostics, summary, Some(analysis.garbage));
+        (parts, entry)
+    }
+}
+
+/// The diagnostics of a check from its parts, as `analysis::analyse` puts them together.
+fn assemble(
+    per_file: Vec<Vec<Diagnostic>>,
+    unread: &dyn Fn(&str) -> bool,
+    model: Vec<Diagnostic>,
+    notes: Vec<Diagnostic>,
+) -> Vec<Diagnostic> {
+    let mut diagnostics: Vec<Diagnostic> = per_file.into_iter().flatten().collect();
+    crate::analysis::demote_unread(&mut diagnostics, unread);
+    crate::analysis::merge_model_diagnostics(&mut diagnostics, model);
+    diagnostics.extend(notes);
+    diagnostics
+}
+
+/// The files (relative) `diagnostics` point into, each once, with its digest in `digests`.
+fn span_files(
+    diagnostics: &[&Vec<Diagnostic>],
+    digests: &HashMap<&str, String>,
+) -> Vec<(String, Option<String>)> {
+    let mut files: Vec<&str> = (diagnostics.iter().flat_map(|d| d.iter()))
+        .flat_map(|d| std::iter::once(&d.span).chain(d.labels.iter().map(|l| &l.span)))
+        .map(|span| &*span.file)
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    (files.into_iter())
+        .map(|f| (f.to_string(), digests.get(f).cloned()))
+        .collect()
+}
+
+/// Which files (relative) the evaluation never read, as `ModelInputs::unread_file` says: with
+/// a flake.nix, those whose absolute path it never asked the text of.
+fn unread_rule(root: &str, has_flake: bool, observed: &[Observed]) -> impl Fn(&str) -> bool {
+    let read: HashSet<String> = (observed.iter())
+        .filter(|o| o.kind == Kind::File)
+        .map(|o| o.path.clone())
+        .collect();
+    let root = root.trim_end_matches('/').to_string();
+    move |file: &str| has_flake && !read.contains(&format!("{root}/{file}"))
+}
+
+fn facts_digest(db: &dyn Db, workspace: Workspace) -> String {
+    let facts = WorkspaceFacts::of(db, workspace);
+    let fields = Fields::new("workspace facts").add(&[u8::from(facts.has_flake)]);
+    match &facts.lock {
+        Some(lock) => fields.add(b"lock").add(lock.as_bytes()),
+        None => fields.add(b"no lock"),
+    }
+    .finish()
+}
+
+fn listing_digest(db: &dyn Db, workspace: Workspace) -> String {
+    debug_digest(
+        "vars listing",
+        &crate::analysis::vars_listing(db, workspace),
+    )
+}
+
+/// A digest of a value's `Debug` text: exact for the plain data it is used on (sorted maps,
+/// vectors, strings), and the same binary always writes it the same way.
+fn debug_digest(tag: &str, value: &impl fmt::Debug) -> String {
+    Fields::new(tag)
+        .add(format!("{value:?}").as_bytes())
+        .finish()
+}
+
+fn write(store: &Store, root: &str, entry: &Entry) -> Stored {
+    match serde_json::to_vec(entry) {
+        Ok(body) => match store.write(root, &body) {
+            Ok(()) => Stored::Written,
+            Err(e) => Stored::NotWritten(e.to_string()),
+        },
+        Err(e) => Stored::NotWritten(e.to_string()),
+    }
+}
