@@ -1,6 +1,8 @@
 //! `clanc check` of generated clans with 10, 100, 500, 1,000 and 10,000 machines: in-process
-//! (load, syntax, model, checker; what an editor integration pays) and as a whole process
-//! (the release binary, as pre-commit runs it). Benchmarks, not tests: no assertions on time.
+//! (the analysis host's load and first check: syntax, model, checker; what an editor
+//! integration pays) and as a whole process (the release binary, as pre-commit runs it), cold
+//! (`--no-cache`) and warm (an entry of the unchanged clan in the on-disk cache). Benchmarks,
+//! not tests: no assertions on time.
 
 mod common;
 
@@ -11,17 +13,19 @@ use std::path::Path;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn check_in_process(dir: &Path) -> usize {
-    let mut db = clanc::db::Database::default();
-    let loaded = clanc::loader::load_clan(&mut db, dir).expect("clan loads");
-    let root = std::fs::canonicalize(dir).expect("dir exists");
-    clanc::analysis::analyse(&db, &root.to_string_lossy(), loaded.workspace, false)
-        .diagnostics
-        .len()
+    let mut host = clanc::analysis::AnalysisHost::load(dir).expect("clan loads");
+    host.check(false).diagnostics.len()
 }
 
-fn check_process(dir: &Path) -> bool {
-    std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
-        .args(["check", "--no-cache", "--format", "json"])
+/// A whole `clanc check`; `cache`: `--cache-dir` and its directory, else `--no-cache`.
+fn check_process(dir: &Path, cache: Option<&Path>) -> bool {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"));
+    command.args(["check", "--format", "json"]);
+    match cache {
+        Some(cache) => command.arg("--cache-dir").arg(cache),
+        None => command.arg("--no-cache"),
+    };
+    command
         .arg(dir)
         .stdout(std::process::Stdio::null())
         .status()
@@ -39,7 +43,12 @@ fn benches(c: &mut Criterion) {
             b.iter(|| check_in_process(dir.path()))
         });
         group.bench_function(format!("gen-{n}/process"), |b| {
-            b.iter(|| check_process(dir.path()))
+            b.iter(|| check_process(dir.path(), None))
+        });
+        let cache = tempfile::tempdir().expect("a cache directory");
+        assert!(check_process(dir.path(), Some(cache.path())), "the entry is written");
+        group.bench_function(format!("gen-{n}/process-warm"), |b| {
+            b.iter(|| check_process(dir.path(), Some(cache.path())))
         });
     }
     group.finish();
