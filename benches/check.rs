@@ -46,7 +46,10 @@ fn benches(c: &mut Criterion) {
             b.iter(|| check_process(dir.path(), None))
         });
         let cache = tempfile::tempdir().expect("a cache directory");
-        assert!(check_process(dir.path(), Some(cache.path())), "the entry is written");
+        assert!(
+            check_process(dir.path(), Some(cache.path())),
+            "the entry is written"
+        );
         group.bench_function(format!("gen-{n}/process-warm"), |b| {
             b.iter(|| check_process(dir.path(), Some(cache.path())))
         });

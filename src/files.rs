@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::db::{self, DirEntry, EntryKind, SourceFile, Workspace};
 use crate::eval::{FileError, Files};
+use crate::file_stat::FileStat;
 use crate::modules::known;
 
 /// The most one file clanc reads may hold. Measured on the corpus of 31 public clans: the
@@ -53,6 +54,15 @@ impl std::fmt::Display for ReadError {
 /// FIFO, socket or device is never read: it is opened without blocking (a FIFO without a
 /// writer would block `open` forever) and refused when the opened file is not regular.
 pub fn read_regular(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_regular_stated(path, limit).map(|(bytes, _)| bytes)
+}
+
+/// [`read_regular`], with the file's state as the opened file stated it before it was read
+/// (a change after that states differently).
+pub fn read_regular_stated(
+    path: &std::path::Path,
+    limit: u64,
+) -> Result<(Vec<u8>, FileStat), ReadError> {
     use std::io::Read;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let io = |e: std::io::Error| match e.kind() {
@@ -90,7 +100,7 @@ pub fn read_regular(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, ReadE
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge(limit));
     }
-    Ok(bytes)
+    Ok((bytes, FileStat::of(&meta)))
 }
 
 /// Reads files from the disk into the database, once per path: regular files only, each

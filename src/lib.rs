@@ -9,6 +9,7 @@ pub mod db;
 pub mod diagnostics;
 pub mod eval;
 pub mod exec;
+pub mod file_stat;
 pub mod files;
 pub mod loader;
 pub(crate) mod lsp;

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::db::{Database, DirEntry, DirListing, EntryKind, SourceFile, Workspace};
+use crate::file_stat::FileStat;
 
 /// Files at the clan's root that are read besides the Nix files.
 const ROOT_DATA_FILES: [&str; 2] = ["flake.lock", "inventory.json"];
@@ -40,32 +41,68 @@ pub use crate::db::NotUtf8;
 pub struct Loaded {
     pub workspace: Workspace,
     pub not_utf8: Vec<NotUtf8>,
+    pub stated: Stated,
 }
 
-/// Loads the clan at `root` into `db`.
+/// The state of every directory the loader walked, every `.gitignore` it followed and every
+/// file it read (relative paths, the root `""`), each stated before it was read: while each
+/// states the same, loading again gives the same workspace.
+#[derive(Debug, Default)]
+pub struct Stated {
+    pub paths: Vec<(String, FileStat)>,
+    /// Whether every path read could be stated and read (else some answer came from a path
+    /// that is not in `paths`).
+    pub complete: bool,
+}
+
+/// Loads the clan at `root` into `db` (stating nothing: `Loaded::stated` is empty and not
+/// complete).
 pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
+    load_clan_with(db, root, false)
+}
+
+/// [`load_clan`], stating every directory and `.gitignore` before reading it when `state`
+/// (the files read are stated anyway: opening them does).
+pub fn load_clan_with(db: &mut Database, root: &Path, state: bool) -> Result<Loaded, LoadError> {
+    let mut stated = Stated {
+        paths: Vec::new(),
+        complete: state,
+    };
     let Scanned {
         files: file_paths,
         listed,
         sops: sops_paths,
-    } = scan(root)?;
+    } = scan(root, state.then_some(&mut stated))?;
     let mut files = Vec::with_capacity(file_paths.len());
     let mut not_utf8 = Vec::new();
     let mut total = 0;
     for (rel, path) in file_paths {
-        let (text, bad) = read_text(&rel, &path, &mut total)?;
+        let (text, bad, stat) = read_text(&rel, &path, &mut total)?;
         not_utf8.extend(bad);
+        if state {
+            stated.paths.push((rel.clone(), stat));
+        }
         files.push(SourceFile::create(db, rel, text));
     }
     let dirs = (listed.into_iter())
         .map(|(rel, entries)| DirListing::new(db, rel, entries))
         .collect();
-    let sops = (sops_paths.into_iter())
-        .filter_map(|(rel, path)| Some(SourceFile::create(db, rel, read_sops(&path)?)))
-        .collect();
+    let mut sops = Vec::with_capacity(sops_paths.len());
+    for (rel, path) in sops_paths {
+        match read_sops(&path) {
+            Some((text, stat)) => {
+                if state {
+                    stated.paths.push((rel.clone(), stat));
+                }
+                sops.push(SourceFile::create(db, rel, text));
+            }
+            None => stated.complete = false,
+        }
+    }
     Ok(Loaded {
         workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db), sops),
         not_utf8,
+        stated,
     })
 }
 
@@ -126,7 +163,7 @@ pub fn refresh_with(
         files: file_paths,
         listed,
         sops: sops_paths,
-    } = scan(root)?;
+    } = scan(root, None)?;
     let mut changed = false;
     let mut not_utf8 = Vec::new();
     let mut total = 0;
@@ -143,7 +180,7 @@ pub fn refresh_with(
         match old_files.get(&rel) {
             Some(file) if open(&rel) => files.push(*file),
             Some(file) => {
-                let (text, bad) = read_text(&rel, &path, &mut total)?;
+                let (text, bad, _) = read_text(&rel, &path, &mut total)?;
                 not_utf8.extend(bad);
                 if *file.text(db) != text {
                     file.replace_text(db, text);
@@ -152,7 +189,7 @@ pub fn refresh_with(
                 files.push(*file);
             }
             None => {
-                let (text, bad) = read_text(&rel, &path, &mut total)?;
+                let (text, bad, _) = read_text(&rel, &path, &mut total)?;
                 not_utf8.extend(bad);
                 files.push(SourceFile::create(db, rel, text));
                 changed = true;
@@ -217,7 +254,7 @@ fn refresh_sops(db: &mut Database, workspace: Workspace, found: Vec<(String, Pat
     let mut changed = false;
     let mut sops = Vec::with_capacity(found.len());
     for (rel, path) in found {
-        let Some(text) = read_sops(&path) else {
+        let Some((text, _)) = read_sops(&path) else {
             continue;
         };
         match old.get(&rel) {
@@ -258,7 +295,8 @@ type Listed = Vec<(String, Vec<DirEntry>)>;
 /// editor locks and what a `.gitignore` of the directory or one above it (up to `root`)
 /// ignores, the innermost rule that matches deciding (as git and ripgrep's `ignore` walker
 /// do); links are not followed.
-fn scan(root: &Path) -> Result<Scanned, LoadError> {
+/// Each directory and `.gitignore` is stated into `stated`, when given, before it is read.
+fn scan(root: &Path, mut stated: Option<&mut Stated>) -> Result<Scanned, LoadError> {
     use ignore::gitignore::Gitignore;
     if !root.is_dir() {
         return Err(LoadError::NotADirectory(root.to_path_buf()));
@@ -270,11 +308,18 @@ fn scan(root: &Path) -> Result<Scanned, LoadError> {
     let mut stack: Vec<(PathBuf, String, Vec<Arc<Gitignore>>)> =
         vec![(root.to_path_buf(), String::new(), Vec::new())];
     while let Some((dir, rel, mut ignores)) = stack.pop() {
+        state_into(stated.as_deref_mut(), &dir, &rel);
         let entries = read_entries(&dir).map_err(|e| LoadError::Unreadable {
             path: root.display().to_string(),
             reason: format!("{}: {e}", dir.display()),
         })?;
         if entries.iter().any(|(name, _)| name == ".gitignore") {
+            let rel = if rel.is_empty() {
+                ".gitignore".to_string()
+            } else {
+                format!("{rel}/.gitignore")
+            };
+            state_into(stated.as_deref_mut(), &dir.join(".gitignore"), &rel);
             ignores.push(Arc::new(gitignore_of(&dir)));
         }
         let mut listing = Vec::with_capacity(entries.len());
@@ -330,6 +375,17 @@ fn scan(root: &Path) -> Result<Scanned, LoadError> {
     })
 }
 
+/// Adds the state of `path` (relative: `rel`) to `stated`, or marks it incomplete.
+fn state_into(stated: Option<&mut Stated>, path: &Path, rel: &str) {
+    let Some(stated) = stated else {
+        return;
+    };
+    match FileStat::now(path) {
+        Some(stat) => stated.paths.push((rel.to_string(), stat)),
+        None => stated.complete = false,
+    }
+}
+
 /// Whether `rel` is a sops file the checker reads for its plain-text parts: an age key
 /// (`sops/users/<u>/key.json`, `sops/machines/<m>/key.json`) or a secret var
 /// (`vars/per-machine/<m>/<gen>/<file>/secret`, `vars/shared/<gen>/<file>/secret`).
@@ -345,9 +401,11 @@ pub fn is_sops_metadata(rel: &str) -> bool {
 
 /// The text of a sops file, if it is a regular file (or a link to one) of UTF-8 within the
 /// size limit; else it is left to the disk (the checker reads what it can, as before).
-fn read_sops(path: &Path) -> Option<Arc<str>> {
-    let bytes = crate::files::read_regular(path, crate::files::MAX_FILE_BYTES).ok()?;
-    String::from_utf8(bytes).ok().map(Arc::from)
+fn read_sops(path: &Path) -> Option<(Arc<str>, FileStat)> {
+    let (bytes, stat) =
+        crate::files::read_regular_stated(path, crate::files::MAX_FILE_BYTES).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    Some((Arc::from(text), stat))
 }
 
 /// The entries of a directory: name (lossy) and type (not following links; `None` when it
@@ -409,20 +467,21 @@ fn special_kind(kind: &std::fs::FileType) -> &'static str {
 }
 
 /// A file's text; bytes that are not UTF-8 are replaced, and reported. `total` counts the
-/// bytes of the clan read so far, held to [`crate::files::MAX_ANALYSIS_BYTES`].
+/// bytes of the clan read so far, held to [`crate::files::MAX_ANALYSIS_BYTES`]. With the
+/// file's state before it was read.
 fn read_text(
     rel: &str,
     path: &Path,
     total: &mut u64,
-) -> Result<(Arc<str>, Option<NotUtf8>), LoadError> {
-    use crate::files::{MAX_ANALYSIS_BYTES, MAX_FILE_BYTES, ReadError, read_regular};
+) -> Result<(Arc<str>, Option<NotUtf8>, FileStat), LoadError> {
+    use crate::files::{MAX_ANALYSIS_BYTES, MAX_FILE_BYTES, ReadError, read_regular_stated};
     let unreadable = |reason: String| LoadError::Unreadable {
         path: rel.to_string(),
         reason,
     };
     let left = MAX_ANALYSIS_BYTES.saturating_sub(*total);
-    let bytes = match read_regular(path, MAX_FILE_BYTES.min(left)) {
-        Ok(bytes) => bytes,
+    let (bytes, stat) = match read_regular_stated(path, MAX_FILE_BYTES.min(left)) {
+        Ok(read) => read,
         Err(ReadError::TooLarge(_)) if left < MAX_FILE_BYTES => {
             return Err(unreadable(format!(
                 "the clan's files pass {} MiB together, the most clanc reads",
@@ -433,7 +492,7 @@ fn read_text(
     };
     *total += bytes.len() as u64;
     Ok(match String::from_utf8(bytes) {
-        Ok(text) => (Arc::from(text), None),
+        Ok(text) => (Arc::from(text), None, stat),
         Err(e) => {
             let bad = NotUtf8 {
                 path: rel.to_string(),
@@ -442,6 +501,7 @@ fn read_text(
             (
                 Arc::from(String::from_utf8_lossy(e.as_bytes()).into_owned()),
                 Some(bad),
+                stat,
             )
         }
     })
@@ -605,7 +665,7 @@ mod tests {
         std::os::unix::fs::symlink(root.join("real"), root.join("result")).unwrap();
         std::os::unix::fs::symlink(root.join("real"), root.join("linkdir")).unwrap();
         std::os::unix::fs::symlink(root.join("real/r.nix"), root.join("sub/linked.nix")).unwrap();
-        let Scanned { files, listed, .. } = scan(root).unwrap();
+        let Scanned { files, listed, .. } = scan(root, None).unwrap();
         let files: Vec<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
         assert_eq!(
             files,

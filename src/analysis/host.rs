@@ -61,6 +61,15 @@ impl AnalysisHost {
         ))
     }
 
+    /// [`AnalysisHost::load`], with the state of every path the loader read, stated before
+    /// it was read (the on-disk cache keeps it to know the clan unchanged without reading it).
+    pub fn load_stated(dir: &Path) -> Result<(AnalysisHost, loader::Stated), LoadError> {
+        let mut db = Database::default();
+        let loaded = loader::load_clan_with(&mut db, dir, true)?;
+        let host = AnalysisHost::new(db, dir, loaded.workspace, loaded.not_utf8);
+        Ok((host, loaded.stated))
+    }
+
     /// A host of the clan at `dir` with nothing read yet (a clan the loader refuses, until
     /// [`AnalysisHost::refresh`] can read it).
     pub fn unloaded(dir: &Path) -> AnalysisHost {

@@ -30,6 +30,14 @@ impl Fields {
     }
 }
 
+/// A digest of a value's `Debug` text: exact for the plain data it is used on (sorted maps,
+/// vectors, strings), and the same binary always writes it the same way.
+pub fn of_debug(tag: &str, value: &impl std::fmt::Debug) -> String {
+    Fields::new(tag)
+        .add(format!("{value:?}").as_bytes())
+        .finish()
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);

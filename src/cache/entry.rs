@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::Identity;
 use super::observed::Observed;
+use super::snapshot::Snapshot;
 use crate::diagnostics::{Code, Diagnostic, Severity, Span};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -23,6 +24,9 @@ pub struct Entry {
     /// Every file of the workspace, in the workspace's order.
     pub files: Vec<FileEntry>,
     pub model: ModelEntry,
+    /// The state of the paths the clan was loaded from, when it could be trusted.
+    #[serde(default)]
+    pub snapshot: Option<Snapshot>,
 }
 
 /// One file of the workspace: its text's digest and what `check::syntax_diagnostics` said of

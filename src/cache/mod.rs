@@ -15,7 +15,10 @@ mod identity;
 mod observed;
 mod outcome;
 mod run;
+mod snapshot;
+mod stated_tree;
 mod store;
+mod unchanged;
 
 pub use entry::Summary;
 pub use outcome::{Outcome, Stored};

@@ -38,7 +38,7 @@ pub enum Kind {
 }
 
 /// The answer kept for a question about a path inside a store path that existed.
-const IN_STORE: &str = "in-store";
+pub const IN_STORE: &str = "in-store";
 
 /// Digests of texts already hashed (the workspace's files), found by the text's address: the
 /// evaluation is given the very texts the workspace holds, so each is hashed once. Each text
@@ -96,8 +96,19 @@ pub fn first_changed<'o>(
     workspace: Workspace,
     digests: &mut TextDigests,
 ) -> Option<&'o Observed> {
+    first_changed_of(observed.iter(), db, root, workspace, digests)
+}
+
+/// [`first_changed`] of the questions `observed` yields.
+pub fn first_changed_of<'o>(
+    mut observed: impl Iterator<Item = &'o Observed>,
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+    digests: &mut TextDigests,
+) -> Option<&'o Observed> {
     let files = ClanFiles::new(db, root, workspace);
-    observed.iter().find(|o| {
+    observed.find(|o| {
         let now = if o.answer == IN_STORE {
             let exists = store_path(&o.path).is_some_and(|p| std::fs::symlink_metadata(p).is_ok());
             if exists { IN_STORE } else { "gone" }.to_string()

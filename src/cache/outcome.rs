@@ -6,10 +6,12 @@ use std::fmt;
 /// Whether the entry answered, and what became of it (`clanc check --cache-stats`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The entry's model held; `rechecked` of `files` files were checked again.
+    /// The entry's model held; `rechecked` of `files` files were checked again. `stated`:
+    /// answered without loading the clan, after stating that many paths unchanged.
     Hit {
         rechecked: usize,
         files: usize,
+        stated: Option<usize>,
         stored: Stored,
     },
     /// The whole analysis ran, for the reason given.
@@ -30,9 +32,13 @@ impl fmt::Display for Outcome {
             Outcome::Hit {
                 rechecked,
                 files,
+                stated,
                 stored,
             } => {
                 write!(f, "hit, {rechecked} of {files} files checked again")?;
+                if let Some(stated) = stated {
+                    write!(f, " (none read: {stated} paths stated unchanged)")?;
+                }
                 stored
             }
             Outcome::Miss { why, stored } => {

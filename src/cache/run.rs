@@ -8,16 +8,19 @@
 //! its parts together gives exactly what the analysis reported.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::digest::Fields;
 use super::entry::{Entry, FileEntry, ModelEntry, Summary, cache_all, restore_all};
 use super::identity::Identity;
 use super::observed::{self, Kind, Observed, TextDigests};
 use super::outcome::{Outcome, Stored};
+use super::snapshot::Snapshot;
+use super::stated_tree::{SopsRead, read_sops};
 use super::store::Store;
+use super::unchanged;
 use crate::analysis::AnalysisHost;
 use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostics::Diagnostic;
@@ -27,8 +30,11 @@ use crate::model::WorkspaceFacts;
 
 /// A checked clan, as the report needs it.
 pub struct Checked {
-    /// Every file's text by relative path.
+    /// Texts by relative path: every file's, or (answered from an unchanged clan's entry)
+    /// those the diagnostics point into.
     pub texts: HashMap<String, Arc<str>>,
+    /// How many files the clan has.
+    pub files: usize,
     /// In the order `analysis::analyse` gives them, then N006 of files that are not UTF-8.
     pub diagnostics: Vec<Diagnostic>,
     pub summary: Summary,
@@ -62,35 +68,65 @@ struct Run {
     hashes: Vec<String>,
     texts: HashMap<String, Arc<str>>,
     digests: TextDigests,
+    /// The state of the paths the load read, when it can be trusted.
+    snapshot: Option<Snapshot>,
+    /// When the check began (before anything was read).
+    began: SystemTime,
 }
 
 /// Checks the clan at `dir` (whose absolute, canonical path is `root`), with the cache in
-/// `store`. The entry is read, and the sops facts it names read again, on a second thread
-/// while the clan loads: neither needs the other.
+/// `store`. When the entry's snapshot says nothing changed, the check is answered without
+/// loading the clan. Else the clan loads, while a second thread reads the sops facts the
+/// entry names again: neither needs the other.
 pub fn check(
     dir: &Path,
     root: &Path,
     explain_unknown: bool,
     store: &Store,
 ) -> Result<Checked, LoadError> {
+    let began = SystemTime::now();
     let root = root.to_string_lossy().into_owned();
     let identity = Identity::current(explain_unknown);
-    let (loaded, prefetched) = std::thread::scope(|scope| {
-        let fetch = || identity.as_ref().map(|id| prefetch(store, &root, id));
+    let entry = identity.as_ref().map(|id| read_entry(store, &root, id));
+    let named = entry.as_ref().and_then(|e| e.as_ref().ok());
+    if let Some(entry) = named
+        && let Ok(answer) = unchanged::answer(entry, &root)
+    {
+        let files = entry.files.len();
+        return Ok(Checked {
+            texts: answer.texts,
+            files,
+            diagnostics: answer.diagnostics,
+            summary: entry.model.summary.clone(),
+            garbage: None,
+            outcome: Outcome::Hit {
+                rechecked: 0,
+                files,
+                stated: Some(answer.stated),
+                stored: Stored::Unchanged,
+            },
+        });
+    }
+    let (loaded, sops_now) = std::thread::scope(|scope| {
+        let sops = || named.map(|e| read_sops(&root, &e.model.legacy_sops_files));
         let side = std::thread::Builder::new()
             .stack_size(crate::STACK_SIZE)
-            .spawn_scoped(scope, fetch)
+            .spawn_scoped(scope, sops)
             .ok();
-        let loaded = load(dir);
-        let prefetched = match side {
-            Some(side) => side
-                .join()
-                .unwrap_or_else(|_| Some(Err("reading it failed".into()))),
-            None => fetch(),
+        let loaded = load(dir, began);
+        let sops_now = match side {
+            Some(side) => side.join().unwrap_or(None),
+            None => sops(),
         };
-        (loaded, prefetched)
+        (loaded, sops_now)
     });
     let mut run = loaded?;
+    let prefetched = match (entry, sops_now) {
+        (Some(Ok(entry)), Some(sops_now)) => Some(Ok((entry, sops_now))),
+        (Some(Err(why)), _) => Some(Err(why)),
+        (Some(Ok(_)), None) => Some(Err("reading the sops files failed".into())),
+        (None, _) => None,
+    };
     run.root = root;
     let checked = match (identity, prefetched) {
         (Some(identity), Some(prefetched)) => run.check(&identity, store, prefetched),
@@ -109,9 +145,11 @@ pub fn check(
     Ok(checked)
 }
 
-/// The clan at `dir`, loaded and hashed (the root is the caller's to fill in).
-fn load(dir: &Path) -> Result<Run, LoadError> {
-    let host = AnalysisHost::load(dir)?;
+/// The clan at `dir`, loaded, stated and hashed (the root is the caller's to fill in); the
+/// check began at `began`.
+fn load(dir: &Path, began: SystemTime) -> Result<Run, LoadError> {
+    let (host, stated) = AnalysisHost::load_stated(dir)?;
+    let snapshot = Snapshot::of(stated, host.not_utf8(), began);
     let db = host.db();
     let files = host.workspace().files(db).clone();
     let mut digests = TextDigests::default();
@@ -124,21 +162,20 @@ fn load(dir: &Path) -> Result<Run, LoadError> {
         hashes,
         texts,
         digests,
+        snapshot,
+        began,
     })
 }
 
-/// The clan's entry when it is this clanc's, of these options, with the digest of the sops
-/// facts its model names as they are now; else why there is none.
-fn prefetch(store: &Store, root: &str, identity: &Identity) -> Result<(Entry, String), String> {
+/// The clan's entry when it is this clanc's, of these options; else why there is none.
+fn read_entry(store: &Store, root: &str, identity: &Identity) -> Result<Entry, String> {
     let body = store.read(root).ok_or("no entry")?;
     let entry: Entry =
         serde_json::from_slice(&body).map_err(|_| "the entry does not parse".to_string())?;
     if entry.identity != *identity || entry.root != root {
         return Err("the entry is another clanc's, or of other options".into());
     }
-    let legacy = &entry.model.legacy_sops_files;
-    let sops = crate::vars::facts::read_for_legacy_files(Path::new(root), legacy);
-    Ok((entry, debug_digest("sops facts", &sops)))
+    Ok(entry)
 }
 
 impl Run {
@@ -146,14 +183,20 @@ impl Run {
         &mut self,
         identity: &Identity,
         store: &Store,
-        prefetched: Result<(Entry, String), String>,
+        prefetched: Result<(Entry, SopsRead), String>,
     ) -> Checked {
-        let why = match prefetched {
-            Err(why) => why,
-            Ok((mut entry, sops_now)) => match self.answer(&entry, &sops_now) {
+        let (why, sops_read) = match prefetched {
+            Err(why) => (why, None),
+            Ok((mut entry, sops_now)) => match self.answer(&entry, &sops_now.digest) {
                 Ok(hit) => {
+                    let snapshot = self.snapshot_with(sops_now, &entry.model);
+                    let restated = snapshot.is_some() && entry.snapshot != snapshot;
+                    if restated {
+                        entry.snapshot = snapshot;
+                    }
                     let stored = match hit.files {
-                        None => Stored::Unchanged,
+                        None if !restated => Stored::Unchanged,
+                        None => write(store, &self.root, &entry),
                         Some(files) => {
                             entry.files = files;
                             write(store, &self.root, &entry)
@@ -162,21 +205,31 @@ impl Run {
                     let outcome = Outcome::Hit {
                         rechecked: hit.rechecked,
                         files: self.files.len(),
+                        stated: None,
                         stored,
                     };
                     let parts = (hit.diagnostics, entry.model.summary, None);
                     return self.checked(parts, outcome);
                 }
-                Err(why) => why,
+                Err(why) => {
+                    let legacy = std::mem::take(&mut entry.model.legacy_sops_files);
+                    (why, Some((legacy, sops_now)))
+                }
             },
         };
         let (parts, entry) = self.analyse(identity.explain_unknown);
         let stored = match entry {
             Ok((files, model)) => {
+                // The sops files read meanwhile were those of the old model's legacy files.
+                let sops_now = match sops_read {
+                    Some((legacy, read)) if legacy == model.legacy_sops_files => read,
+                    _ => read_sops(&self.root, &model.legacy_sops_files),
+                };
                 let entry = Entry {
                     identity: identity.clone(),
                     root: self.root.clone(),
                     files,
+                    snapshot: self.snapshot_with(sops_now, &model),
                     model,
                 };
                 write(store, &self.root, &entry)
@@ -184,6 +237,13 @@ impl Run {
             Err(why) => Stored::NotWritten(why),
         };
         self.checked(parts, Outcome::Miss { why, stored })
+    }
+
+    /// The load's snapshot, with the sops files of `read` when they gave `model`'s facts.
+    fn snapshot_with(&mut self, read: SopsRead, model: &ModelEntry) -> Option<Snapshot> {
+        let mut snapshot = self.snapshot.take()?;
+        snapshot.add_sops(read, &model.sops_facts, self.began);
+        Some(snapshot)
     }
 
     /// Each file's digest by relative path.
@@ -196,6 +256,7 @@ impl Run {
     fn checked(&mut self, (diagnostics, summary, garbage): Parts, outcome: Outcome) -> Checked {
         Checked {
             texts: std::mem::take(&mut self.texts),
+            files: self.files.len(),
             diagnostics,
             summary,
             garbage,
@@ -314,7 +375,7 @@ impl Run {
             has_flake: facts.has_flake,
             vars_listing: listing_digest(db, workspace),
             legacy_sops_files: crate::vars::facts::legacy_sops_files(clan),
-            sops_facts: debug_digest("sops facts", &analysis.sops),
+            sops_facts: super::digest::of_debug("sops facts", &analysis.sops),
             diagnostics: cache_all(&model_diagnostics),
             notes: cache_all(&notes),
             summary: Summary::of(clan),
@@ -340,7 +401,7 @@ impl Run {
 }
 
 /// The diagnostics of a check from its parts, as `analysis::analyse` puts them together.
-fn assemble(
+pub(super) fn assemble(
     per_file: Vec<Vec<Diagnostic>>,
     unread: &dyn Fn(&str) -> bool,
     model: Vec<Diagnostic>,
@@ -371,7 +432,11 @@ fn span_files(
 
 /// Which files (relative) the evaluation never read, as `ModelInputs::unread_file` says: with
 /// a flake.nix, those whose absolute path it never asked the text of.
-fn unread_rule(root: &str, has_flake: bool, observed: &[Observed]) -> impl Fn(&str) -> bool {
+pub(super) fn unread_rule(
+    root: &str,
+    has_flake: bool,
+    observed: &[Observed],
+) -> impl Fn(&str) -> bool {
     let read: HashSet<String> = (observed.iter())
         .filter(|o| o.kind == Kind::File)
         .map(|o| o.path.clone())
@@ -391,18 +456,10 @@ fn facts_digest(db: &dyn Db, workspace: Workspace) -> String {
 }
 
 fn listing_digest(db: &dyn Db, workspace: Workspace) -> String {
-    debug_digest(
+    super::digest::of_debug(
         "vars listing",
         &crate::analysis::vars_listing(db, workspace),
     )
-}
-
-/// A digest of a value's `Debug` text: exact for the plain data it is used on (sorted maps,
-/// vectors, strings), and the same binary always writes it the same way.
-fn debug_digest(tag: &str, value: &impl fmt::Debug) -> String {
-    Fields::new(tag)
-        .add(format!("{value:?}").as_bytes())
-        .finish()
 }
 
 fn write(store: &Store, root: &str, entry: &Entry) -> Stored {

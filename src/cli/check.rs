@@ -169,11 +169,12 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
         ..
     } = analysis;
     garbage.leak(); // the process exits next: freeing it would only cost time
+    let files = texts.len();
     print_report(
         args,
         color,
         started,
-        &texts,
+        (&texts, files),
         diagnostics,
         &Summary::of(&clan),
     )
@@ -200,16 +201,24 @@ fn check_cached(
     if let Some(garbage) = checked.garbage {
         garbage.leak(); // as in `check_once`
     }
-    let (texts, summary) = (&checked.texts, &checked.summary);
-    print_report(args, color, started, texts, checked.diagnostics, summary)
+    let sources = (&checked.texts, checked.files);
+    print_report(
+        args,
+        color,
+        started,
+        sources,
+        checked.diagnostics,
+        &checked.summary,
+    )
 }
 
-/// Prints the report of a check that started at `started`; returns the exit status.
+/// Prints the report of a check that started at `started` of a clan of `files` files, with
+/// `texts` holding (at least) those the diagnostics point into; returns the exit status.
 pub(super) fn print_report(
     args: &CheckArgs,
     color: ColorChoice,
     started: std::time::Instant,
-    texts: &HashMap<String, Arc<str>>,
+    (texts, files): (&HashMap<String, Arc<str>>, usize),
     mut diagnostics: Vec<Diagnostic>,
     summary: &Summary,
 ) -> u8 {
@@ -217,7 +226,7 @@ pub(super) fn print_report(
         diagnostics
             .retain(|d| d.code.as_str().starts_with('V') || d.code.as_str().starts_with('S'));
     }
-    let mut report = Report::new(diagnostics, texts.len());
+    let mut report = Report::new(diagnostics, files);
     match &summary.unknown {
         Some(reason) => report.clan_unknown = Some(reason.clone()),
         None => {

@@ -21,7 +21,15 @@ fn check(host: &mut AnalysisHost, args: &CheckArgs, color: ColorChoice, started:
     let analysis = host.check(args.explain_unknown);
     let texts = host.texts();
     let summary = crate::cache::Summary::of(&analysis.clan);
-    print_report(args, color, started, &texts, analysis.diagnostics, &summary);
+    let sources = (&texts, texts.len());
+    print_report(
+        args,
+        color,
+        started,
+        sources,
+        analysis.diagnostics,
+        &summary,
+    );
     // `analysis.garbage` (the evaluation) is freed here, before waiting for a change.
 }
 
