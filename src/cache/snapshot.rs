@@ -79,11 +79,14 @@ impl Snapshot {
     /// The first path that states differently now in the clan at `root`; `None` when every
     /// one states the same.
     pub fn first_changed(&self, root: &Path) -> Option<&str> {
+        // A path that does not stay inside the clan (a damaged entry) states as nothing.
         let now = |rel: &str| {
             if rel.is_empty() {
                 FileStat::now(root)
-            } else {
+            } else if is_inside(rel) {
                 FileStat::now(&root.join(rel))
+            } else {
+                None
             }
         };
         let loaded = (self.paths.iter()).map(|(rel, stat)| (rel, Some(*stat)));
@@ -99,6 +102,15 @@ impl Snapshot {
             offset: *offset,
         })
     }
+}
+
+/// Whether the relative path `rel` names a path inside the directory it is relative to: not
+/// absolute, no empty, `.` or `..` component.
+pub fn is_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && rel
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 /// Whether `stat` changed too close before `began` (or after it) to be trusted.
@@ -153,5 +165,32 @@ mod tests {
             Some(""),
             "the listing changed"
         );
+    }
+
+    #[test]
+    fn only_paths_inside_the_clan_are_stated() {
+        for rel in ["a.nix", "vars/per-machine/m/g/f/secret", ".gitignore"] {
+            assert!(is_inside(rel), "{rel}");
+        }
+        for rel in [
+            "",
+            "/etc/passwd",
+            "../x.nix",
+            "a/../../b",
+            "a//b",
+            "./a",
+            "a/",
+        ] {
+            assert!(!is_inside(rel), "{rel}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        let stat = FileStat::now(dir.path()).unwrap();
+        let outside = Snapshot {
+            paths: vec![("..".to_string(), stat)],
+            not_utf8: Vec::new(),
+            sops: None,
+        };
+        assert_eq!(outside.first_changed(&dir.path().join("sub")), Some(".."));
     }
 }
