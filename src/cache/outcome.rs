@@ -7,15 +7,23 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The entry's model held; `rechecked` of `files` files were checked again. `stated`:
-    /// answered without loading the clan, after stating that many paths unchanged.
+    /// answered without loading the clan, by the state of its paths.
     Hit {
         rechecked: usize,
         files: usize,
-        stated: Option<usize>,
+        stated: Option<ByState>,
         stored: Stored,
     },
     /// The whole analysis ran, for the reason given.
     Miss { why: String, stored: Stored },
+}
+
+/// A hit answered by the state of the clan's paths: how many were stated, how many files of
+/// them were read again (they stated otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByState {
+    pub paths: usize,
+    pub read: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,13 +40,10 @@ impl fmt::Display for Outcome {
             Outcome::Hit {
                 rechecked,
                 files,
-                stated,
                 stored,
+                ..
             } => {
                 write!(f, "hit, {rechecked} of {files} files checked again")?;
-                if let Some(stated) = stated {
-                    write!(f, " (none read: {stated} paths stated unchanged)")?;
-                }
                 stored
             }
             Outcome::Miss { why, stored } => {
@@ -47,9 +52,20 @@ impl fmt::Display for Outcome {
             }
         };
         match stored {
-            Stored::Unchanged => write!(f, ", entry unchanged"),
-            Stored::Written => write!(f, ", entry written"),
-            Stored::NotWritten(why) => write!(f, ", entry not written ({why})"),
+            Stored::Unchanged => write!(f, ", entry unchanged")?,
+            Stored::Written => write!(f, ", entry written")?,
+            Stored::NotWritten(why) => write!(f, ", entry not written ({why})")?,
         }
+        if let Outcome::Hit {
+            stated: Some(ByState { paths, read }),
+            ..
+        } = self
+        {
+            write!(
+                f,
+                "; answered by state: {paths} paths stated, {read} read again"
+            )?;
+        }
+        Ok(())
     }
 }

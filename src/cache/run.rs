@@ -16,7 +16,7 @@ use super::digest::Fields;
 use super::entry::{Entry, FileEntry, ModelEntry, Summary, cache_all, restore_all};
 use super::identity::Identity;
 use super::observed::{self, Kind, Observed, TextDigests};
-use super::outcome::{Outcome, Stored};
+use super::outcome::{ByState, Outcome, Stored};
 use super::snapshot::Snapshot;
 use super::stated_tree::{SopsRead, read_sops};
 use super::store::Store;
@@ -87,26 +87,13 @@ pub fn check(
     let began = SystemTime::now();
     let root = root.to_string_lossy().into_owned();
     let identity = Identity::current(explain_unknown);
-    let entry = identity.as_ref().map(|id| read_entry(store, &root, id));
-    let named = entry.as_ref().and_then(|e| e.as_ref().ok());
-    if let Some(entry) = named
-        && let Ok(answer) = unchanged::answer(entry, &root)
+    let mut entry = identity.as_ref().map(|id| read_entry(store, &root, id));
+    if let Some(Ok(entry)) = &mut entry
+        && let Ok(answer) = unchanged::answer(entry, &root, began)
     {
-        let files = entry.files.len();
-        return Ok(Checked {
-            texts: answer.texts,
-            files,
-            diagnostics: answer.diagnostics,
-            summary: entry.model.summary.clone(),
-            garbage: None,
-            outcome: Outcome::Hit {
-                rechecked: 0,
-                files,
-                stated: Some(answer.stated),
-                stored: Stored::Unchanged,
-            },
-        });
+        return Ok(answered_by_state(entry, answer, store, &root));
     }
+    let named = entry.as_ref().and_then(|e| e.as_ref().ok());
     let (loaded, sops_now) = std::thread::scope(|scope| {
         let sops = || named.map(|e| read_sops(&root, &e.model.legacy_sops_files));
         let side = std::thread::Builder::new()
@@ -143,6 +130,51 @@ pub fn check(
         }
     };
     Ok(checked)
+}
+
+/// The check `entry` answers by the state of the clan's paths, the files read again (those
+/// that stated otherwise) with their new states and diagnostics written into the entry.
+fn answered_by_state(
+    entry: &mut Entry,
+    answer: unchanged::Unchanged,
+    store: &Store,
+    root: &str,
+) -> Checked {
+    let files = entry.files.len();
+    let read = answer.reread.len();
+    let rechecked = answer.reread.iter().filter(|r| r.changed).count();
+    let mut update = false;
+    for reread in answer.reread {
+        if let (Some(stat), Some(snapshot)) = (reread.stat, &mut entry.snapshot) {
+            snapshot.paths[reread.path].1 = stat;
+            update = true;
+        }
+        if reread.changed {
+            entry.files[reread.file] = reread.entry;
+            update = true;
+        }
+    }
+    let stored = if update {
+        write(store, root, entry)
+    } else {
+        Stored::Unchanged
+    };
+    Checked {
+        texts: answer.texts,
+        files,
+        diagnostics: answer.diagnostics,
+        summary: entry.model.summary.clone(),
+        garbage: None,
+        outcome: Outcome::Hit {
+            rechecked,
+            files,
+            stated: Some(ByState {
+                paths: answer.stated,
+                read,
+            }),
+            stored,
+        },
+    }
 }
 
 /// The clan at `dir`, loaded, stated and hashed (the root is the caller's to fill in); the

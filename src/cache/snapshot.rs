@@ -76,9 +76,9 @@ impl Snapshot {
         self.sops = Some(paths);
     }
 
-    /// The first path that states differently now in the clan at `root`; `None` when every
-    /// one states the same.
-    pub fn first_changed(&self, root: &Path) -> Option<&str> {
+    /// The paths that state differently now in the clan at `root`: the indices of the
+    /// loader's, and the first of the sops facts' (those are read again as a whole).
+    pub fn changed(&self, root: &Path) -> (Vec<usize>, Option<&str>) {
         // A path that does not stay inside the clan (a damaged entry) states as nothing.
         let now = |rel: &str| {
             if rel.is_empty() {
@@ -89,11 +89,14 @@ impl Snapshot {
                 None
             }
         };
-        let loaded = (self.paths.iter()).map(|(rel, stat)| (rel, Some(*stat)));
-        let sops = (self.sops.iter().flatten()).map(|(rel, stat)| (rel, *stat));
-        (loaded.chain(sops))
+        let loaded = (self.paths.iter().enumerate())
+            .filter(|(_, (rel, stat))| now(rel) != Some(*stat))
+            .map(|(i, _)| i)
+            .collect();
+        let sops = (self.sops.iter().flatten())
             .find(|(rel, stat)| now(rel) != *stat)
-            .map(|(rel, _)| rel.as_str())
+            .map(|(rel, _)| rel.as_str());
+        (loaded, sops)
     }
 
     pub fn not_utf8(&self) -> impl Iterator<Item = NotUtf8> + '_ {
@@ -114,7 +117,7 @@ pub fn is_inside(rel: &str) -> bool {
 }
 
 /// Whether `stat` changed too close before `began` (or after it) to be trusted.
-fn racy(stat: &FileStat, began: SystemTime) -> bool {
+pub fn racy(stat: &FileStat, began: SystemTime) -> bool {
     let began_ns = (began.duration_since(SystemTime::UNIX_EPOCH).ok())
         .and_then(|d| i64::try_from(d.as_nanos()).ok());
     began_ns.is_none_or(|b| stat.changed_ns() >= b.saturating_sub(RACY_NS))
@@ -145,7 +148,7 @@ mod tests {
         // as if the load had begun three seconds from now: the paths are old enough
         let later = now + Duration::from_secs(3);
         let snapshot = Snapshot::of(stated(dir.path(), &["", "a.nix"]), &[], later).unwrap();
-        assert_eq!(snapshot.first_changed(dir.path()), None);
+        assert_eq!(snapshot.changed(dir.path()), (vec![], None));
         let incomplete = Stated {
             complete: false,
             ..stated(dir.path(), &["a.nix"])
@@ -154,16 +157,12 @@ mod tests {
 
         std::thread::sleep(Duration::from_millis(20));
         std::fs::write(dir.path().join("a.nix"), "{ }").unwrap();
-        assert_eq!(
-            snapshot.first_changed(dir.path()),
-            Some("a.nix"),
-            "rewritten"
-        );
+        assert_eq!(snapshot.changed(dir.path()), (vec![1], None), "rewritten");
         std::fs::remove_file(dir.path().join("a.nix")).unwrap();
         assert_eq!(
-            snapshot.first_changed(dir.path()),
-            Some(""),
-            "the listing changed"
+            snapshot.changed(dir.path()),
+            (vec![0, 1], None),
+            "the listing changed, the file is gone"
         );
     }
 
@@ -191,6 +190,6 @@ mod tests {
             not_utf8: Vec::new(),
             sops: None,
         };
-        assert_eq!(outside.first_changed(&dir.path().join("sub")), Some(".."));
+        assert_eq!(outside.changed(&dir.path().join("sub")), (vec![0], None));
     }
 }

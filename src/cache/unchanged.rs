@@ -2,22 +2,30 @@
 //! states as it did when the entry was written (`snapshot`), loading would give the same
 //! workspace, so every file's syntax diagnostics and every answer the evaluation got from the
 //! workspace are the entry's. What the evaluation read elsewhere (files outside the clan or
-//! ignored in it, store paths) is asked again as on every hit, and the sops facts are
-//! compared by the caller. Only the files the diagnostics point into are read, for their
-//! snippets, each checked against its digest.
+//! ignored in it, store paths) is asked again as on every hit, and so are the sops facts when
+//! the entry holds no state of theirs. Only the files the diagnostics point into are read, for
+//! their snippets, each checked against its digest.
+//!
+//! When the only paths that state otherwise are files of the workspace the model does not
+//! depend on (the evaluation never read them, no diagnostic of the model points into them, not
+//! `flake.lock`), those files alone are read again: one whose text is the same (touched,
+//! rewritten as it was) keeps its diagnostics, one whose text changed has its syntax checked
+//! again, as a loaded hit would; and the entry learns their new states.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use super::digest;
-use super::entry::{CachedDiagnostic, Entry, restore_all};
-use super::observed::{self, IN_STORE, TextDigests};
+use super::entry::{CachedDiagnostic, Entry, FileEntry, cache_all, restore_all};
+use super::observed::{self, IN_STORE, Kind, TextDigests};
 use super::run::{assemble, unread_rule};
-use super::snapshot::Snapshot;
+use super::snapshot::{Snapshot, racy};
 use super::stated_tree::read_sops;
-use crate::db::Database;
+use crate::db::{Database, SourceFile};
 use crate::diagnostics::Diagnostic;
+use crate::file_stat::FileStat;
 
 /// The check an unchanged clan gets from its entry.
 pub struct Unchanged {
@@ -26,15 +34,36 @@ pub struct Unchanged {
     pub texts: HashMap<String, Arc<str>>,
     /// How many paths were stated.
     pub stated: usize,
+    /// The files read again because they state otherwise.
+    pub reread: Vec<Reread>,
+}
+
+/// A file of the workspace that stated otherwise, read again.
+pub struct Reread {
+    /// Its index in the entry's files and in the snapshot's paths.
+    pub file: usize,
+    pub path: usize,
+    /// Its new entry (digest, syntax diagnostics) and text.
+    pub entry: FileEntry,
+    pub text: Arc<str>,
+    /// Its new state, when it can be trusted.
+    pub stat: Option<FileStat>,
+    /// Whether its text changed (else it was only touched).
+    pub changed: bool,
 }
 
 /// The check of the clan at `root` (absolute, as the entry was written for) from `entry`,
-/// when nothing it depends on changed; else why not.
-pub fn answer(entry: &Entry, root: &str) -> Result<Unchanged, String> {
+/// when nothing the model depends on changed; else why not. `began`: when the check began.
+pub fn answer(entry: &Entry, root: &str, began: SystemTime) -> Result<Unchanged, String> {
     let snapshot = (entry.snapshot.as_ref()).ok_or("the entry keeps no state of the clan")?;
-    if let Some(path) = snapshot.first_changed(Path::new(root)) {
+    let (changed, sops_changed) = snapshot.changed(Path::new(root));
+    if let Some(path) = sops_changed {
         return Err(format!("`{path}` states otherwise"));
     }
+    let mut db = Database::default();
+    let reread = (changed.into_iter())
+        .map(|i| read_again(&mut db, entry, snapshot, i, root, began))
+        .collect::<Result<Vec<_>, String>>()?;
     if let Some(o) = first_changed_elsewhere(entry, snapshot, root) {
         return Err(format!("what the evaluation read changed: {}", o.path));
     }
@@ -44,9 +73,16 @@ pub fn answer(entry: &Entry, root: &str) -> Result<Unchanged, String> {
     {
         return Err("the sops files changed".into());
     }
-    let texts = read_texts(entry, snapshot, root)?;
+    let mut files: Vec<&FileEntry> = entry.files.iter().collect();
+    for r in &reread {
+        files[r.file] = &r.entry;
+    }
+    let fresh: HashMap<&str, &Arc<str>> = (reread.iter())
+        .map(|r| (r.entry.path.as_str(), &r.text))
+        .collect();
+    let texts = read_texts(&files, entry, snapshot, root, &fresh)?;
     let damaged = || "the entry is damaged".to_string();
-    let per_file = (entry.files.iter())
+    let per_file = (files.iter())
         .map(|f| restore_all(&f.diagnostics, &texts))
         .collect::<Option<Vec<_>>>()
         .ok_or_else(damaged)?;
@@ -66,6 +102,57 @@ pub fn answer(entry: &Entry, root: &str) -> Result<Unchanged, String> {
         diagnostics,
         texts,
         stated: snapshot.paths.len() + snapshot.sops.as_ref().map_or(0, Vec::len),
+        reread,
+    })
+}
+
+/// Reads again the path `snapshot.paths[i]`, which states otherwise: a file of the workspace
+/// the model does not depend on, whose syntax is checked again in `db` when its text changed;
+/// else why the model cannot be trusted.
+fn read_again(
+    db: &mut Database,
+    entry: &Entry,
+    snapshot: &Snapshot,
+    i: usize,
+    root: &str,
+    began: SystemTime,
+) -> Result<Reread, String> {
+    let (rel, _) = &snapshot.paths[i];
+    let otherwise = || format!("`{rel}` states otherwise");
+    let file = (entry.files.iter().position(|f| f.path == *rel)).ok_or_else(otherwise)?;
+    let absolute = format!("{}/{rel}", root.trim_end_matches('/'));
+    let read_by_model = rel == "flake.lock"
+        || (entry.model.observed.iter()).any(|o| o.kind == Kind::File && o.path == absolute)
+        || (entry.model.span_files.iter()).any(|(p, _)| p == rel)
+        || snapshot.not_utf8.iter().any(|(p, _)| p == rel);
+    if read_by_model || !super::snapshot::is_inside(rel) {
+        return Err(otherwise());
+    }
+    let limit = crate::files::MAX_FILE_BYTES;
+    let (bytes, stat) = crate::files::read_regular_stated(Path::new(&absolute), limit)
+        .map_err(|e| format!("`{rel}`: {e}"))?;
+    // A file that is no longer UTF-8 needs N006: the loaded check gives it.
+    let text: Arc<str> = String::from_utf8(bytes).map_err(|_| otherwise())?.into();
+    let sha256 = digest::of_bytes(text.as_bytes());
+    let old = &entry.files[file];
+    let changed = sha256 != old.sha256;
+    let diagnostics = if changed {
+        let source = SourceFile::create(db, rel.clone(), Arc::clone(&text));
+        cache_all(&crate::check::syntax_diagnostics(db, source))
+    } else {
+        old.diagnostics.clone()
+    };
+    Ok(Reread {
+        file,
+        path: i,
+        entry: FileEntry {
+            path: rel.clone(),
+            sha256,
+            diagnostics,
+        },
+        text,
+        stat: (!racy(&stat, began)).then_some(stat),
+        changed,
     })
 }
 
@@ -97,19 +184,22 @@ fn relative<'p>(root: &str, path: &'p str) -> Option<&'p str> {
     }
 }
 
-/// The texts of the workspace's files the entry's diagnostics point into, read as the loader
-/// reads them; an error when one is not what the entry's digest says.
+/// The texts of the workspace's files the diagnostics of `files` (the entry's, with those read
+/// again) and of the model point into: from `fresh` for a file read again, else read as the
+/// loader reads them, an error when one is not what the entry's digest says.
 fn read_texts(
+    files: &[&FileEntry],
     entry: &Entry,
     snapshot: &Snapshot,
     root: &str,
+    fresh: &HashMap<&str, &Arc<str>>,
 ) -> Result<HashMap<String, Arc<str>>, String> {
-    let cached = (entry.files.iter().flat_map(|f| &f.diagnostics))
+    let cached = (files.iter().flat_map(|f| &f.diagnostics))
         .chain(&entry.model.diagnostics)
         .chain(&entry.model.notes);
     let mut wanted: BTreeSet<&str> = cached.flat_map(span_files).collect();
     wanted.extend(snapshot.not_utf8.iter().map(|(p, _)| p.as_str()));
-    let digests: HashMap<&str, &str> = (entry.files.iter())
+    let digests: HashMap<&str, &str> = (files.iter())
         .map(|f| (f.path.as_str(), f.sha256.as_str()))
         .collect();
     let mut texts = HashMap::new();
@@ -119,6 +209,13 @@ fn read_texts(
         let Some(expected) = digests.get(rel) else {
             continue;
         };
+        if let Some(text) = fresh.get(rel) {
+            texts.insert(rel.to_string(), Arc::clone(text));
+            continue;
+        }
+        if !super::snapshot::is_inside(rel) {
+            return Err("the entry is damaged".into());
+        }
         let path = Path::new(root).join(rel);
         let bytes = crate::files::read_regular(&path, crate::files::MAX_FILE_BYTES)
             .map_err(|e| format!("`{rel}`: {e}"))?;
