@@ -32,6 +32,9 @@ pub(super) struct Scope {
     /// Not checked, and clanc's own models declare some of the options: the real NixOS,
     /// clan-core or flake-parts declare more, so a key no module here defines may exist.
     pub(super) partial: Cell<bool>,
+    /// The top-level evaluation this one belongs to (itself, or the one whose submodule it
+    /// is): what [`ModuleContext::release`] lets go of together.
+    pub(super) owner: u64,
 }
 
 impl Scope {
@@ -70,6 +73,19 @@ pub fn evaluate(
     args: Vec<(Name, Thunk)>,
     settings: EvalSettings,
 ) -> Rc<Evaluation> {
+    let owner = ctx.new_owner();
+    evaluate_in(ctx, ev, modules, args, settings, owner)
+}
+
+/// [`evaluate`], as part of the top-level evaluation `owner`.
+fn evaluate_in(
+    ctx: &Rc<ModuleContext>,
+    ev: &mut Evaluator<'_>,
+    modules: Vec<ModuleSource>,
+    args: Vec<(Name, Thunk)>,
+    settings: EvalSettings,
+    owner: u64,
+) -> Rc<Evaluation> {
     let scope = Rc::new(Scope {
         settings: settings.clone(),
         root: OnceCell::new(),
@@ -77,6 +93,7 @@ pub fn evaluate(
         complete: Cell::new(false),
         checked: Cell::new(false),
         partial: Cell::new(false),
+        owner,
     });
     let base_args = module_arguments(ctx, ev, &scope, args);
     let Modules {
@@ -264,6 +281,11 @@ fn returned_config(scope: &Rc<Scope>) -> Thunk {
 }
 
 impl Evaluation {
+    /// The top-level evaluation this one belongs to (see [`ModuleContext::release`]).
+    pub fn owner(&self) -> u64 {
+        self.root.scope.owner
+    }
+
     /// The node at a path below this evaluation's root, descending into submodules.
     pub fn node(&self, ev: &mut Evaluator<'_>, path: &[&str]) -> Option<Rc<Node>> {
         self.root.descend(ev, path)
@@ -319,7 +341,7 @@ impl Node {
             open_world: settings.open_world.clone(),
             strict: settings.strict,
         };
-        let sub = evaluate(&ctx, ev, sources, args, settings);
+        let sub = evaluate_in(&ctx, ev, sources, args, settings, self.scope.owner);
         let _ = self.sub.set(Some(sub.clone()));
         Some(sub)
     }

@@ -81,6 +81,8 @@ pub struct ModuleContext {
     decl_cache: RefCell<std::collections::HashMap<usize, (Thunk, Rc<DeclNs>)>>,
     /// The next `Def::seq`.
     next_seq: Cell<u64>,
+    /// The next top-level evaluation's number (`Scope::owner`).
+    next_owner: Cell<u64>,
 }
 
 impl ModuleContext {
@@ -93,6 +95,7 @@ impl ModuleContext {
             kept: RefCell::default(),
             decl_cache: RefCell::default(),
             next_seq: Cell::new(0),
+            next_owner: Cell::new(0),
         })
     }
 
@@ -113,6 +116,22 @@ impl ModuleContext {
             labels: Vec::new(),
             error: Some(error),
         });
+    }
+
+    /// Lets go of a top-level evaluation and its submodules' evaluations, for a caller that
+    /// has read what it needs and knows no value still refers to them (a machine's
+    /// configuration once the model has read it): their option trees are freed when the
+    /// caller drops its own references. Values of them forced later answer as those of an
+    /// ended evaluation.
+    pub fn release(&self, evaluation: &Evaluation) {
+        let owner = evaluation.owner();
+        self.evaluations.borrow_mut().retain(|e| e.owner() != owner);
+    }
+
+    fn new_owner(&self) -> u64 {
+        let n = self.next_owner.get();
+        self.next_owner.set(n + 1);
+        n
     }
 
     /// A number later than every one given before (see `Def::seq`).
