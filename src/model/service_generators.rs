@@ -132,7 +132,7 @@ impl Reader<'_, '_> {
         self.footprint_evaluation(machine, &evaluation);
         let generators = self.generators_of(machine, &evaluation, own_open);
         // Read: its option tree is freed now, as the machine's own (`read_machine_modules`).
-        flake.ctx.release(&evaluation);
+        flake.ctx.release(evaluation);
         generators
     }
 

@@ -86,7 +86,7 @@ impl Reader<'_, '_> {
             // Everything the model and the footprints need is read: the machine's option
             // tree is freed here rather than kept to the end (the next machine reuses the
             // memory; 10,000 machines' trees were most of a check's peak).
-            flake.ctx.release(&evaluation);
+            flake.ctx.release(evaluation);
         }
     }
 

@@ -70,9 +70,10 @@ pub(super) fn declared(
     options: &Thunk,
     file: Option<Rc<str>>,
     path: &str,
+    owner: u64,
 ) -> Rc<DeclNs> {
     let key = Rc::as_ptr(&options.0) as *const () as usize;
-    if let Some((_, cached)) = ctx.decl_cache.borrow().get(&key) {
+    if let Some((_, cached, _)) = ctx.decl_cache.borrow().get(&key) {
         return cached.clone();
     }
     let mut ns = DeclNs::default();
@@ -81,7 +82,7 @@ pub(super) fn declared(
     // The thunk is kept with the entry, so its address cannot be reused by another.
     ctx.decl_cache
         .borrow_mut()
-        .insert(key, (options.clone(), ns.clone()));
+        .insert(key, (options.clone(), ns.clone(), owner));
     ns
 }
 

@@ -117,7 +117,7 @@ fn evaluate_in(
         None,
     );
     let _ = scope.args.set(Rc::downgrade(&args_node));
-    let decls = declarations(ctx, ev, &collected, &settings);
+    let decls = declarations(ctx, ev, &collected, &settings, owner);
     let complete = open.is_none() && failed.is_none() && decls.open_below().is_none();
     scope.complete.set(complete);
     scope.checked.set(settings.strict && complete);
@@ -227,12 +227,13 @@ fn declarations(
     ev: &mut Evaluator<'_>,
     collected: &[Collected],
     settings: &EvalSettings,
+    owner: u64,
 ) -> DeclNs {
     let mut decls = DeclNs::default();
     let mut clashes = Vec::new();
     for m in collected {
         if let Some(options) = &m.options {
-            let declared = declared(ctx, ev, options, m.file.clone(), &settings.prefix);
+            let declared = declared(ctx, ev, options, m.file.clone(), &settings.prefix, owner);
             merge_ns(&mut decls, &declared, &settings.prefix, &mut clashes);
         }
     }

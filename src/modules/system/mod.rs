@@ -66,6 +66,10 @@ pub struct ModuleDiagnostic {
     pub error: Option<Box<EvalError>>,
 }
 
+/// An entry of `ModuleContext::decl_cache`: the `options` value (kept, so that its address
+/// is not reused), its declarations, and the top-level evaluation that read them first.
+type CachedDecls = (Thunk, Rc<DeclNs>, u64);
+
 /// What the module system needs from its embedder, and what it found.
 pub struct ModuleContext {
     pub lib: Thunk,
@@ -77,8 +81,9 @@ pub struct ModuleContext {
     /// Nodes made while values are used (the results of `functionTo` options), kept alive
     /// for the values that refer to them.
     kept: RefCell<Vec<Rc<Node>>>,
-    /// Option declarations by the identity of the `options` value that made them.
-    decl_cache: RefCell<std::collections::HashMap<usize, (Thunk, Rc<DeclNs>)>>,
+    /// Option declarations by the identity of the `options` value that made them, with the
+    /// top-level evaluation that read them first (`Scope::owner`).
+    decl_cache: RefCell<std::collections::HashMap<usize, CachedDecls>>,
     /// The next `Def::seq`.
     next_seq: Cell<u64>,
     /// The next top-level evaluation's number (`Scope::owner`).
@@ -120,12 +125,20 @@ impl ModuleContext {
 
     /// Lets go of a top-level evaluation and its submodules' evaluations, for a caller that
     /// has read what it needs and knows no value still refers to them (a machine's
-    /// configuration once the model has read it): their option trees are freed when the
-    /// caller drops its own references. Values of them forced later answer as those of an
+    /// configuration once the model has read it): their option trees are freed here unless
+    /// the caller holds them elsewhere. Values of them forced later answer as those of an
     /// ended evaluation.
-    pub fn release(&self, evaluation: &Evaluation) {
+    pub fn release(&self, evaluation: Rc<Evaluation>) {
         let owner = evaluation.owner();
         self.evaluations.borrow_mut().retain(|e| e.owner() != owner);
+        drop(evaluation);
+        // The declarations it read first go too, unless their `options` value is still held
+        // by something else than the entry (its key and the declarations' `sources`): a
+        // module value another evaluation may collect again. Reading them again would give
+        // the same declarations; this keeps that from costing every later machine.
+        self.decl_cache
+            .borrow_mut()
+            .retain(|_, (options, _, first)| *first != owner || Rc::strong_count(&options.0) > 2);
     }
 
     fn new_owner(&self) -> u64 {
