@@ -14,7 +14,7 @@ use super::declarations::{DeclNs, declared, merge_ns};
 use super::node::{Node, NodeKind};
 use super::{
     Def, EvalSettings, ImportRecord, ModuleContext, ModuleDiagnostic, ModuleFailure, ModuleSource,
-    Name, PRIORITY_PLAIN, ReadModule, attr,
+    Name, Owner, PRIORITY_PLAIN, ReadModule, attr,
 };
 
 /// What the nodes of one evaluation share.
@@ -34,7 +34,7 @@ pub(super) struct Scope {
     pub(super) partial: Cell<bool>,
     /// The top-level evaluation this one belongs to (itself, or the one whose submodule it
     /// is): what [`ModuleContext::release`] lets go of together.
-    pub(super) owner: u64,
+    pub(super) owner: Owner,
 }
 
 impl Scope {
@@ -84,7 +84,7 @@ fn evaluate_in(
     modules: Vec<ModuleSource>,
     args: Vec<(Name, Thunk)>,
     settings: EvalSettings,
-    owner: u64,
+    owner: Owner,
 ) -> Rc<Evaluation> {
     let scope = Rc::new(Scope {
         settings: settings.clone(),
@@ -227,7 +227,7 @@ fn declarations(
     ev: &mut Evaluator<'_>,
     collected: &[Collected],
     settings: &EvalSettings,
-    owner: u64,
+    owner: Owner,
 ) -> DeclNs {
     let mut decls = DeclNs::default();
     let mut clashes = Vec::new();
@@ -284,7 +284,7 @@ fn returned_config(scope: &Rc<Scope>) -> Thunk {
 impl Evaluation {
     /// The top-level evaluation this one belongs to (see [`ModuleContext::release`]).
     pub fn owner(&self) -> u64 {
-        self.root.scope.owner
+        self.root.scope.owner.id
     }
 
     /// The node at a path below this evaluation's root, descending into submodules.

@@ -70,6 +70,15 @@ pub struct ModuleDiagnostic {
 /// is not reused), its declarations, and the top-level evaluation that read them first.
 type CachedDecls = (Thunk, Rc<DeclNs>, u64);
 
+/// A top-level evaluation's number, and how many evaluations and declaration-cache entries
+/// there were when it began ([`ModuleContext::release`] looks only at those made since).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owner {
+    pub(crate) id: u64,
+    evaluations: usize,
+    decls: usize,
+}
+
 /// What the module system needs from its embedder, and what it found.
 pub struct ModuleContext {
     pub lib: Thunk,
@@ -84,6 +93,8 @@ pub struct ModuleContext {
     /// Option declarations by the identity of the `options` value that made them, with the
     /// top-level evaluation that read them first (`Scope::owner`).
     decl_cache: RefCell<std::collections::HashMap<usize, CachedDecls>>,
+    /// The keys of `decl_cache`, in the order they were added, with their evaluation's number.
+    decl_keys: RefCell<Vec<(usize, u64)>>,
     /// The next `Def::seq`.
     next_seq: Cell<u64>,
     /// The next top-level evaluation's number (`Scope::owner`).
@@ -99,6 +110,7 @@ impl ModuleContext {
             evaluations: RefCell::default(),
             kept: RefCell::default(),
             decl_cache: RefCell::default(),
+            decl_keys: RefCell::default(),
             next_seq: Cell::new(0),
             next_owner: Cell::new(0),
         })
@@ -129,22 +141,46 @@ impl ModuleContext {
     /// the caller holds them elsewhere. Values of them forced later answer as those of an
     /// ended evaluation.
     pub fn release(&self, evaluation: Rc<Evaluation>) {
-        let owner = evaluation.owner();
-        self.evaluations.borrow_mut().retain(|e| e.owner() != owner);
+        let owner = evaluation.root.scope.owner;
+        // What it made was added since it began: only that part is looked at (the rest, the
+        // flake's evaluations and what earlier machines kept, would make this quadratic).
+        {
+            let mut all = self.evaluations.borrow_mut();
+            let since = owner.evaluations.min(all.len());
+            let mut tail = all.split_off(since);
+            tail.retain(|e| e.owner() != owner.id);
+            all.append(&mut tail);
+        }
         drop(evaluation);
         // The declarations it read first go too, unless their `options` value is still held
         // by something else than the entry (its key and the declarations' `sources`): a
         // module value another evaluation may collect again. Reading them again would give
         // the same declarations; this keeps that from costing every later machine.
-        self.decl_cache
-            .borrow_mut()
-            .retain(|_, (options, _, first)| *first != owner || Rc::strong_count(&options.0) > 2);
+        let mut keys = self.decl_keys.borrow_mut();
+        let since = owner.decls.min(keys.len());
+        let mut tail = keys.split_off(since);
+        let mut cache = self.decl_cache.borrow_mut();
+        tail.retain(|(key, first)| {
+            let unshared = *first == owner.id
+                && cache.get(key).is_some_and(|(options, _, o)| {
+                    *o == owner.id && Rc::strong_count(&options.0) <= 2
+                });
+            if unshared {
+                cache.remove(key);
+            }
+            !unshared
+        });
+        keys.append(&mut tail);
     }
 
-    fn new_owner(&self) -> u64 {
-        let n = self.next_owner.get();
-        self.next_owner.set(n + 1);
-        n
+    fn new_owner(&self) -> Owner {
+        let id = self.next_owner.get();
+        self.next_owner.set(id + 1);
+        Owner {
+            id,
+            evaluations: self.evaluations.borrow().len(),
+            decls: self.decl_keys.borrow().len(),
+        }
     }
 
     /// A number later than every one given before (see `Def::seq`).
