@@ -16,7 +16,7 @@ use crate::eval::{Attr, Attrs, Thunk, Value};
 use crate::model::Generator;
 use crate::modules::flake::FlakeEvaluation;
 use crate::modules::known;
-use crate::modules::system::{EvalSettings, ModuleSource, Name, evaluate};
+use crate::modules::system::{EvalSettings, Evaluation, ModuleSource, Name, evaluate};
 
 use super::build::Reader;
 use super::service_membership::{MachineServices, ServiceSource};
@@ -130,6 +130,19 @@ impl Reader<'_, '_> {
         };
         let evaluation = evaluate(&flake.ctx, self.ev, modules, args, settings);
         self.footprint_evaluation(machine, &evaluation);
+        let generators = self.generators_of(machine, &evaluation, own_open);
+        // Read: its option tree is freed now, as the machine's own (`read_machine_modules`).
+        flake.ctx.release(evaluation);
+        generators
+    }
+
+    /// The generators of a machine's evaluation with its services' modules.
+    fn generators_of(
+        &mut self,
+        machine: &str,
+        evaluation: &Rc<Evaluation>,
+        own_open: bool,
+    ) -> Result<BTreeMap<String, Generator>, String> {
         if let Some(failed) = &evaluation.failed {
             return Err(failed.message.clone());
         }

@@ -83,6 +83,10 @@ impl Reader<'_, '_> {
             }
             let failed = machines_failed.clone().or(uncertain_modules);
             self.footprint_machine(&name, Some(&node), Some(&evaluation), mark, failed);
+            // Everything the model and the footprints need is read: the machine's option
+            // tree is freed here rather than kept to the end (the next machine reuses the
+            // memory; 10,000 machines' trees were most of a check's peak).
+            flake.ctx.release(evaluation);
         }
     }
 

@@ -8,7 +8,7 @@ use crate::eval::{Attrs, EvalResult, Evaluator, Pos, Thunk, Value};
 use crate::modules::known;
 use crate::modules::types::{TypeInfo, TypeKind};
 
-use super::{ModuleContext, Name, attr, join};
+use super::{ModuleContext, Name, Owner, attr, join};
 
 /// An option declaration (`mkOption`), merged over the modules that declare it.
 #[derive(Debug)]
@@ -70,9 +70,10 @@ pub(super) fn declared(
     options: &Thunk,
     file: Option<Rc<str>>,
     path: &str,
+    owner: Owner,
 ) -> Rc<DeclNs> {
     let key = Rc::as_ptr(&options.0) as *const () as usize;
-    if let Some((_, cached)) = ctx.decl_cache.borrow().get(&key) {
+    if let Some((_, cached, _)) = ctx.decl_cache.borrow().get(&key) {
         return cached.clone();
     }
     let mut ns = DeclNs::default();
@@ -81,7 +82,8 @@ pub(super) fn declared(
     // The thunk is kept with the entry, so its address cannot be reused by another.
     ctx.decl_cache
         .borrow_mut()
-        .insert(key, (options.clone(), ns.clone()));
+        .insert(key, (options.clone(), ns.clone(), owner.id));
+    ctx.decl_keys.borrow_mut().push((key, owner.id));
     ns
 }
 

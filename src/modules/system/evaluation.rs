@@ -14,7 +14,7 @@ use super::declarations::{DeclNs, declared, merge_ns};
 use super::node::{Node, NodeKind};
 use super::{
     Def, EvalSettings, ImportRecord, ModuleContext, ModuleDiagnostic, ModuleFailure, ModuleSource,
-    Name, PRIORITY_PLAIN, ReadModule, attr,
+    Name, Owner, PRIORITY_PLAIN, ReadModule, attr,
 };
 
 /// What the nodes of one evaluation share.
@@ -32,6 +32,9 @@ pub(super) struct Scope {
     /// Not checked, and clanc's own models declare some of the options: the real NixOS,
     /// clan-core or flake-parts declare more, so a key no module here defines may exist.
     pub(super) partial: Cell<bool>,
+    /// The top-level evaluation this one belongs to (itself, or the one whose submodule it
+    /// is): what [`ModuleContext::release`] lets go of together.
+    pub(super) owner: Owner,
 }
 
 impl Scope {
@@ -70,6 +73,19 @@ pub fn evaluate(
     args: Vec<(Name, Thunk)>,
     settings: EvalSettings,
 ) -> Rc<Evaluation> {
+    let owner = ctx.new_owner();
+    evaluate_in(ctx, ev, modules, args, settings, owner)
+}
+
+/// [`evaluate`], as part of the top-level evaluation `owner`.
+fn evaluate_in(
+    ctx: &Rc<ModuleContext>,
+    ev: &mut Evaluator<'_>,
+    modules: Vec<ModuleSource>,
+    args: Vec<(Name, Thunk)>,
+    settings: EvalSettings,
+    owner: Owner,
+) -> Rc<Evaluation> {
     let scope = Rc::new(Scope {
         settings: settings.clone(),
         root: OnceCell::new(),
@@ -77,6 +93,7 @@ pub fn evaluate(
         complete: Cell::new(false),
         checked: Cell::new(false),
         partial: Cell::new(false),
+        owner,
     });
     let base_args = module_arguments(ctx, ev, &scope, args);
     let Modules {
@@ -100,7 +117,7 @@ pub fn evaluate(
         None,
     );
     let _ = scope.args.set(Rc::downgrade(&args_node));
-    let decls = declarations(ctx, ev, &collected, &settings);
+    let decls = declarations(ctx, ev, &collected, &settings, owner);
     let complete = open.is_none() && failed.is_none() && decls.open_below().is_none();
     scope.complete.set(complete);
     scope.checked.set(settings.strict && complete);
@@ -210,12 +227,13 @@ fn declarations(
     ev: &mut Evaluator<'_>,
     collected: &[Collected],
     settings: &EvalSettings,
+    owner: Owner,
 ) -> DeclNs {
     let mut decls = DeclNs::default();
     let mut clashes = Vec::new();
     for m in collected {
         if let Some(options) = &m.options {
-            let declared = declared(ctx, ev, options, m.file.clone(), &settings.prefix);
+            let declared = declared(ctx, ev, options, m.file.clone(), &settings.prefix, owner);
             merge_ns(&mut decls, &declared, &settings.prefix, &mut clashes);
         }
     }
@@ -264,6 +282,11 @@ fn returned_config(scope: &Rc<Scope>) -> Thunk {
 }
 
 impl Evaluation {
+    /// The top-level evaluation this one belongs to (see [`ModuleContext::release`]).
+    pub fn owner(&self) -> u64 {
+        self.root.scope.owner.id
+    }
+
     /// The node at a path below this evaluation's root, descending into submodules.
     pub fn node(&self, ev: &mut Evaluator<'_>, path: &[&str]) -> Option<Rc<Node>> {
         self.root.descend(ev, path)
@@ -319,7 +342,7 @@ impl Node {
             open_world: settings.open_world.clone(),
             strict: settings.strict,
         };
-        let sub = evaluate(&ctx, ev, sources, args, settings);
+        let sub = evaluate_in(&ctx, ev, sources, args, settings, self.scope.owner);
         let _ = self.sub.set(Some(sub.clone()));
         Some(sub)
     }

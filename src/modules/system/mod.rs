@@ -66,6 +66,19 @@ pub struct ModuleDiagnostic {
     pub error: Option<Box<EvalError>>,
 }
 
+/// An entry of `ModuleContext::decl_cache`: the `options` value (kept, so that its address
+/// is not reused), its declarations, and the top-level evaluation that read them first.
+type CachedDecls = (Thunk, Rc<DeclNs>, u64);
+
+/// A top-level evaluation's number, and how many evaluations and declaration-cache entries
+/// there were when it began ([`ModuleContext::release`] looks only at those made since).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owner {
+    pub(crate) id: u64,
+    evaluations: usize,
+    decls: usize,
+}
+
 /// What the module system needs from its embedder, and what it found.
 pub struct ModuleContext {
     pub lib: Thunk,
@@ -77,10 +90,15 @@ pub struct ModuleContext {
     /// Nodes made while values are used (the results of `functionTo` options), kept alive
     /// for the values that refer to them.
     kept: RefCell<Vec<Rc<Node>>>,
-    /// Option declarations by the identity of the `options` value that made them.
-    decl_cache: RefCell<std::collections::HashMap<usize, (Thunk, Rc<DeclNs>)>>,
+    /// Option declarations by the identity of the `options` value that made them, with the
+    /// top-level evaluation that read them first (`Scope::owner`).
+    decl_cache: RefCell<std::collections::HashMap<usize, CachedDecls>>,
+    /// The keys of `decl_cache`, in the order they were added, with their evaluation's number.
+    decl_keys: RefCell<Vec<(usize, u64)>>,
     /// The next `Def::seq`.
     next_seq: Cell<u64>,
+    /// The next top-level evaluation's number (`Scope::owner`).
+    next_owner: Cell<u64>,
 }
 
 impl ModuleContext {
@@ -92,7 +110,9 @@ impl ModuleContext {
             evaluations: RefCell::default(),
             kept: RefCell::default(),
             decl_cache: RefCell::default(),
+            decl_keys: RefCell::default(),
             next_seq: Cell::new(0),
+            next_owner: Cell::new(0),
         })
     }
 
@@ -113,6 +133,54 @@ impl ModuleContext {
             labels: Vec::new(),
             error: Some(error),
         });
+    }
+
+    /// Lets go of a top-level evaluation and its submodules' evaluations, for a caller that
+    /// has read what it needs and knows no value still refers to them (a machine's
+    /// configuration once the model has read it): their option trees are freed here unless
+    /// the caller holds them elsewhere. Values of them forced later answer as those of an
+    /// ended evaluation.
+    pub fn release(&self, evaluation: Rc<Evaluation>) {
+        let owner = evaluation.root.scope.owner;
+        // What it made was added since it began: only that part is looked at (the rest, the
+        // flake's evaluations and what earlier machines kept, would make this quadratic).
+        {
+            let mut all = self.evaluations.borrow_mut();
+            let since = owner.evaluations.min(all.len());
+            let mut tail = all.split_off(since);
+            tail.retain(|e| e.owner() != owner.id);
+            all.append(&mut tail);
+        }
+        drop(evaluation);
+        // The declarations it read first go too, unless their `options` value is still held
+        // by something else than the entry (its key and the declarations' `sources`): a
+        // module value another evaluation may collect again. Reading them again would give
+        // the same declarations; this keeps that from costing every later machine.
+        let mut keys = self.decl_keys.borrow_mut();
+        let since = owner.decls.min(keys.len());
+        let mut tail = keys.split_off(since);
+        let mut cache = self.decl_cache.borrow_mut();
+        tail.retain(|(key, first)| {
+            let unshared = *first == owner.id
+                && cache.get(key).is_some_and(|(options, _, o)| {
+                    *o == owner.id && Rc::strong_count(&options.0) <= 2
+                });
+            if unshared {
+                cache.remove(key);
+            }
+            !unshared
+        });
+        keys.append(&mut tail);
+    }
+
+    fn new_owner(&self) -> Owner {
+        let id = self.next_owner.get();
+        self.next_owner.set(id + 1);
+        Owner {
+            id,
+            evaluations: self.evaluations.borrow().len(),
+            decls: self.decl_keys.borrow().len(),
+        }
     }
 
     /// A number later than every one given before (see `Def::seq`).

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use super::*;
 use crate::files::ReadKind;
 use crate::model::footprint::{Footprint, Footprints, PieceKind};
+use crate::modules::system::{ImportRecord, ReadModule};
 
 mod services;
 mod trace;
@@ -32,9 +33,29 @@ pub(in crate::model) struct RawFootprints {
     special: Vec<(Pos, bool)>,
 }
 
+/// What the footprints read of an evaluation of a machine (not its option tree, which is
+/// freed once the machine is read).
+pub(super) struct KeptEvaluation {
+    pub(super) imports: Vec<ImportRecord>,
+    pub(super) read: Vec<ReadModule>,
+    pub(super) open: Option<String>,
+    pub(super) failed: Option<ModuleFailure>,
+}
+
+impl KeptEvaluation {
+    fn of(evaluation: &Evaluation) -> KeptEvaluation {
+        KeptEvaluation {
+            imports: evaluation.imports.clone(),
+            read: evaluation.read.clone(),
+            open: evaluation.open.clone(),
+            failed: evaluation.failed.clone(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct RawMachine {
-    pub(super) evaluations: Vec<Rc<Evaluation>>,
+    pub(super) evaluations: Vec<KeptEvaluation>,
     /// Where the definitions that make the machine are (`clan.machines.<m>`,
     /// `inventory.machines.<m>`): a value, or a key (then its set counts).
     pub(super) defs: Vec<(Pos, bool)>,
@@ -65,7 +86,7 @@ impl Reader<'_, '_> {
         machine.defs.extend(defs);
         machine.reads.extend(reads);
         if let Some(e) = evaluation {
-            machine.evaluations.push(e.clone());
+            machine.evaluations.push(KeptEvaluation::of(e));
         }
         if machine.failed.is_none() {
             machine.failed = failed;
@@ -80,7 +101,7 @@ impl Reader<'_, '_> {
     ) {
         if let Some(raw) = self.raw() {
             let machine = raw.machines.entry(name.to_string()).or_default();
-            machine.evaluations.push(evaluation.clone());
+            machine.evaluations.push(KeptEvaluation::of(evaluation));
         }
     }
 

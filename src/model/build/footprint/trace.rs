@@ -13,7 +13,7 @@ use crate::eval::{CodeIndex, Evaluator, Limits, Pos, Thunk, ThunkOrigin, Value, 
 use crate::files::{ClanFiles, ReadKind};
 use crate::model::footprint::{Footprint, PieceKind, line_of, relative_to_root, text_hash};
 use crate::model::{Clan, Known};
-use crate::modules::system::{Evaluation, ImportedModule, ReadModule};
+use crate::modules::system::{Evaluation, ImportRecord, ImportedModule, ReadModule};
 
 /// The most pieces of code one footprint follows before it gives up (unbounded).
 const MAX_WORK: usize = 100_000;
@@ -154,7 +154,13 @@ impl<'t, 'a> Tracer<'t, 'a> {
             footprint.unbounded(format!("it could not be read ({})", failed.message));
         }
         let located = self.input_reasons.clone();
-        self.imports(evaluation, &located, &mut footprint, &mut work, &mut skip);
+        self.imports(
+            &evaluation.imports,
+            &located,
+            &mut footprint,
+            &mut work,
+            &mut skip,
+        );
         for module in &evaluation.read {
             self.module(module, &mut footprint, &mut work, 0);
         }
@@ -297,7 +303,13 @@ impl<'t, 'a> Tracer<'t, 'a> {
                     failed.message
                 ));
             }
-            let unknown = self.imports(evaluation, &located, &mut footprint, &mut work, &mut skip);
+            let unknown = self.imports(
+                &evaluation.imports,
+                &located,
+                &mut footprint,
+                &mut work,
+                &mut skip,
+            );
             if let (Some(open), false) = (&evaluation.open, unknown) {
                 footprint.unbounded(format!("its modules are not all known ({open})"));
             }
@@ -334,14 +346,14 @@ impl<'t, 'a> Tracer<'t, 'a> {
     /// Returns whether some element was unknown.
     fn imports(
         &mut self,
-        evaluation: &Evaluation,
+        imports: &[ImportRecord],
         located: &HashSet<String>,
         footprint: &mut Footprint,
         work: &mut Vec<Work>,
         skip: &mut HashMap<String, HashSet<TextRange>>,
     ) -> bool {
         let mut unknown_any = false;
-        for record in &evaluation.imports {
+        for record in imports {
             if let ImportedModule::File(p) = &record.target
                 && let Some(rel) = relative_to_root(&self.root, p)
             {
