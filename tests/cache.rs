@@ -669,6 +669,48 @@ fn an_unchanged_clans_sops_files_are_stated_too() {
     assert_eq!(s002(&run), before - 1, "{:?}", run.codes());
 }
 
+/// An entry whose state of the clan is forged (a path leaving the clan, a bad byte's offset
+/// inside a character) is never answered from: the check loads the clan and prints what a
+/// check without the cache prints.
+#[test]
+fn a_damaged_snapshot_is_not_answered_from() {
+    let (_tmp, clan) = scratch("tests/golden/not-utf8/input");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let cache = cache.path();
+    let root = std::fs::canonicalize(&clan).expect("canonical");
+    let root = root.to_string_lossy().into_owned();
+    same(&clan, "human", &[], cache);
+    trusted(&clan, cache, "cold");
+    let store = clanc::cache::Store::at(cache);
+    let body: Value = serde_json::from_slice(&store.read(&root).expect("the entry reads back"))
+        .expect("the body is JSON");
+    assert!(
+        body["snapshot"]["not_utf8"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()),
+        "the clan has a file that is not UTF-8: {}",
+        body["snapshot"]["not_utf8"]
+    );
+    let forgeries: [(&str, &dyn Fn(&mut Value)); 2] = [
+        ("a bad byte inside a character", &|b| {
+            let offset = &mut b["snapshot"]["not_utf8"][0][1];
+            *offset = (offset.as_u64().expect("an offset") + 1).into();
+        }),
+        ("a path leaving the clan", &|b| {
+            b["snapshot"]["paths"][1][0] = "../../etc".into();
+        }),
+    ];
+    for (what, forge) in forgeries {
+        let mut forged = body.clone();
+        forge(&mut forged);
+        store
+            .write(&root, &serde_json::to_vec(&forged).expect("json"))
+            .expect("write");
+        let run = same(&clan, "human", &[], cache);
+        read_again(&run, what);
+    }
+}
+
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

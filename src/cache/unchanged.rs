@@ -94,10 +94,14 @@ pub fn answer(entry: &Entry, root: &str, began: SystemTime) -> Result<Unchanged,
         model_diagnostics,
         notes,
     );
-    diagnostics.extend(snapshot.not_utf8().map(|file| {
+    for file in snapshot.not_utf8() {
         let text = texts.get(&file.path).map_or("", |t| t.as_ref());
-        crate::check::not_utf8_diagnostic(&file, text)
-    }));
+        // The first bad byte lies on a character boundary of the text read with it replaced.
+        if !text.is_char_boundary(file.offset.min(text.len())) {
+            return Err(damaged());
+        }
+        diagnostics.push(crate::check::not_utf8_diagnostic(&file, text));
+    }
     Ok(Unchanged {
         diagnostics,
         texts,
