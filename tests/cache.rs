@@ -669,6 +669,9 @@ fn an_unchanged_clans_sops_files_are_stated_too() {
     assert_eq!(s002(&run), before - 1, "{:?}", run.codes());
 }
 
+/// A change made to an entry's JSON body.
+type Forgery = dyn Fn(&mut Value);
+
 /// An entry whose state of the clan is forged (a path leaving the clan, a bad byte's offset
 /// inside a character) is never answered from: the check loads the clan and prints what a
 /// check without the cache prints.
@@ -691,7 +694,7 @@ fn a_damaged_snapshot_is_not_answered_from() {
         "the clan has a file that is not UTF-8: {}",
         body["snapshot"]["not_utf8"]
     );
-    let forgeries: [(&str, &dyn Fn(&mut Value)); 2] = [
+    let forgeries: [(&str, &Forgery); 2] = [
         ("a bad byte inside a character", &|b| {
             let offset = &mut b["snapshot"]["not_utf8"][0][1];
             *offset = (offset.as_u64().expect("an offset") + 1).into();
