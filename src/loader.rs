@@ -308,18 +308,18 @@ fn scan(root: &Path, mut stated: Option<&mut Stated>) -> Result<Scanned, LoadErr
     let mut stack: Vec<(PathBuf, String, Vec<Arc<Gitignore>>)> =
         vec![(root.to_path_buf(), String::new(), Vec::new())];
     while let Some((dir, rel, mut ignores)) = stack.pop() {
-        state_into(stated.as_deref_mut(), &dir, &rel);
+        if let Some(stated) = stated.as_deref_mut() {
+            state_into(stated, &dir, rel.clone());
+        }
         let entries = read_entries(&dir).map_err(|e| LoadError::Unreadable {
             path: root.display().to_string(),
             reason: format!("{}: {e}", dir.display()),
         })?;
         if entries.iter().any(|(name, _)| name == ".gitignore") {
-            let rel = if rel.is_empty() {
-                ".gitignore".to_string()
-            } else {
-                format!("{rel}/.gitignore")
-            };
-            state_into(stated.as_deref_mut(), &dir.join(".gitignore"), &rel);
+            if let Some(stated) = stated.as_deref_mut() {
+                let path = dir.join(".gitignore");
+                state_into(stated, &path, child_of(&rel, ".gitignore".to_string()));
+            }
             ignores.push(Arc::new(gitignore_of(&dir)));
         }
         let mut listing = Vec::with_capacity(entries.len());
@@ -340,11 +340,7 @@ fn scan(root: &Path, mut stated: Option<&mut Stated>) -> Result<Scanned, LoadErr
             if skipped || is_ignored(&ignores, &path, kind.is_dir()) {
                 continue;
             }
-            let child = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
+            let child = child_of(&rel, name);
             if kind.is_dir() {
                 stack.push((path, child, ignores.clone()));
             } else if is_clan_file(&child) {
@@ -375,13 +371,19 @@ fn scan(root: &Path, mut stated: Option<&mut Stated>) -> Result<Scanned, LoadErr
     })
 }
 
+/// The relative path of the entry `name` of the directory `rel` (`""`: the clan's).
+fn child_of(rel: &str, name: String) -> String {
+    if rel.is_empty() {
+        name
+    } else {
+        format!("{rel}/{name}")
+    }
+}
+
 /// Adds the state of `path` (relative: `rel`) to `stated`, or marks it incomplete.
-fn state_into(stated: Option<&mut Stated>, path: &Path, rel: &str) {
-    let Some(stated) = stated else {
-        return;
-    };
+fn state_into(stated: &mut Stated, path: &Path, rel: String) {
     match FileStat::now(path) {
-        Some(stat) => stated.paths.push((rel.to_string(), stat)),
+        Some(stat) => stated.paths.push((rel, stat)),
         None => stated.complete = false,
     }
 }

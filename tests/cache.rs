@@ -407,14 +407,7 @@ fn edits_of_vars_and_sops_files_are_seen() {
     let (_tmp, clan) = scratch("fixtures/seed-fleet");
     expect_stats(&same(&clan, "json", &[], cache), "miss (no entry)", "cold");
     expect_stats(&same(&clan, "json", &[], cache), "hit, 0 of", "warm");
-    let secret = clan.join("vars/per-machine/cinnabar/borgbackup/borgbackup.repokey/secret");
-    let key: Value = read_json(&clan.join("sops/users/crs58/key.json"));
-    let mut sops: Value = read_json(&secret);
-    let age = sops["sops"]["age"].as_array_mut().expect("age recipients");
-    let count = age.len();
-    age.retain(|r| r["recipient"] != key["publickey"]);
-    assert_eq!(age.len(), count - 1, "the user was a recipient");
-    std::fs::write(&secret, serde_json::to_string_pretty(&sops).expect("json")).expect("write");
+    remove_a_recipient(&clan);
     let run = same(&clan, "json", &[], cache);
     expect_stats(&run, "miss (the sops files changed)", "recipient removed");
     assert!(
@@ -633,12 +626,7 @@ fn an_unchanged_clans_sops_files_are_stated_too() {
     trusted(&fleet, cache, "fleet");
     trusted(&sops_self, cache, "sops-self");
 
-    let secret = fleet.join("vars/per-machine/cinnabar/borgbackup/borgbackup.repokey/secret");
-    let key: Value = read_json(&fleet.join("sops/users/crs58/key.json"));
-    let mut sops: Value = read_json(&secret);
-    let age = sops["sops"]["age"].as_array_mut().expect("age recipients");
-    age.retain(|r| r["recipient"] != key["publickey"]);
-    std::fs::write(&secret, serde_json::to_string_pretty(&sops).expect("json")).expect("write");
+    remove_a_recipient(&fleet);
     let run = same(&fleet, "json", &[], cache);
     read_again(&run, "recipient removed");
     assert!(
@@ -712,6 +700,19 @@ fn a_damaged_snapshot_is_not_answered_from() {
         let run = same(&clan, "human", &[], cache);
         read_again(&run, what);
     }
+}
+
+/// Removes the user `crs58` from the recipients of a secret var of a copy of the seed fleet
+/// (which links the secret to that user: V005).
+fn remove_a_recipient(fleet: &Path) {
+    let secret = fleet.join("vars/per-machine/cinnabar/borgbackup/borgbackup.repokey/secret");
+    let key: Value = read_json(&fleet.join("sops/users/crs58/key.json"));
+    let mut sops: Value = read_json(&secret);
+    let age = sops["sops"]["age"].as_array_mut().expect("age recipients");
+    let count = age.len();
+    age.retain(|r| r["recipient"] != key["publickey"]);
+    assert_eq!(age.len(), count - 1, "the user was a recipient");
+    std::fs::write(&secret, serde_json::to_string_pretty(&sops).expect("json")).expect("write");
 }
 
 fn read_json(path: &Path) -> Value {

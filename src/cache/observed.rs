@@ -160,10 +160,7 @@ fn listing_answer(answer: &Result<Vec<DirEntry>, FileError>) -> String {
 /// (no `.`, `..` or empty components).
 fn store_path(path: &str) -> Option<String> {
     let rest = path.strip_prefix("/nix/store/")?;
-    if rest
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if !super::snapshot::is_inside(rest) {
         return None;
     }
     let name = rest.split('/').next()?;

@@ -111,11 +111,6 @@ pub fn facts_for_legacy_files(source: &dyn ClanTree, legacy: &[(String, String)]
     sops_facts(source, &tree, legacy)
 }
 
-/// [`facts_for_legacy_files`] from the clan on disk at `root`.
-pub fn read_for_legacy_files(root: &Path, legacy: &[(String, String)]) -> SopsFacts {
-    facts_for_legacy_files(&Disk(root), legacy)
-}
-
 /// The age keys of every `<dir>/<name>/key.json`.
 fn read_keys(source: &dyn ClanTree, dir: &str) -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
