@@ -502,6 +502,51 @@ fn runaway_evaluation_ends_in_n005_at_the_expression() {
     assert_ne!(plan.status, Some(0), "{}", plan.text());
 }
 
+/// The budgets bound runaway work, not a large sound clan: each machine widens them, so 110
+/// machines that each build about 1.3 MB of values (144 MB together, past the 128 MiB a clan
+/// starts with) are read in full, with no N005.
+#[test]
+fn many_machines_each_within_its_allowance_end_in_no_n005() {
+    let clan = base_clan();
+    let root = clan.path();
+    let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
+    // `grow 16` doubles a 10-character string 16 times: 1.3 MB of strings built per machine.
+    let many = "meta.name = \"hostile\";
+        inventory.machines = let grow = n: s: if n == 0 then s else grow (n - 1) (s + s); in
+          builtins.listToAttrs (map (i: {
+            name = \"m${toString i}\";
+            value.tags = [ (builtins.substring 0 4 (grow 16 \"${toString i}123456789\")) ];
+          }) (builtins.genList (x: x + 100) 110));";
+    let flake = (flake.lines())
+        .filter(|l| !l.contains("inventory.machines.alpha"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(
+        root.join("flake.nix"),
+        flake.replace("meta.name = \"hostile\";", many),
+    )
+    .expect("write");
+    let path = root.to_str().expect("UTF-8 temp path");
+    let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
+    assert_eq!(check.status, Some(0), "{}", check.text());
+    let n005 = (check.diagnostics().iter())
+        .filter(|d| d["code"] == "N005")
+        .count();
+    assert_eq!(n005, 0, "{}", check.text());
+    let inventory = clanc(&["inventory", "--json", path], root);
+    let json: Json = serde_json::from_str(&inventory.stdout).expect("inventory JSON");
+    let machines = json["machines"].as_object().expect("machines");
+    assert_eq!(machines.len(), 110, "{}", inventory.text());
+    for (name, tag) in [("m100", "1001"), ("m209", "2091")] {
+        assert_eq!(
+            machines[name]["tags"],
+            serde_json::json!([tag]),
+            "{}",
+            inventory.text()
+        );
+    }
+}
+
 /// Row 2: long runs of one character (or of a short unit) that rnix took quadratic time over
 /// (20-51 s in a release build for 128 KB) end in one N001 where the work would have run
 /// away, at once, in `eval` of the file and in `check` of a clan whose module it is; a

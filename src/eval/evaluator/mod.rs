@@ -75,6 +75,8 @@ pub struct Evaluator<'a> {
     built_base: u64,
     /// How many times the budgets were exhausted (and given anew).
     exhausted: u32,
+    /// The whole clan's steps and values (`steps` and `built_base` count one stretch).
+    budget: budget::ClanBudget,
     /// Messages of `builtins.trace` and `warn`, in order.
     pub trace_output: Vec<String>,
     pub(super) regex_cache: HashMap<String, Rc<regex::Regex>>,
@@ -157,6 +159,7 @@ impl<'a> Evaluator<'a> {
             steps: 0,
             built_base: super::value::bytes_built(),
             exhausted: 0,
+            budget: budget::ClanBudget::new(&limits),
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
             cyclic_envs: Vec::new(),

@@ -140,12 +140,17 @@ impl Reader<'_, '_> {
         // any machine.
         let inventory_failed =
             (self.open_reason(&inv_machines)).or_else(|| self.open_reason(inventory));
-        for (name, node) in self.keys(&inv_machines) {
+        let machines = self.keys(&inv_machines);
+        self.ev.allow_for_machines(machines.len());
+        for (name, node) in machines {
+            self.ev.begin_machine();
             let machine = self.read_inventory_machine(&name, &node, &inventory_failed);
             self.clan.machines.insert(name, machine);
         }
         // `clan.machines.<m>` names a machine too.
+        let before = self.clan.machines.len();
         self.add_clan_machines(root, &inventory_failed);
+        (self.ev).allow_for_machines(self.clan.machines.len().saturating_sub(before));
     }
 
     /// The machine `inventory.machines.<name>` defines (`inventory_failed`: why any machine

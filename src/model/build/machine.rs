@@ -28,6 +28,7 @@ impl Reader<'_, '_> {
         // A failed (reported) definition of `machines` may have held any machine's modules.
         let machines_failed = self.open_reason(&machines_node);
         for name in names {
+            self.ev.begin_machine();
             let mark = self.files.reads_count();
             if let Some(reason) = &machines_failed {
                 let span = self.clan.machines.get(&name).and_then(|m| m.span.clone());
