@@ -12,157 +12,171 @@
 let
   inherit (lib) mkOption types;
 
-  fileModule =
+  # Each submodule below is one static set of options and, where a default is the instance's
+  # name (or the machine's `sops` settings), a module defining it at the options' default
+  # priority (`mkOptionDefault`, what nixpkgs makes of an option's `default`). A module whose
+  # `options` depend on its arguments would be declared again for every instance: every file
+  # of every generator, every secret, of every machine.
+  named =
     { name, ... }:
     {
-      options = {
-        name = mkOption {
-          type = types.str;
-          default = name;
-        };
-        secret = mkOption {
-          type = types.bool;
-          default = true;
-        };
-        deploy = mkOption {
-          type = types.bool;
-          default = true;
-        };
-        owner = mkOption {
-          type = types.str;
-          default = "root";
-        };
-        group = mkOption {
-          type = types.str;
-          default = "root";
-        };
-        mode = mkOption {
-          type = types.str;
-          default = "0400";
-        };
-        neededFor = mkOption {
-          type = types.str;
-          default = "services";
-        };
-        restartUnits = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-        };
-        path = mkOption {
-          type = types.raw;
-          default = null;
-        };
-        value = mkOption {
-          type = types.raw;
-          default = null;
-        };
-      };
+      config.name = lib.mkOptionDefault name;
     };
 
-  promptModule =
-    { name, ... }:
-    {
-      options = {
-        name = mkOption {
-          type = types.str;
-          default = name;
-        };
-        description = mkOption {
-          type = types.str;
-          default = name;
-        };
-        type = mkOption {
-          type = types.str;
-          default = "line";
-        };
-        persist = mkOption {
-          type = types.bool;
-          default = false;
-        };
+  fileModule = [
+    fileOptions
+    named
+  ];
+  fileOptions = {
+    options = {
+      name = mkOption { type = types.str; };
+      secret = mkOption {
+        type = types.bool;
+        default = true;
+      };
+      deploy = mkOption {
+        type = types.bool;
+        default = true;
+      };
+      owner = mkOption {
+        type = types.str;
+        default = "root";
+      };
+      group = mkOption {
+        type = types.str;
+        default = "root";
+      };
+      mode = mkOption {
+        type = types.str;
+        default = "0400";
+      };
+      neededFor = mkOption {
+        type = types.str;
+        default = "services";
+      };
+      restartUnits = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
+      path = mkOption {
+        type = types.raw;
+        default = null;
+      };
+      value = mkOption {
+        type = types.raw;
+        default = null;
       };
     };
+  };
 
-  generatorModule =
-    { name, ... }:
-    {
-      options = {
-        name = mkOption {
-          type = types.str;
-          default = name;
+  promptModule = [
+    promptOptions
+    (
+      { name, ... }:
+      {
+        config = {
+          name = lib.mkOptionDefault name;
+          description = lib.mkOptionDefault name;
         };
-        files = mkOption {
-          type = types.attrsOf (types.submodule fileModule);
-          default = { };
-        };
-        prompts = mkOption {
-          type = types.attrsOf (types.submodule promptModule);
-          default = { };
-        };
-        dependencies = mkOption {
-          type = types.listOf types.str;
-          default = [ ];
-        };
-        runtimeInputs = mkOption {
-          type = types.listOf types.raw;
-          default = [ ];
-        };
-        # clan-core: `either str path`: equal definitions merge (a generator two roles of one
-        # service define alike). The value is not looked at otherwise, so that an edit of a
-        # script the model only copies keeps the model.
-        script = mkOption {
-          type = lib.mkOptionType {
-            name = "strOrPath";
-            description = "string or path";
-            check = _: true;
-            merge = lib.mergeEqualOption;
-          };
-          default = "";
-        };
-        share = mkOption {
-          type = types.bool;
-          default = false;
-        };
-        validation = mkOption {
-          type = types.nullOr types.anything;
-          default = null;
-        };
+      }
+    )
+  ];
+  promptOptions = {
+    options = {
+      name = mkOption { type = types.str; };
+      description = mkOption { type = types.str; };
+      type = mkOption {
+        type = types.str;
+        default = "line";
+      };
+      persist = mkOption {
+        type = types.bool;
+        default = false;
       };
     };
+  };
+
+  generatorModule = [
+    generatorOptions
+    named
+  ];
+  generatorOptions = {
+    options = {
+      name = mkOption { type = types.str; };
+      files = mkOption {
+        type = types.attrsOf (types.submodule fileModule);
+        default = { };
+      };
+      prompts = mkOption {
+        type = types.attrsOf (types.submodule promptModule);
+        default = { };
+      };
+      dependencies = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
+      runtimeInputs = mkOption {
+        type = types.listOf types.raw;
+        default = [ ];
+      };
+      # clan-core: `either str path`: equal definitions merge (a generator two roles of one
+      # service define alike). The value is not looked at otherwise, so that an edit of a
+      # script the model only copies keeps the model.
+      script = mkOption {
+        type = lib.mkOptionType {
+          name = "strOrPath";
+          description = "string or path";
+          check = _: true;
+          merge = lib.mergeEqualOption;
+        };
+        default = "";
+      };
+      share = mkOption {
+        type = types.bool;
+        default = false;
+      };
+      validation = mkOption {
+        type = types.nullOr types.anything;
+        default = null;
+      };
+    };
+  };
   # sops-nix's `sops.secrets.<name>` (modules/sops/default.nix, and the same in its
   # home-manager module): what the checks read (sopsFile, key, format), the rest accepted as
   # written. `cfg` is the `sops` set the secret belongs to.
-  sopsSecretModule =
-    cfg:
-    { name, ... }:
-    {
-      options = {
-        name = mkOption {
-          type = types.str;
-          default = name;
+  sopsSecretModule = cfg: [
+    sopsSecretOptions
+    (
+      { name, ... }:
+      {
+        config = {
+          name = lib.mkOptionDefault name;
+          key = lib.mkOptionDefault (if cfg.defaultSopsKey != null then cfg.defaultSopsKey else name);
+          format = lib.mkOptionDefault cfg.defaultSopsFormat;
         };
-        sopsFile = mkOption {
-          type = types.raw;
-          default = null;
-        };
-        key = mkOption {
-          type = types.str;
-          default = if cfg.defaultSopsKey != null then cfg.defaultSopsKey else name;
-        };
-        format = mkOption {
-          type = types.str;
-          default = cfg.defaultSopsFormat;
-        };
-        path = mkOption { type = types.raw; };
-        owner = mkOption { type = types.raw; };
-        group = mkOption { type = types.raw; };
-        mode = mkOption { type = types.raw; };
-        restartUnits = mkOption { type = types.raw; };
-        reloadUnits = mkOption { type = types.raw; };
-        neededForUsers = mkOption { type = types.raw; };
-        uid = mkOption { type = types.raw; };
-        gid = mkOption { type = types.raw; };
+      }
+    )
+  ];
+  sopsSecretOptions = {
+    options = {
+      name = mkOption { type = types.str; };
+      sopsFile = mkOption {
+        type = types.raw;
+        default = null;
       };
+      key = mkOption { type = types.str; };
+      format = mkOption { type = types.str; };
+      path = mkOption { type = types.raw; };
+      owner = mkOption { type = types.raw; };
+      group = mkOption { type = types.raw; };
+      mode = mkOption { type = types.raw; };
+      restartUnits = mkOption { type = types.raw; };
+      reloadUnits = mkOption { type = types.raw; };
+      neededForUsers = mkOption { type = types.raw; };
+      uid = mkOption { type = types.raw; };
+      gid = mkOption { type = types.raw; };
     };
+  };
   # The `sops` options the checks read, in NixOS' and in home-manager's sops-nix;
   # `defaultSopsFile` and the key options are read as written (undeclared).
   sopsOptions = cfg: {
