@@ -72,7 +72,9 @@ impl LiteralsUsed {
     /// `expr` of `module`: noted as used, and read once the value is taken out of the thunk.
     pub fn number(&self, module: &Module, expr: ExprId, value: Value) -> Thunk {
         match self.mark(module, expr) {
-            Some(mark) => Thunk(Rc::new(RefCell::new(ThunkState::Literal(value, mark)))),
+            Some(mark) => Thunk(Rc::new(RefCell::new(ThunkState::Literal(Box::new((
+                value, mark,
+            )))))),
             None => Thunk::value(value),
         }
     }

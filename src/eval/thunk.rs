@@ -12,15 +12,16 @@ use super::value::{LiteralMark, Value};
 pub enum ThunkState {
     /// An expression of a module, to evaluate in an environment.
     Code(Rc<Module>, ExprId, Rc<Env>),
-    /// A function applied to arguments (builtins produce these lazily).
-    Apply(Value, Vec<Thunk>),
+    /// A function applied to arguments (builtins produce these lazily). Boxed, as `Literal`:
+    /// both are rarer than code and values, and inline they made every thunk 16 bytes larger.
+    Apply(Box<(Value, Vec<Thunk>)>),
     /// Being forced right now: forcing it again is infinite recursion.
     Blackhole,
     Done(Value),
     /// The value of a number literal (or of a `true` or `false` the code does not bind):
     /// computed, but whoever takes the value out notes that it was read ([`LiteralMark`]),
     /// unless it is copied out verbatim ([`Thunk::literal_number`]).
-    Literal(Value, Rc<LiteralMark>),
+    Literal(Box<(Value, Rc<LiteralMark>)>),
 }
 
 #[derive(Clone, Debug)]
@@ -43,7 +44,9 @@ impl Thunk {
 
     pub fn apply(f: Value, args: Vec<Thunk>) -> Thunk {
         super::value::count_built(THUNK_BYTES + args.capacity() * std::mem::size_of::<Thunk>());
-        Thunk(Rc::new(RefCell::new(ThunkState::Apply(f, args))))
+        Thunk(Rc::new(RefCell::new(ThunkState::Apply(Box::new((
+            f, args,
+        ))))))
     }
 
     /// A computation in Rust, run when the thunk is first forced.
@@ -63,7 +66,7 @@ impl Thunk {
     /// Makes a placeholder (`blank`) stand for another thunk, forced when this one is.
     pub fn redirect(&self, target: Thunk) {
         let forward = Value::host("forward", 1, |ev, args, pos| ev.force(&args[0], pos));
-        self.set(ThunkState::Apply(forward, vec![target]));
+        self.set(ThunkState::Apply(Box::new((forward, vec![target]))));
     }
 
     /// A placeholder filled in with `set` (for frames whose slots refer to the frame).
@@ -85,9 +88,9 @@ impl Thunk {
     pub fn peek(&self) -> Option<Value> {
         match &*self.0.borrow() {
             ThunkState::Done(v) => Some(v.clone()),
-            ThunkState::Literal(v, mark) => {
-                mark.note_read();
-                Some(v.clone())
+            ThunkState::Literal(literal) => {
+                literal.1.note_read();
+                Some(literal.0.clone())
             }
             _ => None,
         }
@@ -98,7 +101,7 @@ impl Thunk {
     pub fn constant_state(&self) -> Option<ThunkState> {
         match &*self.0.borrow() {
             ThunkState::Done(v) => Some(ThunkState::Done(v.clone())),
-            ThunkState::Literal(v, mark) => Some(ThunkState::Literal(v.clone(), mark.clone())),
+            ThunkState::Literal(literal) => Some(ThunkState::Literal(literal.clone())),
             _ => None,
         }
     }
@@ -108,7 +111,7 @@ impl Thunk {
     /// (see [`super::NixString::copy_out`]).
     pub fn literal_number(&self) -> Option<(Value, Pos)> {
         match &*self.0.borrow() {
-            ThunkState::Literal(v, mark) => Some((v.clone(), mark.pos)),
+            ThunkState::Literal(literal) => Some((literal.0.clone(), literal.1.pos)),
             _ => None,
         }
     }
@@ -194,5 +197,16 @@ impl Drop for Thunk {
             }
         }
         let _ = DRAINING.try_with(|d| d.set(false));
+    }
+}
+#[cfg(test)]
+mod size {
+    /// Every value an evaluation makes sits behind thunks: a thunk's cell is 40 bytes (with
+    /// its counts, 56: one allocation class of mimalloc; 72, the next class up at 80, before
+    /// the rare states were boxed).
+    #[test]
+    fn a_thunk_cell_stays_small() {
+        assert_eq!(std::mem::size_of::<super::Value>(), 24);
+        assert!(std::mem::size_of::<std::cell::RefCell<super::ThunkState>>() <= 40);
     }
 }

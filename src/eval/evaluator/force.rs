@@ -13,9 +13,9 @@ impl Evaluator<'_> {
             let mut cell = thunk.0.borrow_mut();
             match &*cell {
                 ThunkState::Done(v) => return Ok(v.clone()),
-                ThunkState::Literal(v, mark) => {
-                    mark.note_read();
-                    return Ok(v.clone());
+                ThunkState::Literal(literal) => {
+                    literal.1.note_read();
+                    return Ok(literal.0.clone());
                 }
                 ThunkState::Blackhole => {
                     return Err(EvalError::new(
@@ -29,7 +29,7 @@ impl Evaluator<'_> {
         };
         let result = match &state {
             ThunkState::Code(module, expr, env) => self.eval(module, *expr, env),
-            ThunkState::Apply(f, args) => self.apply_many(f.clone(), args, pos),
+            ThunkState::Apply(apply) => self.apply_many(apply.0.clone(), &apply.1, pos),
             _ => Ok(Value::Null),
         };
         match result {
@@ -56,8 +56,8 @@ impl Evaluator<'_> {
         match &*thunk.0.borrow() {
             ThunkState::Code(module, expr, _) => ThunkOrigin::Code(Self::pos(module, *expr)),
             ThunkState::Done(v) => ThunkOrigin::Value(v.clone()),
-            ThunkState::Literal(_, mark) => ThunkOrigin::Literal(mark.pos),
-            ThunkState::Apply(f, args) => ThunkOrigin::Apply(f.clone(), args.clone()),
+            ThunkState::Literal(literal) => ThunkOrigin::Literal(literal.1.pos),
+            ThunkState::Apply(apply) => ThunkOrigin::Apply(apply.0.clone(), apply.1.clone()),
             ThunkState::Blackhole => ThunkOrigin::Pending,
         }
     }
