@@ -9,6 +9,7 @@
 //! one `Evaluator`.
 
 pub mod builtins;
+mod cycles;
 mod entered;
 mod error;
 mod evaluator;

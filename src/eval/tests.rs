@@ -519,3 +519,32 @@ fn pure_evaluation_reads_nothing_of_the_environment() {
         run_with("builtins.getEnv \"PATH\"", MemoryFiles::new(), Some(impure)).expect("evaluates");
     assert_eq!(printed.text, serde_json::to_string(&path).unwrap());
 }
+
+/// A machine's stretch of evaluation ends: of two `let` frames whose function slot refers back
+/// to them, the one only a discarded value used is emptied, the one a kept value still reaches
+/// (the function, which the import cache holds) is not, and that function still works.
+#[test]
+fn collecting_a_stretchs_cycles_empties_only_unreachable_frames() {
+    let stack = 64 * 1024 * 1024;
+    std::thread::Builder::new()
+        .stack_size(stack)
+        .spawn(move || {
+            let files = MemoryFiles::new()
+                .with("/t/dropped.nix", "let a = 1; f = x: a + x; in f 1")
+                .with("/t/kept.nix", "let a = 40; f = x: a + x; in f")
+                .with("/t/after.nix", "import ./kept.nix 2");
+            let db = Database::default();
+            let mut ev = Evaluator::new(&db, &files, Limits::for_stack(stack));
+            ev.begin_machine();
+            for file in ["/t/dropped.nix", "/t/kept.nix"] {
+                ev.eval_file(file).expect("evaluates");
+            }
+            assert_eq!(ev.collect_stretch_cycles(), 1);
+            let after = ev.eval_file("/t/after.nix").expect("evaluates");
+            let printed = print_json(&mut ev, &after).expect("prints");
+            assert_eq!(printed.text, "42");
+        })
+        .expect("thread starts")
+        .join()
+        .expect("no panic");
+}

@@ -73,6 +73,7 @@ impl Evaluator<'_> {
     /// within the clan's ([`Self::allow_for_machines`]). Once the budgets were exhausted
     /// [`MAX_EXHAUSTIONS`] times they are not given anew.
     pub fn begin_machine(&mut self) {
+        self.stretch_start = self.cyclic_envs.len();
         if self.exhausted < MAX_EXHAUSTIONS {
             self.steps = 0;
             self.built_base = crate::eval::value::bytes_built();

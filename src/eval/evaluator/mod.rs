@@ -83,6 +83,8 @@ pub struct Evaluator<'a> {
     /// Frames whose slots may refer back to them (`let`, `rec`, formals with defaults):
     /// reference cycles that `Drop` breaks. Dead entries are pruned as the list grows.
     cyclic_envs: Vec<std::rc::Weak<Env>>,
+    /// Where in `cyclic_envs` the current stretch of evaluation began (`begin_stretch`).
+    stretch_start: usize,
     /// Placeholders code outside the evaluator ties into cycles
     /// ([`Evaluator::self_referential_thunk`]), broken as `cyclic_envs` are.
     cyclic_thunks: Vec<Thunk>,
@@ -163,6 +165,7 @@ impl<'a> Evaluator<'a> {
             trace_output: Vec::new(),
             regex_cache: HashMap::new(),
             cyclic_envs: Vec::new(),
+            stretch_start: 0,
             cyclic_thunks: Vec::new(),
             positions_shown: std::cell::Cell::new(false),
             literals_used: Default::default(),
@@ -254,11 +257,27 @@ impl<'a> Evaluator<'a> {
         thunk
     }
 
+    /// Frees what reference cycles keep of the stretch of evaluation begun with
+    /// [`Self::begin_machine`], once it has ended and its caller has let go of it: the
+    /// frames it made that nothing else keeps (proved by [`super::cycles`]). Returns how
+    /// many frames were emptied.
+    pub fn collect_stretch_cycles(&mut self) -> usize {
+        let start = self.stretch_start.min(self.cyclic_envs.len());
+        let frames: Vec<Rc<Env>> = (self.cyclic_envs[start..].iter())
+            .filter_map(|e| e.upgrade())
+            .collect();
+        super::cycles::collect(frames)
+    }
+
     /// A frame whose slots are thunks that may refer to the frame itself.
     fn self_referential_env(&mut self, parent: &Rc<Env>, slots: Slots) -> Rc<Env> {
         let env = Env::child(parent, slots, false);
         self.cyclic_envs.push(Rc::downgrade(&env));
         if self.cyclic_envs.len() >= self.prune_at {
+            let before = self.stretch_start.min(self.cyclic_envs.len());
+            self.stretch_start = (self.cyclic_envs[..before].iter())
+                .filter(|e| e.strong_count() > 0)
+                .count();
             self.cyclic_envs.retain(|e| e.strong_count() > 0);
             self.prune_at = (self.cyclic_envs.len() * 2).max(1024);
         }

@@ -88,6 +88,8 @@ impl Reader<'_, '_> {
             // tree is freed here rather than kept to the end (the next machine reuses the
             // memory; 10,000 machines' trees were most of a check's peak).
             flake.ctx.release(evaluation);
+            // What reference cycles keep of it goes too (frames nothing else holds).
+            self.ev.collect_stretch_cycles();
         }
     }
 

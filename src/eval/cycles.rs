@@ -1,0 +1,240 @@
+//! Frees the frames that reference cycles keep once a stretch of evaluation has ended (a
+//! machine's configuration, read and released by the model): Rc cannot free a `let`, `rec`
+//! or defaulted-formals frame whose slots refer back to it, so without this every machine's
+//! frames stayed until the whole evaluation ended ([`super::Garbage`]).
+//!
+//! Which frames are garbage is proved, never guessed, by trial deletion (as in Bacon and
+//! Rajan's cycle collector): from the frames the stretch made, the values they reach are
+//! walked, and each reference seen is counted. A value whose `Rc` count is higher than the
+//! references the walk saw is held from elsewhere (the flake's values, the module system's
+//! nodes, a Rust closure the walk cannot look into), so it and everything it reaches are live.
+//! A frame the walk reached only from values that are not live is garbage: its slots are
+//! emptied, and `Rc` frees the rest. A frame made in the stretch but kept by something outside
+//! it (a value the flake shares, first computed during this machine) is seen held and kept.
+//! Whatever the walk does not look into counts as a holder from elsewhere, so stopping early
+//! (the walk is bounded) only keeps more.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::thunk::{Env, Thunk, ThunkState};
+use super::value::{Attrs, Closure, PrimOpApp, Value};
+
+/// The most values one collection walks, per frame it starts from (it stops there, keeping
+/// what it has not proved garbage).
+const WALK_PER_FRAME: usize = 256;
+
+/// A value the walk reached, held by the walk (one count of its `Rc`).
+enum Node {
+    Env(Rc<Env>),
+    Thunk(Thunk),
+    Attrs(Rc<Attrs>),
+    List(Rc<[Thunk]>),
+    Closure(Rc<Closure>),
+    PrimOp(Rc<PrimOpApp>),
+}
+
+impl Node {
+    fn strong_count(&self) -> usize {
+        match self {
+            Node::Env(e) => Rc::strong_count(e),
+            Node::Thunk(t) => Rc::strong_count(&t.0),
+            Node::Attrs(a) => Rc::strong_count(a),
+            Node::List(l) => Rc::strong_count(l),
+            Node::Closure(c) => Rc::strong_count(c),
+            Node::PrimOp(p) => Rc::strong_count(p),
+        }
+    }
+}
+
+struct Walk {
+    nodes: Vec<Node>,
+    index: HashMap<(u8, usize), usize>,
+    /// References to each node from nodes the walk looked into.
+    seen: Vec<u32>,
+    /// The nodes each node refers to (once per reference).
+    edges: Vec<Vec<usize>>,
+    /// The frames the collection may empty: those made in the stretch.
+    frames: HashMap<usize, ()>,
+    budget: usize,
+}
+
+impl Walk {
+    /// The node for a value reached by a reference from `from`, counting the reference.
+    fn reach(&mut self, from: usize, node: impl FnOnce() -> Node, key: (u8, usize)) {
+        let to = match self.index.get(&key) {
+            Some(&i) => i,
+            None => {
+                let i = self.nodes.len();
+                self.nodes.push(node());
+                self.index.insert(key, i);
+                self.seen.push(0);
+                self.edges.push(Vec::new());
+                i
+            }
+        };
+        self.seen[to] += 1;
+        self.edges[from].push(to);
+    }
+
+    fn reach_thunk(&mut self, from: usize, thunk: &Thunk) {
+        let key = (1, Rc::as_ptr(&thunk.0) as *const () as usize);
+        self.reach(from, || Node::Thunk(thunk.clone()), key);
+    }
+
+    fn reach_env(&mut self, from: usize, env: &Rc<Env>) {
+        // Frames made before the stretch are not looked into: the references they hold
+        // count as from elsewhere.
+        let key = (0, Rc::as_ptr(env) as usize);
+        if self.frames.contains_key(&key.1) {
+            self.reach(from, || Node::Env(env.clone()), key);
+        }
+    }
+
+    fn reach_value(&mut self, from: usize, value: &Value) {
+        match value {
+            Value::List(l) => {
+                let key = (3, Rc::as_ptr(l) as *const Thunk as usize);
+                self.reach(from, || Node::List(l.clone()), key);
+            }
+            Value::Attrs(a) => {
+                let key = (2, Rc::as_ptr(a) as usize);
+                self.reach(from, || Node::Attrs(a.clone()), key);
+            }
+            Value::Lambda(c) => {
+                let key = (4, Rc::as_ptr(c) as usize);
+                self.reach(from, || Node::Closure(c.clone()), key);
+            }
+            Value::PrimOp(p) => {
+                let key = (5, Rc::as_ptr(p) as usize);
+                self.reach(from, || Node::PrimOp(p.clone()), key);
+            }
+            // No values inside (a host function's captures are not looked into).
+            Value::Null
+            | Value::Bool(_)
+            | Value::Int(_)
+            | Value::Float(_)
+            | Value::String(_)
+            | Value::Path(_)
+            | Value::Unknown(_) => {}
+        }
+    }
+
+    /// Counts the references node `i` holds.
+    fn look_into(&mut self, i: usize) {
+        match &self.nodes[i] {
+            Node::Env(env) => {
+                let env = env.clone();
+                for slot in &env.slots {
+                    self.reach_thunk(i, slot);
+                }
+                if let Some(parent) = &env.parent {
+                    self.reach_env(i, parent);
+                }
+            }
+            Node::Thunk(thunk) => {
+                let thunk = thunk.clone();
+                // A thunk being forced (not at the end of a stretch) is not looked into.
+                let Ok(state) = thunk.0.try_borrow() else {
+                    return;
+                };
+                match &*state {
+                    ThunkState::Code(_, _, env) => self.reach_env(i, env),
+                    ThunkState::Apply(apply) => {
+                        self.reach_value(i, &apply.0);
+                        for arg in &apply.1 {
+                            self.reach_thunk(i, arg);
+                        }
+                    }
+                    ThunkState::Done(value) => self.reach_value(i, value),
+                    ThunkState::Literal(_) | ThunkState::Blackhole => {}
+                }
+            }
+            Node::Attrs(attrs) => {
+                let attrs = attrs.clone();
+                for attr in &attrs.entries {
+                    self.reach_thunk(i, &attr.value);
+                }
+            }
+            Node::List(items) => {
+                let items = items.clone();
+                for item in items.iter() {
+                    self.reach_thunk(i, item);
+                }
+            }
+            Node::Closure(closure) => {
+                let env = closure.env.clone();
+                self.reach_env(i, &env);
+            }
+            Node::PrimOp(app) => {
+                let app = app.clone();
+                for arg in &app.args {
+                    self.reach_thunk(i, arg);
+                }
+            }
+        }
+    }
+}
+
+/// Empties the slots of those of `frames` (made in a stretch of evaluation that has ended)
+/// that nothing outside them keeps; returns how many.
+pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
+    let mut walk = Walk {
+        nodes: Vec::with_capacity(frames.len() * 4),
+        index: HashMap::with_capacity(frames.len() * 4),
+        seen: Vec::new(),
+        edges: Vec::new(),
+        frames: frames
+            .iter()
+            .map(|f| (Rc::as_ptr(f) as usize, ()))
+            .collect(),
+        budget: frames.len().saturating_mul(WALK_PER_FRAME),
+    };
+    for frame in frames {
+        let key = (0, Rc::as_ptr(&frame) as usize);
+        if !walk.index.contains_key(&key) {
+            walk.index.insert(key, walk.nodes.len());
+            walk.nodes.push(Node::Env(frame));
+            walk.seen.push(0);
+            walk.edges.push(Vec::new());
+        }
+    }
+    // Look into nodes in the order they were reached, up to the budget; those not looked
+    // into keep what they refer to (their references are not counted).
+    let mut next = 0;
+    while next < walk.nodes.len() && next < walk.budget {
+        walk.look_into(next);
+        next += 1;
+    }
+    let looked = next;
+    // Live: held from elsewhere (more counts than the walk's own node and the references it
+    // saw), or not looked into, and everything a live node refers to.
+    let mut live = vec![false; walk.nodes.len()];
+    let mut stack: Vec<usize> = (0..walk.nodes.len())
+        .filter(|&i| i >= looked || walk.nodes[i].strong_count() > 1 + walk.seen[i] as usize)
+        .collect();
+    while let Some(i) = stack.pop() {
+        if std::mem::replace(&mut live[i], true) {
+            continue;
+        }
+        stack.extend(walk.edges[i].iter().copied().filter(|&j| !live[j]));
+    }
+    // A garbage frame's slots that are not live themselves are emptied (a slot shared with a
+    // live value, a `rec` set's attribute, keeps its value: it no longer refers to the frame
+    // once computed, or the frame would be live through it).
+    let mut emptied = 0;
+    for (i, node) in walk.nodes.iter().enumerate() {
+        let Node::Env(env) = node else { continue };
+        if live[i] {
+            continue;
+        }
+        for slot in &env.slots {
+            let key = (1, Rc::as_ptr(&slot.0) as *const () as usize);
+            if walk.index.get(&key).is_some_and(|&j| !live[j]) {
+                slot.set(ThunkState::Blackhole);
+            }
+        }
+        emptied += 1;
+    }
+    emptied
+}
