@@ -83,7 +83,7 @@ pub struct Evaluator<'a> {
     /// Frames whose slots may refer back to them (`let`, `rec`, formals with defaults):
     /// reference cycles that `Drop` breaks. Dead entries are pruned as the list grows.
     cyclic_envs: Vec<std::rc::Weak<Env>>,
-    /// Where in `cyclic_envs` the current stretch of evaluation began (`begin_stretch`).
+    /// Where in `cyclic_envs` the current stretch of evaluation began (`begin_machine`).
     stretch_start: usize,
     /// Placeholders code outside the evaluator ties into cycles
     /// ([`Evaluator::self_referential_thunk`]), broken as `cyclic_envs` are.
