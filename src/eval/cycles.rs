@@ -14,7 +14,7 @@
 //! Whatever the walk does not look into counts as a holder from elsewhere, so stopping early
 //! (the walk is bounded) only keeps more.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use super::thunk::{Env, Thunk, ThunkState};
@@ -55,7 +55,7 @@ struct Walk {
     /// The nodes each node refers to (once per reference).
     edges: Vec<Vec<usize>>,
     /// The frames the collection may empty: those made in the stretch.
-    frames: HashMap<usize, ()>,
+    frames: HashSet<usize>,
     budget: usize,
 }
 
@@ -86,7 +86,7 @@ impl Walk {
         // Frames made before the stretch are not looked into: the references they hold
         // count as from elsewhere.
         let key = (0, Rc::as_ptr(env) as usize);
-        if self.frames.contains_key(&key.1) {
+        if self.frames.contains(&key.1) {
             self.reach(from, || Node::Env(env.clone()), key);
         }
     }
@@ -184,10 +184,7 @@ pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
         index: HashMap::with_capacity(frames.len() * 4),
         seen: Vec::new(),
         edges: Vec::new(),
-        frames: frames
-            .iter()
-            .map(|f| (Rc::as_ptr(f) as usize, ()))
-            .collect(),
+        frames: frames.iter().map(|f| Rc::as_ptr(f) as usize).collect(),
         budget: frames.len().saturating_mul(WALK_PER_FRAME),
     };
     for frame in frames {
