@@ -14,7 +14,7 @@
 //! Whatever the walk does not look into counts as a holder from elsewhere, so stopping early
 //! (the walk is bounded) only keeps more.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::thunk::{Env, Thunk, ThunkState};
@@ -35,6 +35,18 @@ enum Node {
 }
 
 impl Node {
+    /// Which value it is: its kind and address.
+    fn key(&self) -> (u8, usize) {
+        match self {
+            Node::Env(e) => (0, Rc::as_ptr(e) as usize),
+            Node::Thunk(t) => (1, Rc::as_ptr(&t.0) as *const () as usize),
+            Node::Attrs(a) => (2, Rc::as_ptr(a) as usize),
+            Node::List(l) => (3, Rc::as_ptr(l) as *const Thunk as usize),
+            Node::Closure(c) => (4, Rc::as_ptr(c) as usize),
+            Node::PrimOp(p) => (5, Rc::as_ptr(p) as usize),
+        }
+    }
+
     fn strong_count(&self) -> usize {
         match self {
             Node::Env(e) => Rc::strong_count(e),
@@ -49,66 +61,56 @@ impl Node {
 
 struct Walk {
     nodes: Vec<Node>,
+    /// Every node by its key. The frames in it are exactly those the collection may empty
+    /// (made in the stretch): no other frame is ever added.
     index: HashMap<(u8, usize), usize>,
     /// References to each node from nodes the walk looked into.
     seen: Vec<u32>,
     /// The nodes each node refers to (once per reference).
     edges: Vec<Vec<usize>>,
-    /// The frames the collection may empty: those made in the stretch.
-    frames: HashSet<usize>,
     budget: usize,
 }
 
 impl Walk {
-    /// The node for a value reached by a reference from `from`, counting the reference.
-    fn reach(&mut self, from: usize, node: impl FnOnce() -> Node, key: (u8, usize)) {
-        let to = match self.index.get(&key) {
-            Some(&i) => i,
-            None => {
-                let i = self.nodes.len();
-                self.nodes.push(node());
-                self.index.insert(key, i);
-                self.seen.push(0);
-                self.edges.push(Vec::new());
-                i
-            }
-        };
+    /// The index of `node`, added if the walk has not reached it before.
+    fn node(&mut self, node: Node) -> usize {
+        let key = node.key();
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.nodes.len();
+        self.nodes.push(node);
+        self.index.insert(key, i);
+        self.seen.push(0);
+        self.edges.push(Vec::new());
+        i
+    }
+
+    /// A reference from node `from` to `node`, counted.
+    fn reach(&mut self, from: usize, node: Node) {
+        let to = self.node(node);
         self.seen[to] += 1;
         self.edges[from].push(to);
     }
 
     fn reach_thunk(&mut self, from: usize, thunk: &Thunk) {
-        let key = (1, Rc::as_ptr(&thunk.0) as *const () as usize);
-        self.reach(from, || Node::Thunk(thunk.clone()), key);
+        self.reach(from, Node::Thunk(thunk.clone()));
     }
 
     fn reach_env(&mut self, from: usize, env: &Rc<Env>) {
         // Frames made before the stretch are not looked into: the references they hold
         // count as from elsewhere.
-        let key = (0, Rc::as_ptr(env) as usize);
-        if self.frames.contains(&key.1) {
-            self.reach(from, || Node::Env(env.clone()), key);
+        if self.index.contains_key(&(0, Rc::as_ptr(env) as usize)) {
+            self.reach(from, Node::Env(env.clone()));
         }
     }
 
     fn reach_value(&mut self, from: usize, value: &Value) {
-        match value {
-            Value::List(l) => {
-                let key = (3, Rc::as_ptr(l) as *const Thunk as usize);
-                self.reach(from, || Node::List(l.clone()), key);
-            }
-            Value::Attrs(a) => {
-                let key = (2, Rc::as_ptr(a) as usize);
-                self.reach(from, || Node::Attrs(a.clone()), key);
-            }
-            Value::Lambda(c) => {
-                let key = (4, Rc::as_ptr(c) as usize);
-                self.reach(from, || Node::Closure(c.clone()), key);
-            }
-            Value::PrimOp(p) => {
-                let key = (5, Rc::as_ptr(p) as usize);
-                self.reach(from, || Node::PrimOp(p.clone()), key);
-            }
+        let node = match value {
+            Value::List(l) => Node::List(l.clone()),
+            Value::Attrs(a) => Node::Attrs(a.clone()),
+            Value::Lambda(c) => Node::Closure(c.clone()),
+            Value::PrimOp(p) => Node::PrimOp(p.clone()),
             // No values inside (a host function's captures are not looked into).
             Value::Null
             | Value::Bool(_)
@@ -116,8 +118,9 @@ impl Walk {
             | Value::Float(_)
             | Value::String(_)
             | Value::Path(_)
-            | Value::Unknown(_) => {}
-        }
+            | Value::Unknown(_) => return,
+        };
+        self.reach(from, node);
     }
 
     /// Counts the references node `i` holds.
@@ -184,17 +187,10 @@ pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
         index: HashMap::with_capacity(frames.len() * 4),
         seen: Vec::new(),
         edges: Vec::new(),
-        frames: frames.iter().map(|f| Rc::as_ptr(f) as usize).collect(),
         budget: frames.len().saturating_mul(WALK_PER_FRAME),
     };
     for frame in frames {
-        let key = (0, Rc::as_ptr(&frame) as usize);
-        if !walk.index.contains_key(&key) {
-            walk.index.insert(key, walk.nodes.len());
-            walk.nodes.push(Node::Env(frame));
-            walk.seen.push(0);
-            walk.edges.push(Vec::new());
-        }
+        walk.node(Node::Env(frame));
     }
     // Look into nodes in the order they were reached, up to the budget; those not looked
     // into keep what they refer to (their references are not counted).
@@ -226,7 +222,7 @@ pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
             continue;
         }
         for slot in &env.slots {
-            let key = (1, Rc::as_ptr(&slot.0) as *const () as usize);
+            let key = Node::Thunk(slot.clone()).key();
             if walk.index.get(&key).is_some_and(|&j| !live[j]) {
                 slot.set(ThunkState::Blackhole);
             }

@@ -12,7 +12,6 @@ impl Evaluator<'_> {
     #[inline]
     pub(super) fn tick(&mut self, pos: Option<Pos>) -> EvalResult<()> {
         self.steps += 1;
-        self.budget.steps += 1;
         self.unwind_if_cancelled();
         self.within_budget(pos)
     }
@@ -24,12 +23,12 @@ impl Evaluator<'_> {
     /// [`MAX_EXHAUSTIONS`] times: a clan with one runaway value is still checked, and no clan
     /// takes more than that many budgets beyond its own.
     fn within_budget(&mut self, pos: Option<Pos>) -> EvalResult<()> {
-        let budget = &self.budget;
-        let error = if self.steps > self.limits.max_steps || budget.steps > budget.max_steps {
-            let max = match self.steps > self.limits.max_steps {
-                true => self.limits.max_steps,
-                false => budget.max_steps,
-            };
+        let over_steps = if self.steps > self.limits.max_steps {
+            Some(self.limits.max_steps)
+        } else {
+            Some(self.budget.max_steps).filter(|&max| self.steps() > max)
+        };
+        let error = if let Some(max) = over_steps {
             EvalError::new(
                 ErrorKind::Limit,
                 format!("evaluation exceeded the step budget of {max}"),
@@ -42,15 +41,21 @@ impl Evaluator<'_> {
         };
         if self.exhausted < MAX_EXHAUSTIONS {
             self.exhausted += 1;
-            self.steps = 0;
-            self.built_base = crate::eval::value::bytes_built();
+            let steps = self.steps();
             let budget = &mut self.budget;
-            budget.max_steps = (budget.max_steps).max(budget.steps + self.limits.max_steps);
-            let built = budget.value_bytes();
+            budget.max_steps = (budget.max_steps).max(steps + self.limits.max_steps);
             budget.max_value_bytes =
-                (budget.max_value_bytes).max(built + self.limits.max_value_bytes);
+                (budget.max_value_bytes).max(budget.value_bytes() + self.limits.max_value_bytes);
+            self.end_stretch();
         }
         Err(error)
+    }
+
+    /// Starts a new stretch's step and value counts (the clan's go on).
+    fn end_stretch(&mut self) {
+        self.budget.ended_steps += self.steps;
+        self.steps = 0;
+        self.built_base = crate::eval::value::bytes_built();
     }
 
     /// Widens the clan's step and value budgets for `machines` more machines to evaluate:
@@ -75,14 +80,13 @@ impl Evaluator<'_> {
     pub fn begin_machine(&mut self) {
         self.stretch_start = self.cyclic_envs.len();
         if self.exhausted < MAX_EXHAUSTIONS {
-            self.steps = 0;
-            self.built_base = crate::eval::value::bytes_built();
+            self.end_stretch();
         }
     }
 
     /// Steps taken so far.
     pub fn steps(&self) -> u64 {
-        self.budget.steps
+        self.budget.ended_steps + self.steps
     }
 
     /// Bytes of values built so far in this stretch of evaluation.
@@ -150,7 +154,6 @@ impl Evaluator<'_> {
             ));
         }
         self.steps += 1;
-        self.budget.steps += 1;
         self.unwind_if_cancelled();
         self.within_budget(pos)?;
         if self.depth >= self.limits.max_depth {
@@ -179,11 +182,12 @@ impl Evaluator<'_> {
     }
 }
 
-/// The budgets of a whole clan's evaluation: the steps taken and the bytes of values built
-/// since the evaluator started, and how far they may go.
+/// The budgets of a whole clan's evaluation: the steps of the stretches that ended (the
+/// current one's are `Evaluator::steps`), the bytes of values built since the evaluator
+/// started, and how far they may go.
 #[derive(Debug)]
 pub(super) struct ClanBudget {
-    steps: u64,
+    ended_steps: u64,
     built_base: u64,
     max_steps: u64,
     max_value_bytes: u64,
@@ -192,7 +196,7 @@ pub(super) struct ClanBudget {
 impl ClanBudget {
     pub(super) fn new(limits: &Limits) -> ClanBudget {
         ClanBudget {
-            steps: 0,
+            ended_steps: 0,
             built_base: crate::eval::value::bytes_built(),
             max_steps: limits.max_steps,
             max_value_bytes: limits.max_value_bytes,
