@@ -151,6 +151,18 @@ fn rss_kb(pid: libc::pid_t) -> Option<i64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The line of the base clan's flake that cases add their definitions after.
+const NAME_LINE: &str = "meta.name = \"hostile\";";
+
+/// A copy of the base clan with its `flake.nix` edited by `edit`.
+fn base_clan_with(edit: impl FnOnce(&str) -> String) -> tempfile::TempDir {
+    let clan = base_clan();
+    let path = clan.path().join("flake.nix");
+    let flake = std::fs::read_to_string(&path).expect("flake");
+    std::fs::write(&path, edit(&flake)).expect("write");
+    clan
+}
+
 /// A copy of the base clan (`tests/hostile/clan`) in a temporary directory.
 fn base_clan() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -294,14 +306,8 @@ fn special_files_in_the_clan_are_refused_not_opened() {
         ("inventory.json", "FIFO"),
         ("modules/x.nix", "socket"),
     ] {
-        let clan = base_clan();
+        let clan = base_clan_with(|flake| flake.replace(NAME_LINE, imports));
         let root = clan.path();
-        let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
-        std::fs::write(
-            root.join("flake.nix"),
-            flake.replace("meta.name = \"hostile\";", imports),
-        )
-        .expect("write");
         std::fs::create_dir_all(root.join("modules")).expect("mkdir");
         let _socket = match kind {
             "FIFO" => {
@@ -347,15 +353,9 @@ fn devices_are_never_read() {
         );
     }
     // in a clan: the error at the call in the clan's file, and the rest checked
-    let clan = base_clan();
-    let root = clan.path();
-    let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
     let hostile = "meta.name = \"hostile\";\n        inventory.machines.beta.tags = [ (builtins.readFile /dev/zero) ];";
-    std::fs::write(
-        root.join("flake.nix"),
-        flake.replace("meta.name = \"hostile\";", hostile),
-    )
-    .expect("write");
+    let clan = base_clan_with(|flake| flake.replace(NAME_LINE, hostile));
+    let root = clan.path();
     let path = root.to_str().expect("UTF-8 temp path");
     let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
     let found = check.diagnostics();
@@ -457,18 +457,12 @@ fn runaway_evaluation_ends_in_n005_at_the_expression() {
         );
     }
 
-    let clan = base_clan();
-    let root = clan.path();
-    let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
     let hostile = "meta.name = \"hostile\";
         inventory.machines.beta.tags = [ (let f = n: s: if n == 0 then s else f (n - 1) (s + s); in f 40 \"x\") ];
         inventory.machines.gamma.tags = [ \"web\" \"db\" ];
         inventory.machines.delta.tags = [ (import ./loop.nix) ];";
-    std::fs::write(
-        root.join("flake.nix"),
-        flake.replace("meta.name = \"hostile\";", hostile),
-    )
-    .expect("write");
+    let clan = base_clan_with(|flake| flake.replace(NAME_LINE, hostile));
+    let root = clan.path();
     std::fs::write(
         root.join("loop.nix"),
         "let f = n: if n == 0 then 0 else f (n - 1) + f (n - 1); in f 60\n",
@@ -507,9 +501,6 @@ fn runaway_evaluation_ends_in_n005_at_the_expression() {
 /// starts with) are read in full, with no N005.
 #[test]
 fn many_machines_each_within_its_allowance_end_in_no_n005() {
-    let clan = base_clan();
-    let root = clan.path();
-    let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
     // `grow 16` doubles a 10-character string 16 times: 1.3 MB of strings built per machine.
     let many = "meta.name = \"hostile\";
         inventory.machines = let grow = n: s: if n == 0 then s else grow (n - 1) (s + s); in
@@ -517,15 +508,16 @@ fn many_machines_each_within_its_allowance_end_in_no_n005() {
             name = \"m${toString i}\";
             value.tags = [ (builtins.substring 0 4 (grow 16 \"${toString i}123456789\")) ];
           }) (builtins.genList (x: x + 100) 110));";
-    let flake = (flake.lines())
-        .filter(|l| !l.contains("inventory.machines.alpha"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(
-        root.join("flake.nix"),
-        flake.replace("meta.name = \"hostile\";", many),
-    )
-    .expect("write");
+    // The base clan's machine `alpha` is defined by attribute paths, which the set above
+    // would clash with.
+    let clan = base_clan_with(|flake| {
+        (flake.lines())
+            .filter(|l| !l.contains("inventory.machines.alpha"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .replace(NAME_LINE, many)
+    });
+    let root = clan.path();
     let path = root.to_str().expect("UTF-8 temp path");
     let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
     assert_eq!(check.status, Some(0), "{}", check.text());
@@ -579,17 +571,10 @@ fn text_rnix_parses_in_quadratic_time_is_one_syntax_error() {
             run.text()
         );
 
-        let clan = base_clan();
+        let clan = base_clan_with(|flake| {
+            flake.replace(NAME_LINE, "meta.name = \"hostile\"; imports = [ ./x.nix ];")
+        });
         let root = clan.path();
-        let flake = std::fs::read_to_string(root.join("flake.nix")).expect("flake");
-        std::fs::write(
-            root.join("flake.nix"),
-            flake.replace(
-                "meta.name = \"hostile\";",
-                "meta.name = \"hostile\"; imports = [ ./x.nix ];",
-            ),
-        )
-        .expect("write");
         std::fs::copy(&file, root.join("x.nix")).expect("copy");
         let path = root.to_str().expect("UTF-8 temp path");
         let check = clanc(&["check", "--no-cache", "--format", "json", path], root);
