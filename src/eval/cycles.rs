@@ -14,8 +14,9 @@
 //! Whatever the walk does not look into counts as a holder from elsewhere, so stopping early
 //! (the walk is bounded) only keeps more.
 
-use std::collections::HashMap;
 use std::rc::Rc;
+
+use rustc_hash::FxHashMap;
 
 use super::thunk::{Env, Thunk, ThunkState};
 use super::value::{Attrs, Closure, PrimOpApp, Value};
@@ -61,51 +62,62 @@ impl Node {
 
 struct Walk {
     nodes: Vec<Node>,
-    /// Every node by its key. The frames in it are exactly those the collection may empty
-    /// (made in the stretch): no other frame is ever added.
-    index: HashMap<(u8, usize), usize>,
+    /// Every node by its key (addresses: a hash that mixes them suffices). The frames in it
+    /// are exactly those the collection may empty (made in the stretch): no other frame is
+    /// ever added.
+    index: FxHashMap<(u8, usize), u32>,
     /// References to each node from nodes the walk looked into.
     seen: Vec<u32>,
-    /// The nodes each node refers to (once per reference).
-    edges: Vec<Vec<usize>>,
+    /// The nodes each node looked into refers to (once per reference): those of node `i` are
+    /// `targets[first[i]..first[i + 1]]` (nodes are looked into in order, one at a time).
+    targets: Vec<u32>,
+    first: Vec<u32>,
     budget: usize,
 }
 
 impl Walk {
     /// The index of `node`, added if the walk has not reached it before.
-    fn node(&mut self, node: Node) -> usize {
+    fn node(&mut self, node: Node) -> u32 {
         let key = node.key();
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
-        let i = self.nodes.len();
+        // A walk is bounded by its budget, far below `u32::MAX` nodes.
+        let i = self.nodes.len() as u32;
         self.nodes.push(node);
         self.index.insert(key, i);
         self.seen.push(0);
-        self.edges.push(Vec::new());
         i
     }
 
-    /// A reference from node `from` to `node`, counted.
-    fn reach(&mut self, from: usize, node: Node) {
+    /// A reference from the node being looked into to `node`, counted.
+    fn reach(&mut self, node: Node) {
         let to = self.node(node);
-        self.seen[to] += 1;
-        self.edges[from].push(to);
+        self.seen[to as usize] += 1;
+        self.targets.push(to);
     }
 
-    fn reach_thunk(&mut self, from: usize, thunk: &Thunk) {
-        self.reach(from, Node::Thunk(thunk.clone()));
-    }
-
-    fn reach_env(&mut self, from: usize, env: &Rc<Env>) {
-        // Frames made before the stretch are not looked into: the references they hold
-        // count as from elsewhere.
-        if self.index.contains_key(&(0, Rc::as_ptr(env) as usize)) {
-            self.reach(from, Node::Env(env.clone()));
+    /// The nodes node `i` (looked into) refers to.
+    fn edges(&self, i: usize) -> &[u32] {
+        match (self.first.get(i), self.first.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.targets[a as usize..b as usize],
+            _ => &[],
         }
     }
 
-    fn reach_value(&mut self, from: usize, value: &Value) {
+    fn reach_thunk(&mut self, thunk: &Thunk) {
+        self.reach(Node::Thunk(thunk.clone()));
+    }
+
+    fn reach_env(&mut self, env: &Rc<Env>) {
+        // Frames made before the stretch are not looked into: the references they hold
+        // count as from elsewhere.
+        if self.index.contains_key(&(0, Rc::as_ptr(env) as usize)) {
+            self.reach(Node::Env(env.clone()));
+        }
+    }
+
+    fn reach_value(&mut self, value: &Value) {
         let node = match value {
             Value::List(l) => Node::List(l.clone()),
             Value::Attrs(a) => Node::Attrs(a.clone()),
@@ -120,19 +132,20 @@ impl Walk {
             | Value::Path(_)
             | Value::Unknown(_) => return,
         };
-        self.reach(from, node);
+        self.reach(node);
     }
 
-    /// Counts the references node `i` holds.
+    /// Counts the references node `i` holds (the next node to look into).
     fn look_into(&mut self, i: usize) {
+        self.first.push(self.targets.len() as u32);
         match &self.nodes[i] {
             Node::Env(env) => {
                 let env = env.clone();
                 for slot in &env.slots {
-                    self.reach_thunk(i, slot);
+                    self.reach_thunk(slot);
                 }
                 if let Some(parent) = &env.parent {
-                    self.reach_env(i, parent);
+                    self.reach_env(parent);
                 }
             }
             Node::Thunk(thunk) => {
@@ -142,37 +155,37 @@ impl Walk {
                     return;
                 };
                 match &*state {
-                    ThunkState::Code(_, _, env) => self.reach_env(i, env),
+                    ThunkState::Code(_, _, env) => self.reach_env(env),
                     ThunkState::Apply(apply) => {
-                        self.reach_value(i, &apply.0);
+                        self.reach_value(&apply.0);
                         for arg in &apply.1 {
-                            self.reach_thunk(i, arg);
+                            self.reach_thunk(arg);
                         }
                     }
-                    ThunkState::Done(value) => self.reach_value(i, value),
+                    ThunkState::Done(value) => self.reach_value(value),
                     ThunkState::Literal(_) | ThunkState::Blackhole => {}
                 }
             }
             Node::Attrs(attrs) => {
                 let attrs = attrs.clone();
                 for attr in &attrs.entries {
-                    self.reach_thunk(i, &attr.value);
+                    self.reach_thunk(&attr.value);
                 }
             }
             Node::List(items) => {
                 let items = items.clone();
                 for item in items.iter() {
-                    self.reach_thunk(i, item);
+                    self.reach_thunk(item);
                 }
             }
             Node::Closure(closure) => {
                 let env = closure.env.clone();
-                self.reach_env(i, &env);
+                self.reach_env(&env);
             }
             Node::PrimOp(app) => {
                 let app = app.clone();
                 for arg in &app.args {
-                    self.reach_thunk(i, arg);
+                    self.reach_thunk(arg);
                 }
             }
         }
@@ -184,9 +197,10 @@ impl Walk {
 pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
     let mut walk = Walk {
         nodes: Vec::with_capacity(frames.len() * 4),
-        index: HashMap::with_capacity(frames.len() * 4),
+        index: FxHashMap::with_capacity_and_hasher(frames.len() * 4, Default::default()),
         seen: Vec::new(),
-        edges: Vec::new(),
+        targets: Vec::new(),
+        first: Vec::new(),
         budget: frames.len().saturating_mul(WALK_PER_FRAME),
     };
     for frame in frames {
@@ -200,6 +214,7 @@ pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
         next += 1;
     }
     let looked = next;
+    walk.first.push(walk.targets.len() as u32);
     // Live: held from elsewhere (more counts than the walk's own node and the references it
     // saw), or not looked into, and everything a live node refers to.
     let mut live = vec![false; walk.nodes.len()];
@@ -210,7 +225,11 @@ pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
         if std::mem::replace(&mut live[i], true) {
             continue;
         }
-        stack.extend(walk.edges[i].iter().copied().filter(|&j| !live[j]));
+        stack.extend(
+            (walk.edges(i).iter())
+                .map(|&j| j as usize)
+                .filter(|&j| !live[j]),
+        );
     }
     // A garbage frame's slots that are not live themselves are emptied (a slot shared with a
     // live value, a `rec` set's attribute, keeps its value: it no longer refers to the frame
@@ -223,7 +242,7 @@ pub(super) fn collect(frames: Vec<Rc<Env>>) -> usize {
         }
         for slot in &env.slots {
             let key = Node::Thunk(slot.clone()).key();
-            if walk.index.get(&key).is_some_and(|&j| !live[j]) {
+            if walk.index.get(&key).is_some_and(|&j| !live[j as usize]) {
                 slot.set(ThunkState::Blackhole);
             }
         }
