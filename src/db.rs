@@ -15,7 +15,8 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// The last parse of this file, of whichever text: the next text is parsed from it
     /// ([`syntax::reparse`]). Never set after the file is created, only filled in by
-    /// [`parse`], whose result it does not change (a hint, not an input that matters).
+    /// [`parse`] and, once the file has been edited, by [`crate::eval::lower_file`], whose
+    /// results it does not change (a hint, not an input that matters).
     #[default]
     #[returns(ref)]
     pub last_parse: LastParse,
@@ -24,7 +25,34 @@ pub struct SourceFile {
 /// A file's last parse, shared by every revision of the database (see
 /// [`SourceFile::last_parse`]).
 #[derive(Clone, Default)]
-pub struct LastParse(Arc<std::sync::Mutex<Option<Parse>>>);
+pub struct LastParse(Arc<std::sync::Mutex<Hint>>);
+
+#[derive(Default)]
+struct Hint {
+    parse: Option<Parse>,
+    /// Whether the file's text was ever replaced (an editor's buffer, a file changed on
+    /// disk): then lowering keeps its parse for the next edit. A file never edited (every
+    /// file of a one-off check) keeps none.
+    edited: bool,
+}
+
+impl LastParse {
+    /// The text parsed, from the last parse when there is one; kept as the next one's
+    /// hint when `keep`. A poisoned lock only loses the hint.
+    fn parse(&self, text: &str, keep: impl Fn(&Hint) -> bool) -> Parse {
+        let earlier = self.0.lock().ok().and_then(|h| h.parse.clone());
+        let parse = match earlier {
+            Some(earlier) => syntax::reparse(&earlier, text),
+            None => syntax::parse(text),
+        };
+        if let Ok(mut hint) = self.0.lock()
+            && keep(&hint)
+        {
+            hint.parse = Some(parse.clone());
+        }
+        parse
+    }
+}
 
 impl std::fmt::Debug for LastParse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,6 +91,9 @@ impl SourceFile {
     /// Replaces the text of a file, keeping its durability tier.
     pub fn replace_text(self, db: &mut dyn Db, text: Arc<str>) {
         use salsa::Setter as _;
+        if let Ok(mut hint) = self.last_parse(db).0.lock() {
+            hint.edited = true;
+        }
         let durability = durability_of(self.path(db));
         self.set_text(db).with_durability(durability).to(text);
     }
@@ -126,22 +157,20 @@ impl salsa::Database for Database {}
 #[salsa::db]
 impl Db for Database {}
 
-/// The syntax tree and syntax errors of a file. Stores the green tree, which is `Send` and
-/// comparable, so an edit that reparses to the same tree does not invalidate what follows.
+/// The syntax tree and syntax errors of a file, for what reads the tree (the model's
+/// positions in a few files, the language server's features). Stores the green tree, which
+/// is `Send` and comparable, so an edit that reparses to the same tree does not invalidate
+/// what follows. Evaluation does not ask for it: [`crate::eval::lower_file`] parses the
+/// text itself and keeps no tree.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> Parse {
-    let text = file.text(db);
-    let last = file.last_parse(db);
-    // A poisoned lock only loses the hint.
-    let earlier = last.0.lock().ok().and_then(|l| l.clone());
-    let parse = match earlier {
-        Some(earlier) => syntax::reparse(&earlier, text),
-        None => syntax::parse(text),
-    };
-    if let Ok(mut l) = last.0.lock() {
-        *l = Some(parse.clone());
-    }
-    parse
+    file.last_parse(db).parse(file.text(db), |_| true)
+}
+
+/// The parse [`crate::eval::lower_file`] lowers: from the last parse when there is one, and
+/// kept for the next edit only once the file has been edited.
+pub fn parse_for_lowering(db: &dyn Db, file: SourceFile) -> Parse {
+    file.last_parse(db).parse(file.text(db), |hint| hint.edited)
 }
 
 /// The clan's files and directory listings by path relative to the clan directory. Depends

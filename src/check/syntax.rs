@@ -22,7 +22,8 @@ pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let span = |range| Span::new(path.clone(), range);
-    let parse_errors = &db::parse(db, file).errors;
+    let lowered = lower_file(db, file, LOWER_STACK_BUDGET);
+    let parse_errors = &lowered.syntax_errors;
     if !parse_errors.is_empty() && is_sops_encrypted(file.text(db)) {
         // Not Nix until its owner decrypts it; importing it gives an unknown value.
         return vec![Diagnostic::new(
@@ -39,7 +40,7 @@ pub fn syntax_diagnostics(db: &dyn Db, file: SourceFile) -> Vec<Diagnostic> {
             .map(|error| Diagnostic::error(Code::N001, error.message.clone(), span(error.range)))
             .collect();
     }
-    lower_file(db, file, LOWER_STACK_BUDGET)
+    lowered
         .errors
         .iter()
         .map(|error| {

@@ -19,7 +19,59 @@ pub struct Lowered {
     pub exprs: Vec<Expr>,
     pub root: ExprId,
     pub errors: Vec<LowerError>,
+    /// The file's syntax errors, as its parse found them (lowering a file keeps no tree:
+    /// what asks for these need not parse it again). Empty for IR lowered from a tree.
+    pub syntax_errors: Vec<crate::syntax::SyntaxError>,
     pub source_map: SourceMap,
+    pub written: WrittenAt,
+}
+
+/// Where values are written in the file, as its syntax says, for what points at a value
+/// from the name bound to it (diagnostics about a setting, a tag): the value of every
+/// binding by the position of its last name (`c` of `a.b.c = v;`; not an `inherit`), and
+/// the elements of every list by the position of the list (or of parentheses around it).
+/// Kept with the IR so that no syntax tree has to be kept or built again to answer.
+#[derive(Debug, Default)]
+pub struct WrittenAt {
+    /// (last name, value), sorted.
+    pub(super) values: Box<[(TextRange, TextRange)]>,
+    /// (list, its elements), sorted.
+    pub(super) lists: Box<[(TextRange, Box<[TextRange]>)]>,
+}
+
+fn sort_key(range: TextRange) -> (u32, u32) {
+    (range.start().into(), range.end().into())
+}
+
+impl WrittenAt {
+    pub(super) fn new(
+        mut values: Vec<(TextRange, TextRange)>,
+        mut lists: Vec<(TextRange, Box<[TextRange]>)>,
+    ) -> WrittenAt {
+        values.sort_unstable_by_key(|(k, _)| sort_key(*k));
+        lists.sort_unstable_by_key(|(l, _)| sort_key(*l));
+        WrittenAt {
+            values: values.into(),
+            lists: lists.into(),
+        }
+    }
+
+    /// The value bound to the name written at `key` when that is the last name of a
+    /// binding's attrpath (`None` for any other name, or an `inherit`ed one).
+    pub fn value_of_key(&self, key: TextRange) -> Option<TextRange> {
+        let i = (self.values)
+            .binary_search_by_key(&sort_key(key), |(k, _)| sort_key(*k))
+            .ok()?;
+        Some(self.values[i].1)
+    }
+
+    /// The elements of the list written at `list` (or in parentheses at `list`).
+    pub fn list_elements(&self, list: TextRange) -> Option<&[TextRange]> {
+        let i = (self.lists)
+            .binary_search_by_key(&sort_key(list), |(l, _)| sort_key(*l))
+            .ok()?;
+        Some(&self.lists[i].1)
+    }
 }
 
 impl Lowered {
@@ -211,8 +263,8 @@ pub struct AttrsExpr {
     /// with one slot per static attribute, in `attrs` order.
     pub rec: bool,
     /// Sorted by name, no duplicates.
-    pub attrs: Vec<AttrDef>,
-    pub dynamic: Vec<(ExprId, ExprId)>,
+    pub attrs: Box<[AttrDef]>,
+    pub dynamic: Box<[(ExprId, ExprId)]>,
 }
 
 #[derive(Clone, Debug)]
@@ -228,7 +280,7 @@ pub enum Param {
     /// `{ a, b ? 1, ... } @ all: body`: one slot per formal (in this order), then one for
     /// the `@` binding if any.
     Formals {
-        formals: Vec<Formal>,
+        formals: Box<[Formal]>,
         ellipsis: bool,
         bind: Option<Arc<str>>,
     },
@@ -247,13 +299,13 @@ pub enum Expr {
     Int(i64),
     Float(f64),
     Str(Arc<str>),
-    Interp(Vec<Part>),
+    Interp(Box<[Part]>),
     /// A path literal; `parts` concatenated give an absolute path (or one under `~`).
     Path {
         home: bool,
         /// Written relative (`./x`): the module's directory comes first.
         relative: bool,
-        parts: Vec<Part>,
+        parts: Box<[Part]>,
     },
     SearchPath(Arc<str>),
     /// `__curPos`: the position of this expression as a set.
@@ -261,12 +313,12 @@ pub enum Expr {
     Var(Var),
     Select {
         expr: ExprId,
-        path: Vec<AttrKey>,
+        path: Box<[AttrKey]>,
         default: Option<ExprId>,
     },
     HasAttr {
         expr: ExprId,
-        path: Vec<AttrKey>,
+        path: Box<[AttrKey]>,
     },
     Attrs(Arc<AttrsExpr>),
     List(Arc<[ExprId]>),

@@ -11,24 +11,30 @@ use rnix::{SyntaxKind, TextRange};
 use rowan::NodeOrToken;
 use rowan::ast::AstNode;
 
+use super::interned::intern;
 use super::ir::*;
 
-/// The lowered IR of a file of the database. Memoised by salsa: it is recomputed only when
-/// the file's text (and so its parse) changes, and shared by every evaluation.
+/// The lowered IR of a file of the database, with its syntax errors. Memoised by salsa: it
+/// is recomputed only when the file's text changes, and shared by every evaluation.
 /// `stack_budget` is how much stack lowering may use (`import` checks that this much is
 /// left); evaluations with the same limits share the memo.
+///
+/// The syntax tree it is lowered from is not kept (a check would otherwise hold a tree of
+/// every file to its end, as large as the IR): what needs a tree asks [`crate::db::parse`].
 #[salsa::tracked(returns(ref), no_eq)]
 pub fn lower_file(
     db: &dyn crate::db::Db,
     file: crate::db::SourceFile,
     stack_budget: usize,
 ) -> Arc<Lowered> {
-    let parse = crate::db::parse(db, file);
-    Arc::new(lower(
+    let parse = crate::db::parse_for_lowering(db, file);
+    let mut lowered = lower(
         parse.root().and_then(|r| r.expr()),
         &super::builtins::is_global,
         stack_budget,
-    ))
+    );
+    lowered.syntax_errors = parse.errors;
+    Arc::new(lowered)
 }
 
 /// The directory of an absolute file path.
@@ -55,6 +61,8 @@ pub fn lower(
         ranges: Vec::new(),
         errors: Vec::new(),
         scopes: Vec::new(),
+        values_written: Vec::new(),
+        lists_written: Vec::new(),
         is_global,
         stack_floor: here.saturating_sub(stack_budget),
         too_deep: false,
@@ -63,13 +71,18 @@ pub fn lower(
         Some(e) => lower.expr(e),
         None => lower.alloc(Expr::Error, TextRange::empty(0.into())),
     };
+    // A file's IR lives as long as its text is current: no room kept to grow.
+    lower.exprs.shrink_to_fit();
+    lower.ranges.shrink_to_fit();
     Lowered {
         exprs: lower.exprs,
         root,
         errors: lower.errors,
+        syntax_errors: Vec::new(),
         source_map: SourceMap {
             ranges: lower.ranges,
         },
+        written: WrittenAt::new(lower.values_written, lower.lists_written),
     }
 }
 
@@ -83,6 +96,9 @@ struct Lowerer<'a> {
     ranges: Vec<TextRange>,
     errors: Vec<LowerError>,
     scopes: Vec<Scope>,
+    /// [`WrittenAt`]'s bindings and lists, as lowering meets them.
+    values_written: Vec<(TextRange, TextRange)>,
+    lists_written: Vec<(TextRange, Box<[TextRange]>)>,
     is_global: &'a dyn Fn(&str) -> bool,
     /// Lowering recurses with the depth of the tree; below this stack address it stops
     /// (`1 + 1 + ... + 1` a hundred thousand times is a valid, very deep tree).
@@ -133,6 +149,14 @@ fn literal_set(expr: &ast::Expr) -> Option<ast::AttrSet> {
 enum Key {
     Static(Arc<str>),
     Dynamic(ast::Attr),
+}
+
+/// The attribute path of a binding, as an error about it shows it (written out only then).
+enum Shown<'a> {
+    /// The binding's own attrpath.
+    Keys(&'a [ast::Attr]),
+    /// An attribute of a set merged into the one defined at the parent path.
+    Under(&'a Shown<'a>, Arc<str>),
 }
 
 fn range_of(node: &impl AstNode) -> TextRange {
@@ -189,7 +213,17 @@ impl Lowerer<'_> {
         }
         match expr {
             ast::Expr::Error(_) | ast::Expr::Root(_) => self.alloc(Expr::Error, range),
-            ast::Expr::Paren(p) => self.expr_opt(p.expr(), range),
+            ast::Expr::Paren(p) => {
+                let mut inner = p.expr();
+                while let Some(ast::Expr::Paren(q)) = &inner {
+                    inner = q.expr();
+                }
+                if let Some(ast::Expr::List(list)) = inner {
+                    let items = list.items().map(|i| range_of(&i)).collect();
+                    self.lists_written.push((range, items));
+                }
+                self.expr_opt(p.expr(), range)
+            }
             ast::Expr::Literal(lit) => self.literal(lit, range),
             ast::Expr::Str(s) => {
                 let parts = self.string_parts(&s);
@@ -204,7 +238,7 @@ impl Lowerer<'_> {
             ast::Expr::PathSearch(p) => self.search_path(&p, range),
             ast::Expr::Ident(id) => {
                 let name = ident_name(&id);
-                self.var(&name, range, 0)
+                self.var(name, range, 0)
             }
             ast::Expr::Apply(a) => {
                 let func = self.expr_opt(a.lambda(), range);
@@ -241,7 +275,14 @@ impl Lowerer<'_> {
                 self.alloc(Expr::HasAttr { expr: inner, path }, range)
             }
             ast::Expr::List(l) => {
-                let items: Vec<ExprId> = l.items().map(|e| self.expr(e)).collect();
+                let mut written = Vec::new();
+                let items: Vec<ExprId> = (l.items())
+                    .map(|e| {
+                        written.push(range_of(&e));
+                        self.expr(e)
+                    })
+                    .collect();
+                self.lists_written.push((range, written.into()));
                 self.alloc(Expr::List(items.into()), range)
             }
             ast::Expr::BinOp(b) => self.binop(&b, range),
@@ -278,7 +319,7 @@ impl Lowerer<'_> {
                 self.alloc(
                     Expr::Select {
                         expr: set,
-                        path: vec![AttrKey::Static("body".into())],
+                        path: Box::new([AttrKey::Static(intern("body"))]),
                         default: None,
                     },
                     range,
@@ -371,7 +412,7 @@ impl Lowerer<'_> {
             .trim_start_matches('<')
             .trim_end_matches('>')
             .to_string();
-        self.alloc(Expr::SearchPath(name.into()), range)
+        self.alloc(Expr::SearchPath(intern(&name)), range)
     }
 
     /// `x |> f` (`into_right`) and `f <| x`: the call `f x`. Both sides are lowered in the
@@ -398,13 +439,13 @@ impl Lowerer<'_> {
                 Ok(f) => self.alloc(Expr::Float(f), range),
                 Err(_) => self.error(format!("invalid float '{text}'"), range),
             },
-            SyntaxKind::TOKEN_URI => self.alloc(Expr::Str(text.into()), range),
+            SyntaxKind::TOKEN_URI => self.alloc(Expr::Str(intern(text)), range),
             _ => self.alloc(Expr::Error, range),
         }
     }
 
-    fn var(&mut self, name: &str, range: TextRange, skip: usize) -> ExprId {
-        match self.resolve(name, skip) {
+    fn var(&mut self, name: Arc<str>, range: TextRange, skip: usize) -> ExprId {
+        match self.resolve(name.clone(), skip) {
             Some(var) => self.alloc(Expr::Var(var), range),
             None => self.error(format!("undefined variable '{name}'"), range),
         }
@@ -412,13 +453,13 @@ impl Lowerer<'_> {
 
     /// Finds a variable: static scopes first (skipping the innermost `skip` of them, but
     /// counting them as frames), then the base scope, then the `with` scopes at run time.
-    fn resolve(&self, name: &str, skip: usize) -> Option<Var> {
+    fn resolve(&self, name: Arc<str>, skip: usize) -> Option<Var> {
         let mut has_with = false;
         for (up, scope) in self.scopes.iter().rev().enumerate() {
             match scope {
                 Scope::With => has_with = true,
                 Scope::Names(names) if up >= skip => {
-                    if let Some(&slot) = names.get(name) {
+                    if let Some(&slot) = names.get(&name) {
                         return Some(Var::Local {
                             up: up as u32,
                             slot,
@@ -428,18 +469,18 @@ impl Lowerer<'_> {
                 Scope::Names(_) => {}
             }
         }
-        if (self.is_global)(name) {
-            Some(Var::Global(name.into()))
+        if (self.is_global)(&name) {
+            Some(Var::Global(name))
         } else if has_with {
-            Some(Var::With(name.into()))
+            Some(Var::With(name))
         } else {
             None
         }
     }
 
-    fn attrpath(&mut self, path: Option<ast::Attrpath>) -> Vec<AttrKey> {
+    fn attrpath(&mut self, path: Option<ast::Attrpath>) -> Box<[AttrKey]> {
         let Some(path) = path else {
-            return Vec::new();
+            return Box::new([]);
         };
         path.attrs()
             .map(|attr| match self.attr_key(&attr) {
@@ -451,16 +492,16 @@ impl Lowerer<'_> {
 
     /// Whether an attribute name is known without evaluation: identifiers, plain strings,
     /// and `${"plain string"}`.
-    fn attr_key(&mut self, attr: &ast::Attr) -> Key {
+    fn attr_key(&self, attr: &ast::Attr) -> Key {
         match attr {
-            ast::Attr::Ident(id) => Key::Static(ident_name(id).into()),
+            ast::Attr::Ident(id) => Key::Static(ident_name(id)),
             ast::Attr::Str(s) => match self.plain_string(s) {
-                Some(text) => Key::Static(text.into()),
+                Some(text) => Key::Static(intern(&text)),
                 None => Key::Dynamic(attr.clone()),
             },
             ast::Attr::Dynamic(d) => match d.expr() {
                 Some(ast::Expr::Str(s)) => match self.plain_string(&s) {
-                    Some(text) => Key::Static(text.into()),
+                    Some(text) => Key::Static(intern(&text)),
                     None => Key::Dynamic(attr.clone()),
                 },
                 _ => Key::Dynamic(attr.clone()),
@@ -468,7 +509,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn plain_string(&mut self, s: &ast::Str) -> Option<String> {
+    fn plain_string(&self, s: &ast::Str) -> Option<String> {
         let parts = self.string_parts_raw(s);
         let mut out = String::new();
         for part in parts {
@@ -483,7 +524,7 @@ impl Lowerer<'_> {
     fn dynamic_key(&mut self, attr: ast::Attr) -> ExprId {
         let range = range_of(&attr);
         match attr {
-            ast::Attr::Ident(id) => self.alloc(Expr::Str(ident_name(&id).into()), range),
+            ast::Attr::Ident(id) => self.alloc(Expr::Str(ident_name(&id)), range),
             ast::Attr::Str(s) => {
                 let parts = self.string_parts(&s);
                 self.string_expr(parts, range)
@@ -496,9 +537,9 @@ impl Lowerer<'_> {
 
     fn string_expr(&mut self, parts: Vec<Part>, range: TextRange) -> ExprId {
         match parts.as_slice() {
-            [] => self.alloc(Expr::Str("".into()), range),
+            [] => self.alloc(Expr::Str(intern("")), range),
             [Part::Lit(s)] => self.alloc(Expr::Str(s.clone()), range),
-            _ => self.alloc(Expr::Interp(parts), range),
+            _ => self.alloc(Expr::Interp(parts.into()), range),
         }
     }
 
@@ -512,7 +553,7 @@ impl Lowerer<'_> {
                         if let Some(Part::Lit(prev)) = parts.last_mut() {
                             *prev = format!("{prev}{t}").into();
                         } else {
-                            parts.push(Part::Lit(t.into()));
+                            parts.push(Part::Lit(intern(&t)));
                         }
                     }
                 }
@@ -528,7 +569,7 @@ impl Lowerer<'_> {
 
     /// The pieces of a string after unescaping (and, for `''` strings, indentation
     /// stripping), before any interpolated expression is lowered.
-    fn string_parts_raw(&mut self, s: &ast::Str) -> Vec<RawPart> {
+    fn string_parts_raw(&self, s: &ast::Str) -> Vec<RawPart> {
         let mut indented = false;
         let mut pieces: Vec<RawPiece> = Vec::new();
         for child in s.syntax().children_with_tokens() {
@@ -596,7 +637,7 @@ impl Lowerer<'_> {
         Expr::Path {
             home: false,
             relative: false,
-            parts: out,
+            parts: out.into(),
         }
     }
 
@@ -605,7 +646,10 @@ impl Lowerer<'_> {
     fn lambda(&mut self, l: ast::Lambda, range: TextRange) -> ExprId {
         let param = match l.param() {
             Some(ast::Param::IdentParam(p)) => {
-                let name: Arc<str> = p.ident().map(|i| ident_name(&i)).unwrap_or_default().into();
+                let name = p
+                    .ident()
+                    .map(|i| ident_name(&i))
+                    .unwrap_or_else(|| intern(""));
                 let mut names = HashMap::new();
                 names.insert(name.clone(), 0);
                 self.scopes.push(Scope::Names(names));
@@ -615,11 +659,10 @@ impl Lowerer<'_> {
                 let mut names: HashMap<Arc<str>, u32> = HashMap::new();
                 let mut entries = Vec::new();
                 for entry in p.pat_entries() {
-                    let name: Arc<str> = entry
+                    let name = entry
                         .ident()
                         .map(|i| ident_name(&i))
-                        .unwrap_or_default()
-                        .into();
+                        .unwrap_or_else(|| intern(""));
                     if names.contains_key(&name) {
                         self.errors.push(LowerError {
                             message: format!("duplicate formal function argument '{name}'"),
@@ -631,10 +674,8 @@ impl Lowerer<'_> {
                     names.insert(name.clone(), entries.len() as u32);
                     entries.push((name, entry));
                 }
-                let bind: Option<Arc<str>> = p
-                    .pat_bind()
-                    .and_then(|b| b.ident())
-                    .map(|i| ident_name(&i).into());
+                let bind: Option<Arc<str>> =
+                    p.pat_bind().and_then(|b| b.ident()).map(|i| ident_name(&i));
                 if let Some(b) = &bind {
                     if names.contains_key(b) {
                         self.errors.push(LowerError {
@@ -662,7 +703,7 @@ impl Lowerer<'_> {
             }
             None => {
                 self.scopes.push(Scope::Names(HashMap::new()));
-                Param::Ident("".into())
+                Param::Ident(intern(""))
             }
         };
         let body = self.expr_opt(l.body(), range);
@@ -671,6 +712,21 @@ impl Lowerer<'_> {
     }
 
     // ---- attribute sets and let ----------------------------------------------------------
+
+    /// The attribute path an error shows.
+    fn show(&self, shown: &Shown) -> String {
+        match shown {
+            Shown::Keys(keys) => keys
+                .iter()
+                .map(|k| match self.attr_key(k) {
+                    Key::Static(name) => name.to_string(),
+                    Key::Dynamic(_) => "\"${...}\"".to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("."),
+            Shown::Under(parent, name) => format!("{}.{name}", self.show(parent)),
+        }
+    }
 
     fn dup(&mut self, what: &str, range: TextRange, previous: TextRange) {
         self.errors.push(LowerError {
@@ -725,9 +781,8 @@ impl Lowerer<'_> {
                     let Some(path) = apv.attrpath() else { continue };
                     let keys: Vec<ast::Attr> = path.attrs().collect();
                     let Some(value) = apv.value() else { continue };
-                    if keys.is_empty() {
-                        continue;
-                    }
+                    let Some(last) = keys.last() else { continue };
+                    self.values_written.push((range_of(last), range_of(&value)));
                     self.add_attr(&mut set, &keys, value, range, is_let);
                 }
             }
@@ -756,14 +811,7 @@ impl Lowerer<'_> {
         range: TextRange,
         is_let: bool,
     ) {
-        let shown: String = keys
-            .iter()
-            .map(|k| match self.attr_key(k) {
-                Key::Static(name) => name.to_string(),
-                Key::Dynamic(_) => "\"${...}\"".to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(".");
+        let shown = Shown::Keys(keys);
         let mut set = root;
         let last = keys.len() - 1;
         for (i, attr) in keys.iter().enumerate() {
@@ -782,6 +830,7 @@ impl Lowerer<'_> {
                         match exists {
                             Some((true, _)) => {}
                             Some((false, prev)) => {
+                                let shown = self.show(&shown);
                                 self.dup(&shown, range, prev);
                                 return;
                             }
@@ -853,7 +902,7 @@ impl Lowerer<'_> {
     /// applies to them all. This is Nix's parser since 2.26 (`{ a.b.c = 1; a = { b.d =
     /// 2; }; }` merges `b` too; 2.8 merged one level only) and 2.17 (the dynamic
     /// attributes; 2.8 dropped them). `shown` is the path shown in the error.
-    fn define(&mut self, set: &mut PendingSet, name: Arc<str>, def: PendingDef, shown: &str) {
+    fn define(&mut self, set: &mut PendingSet, name: Arc<str>, def: PendingDef, shown: &Shown) {
         let Some(existing) = set.attrs.get_mut(&name) else {
             set.attrs.insert(name, def);
             return;
@@ -861,14 +910,15 @@ impl Lowerer<'_> {
         match (&mut existing.value, def.value) {
             (PendingValue::Set(old, _), PendingValue::Set(new, _)) => {
                 for (k, inner) in new.attrs {
-                    let shown = format!("{shown}.{k}");
+                    let shown = Shown::Under(shown, k.clone());
                     self.define(old, k, inner, &shown);
                 }
                 old.dynamic.extend(new.dynamic);
             }
             _ => {
                 let previous = existing.range;
-                self.dup(shown, def.range, previous);
+                let shown = self.show(shown);
+                self.dup(&shown, def.range, previous);
             }
         }
     }
@@ -885,13 +935,13 @@ impl Lowerer<'_> {
         match value {
             PendingValue::Syntax(e) => self.expr(e),
             PendingValue::Set(set, r) => self.lower_set(set, r),
-            PendingValue::Inherit(name, r) => self.var(&name, r, usize::from(in_rec_frame)),
+            PendingValue::Inherit(name, r) => self.var(name, r, usize::from(in_rec_frame)),
             PendingValue::InheritFrom(from, name, r) => {
                 let from = self.expr(from);
                 self.alloc(
                     Expr::Select {
                         expr: from,
-                        path: vec![AttrKey::Static(name)],
+                        path: Box::new([AttrKey::Static(name)]),
                         default: None,
                     },
                     r,
@@ -931,8 +981,8 @@ impl Lowerer<'_> {
         self.alloc(
             Expr::Attrs(Arc::new(AttrsExpr {
                 rec: set.rec,
-                attrs,
-                dynamic,
+                attrs: attrs.into(),
+                dynamic: dynamic.into(),
             })),
             range,
         )
@@ -978,8 +1028,13 @@ fn path_pieces(node: &rnix::SyntaxNode) -> Vec<RawPiece> {
         .collect()
 }
 
-fn ident_name(id: &ast::Ident) -> String {
-    id.syntax().text().to_string()
+/// An identifier's name: its one token's text, shared ([`intern`]).
+fn ident_name(id: &ast::Ident) -> Arc<str> {
+    match id.ident_token() {
+        Some(token) if token.text_range() == id.syntax().text_range() => intern(token.text()),
+        // `or` used as a name is its own token kind.
+        _ => intern(&id.syntax().text().to_string()),
+    }
 }
 
 /// A string piece as the syntax tree has it: raw text (escapes not yet processed) or an

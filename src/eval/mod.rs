@@ -14,6 +14,7 @@ mod entered;
 mod error;
 mod evaluator;
 mod garbage;
+mod interned;
 mod ir;
 mod limits;
 mod literals_used;

@@ -548,3 +548,41 @@ fn collecting_a_stretchs_cycles_empties_only_unreachable_frames() {
         .join()
         .expect("no panic");
 }
+
+/// The range of the first `len` bytes of the first `needle` in `text`.
+fn range_in(text: &str, needle: &str, len: usize) -> rnix::TextRange {
+    let start = text.find(needle).expect("needle in text");
+    rnix::TextRange::at((start as u32).into(), (len as u32).into())
+}
+
+#[test]
+fn the_ir_knows_where_values_and_list_elements_are_written() {
+    let text =
+        r#"let b = 1; in { a.port = "51820"; tags = [ "x" ("y") ]; inherit b; p = ([ 1 ]); }"#;
+    let parse = crate::syntax::parse(text);
+    let lowered = lower::lower(parse.root().and_then(|r| r.expr()), &|_| false, 1 << 20);
+    let written = &lowered.written;
+    let shown = |r: rnix::TextRange| &text[std::ops::Range::<usize>::from(r)];
+    let port = written.value_of_key(range_in(text, "port", 4));
+    assert_eq!(port.map(shown), Some("\"51820\""));
+    // not the last name of its attrpath, an inherited name, a value
+    assert_eq!(written.value_of_key(range_in(text, "a.", 1)), None);
+    assert_eq!(written.value_of_key(range_in(text, "b;", 1)), None);
+    assert_eq!(written.value_of_key(range_in(text, "\"x\"", 3)), None);
+    let b = written.value_of_key(range_in(text, "b =", 1));
+    assert_eq!(b, Some(range_in(text, "1", 1)));
+    let tags = written
+        .value_of_key(range_in(text, "tags", 4))
+        .expect("tags is bound");
+    let items: Vec<&str> = (written.list_elements(tags).expect("a list").iter())
+        .map(|r| shown(*r))
+        .collect();
+    assert_eq!(items, ["\"x\"", "(\"y\")"]);
+    // through parentheses, and not for what is no list
+    let p = written
+        .value_of_key(range_in(text, "p =", 1))
+        .expect("p is bound");
+    assert_eq!(shown(p), "([ 1 ])");
+    assert_eq!(written.list_elements(p).map(<[_]>::len), Some(1));
+    assert_eq!(written.list_elements(port.expect("port is bound")), None);
+}

@@ -373,11 +373,8 @@ fn lowered_cleanly(
     path: &str,
 ) -> Option<Arc<crate::eval::Lowered>> {
     let source = crate::eval::Files::source(files, db, path).ok()?;
-    if !crate::db::parse(db, source).errors.is_empty() {
-        return None;
-    }
     let lowered = crate::eval::lower_file(db, source, crate::eval::Limits::DEFAULT_LOWER_BUDGET);
-    lowered.errors.is_empty().then(|| lowered.clone())
+    (lowered.syntax_errors.is_empty() && lowered.errors.is_empty()).then(|| lowered.clone())
 }
 
 /// Whether the token at `range` of the file is a name an `inherit` lists.

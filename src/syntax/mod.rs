@@ -2,7 +2,6 @@
 //! Parsing never fails. This layer knows nothing of salsa, evaluation or clan.
 
 mod line_index;
-pub mod locate;
 mod reparse;
 pub mod sops_document;
 mod syntax_error;
@@ -65,51 +64,9 @@ pub fn parse(text: &str) -> Parse {
     validate::validate(&root, &mut errors);
     errors.sort_by_key(|e| e.range.start());
     Parse {
-        green: interned(root.green()),
+        green: root.green().to_owned(),
         errors,
     }
-}
-
-/// How much text one thread's node cache serves before it starts afresh (the cache holds
-/// every token and small node it saw, so a long-running language server would otherwise
-/// keep those of every text it ever parsed).
-const INTERN_TEXT_LIMIT: usize = 64 << 20;
-
-thread_local! {
-    static NODE_CACHE: std::cell::RefCell<(rowan::NodeCache, usize)> =
-        std::cell::RefCell::new((rowan::NodeCache::default(), 0));
-}
-
-/// The same tree, its tokens and small nodes shared with the trees this thread parsed
-/// before: rnix builds each file's tree with a cache of its own, so the many files of a
-/// generated clan (or the same indentation, keywords and option names across any clan's
-/// files) each held a copy. Equal trees either way; only the memory differs.
-fn interned(green: &rowan::GreenNodeData) -> GreenNode {
-    NODE_CACHE.with(|cell| {
-        let mut state = cell.borrow_mut();
-        if state.1 > INTERN_TEXT_LIMIT {
-            *state = (rowan::NodeCache::default(), 0);
-        }
-        state.1 += usize::from(green.text_len());
-        let mut builder = rowan::GreenNodeBuilder::with_cache(&mut state.0);
-        // Iterative: lists may nest thousands deep.
-        builder.start_node(green.kind());
-        let mut stack = vec![green.children()];
-        while let Some(children) = stack.last_mut() {
-            match children.next() {
-                Some(rowan::NodeOrToken::Node(node)) => {
-                    builder.start_node(node.kind());
-                    stack.push(node.children());
-                }
-                Some(rowan::NodeOrToken::Token(token)) => builder.token(token.kind(), token.text()),
-                None => {
-                    stack.pop();
-                    builder.finish_node();
-                }
-            }
-        }
-        builder.finish()
-    })
 }
 
 /// How much work, per byte of text, the two costs measured by [`too_costly`] may take, plus

@@ -51,7 +51,7 @@ impl Evaluator<'_> {
                 home: false,
                 relative,
                 parts,
-            } => match parts.as_slice() {
+            } => match &parts[..] {
                 [Part::Lit(p)] if *relative => Thunk::value(Value::Path(
                     canon_path(&format!("{}/{p}", module.dir)).into(),
                 )),

@@ -5,7 +5,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::{Evaluator, FileError};
-use crate::db::{self, EntryKind};
+use crate::db::EntryKind;
 use crate::eval::Pos;
 use crate::eval::builtins;
 use crate::eval::error::{ErrorKind, EvalError, EvalResult};
@@ -138,12 +138,12 @@ impl Evaluator<'_> {
             ));
         }
         let text = source.text(self.db).clone();
-        let syntax_errors = db::parse(self.db, source).errors.clone();
+        let lowered = crate::eval::lower::lower_file(self.db, source, lower_budget).clone();
+        let syntax_errors = lowered.syntax_errors.clone();
         if !syntax_errors.is_empty() && crate::syntax::sops_document::is_sops_encrypted(&text) {
             let reason = format!("'{path}' is encrypted with sops (it is Nix once decrypted)");
             return Ok(self.unknown(reason, pos));
         }
-        let lowered = crate::eval::lower::lower_file(self.db, source, lower_budget).clone();
         let dir = crate::eval::lower::dir_of(&path);
         let module = self.load_module(path.clone(), dir.into(), text, &syntax_errors, lowered)?;
         let thunk = Thunk::code(module.clone(), module.root, Env::root());

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use rnix::{SyntaxNode, TextRange, TextSize};
+use rnix::{TextRange, TextSize};
 
 use crate::db::{Db, Workspace};
 use crate::diagnostics::{Diagnostic, Label, Severity, Span};
@@ -20,7 +20,6 @@ use crate::modules::system::{
     Def, EvalSettings, Evaluation, ImportedModule, ModuleContext, ModuleDiagnostic, ModuleFailure,
     ModuleSource, Node, NodeKind, evaluate,
 };
-use crate::syntax::locate;
 
 mod footprint;
 mod inventory;
@@ -105,7 +104,7 @@ fn build(
         ev: &mut ev,
         files: &files,
         clan: &mut clan,
-        trees: RefCell::default(),
+        written: RefCell::default(),
         relative_paths: RefCell::default(),
         missing_references: Vec::new(),
         root_path: String::new(),
@@ -152,8 +151,8 @@ pub(super) struct Reader<'r, 'a> {
     pub(super) ev: &'r mut Evaluator<'a>,
     pub(super) files: &'r ClanFiles,
     pub(super) clan: &'r mut Clan,
-    /// Syntax trees of the files values are located in (parsed once per build).
-    trees: RefCell<HashMap<FileId, Option<SyntaxNode>>>,
+    /// The IR of the files values are located in (looked up once per build).
+    written: RefCell<HashMap<FileId, Option<Arc<crate::eval::Lowered>>>>,
     /// The clan-relative path of each file spans point into (`None`: outside the clan), one
     /// shared string per file.
     relative_paths: RefCell<HashMap<FileId, Option<Arc<str>>>>,
@@ -196,23 +195,10 @@ impl Reader<'_, '_> {
         (text, literal)
     }
 
-    /// The syntax tree of a file the evaluator read (parsed once, by the database).
-    fn tree(&self, file: FileId) -> Option<SyntaxNode> {
-        self.trees
-            .borrow_mut()
-            .entry(file)
-            .or_insert_with(|| {
-                let path = self.ev.file_path(file);
-                let source = crate::eval::Files::source(self.files, self.db, &path).ok()?;
-                Some(crate::db::parse(self.db, source).syntax())
-            })
-            .clone()
-    }
-
     /// The value bound to the attribute named at `key`.
     fn value_of_key(&self, key: Option<Pos>) -> Option<Pos> {
         let key = key?;
-        let range = locate::value_of_key(&self.tree(key.file)?, key.range)?;
+        let range = self.written(key.file)?.written.value_of_key(key.range)?;
         Some(Pos {
             file: key.file,
             range,
@@ -222,17 +208,31 @@ impl Reader<'_, '_> {
     /// The elements of the list written at `list`.
     fn list_items(&self, list: Option<Pos>) -> Vec<Pos> {
         let Some(list) = list else { return Vec::new() };
-        let Some(tree) = self.tree(list.file) else {
+        let Some(lowered) = self.written(list.file) else {
             return Vec::new();
         };
-        locate::list_elements(&tree, list.range)
+        (lowered.written.list_elements(list.range))
             .unwrap_or_default()
-            .into_iter()
-            .map(|range| Pos {
+            .iter()
+            .map(|&range| Pos {
                 file: list.file,
                 range,
             })
             .collect()
+    }
+
+    /// The IR of a file the evaluator read, where values are written ([`WrittenAt`]).
+    fn written(&self, file: FileId) -> Option<Arc<crate::eval::Lowered>> {
+        self.written
+            .borrow_mut()
+            .entry(file)
+            .or_insert_with(|| {
+                let path = self.ev.file_path(file);
+                let source = crate::eval::Files::source(self.files, self.db, &path).ok()?;
+                let budget = crate::eval::Limits::DEFAULT_LOWER_BUDGET;
+                Some(crate::eval::lower_file(self.db, source, budget).clone())
+            })
+            .clone()
     }
 
     /// Where a definition's value is written.
