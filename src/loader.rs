@@ -64,6 +64,19 @@ pub fn load_clan(db: &mut Database, root: &Path) -> Result<Loaded, LoadError> {
 /// [`load_clan`], stating every directory and `.gitignore` before reading it when `state`
 /// (the files read are stated anyway: opening them does).
 pub fn load_clan_with(db: &mut Database, root: &Path, state: bool) -> Result<Loaded, LoadError> {
+    let builtins = crate::modules::known::inputs(db);
+    load_clan_beside(db, root, state, builtins)
+}
+
+/// [`load_clan_with`], with clanc's embedded modules as inputs already made (`builtins`, from
+/// [`crate::modules::known::inputs`]). Sets no input, only makes new ones: another handle of
+/// the database may run queries meanwhile (the analysis host lowers the embedded modules).
+pub fn load_clan_beside(
+    db: &mut Database,
+    root: &Path,
+    state: bool,
+    builtins: Vec<SourceFile>,
+) -> Result<Loaded, LoadError> {
     let mut stated = Stated {
         paths: Vec::new(),
         complete: state,
@@ -100,7 +113,7 @@ pub fn load_clan_with(db: &mut Database, root: &Path, state: bool) -> Result<Loa
         }
     }
     Ok(Loaded {
-        workspace: Workspace::new(db, files, dirs, crate::modules::known::inputs(db), sops),
+        workspace: Workspace::new(db, files, dirs, builtins, sops),
         not_utf8,
         stated,
     })

@@ -51,8 +51,7 @@ pub struct Snapshot {
 impl AnalysisHost {
     /// Reads the clan at `dir` from disk (files are parsed when an analysis asks for them).
     pub fn load(dir: &Path) -> Result<AnalysisHost, LoadError> {
-        let mut db = Database::default();
-        let loaded = loader::load_clan(&mut db, dir)?;
+        let (db, loaded) = load_beside_builtins(dir, false)?;
         Ok(AnalysisHost::new(
             db,
             dir,
@@ -64,8 +63,7 @@ impl AnalysisHost {
     /// [`AnalysisHost::load`], with the state of every path the loader read, stated before
     /// it was read (the on-disk cache keeps it to know the clan unchanged without reading it).
     pub fn load_stated(dir: &Path) -> Result<(AnalysisHost, loader::Stated), LoadError> {
-        let mut db = Database::default();
-        let loaded = loader::load_clan_with(&mut db, dir, true)?;
+        let (db, loaded) = load_beside_builtins(dir, true)?;
         let host = AnalysisHost::new(db, dir, loaded.workspace, loaded.not_utf8);
         Ok((host, loaded.stated))
     }
@@ -246,6 +244,19 @@ impl AnalysisHost {
     pub fn model(&self) -> Clan {
         crate::model::build_model(&self.db, &self.root.to_string_lossy(), self.workspace)
     }
+}
+
+/// Reads the clan at `dir` into a new database while another thread parses and lowers
+/// clanc's embedded modules (nixpkgs' lib, flake-parts, clan-core's modules): every
+/// evaluation reads them first, and they do not depend on the clan.
+fn load_beside_builtins(dir: &Path, state: bool) -> Result<(Database, loader::Loaded), LoadError> {
+    let mut db = Database::default();
+    let builtins = crate::modules::known::inputs(&db);
+    let lowering = db.clone();
+    let loaded = super::lowering_files_alongside(lowering, builtins.clone(), || {
+        loader::load_clan_beside(&mut db, dir, state, builtins)
+    })?;
+    Ok((db, loaded))
 }
 
 impl Snapshot {

@@ -372,15 +372,27 @@ pub fn lowering_alongside<R>(
         .filter(|f| crate::db::is_nix(f.path(db)))
         .copied()
         .collect();
+    if files.len() < 32 {
+        return work();
+    }
+    lowering_files_alongside(db.clone(), files, work)
+}
+
+/// Runs `work` on this thread while other threads (what cores are left, at least one) lower
+/// `files` through `db`, a handle of the database `work` may use too (only to read or to make
+/// new inputs: setting one would wait for these threads). Each thread takes the files from
+/// the end of its part of the list.
+pub fn lowering_files_alongside<R>(
+    db: crate::db::Database,
+    files: Vec<crate::db::SourceFile>,
+    work: impl FnOnce() -> R,
+) -> R {
     // This thread evaluates: the others take what cores are left, at least one.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(2, 8)
         - 1;
-    if files.len() < 32 {
-        return work();
-    }
-    let chunk = files.len().div_ceil(threads);
+    let chunk = files.len().div_ceil(threads).max(1);
     std::thread::scope(|scope| {
         for part in files.chunks(chunk) {
             let db = db.clone();
@@ -402,6 +414,8 @@ pub fn lowering_alongside<R>(
             // Without the thread the check parses those files itself.
             drop(spawned);
         }
+        // The threads have their own handles: this one must not outlive `work`'s writes.
+        drop(db);
         work()
     })
 }
