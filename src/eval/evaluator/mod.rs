@@ -284,6 +284,12 @@ impl<'a> Evaluator<'a> {
         env
     }
 
+    /// How much stack lowering a file may use in this evaluation (the budget its imports
+    /// lower with, so that a caller asking for a file's IR shares their memo).
+    pub fn lower_budget(&self) -> usize {
+        self.limits.lower_budget()
+    }
+
     /// The path of a file id, as diagnostics show it.
     pub fn file_path(&self, file: FileId) -> String {
         self.file_table

@@ -221,7 +221,8 @@ impl Reader<'_, '_> {
             .collect()
     }
 
-    /// The IR of a file the evaluator read, where values are written ([`WrittenAt`]).
+    /// The IR of a file the evaluator read, which knows where its values are written (as
+    /// the evaluation lowered it: the same memo).
     fn written(&self, file: FileId) -> Option<Arc<crate::eval::Lowered>> {
         self.written
             .borrow_mut()
@@ -229,7 +230,7 @@ impl Reader<'_, '_> {
             .or_insert_with(|| {
                 let path = self.ev.file_path(file);
                 let source = crate::eval::Files::source(self.files, self.db, &path).ok()?;
-                let budget = crate::eval::Limits::DEFAULT_LOWER_BUDGET;
+                let budget = self.ev.lower_budget();
                 Some(crate::eval::lower_file(self.db, source, budget).clone())
             })
             .clone()
