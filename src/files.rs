@@ -241,7 +241,7 @@ impl Observations {
         let listings_hold = self
             .dirs
             .iter()
-            .all(|(path, before)| *before == files.read_dir_unobserved(path))
+            .all(|(path, before)| files.read_dir_answers(path, before))
             && self
                 .types
                 .iter()
@@ -376,6 +376,15 @@ impl ClanFiles {
         match self.listing(path) {
             Some(entries) => Ok(entries.clone()),
             None => self.disk.read_dir(path),
+        }
+    }
+
+    /// Whether listing the directory at `path` now answers `before` (without copying the
+    /// workspace's listing: a model's freshness asks this of every directory it listed).
+    fn read_dir_answers(&self, path: &str, before: &Result<Vec<DirEntry>, FileError>) -> bool {
+        match self.listing(path) {
+            Some(entries) => before.as_ref().is_ok_and(|b| b == entries),
+            None => *before == self.disk.read_dir(path),
         }
     }
 
