@@ -6,10 +6,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use rnix::ast::{self, AstToken, HasEntry};
+use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, TextRange};
 use rowan::NodeOrToken;
 use rowan::ast::AstNode;
+
+mod paths;
+
+use paths::path_pieces;
 
 use super::interned::intern;
 use super::ir::*;
@@ -213,17 +217,7 @@ impl Lowerer<'_> {
         }
         match expr {
             ast::Expr::Error(_) | ast::Expr::Root(_) => self.alloc(Expr::Error, range),
-            ast::Expr::Paren(p) => {
-                let mut inner = p.expr();
-                while let Some(ast::Expr::Paren(q)) = &inner {
-                    inner = q.expr();
-                }
-                if let Some(ast::Expr::List(list)) = inner {
-                    let items = list.items().map(|i| range_of(&i)).collect();
-                    self.lists_written.push((range, items));
-                }
-                self.expr_opt(p.expr(), range)
-            }
+            ast::Expr::Paren(p) => self.paren(&p, range),
             ast::Expr::Literal(lit) => self.literal(lit, range),
             ast::Expr::Str(s) => {
                 let parts = self.string_parts(&s);
@@ -274,17 +268,7 @@ impl Lowerer<'_> {
                 let path = self.attrpath(h.attrpath());
                 self.alloc(Expr::HasAttr { expr: inner, path }, range)
             }
-            ast::Expr::List(l) => {
-                let mut written = Vec::new();
-                let items: Vec<ExprId> = (l.items())
-                    .map(|e| {
-                        written.push(range_of(&e));
-                        self.expr(e)
-                    })
-                    .collect();
-                self.lists_written.push((range, written.into()));
-                self.alloc(Expr::List(items.into()), range)
-            }
+            ast::Expr::List(l) => self.list(&l, range),
             ast::Expr::BinOp(b) => self.binop(&b, range),
             ast::Expr::UnaryOp(u) => {
                 let op = match u.operator() {
@@ -329,6 +313,32 @@ impl Lowerer<'_> {
         }
     }
 
+    /// Parentheses: what they hold (a list in them is also written at their range).
+    fn paren(&mut self, p: &ast::Paren, range: TextRange) -> ExprId {
+        let mut inner = p.expr();
+        while let Some(ast::Expr::Paren(q)) = &inner {
+            inner = q.expr();
+        }
+        if let Some(ast::Expr::List(list)) = inner {
+            let items = list.items().map(|i| range_of(&i)).collect();
+            self.lists_written.push((range, items));
+        }
+        self.expr_opt(p.expr(), range)
+    }
+
+    /// A list literal, its elements lowered in order.
+    fn list(&mut self, l: &ast::List, range: TextRange) -> ExprId {
+        let mut written = Vec::new();
+        let items: Vec<ExprId> = (l.items())
+            .map(|e| {
+                written.push(range_of(&e));
+                self.expr(e)
+            })
+            .collect();
+        self.lists_written.push((range, written.into()));
+        self.alloc(Expr::List(items.into()), range)
+    }
+
     /// A binary operator: `Binary` of its two sides, lowered left to right; the pipe operators
     /// are calls.
     fn binop(&mut self, b: &ast::BinOp, range: TextRange) -> ExprId {
@@ -367,52 +377,6 @@ impl Lowerer<'_> {
         let lhs = self.expr_opt(b.lhs(), range);
         let rhs = self.expr_opt(b.rhs(), range);
         self.alloc(Expr::Binary(op, lhs, rhs), range)
-    }
-
-    /// A relative path literal (`./x`, resolved against the file's directory when evaluated).
-    fn relative_path(&mut self, p: &ast::PathRel, range: TextRange) -> ExprId {
-        let parts = path_pieces(p.syntax());
-        let expr = self.path_parts(parts, range, "");
-        match expr {
-            Expr::Path { home, parts, .. } => self.alloc(
-                Expr::Path {
-                    home,
-                    relative: true,
-                    parts,
-                },
-                range,
-            ),
-            other => self.alloc(other, range),
-        }
-    }
-
-    /// A path in the home directory (`~/x`).
-    fn home_path(&mut self, p: &ast::PathHome, range: TextRange) -> ExprId {
-        let parts = path_pieces(p.syntax());
-        let expr = self.path_parts(parts, range, "");
-        match expr {
-            Expr::Path { parts, .. } => self.alloc(
-                Expr::Path {
-                    home: true,
-                    relative: false,
-                    parts,
-                },
-                range,
-            ),
-            other => self.alloc(other, range),
-        }
-    }
-
-    /// A search path (`<nixpkgs>`), by name.
-    fn search_path(&mut self, p: &ast::PathSearch, range: TextRange) -> ExprId {
-        let text = p.content().map(|c| c.syntax().text().to_string());
-        let name = text
-            .as_deref()
-            .unwrap_or("<>")
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .to_string();
-        self.alloc(Expr::SearchPath(intern(&name)), range)
     }
 
     /// `x |> f` (`into_right`) and `f <| x`: the call `f x`. Both sides are lowered in the
@@ -598,46 +562,6 @@ impl Lowerer<'_> {
                     RawPiece::Interpol(i) => RawPart::Interpol(i),
                 })
                 .collect()
-        }
-    }
-
-    // ---- paths ---------------------------------------------------------------------------
-
-    fn path(&mut self, parts: Vec<RawPiece>, range: TextRange, prefix: &str) -> ExprId {
-        let expr = self.path_parts(parts, range, prefix);
-        self.alloc(expr, range)
-    }
-
-    fn path_parts(&mut self, parts: Vec<RawPiece>, _range: TextRange, prefix: &str) -> Expr {
-        let mut out: Vec<Part> = Vec::new();
-        let mut first = true;
-        for part in parts {
-            match part {
-                RawPiece::Text(content) => {
-                    let mut text = content;
-                    if first {
-                        if let Some(rest) = text.strip_prefix('~') {
-                            text = rest.to_string();
-                        }
-                        text = format!("{prefix}{text}");
-                    }
-                    out.push(Part::Lit(text.into()));
-                }
-                RawPiece::Interpol(i) => {
-                    if first && !prefix.is_empty() {
-                        out.push(Part::Lit(prefix.into()));
-                    }
-                    let r = range_of(&i);
-                    let e = self.expr_opt(i.expr(), r);
-                    out.push(Part::Expr(e));
-                }
-            }
-            first = false;
-        }
-        Expr::Path {
-            home: false,
-            relative: false,
-            parts: out.into(),
         }
     }
 
@@ -1010,22 +934,6 @@ impl Lowerer<'_> {
             range,
         )
     }
-}
-
-/// The literal pieces and interpolations of a path literal. (rnix's own `parts()` unwraps
-/// on trees it does not expect; this skips whatever it does not recognise.)
-fn path_pieces(node: &rnix::SyntaxNode) -> Vec<RawPiece> {
-    node.children_with_tokens()
-        .filter_map(|child| match child {
-            NodeOrToken::Token(t) => match t.kind() {
-                SyntaxKind::TOKEN_PATH_ABS
-                | SyntaxKind::TOKEN_PATH_REL
-                | SyntaxKind::TOKEN_PATH_HOME => Some(RawPiece::Text(t.text().to_string())),
-                _ => None,
-            },
-            NodeOrToken::Node(n) => ast::Interpol::cast(n).map(RawPiece::Interpol),
-        })
-        .collect()
 }
 
 /// An identifier's name: its one token's text, shared ([`intern`]).
