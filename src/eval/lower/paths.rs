@@ -6,9 +6,9 @@ use rnix::{SyntaxKind, TextRange};
 use rowan::NodeOrToken;
 use rowan::ast::AstNode;
 
+use super::{Lowerer, RawPiece, range_of};
 use crate::eval::interned::intern;
 use crate::eval::ir::*;
-use super::{Lowerer, RawPiece, range_of};
 
 impl Lowerer<'_> {
     /// A relative path literal (`./x`, resolved against the file's directory when evaluated).
