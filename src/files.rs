@@ -460,3 +460,36 @@ impl Files for ClanFiles {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Database, DirListing, EntryKind};
+
+    /// A workspace whose only directory, `modules`, lists `names`.
+    fn workspace_listing(db: &Database, names: &[&str]) -> Workspace {
+        let entries = (names.iter())
+            .map(|n| DirEntry {
+                name: n.to_string(),
+                kind: EntryKind::Regular,
+            })
+            .collect();
+        let dirs = vec![DirListing::new(db, "modules".to_string(), entries)];
+        Workspace::new(db, Vec::new(), dirs, Vec::new(), Vec::new())
+    }
+
+    #[test]
+    fn a_listing_read_before_holds_only_while_the_directory_lists_the_same() {
+        let db = Database::default();
+        let before = ClanFiles::new(&db, "/clan", workspace_listing(&db, &["a.nix"]));
+        let listed = before.read_dir("/clan/modules").expect("listed");
+        assert_eq!(listed.len(), 1);
+        let seen = before.observations();
+        let same = ClanFiles::new(&db, "/clan", workspace_listing(&db, &["a.nix"]));
+        assert_eq!(seen.compare(&db, &same), FilesNow::Same);
+        let grown = ClanFiles::new(&db, "/clan", workspace_listing(&db, &["a.nix", "b.nix"]));
+        assert_eq!(seen.compare(&db, &grown), FilesNow::Changed);
+        let renamed = ClanFiles::new(&db, "/clan", workspace_listing(&db, &["c.nix"]));
+        assert_eq!(seen.compare(&db, &renamed), FilesNow::Changed);
+    }
+}
