@@ -82,7 +82,8 @@ impl Walk {
         if let Some(&i) = self.index.get(&key) {
             return i;
         }
-        // A walk is bounded by its budget, far below `u32::MAX` nodes.
+        // Nodes (and references) are values the evaluation built, which its value budget
+        // keeps far below `u32::MAX`.
         let i = self.nodes.len() as u32;
         self.nodes.push(node);
         self.index.insert(key, i);
