@@ -32,13 +32,18 @@ pub fn lower_file(
     stack_budget: usize,
 ) -> Arc<Lowered> {
     let parse = crate::db::parse_for_lowering(db, file);
+    Arc::new(lower_parsed(parse, stack_budget))
+}
+
+/// Lowers a parsed file in the base scope, its syntax errors kept beside the IR.
+pub fn lower_parsed(parse: crate::syntax::Parse, stack_budget: usize) -> Lowered {
     let mut lowered = lower(
         parse.root().and_then(|r| r.expr()),
         &super::builtins::is_global,
         stack_budget,
     );
     lowered.syntax_errors = parse.errors;
-    Arc::new(lowered)
+    lowered
 }
 
 /// The directory of an absolute file path.

@@ -36,11 +36,6 @@ fn patterns(root: &SyntaxNode) -> Vec<ast::Pattern> {
     found
 }
 
-#[cfg(test)]
-fn patterns_by_descent(root: &SyntaxNode) -> Vec<ast::Pattern> {
-    root.descendants().filter_map(ast::Pattern::cast).collect()
-}
-
 pub(super) fn validate(root: &SyntaxNode, errors: &mut Vec<SyntaxError>) {
     for pattern in patterns(root) {
         let mut seen: Vec<String> = Vec::new();
@@ -66,6 +61,10 @@ pub(super) fn validate(root: &SyntaxNode, errors: &mut Vec<SyntaxError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn patterns_by_descent(root: &SyntaxNode) -> Vec<ast::Pattern> {
+        root.descendants().filter_map(ast::Pattern::cast).collect()
+    }
 
     #[test]
     fn the_green_walk_finds_the_patterns_a_descent_finds() {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use super::{Evaluator, FileError};
 use crate::db::EntryKind;
 use crate::eval::Pos;
-use crate::eval::builtins;
 use crate::eval::error::{ErrorKind, EvalError, EvalResult};
 use crate::eval::ir::{Lowered, Module};
 use crate::eval::thunk::{Env, Thunk};
@@ -26,11 +25,10 @@ impl Evaluator<'_> {
         path: String,
         dir: Arc<str>,
         text: Arc<str>,
-        syntax_errors: &[crate::syntax::SyntaxError],
         lowered: Arc<Lowered>,
     ) -> EvalResult<Rc<Module>> {
         let file = self.add_file(path, text);
-        if let Some(e) = syntax_errors.first() {
+        if let Some(e) = lowered.syntax_errors.first() {
             return Err(self.unreadable(EvalError::new(
                 ErrorKind::Syntax,
                 e.message.clone(),
@@ -62,19 +60,13 @@ impl Evaluator<'_> {
     /// Evaluates an expression given as text (`clanc eval --expr`), with relative paths
     /// resolved against `dir`. The file is named `«string»` in diagnostics.
     pub fn eval_text(&mut self, text: &str, dir: &str) -> EvalResult<Value> {
-        let parse = crate::syntax::parse(text);
         // Lowering gets what is left of the evaluation's stack budget.
         let budget = self.limits.max_stack.saturating_sub(self.stack_used());
-        let lowered = crate::eval::lower::lower(
-            parse.root().and_then(|r| r.expr()),
-            &builtins::is_global,
-            budget,
-        );
+        let lowered = crate::eval::lower::lower_parsed(crate::syntax::parse(text), budget);
         let module = self.load_module(
             "«string»".to_string(),
             dir.into(),
             Arc::from(text),
-            &parse.errors,
             Arc::new(lowered),
         )?;
         let root = module.root;
@@ -139,13 +131,14 @@ impl Evaluator<'_> {
         }
         let text = source.text(self.db).clone();
         let lowered = crate::eval::lower::lower_file(self.db, source, lower_budget).clone();
-        let syntax_errors = lowered.syntax_errors.clone();
-        if !syntax_errors.is_empty() && crate::syntax::sops_document::is_sops_encrypted(&text) {
+        if !lowered.syntax_errors.is_empty()
+            && crate::syntax::sops_document::is_sops_encrypted(&text)
+        {
             let reason = format!("'{path}' is encrypted with sops (it is Nix once decrypted)");
             return Ok(self.unknown(reason, pos));
         }
         let dir = crate::eval::lower::dir_of(&path);
-        let module = self.load_module(path.clone(), dir.into(), text, &syntax_errors, lowered)?;
+        let module = self.load_module(path.clone(), dir.into(), text, lowered)?;
         let thunk = Thunk::code(module.clone(), module.root, Env::root());
         self.imports.insert(path, thunk.clone());
         self.force(&thunk, pos)
