@@ -143,19 +143,40 @@ pub struct Workspace {
 }
 
 #[salsa::db]
-pub trait Db: salsa::Database {}
+pub trait Db: salsa::Database {
+    /// Files lowered by an earlier run of this clanc (an on-disk cache's), which
+    /// [`crate::eval::lower_file`] takes instead of parsing and lowering a text again. Not
+    /// an input: a file found there is what lowering its text gives.
+    fn lowered_before(&self) -> Option<&crate::eval::LoweredPack>;
+}
 
 #[salsa::db]
 #[derive(Clone, Default)]
 pub struct Database {
     storage: salsa::Storage<Self>,
+    lowered_before: Option<Arc<crate::eval::LoweredPack>>,
+}
+
+impl Database {
+    /// A database whose files are taken from `pack` when it holds their text (see
+    /// [`Db::lowered_before`]).
+    pub fn lowering_from(pack: Option<Arc<crate::eval::LoweredPack>>) -> Database {
+        Database {
+            lowered_before: pack,
+            ..Database::default()
+        }
+    }
 }
 
 #[salsa::db]
 impl salsa::Database for Database {}
 
 #[salsa::db]
-impl Db for Database {}
+impl Db for Database {
+    fn lowered_before(&self) -> Option<&crate::eval::LoweredPack> {
+        self.lowered_before.as_deref()
+    }
+}
 
 /// The syntax tree and syntax errors of a file, for what reads the tree (the model's
 /// positions in a few files, the language server's features). Stores the green tree, which

@@ -173,7 +173,7 @@ fn cold_then_warm(
         if !loads {
             continue;
         }
-        if i == 0 && cold.stats() != "miss (no entry), entry written" {
+        if i == 0 && !cold.stats().starts_with("miss (no entry), entry written;") {
             failures.push(format!("{name}: the cold run said `{}`", cold.stats()));
         }
         // The repository's files are older than the 2 s a fresh state is not trusted: a
@@ -364,10 +364,79 @@ fn edits_the_evaluation_never_read_keep_the_entry_and_others_do_not() {
         "module added",
     );
     assert!(
-        run.stats().ends_with("/clan/modules), entry written"),
+        run.stats().contains("/clan/modules), entry written;"),
         "{}",
         run.stats()
     );
+}
+
+/// How many Nix files a miss took lowered from the cache, and of how many, from its line.
+fn taken_lowered(run: &Run) -> (usize, usize) {
+    let stats = run.stats();
+    let counts = (stats.rsplit("; ").next())
+        .and_then(|s| s.strip_suffix(" Nix files taken lowered from the cache"))
+        .and_then(|s| s.split_once(" of "))
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    counts.unwrap_or_else(|| panic!("no count of files taken lowered: {stats}"))
+}
+
+#[test]
+fn a_check_after_an_edit_lowers_only_the_edited_files_and_a_damaged_pack_changes_nothing() {
+    let (_tmp, clan) = scratch("tests/golden/unread-files/input");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let cache = cache.path();
+    let meta = clan.join("modules/clan/meta.nix");
+    let text = std::fs::read_to_string(&meta).expect("read");
+    let mut edits = 0;
+    let mut edit = || {
+        edits += 1;
+        let comment = format!("\n# edit {edits}\n");
+        std::fs::write(&meta, format!("{text}{comment}")).expect("write");
+    };
+    let first = same(&clan, "json", &[], cache);
+    let (taken, files) = taken_lowered(&first);
+    assert_eq!(taken, 0, "nothing to take on the first check");
+    assert!(files > 6, "the clan's files and clanc's modules: {files}");
+    let pack = std::fs::read_dir(cache)
+        .expect("the cache directory")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "lowered"))
+        .expect("the lowered files are kept beside the entry");
+
+    // a file the evaluation reads edited: the model is built again from every other file
+    // as lowered before, and prints what a check without the cache prints
+    edit();
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, "miss (what the evaluation read changed", "edit");
+    assert_eq!(taken_lowered(&run), (files - 1, files), "{}", run.stats());
+    edit();
+    let run = same(&clan, "human", &[], cache);
+    assert_eq!(taken_lowered(&run), (files - 1, files), "{}", run.stats());
+
+    // damaged (a byte of the body changed, or cut short): nothing taken, the same output,
+    // and the lowered files written again
+    let good = std::fs::read(&pack).expect("the pack");
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    for (damage, bytes) in [
+        ("flipped", flipped),
+        ("cut", good[..good.len() / 2].to_vec()),
+    ] {
+        std::fs::write(&pack, bytes).expect("write");
+        edit();
+        let run = same(&clan, "json", &[], cache);
+        assert_eq!(taken_lowered(&run), (0, files), "{damage}: {}", run.stats());
+        edit();
+        let run = same(&clan, "json", &[], cache);
+        assert_eq!(
+            taken_lowered(&run),
+            (files - 1, files),
+            "{damage}: {}",
+            run.stats()
+        );
+    }
 }
 
 /// Options that change the diagnostics (`--explain-unknown`: N000 notes) are part of the entry.
@@ -471,7 +540,7 @@ fn trusted(clan: &Path, cache: &Path, step: &str) {
     let mut run = same(clan, "json", &[], cache);
     if !run.stats().contains("; answered by state: ") {
         assert!(
-            run.stats().ends_with("entry written"),
+            run.stats().contains("entry written"),
             "{step}: the clan's state is kept: {}",
             run.stats()
         );
@@ -728,6 +797,7 @@ fn entry_file(cache: &Path) -> PathBuf {
         .expect("the cache directory")
         .flatten()
         .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     assert_eq!(files.len(), 1, "one entry: {files:?}");
     files[0].clone()
@@ -949,4 +1019,19 @@ fn an_entry_holds_no_file_text_and_no_secret() {
         .find(|l| l.contains("description"))
         .expect("a description");
     assert!(!entry.contains(description.trim()));
+    // The lowered files beside it hold what the clan's Nix files say (names, literals), and
+    // nothing of the files that are not Nix: no key, no encrypted value, no recipient.
+    let lowered = std::fs::read(entry_file(cache.path()).with_extension("lowered"))
+        .expect("the lowered files");
+    let lowered = String::from_utf8_lossy(&lowered);
+
+    assert!(!lowered.contains(secret_key));
+    for line in web.lines().filter(|l| l.contains("ENC[")) {
+        let value = line.split("ENC[").nth(1).unwrap_or_default();
+        assert!(
+            !lowered.contains(value),
+            "an encrypted value is in the pack"
+        );
+    }
+    assert!(!lowered.contains(&recipient));
 }

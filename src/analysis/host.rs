@@ -51,7 +51,7 @@ pub struct Snapshot {
 impl AnalysisHost {
     /// Reads the clan at `dir` from disk (files are parsed when an analysis asks for them).
     pub fn load(dir: &Path) -> Result<AnalysisHost, LoadError> {
-        let (db, loaded) = load_beside_builtins(dir, false)?;
+        let (db, loaded) = load_beside_builtins(dir, false, None)?;
         Ok(AnalysisHost::new(
             db,
             dir,
@@ -61,9 +61,14 @@ impl AnalysisHost {
     }
 
     /// [`AnalysisHost::load`], with the state of every path the loader read, stated before
-    /// it was read (the on-disk cache keeps it to know the clan unchanged without reading it).
-    pub fn load_stated(dir: &Path) -> Result<(AnalysisHost, loader::Stated), LoadError> {
-        let (db, loaded) = load_beside_builtins(dir, true)?;
+    /// it was read (the on-disk cache keeps it to know the clan unchanged without reading it),
+    /// and files taken from `lowered_before` when it holds their text (the on-disk cache's,
+    /// see [`crate::db::Db::lowered_before`]).
+    pub fn load_stated(
+        dir: &Path,
+        lowered_before: Option<Arc<crate::eval::LoweredPack>>,
+    ) -> Result<(AnalysisHost, loader::Stated), LoadError> {
+        let (db, loaded) = load_beside_builtins(dir, true, lowered_before)?;
         let host = AnalysisHost::new(db, dir, loaded.workspace, loaded.not_utf8);
         Ok((host, loaded.stated))
     }
@@ -249,8 +254,12 @@ impl AnalysisHost {
 /// Reads the clan at `dir` into a new database while another thread parses and lowers
 /// clanc's embedded modules (nixpkgs' lib, flake-parts, clan-core's modules): every
 /// evaluation reads them first, and they do not depend on the clan.
-fn load_beside_builtins(dir: &Path, state: bool) -> Result<(Database, loader::Loaded), LoadError> {
-    let mut db = Database::default();
+fn load_beside_builtins(
+    dir: &Path,
+    state: bool,
+    lowered_before: Option<Arc<crate::eval::LoweredPack>>,
+) -> Result<(Database, loader::Loaded), LoadError> {
+    let mut db = Database::lowering_from(lowered_before);
     let builtins = crate::modules::known::inputs(&db);
     let lowering = db.clone();
     let loaded = super::lowering_files_alongside(lowering, builtins.clone(), || {

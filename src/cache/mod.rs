@@ -12,6 +12,7 @@
 mod digest;
 mod entry;
 mod identity;
+mod lowered;
 mod observed;
 mod outcome;
 mod run;

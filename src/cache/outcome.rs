@@ -14,8 +14,14 @@ pub enum Outcome {
         stated: Option<ByState>,
         stored: Stored,
     },
-    /// The whole analysis ran, for the reason given.
-    Miss { why: String, stored: Stored },
+    /// The whole analysis ran, for the reason given; `reused` of `nix_files` Nix files (the
+    /// clan's and clanc's own modules) were taken as the last check lowered them.
+    Miss {
+        why: String,
+        stored: Stored,
+        reused: usize,
+        nix_files: usize,
+    },
 }
 
 /// A hit answered by the state of the clan's paths: how many were stated, how many files of
@@ -46,7 +52,7 @@ impl fmt::Display for Outcome {
                 write!(f, "hit, {rechecked} of {files} files checked again")?;
                 stored
             }
-            Outcome::Miss { why, stored } => {
+            Outcome::Miss { why, stored, .. } => {
                 write!(f, "miss ({why})")?;
                 stored
             }
@@ -56,16 +62,21 @@ impl fmt::Display for Outcome {
             Stored::Written => write!(f, ", entry written")?,
             Stored::NotWritten(why) => write!(f, ", entry not written ({why})")?,
         }
-        if let Outcome::Hit {
-            stated: Some(ByState { paths, read }),
-            ..
-        } = self
-        {
-            write!(
+        match self {
+            Outcome::Hit {
+                stated: Some(ByState { paths, read }),
+                ..
+            } => write!(
                 f,
                 "; answered by state: {paths} paths stated, {read} read again"
-            )?;
+            ),
+            Outcome::Miss {
+                reused, nix_files, ..
+            } => write!(
+                f,
+                "; {reused} of {nix_files} Nix files taken lowered from the cache"
+            ),
+            Outcome::Hit { .. } => Ok(()),
         }
-        Ok(())
     }
 }

@@ -24,7 +24,7 @@ use super::unchanged;
 use crate::analysis::AnalysisHost;
 use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostics::Diagnostic;
-use crate::eval::Garbage;
+use crate::eval::{Garbage, LoweredPack};
 use crate::loader::LoadError;
 use crate::model::WorkspaceFacts;
 
@@ -72,6 +72,8 @@ struct Run {
     snapshot: Option<Snapshot>,
     /// When the check began (before anything was read).
     began: SystemTime,
+    /// The files as the clan's last check lowered them, which the load's database takes.
+    lowered_before: Option<Arc<LoweredPack>>,
 }
 
 /// Checks the clan at `dir` (whose absolute, canonical path is `root`), with the cache in
@@ -94,13 +96,14 @@ pub fn check(
         return Ok(answered_by_state(entry, answer, store, &root));
     }
     let named = entry.as_ref().and_then(|e| e.as_ref().ok());
+    let lowered_before = (identity.as_ref()).and_then(|id| super::lowered::read(store, &root, id));
     let (loaded, sops_now) = std::thread::scope(|scope| {
         let sops = || named.map(|e| read_sops(&root, &e.model.legacy_sops_files));
         let side = std::thread::Builder::new()
             .stack_size(crate::STACK_SIZE)
             .spawn_scoped(scope, sops)
             .ok();
-        let loaded = load(dir, began);
+        let loaded = load(dir, began, lowered_before);
         let sops_now = match side {
             Some(side) => side.join().unwrap_or(None),
             None => sops(),
@@ -120,13 +123,13 @@ pub fn check(
         _ => {
             let (parts, _) = run.analyse(explain_unknown);
             let why = "the running executable cannot be identified";
-            run.checked(
-                parts,
-                Outcome::Miss {
-                    why: why.into(),
-                    stored: Stored::NotWritten(why.into()),
-                },
-            )
+            let outcome = Outcome::Miss {
+                why: why.into(),
+                stored: Stored::NotWritten(why.into()),
+                reused: 0,
+                nix_files: run.nix_files(),
+            };
+            run.checked(parts, outcome)
         }
     };
     Ok(checked)
@@ -179,8 +182,12 @@ fn answered_by_state(
 
 /// The clan at `dir`, loaded, stated and hashed (the root is the caller's to fill in); the
 /// check began at `began`.
-fn load(dir: &Path, began: SystemTime) -> Result<Run, LoadError> {
-    let (host, stated) = AnalysisHost::load_stated(dir)?;
+fn load(
+    dir: &Path,
+    began: SystemTime,
+    lowered_before: Option<Arc<LoweredPack>>,
+) -> Result<Run, LoadError> {
+    let (host, stated) = AnalysisHost::load_stated(dir, lowered_before.clone())?;
     let snapshot = Snapshot::of(stated, host.not_utf8(), began);
     let db = host.db();
     let files = host.workspace().files(db).clone();
@@ -196,6 +203,7 @@ fn load(dir: &Path, began: SystemTime) -> Result<Run, LoadError> {
         digests,
         snapshot,
         began,
+        lowered_before,
     })
 }
 
@@ -250,6 +258,9 @@ impl Run {
             },
         };
         let (parts, entry) = self.analyse(identity.explain_unknown);
+        let (db, workspace) = (self.host.db(), self.host.workspace());
+        let before = self.lowered_before.as_deref();
+        super::lowered::write(store, &self.root, identity, db, workspace, before);
         let stored = match entry {
             Ok((files, model)) => {
                 // The sops files read meanwhile were those of the old model's legacy files.
@@ -268,7 +279,13 @@ impl Run {
             }
             Err(why) => Stored::NotWritten(why),
         };
-        self.checked(parts, Outcome::Miss { why, stored })
+        let outcome = Outcome::Miss {
+            why,
+            stored,
+            reused: self.lowered_before.as_ref().map_or(0, |p| p.found()),
+            nix_files: self.nix_files(),
+        };
+        self.checked(parts, outcome)
     }
 
     /// The load's snapshot, with the sops files of `read` when they gave `model`'s facts.
@@ -276,6 +293,15 @@ impl Run {
         let mut snapshot = self.snapshot.take()?;
         snapshot.add_sops(read, &model.sops_facts, self.began);
         Some(snapshot)
+    }
+
+    /// How many Nix files the analysis lowers: the clan's and clanc's own modules.
+    fn nix_files(&self) -> usize {
+        let (db, workspace) = (self.host.db(), self.host.workspace());
+        (workspace.files(db).iter())
+            .chain(workspace.builtins(db))
+            .filter(|f| crate::db::is_nix(f.path(db)))
+            .count()
     }
 
     /// Each file's digest by relative path.

@@ -31,6 +31,10 @@ pub fn lower_file(
     file: crate::db::SourceFile,
     stack_budget: usize,
 ) -> Arc<Lowered> {
+    let lowered_before = db.lowered_before();
+    if let Some(lowered) = lowered_before.and_then(|p| p.find(file.text(db), stack_budget)) {
+        return Arc::new(lowered);
+    }
     let parse = crate::db::parse_for_lowering(db, file);
     Arc::new(lower_parsed(parse, stack_budget))
 }

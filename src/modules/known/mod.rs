@@ -6,7 +6,7 @@
 /// The directory the embedded files appear in.
 pub const DIR: &str = "/clanc-builtin";
 
-const FILES: &[(&str, &str)] = &[
+pub(crate) const FILES: &[(&str, &str)] = &[
     ("lib.nix", include_str!("lib.nix")),
     ("import-tree.nix", include_str!("import-tree.nix")),
     ("flake-parts.nix", include_str!("flake-parts.nix")),

@@ -1,0 +1,191 @@
+//! Files lowered by an earlier run, found by the SHA-256 of their text: [`lower_file`] takes
+//! a file's IR from here instead of parsing and lowering the text again when the database
+//! holds a pack (see [`crate::db::Db::lowered_before`]). The IR depends only on the text and
+//! the stack budget lowering had, so a record found by both is what lowering would give.
+//!
+//! A pack is bytes, this build's own (the caller keeps it per executable, and does the I/O):
+//! a count, then per file the text's digest, the budget, and [`lowered_bytes`]' encoding.
+//! Records are decoded when asked for, on the thread that asks.
+//!
+//! [`lower_file`]: super::lower_file
+//! [`lowered_bytes`]: super::lowered_bytes
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sha2::{Digest as _, Sha256};
+
+use super::ir::Lowered;
+use super::lowered_bytes;
+
+type Key = ([u8; 32], u64);
+
+/// Lowered files by text digest and stack budget.
+#[derive(Default)]
+pub struct LoweredPack {
+    bytes: Vec<u8>,
+    records: HashMap<Key, Range<usize>>,
+    /// How many files [`LoweredPack::find`] gave.
+    found: AtomicUsize,
+}
+
+impl std::fmt::Debug for LoweredPack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LoweredPack({} files)", self.records.len())
+    }
+}
+
+fn key(text: &str, stack_budget: usize) -> Key {
+    (Sha256::digest(text.as_bytes()).into(), stack_budget as u64)
+}
+
+impl LoweredPack {
+    /// The pack `bytes` hold, when they are whole.
+    pub fn read(bytes: Vec<u8>) -> Option<LoweredPack> {
+        let mut at = 0;
+        let count = uint(&bytes, &mut at)?;
+        let mut records = HashMap::new();
+        for _ in 0..count {
+            let digest: [u8; 32] = bytes.get(at..at + 32)?.try_into().ok()?;
+            at += 32;
+            let budget = uint(&bytes, &mut at)?;
+            let len = usize::try_from(uint(&bytes, &mut at)?).ok()?;
+            let end = at.checked_add(len).filter(|end| *end <= bytes.len())?;
+            records.insert((digest, budget), at..end);
+            at = end;
+        }
+        (at == bytes.len()).then_some(LoweredPack {
+            bytes,
+            records,
+            found: AtomicUsize::new(0),
+        })
+    }
+
+    /// The IR of `text` lowered with `stack_budget`, when the pack holds it (and its record
+    /// decodes).
+    pub fn find(&self, text: &str, stack_budget: usize) -> Option<Lowered> {
+        let range = self.records.get(&key(text, stack_budget))?;
+        let lowered = lowered_bytes::decode(self.bytes.get(range.clone())?)?;
+        self.found.fetch_add(1, Ordering::Relaxed);
+        Some(lowered)
+    }
+
+    /// How many files were taken from the pack so far.
+    pub fn found(&self) -> usize {
+        self.found.load(Ordering::Relaxed)
+    }
+
+    /// How many files the pack holds.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Whether the pack holds exactly these files (text, stack budget): then writing a pack
+    /// of them would give the same records.
+    pub fn holds_exactly<'a>(&self, files: impl IntoIterator<Item = (&'a str, usize)>) -> bool {
+        let mut n = 0;
+        for (text, budget) in files {
+            n += 1;
+            if !self.records.contains_key(&key(text, budget)) {
+                return false;
+            }
+        }
+        n == self.records.len()
+    }
+
+    /// A pack of `files` (text, stack budget, its IR) as bytes: a record `reuse` holds is
+    /// copied from it, the others encoded. A text given twice is written once.
+    pub fn write<'a>(
+        files: impl IntoIterator<Item = (&'a str, usize, &'a Lowered)>,
+        reuse: Option<&LoweredPack>,
+    ) -> Vec<u8> {
+        let mut records: Vec<(Key, Vec<u8>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (text, budget, lowered) in files {
+            let key = key(text, budget);
+            if !seen.insert(key) {
+                continue;
+            }
+            let kept = reuse.and_then(|p| p.bytes.get(p.records.get(&key)?.clone()));
+            let bytes = match kept {
+                Some(bytes) => bytes.to_vec(),
+                None => lowered_bytes::encode(lowered),
+            };
+            records.push((key, bytes));
+        }
+        let mut out = Vec::new();
+        push_uint(&mut out, records.len() as u64);
+        for ((digest, budget), bytes) in records {
+            out.extend_from_slice(&digest);
+            push_uint(&mut out, budget);
+            push_uint(&mut out, bytes.len() as u64);
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+}
+
+fn push_uint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            return;
+        }
+        out.push(low | 0x80);
+    }
+}
+
+fn uint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut n: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        n |= u64::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lowered(text: &str) -> Lowered {
+        super::super::lower::lower_parsed(crate::syntax::parse(text), 1 << 20)
+    }
+
+    #[test]
+    fn a_file_is_found_by_its_text_and_budget_only() {
+        let (a, b) = ("{ a = 1; }", "x: x + 1");
+        let (la, lb) = (lowered(a), lowered(b));
+        let bytes = LoweredPack::write([(a, 1 << 20, &la), (b, 1 << 20, &lb)], None);
+        let pack = LoweredPack::read(bytes.clone()).expect("reads");
+        assert_eq!(pack.len(), 2);
+        assert_eq!(
+            format!("{:?}", pack.find(a, 1 << 20)),
+            format!("{:?}", Some(la))
+        );
+        assert!(pack.find(b, 1 << 20).is_some());
+        assert!(pack.find("{ a = 2; }", 1 << 20).is_none());
+        assert!(pack.find(a, 1 << 19).is_none());
+        assert_eq!(pack.found(), 2);
+        assert!(pack.holds_exactly([(b, 1 << 20), (a, 1 << 20)]));
+        assert!(!pack.holds_exactly([(a, 1 << 20)]));
+        // copied from a pack, the same bytes
+        let again = LoweredPack::write([(a, 1 << 20, &lb), (b, 1 << 20, &lb)], Some(&pack));
+        assert_eq!(again, bytes);
+        // cut anywhere, no pack
+        for cut in 0..bytes.len() {
+            assert!(LoweredPack::read(bytes[..cut].to_vec()).is_none(), "{cut}");
+        }
+    }
+}
