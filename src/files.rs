@@ -286,6 +286,13 @@ impl Observations {
         self.types.iter().map(|(p, t)| (p.as_str(), *t))
     }
 
+    /// Every file read only as code (imported, not read as text), with its text.
+    pub fn code(&self) -> impl Iterator<Item = (&str, &Arc<str>)> {
+        (self.sources.iter())
+            .filter(|(p, _)| !self.read_as_text.contains(*p))
+            .filter_map(|(p, r)| Some((p.as_str(), r.as_ref().ok()?)))
+    }
+
     /// The text a file had when it was read (`None` if it was not read).
     pub fn text_of(&self, path: &str) -> Option<Result<&Arc<str>, &FileError>> {
         self.sources.get(path).map(Result::as_ref)

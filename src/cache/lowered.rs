@@ -9,8 +9,8 @@ use std::sync::Arc;
 use super::digest::Fields;
 use super::identity::Identity;
 use super::store::Store;
-use crate::db::{Db, Workspace};
-use crate::eval::{Limits, LoweredPack};
+use crate::db::{Db, SourceFile, Workspace};
+use crate::eval::{Limits, LoweredPack, ToWrite};
 
 /// Which binary wrote a pack: the first line of its body (the options do not change lowering).
 fn writer(identity: &Identity) -> String {
@@ -33,31 +33,52 @@ pub fn read(store: &Store, root: &str, identity: &Identity) -> Option<Arc<Lowere
     LoweredPack::read(body).map(Arc::new)
 }
 
-/// Keeps every Nix file of the clan and clanc's own modules as the check lowered them, unless
-/// `before` holds exactly those already (its records are copied, not encoded again). The
-/// files are lowered already (a check lowers every one): this reads the memo.
-pub fn write(
+/// Keeps every Nix file of the clan, clanc's own modules and the code the evaluation read
+/// elsewhere (`read`: absolute paths outside `root` with their texts, the flake's inputs in
+/// the store) as the check lowered them, unless `before` holds exactly those already (its
+/// records are copied, not encoded again). The clan's files are lowered already (a check
+/// lowers every one): this reads the memo; code read elsewhere is lowered again when
+/// `before` does not hold it (once: the next check finds it there).
+pub fn write<'a>(
     store: &Store,
     root: &str,
     identity: &Identity,
-    db: &dyn Db,
+    db: &'a dyn Db,
     workspace: Workspace,
+    read: impl Iterator<Item = (&'a str, &'a Arc<str>)>,
     before: Option<&LoweredPack>,
 ) {
     let budget = Limits::DEFAULT_LOWER_BUDGET;
-    let files: Vec<_> = (workspace.files(db).iter())
+    let inside = format!("{}/", root.trim_end_matches('/'));
+    let elsewhere: Vec<(&str, &Arc<str>)> = read
+        .filter(|(path, _)| !path.starts_with(&inside) && !crate::modules::known::is_builtin(path))
+        .collect();
+    let files: Vec<SourceFile> = (workspace.files(db).iter())
         .chain(workspace.builtins(db))
         .filter(|f| crate::db::is_nix(f.path(db)))
+        .copied()
         .collect();
-    let texts = || files.iter().map(|f| (&**f.text(db), budget));
+    let texts = || {
+        (files.iter().map(|f| &**f.text(db)))
+            .chain(elsewhere.iter().map(|(_, text)| &***text))
+            .map(|text| (text, budget))
+    };
     if before.is_some_and(|p| p.holds_exactly(texts())) {
         return;
     }
-    let lowered: Vec<_> = (files.iter())
-        .map(|f| crate::eval::lower_file(db, **f, budget))
-        .collect();
-    let records = (files.iter().zip(&lowered)).map(|(f, l)| (&**f.text(db), budget, &***l));
-    let pack = LoweredPack::write(records, before);
+    let ours = files.iter().map(|f| -> ToWrite<'a> {
+        let f = *f;
+        let lowered = move || Arc::clone(crate::eval::lower_file(db, f, budget));
+        (&**f.text(db), budget, Box::new(lowered))
+    });
+    let theirs = elsewhere.into_iter().map(|(path, text)| -> ToWrite<'a> {
+        let lowered = move || {
+            let file = SourceFile::new(db, path.to_string(), Arc::clone(text));
+            Arc::clone(crate::eval::lower_file(db, file, budget))
+        };
+        (&**text, budget, Box::new(lowered))
+    });
+    let pack = LoweredPack::write(ours.chain(theirs), before);
     let mut body = writer(identity).into_bytes();
     body.push(b'\n');
     body.extend_from_slice(&pack);

@@ -14,13 +14,12 @@ pub enum Outcome {
         stated: Option<ByState>,
         stored: Stored,
     },
-    /// The whole analysis ran, for the reason given; `reused` of `nix_files` Nix files (the
-    /// clan's and clanc's own modules) were taken as the last check lowered them.
+    /// The whole analysis ran, for the reason given. `lowered`: with the files as the last
+    /// check lowered them, how many Nix files were taken from there and how many lowered.
     Miss {
         why: String,
         stored: Stored,
-        reused: usize,
-        nix_files: usize,
+        lowered: Option<(usize, usize)>,
     },
 }
 
@@ -71,11 +70,13 @@ impl fmt::Display for Outcome {
                 "; answered by state: {paths} paths stated, {read} read again"
             ),
             Outcome::Miss {
-                reused, nix_files, ..
+                lowered: Some((taken, lowered)),
+                ..
             } => write!(
                 f,
-                "; {reused} of {nix_files} Nix files taken lowered from the cache"
+                "; {taken} Nix files taken lowered from the cache, {lowered} lowered"
             ),
+            Outcome::Miss { lowered: None, .. } => write!(f, "; no lowered files in the cache"),
             Outcome::Hit { .. } => Ok(()),
         }
     }

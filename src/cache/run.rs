@@ -74,6 +74,8 @@ struct Run {
     began: SystemTime,
     /// The files as the clan's last check lowered them, which the load's database takes.
     lowered_before: Option<Arc<LoweredPack>>,
+    /// The files the analysis's evaluation imported as code (absolute path, text).
+    code_read: Vec<(String, Arc<str>)>,
 }
 
 /// Checks the clan at `dir` (whose absolute, canonical path is `root`), with the cache in
@@ -126,8 +128,7 @@ pub fn check(
             let outcome = Outcome::Miss {
                 why: why.into(),
                 stored: Stored::NotWritten(why.into()),
-                reused: 0,
-                nix_files: run.nix_files(),
+                lowered: None,
             };
             run.checked(parts, outcome)
         }
@@ -204,6 +205,7 @@ fn load(
         snapshot,
         began,
         lowered_before,
+        code_read: Vec::new(),
     })
 }
 
@@ -259,8 +261,12 @@ impl Run {
         };
         let (parts, entry) = self.analyse(identity.explain_unknown);
         let (db, workspace) = (self.host.db(), self.host.workspace());
+        let read = self
+            .code_read
+            .iter()
+            .map(|(path, text)| (path.as_str(), text));
         let before = self.lowered_before.as_deref();
-        super::lowered::write(store, &self.root, identity, db, workspace, before);
+        super::lowered::write(store, &self.root, identity, db, workspace, read, before);
         let stored = match entry {
             Ok((files, model)) => {
                 // The sops files read meanwhile were those of the old model's legacy files.
@@ -282,8 +288,7 @@ impl Run {
         let outcome = Outcome::Miss {
             why,
             stored,
-            reused: self.lowered_before.as_ref().map_or(0, |p| p.found()),
-            nix_files: self.nix_files(),
+            lowered: self.lowered_before.as_ref().map(|p| p.found()),
         };
         self.checked(parts, outcome)
     }
@@ -293,15 +298,6 @@ impl Run {
         let mut snapshot = self.snapshot.take()?;
         snapshot.add_sops(read, &model.sops_facts, self.began);
         Some(snapshot)
-    }
-
-    /// How many Nix files the analysis lowers: the clan's and clanc's own modules.
-    fn nix_files(&self) -> usize {
-        let (db, workspace) = (self.host.db(), self.host.workspace());
-        (workspace.files(db).iter())
-            .chain(workspace.builtins(db))
-            .filter(|f| crate::db::is_nix(f.path(db)))
-            .count()
     }
 
     /// Each file's digest by relative path.
@@ -417,7 +413,11 @@ impl Run {
         } else {
             Vec::new()
         };
-        let observed = observed::record(analysis.memo.inputs().observations(), &mut self.digests);
+        let observations = analysis.memo.inputs().observations();
+        let observed = observed::record(observations, &mut self.digests);
+        self.code_read = (observations.code())
+            .map(|(path, text)| (path.to_string(), Arc::clone(text)))
+            .collect();
         let facts = WorkspaceFacts::of(db, workspace);
         let files = (self.files.iter().zip(&self.hashes).zip(&per_file))
             .map(|((f, hash), diagnostics)| FileEntry {

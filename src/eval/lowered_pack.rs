@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest as _, Sha256};
@@ -21,13 +22,18 @@ use super::lowered_bytes;
 
 type Key = ([u8; 32], u64);
 
+/// A file for [`LoweredPack::write`]: its text, the stack budget it is lowered with, and what
+/// gives its IR (asked only when the pack written from does not hold it).
+pub type ToWrite<'a> = (&'a str, usize, Box<dyn FnOnce() -> Arc<Lowered> + 'a>);
+
 /// Lowered files by text digest and stack budget.
 #[derive(Default)]
 pub struct LoweredPack {
     bytes: Vec<u8>,
     records: HashMap<Key, Range<usize>>,
-    /// How many files [`LoweredPack::find`] gave.
+    /// How many files [`LoweredPack::find`] gave, and how many it did not hold.
     found: AtomicUsize,
+    missed: AtomicUsize,
 }
 
 impl std::fmt::Debug for LoweredPack {
@@ -59,21 +65,31 @@ impl LoweredPack {
             bytes,
             records,
             found: AtomicUsize::new(0),
+            missed: AtomicUsize::new(0),
         })
     }
 
     /// The IR of `text` lowered with `stack_budget`, when the pack holds it (and its record
     /// decodes).
     pub fn find(&self, text: &str, stack_budget: usize) -> Option<Lowered> {
-        let range = self.records.get(&key(text, stack_budget))?;
-        let lowered = lowered_bytes::decode(self.bytes.get(range.clone())?)?;
-        self.found.fetch_add(1, Ordering::Relaxed);
-        Some(lowered)
+        let range = self.records.get(&key(text, stack_budget)).cloned();
+        let lowered = range.and_then(|r| lowered_bytes::decode(self.bytes.get(r)?));
+        let count = if lowered.is_some() {
+            &self.found
+        } else {
+            &self.missed
+        };
+        count.fetch_add(1, Ordering::Relaxed);
+        lowered
     }
 
-    /// How many files were taken from the pack so far.
-    pub fn found(&self) -> usize {
-        self.found.load(Ordering::Relaxed)
+    /// How many files were taken from the pack so far, and how many were asked for that it
+    /// does not hold.
+    pub fn found(&self) -> (usize, usize) {
+        (
+            self.found.load(Ordering::Relaxed),
+            self.missed.load(Ordering::Relaxed),
+        )
     }
 
     /// How many files the pack holds.
@@ -98,10 +114,10 @@ impl LoweredPack {
         n == self.records.len()
     }
 
-    /// A pack of `files` (text, stack budget, its IR) as bytes: a record `reuse` holds is
-    /// copied from it, the others encoded. A text given twice is written once.
+    /// A pack of `files` (text, stack budget, what gives its IR) as bytes: a record `reuse`
+    /// holds is copied from it, the others encoded. A text given twice is written once.
     pub fn write<'a>(
-        files: impl IntoIterator<Item = (&'a str, usize, &'a Lowered)>,
+        files: impl IntoIterator<Item = ToWrite<'a>>,
         reuse: Option<&LoweredPack>,
     ) -> Vec<u8> {
         let mut records: Vec<(Key, Vec<u8>)> = Vec::new();
@@ -114,7 +130,7 @@ impl LoweredPack {
             let kept = reuse.and_then(|p| p.bytes.get(p.records.get(&key)?.clone()));
             let bytes = match kept {
                 Some(bytes) => bytes.to_vec(),
-                None => lowered_bytes::encode(lowered),
+                None => lowered_bytes::encode(&lowered()),
             };
             records.push((key, bytes));
         }
@@ -166,22 +182,27 @@ mod tests {
     #[test]
     fn a_file_is_found_by_its_text_and_budget_only() {
         let (a, b) = ("{ a = 1; }", "x: x + 1");
-        let (la, lb) = (lowered(a), lowered(b));
-        let bytes = LoweredPack::write([(a, 1 << 20, &la), (b, 1 << 20, &lb)], None);
+        let (la, lb) = (Arc::new(lowered(a)), Arc::new(lowered(b)));
+        let given = |text, l: &Arc<Lowered>| -> ToWrite<'_> {
+            let l = Arc::clone(l);
+            (text, 1 << 20, Box::new(move || l))
+        };
+        let bytes = LoweredPack::write([given(a, &la), given(b, &lb)], None);
         let pack = LoweredPack::read(bytes.clone()).expect("reads");
         assert_eq!(pack.len(), 2);
         assert_eq!(
             format!("{:?}", pack.find(a, 1 << 20)),
-            format!("{:?}", Some(la))
+            format!("{:?}", Some(&*la))
         );
         assert!(pack.find(b, 1 << 20).is_some());
         assert!(pack.find("{ a = 2; }", 1 << 20).is_none());
         assert!(pack.find(a, 1 << 19).is_none());
-        assert_eq!(pack.found(), 2);
+        assert_eq!(pack.found(), (2, 2));
         assert!(pack.holds_exactly([(b, 1 << 20), (a, 1 << 20)]));
         assert!(!pack.holds_exactly([(a, 1 << 20)]));
-        // copied from a pack, the same bytes
-        let again = LoweredPack::write([(a, 1 << 20, &lb), (b, 1 << 20, &lb)], Some(&pack));
+        // copied from a pack: the same bytes, and nothing asked to lower
+        let unasked = |text| -> ToWrite<'_> { (text, 1 << 20, Box::new(|| unreachable!())) };
+        let again = LoweredPack::write([unasked(a), unasked(b)], Some(&pack));
         assert_eq!(again, bytes);
         // cut anywhere, no pack
         for cut in 0..bytes.len() {

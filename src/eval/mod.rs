@@ -39,7 +39,7 @@ pub use ir::{LiteralValue, LowerError, Lowered};
 pub use limits::Limits;
 pub use literals_used::UsedLiteral;
 pub use lower::lower_file;
-pub use lowered_pack::LoweredPack;
+pub use lowered_pack::{LoweredPack, ToWrite};
 pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};
 pub use reach::{ArgumentUse, CodeIndex, PathLiteral, Reach};
