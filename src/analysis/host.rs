@@ -51,7 +51,16 @@ pub struct Snapshot {
 impl AnalysisHost {
     /// Reads the clan at `dir` from disk (files are parsed when an analysis asks for them).
     pub fn load(dir: &Path) -> Result<AnalysisHost, LoadError> {
-        let (db, loaded) = load_beside_builtins(dir, false, None)?;
+        AnalysisHost::load_lowering_from(dir, None)
+    }
+
+    /// [`AnalysisHost::load`], files taken from `lowered_before` when it holds their text
+    /// (the on-disk cache's, see [`crate::db::Db::lowered_before`]).
+    pub fn load_lowering_from(
+        dir: &Path,
+        lowered_before: Option<Arc<crate::eval::LoweredPack>>,
+    ) -> Result<AnalysisHost, LoadError> {
+        let (db, loaded) = load_beside_builtins(dir, false, lowered_before)?;
         Ok(AnalysisHost::new(
             db,
             dir,

@@ -22,6 +22,19 @@ fn writer(identity: &Identity) -> String {
         .finish()
 }
 
+/// The lowered files the default cache (`Store::locate`) keeps for the clan at `dir`, for a
+/// command that does not write the cache (the language server, `plan`): its first analysis
+/// then lowers only the files changed since the last `clanc check`.
+pub fn kept_for(dir: &std::path::Path) -> Option<Arc<LoweredPack>> {
+    let store = Store::locate(None)?;
+    let identity = Identity::current(false)?;
+    read(
+        &store,
+        &crate::loader::absolute(dir).to_string_lossy(),
+        &identity,
+    )
+}
+
 /// The clan's lowered files, when this binary wrote them and they read whole.
 pub fn read(store: &Store, root: &str, identity: &Identity) -> Option<Arc<LoweredPack>> {
     let mut body = store.read_lowered(root)?;
@@ -58,14 +71,6 @@ pub fn write<'a>(
         .filter(|f| crate::db::is_nix(f.path(db)))
         .copied()
         .collect();
-    let texts = || {
-        (files.iter().map(|f| &**f.text(db)))
-            .chain(elsewhere.iter().map(|(_, text)| &***text))
-            .map(|text| (text, budget))
-    };
-    if before.is_some_and(|p| p.holds_exactly(texts())) {
-        return;
-    }
     let ours = files.iter().map(|f| -> ToWrite<'a> {
         let f = *f;
         let lowered = move || Arc::clone(crate::eval::lower_file(db, f, budget));
@@ -78,10 +83,10 @@ pub fn write<'a>(
         };
         (&**text, budget, Box::new(lowered))
     });
-    let pack = LoweredPack::write(ours.chain(theirs), before);
     let mut body = writer(identity).into_bytes();
     body.push(b'\n');
-    body.extend_from_slice(&pack);
-    // A cache that cannot be written is no cache: the next check lowers the texts.
-    let _ = store.write_lowered(root, &body);
+    if LoweredPack::write(ours.chain(theirs), before, &mut body) {
+        // A cache that cannot be written is no cache: the next check lowers the texts.
+        let _ = store.write_lowered(root, &body);
+    }
 }

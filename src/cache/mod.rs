@@ -7,7 +7,9 @@
 //!
 //! Correctness comes first: a cached answer is exactly what a fresh check prints, and when
 //! in doubt (any question answered differently, a damaged entry, another clanc) the whole
-//! check runs. An entry keeps diagnostics, paths and digests, no file text and no secret.
+//! check runs. An entry keeps diagnostics, paths and digests, no file text and no secret;
+//! beside it the clan's Nix files as lowered (`lowered.rs`: the code's names and literals,
+//! as the IR holds them; nothing of the files that are not Nix).
 
 mod digest;
 mod entry;
@@ -22,6 +24,7 @@ mod store;
 mod unchanged;
 
 pub use entry::Summary;
+pub use lowered::kept_for as lowered_files_kept_for;
 pub use outcome::{Outcome, Stored};
 pub use run::{Checked, check};
 pub use store::{MAX_ENTRY_BYTES, Store};

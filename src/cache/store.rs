@@ -88,7 +88,7 @@ impl Store {
 
     /// Replaces the clan's entry with `body`. Errors are the caller's to ignore.
     pub fn write(&self, root: &str, body: &[u8]) -> std::io::Result<()> {
-        self.replace(&self.entry_path(root), &frame(body, MAGIC))
+        self.replace(&self.entry_path(root), MAGIC, body)
     }
 
     /// The body of the clan's lowered files, when their digest holds.
@@ -100,11 +100,12 @@ impl Store {
 
     /// Replaces the clan's lowered files with `body`. Errors are the caller's to ignore.
     pub fn write_lowered(&self, root: &str, body: &[u8]) -> std::io::Result<()> {
-        self.replace(&self.lowered_path(root), &frame(body, LOWERED_MAGIC))
+        self.replace(&self.lowered_path(root), LOWERED_MAGIC, body)
     }
 
-    /// Replaces the file at `path` in the cache directory with `bytes`, whole.
-    fn replace(&self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    /// Replaces the file at `path` in the cache directory, whole, with `body` behind its
+    /// header line.
+    fn replace(&self, path: &Path, magic: &str, body: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt as _;
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -114,32 +115,31 @@ impl Store {
         let mut file = tempfile::Builder::new()
             .prefix(".entry-")
             .tempfile_in(&self.dir)?;
-        file.write_all(bytes)?;
+        file.write_all(header(body, magic).as_bytes())?;
+        file.write_all(body)?;
         file.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
 }
 
-/// `body` behind its header line: `<magic> <format> <sha256 of body>`.
-fn frame(body: &[u8], magic: &str) -> Vec<u8> {
-    let header = format!("{magic} {FORMAT} {}\n", digest::of_bytes(body));
-    let mut out = Vec::with_capacity(header.len() + body.len());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(body);
-    out
+/// The header line a file's `body` follows: `<magic> <format> <sha256 of body>`.
+fn header(body: &[u8], magic: &str) -> String {
+    format!("{magic} {FORMAT} {}\n", digest::of_bytes(body))
 }
 
-/// The body of a framed file of this kind and format whose digest holds.
+/// The body of a framed file of this kind and format whose digest holds (taken out of
+/// `bytes` in place).
 fn unframe(mut bytes: Vec<u8>, magic: &str) -> Option<Vec<u8>> {
     let end = bytes.iter().position(|b| *b == b'\n')?;
-    let body = bytes.split_off(end + 1);
     let header = std::str::from_utf8(&bytes[..end]).ok()?;
     let mut parts = header.split(' ');
     let (kind, format, sum) = (parts.next()?, parts.next()?, parts.next()?);
     if kind != magic || format != FORMAT.to_string() || parts.next().is_some() {
         return None;
     }
-    (digest::of_bytes(&body) == sum).then_some(body)
+    let sum = sum.to_string();
+    bytes.drain(..=end);
+    (digest::of_bytes(&bytes) == sum).then_some(bytes)
 }
 
 #[cfg(test)]

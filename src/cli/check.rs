@@ -83,24 +83,27 @@ pub(super) struct Analysis {
     pub garbage: crate::eval::Garbage,
 }
 
-/// Loads the clan at `dir`, builds the model and runs every check.
+/// Loads the clan at `dir` (its files taken as the last `clanc check` lowered them, when the
+/// cache keeps them), builds the model and runs every check.
 pub(super) fn analyse(dir: &std::path::Path) -> Result<Analysis, loader::LoadError> {
-    analyse_with(dir, false, false).map(|(a, _)| a)
+    analyse_with(dir, false, false, crate::cache::lowered_files_kept_for(dir)).map(|(a, _)| a)
 }
 
 /// [`analyse`], with the machines' footprints (`plan --changed-since`).
 pub(super) fn analyse_with_footprints(
     dir: &std::path::Path,
 ) -> Result<(Analysis, crate::model::footprint::Footprints), loader::LoadError> {
-    analyse_with(dir, false, true).map(|(a, f)| (a, f.unwrap_or_default()))
+    let lowered_before = crate::cache::lowered_files_kept_for(dir);
+    analyse_with(dir, false, true, lowered_before).map(|(a, f)| (a, f.unwrap_or_default()))
 }
 
 fn analyse_with(
     dir: &std::path::Path,
     explain_unknown: bool,
     with_footprints: bool,
+    lowered_before: Option<std::sync::Arc<crate::eval::LoweredPack>>,
 ) -> Result<(Analysis, Option<crate::model::footprint::Footprints>), loader::LoadError> {
-    let mut host = AnalysisHost::load(dir)?;
+    let mut host = AnalysisHost::load_lowering_from(dir, lowered_before)?;
     let (analysis, footprints) = if with_footprints {
         let (a, f) = host.check_with_footprints();
         (a, Some(f))
@@ -154,7 +157,7 @@ pub fn check_once(args: &CheckArgs, color: ColorChoice) -> u8 {
     if args.cache_stats {
         eprintln!("cache: off");
     }
-    let analysis = match analyse_with(&args.dir, args.explain_unknown, false) {
+    let analysis = match analyse_with(&args.dir, args.explain_unknown, false, None) {
         Ok((analysis, _)) => analysis,
         Err(e) => {
             eprintln!("error: {e}");

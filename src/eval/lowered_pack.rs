@@ -101,48 +101,41 @@ impl LoweredPack {
         self.records.is_empty()
     }
 
-    /// Whether the pack holds exactly these files (text, stack budget): then writing a pack
-    /// of them would give the same records.
-    pub fn holds_exactly<'a>(&self, files: impl IntoIterator<Item = (&'a str, usize)>) -> bool {
-        let mut n = 0;
-        for (text, budget) in files {
-            n += 1;
-            if !self.records.contains_key(&key(text, budget)) {
-                return false;
-            }
-        }
-        n == self.records.len()
-    }
-
-    /// A pack of `files` (text, stack budget, what gives its IR) as bytes: a record `reuse`
-    /// holds is copied from it, the others encoded. A text given twice is written once.
+    /// Appends to `out` a pack of `files` (text, stack budget, what gives its IR): a record
+    /// `reuse` holds is copied from it, the others encoded; a text given twice is written
+    /// once. Nothing is appended, and `false` returned, when `reuse` holds exactly these
+    /// files (it would be written again as it is).
     pub fn write<'a>(
         files: impl IntoIterator<Item = ToWrite<'a>>,
         reuse: Option<&LoweredPack>,
-    ) -> Vec<u8> {
-        let mut records: Vec<(Key, Vec<u8>)> = Vec::new();
+        out: &mut Vec<u8>,
+    ) -> bool {
         let mut seen = std::collections::HashSet::new();
-        for (text, budget, lowered) in files {
-            let key = key(text, budget);
-            if !seen.insert(key) {
-                continue;
-            }
+        let files: Vec<_> = (files.into_iter())
+            .map(|(text, budget, lowered)| (key(text, budget), lowered))
+            .filter(|(key, _)| seen.insert(*key))
+            .collect();
+        let held = |p: &LoweredPack| p.records.len() == files.len();
+        if reuse.is_some_and(|p| held(p) && files.iter().all(|(k, _)| p.records.contains_key(k))) {
+            return false;
+        }
+        push_uint(out, files.len() as u64);
+        for (key, lowered) in files {
             let kept = reuse.and_then(|p| p.bytes.get(p.records.get(&key)?.clone()));
+            let encoded;
             let bytes = match kept {
-                Some(bytes) => bytes.to_vec(),
-                None => lowered_bytes::encode(&lowered()),
+                Some(bytes) => bytes,
+                None => {
+                    encoded = lowered_bytes::encode(&lowered());
+                    &encoded[..]
+                }
             };
-            records.push((key, bytes));
+            out.extend_from_slice(&key.0);
+            push_uint(out, key.1);
+            push_uint(out, bytes.len() as u64);
+            out.extend_from_slice(bytes);
         }
-        let mut out = Vec::new();
-        push_uint(&mut out, records.len() as u64);
-        for ((digest, budget), bytes) in records {
-            out.extend_from_slice(&digest);
-            push_uint(&mut out, budget);
-            push_uint(&mut out, bytes.len() as u64);
-            out.extend_from_slice(&bytes);
-        }
-        out
+        true
     }
 }
 
@@ -187,7 +180,12 @@ mod tests {
             let l = Arc::clone(l);
             (text, 1 << 20, Box::new(move || l))
         };
-        let bytes = LoweredPack::write([given(a, &la), given(b, &lb)], None);
+        let mut bytes = Vec::new();
+        assert!(LoweredPack::write(
+            [given(a, &la), given(b, &lb)],
+            None,
+            &mut bytes
+        ));
         let pack = LoweredPack::read(bytes.clone()).expect("reads");
         assert_eq!(pack.len(), 2);
         assert_eq!(
@@ -198,12 +196,20 @@ mod tests {
         assert!(pack.find("{ a = 2; }", 1 << 20).is_none());
         assert!(pack.find(a, 1 << 19).is_none());
         assert_eq!(pack.found(), (2, 2));
-        assert!(pack.holds_exactly([(b, 1 << 20), (a, 1 << 20)]));
-        assert!(!pack.holds_exactly([(a, 1 << 20)]));
-        // copied from a pack: the same bytes, and nothing asked to lower
+        // copied from a pack, nothing asked to lower: the same files are not written again,
+        // and a part of them is written as it was
         let unasked = |text| -> ToWrite<'_> { (text, 1 << 20, Box::new(|| unreachable!())) };
-        let again = LoweredPack::write([unasked(a), unasked(b)], Some(&pack));
-        assert_eq!(again, bytes);
+        let mut again = Vec::new();
+        assert!(!LoweredPack::write(
+            [unasked(b), unasked(a)],
+            Some(&pack),
+            &mut again
+        ));
+        assert!(again.is_empty());
+        assert!(LoweredPack::write([unasked(a)], Some(&pack), &mut again));
+        let part = LoweredPack::read(again).expect("reads");
+        assert_eq!(part.len(), 1);
+        assert!(part.find(a, 1 << 20).is_some());
         // cut anywhere, no pack
         for cut in 0..bytes.len() {
             assert!(LoweredPack::read(bytes[..cut].to_vec()).is_none(), "{cut}");

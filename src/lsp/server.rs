@@ -250,7 +250,10 @@ impl Server {
         // A clan that cannot be read (a FIFO or device where a file belongs, a file past the
         // size limits) is said to the user and waited out: the server stays, with nothing
         // loaded, and reads the clan again when its files change.
-        let (host, refused) = match AnalysisHost::load(&root) {
+        // The files as the last `clanc check` lowered them, when its cache keeps them: the
+        // first check lowers only what changed since.
+        let lowered_before = crate::cache::lowered_files_kept_for(&root);
+        let (host, refused) = match AnalysisHost::load_lowering_from(&root, lowered_before) {
             Ok(host) => (host, None),
             Err(crate::loader::LoadError::NotADirectory(path)) => {
                 return Err(format!("`{}` is not a directory", path.display()).into());
