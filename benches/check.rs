@@ -1,8 +1,10 @@
 //! `clanc check` of generated clans with 10, 100, 500, 1,000 and 10,000 machines: in-process
 //! (the analysis host's load and first check: syntax, model, checker; what an editor
 //! integration pays) and as a whole process (the release binary, as pre-commit runs it), cold
-//! (`--no-cache`) and warm (an entry of the unchanged clan in the on-disk cache, answered
-//! by stating the clan's paths). Benchmarks, not tests: no assertions on time.
+//! (`--no-cache`), warm (an entry of the unchanged clan in the on-disk cache, answered
+//! by stating the clan's paths), and edited (a file the evaluation reads changed before each
+//! run: the model is built again, from the files the cache keeps lowered but the edited one).
+//! Benchmarks, not tests: no assertions on time.
 
 mod common;
 
@@ -10,7 +12,7 @@ use common::generated_clan;
 
 use std::path::Path;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn check_in_process(dir: &Path) -> usize {
     let mut host = clanc::analysis::AnalysisHost::load(dir).expect("clan loads");
@@ -56,6 +58,21 @@ fn benches(c: &mut Criterion) {
         );
         group.bench_function(format!("gen-{n}/process-warm"), |b| {
             b.iter(|| check_process(dir.path(), Some(cache.path())))
+        });
+        // A comment added to the inventory's machines before each run (not timed).
+        let read = dir.path().join("modules/clan/inventory/machines/eu.nix");
+        let edit = || {
+            use std::io::Write as _;
+            let mut file = std::fs::OpenOptions::new().append(true).open(&read);
+            let file = file.as_mut().expect("the generated clan has eu.nix");
+            file.write_all(b"\n# edited\n").expect("append");
+        };
+        group.bench_function(format!("gen-{n}/process-edited"), |b| {
+            b.iter_batched(
+                edit,
+                |()| check_process(dir.path(), Some(cache.path())),
+                BatchSize::PerIteration,
+            )
         });
     }
     group.finish();

@@ -90,3 +90,44 @@ pub fn write<'a>(
         let _ = store.write_lowered(root, &body);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_binary_that_wrote_the_lowered_files_reads_them() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::at(dir.path());
+        let identity = Identity {
+            version: "1".into(),
+            exe: "/bin/clanc".into(),
+            exe_size: 10,
+            exe_mtime_ns: 20,
+            explain_unknown: false,
+        };
+        let text = "{ a = 1; }";
+        let db = crate::db::Database::default();
+        let file = SourceFile::new(&db, "a.nix".into(), Arc::from(text));
+        let lowered = Arc::clone(crate::eval::lower_file(&db, file, 1 << 20));
+        let mut body = writer(&identity).into_bytes();
+        body.push(b'\n');
+        let given: ToWrite<'_> = (text, 1 << 20, Box::new(move || lowered));
+        assert!(LoweredPack::write([given], None, &mut body));
+        store.write_lowered("/clan", &body).expect("written");
+        let pack = read(&store, "/clan", &identity).expect("its writer reads it");
+        assert!(pack.find(text, 1 << 20).is_some());
+        // the options do not matter; another build, or another clan, reads nothing
+        let explaining = Identity {
+            explain_unknown: true,
+            ..identity.clone()
+        };
+        assert!(read(&store, "/clan", &explaining).is_some());
+        let rebuilt = Identity {
+            exe_mtime_ns: 21,
+            ..identity.clone()
+        };
+        assert!(read(&store, "/clan", &rebuilt).is_none());
+        assert!(read(&store, "/another", &identity).is_none());
+    }
+}
