@@ -124,17 +124,38 @@ struct Writer<'a> {
     index: HashMap<&'a str, usize>,
 }
 
-impl<'a> Writer<'a> {
-    fn uint(&mut self, mut n: u64) {
-        loop {
-            let low = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                self.bytes.push(low);
-                return;
-            }
-            self.bytes.push(low | 0x80);
+/// Appends `n` as a LEB128 varint: seven bits a byte, low first, the high bit set on all
+/// but the last.
+pub(super) fn push_uint(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let low = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(low);
+            return;
         }
+        out.push(low | 0x80);
+    }
+}
+
+/// The varint [`push_uint`] wrote at `*at`, moving `*at` past it; `None` past the end or for
+/// more than 64 bits.
+pub(super) fn read_uint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut n: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        n |= u64::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+impl<'a> Writer<'a> {
+    fn uint(&mut self, n: u64) {
+        push_uint(&mut self.bytes, n);
     }
 
     fn count(&mut self, n: usize) {
@@ -223,6 +244,66 @@ impl<'a> Writer<'a> {
         }
     }
 
+    fn var(&mut self, var: &'a Var) {
+        match var {
+            Var::Local { up, slot } => {
+                self.byte(0);
+                self.uint(u64::from(*up));
+                self.uint(u64::from(*slot));
+            }
+            Var::Global(name) => {
+                self.byte(1);
+                self.string(name);
+            }
+            Var::With(name) => {
+                self.byte(2);
+                self.string(name);
+            }
+        }
+    }
+
+    fn attrs(&mut self, set: &'a AttrsExpr) {
+        self.flag(set.rec);
+        self.count(set.attrs.len());
+        for def in &set.attrs {
+            self.string(&def.name);
+            self.id(def.value);
+            self.range(def.range);
+        }
+        self.count(set.dynamic.len());
+        for (key, value) in &set.dynamic {
+            self.id(*key);
+            self.id(*value);
+        }
+    }
+
+    fn lambda(&mut self, lambda: &'a LambdaExpr) {
+        match &lambda.param {
+            Param::Ident(name) => {
+                self.byte(0);
+                self.string(name);
+            }
+            Param::Formals {
+                formals,
+                ellipsis,
+                bind,
+            } => {
+                self.byte(1);
+                self.count(formals.len());
+                for formal in formals {
+                    self.string(&formal.name);
+                    self.optional_id(formal.default);
+                }
+                self.flag(*ellipsis);
+                self.flag(bind.is_some());
+                if let Some(bind) = bind {
+                    self.string(bind);
+                }
+            }
+        }
+        self.id(lambda.body);
+    }
+
     fn expr(&mut self, expr: &'a Expr) {
         match expr {
             Expr::Error => self.byte(0),
@@ -259,21 +340,7 @@ impl<'a> Writer<'a> {
             Expr::CurPos => self.byte(7),
             Expr::Var(var) => {
                 self.byte(8);
-                match var {
-                    Var::Local { up, slot } => {
-                        self.byte(0);
-                        self.uint(u64::from(*up));
-                        self.uint(u64::from(*slot));
-                    }
-                    Var::Global(name) => {
-                        self.byte(1);
-                        self.string(name);
-                    }
-                    Var::With(name) => {
-                        self.byte(2);
-                        self.string(name);
-                    }
-                }
+                self.var(var);
             }
             Expr::Select {
                 expr,
@@ -292,18 +359,7 @@ impl<'a> Writer<'a> {
             }
             Expr::Attrs(set) => {
                 self.byte(11);
-                self.flag(set.rec);
-                self.count(set.attrs.len());
-                for def in &set.attrs {
-                    self.string(&def.name);
-                    self.id(def.value);
-                    self.range(def.range);
-                }
-                self.count(set.dynamic.len());
-                for (key, value) in &set.dynamic {
-                    self.id(*key);
-                    self.id(*value);
-                }
+                self.attrs(set);
             }
             Expr::List(items) => {
                 self.byte(12);
@@ -311,30 +367,7 @@ impl<'a> Writer<'a> {
             }
             Expr::Lambda(lambda) => {
                 self.byte(13);
-                match &lambda.param {
-                    Param::Ident(name) => {
-                        self.byte(0);
-                        self.string(name);
-                    }
-                    Param::Formals {
-                        formals,
-                        ellipsis,
-                        bind,
-                    } => {
-                        self.byte(1);
-                        self.count(formals.len());
-                        for formal in formals {
-                            self.string(&formal.name);
-                            self.optional_id(formal.default);
-                        }
-                        self.flag(*ellipsis);
-                        self.flag(bind.is_some());
-                        if let Some(bind) = bind {
-                            self.string(bind);
-                        }
-                    }
-                }
-                self.id(lambda.body);
+                self.lambda(lambda);
             }
             Expr::Apply { func, arg } => {
                 self.byte(14);
@@ -421,15 +454,7 @@ impl<'a> Reader<'a> {
     }
 
     fn uint(&mut self) -> Option<u64> {
-        let mut n: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                return Some(n);
-            }
-        }
-        None
+        read_uint(self.bytes, &mut self.at)
     }
 
     fn u32(&mut self) -> Option<u32> {
@@ -525,6 +550,60 @@ impl Decoder<'_> {
         })
     }
 
+    fn var(&mut self) -> Option<Var> {
+        Some(match self.r.byte()? {
+            0 => Var::Local {
+                up: self.r.u32()?,
+                slot: self.r.u32()?,
+            },
+            1 => Var::Global(self.string()?),
+            2 => Var::With(self.string()?),
+            _ => return None,
+        })
+    }
+
+    fn attrs(&mut self) -> Option<AttrsExpr> {
+        let rec = self.r.flag()?;
+        let attrs = self.boxed(|d| {
+            Some(AttrDef {
+                name: d.string()?,
+                value: d.id()?,
+                range: d.r.range()?,
+            })
+        })?;
+        let dynamic = self.boxed(|d| Some((d.id()?, d.id()?)))?;
+        Some(AttrsExpr {
+            rec,
+            attrs,
+            dynamic,
+        })
+    }
+
+    fn lambda(&mut self) -> Option<LambdaExpr> {
+        let param = match self.r.byte()? {
+            0 => Param::Ident(self.string()?),
+            1 => Param::Formals {
+                formals: self.boxed(|d| {
+                    Some(Formal {
+                        name: d.string()?,
+                        default: d.optional_id()?,
+                    })
+                })?,
+                ellipsis: self.r.flag()?,
+                bind: if self.r.flag()? {
+                    Some(self.string()?)
+                } else {
+                    None
+                },
+            },
+            _ => return None,
+        };
+        Some(LambdaExpr {
+            param,
+            body: self.id()?,
+        })
+    }
+
     fn expr(&mut self) -> Option<Expr> {
         Some(match self.r.byte()? {
             0 => Expr::Error,
@@ -546,15 +625,7 @@ impl Decoder<'_> {
             },
             6 => Expr::SearchPath(self.string()?),
             7 => Expr::CurPos,
-            8 => Expr::Var(match self.r.byte()? {
-                0 => Var::Local {
-                    up: self.r.u32()?,
-                    slot: self.r.u32()?,
-                },
-                1 => Var::Global(self.string()?),
-                2 => Var::With(self.string()?),
-                _ => return None,
-            }),
+            8 => Expr::Var(self.var()?),
             9 => Expr::Select {
                 expr: self.id()?,
                 path: self.keys()?,
@@ -564,47 +635,9 @@ impl Decoder<'_> {
                 expr: self.id()?,
                 path: self.keys()?,
             },
-            11 => {
-                let rec = self.r.flag()?;
-                let attrs = self.boxed(|d| {
-                    Some(AttrDef {
-                        name: d.string()?,
-                        value: d.id()?,
-                        range: d.r.range()?,
-                    })
-                })?;
-                let dynamic = self.boxed(|d| Some((d.id()?, d.id()?)))?;
-                Expr::Attrs(Arc::new(AttrsExpr {
-                    rec,
-                    attrs,
-                    dynamic,
-                }))
-            }
+            11 => Expr::Attrs(Arc::new(self.attrs()?)),
             12 => Expr::List(self.boxed(Self::id)?.into()),
-            13 => {
-                let param = match self.r.byte()? {
-                    0 => Param::Ident(self.string()?),
-                    1 => Param::Formals {
-                        formals: self.boxed(|d| {
-                            Some(Formal {
-                                name: d.string()?,
-                                default: d.optional_id()?,
-                            })
-                        })?,
-                        ellipsis: self.r.flag()?,
-                        bind: if self.r.flag()? {
-                            Some(self.string()?)
-                        } else {
-                            None
-                        },
-                    },
-                    _ => return None,
-                };
-                Expr::Lambda(Arc::new(LambdaExpr {
-                    param,
-                    body: self.id()?,
-                }))
-            }
+            13 => Expr::Lambda(Arc::new(self.lambda()?)),
             14 => Expr::Apply {
                 func: self.id()?,
                 arg: self.id()?,

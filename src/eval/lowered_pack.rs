@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sha2::{Digest as _, Sha256};
 
 use super::ir::Lowered;
-use super::lowered_bytes;
+use super::lowered_bytes::{self, push_uint, read_uint as uint};
 
 type Key = ([u8; 32], u64);
 
@@ -137,31 +137,6 @@ impl LoweredPack {
         }
         true
     }
-}
-
-fn push_uint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let low = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(low);
-            return;
-        }
-        out.push(low | 0x80);
-    }
-}
-
-fn uint(bytes: &[u8], at: &mut usize) -> Option<u64> {
-    let mut n: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let b = *bytes.get(*at)?;
-        *at += 1;
-        n |= u64::from(b & 0x7f).checked_shl(shift)?;
-        if b & 0x80 == 0 {
-            return Some(n);
-        }
-    }
-    None
 }
 
 #[cfg(test)]
