@@ -22,11 +22,15 @@ fn writer(identity: &Identity) -> String {
         .finish()
 }
 
-/// The lowered files the default cache (`Store::locate`) keeps for the clan at `dir`, for a
-/// command that does not write the cache (the language server, `plan`): its first analysis
-/// then lowers only the files changed since the last `clanc check`.
-pub fn kept_for(dir: &std::path::Path) -> Option<Arc<LoweredPack>> {
-    let store = Store::locate(None)?;
+/// The lowered files the cache (at `cache_dir`, else where `Store::locate` finds it) keeps
+/// for the clan at `dir`, for a command that does not write the cache (the language server,
+/// `plan`, `inventory`, `vars`, `check --watch`): its first analysis then lowers only the
+/// files changed since the last `clanc check`.
+pub fn kept_for(
+    dir: &std::path::Path,
+    cache_dir: Option<&std::path::Path>,
+) -> Option<Arc<LoweredPack>> {
+    let store = Store::locate(cache_dir)?;
     let identity = Identity::current(false)?;
     read(
         &store,

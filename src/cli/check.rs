@@ -86,14 +86,20 @@ pub(super) struct Analysis {
 /// Loads the clan at `dir` (its files taken as the last `clanc check` lowered them, when the
 /// cache keeps them), builds the model and runs every check.
 pub(super) fn analyse(dir: &std::path::Path) -> Result<Analysis, loader::LoadError> {
-    analyse_with(dir, false, false, crate::cache::lowered_files_kept_for(dir)).map(|(a, _)| a)
+    analyse_with(
+        dir,
+        false,
+        false,
+        crate::cache::lowered_files_kept_for(dir, None),
+    )
+    .map(|(a, _)| a)
 }
 
 /// [`analyse`], with the machines' footprints (`plan --changed-since`).
 pub(super) fn analyse_with_footprints(
     dir: &std::path::Path,
 ) -> Result<(Analysis, crate::model::footprint::Footprints), loader::LoadError> {
-    let lowered_before = crate::cache::lowered_files_kept_for(dir);
+    let lowered_before = crate::cache::lowered_files_kept_for(dir, None);
     analyse_with(dir, false, true, lowered_before).map(|(a, f)| (a, f.unwrap_or_default()))
 }
 

@@ -30,7 +30,8 @@ pub struct InventoryArgs {
 }
 
 pub fn run(args: &InventoryArgs) -> u8 {
-    let host = match AnalysisHost::load(&args.dir) {
+    let lowered_before = crate::cache::lowered_files_kept_for(&args.dir, None);
+    let host = match AnalysisHost::load_lowering_from(&args.dir, lowered_before) {
         Ok(host) => host,
         Err(e) => {
             eprintln!("error: {e}");

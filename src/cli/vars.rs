@@ -268,7 +268,9 @@ pub(super) fn admin_identities() -> Result<Vec<age::x25519::Identity>, (u8, Stri
 /// Loads the clan at `dir` and builds its model; the model's errors stop here (a clan that
 /// does not evaluate cannot say which generators it has).
 pub(super) fn load_model(dir: &Path) -> Result<(PathBuf, Clan), (u8, String)> {
-    let host = AnalysisHost::load(dir).map_err(|e| (exit::USAGE, e.to_string()))?;
+    let lowered_before = crate::cache::lowered_files_kept_for(dir, None);
+    let host = AnalysisHost::load_lowering_from(dir, lowered_before)
+        .map_err(|e| (exit::USAGE, e.to_string()))?;
     let root = host.root().to_path_buf();
     let clan = host.model();
     if let Some(d) = clan

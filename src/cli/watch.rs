@@ -63,7 +63,11 @@ pub fn run(args: &CheckArgs, color: ColorChoice) -> u8 {
         // again from scratch after the next change).
         let ready = match session.take() {
             Some(mut s) => s.refresh().map(|_| s),
-            None => AnalysisHost::load(&args.dir),
+            None => {
+                let cache_dir = args.cache_dir.as_deref();
+                let kept = || crate::cache::lowered_files_kept_for(&args.dir, cache_dir);
+                AnalysisHost::load_lowering_from(&args.dir, (!args.no_cache).then(kept).flatten())
+            }
         };
         match ready {
             Ok(mut s) => {

@@ -252,7 +252,7 @@ impl Server {
         // loaded, and reads the clan again when its files change.
         // The files as the last `clanc check` lowered them, when its cache keeps them: the
         // first check lowers only what changed since.
-        let lowered_before = crate::cache::lowered_files_kept_for(&root);
+        let lowered_before = crate::cache::lowered_files_kept_for(&root, None);
         let (host, refused) = match AnalysisHost::load_lowering_from(&root, lowered_before) {
             Ok(host) => (host, None),
             Err(crate::loader::LoadError::NotADirectory(path)) => {
