@@ -1,7 +1,7 @@
 //! Fuzzing on stable Rust, in every test run: inputs made by mutating real ones (the seed
 //! fleet's Nix files, golden inputs, sops files, inventory.json, selectors and deploy targets)
-//! with a fixed seed, fed to the parser, the evaluator, the whole check, the sops reader and
-//! the two grammars. A panic (or a stack overflow, which aborts the test binary) is a bug;
+//! with a fixed seed, fed to the parser, the evaluator, the whole check, the sops reader,
+//! the two grammars, and the cache's pack of lowered files (read back as lowered). A panic (or a stack overflow, which aborts the test binary) is a bug;
 //! errors and unknowns are fine. The budget is a number of runs per target:
 //! `CLANC_FUZZ_RUNS` multiplies it (the long run of docs/eval.md: `CLANC_FUZZ_RUNS=400 cargo
 //! test --release --test fuzz`), `CLANC_FUZZ_SEED` changes the seed. A failing input is printed
@@ -225,6 +225,23 @@ fn eval_target(text: &str) {
     }
 }
 
+/// The file's IR as lowering gives it and as the on-disk cache's pack gives it back are the
+/// same (the pack is what a check after an edit evaluates from).
+fn lowered_pack_target(text: &str) {
+    use std::sync::Arc;
+    let db = Database::default();
+    let file = clanc::db::SourceFile::new(&db, "a.nix".into(), Arc::from(text));
+    let budget = Limits::DEFAULT_LOWER_BUDGET;
+    let lowered = Arc::clone(clanc::eval::lower_file(&db, file, budget));
+    let expected = format!("{lowered:?}");
+    let given: clanc::eval::ToWrite<'_> = (text, budget, Box::new(move || lowered));
+    let mut bytes = Vec::new();
+    clanc::eval::LoweredPack::write([given], None, &mut bytes);
+    let pack = clanc::eval::LoweredPack::read(bytes).expect("a pack written reads back");
+    let back = pack.find(text, budget).expect("the pack holds the file");
+    assert_eq!(format!("{back:?}"), expected, "read back otherwise");
+}
+
 fn grammar_target(text: &str) {
     let _ = clanc::model::machine_selector::parse_selector(text);
     let _ = clanc::model::deploy_target::parse_deploy_target(text);
@@ -287,6 +304,12 @@ fn the_check_target_reads_the_module_and_inventory_json() {
 fn the_parser_survives_mutated_nix() {
     let seeds = seed_files(&["fixtures/seed-fleet", "tests/golden"], ".nix");
     fuzz("parse", 1, seeds, 3000, parse_target);
+}
+
+#[test]
+fn mutated_nix_reads_back_from_a_pack_as_it_was_lowered() {
+    let seeds = seed_files(&["fixtures/seed-fleet", "tests/golden"], ".nix");
+    fuzz("lowered pack", 7, seeds, 1000, lowered_pack_target);
 }
 
 #[test]
