@@ -286,13 +286,6 @@ impl Observations {
         self.types.iter().map(|(p, t)| (p.as_str(), *t))
     }
 
-    /// Every file read only as code (imported, not read as text), with its text.
-    pub fn code(&self) -> impl Iterator<Item = (&str, &Arc<str>)> {
-        (self.sources.iter())
-            .filter(|(p, _)| !self.read_as_text.contains(*p))
-            .filter_map(|(p, r)| Some((p.as_str(), r.as_ref().ok()?)))
-    }
-
     /// The text a file had when it was read (`None` if it was not read).
     pub fn text_of(&self, path: &str) -> Option<Result<&Arc<str>, &FileError>> {
         self.sources.get(path).map(Result::as_ref)
@@ -348,6 +341,18 @@ impl ClanFiles {
     /// Whether the evaluation asked for the file at `path` (absolute), as code or as text.
     pub fn has_read(&self, path: &str) -> bool {
         self.observed.borrow().read_file(path)
+    }
+
+    /// The files read from the disk (outside the workspace: the flake's inputs in the store)
+    /// that the evaluation imported as code and never read as text, as database inputs.
+    pub fn code_read_elsewhere(&self) -> Vec<SourceFile> {
+        let observed = self.observed.borrow();
+        let mut files: Vec<(String, SourceFile)> = (self.disk.loaded.borrow().iter())
+            .filter(|(path, _)| !observed.read_as_text.contains(*path))
+            .map(|(path, file)| (path.clone(), *file))
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        files.into_iter().map(|(_, file)| file).collect()
     }
 
     /// What the evaluation asked so far.

@@ -50,46 +50,32 @@ pub fn read(store: &Store, root: &str, identity: &Identity) -> Option<Arc<Lowere
     LoweredPack::read(body).map(Arc::new)
 }
 
-/// Keeps every Nix file of the clan, clanc's own modules and the code the evaluation read
-/// elsewhere (`read`: absolute paths outside `root` with their texts, the flake's inputs in
-/// the store) as the check lowered them, unless `before` holds exactly those already (its
-/// records are copied, not encoded again). The clan's files are lowered already (a check
-/// lowers every one): this reads the memo; code read elsewhere is lowered again when
-/// `before` does not hold it (once: the next check finds it there).
-pub fn write<'a>(
+/// Keeps every Nix file of the clan, clanc's own modules and the code the evaluation
+/// imported from elsewhere (`elsewhere`: the flake's inputs in the store) as the check lowered
+/// them (all are lowered by then: this reads the memo), unless `before` holds exactly those
+/// already. Records `before` holds are copied, not encoded again.
+pub fn write(
     store: &Store,
     root: &str,
     identity: &Identity,
-    db: &'a dyn Db,
+    db: &dyn Db,
     workspace: Workspace,
-    read: impl Iterator<Item = (&'a str, &'a Arc<str>)>,
+    elsewhere: &[SourceFile],
     before: Option<&LoweredPack>,
 ) {
     let budget = Limits::DEFAULT_LOWER_BUDGET;
-    let inside = format!("{}/", root.trim_end_matches('/'));
-    let elsewhere: Vec<(&str, &Arc<str>)> = read
-        .filter(|(path, _)| !path.starts_with(&inside) && !crate::modules::known::is_builtin(path))
-        .collect();
-    let files: Vec<SourceFile> = (workspace.files(db).iter())
+    let files = (workspace.files(db).iter())
         .chain(workspace.builtins(db))
         .filter(|f| crate::db::is_nix(f.path(db)))
-        .copied()
-        .collect();
-    let ours = files.iter().map(|f| -> ToWrite<'a> {
+        .chain(elsewhere);
+    let records = files.map(|f| -> ToWrite<'_> {
         let f = *f;
         let lowered = move || Arc::clone(crate::eval::lower_file(db, f, budget));
         (&**f.text(db), budget, Box::new(lowered))
     });
-    let theirs = elsewhere.into_iter().map(|(path, text)| -> ToWrite<'a> {
-        let lowered = move || {
-            let file = SourceFile::new(db, path.to_string(), Arc::clone(text));
-            Arc::clone(crate::eval::lower_file(db, file, budget))
-        };
-        (&**text, budget, Box::new(lowered))
-    });
     let mut body = writer(identity).into_bytes();
     body.push(b'\n');
-    if LoweredPack::write(ours.chain(theirs), before, &mut body) {
+    if LoweredPack::write(records, before, &mut body) {
         // A cache that cannot be written is no cache: the next check lowers the texts.
         let _ = store.write_lowered(root, &body);
     }

@@ -74,8 +74,8 @@ struct Run {
     began: SystemTime,
     /// The files as the clan's last check lowered them, which the load's database takes.
     lowered_before: Option<Arc<LoweredPack>>,
-    /// The files the analysis's evaluation imported as code (absolute path, text).
-    code_read: Vec<(String, Arc<str>)>,
+    /// The files the analysis's evaluation imported as code from outside the clan.
+    code_read_elsewhere: Vec<SourceFile>,
 }
 
 /// Checks the clan at `dir` (whose absolute, canonical path is `root`), with the cache in
@@ -205,7 +205,7 @@ fn load(
         snapshot,
         began,
         lowered_before,
-        code_read: Vec::new(),
+        code_read_elsewhere: Vec::new(),
     })
 }
 
@@ -261,12 +261,11 @@ impl Run {
         };
         let (parts, entry) = self.analyse(identity.explain_unknown);
         let (db, workspace) = (self.host.db(), self.host.workspace());
-        let read = self
-            .code_read
-            .iter()
-            .map(|(path, text)| (path.as_str(), text));
+        let elsewhere = &self.code_read_elsewhere;
         let before = self.lowered_before.as_deref();
-        super::lowered::write(store, &self.root, identity, db, workspace, read, before);
+        super::lowered::write(
+            store, &self.root, identity, db, workspace, elsewhere, before,
+        );
         let stored = match entry {
             Ok((files, model)) => {
                 // The sops files read meanwhile were those of the old model's legacy files.
@@ -413,11 +412,9 @@ impl Run {
         } else {
             Vec::new()
         };
-        let observations = analysis.memo.inputs().observations();
-        let observed = observed::record(observations, &mut self.digests);
-        self.code_read = (observations.code())
-            .map(|(path, text)| (path.to_string(), Arc::clone(text)))
-            .collect();
+        let inputs = analysis.memo.inputs();
+        let observed = observed::record(inputs.observations(), &mut self.digests);
+        self.code_read_elsewhere = inputs.code_read_elsewhere().to_vec();
         let facts = WorkspaceFacts::of(db, workspace);
         let files = (self.files.iter().zip(&self.hashes).zip(&per_file))
             .map(|((f, hash), diagnostics)| FileEntry {

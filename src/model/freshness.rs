@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rnix::TextRange;
 
-use crate::db::{Db, Workspace};
+use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostics::Span;
 use crate::eval::{EnteredExprs, Evaluator, LiteralValue, UsedLiteral};
 use crate::files::{ClanFiles, FilesNow, Observations};
@@ -20,6 +20,9 @@ use crate::syntax::token_edit::{Moved, around_change, literals_only};
 #[derive(Clone, Debug)]
 pub struct ModelInputs {
     root: String,
+    /// The files the evaluation imported from outside the workspace (`ClanFiles::
+    /// code_read_elsewhere`): their lowering is memoised under these inputs.
+    code_read_elsewhere: Arc<[SourceFile]>,
     workspace_facts: WorkspaceFacts,
     reads: Observations,
     /// Whether the evaluation turned a position into a value or a message: then moving
@@ -113,6 +116,12 @@ impl ModelInputs {
         &self.reads
     }
 
+    /// The files the evaluation imported as code from outside the workspace (the flake's
+    /// inputs in the store), as the database inputs it lowered them from.
+    pub fn code_read_elsewhere(&self) -> &[SourceFile] {
+        &self.code_read_elsewhere
+    }
+
     /// Whether the evaluation behind the model is known not to have read `file` (relative to
     /// the clan directory): the clan has a flake.nix, which was evaluated, and the file was
     /// never imported or read. Without a flake.nix nothing says which files count.
@@ -133,6 +142,7 @@ impl ModelInputs {
     ) -> ModelInputs {
         ModelInputs {
             root: root.to_string(),
+            code_read_elsewhere: files.code_read_elsewhere().into(),
             workspace_facts: facts.clone(),
             reads: files.observations(),
             positions_shown: ev.showed_positions(),
