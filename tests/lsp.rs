@@ -1,7 +1,8 @@
 //! `clanc lsp` spoken to over JSON-RPC like an editor does: diagnostics for unsaved text,
 //! published for the right files, cleared when fixed, newest text only; unknown requests get an
 //! error, and shutdown/exit end the process cleanly; hover, definition and completion answer
-//! from the model of the current text.
+//! from the model of the current text; files are taken as the last `clanc check` lowered
+//! them, edited ones lowered from their text.
 
 mod lsp_client;
 
@@ -102,6 +103,136 @@ fn diagnostics_follow_unsaved_edits_and_clear_when_fixed() {
     client.notify("exit", Value::Null);
     let status = client.child.wait().unwrap();
     assert!(status.success());
+}
+
+/// Swaps, in the pack of lowered files under `cache` (`clanc check`'s), the IR of the texts `a`
+/// and `b`: then a file with the text `a` lowers to what `b` lowered to. The layout is
+/// `eval::lowered_pack`'s behind `cache::store`'s frame: a header line with the body's
+/// SHA-256, the writer's line, a count, and per file the text's SHA-256, the stack budget and
+/// the length of the IR's bytes (LEB128), then the bytes.
+fn swap_lowered(cache: &std::path::Path, a: &str, b: &str) {
+    use sha2::{Digest as _, Sha256};
+    fn uint(bytes: &[u8], at: &mut usize) -> u64 {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = bytes[*at];
+            *at += 1;
+            n |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        n
+    }
+    fn push(out: &mut Vec<u8>, mut n: u64) {
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(low);
+                return;
+            }
+            out.push(low | 0x80);
+        }
+    }
+    let path = std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "lowered"))
+        .expect("clanc check kept the lowered files");
+    let file = std::fs::read(&path).unwrap();
+    let header = file.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let body = &file[header..];
+    let writer = body.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let mut at = writer;
+    let count = uint(body, &mut at);
+    let mut records = Vec::new();
+    for _ in 0..count {
+        let digest = body[at..at + 32].to_vec();
+        at += 32;
+        let budget = uint(body, &mut at);
+        let len = uint(body, &mut at) as usize;
+        records.push((digest, budget, body[at..at + len].to_vec()));
+        at += len;
+    }
+    let find = |text: &str| {
+        let digest = Sha256::digest(text.as_bytes()).to_vec();
+        records
+            .iter()
+            .position(|r| r.0 == digest)
+            .expect("the text is in the pack")
+    };
+    let (i, j) = (find(a), find(b));
+    let ir_of_a = std::mem::take(&mut records[i].2);
+    records[i].2 = std::mem::replace(&mut records[j].2, ir_of_a);
+    let mut new_body = body[..writer].to_vec();
+    push(&mut new_body, count);
+    for (digest, budget, ir) in records {
+        new_body.extend_from_slice(&digest);
+        push(&mut new_body, budget);
+        push(&mut new_body, ir.len() as u64);
+        new_body.extend_from_slice(&ir);
+    }
+    let old_header = String::from_utf8(file[..header].to_vec()).unwrap();
+    let kind_and_format: Vec<&str> = old_header.split(' ').take(2).collect();
+    let digest = format!("{:x}", Sha256::digest(&new_body));
+    let mut out = format!("{} {}\n", kind_and_format.join(" "), digest).into_bytes();
+    out.extend_from_slice(&new_body);
+    std::fs::write(&path, out).unwrap();
+}
+
+#[test]
+fn the_server_takes_files_as_a_check_lowered_them_and_lowers_edited_ones_from_their_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (clean, twice) = ("{ a = 1; }\n", "{ b = 1; b = 2; }\n");
+    std::fs::write(root.join("flake.nix"), "{ outputs = _: { }; }\n").unwrap();
+    std::fs::create_dir(root.join("modules")).unwrap();
+    std::fs::write(root.join("modules/a.nix"), clean).unwrap();
+    std::fs::write(root.join("modules/b.nix"), twice).unwrap();
+    let cache_home = tempfile::tempdir().unwrap();
+    let cache = cache_home.path().join("clanc");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_clanc"))
+        .args(["check", "--format", "json", "--cache-dir"])
+        .arg(&cache)
+        .arg(root)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.code().is_some());
+    // a.nix's text now stands for b.nix's IR: if the server takes the pack, a.nix shows
+    // b.nix's duplicate attribute (what no lowering of a.nix's text gives)
+    swap_lowered(&cache, clean, twice);
+    let mut client = Client::start_with_cache_home(root, cache_home.path());
+    let a = format!("file://{}/modules/a.nix", root.display());
+    let diagnostics = client.diagnostics_for(&a);
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    let message = diagnostics[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("attribute 'b' already defined"),
+        "{diagnostics:?}"
+    );
+    // an edit of a.nix is lowered from its text: clean again
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": a, "languageId": "nix", "version": 1, "text": clean } }),
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": a, "version": 2 },
+            "contentChanges": [{ "text": "{ a = 2; }\n" }]
+        }),
+    );
+    client.wait_for(|m| {
+        m["method"] == "textDocument/publishDiagnostics"
+            && m["params"]["uri"] == a
+            && m["params"]["diagnostics"] == json!([])
+    });
+    let _ = client.request("shutdown", Value::Null);
+    client.notify("exit", Value::Null);
+    assert!(client.child.wait().unwrap().success());
 }
 
 /// The files published between now and the answer to a hover request on `uri` (the server

@@ -26,7 +26,26 @@ impl Client {
     }
 
     pub fn start_with(root: &std::path::Path, capabilities: Value) -> Client {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_clanc"))
+        Client::start_in(root, capabilities, None)
+    }
+
+    /// [`Client::start`], the server's `XDG_CACHE_HOME` (where it finds what `clanc check`
+    /// keeps) set to `cache_home`.
+    pub fn start_with_cache_home(root: &std::path::Path, cache_home: &std::path::Path) -> Client {
+        let capabilities = json!({ "general": { "positionEncodings": ["utf-16"] } });
+        Client::start_in(root, capabilities, Some(cache_home))
+    }
+
+    fn start_in(
+        root: &std::path::Path,
+        capabilities: Value,
+        cache_home: Option<&std::path::Path>,
+    ) -> Client {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_clanc"));
+        if let Some(cache_home) = cache_home {
+            command.env("XDG_CACHE_HOME", cache_home);
+        }
+        let mut child = command
             .arg("lsp")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
