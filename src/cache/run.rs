@@ -287,7 +287,7 @@ impl Run {
         let outcome = Outcome::Miss {
             why,
             stored,
-            lowered: self.lowered_before.as_ref().map(|p| p.found()),
+            lowered: self.lowered_before.as_ref().map(|p| p.counts()),
         };
         self.checked(parts, outcome)
     }

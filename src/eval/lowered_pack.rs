@@ -85,7 +85,7 @@ impl LoweredPack {
 
     /// How many files were taken from the pack so far, and how many were asked for that it
     /// does not hold.
-    pub fn found(&self) -> (usize, usize) {
+    pub fn counts(&self) -> (usize, usize) {
         (
             self.found.load(Ordering::Relaxed),
             self.missed.load(Ordering::Relaxed),
@@ -170,7 +170,7 @@ mod tests {
         assert!(pack.find(b, 1 << 20).is_some());
         assert!(pack.find("{ a = 2; }", 1 << 20).is_none());
         assert!(pack.find(a, 1 << 19).is_none());
-        assert_eq!(pack.found(), (2, 2));
+        assert_eq!(pack.counts(), (2, 2));
         // copied from a pack, nothing asked to lower: the same files are not written again,
         // and a part of them is written as it was
         let unasked = |text| -> ToWrite<'_> { (text, 1 << 20, Box::new(|| unreachable!())) };
