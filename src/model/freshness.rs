@@ -2,16 +2,14 @@
 //! the same model, the model with its spans moved and its copies of edited literals
 //! replaced, or a model to build again.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use rnix::TextRange;
-
+use super::code_use::CodeUse;
 use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostics::Span;
-use crate::eval::{EnteredExprs, Evaluator, LiteralValue, UsedLiteral};
+use crate::eval::{Evaluator, LiteralValue};
 use crate::files::{ClanFiles, FilesNow, Observations};
-use crate::syntax::token_edit::{Moved, around_change, literals_only};
+use crate::syntax::token_edit::Moved;
 
 /// What a model was built from: its root, the texts of `flake.lock` and whether there is a
 /// `flake.nix` (read from the workspace), and everything the evaluation read (files,
@@ -25,20 +23,8 @@ pub struct ModelInputs {
     code_read_elsewhere: Arc<[SourceFile]>,
     workspace_facts: WorkspaceFacts,
     reads: Observations,
-    /// Whether the evaluation turned a position into a value or a message: then moving
-    /// text around (comments, whitespace) can change the model.
-    positions_shown: bool,
-    /// The literals whose values the evaluation used, by file path (sorted), and whether it
-    /// read them: an edit of any other literal cannot change the model, and an edit of a
-    /// literal it did not read changes only the model's copies of it.
-    /// (Per file shared: moving a model copies the map, not every file's ranges.)
-    literals_used: Arc<HashMap<String, Arc<[UsedLiteral]>>>,
-    /// The expressions the evaluation entered, per file it imported as code (absolute
-    /// path): an edit that changes only subtrees it never entered cannot change the model.
-    entered: Arc<HashMap<String, EnteredExprs>>,
-    /// Where the model's builder read source text, per file (absolute path): what it made
-    /// of that text depends on all of it, entered or not.
-    texts_shown: Arc<HashMap<String, Arc<[TextRange]>>>,
+    /// What the evaluation did with the code it imported.
+    code: CodeUse,
 }
 
 /// Whether a model built from [`ModelInputs`] still describes a newer state of the clan.
@@ -80,18 +66,6 @@ pub struct LiteralEdit {
 pub struct WorkspaceFacts {
     pub lock: Option<Arc<str>>,
     pub has_flake: bool,
-}
-
-/// How one file imported as code changed, when that leaves the model as it was (moved).
-struct FileChange {
-    moved: Moved,
-    /// Literals the evaluation passed on but never read: their new ranges and values.
-    literals: Vec<(TextRange, LiteralValue)>,
-    /// Old ranges of the subtrees that changed without having been entered, and of names of
-    /// attributes now written at another path of their set.
-    unentered: Vec<TextRange>,
-    /// What the evaluation entered, in terms of the new text (`None`: unknown from now on).
-    entered: Option<EnteredExprs>,
 }
 
 impl WorkspaceFacts {
@@ -145,20 +119,7 @@ impl ModelInputs {
             code_read_elsewhere: files.code_read_elsewhere().into(),
             workspace_facts: facts.clone(),
             reads: files.observations(),
-            positions_shown: ev.showed_positions(),
-            literals_used: Arc::new(
-                ev.literals_used()
-                    .into_iter()
-                    .map(|(path, ranges)| (path, Arc::from(ranges)))
-                    .collect(),
-            ),
-            entered: Arc::new(ev.entered_exprs()),
-            texts_shown: Arc::new(
-                ev.texts_shown()
-                    .into_iter()
-                    .map(|(path, ranges)| (path, Arc::from(ranges)))
-                    .collect(),
-            ),
+            code: CodeUse::of(ev),
         }
     }
 
@@ -173,229 +134,22 @@ impl ModelInputs {
         let changed = match self.reads.compare(db, &files) {
             FilesNow::Same => return Freshness::Same,
             FilesNow::Changed => return Freshness::Stale,
-            FilesNow::CodeChanged(_) if self.positions_shown => return Freshness::Stale,
             FilesNow::CodeChanged(changed) => changed,
         };
-        let mut moves = Vec::new();
-        let mut edits = Vec::new();
-        let mut unentered = Vec::new();
-        // What the evaluation used, entered and showed moves with the text too.
-        let mut literals_used = HashMap::clone(&self.literals_used);
-        let mut entered = HashMap::clone(&self.entered);
-        let mut texts_shown = HashMap::clone(&self.texts_shown);
-        for (path, text) in &changed {
-            let Some(Ok(before)) = self.reads.text_of(path) else {
-                return Freshness::Stale;
-            };
-            let rel = files.relative(path);
-            let change = self
-                .literal_change(db, &files, path, rel.is_some(), before, text)
-                .or_else(|| self.unentered_change(db, &files, path, before, text));
-            let Some(change) = change else {
-                return Freshness::Stale;
-            };
-            let moved = change.moved;
-            let move_all = |ranges: &[TextRange]| ranges.iter().map(|r| moved.range(*r)).collect();
-            if let Some(used) = literals_used.get_mut(path) {
-                *used = used
-                    .iter()
-                    .map(|u| UsedLiteral {
-                        range: moved.range(u.range),
-                        read: u.read,
-                    })
-                    .collect();
-            }
-            if let Some(shown) = texts_shown.get_mut(path) {
-                *shown = move_all(shown);
-            }
-            match change.entered {
-                Some(now) => entered.insert(path.clone(), now),
-                None => entered.remove(path),
-            };
-            // Files outside the clan have no spans in the model.
-            if let Some(rel) = rel {
-                edits.extend(
-                    change
-                        .literals
-                        .into_iter()
-                        .map(|(range, value)| LiteralEdit {
-                            literal: Span::new(rel, range),
-                            value,
-                        }),
-                );
-                unentered.extend(change.unentered.into_iter().map(|r| Span::new(rel, r)));
-                moves.push((rel.to_string(), moved));
-            }
-        }
+        let before = |path: &str| self.reads.text_of(path)?.ok().map(|t| &**t);
+        let Some(edits) = self.code.after_edits(db, &files, &changed, before) else {
+            return Freshness::Stale;
+        };
         let inputs = ModelInputs {
             reads: self.reads.with_texts(&changed),
-            literals_used: Arc::new(literals_used),
-            entered: Arc::new(entered),
-            texts_shown: Arc::new(texts_shown),
+            code: edits.code,
             ..self.clone()
         };
         Freshness::Moved {
             inputs: Box::new(inputs),
-            moves,
-            edits,
-            unentered,
+            moves: edits.moves,
+            edits: edits.edits,
+            unentered: edits.unentered,
         }
-    }
-
-    /// The change of the file at `path` from `before` to `text` when only trivia and
-    /// literals changed, and each changed literal is one the evaluation never used, or used
-    /// but never read (`in_clan`: the file is the clan's, where the model may hold copies).
-    fn literal_change(
-        &self,
-        db: &dyn Db,
-        files: &ClanFiles,
-        path: &str,
-        in_clan: bool,
-        before: &str,
-        text: &str,
-    ) -> Option<FileChange> {
-        let (moved, literals) = literals_only(before, text)?;
-        if literals.iter().any(|(old, _)| self.shown_at(path, *old)) {
-            return None;
-        }
-        let found = if literals.is_empty() {
-            Vec::new()
-        } else {
-            self.literal_edits(db, files, path, &literals)?
-        };
-        // Files outside the clan have no spans in the model: no copy would be found.
-        if !in_clan && !found.is_empty() {
-            return None;
-        }
-        let entered = self.entered.get(path).and_then(|old| {
-            let lowered = lowered_cleanly(db, files, path)?;
-            let carried = old.carried_to(&lowered, |r| moved.range(r))?;
-            carried.names_moved.is_empty().then_some(carried.entered)
-        });
-        Some(FileChange {
-            moved,
-            literals: found,
-            unentered: Vec::new(),
-            entered,
-        })
-    }
-
-    /// The change of the file at `path` from `before` to `text` when its new text lowers
-    /// (without errors, which would stop its import) to the old IR apart from one subtree
-    /// the evaluation never entered, which holds every token that changed or went away and
-    /// no text the model's builder read.
-    fn unentered_change(
-        &self,
-        db: &dyn Db,
-        files: &ClanFiles,
-        path: &str,
-        before: &str,
-        text: &str,
-    ) -> Option<FileChange> {
-        let old = self.entered.get(path)?;
-        let (moved, changed) = around_change(before, text)?;
-        let lowered = lowered_cleanly(db, files, path)?;
-        let carried = old.carried_to(&lowered, |r| moved.range(r))?;
-        // One subtree differs, and every token that changed or went away is in it: text
-        // outside it (a span around it included) moves with the tokens around the change.
-        let [site] = carried.differ[..] else {
-            return None;
-        };
-        if carried.differ_entered || changed.is_some_and(|c| !site.contains_range(c)) {
-            return None;
-        }
-        if self.shown_at(path, site) {
-            return None;
-        }
-        // An attribute now named at another path of the same set: the model must hold no
-        // span at its old name (a definition's position).
-        let mut unentered = carried.differ;
-        unentered.extend(carried.names_moved);
-        Some(FileChange {
-            moved,
-            literals: Vec::new(),
-            unentered,
-            entered: Some(carried.entered),
-        })
-    }
-
-    /// Whether the model's builder read source text of the file at `path` that overlaps
-    /// `range` (or, for an empty range, touches it).
-    fn shown_at(&self, path: &str, range: TextRange) -> bool {
-        let shown = self.texts_shown.get(path).map_or(&[][..], |s| &s[..]);
-        shown.iter().any(|s| {
-            s.intersect(range)
-                .is_some_and(|i| !i.is_empty() || range.is_empty())
-        })
-    }
-
-    /// What the edit of the literal tokens that changed in the file at `path` (ranges in the
-    /// old text and the new one) does to the model, when each is part of a literal
-    /// expression alone (not a name): nothing for literals the evaluation never used; for a
-    /// literal it used but never read, its range in the new text and its new value, to
-    /// replace the model's copies. `None` when an edit needs the model built again.
-    fn literal_edits(
-        &self,
-        db: &dyn Db,
-        files: &ClanFiles,
-        path: &str,
-        literals: &[(rnix::TextRange, rnix::TextRange)],
-    ) -> Option<Vec<(rnix::TextRange, LiteralValue)>> {
-        let source = crate::eval::Files::source(files, db, path).ok()?;
-        let lowered =
-            crate::eval::lower_file(db, source, crate::eval::Limits::DEFAULT_LOWER_BUDGET);
-        let used = self.literals_used.get(path).map_or(&[][..], |u| &u[..]);
-        let mut edits = Vec::new();
-        for (old, new) in literals {
-            if !lowered.is_literal_at(*new) {
-                return None;
-            }
-            let overlaps =
-                |u: &&UsedLiteral| u.range.intersect(*old).is_some_and(|i| !i.is_empty());
-            let mut uses = used.iter().filter(overlaps).peekable();
-            let value = lowered.literal_value_at(*new);
-            if uses.peek().is_none() {
-                // `true` and `false` are names: unless the evaluation used the old one as
-                // the constant, it may have been a variable the code binds.
-                if matches!(value, Some((_, LiteralValue::Bool(_)))) {
-                    return None;
-                }
-                continue;
-            }
-            if uses.any(|u| u.read) {
-                return None;
-            }
-            // `inherit true;` names an attribute too: not a value alone.
-            if matches!(value, Some((_, LiteralValue::Bool(_)))) && inherited_at(db, source, *new) {
-                return None;
-            }
-            edits.push(value?);
-        }
-        Some(edits)
-    }
-}
-
-/// The IR of the file at `path` as it is now, when it parses and lowers without errors (a
-/// file with errors is not imported: nothing of it is evaluated).
-fn lowered_cleanly(
-    db: &dyn Db,
-    files: &ClanFiles,
-    path: &str,
-) -> Option<Arc<crate::eval::Lowered>> {
-    let source = crate::eval::Files::source(files, db, path).ok()?;
-    let lowered = crate::eval::lower_file(db, source, crate::eval::Limits::DEFAULT_LOWER_BUDGET);
-    (lowered.syntax_errors.is_empty() && lowered.errors.is_empty()).then(|| lowered.clone())
-}
-
-/// Whether the token at `range` of the file is a name an `inherit` lists.
-fn inherited_at(db: &dyn Db, file: crate::db::SourceFile, range: rnix::TextRange) -> bool {
-    let root = crate::db::parse(db, file).syntax();
-    match root.covering_element(range) {
-        rowan::NodeOrToken::Token(t) => t
-            .parent_ancestors()
-            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
-        rowan::NodeOrToken::Node(n) => n
-            .ancestors()
-            .any(|n| n.kind() == rnix::SyntaxKind::NODE_INHERIT),
     }
 }

@@ -5,6 +5,7 @@
 pub mod affected;
 mod build;
 mod clan;
+mod code_use;
 mod data_files;
 pub mod deploy_target;
 pub mod footprint;
@@ -21,6 +22,7 @@ pub mod why;
 
 pub use build::{build_model, build_model_keeping_garbage, build_model_with_footprints};
 pub use clan::*;
+pub use code_use::{CodeEdits, CodeUse};
 pub use freshness::{Freshness, LiteralEdit, ModelInputs, WorkspaceFacts};
 pub use service_membership::{
     SERVICES_WITHOUT_VARS, ServiceSource, ServiceSources, default_service_source,
