@@ -276,6 +276,13 @@ impl Observations {
         self.sources.iter().map(|(p, r)| (p.as_str(), r.as_ref()))
     }
 
+    /// The files read only as code (imported, never read as text), with their texts.
+    pub fn code_texts(&self) -> impl Iterator<Item = (&str, &Arc<str>)> {
+        (self.sources.iter())
+            .filter(|(p, _)| !self.read_as_text.contains(*p))
+            .filter_map(|(p, r)| Some((p.as_str(), r.as_ref().ok()?)))
+    }
+
     /// Every directory listed, with what the evaluation was told (in no particular order).
     pub fn listings(&self) -> impl Iterator<Item = (&str, &Result<Vec<DirEntry>, FileError>)> {
         self.dirs.iter().map(|(p, r)| (p.as_str(), r))

@@ -392,10 +392,13 @@ fn a_check_after_an_edit_lowers_only_the_edited_files_and_a_damaged_pack_changes
     let meta = clan.join("modules/clan/meta.nix");
     let text = std::fs::read_to_string(&meta).expect("read");
     let mut edits = 0;
+    // a new name each time: the model changes (a comment would leave it as it was, and the
+    // entry would answer without evaluating)
     let mut edit = || {
         edits += 1;
-        let comment = format!("\n# edit {edits}\n");
-        std::fs::write(&meta, format!("{text}{comment}")).expect("write");
+        let renamed = text.replace("\"beacon\";", &format!("\"beacon{edits}\";"));
+        assert_ne!(renamed, text, "the meta name is in the file");
+        std::fs::write(&meta, renamed).expect("write");
     };
     let first = same(&clan, "json", &[], cache);
     assert_eq!(
@@ -452,6 +455,87 @@ fn a_check_after_an_edit_lowers_only_the_edited_files_and_a_damaged_pack_changes
             "{damage}: {}",
             run.stats()
         );
+    }
+}
+
+/// The line of the first diagnostic of a JSON run.
+fn first_line(run: &Run) -> u64 {
+    run.json()["diagnostics"][0]["line"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no diagnostic: {}", run.printed))
+}
+
+/// An edit of a file the evaluation imported that cannot change the model (comments, code it
+/// never entered) is answered from the entry, the diagnostics' spans moved with the text; an
+/// edit of code it used, and a damaged file of kept code, build the model again. Every step
+/// prints what a check without the cache prints (`same`).
+#[test]
+fn an_edit_the_model_does_not_see_is_answered_from_the_entry_with_its_spans_moved() {
+    let (_tmp, clan) = scratch("fixtures/mistakes/C001-unknown-machine");
+    let cache = tempfile::tempdir().expect("temp dir");
+    let cache = cache.path();
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = clan.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{file} holds {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    };
+    let hit = "hit, 1 of 11 files checked again (1 read by the evaluation, edited where it leaves the model as it was), entry written";
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, "miss (no entry)", "cold");
+    assert_eq!(first_line(&run), 12, "C001 at `cinabar`");
+
+    // two comment lines above the diagnostic: it moves down two lines
+    let zerotier = "modules/inventory/zerotier.nix";
+    edit(zerotier, "{\n", "# a\n# b\n{\n");
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, hit, "comments");
+    assert_eq!(first_line(&run), 14, "{}", run.printed);
+    expect_stats(&same(&clan, "human", &[], cache), "hit, 0 of 11", "after");
+
+    // a machine's option clanc never evaluates, in another file
+    let galena = "modules/machines/galena.nix";
+    edit(galena, "fsType = \"ext4\";", "fsType = \"ext\" + \"4\";");
+    expect_stats(&same(&clan, "github", &[], cache), hit, "unentered code");
+
+    // code the evaluation used: the model is built again
+    edit(galena, "\"x86_64-linux\"", "\"aarch64-linux\"");
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, "miss (what the evaluation read changed: ", "platform");
+    assert!(run.stats().contains(galena), "{}", run.stats());
+    edit(zerotier, "cinabar", "cinnabarr");
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, "miss (what the evaluation read changed: ", "role");
+    assert!(run.printed.contains("cinnabarr"), "{}", run.printed);
+
+    // after a miss the kept code is written again: a comment is a hit once more
+    edit(zerotier, "# a\n", "# a, longer\n");
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, hit, "comment after the miss");
+    assert_eq!(first_line(&run), 14, "{}", run.printed);
+
+    // the kept code damaged (a byte changed, or cut short): the model is built again
+    let kept = std::fs::read_dir(cache)
+        .expect("the cache directory")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "code"))
+        .expect("the code is kept beside the entry");
+    let good = std::fs::read(&kept).expect("kept code");
+    let mut flipped = good.clone();
+    let last = flipped.len() - 2;
+    flipped[last] ^= 1;
+    for (i, (damage, bytes)) in [
+        ("flipped", flipped),
+        ("cut", good[..good.len() / 2].to_vec()),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        std::fs::write(&kept, bytes).expect("write");
+        edit(zerotier, "# a", &format!("# a{i}"));
+        let run = same(&clan, "json", &[], cache);
+        expect_stats(&run, "miss (what the evaluation read changed: ", damage);
     }
 }
 
@@ -640,9 +724,10 @@ fn an_unchanged_clan_is_answered_by_stating_it_and_every_edit_is_seen() {
     );
     let run = same(&clan, "json", &[], cache);
     read_again(&run, "same size and time");
+    // (the word is in a comment: the entry answers, the file's edit seen)
     expect_stats(
         &run,
-        "miss (what the evaluation read changed: ",
+        "hit, 1 of 8 files checked again (1 read by the evaluation, edited",
         "same size and time",
     );
     trusted(&clan, cache, "same size and time");
@@ -1005,7 +1090,7 @@ fn the_cache_lives_under_xdg_cache_home_else_home_else_nowhere() {
 }
 
 /// An entry keeps diagnostics, paths and digests: no text of the clan's files and nothing
-/// of its secrets.
+/// of its secrets; beside it only Nix code (lowered, and the texts the evaluation imported).
 #[test]
 fn an_entry_holds_no_file_text_and_no_secret() {
     let (_tmp, clan) = scratch("tests/golden/sops-self/input");
@@ -1050,4 +1135,18 @@ fn an_entry_holds_no_file_text_and_no_secret() {
         );
     }
     assert!(!lowered.contains(&recipient));
+    // The kept code beside it holds the texts of the Nix files the evaluation imported
+    // (flake.nix among them), and nothing of the other files either.
+    let kept = std::fs::read_to_string(entry_file(cache.path()).with_extension("code"))
+        .expect("the kept code");
+    assert!(kept.contains("description"), "flake.nix is kept");
+    assert!(!kept.contains(secret_key));
+    for line in web.lines().filter(|l| l.contains("ENC[")) {
+        let value = line.split("ENC[").nth(1).unwrap_or_default();
+        assert!(
+            !kept.contains(value),
+            "an encrypted value is in the kept code"
+        );
+    }
+    assert!(!kept.contains(&recipient));
 }

@@ -41,7 +41,7 @@ pub struct FileEntry {
 /// The model's part: valid while every question the evaluation asked is answered the same,
 /// the workspace facts the model read beside it are the same, the vars directories are the
 /// same and the sops files say the same.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ModelEntry {
     /// Digest of `model::WorkspaceFacts` (`flake.lock`'s text, whether there is a flake.nix).
     pub workspace_facts: String,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::digest::Fields;
 use super::identity::Identity;
-use super::store::Store;
+use super::store::{Beside, Store};
 use crate::db::{Db, SourceFile, Workspace};
 use crate::eval::{Limits, LoweredPack, ToWrite};
 
@@ -41,7 +41,7 @@ pub fn kept_for(
 
 /// The clan's lowered files, when this binary wrote them and they read whole.
 pub fn read(store: &Store, root: &str, identity: &Identity) -> Option<Arc<LoweredPack>> {
-    let mut body = store.read_lowered(root)?;
+    let mut body = store.read_beside(root, Beside::Lowered)?;
     let line = writer(identity);
     if body.get(..line.len()) != Some(line.as_bytes()) || body.get(line.len()) != Some(&b'\n') {
         return None;
@@ -77,7 +77,7 @@ pub fn write(
     body.push(b'\n');
     if LoweredPack::write(records, before, &mut body) {
         // A cache that cannot be written is no cache: the next check lowers the texts.
-        let _ = store.write_lowered(root, &body);
+        let _ = store.write_beside(root, Beside::Lowered, &body);
     }
 }
 
@@ -104,7 +104,9 @@ mod tests {
         body.push(b'\n');
         let given: ToWrite<'_> = (text, 1 << 20, Box::new(move || lowered));
         assert!(LoweredPack::write([given], None, &mut body));
-        store.write_lowered("/clan", &body).expect("written");
+        store
+            .write_beside("/clan", Beside::Lowered, &body)
+            .expect("written");
         let pack = read(&store, "/clan", &identity).expect("its writer reads it");
         assert!(pack.find(text, 1 << 20).is_some());
         // the options do not matter; another build, or another clan, reads nothing

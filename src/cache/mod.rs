@@ -11,6 +11,8 @@
 //! beside it the clan's Nix files as lowered (`lowered.rs`: the code's names and literals,
 //! as the IR holds them; nothing of the files that are not Nix).
 
+mod code_edit;
+mod code_kept;
 mod digest;
 mod entry;
 mod identity;

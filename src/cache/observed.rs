@@ -87,19 +87,23 @@ pub fn record(observations: &Observations, digests: &mut TextDigests) -> Vec<Obs
     out
 }
 
-/// The first question of `observed` that the clan loaded in `workspace` (at `root`) answers
-/// differently now; `None` when every one is answered the same.
-pub fn first_changed<'o>(
+/// Every question of `observed` that the clan loaded in `workspace` (at `root`) answers
+/// differently now.
+pub fn all_changed<'o>(
     observed: &'o [Observed],
     db: &dyn Db,
     root: &str,
     workspace: Workspace,
     digests: &mut TextDigests,
-) -> Option<&'o Observed> {
-    first_changed_of(observed.iter(), db, root, workspace, digests)
+) -> Vec<&'o Observed> {
+    let files = ClanFiles::new(db, root, workspace);
+    (observed.iter())
+        .filter(|o| answered_otherwise(o, db, &files, digests))
+        .collect()
 }
 
-/// [`first_changed`] of the questions `observed` yields.
+/// The first question `observed` yields that the clan loaded in `workspace` (at `root`)
+/// answers differently now; `None` when every one is answered the same.
 pub fn first_changed_of<'o>(
     mut observed: impl Iterator<Item = &'o Observed>,
     db: &dyn Db,
@@ -108,22 +112,30 @@ pub fn first_changed_of<'o>(
     digests: &mut TextDigests,
 ) -> Option<&'o Observed> {
     let files = ClanFiles::new(db, root, workspace);
-    observed.find(|o| {
-        let now = if o.answer == IN_STORE {
-            let exists = store_path(&o.path).is_some_and(|p| std::fs::symlink_metadata(p).is_ok());
-            if exists { IN_STORE } else { "gone" }.to_string()
-        } else {
-            match o.kind {
-                Kind::File => match files.source(db, &o.path) {
-                    Ok(file) => digests.of(file.text(db)),
-                    Err(e) => error_answer(&e),
-                },
-                Kind::Listing => listing_answer(&files.read_dir(&o.path)),
-                Kind::Type => format!("{:?}", files.file_type(&o.path)),
-            }
-        };
-        now != o.answer
-    })
+    observed.find(|o| answered_otherwise(o, db, &files, digests))
+}
+
+/// Whether `files` answers the question `o` otherwise now.
+fn answered_otherwise(
+    o: &Observed,
+    db: &dyn Db,
+    files: &ClanFiles,
+    digests: &mut TextDigests,
+) -> bool {
+    let now = if o.answer == IN_STORE {
+        let exists = store_path(&o.path).is_some_and(|p| std::fs::symlink_metadata(p).is_ok());
+        if exists { IN_STORE } else { "gone" }.to_string()
+    } else {
+        match o.kind {
+            Kind::File => match files.source(db, &o.path) {
+                Ok(file) => digests.of(file.text(db)),
+                Err(e) => error_answer(&e),
+            },
+            Kind::Listing => listing_answer(&files.read_dir(&o.path)),
+            Kind::Type => format!("{:?}", files.file_type(&o.path)),
+        }
+    };
+    now != o.answer
 }
 
 fn observed(kind: Kind, path: &str, answer: String) -> Observed {
@@ -167,7 +179,7 @@ fn store_path(path: &str) -> Option<String> {
     Some(format!("/nix/store/{name}"))
 }
 
-fn in_store(path: &str) -> bool {
+pub(super) fn in_store(path: &str) -> bool {
     store_path(path).is_some()
 }
 

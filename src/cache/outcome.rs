@@ -13,6 +13,9 @@ pub enum Outcome {
         files: usize,
         stated: Option<ByState>,
         stored: Stored,
+        /// How many files the evaluation imported as code were edited in ways that left the
+        /// model as it was (comments, whitespace, code it never entered).
+        edited: usize,
     },
     /// The whole analysis ran, for the reason given. `lowered`: with the files as the last
     /// check lowered them, how many Nix files were taken from there and how many lowered.
@@ -46,9 +49,16 @@ impl fmt::Display for Outcome {
                 rechecked,
                 files,
                 stored,
+                edited,
                 ..
             } => {
                 write!(f, "hit, {rechecked} of {files} files checked again")?;
+                if *edited > 0 {
+                    write!(
+                        f,
+                        " ({edited} read by the evaluation, edited where it leaves the model as it was)"
+                    )?;
+                }
                 stored
             }
             Outcome::Miss { why, stored, .. } => {

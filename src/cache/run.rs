@@ -12,6 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::code_edit::code_edited;
+use super::code_kept::KeptCode;
 use super::digest::Fields;
 use super::entry::{Entry, FileEntry, ModelEntry, Summary, cache_all, restore_all};
 use super::identity::Identity;
@@ -47,8 +49,9 @@ pub struct Checked {
 /// built by this run.
 type Parts = (Vec<Diagnostic>, Summary, Option<Garbage>);
 
-/// An entry without its identity: the files' table and the model's part.
-type EntryParts = (Vec<FileEntry>, ModelEntry);
+/// An entry without its identity: the files' table and the model's part, with the code its
+/// evaluation imported (none when no edit can keep its model).
+type EntryParts = (Vec<FileEntry>, ModelEntry, Option<KeptCode>);
 
 /// What an entry that held gives.
 struct Hit {
@@ -56,6 +59,9 @@ struct Hit {
     rechecked: usize,
     /// The entry's new table of files, when files changed.
     files: Option<Vec<FileEntry>>,
+    /// After edits of code that left the model as it was: the entry's new model part, the
+    /// kept code after them, and how many files were edited.
+    edited: Option<(ModelEntry, KeptCode, usize)>,
 }
 
 /// The loaded clan and what every run computes of it.
@@ -177,6 +183,7 @@ fn answered_by_state(
                 read,
             }),
             stored,
+            edited: 0,
         },
     }
 }
@@ -229,15 +236,23 @@ impl Run {
     ) -> Checked {
         let (why, sops_read) = match prefetched {
             Err(why) => (why, None),
-            Ok((mut entry, sops_now)) => match self.answer(&entry, &sops_now.digest) {
+            Ok((mut entry, sops_now)) => match self.answer(&entry, &sops_now.digest, |root| {
+                KeptCode::read(store, root, identity, &entry.model)
+            }) {
                 Ok(hit) => {
+                    let mut edited_files = 0;
+                    if let Some((model, kept, edited)) = hit.edited {
+                        entry.model = model;
+                        kept.write(store, &self.root, identity, &entry.model);
+                        edited_files = edited;
+                    }
                     let snapshot = self.snapshot_with(sops_now, &entry.model);
                     let restated = snapshot.is_some() && entry.snapshot != snapshot;
                     if restated {
                         entry.snapshot = snapshot;
                     }
                     let stored = match hit.files {
-                        None if !restated => Stored::Unchanged,
+                        None if !restated && edited_files == 0 => Stored::Unchanged,
                         None => write(store, &self.root, &entry),
                         Some(files) => {
                             entry.files = files;
@@ -249,6 +264,7 @@ impl Run {
                         files: self.files.len(),
                         stated: None,
                         stored,
+                        edited: edited_files,
                     };
                     let parts = (hit.diagnostics, entry.model.summary, None);
                     return self.checked(parts, outcome);
@@ -267,7 +283,7 @@ impl Run {
             store, &self.root, identity, db, workspace, elsewhere, before,
         );
         let stored = match entry {
-            Ok((files, model)) => {
+            Ok((files, model, kept)) => {
                 // The sops files read meanwhile were those of the old model's legacy files.
                 let sops_now = match sops_read {
                     Some((legacy, read)) if legacy == model.legacy_sops_files => read,
@@ -280,7 +296,11 @@ impl Run {
                     snapshot: self.snapshot_with(sops_now, &model),
                     model,
                 };
-                write(store, &self.root, &entry)
+                let stored = write(store, &self.root, &entry);
+                if let (Stored::Written, Some(kept)) = (&stored, kept) {
+                    kept.write(store, &self.root, identity, &entry.model);
+                }
+                stored
             }
             Err(why) => Stored::NotWritten(why),
         };
@@ -319,25 +339,39 @@ impl Run {
 
     /// The check from `entry`, when its model part holds (`sops_now`: the digest of the sops
     /// facts it names, read now); else why not.
-    fn answer(&mut self, entry: &Entry, sops_now: &str) -> Result<Hit, String> {
-        let model = &entry.model;
+    /// When files the evaluation imported as code changed, the code kept beside the entry
+    /// (`kept`, read only then) says whether the edits leave the model as it was.
+    fn answer(
+        &mut self,
+        entry: &Entry,
+        sops_now: &str,
+        kept: impl FnOnce(&str) -> Option<KeptCode>,
+    ) -> Result<Hit, String> {
         let (db, workspace) = (self.host.db(), self.host.workspace());
+        let model = &entry.model;
         if facts_digest(db, workspace) != model.workspace_facts {
             return Err("flake.nix or flake.lock changed".into());
         }
         if listing_digest(db, workspace) != model.vars_listing {
             return Err("the vars directories changed".into());
         }
-        let changed = observed::first_changed(
+        let changed = observed::all_changed(
             &model.observed,
             db,
             &self.root,
             workspace,
             &mut self.digests,
         );
-        if let Some(o) = changed {
-            return Err(format!("what the evaluation read changed: {}", o.path));
-        }
+        let edited = match changed.len() {
+            0 => None,
+            n => {
+                let edited = code_edited(db, &self.root, workspace, kept(&self.root), &changed)?;
+                let after = (edited.model_after(model, &mut self.digests))
+                    .ok_or("a diagnostic of the model lies at code that changed")?;
+                Some((after, edited.kept, n))
+            }
+        };
+        let model = edited.as_ref().map_or(model, |(after, _, _)| after);
         let now = self.file_digests();
         let moved = (model.span_files.iter()).find(|(p, d)| now.get(p.as_str()) != d.as_ref());
         if let Some((path, _)) = moved {
@@ -391,6 +425,7 @@ impl Run {
             diagnostics,
             rechecked,
             files: (!same_files).then_some(table),
+            edited,
         })
     }
 
@@ -413,6 +448,7 @@ impl Run {
             Vec::new()
         };
         let inputs = analysis.memo.inputs();
+        let kept = KeptCode::of(inputs);
         let observed = observed::record(inputs.observations(), &mut self.digests);
         self.code_read_elsewhere = inputs.code_read_elsewhere().to_vec();
         let facts = WorkspaceFacts::of(db, workspace);
@@ -446,7 +482,7 @@ impl Run {
         replayed.extend(self.host.not_utf8_diagnostics());
         let summary = model.summary.clone();
         let entry = if replayed == analysis.diagnostics {
-            Ok((files, model))
+            Ok((files, model, kept))
         } else {
             Err("its parts do not give the analysis's diagnostics".into())
         };

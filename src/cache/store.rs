@@ -15,19 +15,44 @@ use super::digest;
 /// (10,028 files) is 6.4 MB, vanixiets' (435 files) 225 KB.
 pub const MAX_ENTRY_BYTES: u64 = 64 << 20;
 
-/// The most a clan's lowered files may take (`eval::LoweredPack`). Measured, clanc's own
-/// modules and the code read in the store included: vanixiets' (435 files, 1.6 MB of Nix)
-/// 1.4 MB, a generated clan's of 500 machines 0.75 MB, of 10,000 machines 13.7 MB.
-pub const MAX_LOWERED_BYTES: u64 = 256 << 20;
+/// The most a file beside an entry may take. The largest are a clan's lowered files
+/// (`eval::LoweredPack`); measured, clanc's own modules and the code read in the store
+/// included: vanixiets' (435 files, 1.6 MB of Nix) 1.4 MB, a generated clan's of 500 machines
+/// 0.75 MB, of 10,000 machines 13.7 MB.
+pub const MAX_BESIDE_BYTES: u64 = 256 << 20;
 
 /// What an entry's first line starts with; the format's version follows. A change of the
 /// entry's layout changes the version (older entries then read as none).
 const MAGIC: &str = "clanc-cache";
 pub const FORMAT: u32 = 1;
 
-/// What the first line of a clan's lowered files starts with (their layout is the binary's
-/// own: the body says which binary wrote them).
-const LOWERED_MAGIC: &str = "clanc-lowered";
+/// A file the cache keeps beside a clan's entry, framed and digested as the entry is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Beside {
+    /// The clan's files as the last check lowered them (`eval::LoweredPack`; the layout is
+    /// the binary's own: the body says which binary wrote them).
+    Lowered,
+    /// What the last check's evaluation did with the code it imported, with that code's
+    /// texts (`cache::code_kept`).
+    Code,
+}
+
+impl Beside {
+    fn extension(self) -> &'static str {
+        match self {
+            Beside::Lowered => "lowered",
+            Beside::Code => "code",
+        }
+    }
+
+    /// What the file's first line starts with.
+    fn magic(self) -> &'static str {
+        match self {
+            Beside::Lowered => "clanc-lowered",
+            Beside::Code => "clanc-code",
+        }
+    }
+}
 
 /// A cache directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,9 +100,9 @@ impl Store {
         self.dir.join(format!("{}.json", &name[..32]))
     }
 
-    /// The file of the clan's lowered files, beside its entry.
-    pub fn lowered_path(&self, root: &str) -> PathBuf {
-        self.entry_path(root).with_extension("lowered")
+    /// The file of the clan's `kind`, beside its entry.
+    pub fn beside_path(&self, root: &str, kind: Beside) -> PathBuf {
+        self.entry_path(root).with_extension(kind.extension())
     }
 
     /// The body of the clan's entry, when there is one whose digest holds.
@@ -91,16 +116,16 @@ impl Store {
         self.replace(&self.entry_path(root), MAGIC, body)
     }
 
-    /// The body of the clan's lowered files, when their digest holds.
-    pub fn read_lowered(&self, root: &str) -> Option<Vec<u8>> {
-        let path = self.lowered_path(root);
-        let bytes = crate::files::read_regular(&path, MAX_LOWERED_BYTES).ok()?;
-        unframe(bytes, LOWERED_MAGIC)
+    /// The body of the clan's `kind`, when its digest holds.
+    pub fn read_beside(&self, root: &str, kind: Beside) -> Option<Vec<u8>> {
+        let path = self.beside_path(root, kind);
+        let bytes = crate::files::read_regular(&path, MAX_BESIDE_BYTES).ok()?;
+        unframe(bytes, kind.magic())
     }
 
-    /// Replaces the clan's lowered files with `body`. Errors are the caller's to ignore.
-    pub fn write_lowered(&self, root: &str, body: &[u8]) -> std::io::Result<()> {
-        self.replace(&self.lowered_path(root), LOWERED_MAGIC, body)
+    /// Replaces the clan's `kind` with `body`. Errors are the caller's to ignore.
+    pub fn write_beside(&self, root: &str, kind: Beside, body: &[u8]) -> std::io::Result<()> {
+        self.replace(&self.beside_path(root, kind), kind.magic(), body)
     }
 
     /// Replaces the file at `path` in the cache directory, whole, with `body` behind its

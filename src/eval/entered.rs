@@ -49,6 +49,11 @@ impl EnteredExprs {
         &self.lowered
     }
 
+    /// A bit per expression of the IR, 64 to a word, set when it was entered.
+    pub fn bits(&self) -> &[u64] {
+        &self.bits
+    }
+
     pub fn is_entered(&self, expr: ExprId) -> bool {
         let i = expr.0 as usize;
         self.bits

@@ -90,6 +90,11 @@ impl ModelInputs {
         &self.reads
     }
 
+    /// What the evaluation did with the code it imported.
+    pub fn code(&self) -> &CodeUse {
+        &self.code
+    }
+
     /// The files the evaluation imported as code from outside the workspace (the flake's
     /// inputs in the store), as the database inputs it lowered them from.
     pub fn code_read_elsewhere(&self) -> &[SourceFile] {
