@@ -6,8 +6,8 @@
 //! the entry's diagnostics answer, their spans moved with the text, and nothing is evaluated.
 //!
 //! Only files of the clan (outside the store) read as code are kept: a store path's files do
-//! not change, and a file read as text became a value (a change of it builds the model
-//! again). These are Nix files, the texts the lowered files beside the entry hold the names
+//! not change, nor do clanc's own modules, and a file read as text became a value (a change
+//! of it builds the model again). These are Nix files, the texts the lowered files beside the entry hold the names
 //! and literals of; the cache's directory is the user's alone (0700).
 
 use std::collections::HashMap;
@@ -78,7 +78,8 @@ impl KeptCode {
             return None;
         }
         let mut files: Vec<KeptFile> = (inputs.observations().code_texts())
-            .filter(|(path, _)| !in_store(path))
+            // clanc's own modules change only with the binary, which the entry names
+            .filter(|(path, _)| !in_store(path) && !is_builtin(path))
             .map(|(path, text)| KeptFile {
                 path: path.to_string(),
                 text: text.to_string(),
@@ -204,6 +205,12 @@ impl KeptFile {
         .map(|r| (r.start().into(), r.end().into()))
         .collect();
     }
+}
+
+/// Whether `path` is one of clanc's own modules.
+fn is_builtin(path: &str) -> bool {
+    path.strip_prefix(crate::modules::known::DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// The range from `start` to `end`, when it is one.
