@@ -98,10 +98,12 @@ pub fn check(
     let root = root.to_string_lossy().into_owned();
     let identity = Identity::current(explain_unknown);
     let mut entry = identity.as_ref().map(|id| read_entry(store, &root, id));
-    if let Some(Ok(entry)) = &mut entry
-        && let Ok(answer) = unchanged::answer(entry, &root, began)
+    if let (Some(Ok(entry)), Some(identity)) = (&mut entry, &identity)
+        && let Ok(answer) = unchanged::answer(entry, &root, began, || {
+            KeptCode::read(store, &root, identity, &entry.model)
+        })
     {
-        return Ok(answered_by_state(entry, answer, store, &root));
+        return Ok(answered_by_state(entry, answer, store, &root, identity));
     }
     let named = entry.as_ref().and_then(|e| e.as_ref().ok());
     let lowered_before = (identity.as_ref()).and_then(|id| super::lowered::read(store, &root, id));
@@ -149,11 +151,20 @@ fn answered_by_state(
     answer: unchanged::Unchanged,
     store: &Store,
     root: &str,
+    identity: &Identity,
 ) -> Checked {
     let files = entry.files.len();
     let read = answer.reread.len();
     let rechecked = answer.reread.iter().filter(|r| r.changed).count();
     let mut update = false;
+    let mut edited = 0;
+    let mut kept = None;
+    if let Some((model, code, n)) = answer.edited {
+        entry.model = model;
+        kept = Some(code);
+        edited = n;
+        update = true;
+    }
     for reread in answer.reread {
         if let (Some(stat), Some(snapshot)) = (reread.stat, &mut entry.snapshot) {
             snapshot.paths[reread.path].1 = stat;
@@ -169,6 +180,9 @@ fn answered_by_state(
     } else {
         Stored::Unchanged
     };
+    if let (Stored::Written, Some(kept)) = (&stored, kept) {
+        kept.write(store, root, identity, &entry.model);
+    }
     Checked {
         texts: answer.texts,
         files,
@@ -183,7 +197,7 @@ fn answered_by_state(
                 read,
             }),
             stored,
-            edited: 0,
+            edited,
         },
     }
 }

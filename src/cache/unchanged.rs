@@ -17,13 +17,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::code_kept::KeptCode;
 use super::digest;
-use super::entry::{CachedDiagnostic, Entry, FileEntry, cache_all, restore_all};
-use super::observed::{self, IN_STORE, Kind, TextDigests};
+use super::entry::{CachedDiagnostic, Entry, FileEntry, ModelEntry, cache_all, restore_all};
+use super::observed::{self, IN_STORE, Kind, Observed, TextDigests};
 use super::run::{assemble, unread_rule};
 use super::snapshot::{Snapshot, racy};
 use super::stated_tree::read_sops;
-use crate::db::{Database, SourceFile};
+use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostics::Diagnostic;
 use crate::file_stat::FileStat;
 
@@ -36,6 +37,9 @@ pub struct Unchanged {
     pub stated: usize,
     /// The files read again because they state otherwise.
     pub reread: Vec<Reread>,
+    /// When files the evaluation imported were edited in ways that leave the model as it
+    /// was: the entry's new model part, the kept code after the edits, how many files.
+    pub edited: Option<(ModelEntry, KeptCode, usize)>,
 }
 
 /// A file of the workspace that stated otherwise, read again.
@@ -50,11 +54,21 @@ pub struct Reread {
     pub stat: Option<FileStat>,
     /// Whether its text changed (else it was only touched).
     pub changed: bool,
+    /// The evaluation imported it as code: then an edit of it must leave the model as it
+    /// was (its text, when it changed, is `source` in the answer's database).
+    pub code: Option<SourceFile>,
 }
 
 /// The check of the clan at `root` (absolute, as the entry was written for) from `entry`,
-/// when nothing the model depends on changed; else why not. `began`: when the check began.
-pub fn answer(entry: &Entry, root: &str, began: SystemTime) -> Result<Unchanged, String> {
+/// when nothing the model depends on changed, or only files the evaluation imported as code
+/// in ways that leave the model as it was (`kept`, read only then, says); else why not.
+/// `began`: when the check began.
+pub fn answer(
+    entry: &Entry,
+    root: &str,
+    began: SystemTime,
+    kept: impl FnOnce() -> Option<KeptCode>,
+) -> Result<Unchanged, String> {
     let snapshot = (entry.snapshot.as_ref()).ok_or("the entry keeps no state of the clan")?;
     let (changed, sops_changed) = snapshot.changed(Path::new(root));
     if let Some(path) = sops_changed {
@@ -67,7 +81,8 @@ pub fn answer(entry: &Entry, root: &str, began: SystemTime) -> Result<Unchanged,
     if let Some(o) = first_changed_elsewhere(entry, snapshot, root) {
         return Err(format!("what the evaluation read changed: {}", o.path));
     }
-    let model = &entry.model;
+    let edited = code_edited(&mut db, entry, root, &reread, kept)?;
+    let model = edited.as_ref().map_or(&entry.model, |(model, _, _)| model);
     if snapshot.sops.is_none()
         && read_sops(root, &model.legacy_sops_files).digest != model.sops_facts
     {
@@ -80,7 +95,7 @@ pub fn answer(entry: &Entry, root: &str, began: SystemTime) -> Result<Unchanged,
     let fresh: HashMap<&str, &Arc<str>> = (reread.iter())
         .map(|r| (r.entry.path.as_str(), &r.text))
         .collect();
-    let texts = read_texts(&files, entry, snapshot, root, &fresh)?;
+    let texts = read_texts(&files, model, snapshot, root, &fresh)?;
     let damaged = || "the entry is damaged".to_string();
     let per_file = (files.iter())
         .map(|f| restore_all(&f.diagnostics, &texts))
@@ -107,7 +122,37 @@ pub fn answer(entry: &Entry, root: &str, began: SystemTime) -> Result<Unchanged,
         texts,
         stated: snapshot.paths.len() + snapshot.sops.as_ref().map_or(0, Vec::len),
         reread,
+        edited,
     })
+}
+
+/// When files the evaluation imported as code were read again with a new text: whether the
+/// edits leave the model as it was (the entry's model part after them), asked as a loaded
+/// check asks it, of a workspace holding those files alone; else why not.
+fn code_edited(
+    db: &mut Database,
+    entry: &Entry,
+    root: &str,
+    reread: &[Reread],
+    kept: impl FnOnce() -> Option<KeptCode>,
+) -> Result<Option<(ModelEntry, KeptCode, usize)>, String> {
+    let sources: Vec<SourceFile> = reread.iter().filter_map(|r| r.code).collect();
+    if sources.is_empty() {
+        return Ok(None);
+    }
+    let root = root.trim_end_matches('/');
+    let paths: HashSet<String> = (sources.iter())
+        .map(|f| format!("{root}/{}", f.path(db)))
+        .collect();
+    let changed: Vec<&Observed> = (entry.model.observed.iter())
+        .filter(|o| o.kind == Kind::File && paths.contains(&o.path))
+        .collect();
+    let builtins = crate::modules::known::inputs(db);
+    let workspace = Workspace::new(db, sources.clone(), Vec::new(), builtins, Vec::new());
+    let edited = super::code_edit::code_edited(db, root, workspace, kept(), &changed)?;
+    let after = (edited.model_after(&entry.model, &mut TextDigests::default()))
+        .ok_or("a diagnostic of the model lies at code that changed")?;
+    Ok(Some((after, edited.kept, sources.len())))
 }
 
 /// Reads again the path `snapshot.paths[i]`, which states otherwise: a file of the workspace
@@ -125,11 +170,14 @@ fn read_again(
     let otherwise = || format!("`{rel}` states otherwise");
     let file = (entry.files.iter().position(|f| f.path == *rel)).ok_or_else(otherwise)?;
     let absolute = format!("{}/{rel}", root.trim_end_matches('/'));
-    let read_by_model = rel == "flake.lock"
-        || (entry.model.observed.iter()).any(|o| o.kind == Kind::File && o.path == absolute)
-        || (entry.model.span_files.iter()).any(|(p, _)| p == rel)
+    // A file the evaluation read (as code, it may be an edit that leaves the model as it was:
+    // the caller asks), or one the model's diagnostics show.
+    let read_by_model =
+        (entry.model.observed.iter()).any(|o| o.kind == Kind::File && o.path == absolute);
+    let needs_model = rel == "flake.lock"
+        || (!read_by_model && (entry.model.span_files.iter()).any(|(p, _)| p == rel))
         || snapshot.not_utf8.iter().any(|(p, _)| p == rel);
-    if read_by_model || !super::snapshot::is_inside(rel) {
+    if needs_model || !super::snapshot::is_inside(rel) {
         return Err(otherwise());
     }
     let limit = crate::files::MAX_FILE_BYTES;
@@ -140,11 +188,12 @@ fn read_again(
     let sha256 = digest::of_bytes(text.as_bytes());
     let old = &entry.files[file];
     let changed = sha256 != old.sha256;
-    let diagnostics = if changed {
+    let (diagnostics, source) = if changed {
         let source = SourceFile::create(db, rel.clone(), Arc::clone(&text));
-        cache_all(&crate::check::syntax_diagnostics(db, source))
+        let diagnostics = cache_all(&crate::check::syntax_diagnostics(db, source));
+        (diagnostics, Some(source))
     } else {
-        old.diagnostics.clone()
+        (old.diagnostics.clone(), None)
     };
     Ok(Reread {
         file,
@@ -157,6 +206,7 @@ fn read_again(
         text,
         stat: (!racy(&stat, began)).then_some(stat),
         changed,
+        code: source.filter(|_| read_by_model),
     })
 }
 
@@ -193,14 +243,14 @@ fn relative<'p>(root: &str, path: &'p str) -> Option<&'p str> {
 /// loader reads them, an error when one is not what the entry's digest says.
 fn read_texts(
     files: &[&FileEntry],
-    entry: &Entry,
+    model: &ModelEntry,
     snapshot: &Snapshot,
     root: &str,
     fresh: &HashMap<&str, &Arc<str>>,
 ) -> Result<HashMap<String, Arc<str>>, String> {
     let cached = (files.iter().flat_map(|f| &f.diagnostics))
-        .chain(&entry.model.diagnostics)
-        .chain(&entry.model.notes);
+        .chain(&model.diagnostics)
+        .chain(&model.notes);
     let mut wanted: BTreeSet<&str> = cached.flat_map(span_files).collect();
     wanted.extend(snapshot.not_utf8.iter().map(|(p, _)| p.as_str()));
     let digests: HashMap<&str, &str> = (files.iter())
