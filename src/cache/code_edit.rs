@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use rnix::{TextRange, TextSize};
 
-use super::code_kept::KeptCode;
+use super::code_kept::{KeptCode, code_use};
 use super::digest;
 use super::entry::{CachedDiagnostic, CachedSpan, ModelEntry};
 use super::observed::{Kind, Observed, TextDigests};
@@ -47,20 +47,25 @@ pub fn code_edited(
     let kept = kept.ok_or_else(why)?;
     let files = ClanFiles::new(db, root, workspace);
     let mut now = Vec::with_capacity(changed.len());
+    let mut before = Vec::with_capacity(changed.len());
     for o in changed {
         let old = kept.file(&o.path).filter(|_| o.kind == Kind::File);
         // The kept text must be the one the entry's evaluation read.
         let old = old.filter(|f| digest::of_bytes(f.text.as_bytes()) == o.answer);
-        let source = files.source(db, &o.path).ok().filter(|_| old.is_some());
-        let Some(source) = source else {
+        let source = files.source(db, &o.path).ok();
+        let (Some(old), Some(source)) = (old, source) else {
             return Err(why());
         };
         now.push((o.path.clone(), Arc::clone(source.text(db))));
+        before.push(old);
     }
-    let paths: Vec<&str> = now.iter().map(|(p, _)| p.as_str()).collect();
-    let code = kept.code_use(db, &paths).ok_or_else(why)?;
-    let before = |path: &str| kept.file(path).map(|f| f.text.as_str());
-    let edits = (code.after_edits(db, &files, &now, before))
+    let code = code_use(db, &before).ok_or_else(why)?;
+    let text_before = |path: &str| {
+        (before.iter())
+            .find(|f| f.path == path)
+            .map(|f| f.text.as_str())
+    };
+    let edits = (code.after_edits(db, &files, &now, text_before))
         // A literal the model copied: the checks would see its new value.
         .filter(|e| e.edits.is_empty())
         .ok_or_else(why)?;

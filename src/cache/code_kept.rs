@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rnix::{TextRange, TextSize};
-use serde::{Deserialize, Serialize};
 
 use super::digest::Fields;
 use super::entry::ModelEntry;
@@ -25,17 +24,25 @@ use crate::db::{Db, SourceFile};
 use crate::eval::{EnteredExprs, Limits, UsedLiteral};
 use crate::model::{CodeUse, ModelInputs};
 
-/// The code an entry's evaluation imported, and what it did with it.
-#[derive(Debug, Serialize, Deserialize)]
+/// The code an entry's evaluation imported, and what it did with it: one record per file,
+/// by absolute path (sorted), each decoded only when asked for (a check after an edit reads
+/// the records of the edited files alone).
+#[derive(Debug, Default)]
 pub struct KeptCode {
-    /// The entry's model part this belongs to ([`bound`]).
-    pub model: String,
-    /// By absolute path, sorted.
-    pub files: Vec<KeptFile>,
+    /// The bytes read from the cache (empty for code kept from an analysis).
+    bytes: Vec<u8>,
+    files: Vec<(String, Record)>,
+}
+
+/// A file's record: where it lies in the bytes read, or its own encoding.
+#[derive(Debug)]
+enum Record {
+    Read(std::ops::Range<usize>),
+    Own(Vec<u8>),
 }
 
 /// One file the evaluation imported as code.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct KeptFile {
     pub path: String,
     pub text: String,
@@ -77,134 +84,256 @@ impl KeptCode {
         if code.positions_shown {
             return None;
         }
-        let mut files: Vec<KeptFile> = (inputs.observations().code_texts())
+        let mut files: Vec<(String, Record)> = (inputs.observations().code_texts())
             // clanc's own modules change only with the binary, which the entry names
             .filter(|(path, _)| !in_store(path) && !is_builtin(path))
-            .map(|(path, text)| KeptFile {
-                path: path.to_string(),
-                text: text.to_string(),
-                literals: Vec::new(),
-                entered: None,
-                shown: Vec::new(),
+            .map(|(path, text)| {
+                let file = KeptFile::new(path, text, code);
+                (path.to_string(), Record::Own(file.encode()))
             })
             .collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        for file in &mut files {
-            file.take_use(code);
-        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
         Some(KeptCode {
-            model: String::new(),
+            bytes: Vec::new(),
             files,
         })
     }
 
-    /// The kept code of the clan at `root`, when it belongs to `model` (of `identity`).
+    /// The kept code of the clan at `root`, when it belongs to `model` (of `identity`) and
+    /// its index reads whole.
     pub fn read(
         store: &Store,
         root: &str,
         identity: &Identity,
         model: &ModelEntry,
     ) -> Option<KeptCode> {
-        let body = store.read_beside(root, Beside::Code)?;
-        let kept: KeptCode = serde_json::from_slice(&body).ok()?;
-        (kept.model == bound(identity, model)).then_some(kept)
+        let bytes = store.read_beside(root, Beside::Code)?;
+        let bound = bound(identity, model);
+        if bytes.get(..bound.len()) != Some(bound.as_bytes())
+            || bytes.get(bound.len()) != Some(&b'\n')
+        {
+            return None;
+        }
+        let mut at = Cursor {
+            bytes: &bytes,
+            at: bound.len() + 1,
+        };
+        let count = at.u32()? as usize;
+        // each file takes at least its two lengths
+        let mut files = Vec::with_capacity(count.min(bytes.len() / 8));
+        for _ in 0..count {
+            let path = std::str::from_utf8(at.bytes()?).ok()?.to_string();
+            let len = at.u32()? as usize;
+            let start = at.at;
+            at.take(len)?;
+            files.push((path, Record::Read(start..start + len)));
+        }
+        let sorted = files.windows(2).all(|w| w[0].0 < w[1].0);
+        (sorted && at.at == bytes.len()).then_some(KeptCode { bytes, files })
     }
 
     /// Keeps this code beside the entry of the clan at `root`, bound to `model`. A cache
     /// that cannot be written is no cache: the next check after an edit evaluates.
-    pub fn write(mut self, store: &Store, root: &str, identity: &Identity, model: &ModelEntry) {
-        self.model = bound(identity, model);
-        if let Ok(body) = serde_json::to_vec(&self) {
-            let _ = store.write_beside(root, Beside::Code, &body);
+    pub fn write(self, store: &Store, root: &str, identity: &Identity, model: &ModelEntry) {
+        let mut out = bound(identity, model).into_bytes();
+        out.push(b'\n');
+        put_u32(&mut out, self.files.len());
+        for (path, record) in &self.files {
+            put_bytes(&mut out, path.as_bytes());
+            put_bytes(&mut out, self.record(record));
+        }
+        let _ = store.write_beside(root, Beside::Code, &out);
+    }
+
+    fn record<'a>(&'a self, record: &'a Record) -> &'a [u8] {
+        match record {
+            Record::Read(range) => self.bytes.get(range.clone()).unwrap_or_default(),
+            Record::Own(bytes) => bytes,
         }
     }
 
-    /// The kept file at `path`.
-    pub fn file(&self, path: &str) -> Option<&KeptFile> {
+    /// The kept file at `path`, when it is kept and its record reads whole.
+    pub fn file(&self, path: &str) -> Option<KeptFile> {
         let i = self
             .files
-            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .binary_search_by(|f| f.0.as_str().cmp(path))
             .ok()?;
-        self.files.get(i)
-    }
-
-    /// What the evaluation did with the files at `paths`, as the language server holds it
-    /// (each file's IR lowered from its kept text through `db`, which may have it from the
-    /// lowered files); `None` when one is not kept or is damaged.
-    pub fn code_use(&self, db: &dyn Db, paths: &[&str]) -> Option<CodeUse> {
-        let mut literals_used = HashMap::new();
-        let mut entered = HashMap::new();
-        let mut texts_shown = HashMap::new();
-        for path in paths {
-            let file = self.file(path)?;
-            let used = (file.literals.iter())
-                .map(|&(start, end, read)| {
-                    Some(UsedLiteral {
-                        range: range(start, end)?,
-                        read,
-                    })
-                })
-                .collect::<Option<Arc<[UsedLiteral]>>>()?;
-            literals_used.insert(path.to_string(), used);
-            let shown = (file.shown.iter())
-                .map(|&(start, end)| range(start, end))
-                .collect::<Option<Arc<[TextRange]>>>()?;
-            texts_shown.insert(path.to_string(), shown);
-            if let Some(bits) = &file.entered {
-                let source = SourceFile::new(db, path.to_string(), Arc::from(file.text.as_str()));
-                let lowered = crate::eval::lower_file(db, source, Limits::DEFAULT_LOWER_BUDGET);
-                if bits.len() != lowered.exprs.len().div_ceil(64) {
-                    return None;
-                }
-                entered.insert(
-                    path.to_string(),
-                    EnteredExprs::new(Arc::clone(lowered), bits.clone()),
-                );
-            }
-        }
-        Some(CodeUse {
-            positions_shown: false,
-            literals_used: Arc::new(literals_used),
-            entered: Arc::new(entered),
-            texts_shown: Arc::new(texts_shown),
-        })
+        let (path, record) = self.files.get(i)?;
+        KeptFile::decode(path, self.record(record))
     }
 
     /// This code after the edits of the files `changed` (absolute path, new text), with what
     /// the evaluation did with them in terms of their new texts (`code`).
     pub fn edited(mut self, changed: &[(String, Arc<str>)], code: &CodeUse) -> KeptCode {
         for (path, text) in changed {
-            let Ok(i) = self.files.binary_search_by(|f| f.path.as_str().cmp(path)) else {
-                continue;
-            };
-            let file = &mut self.files[i];
-            file.text = text.to_string();
-            file.take_use(code);
+            if let Ok(i) = self.files.binary_search_by(|f| f.0.as_str().cmp(path)) {
+                let file = KeptFile::new(path, text, code);
+                self.files[i].1 = Record::Own(file.encode());
+            }
         }
         self
     }
 }
 
-impl KeptFile {
-    /// Takes what the evaluation did with this file from `code`.
-    fn take_use(&mut self, code: &CodeUse) {
-        let path = self.path.as_str();
-        self.literals = (code
-            .literals_used
-            .get(path)
-            .into_iter()
-            .flat_map(|u| u.iter()))
-        .map(|u| (u.range.start().into(), u.range.end().into(), u.read))
-        .collect();
-        self.entered = code.entered.get(path).map(|e| e.bits().to_vec());
-        self.shown = (code
-            .texts_shown
-            .get(path)
-            .into_iter()
-            .flat_map(|s| s.iter()))
-        .map(|r| (r.start().into(), r.end().into()))
-        .collect();
+/// What the evaluation did with the kept files `files`, as the language server holds it
+/// (each file's IR lowered from its kept text through `db`, which may have it from the
+/// lowered files); `None` when one is damaged.
+pub fn code_use(db: &dyn Db, files: &[KeptFile]) -> Option<CodeUse> {
+    let mut literals_used = HashMap::new();
+    let mut entered = HashMap::new();
+    let mut texts_shown = HashMap::new();
+    for file in files {
+        let path = file.path.as_str();
+        let used = (file.literals.iter())
+            .map(|&(start, end, read)| {
+                Some(UsedLiteral {
+                    range: range(start, end)?,
+                    read,
+                })
+            })
+            .collect::<Option<Arc<[UsedLiteral]>>>()?;
+        literals_used.insert(path.to_string(), used);
+        let shown = (file.shown.iter())
+            .map(|&(start, end)| range(start, end))
+            .collect::<Option<Arc<[TextRange]>>>()?;
+        texts_shown.insert(path.to_string(), shown);
+        if let Some(bits) = &file.entered {
+            let source = SourceFile::new(db, path.to_string(), Arc::from(file.text.as_str()));
+            let lowered = crate::eval::lower_file(db, source, Limits::DEFAULT_LOWER_BUDGET);
+            if bits.len() != lowered.exprs.len().div_ceil(64) {
+                return None;
+            }
+            let exprs = EnteredExprs::new(Arc::clone(lowered), bits.clone());
+            entered.insert(path.to_string(), exprs);
+        }
     }
+    Some(CodeUse {
+        positions_shown: false,
+        literals_used: Arc::new(literals_used),
+        entered: Arc::new(entered),
+        texts_shown: Arc::new(texts_shown),
+    })
+}
+
+impl KeptFile {
+    /// The file at `path` with `text`, and what the evaluation did with it (from `code`).
+    fn new(path: &str, text: &str, code: &CodeUse) -> KeptFile {
+        KeptFile {
+            path: path.to_string(),
+            text: text.to_string(),
+            literals: (code
+                .literals_used
+                .get(path)
+                .into_iter()
+                .flat_map(|u| u.iter()))
+            .map(|u| (u.range.start().into(), u.range.end().into(), u.read))
+            .collect(),
+            entered: code.entered.get(path).map(|e| e.bits().to_vec()),
+            shown: (code
+                .texts_shown
+                .get(path)
+                .into_iter()
+                .flat_map(|s| s.iter()))
+            .map(|r| (r.start().into(), r.end().into()))
+            .collect(),
+        }
+    }
+
+    /// Its record: the text, the literals used, the entered bits (when known), the ranges
+    /// shown; every count and number little-endian, 4 bytes (the bits 8).
+    fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.text.len() + 64);
+        put_bytes(&mut out, self.text.as_bytes());
+        put_u32(&mut out, self.literals.len());
+        for &(start, end, read) in &self.literals {
+            out.extend(start.to_le_bytes());
+            out.extend(end.to_le_bytes());
+            out.push(u8::from(read));
+        }
+        match &self.entered {
+            Some(bits) => {
+                out.push(1);
+                put_u32(&mut out, bits.len());
+                bits.iter().for_each(|w| out.extend(w.to_le_bytes()));
+            }
+            None => out.push(0),
+        }
+        put_u32(&mut out, self.shown.len());
+        for &(start, end) in &self.shown {
+            out.extend(start.to_le_bytes());
+            out.extend(end.to_le_bytes());
+        }
+        out
+    }
+
+    /// The file at `path` from its record, when it reads whole.
+    fn decode(path: &str, record: &[u8]) -> Option<KeptFile> {
+        let mut at = Cursor {
+            bytes: record,
+            at: 0,
+        };
+        let text = std::str::from_utf8(at.bytes()?).ok()?.to_string();
+        let count = at.u32()?;
+        let literals = (0..count)
+            .map(|_| Some((at.u32()?, at.u32()?, at.take(1)?[0] != 0)))
+            .collect::<Option<Vec<_>>>()?;
+        let entered = match at.take(1)?[0] {
+            0 => None,
+            _ => {
+                let words = at.u32()?;
+                Some((0..words).map(|_| at.u64()).collect::<Option<Vec<_>>>()?)
+            }
+        };
+        let count = at.u32()?;
+        let shown = (0..count)
+            .map(|_| Some((at.u32()?, at.u32()?)))
+            .collect::<Option<Vec<_>>>()?;
+        (at.at == record.len()).then(|| KeptFile {
+            path: path.to_string(),
+            text,
+            literals,
+            entered,
+            shown,
+        })
+    }
+}
+
+/// Reads the records' numbers and byte strings, never past the end.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let out = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(out)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    /// A length, then that many bytes.
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        self.take(len)
+    }
+}
+
+fn put_u32(out: &mut Vec<u8>, n: usize) {
+    // counts and lengths of a clan's files fit: the cache refuses files over 256 MB
+    out.extend(u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_u32(out, bytes.len());
+    out.extend(bytes);
 }
 
 /// Whether `path` is one of clanc's own modules.
@@ -229,16 +358,13 @@ mod tests {
         literals: Vec<(u32, u32, bool)>,
         entered: Option<Vec<u64>>,
         shown: Vec<(u32, u32)>,
-    ) -> KeptCode {
-        KeptCode {
-            model: String::new(),
-            files: vec![KeptFile {
-                path: PATH.into(),
-                text: TEXT.into(),
-                literals,
-                entered,
-                shown,
-            }],
+    ) -> KeptFile {
+        KeptFile {
+            path: PATH.into(),
+            text: TEXT.into(),
+            literals,
+            entered,
+            shown,
         }
     }
 
@@ -255,35 +381,77 @@ mod tests {
             Some(vec![u64::MAX; words]),
             vec![(0, 1)],
         );
-        let code = good.code_use(&db, &[PATH]).expect("whole kept code reads");
+        let record = good.encode();
+        assert_eq!(KeptFile::decode(PATH, &record), Some(good.clone()));
+        // every record cut short, or with a byte more, reads as nothing
+        for end in 0..record.len() {
+            assert_eq!(KeptFile::decode(PATH, &record[..end]), None, "cut at {end}");
+        }
+        let mut longer = record.clone();
+        longer.push(0);
+        assert_eq!(KeptFile::decode(PATH, &longer), None);
+
+        let code = code_use(&db, std::slice::from_ref(&good)).expect("whole kept code reads");
         let range = |s: u32, e: u32| TextRange::new(s.into(), e.into());
         assert_eq!(code.literals_used[PATH][0].range, range(6, 7));
         assert!(code.literals_used[PATH][0].read);
         assert_eq!(&code.texts_shown[PATH][..], &[range(0, 1)]);
         assert_eq!(code.entered[PATH].bits(), &vec![u64::MAX; words][..]);
-        // a file not kept, ranges that end before they start, bits of another IR
-        assert!(good.code_use(&db, &["/clan/b.nix"]).is_none());
-        assert!(
-            kept(vec![(7, 6, false)], None, vec![])
-                .code_use(&db, &[PATH])
-                .is_none()
-        );
-        assert!(
-            kept(vec![], None, vec![(3, 1)])
-                .code_use(&db, &[PATH])
-                .is_none()
-        );
-        let other_ir = Some(vec![0; words + 1]);
-        assert!(
-            kept(vec![], other_ir, vec![])
-                .code_use(&db, &[PATH])
-                .is_none()
-        );
-        // what the evaluation did with a file is taken back as the language server holds it
-        let mut again = kept(Vec::new(), None, Vec::new());
-        again.files[0].take_use(&code);
-        assert_eq!(again.files[0].literals, vec![(6, 7, true)]);
-        assert_eq!(again.files[0].shown, vec![(0, 1)]);
-        assert_eq!(again.files[0].entered, Some(vec![u64::MAX; words]));
+        // what the evaluation did with a file is kept as the language server holds it
+        assert_eq!(KeptFile::new(PATH, TEXT, &code), good);
+        // ranges that end before they start, bits of another IR
+        let damaged = [
+            kept(vec![(7, 6, false)], None, vec![]),
+            kept(vec![], None, vec![(3, 1)]),
+            kept(vec![], Some(vec![0; words + 1]), vec![]),
+        ];
+        for file in damaged {
+            assert!(
+                code_use(&db, std::slice::from_ref(&file)).is_none(),
+                "{file:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn kept_code_is_read_only_for_its_entry_and_when_whole() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::at(dir.path());
+        let identity = Identity {
+            version: "1".into(),
+            exe: "/bin/clanc".into(),
+            exe_size: 10,
+            exe_mtime_ns: 20,
+            explain_unknown: false,
+        };
+        let model = |facts: &str| ModelEntry {
+            workspace_facts: facts.into(),
+            has_flake: true,
+            observed: Vec::new(),
+            vars_listing: String::new(),
+            legacy_sops_files: Vec::new(),
+            sops_facts: String::new(),
+            diagnostics: Vec::new(),
+            notes: Vec::new(),
+            span_files: Vec::new(),
+            summary: Default::default(),
+        };
+        let file = kept(vec![(6, 7, false)], None, vec![]);
+        let code = KeptCode {
+            bytes: Vec::new(),
+            files: vec![(PATH.into(), Record::Own(file.encode()))],
+        };
+        code.write(&store, "/clan", &identity, &model("a"));
+        let read = KeptCode::read(&store, "/clan", &identity, &model("a")).expect("reads back");
+        assert_eq!(read.file(PATH), Some(file.clone()));
+        assert_eq!(read.file("/clan/b.nix"), None);
+        // another entry's model, or another clan: nothing
+        assert!(KeptCode::read(&store, "/clan", &identity, &model("b")).is_none());
+        assert!(KeptCode::read(&store, "/other", &identity, &model("a")).is_none());
+        // edited: the new text, the others' records copied
+        let code = CodeUse::default();
+        let edited = read.edited(&[(PATH.into(), Arc::from("{ }"))], &code);
+        let now = edited.file(PATH).expect("edited file");
+        assert_eq!((now.text.as_str(), now.literals.len()), ("{ }", 0));
     }
 }
