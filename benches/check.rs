@@ -2,8 +2,10 @@
 //! (the analysis host's load and first check: syntax, model, checker; what an editor
 //! integration pays) and as a whole process (the release binary, as pre-commit runs it), cold
 //! (`--no-cache`), warm (an entry of the unchanged clan in the on-disk cache, answered
-//! by stating the clan's paths), and edited (a file the evaluation reads changed before each
-//! run: the model is built again, from the files the cache keeps lowered but the edited one).
+//! by stating the clan's paths), commented (a comment added to a file the evaluation reads
+//! before each run: the entry answers, its spans moved) and edited (the clan's name changed
+//! before each run: the model is built again, from the files the cache keeps lowered but the
+//! edited one).
 //! Benchmarks, not tests: no assertions on time.
 
 mod common;
@@ -61,15 +63,33 @@ fn benches(c: &mut Criterion) {
         });
         // A comment added to the inventory's machines before each run (not timed).
         let read = dir.path().join("modules/clan/inventory/machines/eu.nix");
-        let edit = || {
+        let comment = || {
             use std::io::Write as _;
             let mut file = std::fs::OpenOptions::new().append(true).open(&read);
             let file = file.as_mut().expect("the generated clan has eu.nix");
             file.write_all(b"\n# edited\n").expect("append");
         };
+        group.bench_function(format!("gen-{n}/process-commented"), |b| {
+            b.iter_batched(
+                comment,
+                |()| check_process(dir.path(), Some(cache.path())),
+                BatchSize::PerIteration,
+            )
+        });
+        // The clan's name, which the model reads, changed before each run (not timed).
+        let meta = dir.path().join("modules/clan/meta.nix");
+        let text = std::fs::read_to_string(&meta).expect("the generated clan has meta.nix");
+        let name = format!("meta.name = \"generated-{n}\";");
+        assert!(text.contains(&name), "{name} in meta.nix");
+        let edits = std::cell::Cell::new(0);
+        let rename = || {
+            edits.set(edits.get() + 1);
+            let renamed = format!("meta.name = \"generated-{n}-{}\";", edits.get());
+            std::fs::write(&meta, text.replace(&name, &renamed)).expect("write meta.nix");
+        };
         group.bench_function(format!("gen-{n}/process-edited"), |b| {
             b.iter_batched(
-                edit,
+                rename,
                 |()| check_process(dir.path(), Some(cache.path())),
                 BatchSize::PerIteration,
             )

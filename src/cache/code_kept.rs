@@ -417,13 +417,7 @@ mod tests {
     fn kept_code_is_read_only_for_its_entry_and_when_whole() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::at(dir.path());
-        let identity = Identity {
-            version: "1".into(),
-            exe: "/bin/clanc".into(),
-            exe_size: 10,
-            exe_mtime_ns: 20,
-            explain_unknown: false,
-        };
+        let identity = Identity::example();
         let model = |facts: &str| ModelEntry {
             workspace_facts: facts.into(),
             has_flake: true,

@@ -35,6 +35,18 @@ impl Identity {
             explain_unknown,
         })
     }
+
+    /// A made-up identity, for tests of what the cache keeps.
+    #[cfg(test)]
+    pub fn example() -> Identity {
+        Identity {
+            version: "1".into(),
+            exe: "/bin/clanc".into(),
+            exe_size: 10,
+            exe_mtime_ns: 20,
+            explain_unknown: false,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -89,13 +89,7 @@ mod tests {
     fn only_the_binary_that_wrote_the_lowered_files_reads_them() {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = Store::at(dir.path());
-        let identity = Identity {
-            version: "1".into(),
-            exe: "/bin/clanc".into(),
-            exe_size: 10,
-            exe_mtime_ns: 20,
-            explain_unknown: false,
-        };
+        let identity = Identity::example();
         let text = "{ a = 1; }";
         let db = crate::db::Database::default();
         let file = SourceFile::new(&db, "a.nix".into(), Arc::from(text));

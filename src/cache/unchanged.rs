@@ -6,11 +6,13 @@
 //! the entry holds no state of theirs. Only the files the diagnostics point into are read, for
 //! their snippets, each checked against its digest.
 //!
-//! When the only paths that state otherwise are files of the workspace the model does not
-//! depend on (the evaluation never read them, no diagnostic of the model points into them, not
-//! `flake.lock`), those files alone are read again: one whose text is the same (touched,
-//! rewritten as it was) keeps its diagnostics, one whose text changed has its syntax checked
-//! again, as a loaded hit would; and the entry learns their new states.
+//! When the only paths that state otherwise are files of the workspace (not `flake.lock`), those
+//! files alone are read again: one whose text is the same (touched, rewritten as it was) keeps
+//! its diagnostics, one whose text changed has its syntax checked again, as a loaded hit
+//! would; and the entry learns their new states. A changed file the evaluation read must be
+//! one it imported as code, edited where that leaves the model as it was (`code_edit`: the
+//! model's diagnostics then move with the text); one the model's diagnostics point into
+//! without the evaluation having read it needs the model.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
@@ -156,8 +158,8 @@ fn code_edited(
 }
 
 /// Reads again the path `snapshot.paths[i]`, which states otherwise: a file of the workspace
-/// the model does not depend on, whose syntax is checked again in `db` when its text changed;
-/// else why the model cannot be trusted.
+/// whose syntax is checked again in `db` when its text changed (one the evaluation read is
+/// the caller's to judge); else why the model cannot be trusted.
 fn read_again(
     db: &mut Database,
     entry: &Entry,
