@@ -254,11 +254,10 @@ impl Run {
                 KeptCode::read(store, root, identity, &entry.model)
             }) {
                 Ok(hit) => {
-                    let mut edited_files = 0;
-                    if let Some((model, kept, edited)) = hit.edited {
+                    let (mut edited_files, mut kept) = (0, None);
+                    if let Some((model, code, edited)) = hit.edited {
                         entry.model = model;
-                        kept.write(store, &self.root, identity, &entry.model);
-                        edited_files = edited;
+                        (edited_files, kept) = (edited, Some(code));
                     }
                     let snapshot = self.snapshot_with(sops_now, &entry.model);
                     let restated = snapshot.is_some() && entry.snapshot != snapshot;
@@ -273,6 +272,9 @@ impl Run {
                             write(store, &self.root, &entry)
                         }
                     };
+                    if let (Stored::Written, Some(kept)) = (&stored, kept) {
+                        kept.write(store, &self.root, identity, &entry.model);
+                    }
                     let outcome = Outcome::Hit {
                         rechecked: hit.rechecked,
                         files: self.files.len(),
