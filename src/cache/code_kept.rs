@@ -442,6 +442,27 @@ mod tests {
         // another entry's model, or another clan: nothing
         assert!(KeptCode::read(&store, "/clan", &identity, &model("b")).is_none());
         assert!(KeptCode::read(&store, "/other", &identity, &model("a")).is_none());
+        // an index that claims more files than it holds, or holds a byte more: nothing
+        let mut index = bound(&identity, &model("a")).into_bytes();
+        index.push(b'\n');
+        let mut huge = index.clone();
+        huge.extend(u32::MAX.to_le_bytes());
+        store
+            .write_beside("/huge", Beside::Code, &huge)
+            .expect("written");
+        assert!(KeptCode::read(&store, "/huge", &identity, &model("a")).is_none());
+        let mut longer = index.clone();
+        put_u32(&mut longer, 0);
+        longer.push(0);
+        store
+            .write_beside("/longer", Beside::Code, &longer)
+            .expect("written");
+        assert!(KeptCode::read(&store, "/longer", &identity, &model("a")).is_none());
+        longer.pop();
+        store
+            .write_beside("/longer", Beside::Code, &longer)
+            .expect("written");
+        assert!(KeptCode::read(&store, "/longer", &identity, &model("a")).is_some());
         // edited: the new text, the others' records copied
         let code = CodeUse::default();
         let edited = read.edited(&[(PATH.into(), Arc::from("{ }"))], &code);
