@@ -54,6 +54,7 @@ pub struct CodeEdits {
     pub touched: Vec<Span>,
 }
 
+/// How one file imported as code changed, when that leaves the model as it was (moved).
 struct FileChange {
     moved: Moved,
     /// Literals the evaluation passed on but never read: their new ranges and values.
