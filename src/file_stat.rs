@@ -18,6 +18,10 @@ use serde::{Deserialize, Serialize};
 pub struct FileStat(pub u64, pub u64, pub u64, pub i64, pub i64);
 
 impl FileStat {
+    /// A state no path has (its size is the largest there is): kept for a path whose state
+    /// cannot be trusted, so that it states otherwise and is read again.
+    pub const UNTRUSTED: FileStat = FileStat(0, 0, u64::MAX, i64::MIN, i64::MIN);
+
     pub fn of(meta: &Metadata) -> FileStat {
         let ns = |secs: i64, nanos: i64| secs.saturating_mul(1_000_000_000).saturating_add(nanos);
         FileStat(

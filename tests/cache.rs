@@ -560,6 +560,16 @@ fn an_edit_the_model_does_not_see_is_answered_from_the_entry_with_its_spans_move
         "{}",
         run.printed
     );
+    // that check ran right after the edit: it kept the clan's state with the edited file's
+    // as untrusted (changed less than 2 s before), so the next check states the clan and
+    // reads that file alone
+    let run = same(&clan, "json", &[], cache);
+    expect_stats(&run, "hit, 0 of 11 files checked again", "unchanged since");
+    assert!(
+        run.stats().ends_with(" paths stated, 1 read again"),
+        "{}",
+        run.stats()
+    );
 }
 
 /// Options that change the diagnostics (`--explain-unknown`: N000 notes) are part of the entry.

@@ -5,10 +5,11 @@
 //! trusts its index for files whose state is unchanged).
 //!
 //! The one change a state cannot show is a write within the file system's timestamp
-//! resolution after the state was taken: the change time would read the same. So a load that
-//! read a path changed less than [`RACY_NS`] before the load began keeps no snapshot (git's
-//! "racily clean" entries); the next check reads the clan and takes one then. This trusts the
-//! file system's times to come from the clock this process reads, as on a local disk.
+//! resolution after the state was taken: the change time would read the same. So a path a load
+//! read less than [`RACY_NS`] after it changed is kept with a state no path has
+//! ([`FileStat::UNTRUSTED`], git's "racily clean" entries): the next check reads it again, and
+//! takes its state then. This trusts the file system's times to come from the clock this
+//! process reads, as on a local disk.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -42,14 +43,20 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The snapshot of a load that began at `began`, which stated `stated` and found the
-    /// files `not_utf8`; `None` when some path could not be stated or changed too close
-    /// before the load to be trusted.
+    /// files `not_utf8`, a path changed too close before the load to be trusted kept as
+    /// untrusted; `None` when some path could not be stated.
     pub fn of(stated: Stated, not_utf8: &[NotUtf8], began: SystemTime) -> Option<Snapshot> {
-        if !stated.complete || stated.paths.iter().any(|(_, stat)| racy(stat, began)) {
+        if !stated.complete {
             return None;
         }
+        let mut paths = stated.paths;
+        for (_, stat) in &mut paths {
+            if racy(stat, began) {
+                *stat = FileStat::UNTRUSTED;
+            }
+        }
         Some(Snapshot {
-            paths: stated.paths,
+            paths,
             not_utf8: (not_utf8.iter())
                 .map(|f| (f.path.clone(), f.offset))
                 .collect(),
@@ -138,12 +145,25 @@ mod tests {
     }
 
     #[test]
-    fn a_path_changed_just_before_the_load_is_not_trusted_and_a_change_is_seen() {
+    fn a_path_changed_just_before_the_load_is_read_again_and_a_change_is_seen() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.nix"), "{ }").unwrap();
         let now = SystemTime::now();
         let fresh = stated(dir.path(), &["", "a.nix"]);
-        assert_eq!(Snapshot::of(fresh, &[], now), None, "changed just now");
+        let untrusted = Snapshot::of(fresh, &[], now).expect("a snapshot");
+        assert_eq!(
+            untrusted.paths,
+            vec![
+                (String::new(), FileStat::UNTRUSTED),
+                ("a.nix".to_string(), FileStat::UNTRUSTED)
+            ],
+            "changed just now"
+        );
+        assert_eq!(
+            untrusted.changed(dir.path()),
+            (vec![0, 1], None),
+            "read again"
+        );
 
         // as if the load had begun three seconds from now: the paths are old enough
         let later = now + Duration::from_secs(3);
