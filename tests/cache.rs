@@ -515,13 +515,8 @@ fn an_edit_the_model_does_not_see_is_answered_from_the_entry_with_its_spans_move
     assert_eq!(first_line(&run), 14, "{}", run.printed);
 
     // the kept code damaged (a byte changed, or cut short): the model is built again
-    let kept = std::fs::read_dir(cache)
-        .expect("the cache directory")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "code"))
-        .expect("the code is kept beside the entry");
-    let good = std::fs::read(&kept).expect("kept code");
+    let kept = entry_file(cache).with_extension("code");
+    let good = std::fs::read(&kept).expect("the code is kept beside the entry");
     let mut flipped = good.clone();
     let last = flipped.len() - 2;
     flipped[last] ^= 1;
@@ -1158,34 +1153,26 @@ fn an_entry_holds_no_file_text_and_no_secret() {
         .find(|l| l.contains("description"))
         .expect("a description");
     assert!(!entry.contains(description.trim()));
-    // The lowered files beside it hold what the clan's Nix files say (names, literals), and
-    // nothing of the files that are not Nix: no key, no encrypted value, no recipient.
-    let lowered = std::fs::read(entry_file(cache.path()).with_extension("lowered"))
-        .expect("the lowered files");
-    let lowered = String::from_utf8_lossy(&lowered);
-
-    assert!(!lowered.contains(secret_key));
-    for line in web.lines().filter(|l| l.contains("ENC[")) {
-        let value = line.split("ENC[").nth(1).unwrap_or_default();
-        assert!(
-            !lowered.contains(value),
-            "an encrypted value is in the pack"
-        );
+    // Beside it, the lowered files hold what the clan's Nix files say (names, literals) and
+    // the kept code the texts of the Nix files the evaluation imported (flake.nix among
+    // them): nothing of the files that are not Nix, no key, no encrypted value, no recipient.
+    let kept = std::fs::read(entry_file(cache.path()).with_extension("code")).expect("kept");
+    assert!(
+        String::from_utf8_lossy(&kept).contains("description"),
+        "flake.nix is kept"
+    );
+    for beside in ["lowered", "code"] {
+        let bytes = std::fs::read(entry_file(cache.path()).with_extension(beside))
+            .unwrap_or_else(|e| panic!("the {beside} file: {e}"));
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(secret_key), "{beside}");
+        for line in web.lines().filter(|l| l.contains("ENC[")) {
+            let value = line.split("ENC[").nth(1).unwrap_or_default();
+            assert!(
+                !text.contains(value),
+                "an encrypted value is in the {beside} file"
+            );
+        }
+        assert!(!text.contains(&recipient), "{beside}");
     }
-    assert!(!lowered.contains(&recipient));
-    // The kept code beside it holds the texts of the Nix files the evaluation imported
-    // (flake.nix among them), and nothing of the other files either.
-    let kept =
-        std::fs::read(entry_file(cache.path()).with_extension("code")).expect("the kept code");
-    let kept = String::from_utf8_lossy(&kept);
-    assert!(kept.contains("description"), "flake.nix is kept");
-    assert!(!kept.contains(secret_key));
-    for line in web.lines().filter(|l| l.contains("ENC[")) {
-        let value = line.split("ENC[").nth(1).unwrap_or_default();
-        assert!(
-            !kept.contains(value),
-            "an encrypted value is in the kept code"
-        );
-    }
-    assert!(!kept.contains(&recipient));
 }
