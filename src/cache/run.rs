@@ -98,10 +98,17 @@ pub fn check(
     let root = root.to_string_lossy().into_owned();
     let identity = Identity::current(explain_unknown);
     let mut entry = identity.as_ref().map(|id| read_entry(store, &root, id));
+    // Set when the answer by state asked about edits of code and they need the model: the
+    // loaded check then does not read the kept code to ask again.
+    let mut edits_need_model = false;
     if let (Some(Ok(entry)), Some(identity)) = (&mut entry, &identity)
-        && let Ok(answer) = unchanged::answer(entry, &root, began, || {
-            KeptCode::read(store, &root, identity, &entry.model)
-        })
+        && let Ok(answer) = unchanged::answer(
+            entry,
+            &root,
+            began,
+            || KeptCode::read(store, &root, identity, &entry.model),
+            &mut edits_need_model,
+        )
     {
         return Ok(answered_by_state(entry, answer, store, &root, identity));
     }
@@ -129,7 +136,9 @@ pub fn check(
     };
     run.root = root;
     let checked = match (identity, prefetched) {
-        (Some(identity), Some(prefetched)) => run.check(&identity, store, prefetched),
+        (Some(identity), Some(prefetched)) => {
+            run.check(&identity, store, prefetched, edits_need_model)
+        }
         _ => {
             let (parts, _) = run.analyse(explain_unknown);
             let why = "the running executable cannot be identified";
@@ -242,16 +251,19 @@ fn read_entry(store: &Store, root: &str, identity: &Identity) -> Result<Entry, S
 }
 
 impl Run {
+    /// `edits_need_model`: the answer by state found that the edits of code need the model.
     fn check(
         &mut self,
         identity: &Identity,
         store: &Store,
         prefetched: Result<(Entry, SopsRead), String>,
+        edits_need_model: bool,
     ) -> Checked {
         let (why, sops_read) = match prefetched {
             Err(why) => (why, None),
             Ok((mut entry, sops_now)) => match self.answer(&entry, &sops_now.digest, |root| {
-                KeptCode::read(store, root, identity, &entry.model)
+                let kept = || KeptCode::read(store, root, identity, &entry.model);
+                if edits_need_model { None } else { kept() }
             }) {
                 Ok(hit) => {
                     let (mut edited_files, mut kept) = (0, None);

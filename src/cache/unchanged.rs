@@ -64,12 +64,14 @@ pub struct Reread {
 /// The check of the clan at `root` (absolute, as the entry was written for) from `entry`,
 /// when nothing the model depends on changed, or only files the evaluation imported as code
 /// in ways that leave the model as it was (`kept`, read only then, says); else why not.
-/// `began`: when the check began.
+/// `began`: when the check began. `edits_need_model` is set when edits of code were asked
+/// about and need the model built (a loaded check would find the same: it need not ask).
 pub fn answer(
     entry: &Entry,
     root: &str,
     began: SystemTime,
     kept: impl FnOnce() -> Option<KeptCode>,
+    edits_need_model: &mut bool,
 ) -> Result<Unchanged, String> {
     let snapshot = (entry.snapshot.as_ref()).ok_or("the entry keeps no state of the clan")?;
     let (changed, sops_changed) = snapshot.changed(Path::new(root));
@@ -83,7 +85,8 @@ pub fn answer(
     if let Some(o) = first_changed_elsewhere(entry, snapshot, root) {
         return Err(format!("what the evaluation read changed: {}", o.path));
     }
-    let edited = code_edited(&mut db, entry, root, &reread, kept)?;
+    let edited = code_edited(&mut db, entry, root, &reread, kept)
+        .inspect_err(|_| *edits_need_model = true)?;
     let model = edited.as_ref().map_or(&entry.model, |(model, _, _)| model);
     if snapshot.sops.is_none()
         && read_sops(root, &model.legacy_sops_files).digest != model.sops_facts
@@ -149,8 +152,8 @@ fn code_edited(
     let changed: Vec<&Observed> = (entry.model.observed.iter())
         .filter(|o| o.kind == Kind::File && paths.contains(&o.path))
         .collect();
-    let builtins = crate::modules::known::inputs(db);
-    let workspace = Workspace::new(db, sources.clone(), Vec::new(), builtins, Vec::new());
+    // Only the edited files are asked for: no directory, no sops file, none of clanc's modules.
+    let workspace = Workspace::new(db, sources.clone(), Vec::new(), Vec::new(), Vec::new());
     let edited = super::code_edit::code_edited(db, root, workspace, kept(), &changed)?;
     let after = (edited.model_after(&entry.model, &mut TextDigests::default()))
         .ok_or("a diagnostic of the model lies at code that changed")?;
