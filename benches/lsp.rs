@@ -28,6 +28,11 @@
 //! - `edit-unread-file/analyse`: a file the clan's evaluation never imports changes (a
 //!   terranix configuration beside the clan): the previous model is reused (its memo), only
 //!   per-file diagnostics and the checker's rules run.
+//! - `type-into-syntax-error/analyse`: a machine's module left not parsing (a line without
+//!   its `;`): the model is built (the flake's modules are collected up to that module, and
+//!   the clan is unknown). Only that edit is timed; the edit that makes the module parse
+//!   again follows at once (not timed), so this row lacks the idle time between keystrokes
+//!   that the server's row has (see docs/performance.md, session 19).
 //!
 //! Every analysis gets the previous one's memo, as the server does.
 //! - `cancel-check-in-flight`: how long an edit's write waits for a check started 40 ms
@@ -244,6 +249,35 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    // A machine's module left not parsing (its `;` not typed yet), timed, then the `;`, not
+    // timed: the in-process part of the server's `type-into-syntax-error` row.
+    if option.made {
+        option.apply(&mut db);
+    }
+    let mut half = Edit::new(
+        &db,
+        zircon,
+        "fsType = \"ext4\";",
+        "fsType = \"ext4\"; options = [ \"noatime\" ]",
+    );
+    memo = clanc::analysis::analyse_reusing(&db, root, workspace, false, Some(&memo)).memo;
+    group.bench_function("gen-500/type-into-syntax-error/analyse", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = std::time::Duration::ZERO;
+            for _ in 0..iterations {
+                let started = std::time::Instant::now();
+                let broken =
+                    analyse_after(&mut half, &mut db, &mut memo, root, workspace, Reuse::Built);
+                timed += started.elapsed();
+                drop(broken);
+                half.apply(&mut db);
+                let fixed =
+                    clanc::analysis::analyse_reusing(&db, root, workspace, false, Some(&memo));
+                memo = fixed.memo.clone();
+            }
+            timed
+        })
+    });
     // How long a new edit waits for the check in flight to unwind (salsa cancellation): the
     // write blocks until the worker's snapshot is dropped.
     group.bench_function("gen-500/cancel-check-in-flight", |b| {
