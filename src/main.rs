@@ -9,6 +9,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's `mi_option_arena_eager_commit` (index 4 of `mi_option_t` in mimalloc 2 and 3).
+#[cfg(target_os = "linux")]
 const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
 /// Commits the allocator's arena as it is used, not all at once: committed at once, the
@@ -17,6 +18,7 @@ const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 /// docs/performance.md, session 19). It must run before the first arena is reserved, which
 /// happens before `main` (set in `main`, it left the peak as it was): so it runs as an ELF
 /// initializer, as mimalloc's own setup does.
+#[cfg(target_os = "linux")]
 extern "C" fn commit_arena_on_demand() {
     // SAFETY: sets one of mimalloc's option values; no memory is touched.
     unsafe { libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0) };
