@@ -124,6 +124,16 @@ fn expect_stats(run: &Run, prefix: &str, step: &str) {
     );
 }
 
+/// An answer by state that read one path again (the edited or touched file) after stating the
+/// clan.
+fn expect_one_path_read_again(run: &Run, step: &str) {
+    assert!(
+        run.stats().ends_with(" paths stated, 1 read again"),
+        "{step}: expected `... paths stated, 1 read again`, the cache said `{}`",
+        run.stats()
+    );
+}
+
 /// A copy of the clan at `from` (relative to the repository) in a temporary directory.
 fn scratch(from: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -539,11 +549,7 @@ fn an_edit_the_model_does_not_see_is_answered_from_the_entry_with_its_spans_move
     edit(zerotier, "# a", "# a, by state");
     let run = same(&clan, "json", &[], cache);
     expect_stats(&run, hit, "by state");
-    assert!(
-        run.stats().ends_with(" paths stated, 1 read again"),
-        "{}",
-        run.stats()
-    );
+    expect_one_path_read_again(&run, "by state");
     assert_eq!(first_line(&run), 14, "{}", run.printed);
     trusted(&clan, cache, "settled again");
     edit(zerotier, "cinnabarr", "cinnabar");
@@ -560,11 +566,7 @@ fn an_edit_the_model_does_not_see_is_answered_from_the_entry_with_its_spans_move
     // reads that file alone
     let run = same(&clan, "json", &[], cache);
     expect_stats(&run, "hit, 0 of 11 files checked again", "unchanged since");
-    assert!(
-        run.stats().ends_with(" paths stated, 1 read again"),
-        "{}",
-        run.stats()
-    );
+    expect_one_path_read_again(&run, "unchanged since");
 }
 
 /// Options that change the diagnostics (`--explain-unknown`: N000 notes) are part of the entry.
@@ -758,11 +760,7 @@ fn an_unchanged_clan_is_answered_by_stating_it_and_every_edit_is_seen() {
         "hit, 1 of 8 files checked again (1 read by the evaluation, edited",
         "same size and time",
     );
-    assert!(
-        run.stats().ends_with(" paths stated, 1 read again"),
-        "same size and time: {}",
-        run.stats()
-    );
+    expect_one_path_read_again(&run, "same size and time");
     trusted(&clan, cache, "same size and time");
 
     // a file added where nothing reads it: its syntax error is reported
@@ -786,11 +784,7 @@ fn an_unchanged_clan_is_answered_by_stating_it_and_every_edit_is_seen() {
         "hit, 1 of 9 files checked again, entry written",
         "unread file edited",
     );
-    assert!(
-        run.stats().ends_with(" paths stated, 1 read again"),
-        "{}",
-        run.stats()
-    );
+    expect_one_path_read_again(&run, "unread file edited");
     assert!(
         !run.codes()
             .contains(&"N001 \"scratch/notes.nix\"".to_string()),
@@ -805,11 +799,7 @@ fn an_unchanged_clan_is_answered_by_stating_it_and_every_edit_is_seen() {
         .expect("touch");
     let run = same(&clan, "json", &[], cache);
     expect_stats(&run, "hit, 0 of 9 files checked again", "touched");
-    assert!(
-        run.stats().ends_with(" paths stated, 1 read again"),
-        "{}",
-        run.stats()
-    );
+    expect_one_path_read_again(&run, "touched");
 }
 
 /// The sops files are part of the state: a secret var's recipients and a legacy sops-nix file
