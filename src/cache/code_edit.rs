@@ -22,20 +22,40 @@ use crate::files::ClanFiles;
 use crate::model::CodeEdits;
 
 /// Edits of code files that leave the model as it was.
-pub struct CodeEdited {
+struct CodeEdited {
     /// The clan directory (absolute).
     root: String,
     /// The edited files: absolute path, new text.
-    pub changed: Vec<(String, Arc<str>)>,
-    pub edits: CodeEdits,
+    changed: Vec<(String, Arc<str>)>,
+    edits: CodeEdits,
     /// The kept code after the edits (to be bound to the new entry).
-    pub kept: KeptCode,
+    kept: KeptCode,
+}
+
+/// When every question of `changed` (answered otherwise now by the clan loaded in
+/// `workspace` at `root`) asks the text of a file `kept` holds, the edits leave the model as
+/// it was and no diagnostic of `model` lies at code that changed: the entry's model part
+/// after the edits (`digests` gives the texts' digests) and the kept code after them; else
+/// why the model must be built again.
+pub fn model_after_edits(
+    db: &dyn Db,
+    root: &str,
+    workspace: Workspace,
+    kept: Option<KeptCode>,
+    changed: &[&Observed],
+    model: &ModelEntry,
+    digests: &mut TextDigests,
+) -> Result<(ModelEntry, KeptCode), String> {
+    let edited = code_edited(db, root, workspace, kept, changed)?;
+    let after = (edited.model_after(model, digests))
+        .ok_or("a diagnostic of the model lies at code that changed")?;
+    Ok((after, edited.kept))
 }
 
 /// When every question of `changed` (answered otherwise now by the clan loaded in
 /// `workspace` at `root`) asks the text of a file `kept` holds, and the edits leave the model
 /// as it was: how the files changed; else why the model must be built again.
-pub fn code_edited(
+fn code_edited(
     db: &dyn Db,
     root: &str,
     workspace: Workspace,
@@ -83,7 +103,7 @@ impl CodeEdited {
     /// edited files, the diagnostics and notes with their spans moved, the new digests of the
     /// files they point into. `None` when a diagnostic lies at code that changed (touching or
     /// around it: what a span there becomes is the evaluation's to say).
-    pub fn model_after(&self, model: &ModelEntry, digests: &mut TextDigests) -> Option<ModelEntry> {
+    fn model_after(&self, model: &ModelEntry, digests: &mut TextDigests) -> Option<ModelEntry> {
         let mut after = model.clone();
         for (path, text) in &self.changed {
             let answer = digests.of(text);

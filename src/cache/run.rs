@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::code_edit::code_edited;
+use super::code_edit::model_after_edits;
 use super::code_kept::KeptCode;
 use super::digest::Fields;
 use super::entry::{Entry, FileEntry, ModelEntry, Summary, cache_all, restore_all};
@@ -110,7 +110,7 @@ pub fn check(
             &mut edits_need_model,
         )
     {
-        return Ok(answered_by_state(entry, answer, store, &root, identity));
+        return Ok(answered_by_state(entry, answer, store, &root));
     }
     let named = entry.as_ref().and_then(|e| e.as_ref().ok());
     let lowered_before = (identity.as_ref()).and_then(|id| super::lowered::read(store, &root, id));
@@ -160,7 +160,6 @@ fn answered_by_state(
     answer: unchanged::Unchanged,
     store: &Store,
     root: &str,
-    identity: &Identity,
 ) -> Checked {
     let files = entry.files.len();
     let read = answer.reread.len();
@@ -185,13 +184,10 @@ fn answered_by_state(
         }
     }
     let stored = if update {
-        write(store, root, entry)
+        write(store, root, entry, kept)
     } else {
         Stored::Unchanged
     };
-    if let (Stored::Written, Some(kept)) = (&stored, kept) {
-        kept.write(store, root, identity, &entry.model);
-    }
     Checked {
         texts: answer.texts,
         files,
@@ -278,15 +274,12 @@ impl Run {
                     }
                     let stored = match hit.files {
                         None if !restated && edited_files == 0 => Stored::Unchanged,
-                        None => write(store, &self.root, &entry),
+                        None => write(store, &self.root, &entry, kept),
                         Some(files) => {
                             entry.files = files;
-                            write(store, &self.root, &entry)
+                            write(store, &self.root, &entry, kept)
                         }
                     };
-                    if let (Stored::Written, Some(kept)) = (&stored, kept) {
-                        kept.write(store, &self.root, identity, &entry.model);
-                    }
                     let outcome = Outcome::Hit {
                         rechecked: hit.rechecked,
                         files: self.files.len(),
@@ -324,11 +317,7 @@ impl Run {
                     snapshot: self.snapshot_with(sops_now, &model),
                     model,
                 };
-                let stored = write(store, &self.root, &entry);
-                if let (Stored::Written, Some(kept)) = (&stored, kept) {
-                    kept.write(store, &self.root, identity, &entry.model);
-                }
-                stored
+                write(store, &self.root, &entry, kept)
             }
             Err(why) => Stored::NotWritten(why),
         };
@@ -393,10 +382,16 @@ impl Run {
         let edited = match changed.len() {
             0 => None,
             n => {
-                let edited = code_edited(db, &self.root, workspace, kept(&self.root), &changed)?;
-                let after = (edited.model_after(model, &mut self.digests))
-                    .ok_or("a diagnostic of the model lies at code that changed")?;
-                Some((after, edited.kept, n))
+                let (after, kept) = model_after_edits(
+                    db,
+                    &self.root,
+                    workspace,
+                    kept(&self.root),
+                    &changed,
+                    model,
+                    &mut self.digests,
+                )?;
+                Some((after, kept, n))
             }
         };
         let model = edited.as_ref().map_or(model, |(after, _, _)| after);
@@ -581,12 +576,18 @@ fn listing_digest(db: &dyn Db, workspace: Workspace) -> String {
     )
 }
 
-fn write(store: &Store, root: &str, entry: &Entry) -> Stored {
-    match serde_json::to_vec(entry) {
+/// Writes `entry`, then the code `kept` beside it (bound to the entry: written only when the
+/// entry was).
+fn write(store: &Store, root: &str, entry: &Entry, kept: Option<KeptCode>) -> Stored {
+    let stored = match serde_json::to_vec(entry) {
         Ok(body) => match store.write(root, &body) {
             Ok(()) => Stored::Written,
             Err(e) => Stored::NotWritten(e.to_string()),
         },
         Err(e) => Stored::NotWritten(e.to_string()),
+    };
+    if let (Stored::Written, Some(kept)) = (&stored, kept) {
+        kept.write(store, root, &entry.identity, &entry.model);
     }
+    stored
 }

@@ -154,10 +154,16 @@ fn code_edited(
         .collect();
     // Only the edited files are asked for: no directory, no sops file, none of clanc's modules.
     let workspace = Workspace::new(db, sources.clone(), Vec::new(), Vec::new(), Vec::new());
-    let edited = super::code_edit::code_edited(db, root, workspace, kept(), &changed)?;
-    let after = (edited.model_after(&entry.model, &mut TextDigests::default()))
-        .ok_or("a diagnostic of the model lies at code that changed")?;
-    Ok(Some((after, edited.kept, sources.len())))
+    let (after, kept) = super::code_edit::model_after_edits(
+        db,
+        root,
+        workspace,
+        kept(),
+        &changed,
+        &entry.model,
+        &mut TextDigests::default(),
+    )?;
+    Ok(Some((after, kept, sources.len())))
 }
 
 /// Reads again the path `snapshot.paths[i]`, which states otherwise: a file of the workspace
