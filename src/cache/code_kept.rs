@@ -7,8 +7,8 @@
 //!
 //! Only files of the clan (outside the store) read as code are kept: a store path's files do
 //! not change, nor do clanc's own modules, and a file read as text became a value (a change
-//! of it builds the model again). These are Nix files, the texts the lowered files beside the entry hold the names
-//! and literals of; the cache's directory is the user's alone (0700).
+//! of it builds the model again). These are Nix files, the texts the lowered files beside the
+//! entry hold the names and literals of; the cache's directory is the user's alone (0700).
 
 use std::collections::HashMap;
 use std::sync::Arc;
