@@ -148,10 +148,6 @@ pub trait Db: salsa::Database {
     /// [`crate::eval::lower_file`] takes instead of parsing and lowering a text again. Not
     /// an input: a file found there is what lowering its text gives.
     fn lowered_before(&self) -> Option<&crate::eval::LoweredPack>;
-
-    /// Asks the threads lowering files beside an evaluation, if any run, to lower `file`
-    /// soon: the evaluation is about to import it (see [`crate::eval::LoweringWishes`]).
-    fn wish_lowered(&self, file: SourceFile);
 }
 
 #[salsa::db]
@@ -159,8 +155,6 @@ pub trait Db: salsa::Database {
 pub struct Database {
     storage: salsa::Storage<Self>,
     lowered_before: Option<Arc<crate::eval::LoweredPack>>,
-    /// Shared by every handle of this database.
-    lowering_wishes: Arc<crate::eval::LoweringWishes>,
 }
 
 impl Database {
@@ -172,11 +166,6 @@ impl Database {
             ..Database::default()
         }
     }
-
-    /// The files its evaluations are about to import, for threads lowering beside them.
-    pub fn lowering_wishes(&self) -> &Arc<crate::eval::LoweringWishes> {
-        &self.lowering_wishes
-    }
 }
 
 #[salsa::db]
@@ -186,10 +175,6 @@ impl salsa::Database for Database {}
 impl Db for Database {
     fn lowered_before(&self) -> Option<&crate::eval::LoweredPack> {
         self.lowered_before.as_deref()
-    }
-
-    fn wish_lowered(&self, file: SourceFile) {
-        self.lowering_wishes.wish(file);
     }
 }
 

@@ -463,11 +463,6 @@ impl Files for ClanFiles {
         self.source(db, path)
     }
 
-    fn held(&self, path: &str) -> Option<SourceFile> {
-        let relative = self.relative(path)?;
-        self.index.files.get(relative).copied()
-    }
-
     fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, FileError> {
         let result = self.read_dir_unobserved(path);
         let new = first_seen(&mut self.observed.borrow_mut().dirs, path, || {

@@ -386,25 +386,6 @@ mod tests {
         assert!(third.clan.machines.contains_key("oak"));
     }
 
-    /// The evaluation tells threads lowering beside it which files it imports next: here
-    /// the two machines' modules, which the inventory's `imports` name, and not a file
-    /// nothing imports. (This clan is too small for such threads: the test takes the wishes.)
-    #[test]
-    fn a_check_wishes_lowered_the_files_its_modules_import() {
-        let dir = clan(&[("notes.nix", b"{ }")]);
-        let mut host = AnalysisHost::load(dir.path()).expect("loads");
-        let wishes = Arc::clone(host.db().lowering_wishes());
-        let taker = wishes.taker();
-        host.check(false);
-        let mut wished = Vec::new();
-        while let Some(file) = wishes.take() {
-            wished.push(file.path(host.db()).clone());
-        }
-        drop(taker);
-        wished.sort();
-        assert_eq!(wished, ["hosts/ash.nix", "hosts/elm.nix"]);
-    }
-
     #[test]
     fn files_not_utf8_are_reported_unless_an_editor_holds_them() {
         let dir = clan(&[("scratch.nix", b"{ a = \"\xff\"; }")]);

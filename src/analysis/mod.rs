@@ -380,9 +380,8 @@ pub fn lowering_alongside<R>(
 
 /// Runs `work` on this thread while other threads (what cores are left, at least one) lower
 /// `files` through `db`, a handle of the database `work` may use too (only to read or to make
-/// new inputs: setting one would wait for these threads). Each thread takes first the files
-/// `work`'s evaluation is about to import ([`crate::eval::LoweringWishes`]), then the files
-/// from the end of its part of the list.
+/// new inputs: setting one would wait for these threads). Each thread takes the files from
+/// the end of its part of the list.
 pub fn lowering_files_alongside<R>(
     db: crate::db::Database,
     files: Vec<crate::db::SourceFile>,
@@ -397,29 +396,20 @@ pub fn lowering_files_alongside<R>(
     std::thread::scope(|scope| {
         for part in files.chunks(chunk) {
             let db = db.clone();
-            // Taken here, so that wishes count from the start of `work`.
-            let taker = db.lowering_wishes().taker();
             let spawned = std::thread::Builder::new()
                 .stack_size(crate::STACK_SIZE)
                 .spawn_scoped(scope, move || {
-                    let lower = |file| {
-                        let budget = crate::eval::Limits::DEFAULT_LOWER_BUDGET;
-                        let _ = crate::eval::lower_file(&db, file, budget);
-                    };
                     // A newer edit cancels the analysis (the language server): this part
                     // stops with it, quietly; `work` unwinds on its own.
                     let _ = salsa::Cancelled::catch(|| {
-                        let mut rest = part.iter().rev();
-                        loop {
-                            // What the evaluation will import next, then the rest.
-                            let wished = db.lowering_wishes().take();
-                            match wished.or_else(|| rest.next().copied()) {
-                                Some(file) => lower(file),
-                                None => break,
-                            }
+                        for file in part.iter().rev() {
+                            let _ = crate::eval::lower_file(
+                                &db,
+                                *file,
+                                crate::eval::Limits::DEFAULT_LOWER_BUDGET,
+                            );
                         }
                     });
-                    drop(taker);
                 });
             // Without the thread the check parses those files itself.
             drop(spawned);

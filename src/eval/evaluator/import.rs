@@ -78,19 +78,6 @@ impl Evaluator<'_> {
         self.import(path, None)
     }
 
-    /// Tells the database that this evaluation is about to import `path`, so that threads
-    /// lowering files beside it take that file first (see [`crate::eval::LoweringWishes`]).
-    /// Reads nothing: a path outside the clan, or none at all, is left alone.
-    pub fn expect_import(&self, path: &str) {
-        let file = (self.files.held(path)).or_else(|| {
-            let default = format!("{}/default.nix", path.trim_end_matches('/'));
-            self.files.held(&default)
-        });
-        if let Some(file) = file {
-            self.db.wish_lowered(file);
-        }
-    }
-
     pub fn import(&mut self, path: &str, pos: Option<Pos>) -> EvalResult<Value> {
         let mut path = path.to_string();
         let is_dir = self.files.file_type(&path) == Some(EntryKind::Directory);

@@ -53,11 +53,6 @@ pub trait Files {
     fn read_text(&self, db: &dyn db::Db, path: &str) -> Result<SourceFile, FileError> {
         self.source(db, path)
     }
-    /// The file at an absolute path when the database already holds it (a file of the clan),
-    /// without reading anything or counting as a read: for hints, never for values.
-    fn held(&self, _path: &str) -> Option<SourceFile> {
-        None
-    }
 }
 
 struct FileInfo {

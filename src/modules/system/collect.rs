@@ -210,13 +210,8 @@ impl Collector<'_> {
                 let element = ev.thunk_pos(item);
                 let pos = element.or(imports.pos);
                 let target = match ev.force(item, pos) {
-                    Ok(Value::Path(p)) => {
-                        // read after the modules queued before it: lowered meanwhile
-                        ev.expect_import(&p);
-                        ImportedModule::File(p)
-                    }
+                    Ok(Value::Path(p)) => ImportedModule::File(p),
                     Ok(Value::String(s)) if s.text().starts_with('/') => {
-                        ev.expect_import(s.text());
                         ImportedModule::File(s.text().into())
                     }
                     Ok(Value::Unknown(u)) => ImportedModule::Unknown(u.reason.clone()),
