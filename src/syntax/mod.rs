@@ -1,6 +1,7 @@
 //! Nix syntax: turns text into a lossless rowan green tree plus the errors found on the way.
 //! Parsing never fails. This layer knows nothing of salsa, evaluation or clan.
 
+mod cost_bound;
 mod line_index;
 mod reparse;
 pub mod sops_document;
@@ -90,10 +91,21 @@ const COST_BASE: u64 = 4_000_000;
 ///   token's estimated depth: the tokens before it in its expression (since the last `;`,
 ///   `,`, `=`, `:` or keyword that starts a new expression) at each enclosing bracket level.
 ///   List elements and string parts do not chain.
+///
+/// Most texts are far within both budgets: [`cost_bound`] proves that from the bytes alone,
+/// and only a text it cannot vouch for is measured on rnix's tokens.
 fn too_costly(text: &str) -> Option<(TextSize, String)> {
-    use SyntaxKind::*;
     let budget = cost_budget(text);
-    let mut lookahead = PathLookahead::new(text);
+    if cost_bound::within(text, budget, MAX_NESTING) {
+        return None;
+    }
+    measure_cost(text, budget, MAX_NESTING)
+}
+
+/// [`too_costly`]'s measure on rnix's tokens, with its budget and nesting limit.
+fn measure_cost(text: &str, budget: u64, max_nesting: usize) -> Option<(TextSize, String)> {
+    use SyntaxKind::*;
+    let mut lookahead = PathLookahead::with_budget(text, budget);
 
     struct Level {
         /// Brackets of a list, or a string: its elements or parts do not chain.
@@ -164,8 +176,8 @@ fn too_costly(text: &str) -> Option<(TextSize, String)> {
         match kind {
             TOKEN_L_PAREN | TOKEN_L_BRACK | TOKEN_L_BRACE | TOKEN_INTERPOL_START => {
                 brackets += 1;
-                if brackets > MAX_NESTING {
-                    return Some((at, format!("brackets nested more than {MAX_NESTING} deep")));
+                if brackets > max_nesting {
+                    return Some((at, format!("brackets nested more than {max_nesting} deep")));
                 }
                 levels.push(Level {
                     flat: kind == TOKEN_L_BRACK,
@@ -204,11 +216,15 @@ pub(crate) struct PathLookahead<'a> {
 
 impl<'a> PathLookahead<'a> {
     pub(crate) fn new(text: &'a str) -> PathLookahead<'a> {
+        PathLookahead::with_budget(text, cost_budget(text))
+    }
+
+    fn with_budget(text: &'a str, budget: u64) -> PathLookahead<'a> {
         PathLookahead {
             bytes: text.as_bytes(),
             run_end: 0,
             cost: 0,
-            budget: cost_budget(text),
+            budget,
         }
     }
 
