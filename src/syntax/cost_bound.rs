@@ -133,10 +133,19 @@ impl Scan<'_> {
 
     /// A token at the current level (a byte of one, counted as one).
     fn token(&mut self) {
-        let grows = u64::from(!self.flat);
-        self.chain += grows;
-        self.depth += grows;
-        self.tree += self.depth;
+        self.tokens(1);
+    }
+
+    /// `n` tokens at the current level: each adds the depth after its own (which grows by
+    /// one in a level that chains).
+    fn tokens(&mut self, n: u64) {
+        let chained = if self.flat { 0 } else { n };
+        let added = n
+            .saturating_mul(self.depth)
+            .saturating_add(chained.saturating_mul(n.saturating_add(1)) / 2);
+        self.tree = self.tree.saturating_add(added);
+        self.chain += chained;
+        self.depth += chained;
     }
 
     fn open(&mut self, flat: bool, bracket: bool) -> Option<()> {
@@ -164,20 +173,27 @@ impl Scan<'_> {
     /// Code up to the next context change: the context after it.
     fn code(&mut self) -> Option<Context> {
         let bytes = self.bytes;
-        while let Some(&b) = bytes.get(self.at) {
-            match CODE_CLASS[b as usize] {
-                PLAIN => self.token(),
-                SPACE => {}
-                _ => {
-                    if let Some(context) = self.code_special(b)? {
-                        return Some(context);
-                    }
-                    continue;
+        loop {
+            // Parts of tokens and whitespace up to the next special byte, counted at once.
+            let mut parts = 0;
+            let mut at = self.at;
+            while let Some(&b) = bytes.get(at) {
+                match CODE_CLASS[b as usize] {
+                    PLAIN => parts += 1,
+                    SPACE => {}
+                    _ => break,
                 }
+                at += 1;
             }
-            self.at += 1;
+            self.at = at;
+            self.tokens(parts);
+            let Some(&b) = bytes.get(at) else {
+                return Some(Context::Code);
+            };
+            if let Some(context) = self.code_special(b)? {
+                return Some(context);
+            }
         }
-        Some(Context::Code)
     }
 
     /// A special byte of code (see `CODE_CLASS`), taken with what belongs to it: a new
@@ -260,7 +276,15 @@ impl Scan<'_> {
 
     /// A `"` string up to its end or an interpolation: the context after it.
     fn plain(&mut self) -> Option<Context> {
-        while let Some(b) = self.byte(0) {
+        loop {
+            let rest = &self.bytes[self.at..];
+            let run = (rest.iter()).position(|&b| matches!(b, b'"' | b'\\' | b'$'));
+            let run = run.unwrap_or(rest.len());
+            self.tokens(run as u64);
+            self.at += run;
+            let Some(b) = self.byte(0) else {
+                return Some(Context::Plain);
+            };
             match (b, self.byte(1)) {
                 (b'"', _) => {
                     self.close(false);
@@ -273,12 +297,19 @@ impl Scan<'_> {
             }
             self.token();
         }
-        Some(Context::Plain)
     }
 
     /// A `''` string up to its end or an interpolation: the context after it.
     fn indented(&mut self) -> Option<Context> {
-        while let Some(b) = self.byte(0) {
+        loop {
+            let rest = &self.bytes[self.at..];
+            let run = (rest.iter()).position(|&b| matches!(b, b'\'' | b'$'));
+            let run = run.unwrap_or(rest.len());
+            self.tokens(run as u64);
+            self.at += run;
+            let Some(b) = self.byte(0) else {
+                return Some(Context::Indented);
+            };
             match (b, self.byte(1), self.byte(2)) {
                 (b'\'', Some(b'\''), Some(b'\'' | b'$')) => self.at += 3,
                 // `''\` escapes the character after it (a byte of it: the rest of a longer
@@ -298,7 +329,6 @@ impl Scan<'_> {
             }
             self.token();
         }
-        Some(Context::Indented)
     }
 
     /// `${` in a string: code until its `}`, which returns to `back`.
