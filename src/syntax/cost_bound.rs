@@ -444,6 +444,42 @@ mod tests {
         assert!(vouched > 100_000, "{vouched}");
     }
 
+    /// The same over the repository's own Nix (fixtures, golden inputs, clanc's modules),
+    /// with budgets from tight to the real one.
+    #[test]
+    fn the_bound_holds_on_the_repositorys_nix_files() {
+        let mut dirs = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        let (mut files, mut vouched) = (0, 0);
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let name = entry.file_name();
+                if path.is_dir() && name != "target" && name != ".git" {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "nix")
+                    && let Ok(text) = std::fs::read_to_string(&path)
+                {
+                    files += 1;
+                    let real = cost_budget(&text);
+                    for budget in [text.len() as u64, 4 * text.len() as u64, real] {
+                        if within(&text, budget, MAX_NESTING) {
+                            vouched += 1;
+                            let measured = measure_cost(&text, budget, MAX_NESTING);
+                            assert_eq!(measured, None, "{} at {budget}", path.display());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            files > 100 && vouched > files,
+            "{files} files, {vouched} vouched"
+        );
+    }
+
     #[test]
     fn ordinary_code_is_vouched_for_and_quadratic_text_is_not() {
         let module = r#"{ config, lib, pkgs, ... }:
