@@ -38,8 +38,9 @@ enum IndToken {
 }
 
 fn lex_indented(raw: &str, out: &mut Vec<IndToken>) {
-    let chars: Vec<char> = raw.chars().collect();
-    let n = chars.len();
+    // Every byte the lexer looks at is ASCII, so runs of text end on character boundaries.
+    let bytes = raw.as_bytes();
+    let n = bytes.len();
     let mut i = 0;
     let escape = |out: &mut Vec<IndToken>, s: &str| {
         out.push(IndToken::Text {
@@ -48,26 +49,27 @@ fn lex_indented(raw: &str, out: &mut Vec<IndToken>) {
         })
     };
     while i < n {
-        let at = |k: usize| chars.get(i + k).copied();
-        if at(0) == Some('\'') && at(1) == Some('\'') {
+        let at = |k: usize| bytes.get(i + k).copied();
+        if at(0) == Some(b'\'') && at(1) == Some(b'\'') {
             match at(2) {
-                Some('$') => {
+                Some(b'$') => {
                     escape(out, "$");
                     i += 3;
                 }
-                Some('\'') => {
+                Some(b'\'') => {
                     escape(out, "''");
                     i += 3;
                 }
-                Some('\\') => {
-                    match at(3) {
+                Some(b'\\') => {
+                    let escaped = raw.get(i + 3..).and_then(|rest| rest.chars().next());
+                    match escaped {
                         Some('n') => escape(out, "\n"),
                         Some('r') => escape(out, "\r"),
                         Some('t') => escape(out, "\t"),
-                        Some(c) => escape(out, &c.to_string()),
+                        Some(c) => escape(out, c.encode_utf8(&mut [0; 4])),
                         None => {}
                     }
-                    i += 4;
+                    i += 3 + escaped.map_or(1, char::len_utf8);
                 }
                 _ => {
                     // Cannot happen inside string content; keep the text.
@@ -78,40 +80,30 @@ fn lex_indented(raw: &str, out: &mut Vec<IndToken>) {
             continue;
         }
         let start = i;
-        let mut run = String::new();
         while i < n {
-            let c = chars[i];
-            let next = chars.get(i + 1).copied();
-            match c {
-                '$' => match next {
-                    Some(d) if d != '{' && d != '\'' => {
-                        run.push(c);
-                        run.push(d);
-                        i += 2;
-                    }
+            let next = bytes.get(i + 1).copied();
+            match bytes[i] {
+                b'$' => match next {
+                    Some(d) if d != b'{' && d != b'\'' => i += 2,
                     _ => break,
                 },
-                '\'' => match next {
-                    Some(d) if d != '\'' && d != '$' => {
-                        run.push(c);
-                        run.push(d);
-                        i += 2;
-                    }
+                b'\'' => match next {
+                    Some(d) if d != b'\'' && d != b'$' => i += 2,
                     _ => break,
                 },
-                c => {
-                    run.push(c);
-                    i += 1;
-                }
+                _ => i += 1,
             }
         }
+        // A run ends at an ASCII byte or at the end: on a character boundary (`$x` and `'x`
+        // step over a byte of `x`, and the rest of a longer `x` continues the run).
         if i > start {
             out.push(IndToken::Text {
-                text: run,
+                text: String::from_utf8_lossy(&bytes[start..i]).into_owned(),
                 indentation: true,
             });
         } else {
-            escape(out, &chars[i].to_string());
+            // A lone `$` or `'`.
+            escape(out, &String::from_utf8_lossy(&bytes[i..i + 1]));
             i += 1;
         }
     }
@@ -146,17 +138,18 @@ pub fn strip_indented(pieces: Vec<RawPiece>) -> Vec<RawPart> {
                 text,
                 indentation: true,
             } => {
-                for c in text.chars() {
+                // Only spaces and newlines matter: bytes will do.
+                for &c in text.as_bytes() {
                     if at_line_start {
-                        if c == ' ' {
+                        if c == b' ' {
                             cur_indent += 1;
-                        } else if c == '\n' {
+                        } else if c == b'\n' {
                             cur_indent = 0;
                         } else {
                             at_line_start = false;
                             min_indent = min_indent.min(cur_indent);
                         }
-                    } else if c == '\n' {
+                    } else if c == b'\n' {
                         at_line_start = true;
                         cur_indent = 0;
                     }
@@ -183,29 +176,32 @@ pub fn strip_indented(pieces: Vec<RawPiece>) -> Vec<RawPart> {
                 out.push(RawPart::Interpol(i));
             }
             IndToken::Text { text, .. } => {
-                let mut s = String::with_capacity(text.len());
-                for c in text.chars() {
+                // Only spaces are dropped: what is kept is whole characters.
+                let mut kept: Vec<u8> = Vec::with_capacity(text.len());
+                for &c in text.as_bytes() {
                     if at_line_start {
-                        if c == ' ' {
+                        if c == b' ' {
                             if dropped >= min_indent {
-                                s.push(c);
+                                kept.push(c);
                             }
                             dropped += 1;
-                        } else if c == '\n' {
+                        } else if c == b'\n' {
                             dropped = 0;
-                            s.push(c);
+                            kept.push(c);
                         } else {
                             at_line_start = false;
                             dropped = 0;
-                            s.push(c);
+                            kept.push(c);
                         }
                     } else {
-                        s.push(c);
-                        if c == '\n' {
+                        kept.push(c);
+                        if c == b'\n' {
                             at_line_start = true;
                         }
                     }
                 }
+                let mut s = String::from_utf8(kept)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 if index + 1 == count {
                     // Drop a final line of only spaces.
                     if let Some(p) = s.rfind('\n')
