@@ -8,14 +8,40 @@ use crate::eval::{EvalResult, Evaluator, Thunk, Value};
 
 use super::option_type::{EnumValue, OptionType};
 
+impl Description {
+    /// The description when it was read (else empty).
+    fn read(&self) -> &str {
+        match self {
+            Description::Read(text) => text,
+            Description::Unread { .. } => "",
+        }
+    }
+}
+
 /// An option type: how its definitions merge, its description, and its `check` function.
 #[derive(Clone, Debug)]
 pub struct TypeInfo {
     pub kind: TypeKind,
-    /// nixpkgs' description of the type ("16 bit unsigned integer; ...").
-    pub description: String,
+    /// nixpkgs' description of the type ("16 bit unsigned integer; ..."): see
+    /// [`TypeInfo::describe`].
+    description: Description,
     /// The type's `check` function, when it has one.
     pub check: Option<Thunk>,
+}
+
+/// A type's description. nixpkgs builds a composite type's from its nested types' (`attribute
+/// set of (submodule)`), and reads it only for documentation and messages; so does clanc: only
+/// the types whose merging or check depends on it (leaf types, lists) read it at once. A
+/// machine's modules declare their options again for every machine, so this is most of what
+/// reading their types costs.
+#[derive(Clone, Debug)]
+enum Description {
+    Read(String),
+    /// The type's `description` attribute, unforced; `name` when it is not a string.
+    Unread {
+        value: Thunk,
+        name: String,
+    },
 }
 
 /// How definitions of an option of a type merge.
@@ -100,7 +126,7 @@ impl TypeInfo {
     pub fn unspecified() -> TypeInfo {
         TypeInfo {
             kind: TypeKind::Unspecified,
-            description: "unspecified value".into(),
+            description: Description::Read("unspecified value".into()),
             check: None,
         }
     }
@@ -109,7 +135,7 @@ impl TypeInfo {
     pub fn anything() -> TypeInfo {
         TypeInfo {
             kind: TypeKind::Anything,
-            description: "anything".into(),
+            description: Description::Read("anything".into()),
             check: None,
         }
     }
@@ -129,7 +155,14 @@ impl TypeInfo {
             }
         };
         let name = text(ev, "name")?.unwrap_or_default();
-        let description = text(ev, "description")?.unwrap_or_else(|| name.clone());
+        let read_now = is_leaf_name(&name) || matches!(name.as_str(), "listOf" | "nonEmptyListOf");
+        let description = match attrs.get("description") {
+            Some(value) if !read_now => Description::Unread {
+                value: value.clone(),
+                name: name.clone(),
+            },
+            _ => Description::Read(text(ev, "description")?.unwrap_or_else(|| name.clone())),
+        };
         let check = attrs.get("check").cloned();
         let nested = |ev: &mut Evaluator<'_>, which: &str| -> EvalResult<TypeInfo> {
             let Some(n) = attrs.get("nestedTypes") else {
@@ -174,7 +207,7 @@ impl TypeInfo {
             },
             "listOf" | "nonEmptyListOf" => TypeKind::ListOf {
                 elem: Box::new(nested(ev, "elemType")?),
-                non_empty: name == "nonEmptyListOf" || description.starts_with("non-empty "),
+                non_empty: name == "nonEmptyListOf" || description.read().starts_with("non-empty "),
             },
             "nullOr" => TypeKind::NullOr(Box::new(nested(ev, "elemType")?)),
             "either" => TypeKind::Either(
@@ -218,7 +251,7 @@ impl TypeInfo {
                     merge: merge.clone(),
                 },
                 None if is_leaf_name(&name) => TypeKind::Leaf {
-                    check: OptionType::from_description(&description),
+                    check: OptionType::from_description(description.read()),
                 },
                 // nixpkgs' `mkOptionType` merges with `mergeDefaultOption` unless told.
                 None => TypeKind::Unspecified,
@@ -231,9 +264,25 @@ impl TypeInfo {
         })
     }
 
-    /// nixpkgs' description of the type, for messages.
-    pub fn describe(&self) -> String {
-        self.description.clone()
+    /// nixpkgs' description of the type, for messages and interfaces: the type's
+    /// `description` (forced now if it was not read), or its name when that is not a string.
+    pub fn describe(&self, ev: &mut Evaluator<'_>) -> String {
+        match &self.description {
+            Description::Read(text) => text.clone(),
+            Description::Unread { value, name } => match ev.force(value, None) {
+                Ok(Value::String(s)) => s.text().to_string(),
+                _ => name.clone(),
+            },
+        }
+    }
+
+    /// This type, merging as `kind`.
+    pub fn with_kind(&self, kind: TypeKind) -> TypeInfo {
+        TypeInfo {
+            kind,
+            description: self.description.clone(),
+            check: self.check.clone(),
+        }
     }
 
     /// The value an option of this type has without definitions (nixpkgs' `emptyValue`),

@@ -225,14 +225,17 @@ fn collect(ev: &mut Evaluator<'_>, ns: &DeclNs, prefix: &str, out: &mut Vec<Opti
         };
         match entry {
             DeclEntry::Ns(inner) => collect(ev, inner, &path, out),
-            DeclEntry::Option(decl) => out.push(OptionDecl {
-                path,
-                option_type: OptionType::from_description(&decl.type_description),
-                type_description: decl.type_description.clone(),
-                default: decl.default.as_ref().map(|d| default_text(ev, d)),
-                required: decl.default.is_none(),
-                read_only: false,
-            }),
+            DeclEntry::Option(decl) => {
+                let type_description = decl.ty.describe(ev);
+                out.push(OptionDecl {
+                    path,
+                    option_type: OptionType::from_description(&type_description),
+                    type_description,
+                    default: decl.default.as_ref().map(|d| default_text(ev, d)),
+                    required: decl.default.is_none(),
+                    read_only: false,
+                });
+            }
         }
     }
 }

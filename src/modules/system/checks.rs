@@ -57,9 +57,15 @@ impl Node {
         });
     }
 
-    pub(super) fn wrong_type_value(&self, def: &Def, value: &Value, ty: &TypeInfo) {
+    pub(super) fn wrong_type_value(
+        &self,
+        ev: &mut Evaluator<'_>,
+        def: &Def,
+        value: &Value,
+        ty: &TypeInfo,
+    ) {
         if let Some(ctx) = self.ctx() {
-            self.wrong_type(&ctx, def, value, &format!("of type `{}`", ty.describe()));
+            self.wrong_type(&ctx, def, value, &format!("of type `{}`", ty.describe(ev)));
         }
     }
 

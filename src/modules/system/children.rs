@@ -345,7 +345,7 @@ impl Node {
                     match self.type_info() {
                         // The merged value reports it.
                         Some(ty) if matches!(ty.kind, TypeKind::AttrsOf { .. }) => {
-                            self.wrong_type_value(def, other, ty);
+                            self.wrong_type_value(ev, def, other, ty);
                         }
                         _ => return None,
                     }

@@ -14,8 +14,6 @@ use super::{ModuleContext, Name, Owner, attr, join};
 #[derive(Debug)]
 pub struct Decl {
     pub ty: TypeInfo,
-    /// nixpkgs' description of the type ("16 bit unsigned integer; ...").
-    pub type_description: String,
     pub default: Option<Thunk>,
     pub apply: Option<Thunk>,
     pub pos: Option<Pos>,
@@ -165,7 +163,6 @@ fn with_nested_options(opt: &Decl, ns: &Rc<DeclNs>) -> Option<Decl> {
 fn clone_decl(d: &Decl) -> Decl {
     Decl {
         ty: d.ty.clone(),
-        type_description: d.type_description.clone(),
         default: d.default.clone(),
         apply: d.apply.clone(),
         pos: d.pos,
@@ -269,7 +266,6 @@ fn read_decl(ev: &mut Evaluator<'_>, attrs: &Attrs, pos: Option<Pos>) -> EvalRes
         }
     }
     Ok(Decl {
-        type_description: ty.description.clone(),
         ty,
         default: attrs.get("default").cloned(),
         apply: attrs.get("apply").cloned(),
@@ -297,11 +293,7 @@ fn merge_decls(old: &Decl, new: Decl) -> Decl {
         (kind, _) => kind.clone(),
     };
     Decl {
-        ty: TypeInfo {
-            kind,
-            ..old.ty.clone()
-        },
-        type_description: old.type_description.clone(),
+        ty: old.ty.with_kind(kind),
         default: old.default.clone().or(new.default),
         apply: old.apply.clone().or(new.apply),
         pos: old.pos,

@@ -68,10 +68,7 @@ impl Node {
                     ((**right).clone(), as_defs(&resolved.defs))
                 } else {
                     (
-                        TypeInfo {
-                            kind: TypeKind::One { inner: None },
-                            ..ty.clone()
-                        },
+                        ty.with_kind(TypeKind::One { inner: None }),
                         as_defs(&resolved.defs),
                     )
                 }

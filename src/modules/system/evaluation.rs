@@ -245,7 +245,7 @@ fn declarations(
                 code: Code::N002,
                 message: format!(
                     "The option `{path}` would be a parent of other options, but its type `{}` does not support nested options",
-                    decl.ty.describe()
+                    decl.ty.describe(ev)
                 ),
                 pos: decl.pos,
                 labels: Vec::new(),

@@ -93,7 +93,7 @@ impl Node {
         for (def, v) in resolved.defs.iter() {
             match self.verdict(ev, &ty, v) {
                 Verdict::Bad => {
-                    self.wrong_type_value(def, v, &ty);
+                    self.wrong_type_value(ev, def, v, &ty);
                     bad = true;
                 }
                 Verdict::Good | Verdict::Unknown => good.push((def.clone(), v.clone())),
