@@ -178,12 +178,10 @@ let
     };
   };
   # The `sops` options the checks read, in NixOS' and in home-manager's sops-nix;
-  # `defaultSopsFile` and the key options are read as written (undeclared).
-  sopsOptions = cfg: {
-    secrets = mkOption {
-      type = types.attrsOf (types.submodule (sopsSecretModule cfg));
-      default = { };
-    };
+  # `defaultSopsFile` and the key options are read as written (undeclared). The settings are
+  # declared by static modules, once for all machines and users; `secrets`, whose submodules'
+  # defaults are the `sops` settings `cfg` they belong to, by a module of each.
+  sopsSettingsOptions = {
     defaultSopsKey = mkOption {
       type = types.nullOr types.str;
       default = null;
@@ -193,6 +191,22 @@ let
       default = "yaml";
     };
   };
+  sopsSecretsOption =
+    cfg:
+    mkOption {
+      type = types.attrsOf (types.submodule (sopsSecretModule cfg));
+      default = { };
+    };
+  # A home-manager user's sops-nix.
+  homeSopsModules = [
+    { options.sops = sopsSettingsOptions; }
+    (
+      { config, ... }:
+      {
+        options.sops.secrets = sopsSecretsOption config.sops;
+      }
+    )
+  ];
   # Legacy sops-nix, for the machine and for each home-manager user (home-manager's
   # nixos/darwin module: `home-manager.users.<name>` is a submodule of home-manager modules
   # with `home-manager.extraSpecialArgs` as special arguments).
@@ -200,18 +214,11 @@ let
     { config, ... }:
     {
       options = {
-        sops = sopsOptions config.sops;
+        sops.secrets = sopsSecretsOption config.sops;
         home-manager.users = mkOption {
           type = types.attrsOf (
             types.submoduleWith {
-              modules = [
-                (
-                  { config, ... }:
-                  {
-                    options.sops = sopsOptions config.sops;
-                  }
-                )
-              ];
+              modules = homeSopsModules;
               specialArgs = {
                 osConfig = config;
               }
@@ -229,6 +236,7 @@ in
     nixpkgs.hostPlatform = mkOption {
       type = types.raw;
     };
+    sops = sopsSettingsOptions;
   }
   // lib.optionalAttrs withVars {
     clan.core.vars.generators = mkOption {

@@ -1,0 +1,3 @@
+{
+  clan.meta.name = "harbor";
+}
