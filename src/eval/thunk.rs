@@ -176,27 +176,44 @@ impl Drop for Thunk {
         drop(cell);
         if matches!(
             state,
-            ThunkState::Done(Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_))
-                | ThunkState::Literal(..)
+            ThunkState::Done(
+                Value::Null
+                    | Value::Bool(_)
+                    | Value::Int(_)
+                    | Value::Float(_)
+                    | Value::String(_)
+                    | Value::Path(_)
+                    | Value::Unknown(_)
+            ) | ThunkState::Literal(..)
                 | ThunkState::Blackhole
         ) {
+            // Holds no thunk: dropped here, without recursion.
             return;
         }
-        let _ = DROPPING.try_with(|queue| queue.borrow_mut().push(state));
-        if DRAINING.try_with(|d| d.replace(true)).unwrap_or(true) {
-            return;
-        }
-        loop {
-            let next = DROPPING
-                .try_with(|queue| queue.borrow_mut().pop())
-                .ok()
-                .flatten();
-            match next {
-                Some(state) => drop(state),
-                None => break,
+        match DRAINING.try_with(|d| d.replace(true)) {
+            // The outermost drop: the state goes now (the thunks it held queue theirs), then
+            // the queue, in a loop.
+            Ok(false) => {
+                drop(state);
+                loop {
+                    let next = DROPPING
+                        .try_with(|queue| queue.borrow_mut().pop())
+                        .ok()
+                        .flatten();
+                    match next {
+                        Some(state) => drop(state),
+                        None => break,
+                    }
+                }
+                let _ = DRAINING.try_with(|d| d.set(false));
             }
+            // Inside a drop further up, which empties the queue.
+            Ok(true) => {
+                let _ = DROPPING.try_with(|queue| queue.borrow_mut().push(state));
+            }
+            // The thread is ending (its locals are gone): dropped here.
+            Err(_) => {}
         }
-        let _ = DRAINING.try_with(|d| d.set(false));
     }
 }
 #[cfg(test)]
