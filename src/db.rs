@@ -148,6 +148,11 @@ pub trait Db: salsa::Database {
     /// [`crate::eval::lower_file`] takes instead of parsing and lowering a text again. Not
     /// an input: a file found there is what lowering its text gives.
     fn lowered_before(&self) -> Option<&crate::eval::LoweredPack>;
+
+    /// Files lowered when this clanc was built (its own modules, see
+    /// [`crate::modules::known::lowered`]), for the file at `path`: taken as those of
+    /// [`Db::lowered_before`] are, after them.
+    fn lowered_ahead(&self, path: &str) -> Option<&crate::eval::LoweredPack>;
 }
 
 #[salsa::db]
@@ -175,6 +180,14 @@ impl salsa::Database for Database {}
 impl Db for Database {
     fn lowered_before(&self) -> Option<&crate::eval::LoweredPack> {
         self.lowered_before.as_deref()
+    }
+
+    fn lowered_ahead(&self, path: &str) -> Option<&crate::eval::LoweredPack> {
+        if crate::modules::known::is_builtin(path) {
+            crate::modules::known::lowered::pack()
+        } else {
+            None
+        }
     }
 }
 

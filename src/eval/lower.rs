@@ -31,8 +31,10 @@ pub fn lower_file(
     file: crate::db::SourceFile,
     stack_budget: usize,
 ) -> Arc<Lowered> {
-    let lowered_before = db.lowered_before();
-    if let Some(lowered) = lowered_before.and_then(|p| p.find(file.text(db), stack_budget)) {
+    let text = file.text(db);
+    let found = (db.lowered_before().and_then(|p| p.find(text, stack_budget)))
+        .or_else(|| db.lowered_ahead(file.path(db))?.find(text, stack_budget));
+    if let Some(lowered) = found {
         return Arc::new(lowered);
     }
     let parse = crate::db::parse_for_lowering(db, file);

@@ -38,7 +38,7 @@ pub use garbage::Garbage;
 pub use ir::{LiteralValue, LowerError, Lowered};
 pub use limits::Limits;
 pub use literals_used::UsedLiteral;
-pub use lower::lower_file;
+pub use lower::{lower_file, lower_parsed};
 pub use lowered_pack::{LoweredPack, ToWrite};
 pub use memory::MemoryFiles;
 pub use print::{Printed, print_json, print_nix};

@@ -3,6 +3,8 @@
 //! model reads. They live under a virtual directory so positions in them never pass for the
 //! user's files.
 
+pub mod lowered;
+
 /// The directory the embedded files appear in.
 pub const DIR: &str = "/clanc-builtin";
 
