@@ -149,10 +149,15 @@ pub trait Db: salsa::Database {
     /// an input: a file found there is what lowering its text gives.
     fn lowered_before(&self) -> Option<&crate::eval::LoweredPack>;
 
-    /// Files lowered when this clanc was built (its own modules, see
-    /// [`crate::modules::known::lowered`]), for the file at `path`: taken as those of
-    /// [`Db::lowered_before`] are, after them.
-    fn lowered_ahead(&self, path: &str) -> Option<&crate::eval::LoweredPack>;
+    /// The IR of the file at `path` with `text`, lowered with `stack_budget` when this clanc
+    /// was built (its own modules, see [`crate::modules::known::lowered`]): taken as a file
+    /// of [`Db::lowered_before`] is, after them.
+    fn lowered_ahead(
+        &self,
+        path: &str,
+        text: &str,
+        stack_budget: usize,
+    ) -> Option<crate::eval::Lowered>;
 }
 
 #[salsa::db]
@@ -182,12 +187,13 @@ impl Db for Database {
         self.lowered_before.as_deref()
     }
 
-    fn lowered_ahead(&self, path: &str) -> Option<&crate::eval::LoweredPack> {
-        if crate::modules::known::is_builtin(path) {
-            crate::modules::known::lowered::pack()
-        } else {
-            None
-        }
+    fn lowered_ahead(
+        &self,
+        path: &str,
+        text: &str,
+        stack_budget: usize,
+    ) -> Option<crate::eval::Lowered> {
+        crate::modules::known::lowered::find(path, text, stack_budget)
     }
 }
 

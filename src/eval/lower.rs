@@ -33,7 +33,7 @@ pub fn lower_file(
 ) -> Arc<Lowered> {
     let text = file.text(db);
     let found = (db.lowered_before().and_then(|p| p.find(text, stack_budget)))
-        .or_else(|| db.lowered_ahead(file.path(db))?.find(text, stack_budget));
+        .or_else(|| db.lowered_ahead(file.path(db), text, stack_budget));
     if let Some(lowered) = found {
         return Arc::new(lowered);
     }

@@ -31,6 +31,8 @@ pub type ToWrite<'a> = (&'a str, usize, Box<dyn FnOnce() -> Arc<Lowered> + 'a>);
 pub struct LoweredPack {
     bytes: Vec<u8>,
     records: HashMap<Key, Range<usize>>,
+    /// The records' keys in the order written.
+    order: Vec<Key>,
     /// How many files [`LoweredPack::find`] gave, and how many it did not hold.
     found: AtomicUsize,
     missed: AtomicUsize,
@@ -52,6 +54,7 @@ impl LoweredPack {
         let mut at = 0;
         let count = uint(&bytes, &mut at)?;
         let mut records = HashMap::new();
+        let mut order = Vec::new();
         for _ in 0..count {
             let digest: [u8; 32] = bytes.get(at..at + 32)?.try_into().ok()?;
             at += 32;
@@ -59,11 +62,13 @@ impl LoweredPack {
             let len = usize::try_from(uint(&bytes, &mut at)?).ok()?;
             let end = at.checked_add(len).filter(|end| *end <= bytes.len())?;
             records.insert((digest, budget), at..end);
+            order.push((digest, budget));
             at = end;
         }
         (at == bytes.len()).then_some(LoweredPack {
             bytes,
             records,
+            order,
             found: AtomicUsize::new(0),
             missed: AtomicUsize::new(0),
         })
@@ -81,6 +86,16 @@ impl LoweredPack {
         };
         count.fetch_add(1, Ordering::Relaxed);
         lowered
+    }
+
+    /// The IR of the `index`th file written, when it was lowered with `stack_budget` (and its
+    /// record decodes): for a caller that knows which text that file had.
+    pub fn find_at(&self, index: usize, stack_budget: usize) -> Option<Lowered> {
+        let key = self.order.get(index)?;
+        if key.1 != stack_budget as u64 {
+            return None;
+        }
+        lowered_bytes::decode(self.bytes.get(self.records.get(key)?.clone())?)
     }
 
     /// How many files were taken from the pack so far, and how many were asked for that it

@@ -1,12 +1,13 @@
 //! clanc's own modules lowered ahead of time. Every check reads them, and parsing and lowering
 //! their 77 KB of Nix was most of a small clan's check (about 52 M instructions, some 10 ms;
-//! decoding is a small part of that). `lowered.bin` is a [`LoweredPack`] of them with the
-//! default lowering budget, after a header: [`FINGERPRINT_LEN`] bytes of the SHA-256 of the
-//! source of the code that lowers and encodes ([`CODE`]).
+//! decoding is a small part of that). `lowered.bin` is a [`LoweredPack`] of them, in the order
+//! of [`super::FILES`], with the default lowering budget, after a header: the [`fingerprint`]
+//! of the source of the code that parses, lowers and encodes ([`CODE`]).
 //!
-//! The pack finds a file by the SHA-256 of its text, so an edited module is lowered as
-//! always. A change of the lowering or its encoding makes the pack stale: its fingerprint
-//! then differs and it is not used, and `known_modules_are_lowered_ahead_as_they_would_be`
+//! A module is taken from the pack only when its text is the one built in (compared, not
+//! digested: hashing the texts and the code cost more than decoding). A change of the
+//! lowering or its encoding makes the pack stale: its fingerprint then differs and it is not
+//! used, and `known_modules_are_lowered_ahead_as_they_would_be`
 //! (below) fails until the file is written again with `UPDATE_KNOWN_LOWERED=1 cargo test
 //! --lib known_modules_are_lowered_ahead`. That test compares the pack with a fresh lowering
 //! byte for byte, so a change the fingerprint does not see (a file outside [`CODE`]) is
@@ -14,9 +15,7 @@
 
 use std::sync::OnceLock;
 
-use sha2::{Digest as _, Sha256};
-
-use crate::eval::LoweredPack;
+use crate::eval::{Lowered, LoweredPack};
 
 /// The source of the parsing, lowering and encoding the pack holds the result of.
 const CODE: &[&str] = &[
@@ -34,22 +33,41 @@ const CODE: &[&str] = &[
     include_str!("../../syntax/validate.rs"),
 ];
 
-const FINGERPRINT_LEN: usize = 32;
+const FINGERPRINT_LEN: usize = 8;
 
 const PACK: &[u8] = include_bytes!("lowered.bin");
 
+/// FNV-1a (64 bits) of [`CODE`], each source after its length: it tells a stale pack from a
+/// fresh one (an accident, not an adversary, could make two agree), and costs a fraction of a
+/// millisecond once per process.
 fn fingerprint() -> [u8; FINGERPRINT_LEN] {
-    let mut digest = Sha256::new();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut add = |bytes: &[u8]| {
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
     for source in CODE {
-        digest.update((source.len() as u64).to_le_bytes());
-        digest.update(source.as_bytes());
+        add(&(source.len() as u64).to_le_bytes());
+        add(source.as_bytes());
     }
-    digest.finalize().into()
+    hash.to_le_bytes()
+}
+
+/// The IR of clanc's module at `path` (under [`super::DIR`]) lowered with `stack_budget`, when
+/// `text` is the module's built-in text and the pack is this build's.
+pub fn find(path: &str, text: &str, stack_budget: usize) -> Option<Lowered> {
+    let name = path.strip_prefix(super::DIR)?.strip_prefix('/')?;
+    let index = super::FILES.iter().position(|(n, _)| *n == name)?;
+    if super::FILES[index].1 != text {
+        return None;
+    }
+    pack()?.find_at(index, stack_budget)
 }
 
 /// The modules lowered ahead of time, unless the pack is stale or damaged (then they are
 /// lowered as any file).
-pub fn pack() -> Option<&'static LoweredPack> {
+fn pack() -> Option<&'static LoweredPack> {
     static PACK_READ: OnceLock<Option<LoweredPack>> = OnceLock::new();
     PACK_READ.get_or_init(|| read(PACK)).as_ref()
 }
@@ -113,11 +131,16 @@ mod tests {
         assert_eq!(pack.len(), crate::modules::known::FILES.len());
         let budget = crate::eval::Limits::DEFAULT_LOWER_BUDGET;
         for (name, text) in crate::modules::known::FILES {
-            let taken = pack
-                .find(text, budget)
-                .expect("every module is in the pack");
+            let path = crate::modules::known::path(name);
+            let taken = find(&path, text, budget).expect("every module is in the pack");
             let lowered = crate::eval::lower_parsed(crate::syntax::parse(text), budget);
             assert_eq!(format!("{taken:?}"), format!("{lowered:?}"), "{name}");
+            // found by its text too, as the on-disk cache's files are
+            assert!(pack.find(text, budget).is_some(), "{name}");
+            // another text, another budget, another path: not taken
+            assert!(find(&path, &format!("{text} "), budget).is_none(), "{name}");
+            assert!(find(&path, text, budget / 2).is_none(), "{name}");
+            assert!(find(&format!("/elsewhere/{name}"), text, budget).is_none());
         }
     }
 }
