@@ -1,7 +1,7 @@
 //! clanc's own modules lowered ahead of time. Every check reads them, and parsing and lowering
 //! their 77 KB of Nix was most of a small clan's check (about 52 M instructions, some 10 ms;
 //! decoding is a small part of that). `lowered.bin` is a [`LoweredPack`] of them, in the order
-//! of [`super::FILES`], with the default lowering budget, after a header: the [`fingerprint`]
+//! of [`super::FILES`], with the default lowering budget, after a header: the [`FINGERPRINT`]
 //! of the source of the code that parses, lowers and encodes ([`CODE`]).
 //!
 //! A module is taken from the pack only when its text is the one built in (compared, not
@@ -37,22 +37,27 @@ const FINGERPRINT_LEN: usize = 8;
 
 const PACK: &[u8] = include_bytes!("lowered.bin");
 
-/// FNV-1a (64 bits) of [`CODE`], each source after its length: it tells a stale pack from a
-/// fresh one (an accident, not an adversary, could make two agree), and costs a fraction of a
-/// millisecond once per process.
-fn fingerprint() -> [u8; FINGERPRINT_LEN] {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut add = |bytes: &[u8]| {
-        for &b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+/// FNV-1a (64 bits) of [`CODE`], each source after its length, computed when clanc is
+/// compiled: it tells a stale pack from a fresh one (an accident, not an adversary, could make
+/// two agree).
+const FINGERPRINT: [u8; FINGERPRINT_LEN] = {
+    const fn add(mut hash: u64, bytes: &[u8]) -> u64 {
+        let mut i = 0;
+        while i < bytes.len() {
+            hash = (hash ^ bytes[i] as u64).wrapping_mul(0x0000_0100_0000_01b3);
+            i += 1;
         }
-    };
-    for source in CODE {
-        add(&(source.len() as u64).to_le_bytes());
-        add(source.as_bytes());
+        hash
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < CODE.len() {
+        hash = add(hash, &(CODE[i].len() as u64).to_le_bytes());
+        hash = add(hash, CODE[i].as_bytes());
+        i += 1;
     }
     hash.to_le_bytes()
-}
+};
 
 /// The IR of clanc's module at `path` (under [`super::DIR`]) lowered with `stack_budget`, when
 /// `text` is the module's built-in text and the pack is this build's.
@@ -75,7 +80,7 @@ fn pack() -> Option<&'static LoweredPack> {
 /// The pack `bytes` hold when their fingerprint is this build's and they are whole.
 fn read(bytes: &[u8]) -> Option<LoweredPack> {
     let (header, body) = bytes.split_at_checked(FINGERPRINT_LEN)?;
-    if header != fingerprint() {
+    if header != FINGERPRINT {
         return None;
     }
     LoweredPack::read(body.to_vec())
@@ -97,7 +102,7 @@ mod tests {
             let lower: Box<dyn FnOnce() -> std::sync::Arc<crate::eval::Lowered>> = Box::new(lower);
             (*text, budget, lower)
         });
-        let mut bytes = fingerprint().to_vec();
+        let mut bytes = FINGERPRINT.to_vec();
         LoweredPack::write(files, None, &mut bytes);
         bytes
     }
