@@ -8,16 +8,6 @@ use crate::eval::{EvalResult, Evaluator, Thunk, Value};
 
 use super::option_type::{EnumValue, OptionType};
 
-impl Description {
-    /// The description when it was read (else empty).
-    fn read(&self) -> &str {
-        match self {
-            Description::Read(text) => text,
-            Description::Unread { .. } => "",
-        }
-    }
-}
-
 /// An option type: how its definitions merge, its description, and its `check` function.
 #[derive(Clone, Debug)]
 pub struct TypeInfo {
@@ -42,6 +32,16 @@ enum Description {
         value: Thunk,
         name: String,
     },
+}
+
+impl Description {
+    /// The description when it was read (else empty).
+    fn read(&self) -> &str {
+        match self {
+            Description::Read(text) => text,
+            Description::Unread { .. } => "",
+        }
+    }
 }
 
 /// How definitions of an option of a type merge.
